@@ -1,0 +1,101 @@
+/**
+ * The bus moves opaque messages between services with at-least-once delivery.
+ * Two adapters implement it (NATS JetStream and in-memory) and pass one contract suite
+ * (platform/test/bus-contract.ts), so code above it cannot tell them apart.
+ */
+
+/** A message as published. `id` is the event id: the broker deduplicates on it. */
+export interface BusMessage {
+  readonly subject: string;
+  readonly id: string;
+  readonly data: Uint8Array;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** A message as delivered to one subscription. `attempt` starts at 1. */
+export interface Delivery extends BusMessage {
+  readonly attempt: number;
+  readonly subscription: string;
+}
+
+/**
+ * Settles a delivery. Resolving acknowledges it; throwing asks for redelivery after a backoff.
+ * After `maxDeliver` failed attempts, or at once when the error is permanent
+ * (see `isPermanentFailure`), the message goes to the dead letters with its error.
+ */
+export type DeliveryHandler = (delivery: Delivery) => Promise<void>;
+
+export interface SubscriptionOptions {
+  /** Durable name, `<consumer>.<purpose>`, e.g. `inventory.reserve-stock`. */
+  readonly name: string;
+  /** Exact subjects this subscription receives. */
+  readonly subjects: readonly string[];
+  readonly maxDeliver: number;
+  /** How long a delivery may take before the broker redelivers it elsewhere. */
+  readonly ackWaitMs: number;
+  /** Redelivery delay by attempt; the last value repeats. */
+  readonly retryBackoffMs: readonly number[];
+  /** Deliveries processed at once by this subscription in this process. */
+  readonly concurrency: number;
+}
+
+export interface Subscription {
+  /** Stops taking new deliveries and waits for the ones in flight to settle. */
+  stop(): Promise<void>;
+}
+
+export interface DeadLetter {
+  /** Identifies the dead letter for redrive (a stream sequence or a counter). */
+  readonly id: string;
+  readonly subscription: string;
+  readonly subject: string;
+  readonly eventId: string;
+  readonly error: string;
+  readonly attempts: number;
+  readonly failedAt: Date;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly data: Uint8Array;
+}
+
+export interface Bus {
+  /**
+   * Resolves once every message is durably accepted: by the JetStream stream (NATS), or
+   * settled by every current subscriber (in-memory, which keeps nothing on its own).
+   * Rejects if any message was not accepted; the caller retries the whole batch safely,
+   * because messages are deduplicated by id.
+   */
+  publish(messages: readonly BusMessage[]): Promise<void>;
+  subscribe(options: SubscriptionOptions, handler: DeliveryHandler): Promise<Subscription>;
+  listDeadLetters(): Promise<DeadLetter[]>;
+  /**
+   * Publishes dead letters again to their original subject (all of them when `ids` is omitted)
+   * and removes them from the dead letters. Returns how many were redriven.
+   * Subscriptions that already applied the event ignore it through their inbox.
+   */
+  redriveDeadLetters(ids?: readonly string[]): Promise<number>;
+  /** Throws when the bus cannot be reached; used by readiness checks. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Header names every adapter uses. */
+export const busHeaders = {
+  eventId: 'Orderly-Event-Id',
+  eventType: 'Orderly-Event-Type',
+  deadLetterError: 'Orderly-Dead-Letter-Error',
+  deadLetterSubscription: 'Orderly-Dead-Letter-Subscription',
+  deadLetterSubject: 'Orderly-Dead-Letter-Subject',
+  deadLetterAttempts: 'Orderly-Dead-Letter-Attempts',
+  deadLetterAt: 'Orderly-Dead-Letter-At',
+} as const;
+
+/** An error that retrying cannot fix (e.g. an undecodable payload): dead-letter it at once. */
+export function isPermanentFailure(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { permanent?: unknown }).permanent === true;
+}
+
+/** The delay before redelivery number `attempt + 1`. */
+export function backoffFor(retryBackoffMs: readonly number[], attempt: number): number {
+  if (retryBackoffMs.length === 0) return 0;
+  return retryBackoffMs[Math.min(attempt - 1, retryBackoffMs.length - 1)] ?? 0;
+}

@@ -1,0 +1,166 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { AppError } from '../errors/index.js';
+
+/**
+ * Configuration is data: built-in defaults (config/default.yaml) < the `--config` file <
+ * `ORDERLY_*` environment variables. The merged document is validated by zod schemas; a bad value
+ * names the key, the value and the rule.
+ */
+export const defaultConfigFile = fileURLToPath(new URL('../../../config/default.yaml', import.meta.url));
+
+const envPrefix = 'ORDERLY_';
+/** Variables with the prefix that select files rather than set keys. */
+const reservedEnv = new Set(['ORDERLY_CONFIG']);
+
+export interface ConfigSources {
+  readonly argv?: readonly string[];
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Replaces config/default.yaml (tests). */
+  readonly defaultsFile?: string;
+  /** Extra layer above the file and below the environment (tests, embedded launcher). */
+  readonly overrides?: Readonly<Record<string, unknown>>;
+}
+
+export interface ConfigDocument {
+  readonly document: Record<string, unknown>;
+  readonly files: readonly string[];
+}
+
+export class ConfigError extends AppError {
+  constructor(
+    message: string,
+    readonly problems: readonly string[],
+  ) {
+    super('CONFIG_INVALID', `${message}:\n  ${problems.join('\n  ')}`, { kind: 'invalid' });
+  }
+}
+
+export function configFileFromArgs(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (arg === '--config') return argv[i + 1];
+    if (arg.startsWith('--config=')) return arg.slice('--config='.length);
+  }
+  return env.ORDERLY_CONFIG;
+}
+
+function readYamlFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new ConfigError(`cannot read configuration file ${file}`, [String(cause)]);
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text);
+  } catch (cause) {
+    throw new ConfigError(`configuration file ${file} is not valid YAML`, [String(cause)]);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (!isPlainObject(parsed)) throw new ConfigError(`configuration file ${file}`, ['the top level must be a mapping']);
+  return parsed;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Objects merge key by key; anything else (arrays included) is replaced by the upper layer. */
+export function deepMerge(lower: Record<string, unknown>, upper: Record<string, unknown>): Record<string, unknown> {
+  const result: Record<string, unknown> = { ...lower };
+  for (const [key, value] of Object.entries(upper)) {
+    const existing = result[key];
+    result[key] = isPlainObject(existing) && isPlainObject(value) ? deepMerge(existing, value) : value;
+  }
+  return result;
+}
+
+const snakeToCamel = (segment: string): string =>
+  segment.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
+/** `ORDERLY_SERVICES__ORDER__SAGA_TIMEOUT_MS=5000` sets `services.order.sagaTimeoutMs`. */
+export function environmentLayer(env: Readonly<Record<string, string | undefined>>): Record<string, unknown> {
+  let layer: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith(envPrefix) || reservedEnv.has(name) || value === undefined) continue;
+    const path = name.slice(envPrefix.length).split('__').map(snakeToCamel);
+    let nested: unknown = parseEnvValue(value);
+    for (const key of [...path].reverse()) nested = { [key]: nested };
+    layer = deepMerge(layer, nested as Record<string, unknown>);
+  }
+  return layer;
+}
+
+/** Lists arrive as JSON (`[100,500]`); everything else stays a string for the schema to coerce. */
+function parseEnvValue(value: string): unknown {
+  if (value.startsWith('[')) {
+    try {
+      return JSON.parse(value) as unknown;
+    } catch {
+      return value;
+    }
+  }
+  return value;
+}
+
+export function loadConfigDocument(sources: ConfigSources = {}): ConfigDocument {
+  const argv = sources.argv ?? process.argv.slice(2);
+  const env = sources.env ?? process.env;
+  const defaultsFile = sources.defaultsFile ?? defaultConfigFile;
+  const files = [defaultsFile];
+  let document = readYamlFile(defaultsFile);
+  const file = configFileFromArgs(argv, env);
+  if (file) {
+    files.push(file);
+    document = deepMerge(document, readYamlFile(file));
+  }
+  if (sources.overrides) document = deepMerge(document, { ...sources.overrides });
+  document = deepMerge(document, environmentLayer(env));
+  return { document, files };
+}
+
+function valueAt(document: unknown, path: readonly PropertyKey[]): unknown {
+  let current: unknown = document;
+  for (const key of path) {
+    if (!isPlainObject(current) && !Array.isArray(current)) return undefined;
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return current;
+}
+
+/** Validates one part of the document; every problem names the key, the value and the rule. */
+export function parseConfigSection<Schema extends z.ZodType>(
+  schema: Schema,
+  document: unknown,
+  prefix: readonly string[] = [],
+): z.output<Schema> {
+  const section = valueAt(document, prefix);
+  const result = schema.safeParse(section ?? {});
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const path = [...prefix, ...issue.path.map(String)];
+    const key = path.join('.') || '(root)';
+    const value = valueAt(document, path);
+    const shown = value === undefined ? 'missing' : JSON.stringify(value);
+    return `${key}: value ${shown} is invalid: ${issue.message}`;
+  });
+  throw new ConfigError('invalid configuration', problems);
+}
+
+/** Schema helpers: values from the environment arrive as strings. */
+export const configValue = {
+  port: () => z.coerce.number().int().min(0).max(65535),
+  durationMs: () => z.coerce.number().int().min(0),
+  positiveInt: () => z.coerce.number().int().min(1),
+  boolean: () =>
+    z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean()),
+  durationsMs: () => z.array(z.coerce.number().int().min(0)).min(1),
+  url: () => z.string().url(),
+};

@@ -1,0 +1,252 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import pg from 'pg';
+import { AppError, deadlineExceeded } from '../errors/index.js';
+import type { Logger } from '../log/index.js';
+
+/**
+ * PostgreSQL access for one service's own database: a pool, transactions, migrations,
+ * and deadlines that reach the server (statement_timeout) and cancel running queries when the
+ * caller's AbortSignal fires.
+ */
+
+export interface QueryResultRows<Row> {
+  readonly rows: Row[];
+  readonly rowCount: number;
+}
+
+/** Anything that runs SQL: the pool or an open transaction. */
+export interface Sql {
+  query<Row = Record<string, unknown>>(text: string, values?: readonly unknown[]): Promise<QueryResultRows<Row>>;
+}
+
+export interface DeadlineOptions {
+  /** Aborting cancels the statement that is running on the server. */
+  readonly signal?: AbortSignal | undefined;
+  /** Upper bound for each statement, applied on the server. */
+  readonly timeoutMs?: number | undefined;
+}
+
+export interface DatabaseOptions {
+  /** Server URL; its path (database name) is replaced by `database`. */
+  readonly url: string;
+  readonly database: string;
+  readonly poolSize: number;
+  readonly statementTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly applicationName: string;
+}
+
+export function databaseUrl(serverUrl: string, database: string): string {
+  const url = new URL(serverUrl);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+/** Creates the service's database when it does not exist yet (first start, tests). */
+export async function ensureDatabase(serverUrl: string, database: string, connectTimeoutMs: number): Promise<void> {
+  const client = new pg.Client({
+    connectionString: databaseUrl(serverUrl, 'postgres'),
+    connectionTimeoutMillis: connectTimeoutMs,
+  });
+  try {
+    await client.connect();
+  } catch (cause) {
+    throw new AppError('DATABASE_UNREACHABLE', `cannot connect to PostgreSQL at ${redactUrl(serverUrl)}`, {
+      kind: 'unavailable',
+      cause,
+    });
+  }
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (rowCount === 0) {
+      await client.query(`CREATE DATABASE ${pg.escapeIdentifier(database)}`).catch((error: unknown) => {
+        // 42P04 duplicate_database: another process created it between our check and our create.
+        if ((error as { code?: string }).code !== '42P04') throw error;
+      });
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparseable url)';
+  }
+}
+
+export class Database implements Sql {
+  readonly pool: pg.Pool;
+
+  constructor(
+    private readonly options: DatabaseOptions,
+    private readonly log: Logger,
+  ) {
+    this.pool = new pg.Pool({
+      connectionString: databaseUrl(options.url, options.database),
+      max: options.poolSize,
+      connectionTimeoutMillis: options.connectTimeoutMs,
+      idleTimeoutMillis: options.idleTimeoutMs,
+      statement_timeout: options.statementTimeoutMs,
+      application_name: options.applicationName,
+    });
+    // An idle client losing its connection must not crash the process; the pool replaces it.
+    this.pool.on('error', (error) => this.log.warn({ err: error }, 'idle database connection failed'));
+  }
+
+  get name(): string {
+    return this.options.database;
+  }
+
+  async query<Row = Record<string, unknown>>(
+    text: string,
+    values?: readonly unknown[],
+    options: DeadlineOptions = {},
+  ): Promise<QueryResultRows<Row>> {
+    if (!options.signal && options.timeoutMs === undefined) {
+      const result = await this.pool.query(text, values as unknown[]);
+      return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
+    }
+    return this.transaction((tx) => tx.query<Row>(text, values), options);
+  }
+
+  /**
+   * Runs `work` in one transaction. Commits when it resolves, rolls back when it throws.
+   * The deadline covers every statement; it is no longer watched once COMMIT is sent, so a
+   * commit is never cancelled half-way from the caller's side.
+   */
+  async transaction<T>(work: (tx: Sql) => Promise<T>, options: DeadlineOptions = {}): Promise<T> {
+    const { signal } = options;
+    if (signal?.aborted) throw deadlineExceeded('transaction', signal.reason);
+    const client = await this.pool.connect();
+    const unwatch = this.cancelOnAbort(client, signal);
+    let broken = false;
+    try {
+      const timeout =
+        options.timeoutMs === undefined ? '' : `; SET LOCAL statement_timeout = ${Math.max(1, Math.floor(options.timeoutMs))}`;
+      await client.query(`BEGIN${timeout}`);
+      const tx: Sql = {
+        query: async <Row>(text: string, values?: readonly unknown[]) => {
+          const result = await client.query(text, values as unknown[]);
+          return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
+        },
+      };
+      const result = await work(tx);
+      unwatch();
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      unwatch();
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      if (signal?.aborted) throw deadlineExceeded('database transaction', error);
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** Asks the server to cancel whatever `client` is running when `signal` aborts. */
+  private cancelOnAbort(client: pg.PoolClient, signal: AbortSignal | undefined): () => void {
+    if (!signal) return () => {};
+    const processId = (client as unknown as { processID?: number }).processID;
+    const onAbort = () => {
+      if (processId === undefined) return;
+      this.pool.query('SELECT pg_cancel_backend($1)', [processId]).catch((error: unknown) => {
+        this.log.warn({ err: error }, 'could not cancel a query after its deadline');
+      });
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    return () => signal.removeEventListener('abort', onAbort);
+  }
+
+  /**
+   * Applies `*.sql` files from each folder in name order, once each, under an advisory lock so
+   * that several replicas starting together do not race.
+   */
+  async migrate(folders: readonly { scope: string; path: string }[]): Promise<string[]> {
+    const applied: string[] = [];
+    await this.transaction(async (tx) => {
+      await tx.query("SELECT pg_advisory_xact_lock(hashtext('orderly.migrations'))");
+      await tx.query(
+        'CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
+      );
+      const done = new Set(
+        (await tx.query<{ name: string }>('SELECT name FROM schema_migrations')).rows.map((r) => r.name),
+      );
+      for (const folder of folders) {
+        const files = (await readdir(folder.path)).filter((f) => f.endsWith('.sql')).sort();
+        for (const file of files) {
+          const name = `${folder.scope}/${file}`;
+          if (done.has(name)) continue;
+          await tx.query(await readFile(join(folder.path, file), 'utf8'));
+          await tx.query('INSERT INTO schema_migrations (name) VALUES ($1)', [name]);
+          applied.push(name);
+        }
+      }
+    });
+    if (applied.length > 0) this.log.info({ database: this.name, migrations: applied }, 'migrations applied');
+    return applied;
+  }
+
+  async ping(options: DeadlineOptions = {}): Promise<void> {
+    await this.query('SELECT 1', [], options);
+  }
+
+  /** A dedicated connection that calls `onNotify` for each NOTIFY on `channel`; reconnects on failure. */
+  listen(channel: string, onNotify: () => void, retryMs: number): { close(): Promise<void> } {
+    let client: pg.Client | undefined;
+    let closed = false;
+    let retryTimer: NodeJS.Timeout | undefined;
+    const connect = async () => {
+      const next = new pg.Client({
+        connectionString: databaseUrl(this.options.url, this.options.database),
+        connectionTimeoutMillis: this.options.connectTimeoutMs,
+      });
+      next.on('notification', () => onNotify());
+      next.on('error', (error) => {
+        this.log.warn({ err: error, channel }, 'listen connection failed, reconnecting');
+        void next.end().catch(() => {});
+        scheduleReconnect();
+      });
+      try {
+        await next.connect();
+        await next.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+        if (closed) return void (await next.end());
+        client = next;
+        onNotify(); // catch up on anything committed while we were not listening
+      } catch (error) {
+        this.log.warn({ err: error, channel }, 'cannot listen, retrying');
+        await next.end().catch(() => {});
+        scheduleReconnect();
+      }
+    };
+    const scheduleReconnect = () => {
+      if (closed || retryTimer) return;
+      retryTimer = setTimeout(() => {
+        retryTimer = undefined;
+        void connect();
+      }, retryMs);
+      retryTimer.unref();
+    };
+    void connect();
+    return {
+      close: async () => {
+        closed = true;
+        if (retryTimer) clearTimeout(retryTimer);
+        await client?.end().catch(() => {});
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

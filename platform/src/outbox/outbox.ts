@@ -1,0 +1,157 @@
+import type { DescMessage, MessageShape } from '@bufbuild/protobuf';
+import type { Bus, BusMessage } from '../bus/bus.js';
+import type { Database, Sql } from '../db/index.js';
+import { newEvent, type EventInit } from '../events/index.js';
+import type { Logger } from '../log/index.js';
+
+/**
+ * The transactional outbox. `add` writes an event in the caller's transaction, so the event exists
+ * exactly when the state change that caused it was committed. The relay publishes pending rows
+ * with the event id as the broker's deduplication id, retries with backoff until the bus accepts
+ * them, and only then marks them published.
+ */
+export class Outbox {
+  constructor(private readonly clock: () => Date = () => new Date()) {}
+
+  async add<Desc extends DescMessage>(tx: Sql, schema: Desc, init: EventInit<Desc>): Promise<MessageShape<Desc>> {
+    const event = newEvent(schema, init, this.clock());
+    await tx.query(
+      'INSERT INTO outbox (event_id, subject, event_type, payload, headers) VALUES ($1, $2, $3, $4, $5)',
+      [event.bus.id, event.bus.subject, schema.typeName, Buffer.from(event.bus.data), event.bus.headers],
+    );
+    return event.message;
+  }
+}
+
+export interface OutboxRelayOptions {
+  readonly batchSize: number;
+  readonly pollIntervalMs: number;
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+  readonly retentionMs: number;
+  readonly cleanupIntervalMs: number;
+}
+
+interface PendingRow {
+  seq: string;
+  event_id: string;
+  subject: string;
+  payload: Buffer;
+  headers: Record<string, string>;
+  attempts: number;
+}
+
+export class OutboxRelay {
+  private running = false;
+  private draining: Promise<void> | undefined;
+  private wakeAgain = false;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private cleanupTimer: NodeJS.Timeout | undefined;
+  private listener: { close(): Promise<void> } | undefined;
+
+  constructor(
+    private readonly db: Database,
+    private readonly bus: Bus,
+    private readonly log: Logger,
+    private readonly options: OutboxRelayOptions,
+  ) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.listener = this.db.listen('outbox', () => this.wake(), this.options.pollIntervalMs);
+    this.pollTimer = setInterval(() => this.wake(), this.options.pollIntervalMs);
+    this.cleanupTimer = setInterval(() => void this.cleanup(), this.options.cleanupIntervalMs);
+    this.wake();
+  }
+
+  /** Drains now; a wake during a drain schedules one more pass so no row waits for the poll. */
+  wake(): void {
+    if (!this.running) return;
+    if (this.draining) {
+      this.wakeAgain = true;
+      return;
+    }
+    this.draining = this.drain().finally(() => {
+      this.draining = undefined;
+      if (this.wakeAgain) {
+        this.wakeAgain = false;
+        this.wake();
+      }
+    });
+  }
+
+  /** Publishes until nothing is due. Errors are logged: the next wake or poll retries. */
+  private async drain(): Promise<void> {
+    try {
+      while (this.running && (await this.publishBatch()) === this.options.batchSize) {
+        // a full batch means there may be more
+      }
+    } catch (error) {
+      this.log.error({ err: error }, 'outbox relay pass failed');
+    }
+  }
+
+  /** Returns how many rows it took. */
+  async publishBatch(): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      // SKIP LOCKED lets several replicas of a service relay side by side without double work.
+      const { rows } = await tx.query<PendingRow>(
+        `SELECT seq, event_id, subject, payload, headers, attempts FROM outbox
+          WHERE published_at IS NULL AND next_attempt_at <= clock_timestamp()
+          ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        [this.options.batchSize],
+      );
+      if (rows.length === 0) return 0;
+      const messages: BusMessage[] = rows.map((row) => ({
+        subject: row.subject,
+        id: row.event_id,
+        data: new Uint8Array(row.payload),
+        headers: row.headers,
+      }));
+      const results = await Promise.allSettled(messages.map((message) => this.bus.publish([message])));
+      const published: string[] = [];
+      for (const [index, result] of results.entries()) {
+        const row = rows[index]!;
+        if (result.status === 'fulfilled') {
+          published.push(row.seq);
+          continue;
+        }
+        const delay = Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** Math.min(row.attempts, 20));
+        this.log.warn({ err: result.reason, eventId: row.event_id, attempts: row.attempts + 1 }, 'event not published, will retry');
+        await tx.query(
+          `UPDATE outbox SET attempts = attempts + 1, last_error = $2,
+                 next_attempt_at = clock_timestamp() + make_interval(secs => $3::double precision / 1000)
+            WHERE seq = $1`,
+          [row.seq, String(result.reason), delay],
+        );
+      }
+      if (published.length > 0) {
+        await tx.query(
+          'UPDATE outbox SET published_at = clock_timestamp(), attempts = attempts + 1 WHERE seq = ANY($1::bigint[])',
+          [published],
+        );
+      }
+      return rows.length;
+    });
+  }
+
+  private async cleanup(): Promise<void> {
+    try {
+      await this.db.query(
+        `DELETE FROM outbox WHERE published_at < clock_timestamp() - make_interval(secs => $1::double precision / 1000)`,
+        [this.options.retentionMs],
+      );
+    } catch (error) {
+      this.log.warn({ err: error }, 'outbox cleanup failed');
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    if (this.cleanupTimer) clearInterval(this.cleanupTimer);
+    await this.listener?.close();
+    await this.draining;
+  }
+}

@@ -1,0 +1,3 @@
+export * from './rpc-errors.js';
+export * from './rpc-client.js';
+export * from './deadline.js';

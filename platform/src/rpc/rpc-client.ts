@@ -1,0 +1,23 @@
+import { createClient, type Client } from '@connectrpc/connect';
+import { createConnectTransport } from '@connectrpc/connect-node';
+import type { DescService } from '@bufbuild/protobuf';
+
+export interface RpcClientOptions {
+  readonly baseUrl: string;
+  /** Deadline sent with every call that does not set its own `timeoutMs`. */
+  readonly defaultTimeoutMs: number;
+}
+
+/**
+ * A typed client for another service's contract. Binary protobuf over HTTP/1.1 keep-alive;
+ * the deadline travels as `connect-timeout-ms` and the callee applies it to its database work.
+ */
+export function createRpcClient<Service extends DescService>(service: Service, options: RpcClientOptions): Client<Service> {
+  const transport = createConnectTransport({
+    baseUrl: options.baseUrl,
+    httpVersion: '1.1',
+    useBinaryFormat: true,
+    defaultTimeoutMs: options.defaultTimeoutMs,
+  });
+  return createClient(service, transport);
+}

@@ -1,0 +1,2 @@
+export * from './service-runtime.js';
+export * from './run-main.js';
