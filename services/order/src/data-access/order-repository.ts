@@ -1,0 +1,146 @@
+import type { Sql } from '@orderly/platform';
+import type { CancellationReason, Order, OrderLine, OrderStatus } from '../domain/order.js';
+
+/** SQL for the order aggregate. Everything runs in the caller's transaction. */
+
+interface OrderRow {
+  id: string;
+  customer_id: string;
+  status: OrderStatus;
+  cancellation_reason: CancellationReason | null;
+  payment_method: string;
+  total_cents: string;
+  reservation_id: string | null;
+  placed_at: Date;
+  request_fingerprint: string;
+  lines: { sku: string; quantity: number; unit_price_cents: string | null }[];
+  history: { status: OrderStatus; at: string }[];
+}
+
+const selectOrder = `
+  SELECT o.id, o.customer_id, o.status, o.cancellation_reason, o.payment_method, o.total_cents,
+         o.reservation_id, o.placed_at, o.request_fingerprint,
+         (SELECT coalesce(json_agg(json_build_object('sku', l.sku, 'quantity', l.quantity,
+                 'unit_price_cents', l.unit_price_cents::text) ORDER BY l.line_no), '[]')
+            FROM order_lines l WHERE l.order_id = o.id) AS lines,
+         (SELECT coalesce(json_agg(json_build_object('status', h.status, 'at', h.at) ORDER BY h.seq), '[]')
+            FROM order_status_history h WHERE h.order_id = o.id) AS history
+    FROM orders o`;
+
+function toOrder(row: OrderRow): Order {
+  return {
+    id: row.id,
+    customerId: row.customer_id,
+    status: row.status,
+    lines: row.lines.map(
+      (l): OrderLine => ({
+        sku: l.sku,
+        quantity: l.quantity,
+        unitPriceCents: l.unit_price_cents === null ? undefined : Number(l.unit_price_cents),
+      }),
+    ),
+    totalCents: Number(row.total_cents),
+    paymentMethod: row.payment_method,
+    reservationId: row.reservation_id ?? undefined,
+    cancellationReason: row.cancellation_reason ?? undefined,
+    placedAt: row.placed_at,
+    history: row.history.map((h) => ({ status: h.status, at: new Date(h.at) })),
+  };
+}
+
+/**
+ * Inserts a new order unless the customer already used the idempotency key.
+ * Returns false when the key was taken (the caller then loads the existing order).
+ */
+export async function insertOrder(
+  tx: Sql,
+  order: Order,
+  idempotencyKey: string,
+  fingerprint: string,
+): Promise<boolean> {
+  const inserted = await tx.query(
+    `INSERT INTO orders (id, customer_id, idempotency_key, request_fingerprint, status, payment_method,
+                         total_cents, placed_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
+     ON CONFLICT (customer_id, idempotency_key) DO NOTHING`,
+    [order.id, order.customerId, idempotencyKey, fingerprint, order.status, order.paymentMethod, order.totalCents, order.placedAt],
+  );
+  if (inserted.rowCount === 0) return false;
+  await tx.query(
+    `INSERT INTO order_lines (order_id, line_no, sku, quantity)
+     SELECT $1, n, sku, quantity FROM unnest($2::text[], $3::int[]) WITH ORDINALITY AS l(sku, quantity, n)`,
+    [order.id, order.lines.map((l) => l.sku), order.lines.map((l) => l.quantity)],
+  );
+  await tx.query('INSERT INTO order_status_history (order_id, seq, status, at) VALUES ($1, 1, $2, $3)', [
+    order.id,
+    order.status,
+    order.placedAt,
+  ]);
+  return true;
+}
+
+export async function findByIdempotencyKey(
+  tx: Sql,
+  customerId: string,
+  idempotencyKey: string,
+): Promise<{ order: Order; fingerprint: string } | undefined> {
+  const { rows } = await tx.query<OrderRow>(`${selectOrder} WHERE o.customer_id = $1 AND o.idempotency_key = $2`, [
+    customerId,
+    idempotencyKey,
+  ]);
+  const row = rows[0];
+  return row && { order: toOrder(row), fingerprint: row.request_fingerprint };
+}
+
+export async function findOrder(tx: Sql, orderId: string, options: { forUpdate?: boolean } = {}): Promise<Order | undefined> {
+  // Lock the order row first so two answers for one order are applied one after the other.
+  if (options.forUpdate) {
+    const locked = await tx.query('SELECT 1 FROM orders WHERE id = $1 FOR UPDATE', [orderId]);
+    if (locked.rowCount === 0) return undefined;
+  }
+  const { rows } = await tx.query<OrderRow>(`${selectOrder} WHERE o.id = $1`, [orderId]);
+  return rows[0] && toOrder(rows[0]);
+}
+
+export async function listOrders(tx: Sql, customerId: string, limit: number): Promise<Order[]> {
+  const { rows } = await tx.query<OrderRow>(
+    `${selectOrder} WHERE o.customer_id = $1 ORDER BY o.placed_at DESC, o.id LIMIT $2`,
+    [customerId, limit],
+  );
+  return rows.map(toOrder);
+}
+
+/** Persists a transition: the new state, priced lines if they changed, and the history entry. */
+export async function saveTransition(tx: Sql, before: Order, after: Order): Promise<void> {
+  const change = after.history[after.history.length - 1];
+  if (!change) return;
+  await tx.query(
+    `UPDATE orders SET status = $2, cancellation_reason = $3, total_cents = $4, reservation_id = $5, updated_at = $6
+      WHERE id = $1`,
+    [after.id, after.status, after.cancellationReason ?? null, after.totalCents, after.reservationId ?? null, change.at],
+  );
+  if (after.lines !== before.lines) {
+    await tx.query(
+      `UPDATE order_lines l SET unit_price_cents = p.price
+         FROM unnest($2::text[], $3::bigint[]) AS p(sku, price)
+        WHERE l.order_id = $1 AND l.sku = p.sku`,
+      [after.id, after.lines.map((l) => l.sku), after.lines.map((l) => l.unitPriceCents ?? 0)],
+    );
+  }
+  await tx.query('INSERT INTO order_status_history (order_id, seq, status, at) VALUES ($1, $2, $3, $4)', [
+    after.id,
+    after.history.length,
+    after.status,
+    change.at,
+  ]);
+}
+
+/** Open orders placed before `cutoff`, locked for this sweeper (others skip them). */
+export async function lockTimedOutOrders(tx: Sql, cutoff: Date, limit: number): Promise<string[]> {
+  const { rows } = await tx.query<{ id: string }>(
+    `SELECT id FROM orders WHERE status IN ('PENDING', 'STOCK_RESERVED') AND placed_at < $1
+      ORDER BY placed_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
+    [cutoff, limit],
+  );
+  return rows.map((r) => r.id);
+}

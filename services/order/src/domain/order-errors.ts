@@ -1,0 +1,27 @@
+import { AppError } from '@orderly/platform';
+
+/** Every error the order service answers with, by stable code. */
+export const orderNotFound = (orderId: string) =>
+  new AppError('ORDER_NOT_FOUND', `order ${orderId} does not exist`, { kind: 'not-found' });
+
+export const idempotencyKeyReused = (key: string) =>
+  new AppError(
+    'ORDER_IDEMPOTENCY_KEY_REUSED',
+    `idempotency key ${key} was already used for a different order request`,
+    { kind: 'conflict' },
+  );
+
+export const invalidOrder = (message: string, field: string) =>
+  new AppError('ORDER_INVALID', message, { kind: 'invalid', details: { field } });
+
+export const illegalTransition = (orderId: string, from: string, to: string) =>
+  new AppError('ORDER_ILLEGAL_TRANSITION', `order ${orderId} cannot go from ${from} to ${to}`, {
+    kind: 'conflict',
+  });
+
+/** An event names an order this service never accepted: retrying cannot help. */
+export const eventForUnknownOrder = (orderId: string, eventType: string) =>
+  new AppError('ORDER_EVENT_FOR_UNKNOWN_ORDER', `${eventType} refers to unknown order ${orderId}`, {
+    kind: 'not-found',
+    permanent: true,
+  });

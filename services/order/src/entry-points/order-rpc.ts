@@ -1,0 +1,48 @@
+import type { ConnectRouter } from '@connectrpc/connect';
+import { deadlineOf } from '@orderly/platform';
+import { OrderService } from '../../gen/order/v1/order_service_pb.js';
+import { getOrder, listOrders } from '../domain/get-order.js';
+import type { OrderDeps } from '../domain/order-store.js';
+import { placeOrder } from '../domain/place-order.js';
+import { invalidOrder } from '../domain/order-errors.js';
+import { orderToProto } from './order-mapping.js';
+
+export interface OrderRpcOptions {
+  readonly defaultTimeoutMs: number;
+  readonly listLimitMax: number;
+}
+
+/** OrderService over Connect: maps requests to use cases and orders back to the contract. */
+export function orderRpcRoutes(deps: OrderDeps, options: OrderRpcOptions) {
+  return (router: ConnectRouter) =>
+    router.service(OrderService, {
+      async placeOrder(request, context) {
+        const { order, replayed } = await placeOrder(
+          deps,
+          {
+            customerId: request.customerId,
+            idempotencyKey: request.idempotencyKey,
+            lines: request.lines.map((l) => ({ sku: l.sku, quantity: l.quantity })),
+            paymentMethod: request.paymentMethod,
+          },
+          deadlineOf(context, options.defaultTimeoutMs),
+        );
+        return { order: orderToProto(order), replayed };
+      },
+      async getOrder(request, context) {
+        const order = await getOrder(
+          deps,
+          request.orderId,
+          request.customerId || undefined,
+          deadlineOf(context, options.defaultTimeoutMs),
+        );
+        return { order: orderToProto(order) };
+      },
+      async listOrders(request, context) {
+        if (!request.customerId) throw invalidOrder('customer id is required', 'customerId');
+        const limit = request.limit > 0 ? Math.min(request.limit, options.listLimitMax) : options.listLimitMax;
+        const orders = await listOrders(deps, request.customerId, limit, deadlineOf(context, options.defaultTimeoutMs));
+        return { orders: orders.map(orderToProto) };
+      },
+    });
+}

@@ -1,0 +1,37 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createLogger, loadConfigDocument, parseConfigSection, platformConfigSchema } from '@orderly/platform';
+import { serviceNames } from './services.js';
+
+/**
+ * `npm run start:distributed`: one process per service (as in production), against PostgreSQL and
+ * NATS JetStream from configuration. Passes its arguments (e.g. `--config config/dev.yaml`) to each
+ * service, prefixes nothing (each line is already JSON with service.name), and forwards SIGINT/SIGTERM.
+ */
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const argv = process.argv.slice(2);
+const platform = parseConfigSection(platformConfigSchema, loadConfigDocument({ argv }).document);
+const log = createLogger({ service: 'launcher', level: platform.logLevel, environment: platform.environment });
+const tsx = fileURLToPath(new URL('../../../node_modules/.bin/tsx', import.meta.url));
+
+const children = new Map<string, ChildProcess>();
+let stopping = false;
+
+for (const name of serviceNames) {
+  const child = spawn(tsx, [`services/${name}/src/main.ts`, ...argv], { cwd: root, stdio: 'inherit' });
+  children.set(name, child);
+  child.on('exit', (code, signal) => {
+    children.delete(name);
+    if (!stopping) log.error({ service: name, code, signal }, 'service exited unexpectedly');
+    if (children.size === 0) process.exit(stopping ? 0 : 1);
+  });
+}
+log.info({ services: serviceNames }, 'distributed mode started');
+
+function stop(signal: NodeJS.Signals) {
+  if (stopping) return;
+  stopping = true;
+  for (const child of children.values()) child.kill(signal);
+}
+process.on('SIGINT', () => stop('SIGTERM'));
+process.on('SIGTERM', () => stop('SIGTERM'));
