@@ -91,7 +91,11 @@ export const busHeaders = {
 
 /** An error that retrying cannot fix (e.g. an undecodable payload): dead-letter it at once. */
 export function isPermanentFailure(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { permanent?: unknown }).permanent === true;
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    (error as { permanent?: unknown }).permanent === true
+  );
 }
 
 /** The delay before redelivery number `attempt + 1`. */

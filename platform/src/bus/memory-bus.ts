@@ -14,6 +14,9 @@ import {
   type SubscriptionOptions,
 } from './bus.js';
 
+/** Node fires a longer setTimeout at once (with a warning), so longer delays are clamped to it. */
+const maxTimerMs = 2_147_483_647;
+
 /** How many recent message ids the in-memory bus remembers to drop duplicate publishes. */
 export const defaultDuplicateWindowSize = 10_000;
 
@@ -101,6 +104,12 @@ export class MemoryBus implements Bus {
     // stays, so inboxes that already applied the event ignore it.
     const results = await Promise.allSettled(
       targets.map(async (d) => {
+        // Without its subscription in this process the message would be dropped, not delivered.
+        if (!this.groups.has(d.subscription)) {
+          throw new Error(
+            `subscription ${d.subscription} is not subscribed; subscribe it before redriving`,
+          );
+        }
         await this.settle(`redrive:${d.eventId}:${d.id}`, {
           subject: d.subject,
           id: d.eventId,
@@ -114,15 +123,20 @@ export class MemoryBus implements Bus {
     if (redriven > 0) await this.rewriteDeadLetterFile();
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure !== undefined) {
-      throw new Error(`${targets.length - redriven} of ${targets.length} dead letters were not redriven`, {
-        cause: failure.reason,
-      });
+      throw new Error(
+        `${targets.length - redriven} of ${targets.length} dead letters were not redriven`,
+        {
+          cause: failure.reason,
+        },
+      );
     }
     return redriven;
   }
 
   ping(): Promise<void> {
-    return this.closed ? Promise.reject(new Error('the in-memory bus is closed')) : Promise.resolve();
+    return this.closed
+      ? Promise.reject(new Error('the in-memory bus is closed'))
+      : Promise.resolve();
   }
 
   async close(): Promise<void> {
@@ -142,7 +156,9 @@ export class MemoryBus implements Bus {
     const headers = { ...message.headers, [busHeaders.eventId]: message.id };
     const promise = Promise.allSettled(
       // Each subscription gets its own copy, so one handler cannot change what another sees.
-      groups.map((g) => this.deliver(g, { ...message, headers, data: new Uint8Array(message.data) })),
+      groups.map((g) =>
+        this.deliver(g, { ...message, headers, data: new Uint8Array(message.data) }),
+      ),
     )
       .then((results) => {
         const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -275,10 +291,13 @@ class SubscriptionGroup {
       job.reject(new Error(`subscription ${this.name} is stopped`));
       return;
     }
-    const timer = setTimeout(() => {
-      this.retries.delete(job);
-      this.enqueue(job);
-    }, delayMs);
+    const timer = setTimeout(
+      () => {
+        this.retries.delete(job);
+        this.enqueue(job);
+      },
+      Math.min(delayMs, maxTimerMs),
+    );
     this.retries.set(job, timer);
   }
 
@@ -337,7 +356,11 @@ class Member implements Subscription {
 
   run(job: Job): void {
     job.attempt += 1;
-    const delivery: Delivery = { ...job.message, attempt: job.attempt, subscription: this.group.name };
+    const delivery: Delivery = {
+      ...job.message,
+      attempt: job.attempt,
+      subscription: this.group.name,
+    };
     const task = this.attempt(job, delivery).finally(() => {
       this.inFlight.delete(task);
       this.group.pump();
@@ -361,7 +384,7 @@ class Member implements Subscription {
     const ackWait = new Promise<never>((_, reject) => {
       timer = setTimeout(
         () => reject(new Error(`not acknowledged within ackWaitMs (${this.options.ackWaitMs} ms)`)),
-        this.options.ackWaitMs,
+        Math.min(this.options.ackWaitMs, maxTimerMs),
       );
     });
     try {

@@ -20,6 +20,10 @@ export const platformConfigSchema = z
       natsServers: z.string().regex(/^nats:\/\//, 'must be a nats:// URL'),
       stream: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only'),
       deadLetterStream: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only'),
+      /** First subject token of every event (`<prefix>.order.v1.OrderPlaced`); the stream takes `<prefix>.>`. */
+      subjectPrefix: z.string().regex(/^[A-Za-z0-9_-]+$/, 'one subject token'),
+      /** Subjects of the dead-letter stream: `<prefix>.<subscription>`. Must not overlap the events. */
+      deadLetterSubjectPrefix: z.string().regex(/^[A-Za-z0-9_-]+$/, 'one subject token'),
       duplicateWindowMs: configValue.durationMs(),
       connectTimeoutMs: configValue.durationMs(),
       maxDeliver: configValue.positiveInt(),

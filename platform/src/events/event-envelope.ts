@@ -10,15 +10,16 @@ import { busHeaders, type BusMessage } from '../bus/bus.js';
  * `events.<full type name>` (e.g. `events.order.v1.OrderPlaced`).
  */
 export const eventSchemaVersion = 1;
-const subjectPrefix = 'events.';
+/** The default first token of event subjects; `bus.subjectPrefix` changes it (isolated test systems). */
+export const defaultSubjectPrefix = 'events';
 
 export type EventInit<Desc extends DescMessage> = Omit<
   MessageInitShape<Desc>,
   '$typeName' | 'eventId' | 'occurredAt' | 'schemaVersion'
 >;
 
-export function eventSubject(schema: DescMessage): string {
-  return `${subjectPrefix}${schema.typeName}`;
+export function eventSubject(schema: DescMessage, subjectPrefix: string = defaultSubjectPrefix): string {
+  return `${subjectPrefix}.${schema.typeName}`;
 }
 
 const checkedSchemas = new WeakSet<DescMessage>();
@@ -42,6 +43,7 @@ export function newEvent<Desc extends DescMessage>(
   init: EventInit<Desc>,
   now: Date = new Date(),
   extraHeaders: Readonly<Record<string, string>> = {},
+  subjectPrefix: string = defaultSubjectPrefix,
 ): NewEvent<Desc> {
   assertIsEvent(schema);
   const eventId = randomUUID();
@@ -54,7 +56,7 @@ export function newEvent<Desc extends DescMessage>(
   return {
     message,
     bus: {
-      subject: eventSubject(schema),
+      subject: eventSubject(schema, subjectPrefix),
       id: eventId,
       data: toBinary(schema, message),
       headers: { ...extraHeaders, [busHeaders.eventId]: eventId, [busHeaders.eventType]: schema.typeName },

@@ -30,7 +30,7 @@ export function on<Desc extends DescMessage>(
   return { schema, handle: (tx, event, context) => handle(tx, event as MessageShape<Desc>, context) };
 }
 
-export type ConsumerOptions = Omit<SubscriptionOptions, 'name' | 'subjects'>;
+export type ConsumerOptions = Omit<SubscriptionOptions, 'name' | 'subjects'> & { readonly subjectPrefix: string };
 
 export async function startEventConsumer(
   deps: { bus: Bus; db: Database; log: Logger },
@@ -73,7 +73,7 @@ export async function startEventConsumer(
     }
   };
   return deps.bus.subscribe(
-    { ...options, name: subscription, subjects: handlers.map((h) => eventSubject(h.schema)) },
+    { ...options, name: subscription, subjects: handlers.map((h) => eventSubject(h.schema, options.subjectPrefix)) },
     handle,
   );
 }

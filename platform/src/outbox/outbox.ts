@@ -1,7 +1,7 @@
 import type { DescMessage, MessageShape } from '@bufbuild/protobuf';
 import type { Bus, BusMessage } from '../bus/bus.js';
 import type { Database, Sql } from '../db/index.js';
-import { newEvent, type EventInit } from '../events/index.js';
+import { defaultSubjectPrefix, newEvent, type EventInit } from '../events/index.js';
 import type { Logger } from '../log/index.js';
 
 /**
@@ -11,10 +11,13 @@ import type { Logger } from '../log/index.js';
  * them, and only then marks them published.
  */
 export class Outbox {
-  constructor(private readonly clock: () => Date = () => new Date()) {}
+  constructor(
+    private readonly subjectPrefix: string = defaultSubjectPrefix,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
 
   async add<Desc extends DescMessage>(tx: Sql, schema: Desc, init: EventInit<Desc>): Promise<MessageShape<Desc>> {
-    const event = newEvent(schema, init, this.clock());
+    const event = newEvent(schema, init, this.clock(), {}, this.subjectPrefix);
     await tx.query(
       'INSERT INTO outbox (event_id, subject, event_type, payload, headers) VALUES ($1, $2, $3, $4, $5)',
       [event.bus.id, event.bus.subject, schema.typeName, Buffer.from(event.bus.data), event.bus.headers],

@@ -43,7 +43,7 @@ interface PeriodicTask {
 
 export class ServiceRuntime {
   readonly log: Logger;
-  readonly outbox = new Outbox();
+  readonly outbox: Outbox;
   private readonly checks = new Map<string, ReadinessCheck>();
   private readonly consumers: { name: string; handlers: readonly EventHandler[] }[] = [];
   private readonly subscriptions: Subscription[] = [];
@@ -62,6 +62,7 @@ export class ServiceRuntime {
     private readonly ownsBus: boolean,
   ) {
     this.log = log;
+    this.outbox = new Outbox(options.platform.bus.subjectPrefix);
     if (database) this.checks.set('database', (signal) => database.ping({ signal }));
     if (sharedBus) this.checks.set('bus', () => sharedBus.ping());
   }
@@ -136,6 +137,7 @@ export class ServiceRuntime {
           ackWaitMs: busConfig.ackWaitMs,
           retryBackoffMs: busConfig.retryBackoffMs,
           concurrency: busConfig.consumerConcurrency,
+          subjectPrefix: busConfig.subjectPrefix,
         }),
       );
     }
@@ -163,6 +165,7 @@ export class ServiceRuntime {
       const path = req.url?.split('?')[0];
       if (path === '/healthz') return void sendJson(res, 200, { status: 'ok' });
       if (path === '/readyz') return void this.answerReadiness(res);
+      if (path?.startsWith('/admin/dead-letters') && this.sharedBus) return void this.answerDeadLetters(path, req, res);
       appHandler(req, res);
     });
     // Keep-alive connections from callers should outlive their idle gaps but not a shutdown.
@@ -192,6 +195,32 @@ export class ServiceRuntime {
     );
     const ready = Object.values(results).every((r) => r === 'ok');
     sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not-ready', checks: results });
+  }
+
+  /**
+   * Operator endpoints on the service's internal port (never routed by the gateway):
+   * `GET /admin/dead-letters` lists them, `POST /admin/dead-letters/redrive` with `{"ids":[...]}`
+   * (or no body for all) redrives them. The CLI uses these in embedded mode, where the bus lives in-process.
+   */
+  private async answerDeadLetters(path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      if (req.method === 'GET' && path === '/admin/dead-letters') {
+        const letters = await this.bus.listDeadLetters();
+        return sendJson(res, 200, {
+          deadLetters: letters.map((l) => ({ ...l, data: Buffer.from(l.data).toString('base64') })),
+        });
+      }
+      if (req.method === 'POST' && path === '/admin/dead-letters/redrive') {
+        let body = '';
+        for await (const chunk of req) body += String(chunk);
+        const ids = body ? (JSON.parse(body) as { ids?: string[] }).ids : undefined;
+        return sendJson(res, 200, { redriven: await this.bus.redriveDeadLetters(ids) });
+      }
+      sendJson(res, 404, { error: { code: 'ROUTE_NOT_FOUND', message: `no route ${req.method ?? ''} ${path}` } });
+    } catch (error) {
+      this.log.error({ err: error }, 'dead letter request failed');
+      sendJson(res, 400, { error: { code: 'DEAD_LETTER_REQUEST_FAILED', message: String(error) } });
+    }
   }
 
   private schedule(task: PeriodicTask): void {
@@ -245,6 +274,8 @@ export async function openBus(platform: PlatformConfig, clientName: string): Pro
     deadLetterStream: platform.bus.deadLetterStream,
     duplicateWindowMs: platform.bus.duplicateWindowMs,
     connectTimeoutMs: platform.bus.connectTimeoutMs,
+    subjects: [`${platform.bus.subjectPrefix}.>`],
+    deadLetterSubjectPrefix: platform.bus.deadLetterSubjectPrefix,
     name: `orderly-${clientName}`,
   });
 }

@@ -1,0 +1,105 @@
+import { randomBytes } from 'node:crypto';
+import type { DescMessage, MessageShape } from '@bufbuild/protobuf';
+import pg from 'pg';
+import type { z } from 'zod';
+import type { Bus, Subscription } from '../bus/bus.js';
+import { busHeaders } from '../bus/bus.js';
+import { loadConfigDocument, parseServiceConfig, deepMerge, type ServiceConfig } from '../config/index.js';
+import { databaseUrl } from '../db/index.js';
+import { decodeEvent, defaultSubjectPrefix, eventSubject } from '../events/index.js';
+
+/**
+ * Helpers for tests that run services against the real PostgreSQL (and NATS where the test is about
+ * it). Addresses come from ORDERLY_TEST_POSTGRES_URL / ORDERLY_TEST_NATS_URL, else config/default.yaml.
+ */
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${randomBytes(4).toString('hex')}`;
+}
+
+/** A service config for tests: its own fresh database, port 0, in-memory bus, quiet logs. */
+export function testServiceConfig<Schema extends z.ZodType>(
+  serviceName: string,
+  schema: Schema,
+  overrides: { platform?: Record<string, unknown>; service?: Record<string, unknown> } = {},
+): ServiceConfig<z.output<Schema>> {
+  const env: Record<string, string> = {};
+  if (process.env.ORDERLY_TEST_POSTGRES_URL) env.ORDERLY_POSTGRES__URL = process.env.ORDERLY_TEST_POSTGRES_URL;
+  if (process.env.ORDERLY_TEST_NATS_URL) env.ORDERLY_BUS__NATS_SERVERS = process.env.ORDERLY_TEST_NATS_URL;
+  const base = {
+    logLevel: process.env.ORDERLY_TEST_LOG_LEVEL ?? 'silent',
+    bus: { kind: 'memory', retryBackoffMs: [20, 50, 100] },
+    outbox: { pollIntervalMs: 200 },
+    services: {
+      [serviceName]: { port: 0, database: uniqueName(`orderly_test_${serviceName}`), ...overrides.service },
+    },
+  };
+  const document = loadConfigDocument({
+    argv: [],
+    env,
+    overrides: deepMerge(base, overrides.platform ?? {}),
+  });
+  return parseServiceConfig(document, serviceName, schema);
+}
+
+/** Drops a test database (forcing out leftover connections). */
+export async function dropTestDatabase(serverUrl: string, database: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl(serverUrl, 'postgres') });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(database)} WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Polls `probe` until it returns without throwing, or fails with its last error. */
+export async function eventually<T>(
+  probe: () => T | Promise<T>,
+  options: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<T> {
+  const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+  let lastError: unknown;
+  for (;;) {
+    try {
+      return await probe();
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) throw lastError;
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 25));
+  }
+}
+
+/** Records every event of the given types that crosses the bus (a test's own subscription). */
+export async function recordEvents(
+  bus: Bus,
+  schemas: readonly DescMessage[],
+  name = uniqueName('test.recorder'),
+  subjectPrefix = defaultSubjectPrefix,
+): Promise<{ events: { type: string; eventId: string; message: unknown }[]; of<D extends DescMessage>(schema: D): MessageShape<D>[]; stop(): Promise<void> }> {
+  const events: { type: string; eventId: string; message: unknown }[] = [];
+  const byType = new Map(schemas.map((s) => [s.typeName, s]));
+  const subscription: Subscription = await bus.subscribe(
+    {
+      name,
+      subjects: schemas.map((s) => eventSubject(s, subjectPrefix)),
+      maxDeliver: 1,
+      ackWaitMs: 30_000,
+      retryBackoffMs: [0],
+      concurrency: 64,
+    },
+    async (delivery) => {
+      const type = delivery.headers[busHeaders.eventType] ?? '';
+      const schema = byType.get(type);
+      if (schema) events.push({ type, eventId: delivery.id, message: decodeEvent(schema, delivery.data) });
+      return Promise.resolve();
+    },
+  );
+  return {
+    events,
+    of: <D extends DescMessage>(schema: D) =>
+      events.filter((e) => e.type === schema.typeName).map((e) => e.message as MessageShape<D>),
+    stop: () => subscription.stop(),
+  };
+}

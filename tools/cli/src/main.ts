@@ -1,0 +1,108 @@
+import {
+  loadConfigDocument,
+  openBus,
+  parseConfigSection,
+  platformConfigSchema,
+  type DeadLetter,
+  type PlatformConfig,
+} from '@orderly/platform';
+
+/**
+ * `orderly` — the operator's command line.
+ *   orderly dead-letters list     [--config file] [--json]
+ *   orderly dead-letters redrive  [--config file] [--id <id> ...]
+ * With the NATS bus it talks to JetStream directly. In embedded mode (in-memory bus) the bus lives
+ * inside the running process, so it asks that process through the order service's admin endpoint.
+ */
+const usage = `usage:
+  orderly dead-letters list    [--config file] [--json]
+  orderly dead-letters redrive [--config file] [--id <id> ...]`;
+
+interface DeadLetterSummary {
+  id: string;
+  subscription: string;
+  subject: string;
+  eventId: string;
+  attempts: number;
+  failedAt: string;
+  error: string;
+}
+
+function summarize(letter: DeadLetter | (Omit<DeadLetter, 'failedAt'> & { failedAt: string })): DeadLetterSummary {
+  return {
+    id: letter.id,
+    subscription: letter.subscription,
+    subject: letter.subject,
+    eventId: letter.eventId,
+    attempts: letter.attempts,
+    failedAt: new Date(letter.failedAt).toISOString(),
+    error: letter.error,
+  };
+}
+
+function adminUrl(platform: PlatformConfig): string {
+  const order = platform.services.order as { host?: string; port?: number } | undefined;
+  return `http://${order?.host ?? 'localhost'}:${order?.port ?? ''}/admin/dead-letters`;
+}
+
+async function listDeadLetters(platform: PlatformConfig): Promise<DeadLetterSummary[]> {
+  if (platform.bus.kind === 'memory') {
+    const response = await fetch(adminUrl(platform), { signal: AbortSignal.timeout(platform.rpc.defaultTimeoutMs) });
+    const body = (await response.json()) as { deadLetters: (Omit<DeadLetter, 'failedAt'> & { failedAt: string })[] };
+    return body.deadLetters.map(summarize);
+  }
+  const bus = await openBus(platform, 'cli');
+  try {
+    return (await bus.listDeadLetters()).map(summarize);
+  } finally {
+    await bus.close();
+  }
+}
+
+async function redrive(platform: PlatformConfig, ids: string[] | undefined): Promise<number> {
+  if (platform.bus.kind === 'memory') {
+    const response = await fetch(`${adminUrl(platform)}/redrive`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(ids ? { ids } : {}),
+      signal: AbortSignal.timeout(platform.rpc.defaultTimeoutMs),
+    });
+    return ((await response.json()) as { redriven: number }).redriven;
+  }
+  const bus = await openBus(platform, 'cli');
+  try {
+    return await bus.redriveDeadLetters(ids);
+  } finally {
+    await bus.close();
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [group, command, ...rest] = argv;
+  if (group !== 'dead-letters' || (command !== 'list' && command !== 'redrive')) {
+    process.stderr.write(`${usage}\n`);
+    return 2;
+  }
+  const platform = parseConfigSection(platformConfigSchema, loadConfigDocument({ argv: rest }).document);
+  if (command === 'list') {
+    const letters = await listDeadLetters(platform);
+    if (rest.includes('--json')) process.stdout.write(`${JSON.stringify(letters, null, 2)}\n`);
+    else if (letters.length === 0) process.stdout.write('no dead letters\n');
+    else
+      for (const l of letters)
+        process.stdout.write(`${l.id}\t${l.failedAt}\t${l.subscription}\t${l.subject}\tevent ${l.eventId}\tattempts ${l.attempts}\t${l.error}\n`);
+    return 0;
+  }
+  const ids = rest.flatMap((arg, i) => (arg === '--id' && rest[i + 1] ? [rest[i + 1] as string] : []));
+  const count = await redrive(platform, ids.length > 0 ? ids : undefined);
+  process.stdout.write(`redriven: ${count}\n`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`orderly: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,62 @@
+// `npm test`: every check CI runs, in order, stopping at the first failure:
+// generate → buf lint → typecheck → lint → guardrails → tests (real PostgreSQL and NATS).
+import { spawnSync } from 'node:child_process';
+import { readFileSync, existsSync } from 'node:fs';
+import { connect } from 'node:net';
+import { parse } from 'yaml';
+
+const defaults = parse(readFileSync('config/default.yaml', 'utf8'));
+const postgresUrl = new URL(process.env.ORDERLY_TEST_POSTGRES_URL ?? defaults.postgres.url);
+const natsUrl = new URL(process.env.ORDERLY_TEST_NATS_URL ?? defaults.bus.natsServers);
+
+function reachable(host, port) {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port: Number(port) });
+    const done = (ok) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(2000, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+const missing = [];
+if (!(await reachable(postgresUrl.hostname, postgresUrl.port || 5432))) {
+  missing.push(
+    `PostgreSQL at ${postgresUrl.host}: start it with 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start'`,
+  );
+}
+if (!(await reachable(natsUrl.hostname, natsUrl.port || 4222))) {
+  missing.push(
+    `NATS with JetStream at ${natsUrl.host}: start it with 'start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log'`,
+  );
+}
+if (missing.length > 0) {
+  console.error(`npm test needs real components that are not reachable:\n  - ${missing.join('\n  - ')}`);
+  process.exit(1);
+}
+
+const steps = [
+  ['generate contracts', 'node', ['tools/scripts/generate.mjs']],
+  ['buf lint', 'node_modules/.bin/buf', ['lint']],
+  ['typecheck', 'node_modules/.bin/tsc', ['-p', 'tsconfig.json']],
+  ['lint', 'node_modules/.bin/eslint', ['.', '--max-warnings=0']],
+];
+if (existsSync('tools/guard/bin/orderly-guard.mjs')) {
+  steps.push(['guardrails', 'node', ['tools/guard/bin/orderly-guard.mjs', 'check', '.']]);
+  steps.push(['contract gate', 'node', ['tools/guard/bin/orderly-guard.mjs', 'contracts']]);
+}
+steps.push(['tests', 'node_modules/.bin/vitest', ['run', ...process.argv.slice(2)]]);
+
+for (const [name, command, args] of steps) {
+  const started = Date.now();
+  console.log(`\n▶ ${name}`);
+  const result = spawnSync(command, args, { stdio: 'inherit' });
+  if (result.status !== 0) {
+    console.error(`✖ ${name} failed (exit ${result.status ?? result.signal})`);
+    process.exit(result.status ?? 1);
+  }
+  console.log(`✔ ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+}
