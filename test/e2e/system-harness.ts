@@ -1,0 +1,228 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { dropTestDatabase } from '@orderly/platform/testing';
+
+/**
+ * Runs Orderly as real separate processes for end-to-end tests: one process per service on the
+ * machine's PostgreSQL and NATS JetStream (distributed), or the one-process embedded launcher.
+ * Every run is isolated: its own databases, ports, streams and subject prefix.
+ */
+export const postgresUrl = process.env.ORDERLY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const natsUrl = process.env.ORDERLY_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
+const repoRoot = new URL('../../', import.meta.url).pathname;
+const tsx = join(repoRoot, 'node_modules/.bin/tsx');
+
+export const services = ['order', 'inventory', 'payment', 'notification', 'gateway'] as const;
+export type Service = (typeof services)[number];
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const envKey = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
+
+class ProcessOutput {
+  readonly lines: string[] = [];
+  attach(child: ChildProcess, label: string) {
+    const keep = (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) if (line) this.lines.push(`[${label}] ${line}`);
+      if (this.lines.length > 400) this.lines.splice(0, this.lines.length - 400);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+  }
+  tail(n = 60): string {
+    return this.lines.slice(-n).join('\n');
+  }
+}
+
+async function waitUntilReady(url: string, timeoutMs: number, describe: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const response = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) });
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} not ready after ${timeoutMs} ms\n${describe()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+export class DistributedSystem {
+  readonly output = new ProcessOutput();
+  readonly processes = new Map<Service, ChildProcess>();
+  private constructor(
+    readonly id: string,
+    readonly ports: Record<Service, number>,
+    readonly databases: Record<Exclude<Service, 'gateway'>, string>,
+    readonly dataDir: string,
+    private readonly extraEnv: Record<string, string>,
+  ) {}
+
+  static async start(extraEnv: Record<string, string> = {}): Promise<DistributedSystem> {
+    const id = randomBytes(3).toString('hex');
+    const ports = {} as Record<Service, number>;
+    for (const s of services) ports[s] = await freePort();
+    const databases = {
+      order: `orderly_e2e_${id}_order`,
+      inventory: `orderly_e2e_${id}_inventory`,
+      payment: `orderly_e2e_${id}_payment`,
+      notification: `orderly_e2e_${id}_notification`,
+    };
+    const system = new DistributedSystem(id, ports, databases, mkdtempSync(join(tmpdir(), 'orderly-e2e-')), extraEnv);
+    for (const s of services) system.startService(s);
+    await Promise.all(services.map((s) => system.waitReady(s)));
+    return system;
+  }
+
+  url(service: Service): string {
+    return `http://127.0.0.1:${this.ports[service]}`;
+  }
+
+  env(): Record<string, string> {
+    const env: Record<string, string> = {
+      ORDERLY_LOG_LEVEL: process.env.ORDERLY_TEST_LOG_LEVEL ?? 'warn',
+      ORDERLY_DATA_DIR: this.dataDir,
+      ORDERLY_POSTGRES__URL: postgresUrl,
+      ORDERLY_POSTGRES__POOL_SIZE: '5',
+      ORDERLY_BUS__KIND: 'nats',
+      ORDERLY_BUS__NATS_SERVERS: natsUrl,
+      ORDERLY_BUS__STREAM: `E2E_${this.id}`,
+      ORDERLY_BUS__DEAD_LETTER_STREAM: `E2E_${this.id}_DL`,
+      ORDERLY_BUS__SUBJECT_PREFIX: `e2e${this.id}`,
+      ORDERLY_BUS__DEAD_LETTER_SUBJECT_PREFIX: `e2e${this.id}dl`,
+      ORDERLY_BUS__RETRY_BACKOFF_MS: '[50,200,500]',
+      ORDERLY_BUS__ACK_WAIT_MS: '5000',
+      ORDERLY_OUTBOX__POLL_INTERVAL_MS: '250',
+      ORDERLY_OUTBOX__RETRY_MAX_MS: '1000',
+      ORDERLY_SHUTDOWN__GRACE_MS: '10000',
+      ORDERLY_SERVICES__INVENTORY__SEED_DEMO_CATALOG: 'false',
+      ORDERLY_SERVICES__GATEWAY__ORDER_SERVICE_URL: this.url('order'),
+      ORDERLY_SERVICES__GATEWAY__INVENTORY_SERVICE_URL: this.url('inventory'),
+    };
+    for (const s of services) env[`ORDERLY_SERVICES__${envKey(s)}__PORT`] = String(this.ports[s]);
+    for (const [s, db] of Object.entries(this.databases)) env[`ORDERLY_SERVICES__${envKey(s)}__DATABASE`] = db;
+    return { ...env, ...this.extraEnv };
+  }
+
+  startService(service: Service): ChildProcess {
+    const child = spawn(tsx, [join(repoRoot, `services/${service}/src/main.ts`)], {
+      cwd: repoRoot,
+      env: { ...process.env, ...this.env() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.output.attach(child, service);
+    this.processes.set(service, child);
+    return child;
+  }
+
+  async waitReady(service: Service, timeoutMs = 60_000): Promise<void> {
+    await waitUntilReady(this.url(service), timeoutMs, () => this.output.tail());
+  }
+
+  /** kill -9: no graceful stop, in-flight work is cut wherever it is. */
+  async crash(service: Service): Promise<void> {
+    const child = this.processes.get(service);
+    if (!child) return;
+    child.kill('SIGKILL');
+    await exited(child);
+  }
+
+  async restart(service: Service): Promise<void> {
+    this.startService(service);
+    await this.waitReady(service);
+  }
+
+  async sql<Row = Record<string, unknown>>(service: Exclude<Service, 'gateway'>, text: string, values: unknown[] = []): Promise<Row[]> {
+    const url = new URL(postgresUrl);
+    url.pathname = `/${this.databases[service]}`;
+    const client = new pg.Client({ connectionString: url.toString() });
+    await client.connect();
+    try {
+      return (await client.query(text, values)).rows as Row[];
+    } finally {
+      await client.end();
+    }
+  }
+
+  /** SIGTERM every service; returns their exit codes (graceful stop exits 0). */
+  async stop(): Promise<Record<string, number | null>> {
+    const codes: Record<string, number | null> = {};
+    await Promise.all(
+      [...this.processes].map(async ([name, child]) => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+        codes[name] = await exited(child);
+      }),
+    );
+    return codes;
+  }
+
+  async cleanup(): Promise<void> {
+    for (const db of Object.values(this.databases)) await dropTestDatabase(postgresUrl, db).catch(() => {});
+    const nc = await connect({ servers: natsUrl });
+    const jsm = await jetstreamManager(nc);
+    for (const stream of [`E2E_${this.id}`, `E2E_${this.id}_DL`]) await jsm.streams.delete(stream).catch(() => false);
+    await nc.close();
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+/** POST /v1/orders through the gateway; returns the order id when it was accepted (202). */
+export async function placeOrder(
+  gatewayUrl: string,
+  customerId: string,
+  body: { lines: { sku: string; quantity: number }[]; paymentMethod: string },
+): Promise<{ status: number; orderId?: string; error?: unknown }> {
+  try {
+    const response = await fetch(`${gatewayUrl}/v1/orders`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'idempotency-key': randomBytes(8).toString('hex'),
+        'x-customer-id': customerId,
+      },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(15_000),
+    });
+    const json = (await response.json()) as { orderId?: string; error?: unknown };
+    return { status: response.status, orderId: json.orderId, error: json.error };
+  } catch (error) {
+    return { status: 0, error };
+  }
+}
+
+/** Runs `tasks` with at most `concurrency` in flight. */
+export async function withConcurrency<T>(count: number, concurrency: number, task: (i: number) => Promise<T>): Promise<T[]> {
+  const results: T[] = new Array<T>(count);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const i = next++;
+        results[i] = await task(i);
+      }
+    }),
+  );
+  return results;
+}
