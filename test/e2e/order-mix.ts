@@ -32,7 +32,7 @@ export async function placeOrderMix(
         ? { lines: [{ sku: plenty.sku, quantity: 1 }], paymentMethod: 'pm_card_declined' }
         : kind === 4
           ? { lines: [{ sku: scarce.sku, quantity: 2 }], paymentMethod: 'pm_card_ok' }
-          : { lines: [{ sku: plenty.sku, quantity: 1 + (i % 3) }, { sku: scarce.sku, quantity: 0 + 1 }].slice(0, i % 7 === 0 ? 2 : 1), paymentMethod: 'pm_card_ok' };
+          : { lines: [{ sku: plenty.sku, quantity: 1 + (i % 3) }, { sku: scarce.sku, quantity: 1 }].slice(0, i % 7 === 0 ? 2 : 1), paymentMethod: 'pm_card_ok' };
     const result = await placeOrder(gatewayUrl, `customer-${i % 17}`, body);
     await onPlaced?.(i);
     return result;

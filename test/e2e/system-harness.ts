@@ -17,7 +17,8 @@ import { dropTestDatabase } from '@orderly/platform/testing';
 export const postgresUrl = process.env.ORDERLY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const natsUrl = process.env.ORDERLY_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 const repoRoot = new URL('../../', import.meta.url).pathname;
-const tsx = join(repoRoot, 'node_modules/.bin/tsx');
+// node itself with tsx's loader (not the tsx wrapper): a kill -9 must hit the service process.
+const nodeWithTsx = [process.execPath, '--import', 'tsx'] as const;
 
 export const services = ['order', 'inventory', 'payment', 'notification', 'gateway'] as const;
 export type Service = (typeof services)[number];
@@ -127,7 +128,7 @@ export class DistributedSystem {
   }
 
   startService(service: Service): ChildProcess {
-    const child = spawn(tsx, [join(repoRoot, `services/${service}/src/main.ts`)], {
+    const child = spawn(nodeWithTsx[0], [...nodeWithTsx.slice(1), join(repoRoot, `services/${service}/src/main.ts`)], {
       cwd: repoRoot,
       env: { ...process.env, ...this.env() },
       stdio: ['ignore', 'pipe', 'pipe'],

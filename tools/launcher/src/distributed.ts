@@ -12,13 +12,13 @@ const root = fileURLToPath(new URL('../../../', import.meta.url));
 const argv = process.argv.slice(2);
 const platform = parseConfigSection(platformConfigSchema, loadConfigDocument({ argv }).document);
 const log = createLogger({ service: 'launcher', level: platform.logLevel, environment: platform.environment });
-const tsx = fileURLToPath(new URL('../../../node_modules/.bin/tsx', import.meta.url));
 
 const children = new Map<string, ChildProcess>();
 let stopping = false;
 
 for (const name of serviceNames) {
-  const child = spawn(tsx, [`services/${name}/src/main.ts`, ...argv], { cwd: root, stdio: 'inherit' });
+  // node with tsx's loader (no wrapper process), so signals reach the service itself.
+  const child = spawn(process.execPath, ['--import', 'tsx', `services/${name}/src/main.ts`, ...argv], { cwd: root, stdio: 'inherit' });
   children.set(name, child);
   child.on('exit', (code, signal) => {
     children.delete(name);

@@ -36,6 +36,7 @@ const postgres = await startEmbeddedPostgres(
     port: platform.embedded.postgresPort,
     user: platform.embedded.postgresUser,
     password: platform.embedded.postgresPassword,
+    stopWaitMs: platform.shutdown.graceMs,
   },
   log,
 );

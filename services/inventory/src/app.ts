@@ -1,0 +1,97 @@
+import { fileURLToPath } from 'node:url';
+import { ServiceRuntime, type Bus, type Logger, type ServiceConfig } from '@orderly/platform';
+import type { InventoryConfig } from './config.js';
+import { demoCatalog } from './domain/demo-catalog.js';
+import { seedCatalogIfEmpty } from './data-access/product-repository.js';
+import { inventoryRpc } from './entry-points/inventory-rpc.js';
+import {
+  expireReservations,
+  reservationExpiryTask,
+} from './entry-points/reservation-expiry-task.js';
+import {
+  reserveStockHandlers,
+  reserveStockSubscription,
+} from './entry-points/reserve-stock-consumer.js';
+import {
+  settleReservationsHandlers,
+  settleReservationsSubscription,
+} from './entry-points/settle-reservations-consumer.js';
+
+export { inventoryConfigSchema, type InventoryConfig } from './config.js';
+export { reserveStockSubscription, settleReservationsSubscription };
+
+const migrationsPath = fileURLToPath(new URL('./data-access/migrations', import.meta.url));
+
+export interface CreateInventoryServiceOptions {
+  readonly config: ServiceConfig<InventoryConfig>;
+  /** A bus shared with other services (embedded mode, tests); otherwise one is opened from config. */
+  readonly bus?: Bus;
+  readonly log?: Logger;
+  readonly clock?: () => Date;
+}
+
+/**
+ * The inventory service, wired but not started: the catalog RPCs, the reserve-stock and
+ * settle-reservations consumers, and the reservation expiry sweep. Its database is migrated (and
+ * seeded with the demo catalog when configured). The caller starts and stops the runtime.
+ */
+export async function createInventoryService(
+  options: CreateInventoryServiceOptions,
+): Promise<ServiceRuntime> {
+  const { platform, service } = options.config;
+  const clock = options.clock ?? (() => new Date());
+  const runtime = await ServiceRuntime.create({
+    name: 'inventory',
+    platform,
+    http: { host: service.host, port: service.port },
+    database: { name: service.database, migrationsPath },
+    bus: options.bus,
+    log: options.log,
+  });
+  try {
+    if (service.seedDemoCatalog) {
+      const inserted = await runtime.db.transaction((tx) =>
+        seedCatalogIfEmpty(tx, demoCatalog, clock()),
+      );
+      if (inserted > 0) runtime.log.info({ products: inserted }, 'demo catalog seeded');
+    }
+  } catch (error) {
+    await runtime.stop();
+    throw error;
+  }
+
+  runtime.routes(
+    inventoryRpc({
+      db: runtime.db,
+      log: runtime.log,
+      clock,
+      defaultTimeoutMs: platform.rpc.defaultTimeoutMs,
+    }),
+  );
+  runtime.consume(
+    reserveStockSubscription,
+    reserveStockHandlers({
+      outbox: runtime.outbox,
+      log: runtime.log,
+      clock,
+      reservationTtlMs: service.reservationTtlMs,
+    }),
+  );
+  runtime.consume(
+    settleReservationsSubscription,
+    settleReservationsHandlers({ log: runtime.log, clock }),
+  );
+  runtime.every(
+    reservationExpiryTask,
+    () => service.expirySweepIntervalMs,
+    async () => {
+      await expireReservations({
+        db: runtime.db,
+        log: runtime.log,
+        clock,
+        batchSize: service.expirySweepBatchSize,
+      });
+    },
+  );
+  return runtime;
+}

@@ -1,0 +1,17 @@
+import { configValue } from '@orderly/platform';
+import { z } from 'zod';
+
+/** `services.inventory` in config/*.yaml; defaults live in config/default.yaml, not here. */
+export const inventoryConfigSchema = z.strictObject({
+  host: z.string().min(1),
+  port: configValue.port(),
+  database: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'lower-case letters, digits and _ only'),
+  /** How long a reservation holds stock; must stay well above services.order.sagaTimeoutMs. */
+  reservationTtlMs: configValue.positiveInt(),
+  expirySweepIntervalMs: configValue.positiveInt(),
+  expirySweepBatchSize: configValue.positiveInt(),
+  /** Inserts the demo catalog at start when the products table is empty. */
+  seedDemoCatalog: configValue.boolean(),
+});
+
+export type InventoryConfig = z.output<typeof inventoryConfigSchema>;

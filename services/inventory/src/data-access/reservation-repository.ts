@@ -1,0 +1,145 @@
+import type { Sql } from '@orderly/platform';
+import {
+  isReservationStatus,
+  type PricedLine,
+  type ReservationStatus,
+} from '../domain/reservation.js';
+
+/** SQL for reservations and their lines. */
+
+export interface StoredReservation {
+  readonly id: string;
+  readonly orderId: string;
+  readonly status: ReservationStatus;
+  readonly expiresAt: Date | undefined;
+}
+
+export interface ReservedQuantity {
+  readonly reservationId: string;
+  readonly sku: string;
+  readonly quantity: number;
+}
+
+interface ReservationRow {
+  id: string;
+  order_id: string;
+  status: string;
+  expires_at: Date | null;
+}
+
+function toReservation(row: ReservationRow): StoredReservation {
+  if (!isReservationStatus(row.status))
+    throw new Error(`reservation ${row.id} has an unknown status ${row.status}`);
+  return {
+    id: row.id,
+    orderId: row.order_id,
+    status: row.status,
+    expiresAt: row.expires_at ?? undefined,
+  };
+}
+
+/** The order's reservation, locked for the rest of the transaction. */
+export async function lockReservationOfOrder(
+  sql: Sql,
+  orderId: string,
+): Promise<StoredReservation | undefined> {
+  const { rows } = await sql.query<ReservationRow>(
+    'SELECT id, order_id, status, expires_at FROM reservations WHERE order_id = $1 FOR UPDATE',
+    [orderId],
+  );
+  return rows[0] ? toReservation(rows[0]) : undefined;
+}
+
+/**
+ * Inserts the order's reservation; returns its id, or undefined when the order already has one
+ * (inserted concurrently: the caller decides again under the other row).
+ */
+export async function insertReservation(
+  sql: Sql,
+  reservation: {
+    orderId: string;
+    status: ReservationStatus;
+    createdAt: Date;
+    expiresAt?: Date | undefined;
+    settledAt?: Date | undefined;
+  },
+): Promise<string | undefined> {
+  const { rows } = await sql.query<{ id: string }>(
+    `INSERT INTO reservations (order_id, status, created_at, expires_at, settled_at) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (order_id) DO NOTHING RETURNING id`,
+    [
+      reservation.orderId,
+      reservation.status,
+      reservation.createdAt,
+      reservation.expiresAt ?? null,
+      reservation.settledAt ?? null,
+    ],
+  );
+  return rows[0]?.id;
+}
+
+export async function insertReservationLines(
+  sql: Sql,
+  reservationId: string,
+  lines: readonly PricedLine[],
+): Promise<void> {
+  if (lines.length === 0) return;
+  await sql.query(
+    `INSERT INTO reservation_lines (reservation_id, sku, quantity, unit_price_cents)
+     SELECT $1, * FROM unnest($2::text[], $3::int[], $4::bigint[])`,
+    [
+      reservationId,
+      lines.map((l) => l.sku),
+      lines.map((l) => l.quantity),
+      lines.map((l) => l.unitPriceCents.toString()),
+    ],
+  );
+}
+
+export async function reservedQuantities(
+  sql: Sql,
+  reservationIds: readonly string[],
+): Promise<ReservedQuantity[]> {
+  if (reservationIds.length === 0) return [];
+  const { rows } = await sql.query<{ reservation_id: string; sku: string; quantity: number }>(
+    `SELECT reservation_id, sku, quantity FROM reservation_lines WHERE reservation_id = ANY($1::uuid[]) ORDER BY sku`,
+    [reservationIds],
+  );
+  return rows.map((row) => ({
+    reservationId: row.reservation_id,
+    sku: row.sku,
+    quantity: row.quantity,
+  }));
+}
+
+/** Settles RESERVED reservations (the caller checked the transition). */
+export async function settleReservations(
+  sql: Sql,
+  reservationIds: readonly string[],
+  status: ReservationStatus,
+  now: Date,
+): Promise<void> {
+  if (reservationIds.length === 0) return;
+  await sql.query(
+    `UPDATE reservations SET status = $2, settled_at = $3 WHERE id = ANY($1::uuid[]) AND status = 'RESERVED'`,
+    [reservationIds, status, now],
+  );
+}
+
+/**
+ * Locks up to `limit` RESERVED reservations past their expiry. SKIP LOCKED lets replicas sweep
+ * side by side and never waits for a reservation being confirmed or cancelled right now.
+ */
+export async function lockExpiredReservations(
+  sql: Sql,
+  now: Date,
+  limit: number,
+): Promise<StoredReservation[]> {
+  const { rows } = await sql.query<ReservationRow>(
+    `SELECT id, order_id, status, expires_at FROM reservations
+      WHERE status = 'RESERVED' AND expires_at <= $1
+      ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
+    [now, limit],
+  );
+  return rows.map(toReservation);
+}

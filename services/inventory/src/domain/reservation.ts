@@ -1,0 +1,187 @@
+import { invalidReservationTransition } from './inventory-errors.js';
+
+/**
+ * Reservations: stock held for one order, all lines or none. An order has at most one reservation
+ * (a CANCELLED row without lines is the tombstone of an order cancelled before it was reserved).
+ */
+
+export const reservationStatuses = [
+  'RESERVED',
+  'CONFIRMED',
+  'CANCELLED',
+  'EXPIRED',
+  'REJECTED',
+] as const;
+export type ReservationStatus = (typeof reservationStatuses)[number];
+
+const allowedTransitions: Readonly<Record<ReservationStatus, readonly ReservationStatus[]>> = {
+  RESERVED: ['CONFIRMED', 'CANCELLED', 'EXPIRED'],
+  CONFIRMED: [],
+  CANCELLED: [],
+  EXPIRED: [],
+  REJECTED: [],
+};
+
+export function isReservationStatus(value: string): value is ReservationStatus {
+  return (reservationStatuses as readonly string[]).includes(value);
+}
+
+/** RESERVED → CONFIRMED | CANCELLED | EXPIRED; every other status is final. */
+export function canTransition(from: ReservationStatus, to: ReservationStatus): boolean {
+  return allowedTransitions[from].includes(to);
+}
+
+export function assertTransition(
+  reservationId: string,
+  from: ReservationStatus,
+  to: ReservationStatus,
+): void {
+  if (!canTransition(from, to)) throw invalidReservationTransition(reservationId, from, to);
+}
+
+export interface OrderLine {
+  readonly sku: string;
+  readonly quantity: number;
+}
+
+/** What a reservation needs to know about a product, read under a row lock. */
+export interface ReservableProduct {
+  readonly sku: string;
+  readonly priceCents: bigint;
+  readonly available: number;
+}
+
+export interface PricedLine {
+  readonly sku: string;
+  readonly quantity: number;
+  readonly unitPriceCents: bigint;
+}
+
+/**
+ * Why an order got no stock. `UNKNOWN_SKU` wins over `OUT_OF_STOCK` when both apply;
+ * `INVALID_LINES` means the order had no lines or a quantity below one.
+ */
+export type RejectionReason =
+  'OUT_OF_STOCK' | 'UNKNOWN_SKU' | 'INVALID_LINES' | 'ORDER_ALREADY_SETTLED';
+
+export type ReservationDecision =
+  | {
+      readonly outcome: 'reserved';
+      readonly lines: readonly PricedLine[];
+      readonly totalCents: bigint;
+    }
+  | {
+      readonly outcome: 'rejected';
+      readonly reason: RejectionReason;
+      readonly skus: readonly string[];
+    };
+
+/** One line per SKU (quantities of repeated SKUs added up), in SKU order. */
+export function mergeOrderLines(lines: readonly OrderLine[]): OrderLine[] {
+  const bySku = new Map<string, number>();
+  for (const line of lines) bySku.set(line.sku, (bySku.get(line.sku) ?? 0) + line.quantity);
+  return [...bySku.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([sku, quantity]) => ({ sku, quantity }));
+}
+
+/**
+ * All or nothing: every line is reserved at the product's current price, or none is and the
+ * decision names the SKUs that were unknown or short. Never reserves more than `available`.
+ */
+export function decideReservation(
+  lines: readonly OrderLine[],
+  productsBySku: ReadonlyMap<string, ReservableProduct>,
+): ReservationDecision {
+  const invalid = lines.filter((line) => !Number.isInteger(line.quantity) || line.quantity < 1);
+  if (lines.length === 0 || invalid.length > 0) {
+    return {
+      outcome: 'rejected',
+      reason: 'INVALID_LINES',
+      skus: uniqueSorted(invalid.map((l) => l.sku)),
+    };
+  }
+  const merged = mergeOrderLines(lines);
+  const unknown: string[] = [];
+  const short: string[] = [];
+  const priced: PricedLine[] = [];
+  for (const line of merged) {
+    const product = productsBySku.get(line.sku);
+    if (!product) unknown.push(line.sku);
+    else if (product.available < line.quantity) short.push(line.sku);
+    else
+      priced.push({ sku: line.sku, quantity: line.quantity, unitPriceCents: product.priceCents });
+  }
+  if (unknown.length > 0 || short.length > 0) {
+    return {
+      outcome: 'rejected',
+      reason: unknown.length > 0 ? 'UNKNOWN_SKU' : 'OUT_OF_STOCK',
+      skus: uniqueSorted([...unknown, ...short]),
+    };
+  }
+  const totalCents = priced.reduce(
+    (sum, line) => sum + line.unitPriceCents * BigInt(line.quantity),
+    0n,
+  );
+  return { outcome: 'reserved', lines: priced, totalCents };
+}
+
+/**
+ * OrderPlaced for an order that already has a reservation (a redelivery under a new event id, or
+ * a late OrderPlaced after a cancellation tombstone): a live reservation already answered it;
+ * anything else answers StockRejected(ORDER_ALREADY_SETTLED) and reserves nothing.
+ */
+export function decideRepeatedOrderPlaced(status: ReservationStatus): 'ignore' | 'reject' {
+  return status === 'RESERVED' || status === 'CONFIRMED' ? 'ignore' : 'reject';
+}
+
+/**
+ * What OrderConfirmed / OrderCancelled does to the order's reservation (or its absence).
+ * - `confirm`: RESERVED → CONFIRMED, the reserved units are sold.
+ * - `release`: RESERVED → CANCELLED, the reserved units are available again.
+ * - `record-tombstone`: no reservation yet; a CANCELLED row without lines makes a late OrderPlaced reserve nothing.
+ * - `confirmed-after-expiry`: the reservation expired before the confirmation arrived; its stock was
+ *   already released (and may be sold again). Reported, not repaired: the reservation TTL is configured
+ *   far above the order saga timeout, so this needs a saga stuck far beyond its own timeout.
+ * - `unexpected`: a combination the order state machine never produces; reported and left alone.
+ * - `ignore`: already settled that way (or with a cancellation that needs nothing).
+ */
+export type SettlementAction =
+  'confirm' | 'release' | 'record-tombstone' | 'confirmed-after-expiry' | 'unexpected' | 'ignore';
+
+export function decideSettlement(
+  outcome: 'confirmed' | 'cancelled',
+  status: ReservationStatus | undefined,
+): SettlementAction {
+  if (outcome === 'confirmed') {
+    switch (status) {
+      case 'RESERVED':
+        return 'confirm';
+      case 'CONFIRMED':
+        return 'ignore';
+      case 'EXPIRED':
+        return 'confirmed-after-expiry';
+      default:
+        return 'unexpected';
+    }
+  }
+  switch (status) {
+    case undefined:
+      return 'record-tombstone';
+    case 'RESERVED':
+      return 'release';
+    case 'CONFIRMED':
+      return 'unexpected';
+    default:
+      return 'ignore';
+  }
+}
+
+/** When a reservation made at `now` stops holding its stock. */
+export function reservationExpiresAt(now: Date, reservationTtlMs: number): Date {
+  return new Date(now.getTime() + reservationTtlMs);
+}
+
+function uniqueSorted(values: readonly string[]): string[] {
+  return [...new Set(values)].sort();
+}

@@ -1,0 +1,182 @@
+import { describe, expect, test } from 'vitest';
+import {
+  canTransition,
+  decideRepeatedOrderPlaced,
+  decideReservation,
+  decideSettlement,
+  mergeOrderLines,
+  reservationExpiresAt,
+  reservationStatuses,
+  type ReservableProduct,
+} from '../src/domain/reservation.js';
+
+function catalog(...products: ReservableProduct[]): Map<string, ReservableProduct> {
+  return new Map(products.map((p) => [p.sku, p]));
+}
+
+const coffee: ReservableProduct = { sku: 'SKU-COFFEE', priceCents: 2490n, available: 10 };
+const mug: ReservableProduct = { sku: 'SKU-MUG', priceCents: 1200n, available: 2 };
+
+describe('decideReservation', () => {
+  test('when every line is in stock, then all lines are reserved at the current price with their total', () => {
+    const decision = decideReservation(
+      [
+        { sku: 'SKU-MUG', quantity: 2 },
+        { sku: 'SKU-COFFEE', quantity: 3 },
+      ],
+      catalog(coffee, mug),
+    );
+    expect(decision).toEqual({
+      outcome: 'reserved',
+      lines: [
+        { sku: 'SKU-COFFEE', quantity: 3, unitPriceCents: 2490n },
+        { sku: 'SKU-MUG', quantity: 2, unitPriceCents: 1200n },
+      ],
+      totalCents: 3n * 2490n + 2n * 1200n,
+    });
+  });
+
+  test('when an order repeats a SKU, then its lines are merged before checking the stock', () => {
+    const decision = decideReservation(
+      [
+        { sku: 'SKU-MUG', quantity: 1 },
+        { sku: 'SKU-MUG', quantity: 2 },
+      ],
+      catalog(mug),
+    );
+    expect(decision).toEqual({ outcome: 'rejected', reason: 'OUT_OF_STOCK', skus: ['SKU-MUG'] });
+  });
+
+  test('when one line is short, then nothing is reserved and the short SKU is named', () => {
+    const decision = decideReservation(
+      [
+        { sku: 'SKU-COFFEE', quantity: 1 },
+        { sku: 'SKU-MUG', quantity: 3 },
+      ],
+      catalog(coffee, mug),
+    );
+    expect(decision).toEqual({ outcome: 'rejected', reason: 'OUT_OF_STOCK', skus: ['SKU-MUG'] });
+  });
+
+  test('when a SKU is unknown, then the reason is UNKNOWN_SKU and every failing SKU is named', () => {
+    const decision = decideReservation(
+      [
+        { sku: 'SKU-NOPE', quantity: 1 },
+        { sku: 'SKU-MUG', quantity: 5 },
+        { sku: 'SKU-COFFEE', quantity: 1 },
+      ],
+      catalog(coffee, mug),
+    );
+    expect(decision).toEqual({
+      outcome: 'rejected',
+      reason: 'UNKNOWN_SKU',
+      skus: ['SKU-MUG', 'SKU-NOPE'],
+    });
+  });
+
+  test('when a quantity is zero or negative, then the order is rejected as INVALID_LINES', () => {
+    expect(
+      decideReservation(
+        [
+          { sku: 'SKU-COFFEE', quantity: 0 },
+          { sku: 'SKU-MUG', quantity: -1 },
+        ],
+        catalog(coffee, mug),
+      ),
+    ).toEqual({ outcome: 'rejected', reason: 'INVALID_LINES', skus: ['SKU-COFFEE', 'SKU-MUG'] });
+  });
+
+  test('when an order has no lines, then it is rejected as INVALID_LINES', () => {
+    expect(decideReservation([], catalog(coffee))).toEqual({
+      outcome: 'rejected',
+      reason: 'INVALID_LINES',
+      skus: [],
+    });
+  });
+
+  test('when a line takes exactly the available stock, then it is reserved', () => {
+    expect(decideReservation([{ sku: 'SKU-MUG', quantity: 2 }], catalog(mug)).outcome).toBe(
+      'reserved',
+    );
+  });
+
+  test('when prices are large, then the total is exact', () => {
+    const pricey: ReservableProduct = {
+      sku: 'SKU-GOLD',
+      priceCents: 2n ** 53n + 1n,
+      available: 1000,
+    };
+    const decision = decideReservation([{ sku: 'SKU-GOLD', quantity: 1000 }], catalog(pricey));
+    expect(decision).toMatchObject({ outcome: 'reserved', totalCents: (2n ** 53n + 1n) * 1000n });
+  });
+});
+
+describe('mergeOrderLines', () => {
+  test('when SKUs repeat, then there is one line per SKU in SKU order with quantities added', () => {
+    expect(
+      mergeOrderLines([
+        { sku: 'B', quantity: 1 },
+        { sku: 'A', quantity: 2 },
+        { sku: 'B', quantity: 4 },
+      ]),
+    ).toEqual([
+      { sku: 'A', quantity: 2 },
+      { sku: 'B', quantity: 5 },
+    ]);
+  });
+});
+
+describe('reservation status transitions', () => {
+  test('when a reservation is RESERVED, then it may become CONFIRMED, CANCELLED or EXPIRED only', () => {
+    const allowed = reservationStatuses.filter((to) => canTransition('RESERVED', to));
+    expect(allowed).toEqual(['CONFIRMED', 'CANCELLED', 'EXPIRED']);
+  });
+
+  test('when a reservation is settled or rejected, then no transition is allowed', () => {
+    for (const from of ['CONFIRMED', 'CANCELLED', 'EXPIRED', 'REJECTED'] as const) {
+      for (const to of reservationStatuses)
+        expect(canTransition(from, to), `${from} → ${to}`).toBe(false);
+    }
+  });
+});
+
+describe('decideRepeatedOrderPlaced', () => {
+  test('when the order holds a live or confirmed reservation, then a repeated OrderPlaced is ignored', () => {
+    expect(decideRepeatedOrderPlaced('RESERVED')).toBe('ignore');
+    expect(decideRepeatedOrderPlaced('CONFIRMED')).toBe('ignore');
+  });
+
+  test('when the order was cancelled, expired or rejected, then a repeated OrderPlaced is rejected', () => {
+    expect(decideRepeatedOrderPlaced('CANCELLED')).toBe('reject');
+    expect(decideRepeatedOrderPlaced('EXPIRED')).toBe('reject');
+    expect(decideRepeatedOrderPlaced('REJECTED')).toBe('reject');
+  });
+});
+
+describe('decideSettlement', () => {
+  test('when an order is confirmed, then only a RESERVED reservation is confirmed', () => {
+    expect(decideSettlement('confirmed', 'RESERVED')).toBe('confirm');
+    expect(decideSettlement('confirmed', 'CONFIRMED')).toBe('ignore');
+    expect(decideSettlement('confirmed', 'EXPIRED')).toBe('confirmed-after-expiry');
+    expect(decideSettlement('confirmed', 'CANCELLED')).toBe('unexpected');
+    expect(decideSettlement('confirmed', 'REJECTED')).toBe('unexpected');
+    expect(decideSettlement('confirmed', undefined)).toBe('unexpected');
+  });
+
+  test('when an order is cancelled, then a RESERVED reservation is released and a missing one becomes a tombstone', () => {
+    expect(decideSettlement('cancelled', 'RESERVED')).toBe('release');
+    expect(decideSettlement('cancelled', undefined)).toBe('record-tombstone');
+    expect(decideSettlement('cancelled', 'CANCELLED')).toBe('ignore');
+    expect(decideSettlement('cancelled', 'EXPIRED')).toBe('ignore');
+    expect(decideSettlement('cancelled', 'REJECTED')).toBe('ignore');
+    expect(decideSettlement('cancelled', 'CONFIRMED')).toBe('unexpected');
+  });
+});
+
+describe('reservationExpiresAt', () => {
+  test('when a reservation is made, then it expires one TTL later', () => {
+    expect(reservationExpiresAt(new Date('2025-01-01T00:00:00Z'), 60_000)).toEqual(
+      new Date('2025-01-01T00:01:00Z'),
+    );
+  });
+});

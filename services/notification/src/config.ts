@@ -1,0 +1,13 @@
+import { z } from 'zod';
+import { configValue } from '@orderly/platform';
+
+/** `services.notification` in the configuration (keys and defaults in config/default.yaml). */
+export const notificationConfigSchema = z.strictObject({
+  host: z.string().min(1),
+  port: configValue.port(),
+  database: z.string().min(1),
+  /** File under `dataDir` the file sender appends customer messages to (JSON lines). */
+  outputFile: z.string().min(1),
+});
+
+export type NotificationConfig = z.output<typeof notificationConfigSchema>;

@@ -1,0 +1,13 @@
+/** What the customer is told: one message per order, when the order reaches a terminal state. */
+export type NotificationKind = 'ORDER_CONFIRMED' | 'ORDER_CANCELLED';
+
+/** Why an order was cancelled, in the notification service's words. */
+export type CancellationCause = 'OUT_OF_STOCK' | 'PAYMENT_DECLINED' | 'TIMED_OUT' | 'UNSPECIFIED';
+
+export interface CustomerMessage {
+  readonly notificationId: string;
+  readonly orderId: string;
+  readonly customerId: string;
+  readonly kind: NotificationKind;
+  readonly text: string;
+}

@@ -1,0 +1,14 @@
+import type { CustomerMessage } from './notification.js';
+
+/**
+ * The port that delivers a customer message. It is called inside the transaction that records
+ * the notification: if it throws, nothing is recorded and the event is retried later.
+ *
+ * Towards the sink this is at-least-once: a crash (or a failed COMMIT) after `send` returned but
+ * before the transaction committed leaves no record, so the redelivered event sends the message
+ * again. The repeat carries the same `notificationId` (derived from the order id), so a sink that
+ * must not show it twice can drop it. The notifications table still holds one row per order.
+ */
+export interface Sender {
+  send(message: CustomerMessage): Promise<void>;
+}

@@ -1,0 +1,60 @@
+import { fileURLToPath } from 'node:url';
+import {
+  ServiceRuntime,
+  type Bus,
+  type Logger,
+  type ServiceConfig,
+  type Sql,
+} from '@orderly/platform';
+import type { PaymentConfig } from './config.js';
+import type { PaymentProvider } from './domain/payment-provider.js';
+import { SimulatedPaymentProvider } from './data-access/simulated-provider.js';
+import { orderCancellationsHandlers } from './entry-points/order-cancellations-consumer.js';
+import { paymentRequestsHandlers } from './entry-points/payment-requests-consumer.js';
+
+export { paymentConfigSchema, type PaymentConfig } from './config.js';
+
+const migrationsPath = fileURLToPath(new URL('./data-access/migrations', import.meta.url));
+
+/** Event subscriptions of the payment service. */
+export const paymentSubscriptions = {
+  charge: 'payment.charge',
+  refunds: 'payment.refunds',
+} as const;
+
+export interface PaymentServiceOptions {
+  readonly config: ServiceConfig<PaymentConfig>;
+  readonly bus?: Bus;
+  readonly log?: Logger;
+  readonly clock?: () => Date;
+  /** Defaults to the simulated provider, which keeps its ledger in the payment database. */
+  readonly provider?: PaymentProvider<Sql>;
+}
+
+/**
+ * Builds the payment service: it has no RPC API, only the consumers of PaymentRequested and
+ * OrderCancelled (plus health endpoints). Returned not started.
+ */
+export async function createPaymentService(
+  options: PaymentServiceOptions,
+): Promise<ServiceRuntime> {
+  const { config } = options;
+  const runtime = await ServiceRuntime.create({
+    name: 'payment',
+    platform: config.platform,
+    http: { host: config.service.host, port: config.service.port },
+    database: { name: config.service.database, migrationsPath },
+    bus: options.bus,
+    log: options.log,
+  });
+  const clock = options.clock ?? (() => new Date());
+  const deps = {
+    outbox: runtime.outbox,
+    provider: options.provider ?? new SimulatedPaymentProvider(clock),
+    log: runtime.log,
+    clock,
+  };
+  runtime.consume(paymentSubscriptions.charge, paymentRequestsHandlers(deps));
+  runtime.consume(paymentSubscriptions.refunds, orderCancellationsHandlers(deps));
+  return runtime;
+}
