@@ -54,7 +54,31 @@ export async function checkInvariants(
     { timeoutMs, intervalMs: 250 },
   );
 
-  // Stock: never negative, nothing left reserved, and available + reserved + sold conserved.
+  // Stock and money settle after an order's last transition (and after a redelivery when a
+  // consumer crashed), so these converge rather than hold at the first look.
+  await eventually(() => checkStock(sql, stockAtStart), { timeoutMs, intervalMs: 250 });
+  await eventually(() => checkMoney(sql, confirmedIds, cancelledIds), { timeoutMs, intervalMs: 250 });
+
+  // One customer message per terminal order.
+  await eventually(
+    async () => {
+      const notified = await sql<{ order_id: string }>('notification', 'SELECT order_id FROM notifications');
+      const notifiedIds = new Set(notified.map((n) => n.order_id));
+      expect(notified.length).toBe(notifiedIds.size);
+      expect(orders.filter((o) => !notifiedIds.has(o.id)).map((o) => o.id), 'terminal orders without a notification').toEqual([]);
+      expect(notifiedIds.size).toBe(orders.length);
+    },
+    { timeoutMs, intervalMs: 250 },
+  );
+
+  const cancelled: Record<string, number> = {};
+  for (const o of orders) if (o.cancellation_reason) cancelled[o.cancellation_reason] = (cancelled[o.cancellation_reason] ?? 0) + 1;
+  return { confirmed: confirmedIds.length, cancelled };
+}
+
+
+/** Never negative, nothing left reserved, and available + reserved + sold conserved. */
+async function checkStock(sql: SqlRunner, stockAtStart: Readonly<Record<string, number>>): Promise<void> {
   const products = await sql<{ sku: string; available: number; reserved: number; sold: number }>(
     'inventory',
     'SELECT sku, available, reserved, sold FROM products WHERE sku = ANY($1)',
@@ -75,6 +99,9 @@ export async function checkInvariants(
   const [openReservations] = await sql<{ open: string }>('inventory', "SELECT count(*) AS open FROM reservations WHERE status = 'RESERVED'");
   expect(Number(openReservations?.open)).toBe(0);
 
+}
+
+async function checkMoney(sql: SqlRunner, confirmedIds: readonly string[], cancelledIds: readonly string[]): Promise<void> {
   // Money: exactly one capture per confirmed order, nothing kept for a cancelled one.
   const ledger = await sql<{ order_id: string; captures: string; refunds: string }>(
     'payment',
@@ -92,19 +119,4 @@ export async function checkInvariants(
     expect(entry.captures, `cancelled order ${id} captured at most once`).toBeLessThanOrEqual(1);
   }
 
-  // One customer message per terminal order.
-  await eventually(
-    async () => {
-      const notified = await sql<{ order_id: string }>('notification', 'SELECT order_id FROM notifications');
-      const notifiedIds = new Set(notified.map((n) => n.order_id));
-      expect(notified.length).toBe(notifiedIds.size);
-      expect(orders.filter((o) => !notifiedIds.has(o.id)).map((o) => o.id), 'terminal orders without a notification').toEqual([]);
-      expect(notifiedIds.size).toBe(orders.length);
-    },
-    { timeoutMs, intervalMs: 250 },
-  );
-
-  const cancelled: Record<string, number> = {};
-  for (const o of orders) if (o.cancellation_reason) cancelled[o.cancellation_reason] = (cancelled[o.cancellation_reason] ?? 0) + 1;
-  return { confirmed: confirmedIds.length, cancelled };
 }

@@ -1,0 +1,149 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import {
+  Database,
+  MemoryBus,
+  Outbox,
+  OutboxRelay,
+  connectNatsBus,
+  createLogger,
+  ensureDatabase,
+  newEvent,
+  on,
+  platformMigrations,
+  startEventConsumer,
+  type Bus,
+  type BusMessage,
+} from '../src/index.js';
+import { dropTestDatabase, eventually, uniqueName } from '../src/testing/index.js';
+
+// Any message with event_id/occurred_at/schema_version is an event; a real contract serves as the sample.
+import { OrderPlacedSchema } from '@orderly/order/contract/order_events';
+
+/**
+ * The outbox and inbox on real PostgreSQL (and NATS for redrive): events commit with the state
+ * change, are published until acknowledged, and are applied once per subscription.
+ */
+
+const serverUrl = process.env.ORDERLY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const natsUrl = process.env.ORDERLY_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
+const log = createLogger({ service: 'test', level: 'silent' });
+const name = uniqueName('orderly_test_platform_outbox');
+let db: Database;
+const relayOptions = { batchSize: 50, pollIntervalMs: 100, retryBaseMs: 20, retryMaxMs: 100, retentionMs: 60_000, cleanupIntervalMs: 60_000 };
+const consumerOptions = { maxDeliver: 3, ackWaitMs: 10_000, retryBackoffMs: [10, 20], concurrency: 4, subjectPrefix: 'events' };
+
+beforeAll(async () => {
+  await ensureDatabase(serverUrl, name, 5000);
+  db = new Database(
+    { url: serverUrl, database: name, poolSize: 5, statementTimeoutMs: 10_000, connectTimeoutMs: 5000, idleTimeoutMs: 10_000, applicationName: 'test' },
+    log,
+  );
+  await db.migrate([platformMigrations]);
+  await db.query('CREATE TABLE effects (event_id text, order_id text)');
+});
+afterAll(async () => {
+  await db?.close();
+  await dropTestDatabase(serverUrl, name);
+});
+
+/** A bus that refuses the first `failures` publishes, as a broker outage would. */
+function flakyBus(inner: Bus, failures: number): Bus & { attempts: number } {
+  const flaky = Object.create(inner) as Bus & { attempts: number };
+  flaky.attempts = 0;
+  flaky.publish = async (messages: readonly BusMessage[]) => {
+    flaky.attempts++;
+    if (flaky.attempts <= failures) throw new Error('broker unavailable');
+    return inner.publish(messages);
+  };
+  return flaky;
+}
+
+describe('outbox', () => {
+  test('when the transaction rolls back, then its event is never published', async () => {
+    const outbox = new Outbox();
+    await db.transaction(async (tx) => {
+      await outbox.add(tx, OrderPlacedSchema, { orderId: 'rolled-back', customerId: 'c' });
+      throw new Error('abort');
+    }).catch(() => undefined);
+    expect((await db.query("SELECT 1 FROM outbox WHERE payload IS NOT NULL AND headers::text LIKE '%rolled-back%'")).rowCount).toBe(0);
+  });
+
+  test('when the bus refuses publishes for a while, then the relay retries until the event is delivered once', async () => {
+    const memory = new MemoryBus();
+    const bus = flakyBus(memory, 3);
+    const received: string[] = [];
+    const sub = await memory.subscribe(
+      { name: 'test.outbox', subjects: ['events.order.v1.OrderPlaced'], maxDeliver: 1, ackWaitMs: 5000, retryBackoffMs: [0], concurrency: 1 },
+      async (d) => void received.push(d.id),
+    );
+    const relay = new OutboxRelay(db, bus, log, relayOptions);
+    relay.start();
+    const outbox = new Outbox();
+    const event = await db.transaction((tx) => outbox.add(tx, OrderPlacedSchema, { orderId: randomUUID(), customerId: 'c' }));
+    await eventually(() => expect(received).toContain(event.eventId));
+    // Marked published only after the bus accepted it, in the relay's own transaction.
+    await eventually(async () => {
+      const { rows } = await db.query<{ attempts: number; published_at: Date | null }>(
+        'SELECT attempts, published_at FROM outbox WHERE event_id = $1',
+        [event.eventId],
+      );
+      expect(rows[0]?.published_at).not.toBeNull();
+      expect(rows[0]?.attempts).toBeGreaterThan(1);
+    });
+    expect(received.filter((id) => id === event.eventId)).toHaveLength(1);
+    await relay.stop();
+    await sub.stop();
+  });
+});
+
+describe('inbox and dead letters on NATS JetStream', () => {
+  test('when a handler keeps failing, then the event is dead-lettered, and after a fix a redrive applies it once', async () => {
+    const id = randomUUID().slice(0, 8);
+    const bus = await connectNatsBus({
+      servers: natsUrl,
+      stream: `TEST_INBOX_${id}`,
+      deadLetterStream: `TEST_INBOX_DL_${id}`,
+      duplicateWindowMs: 60_000,
+      subjects: [`inbox${id}.>`],
+      deadLetterSubjectPrefix: `inbox${id}dl`,
+    });
+    let broken = true;
+    const sub = await startEventConsumer(
+      { bus, db, log },
+      'test.apply-once',
+      [
+        on(OrderPlacedSchema, async (tx, event, context) => {
+          if (broken) throw new Error('downstream bug');
+          await tx.query('INSERT INTO effects VALUES ($1, $2)', [context.eventId, event.orderId]);
+        }),
+      ],
+      { ...consumerOptions, subjectPrefix: `inbox${id}` },
+    );
+    const orderId = randomUUID();
+    const event = newEvent(OrderPlacedSchema, { orderId, customerId: 'c' }, new Date(), {}, `inbox${id}`);
+    await bus.publish([event.bus]);
+    const letter = await eventually(async () => {
+      const letters = await bus.listDeadLetters();
+      expect(letters).toHaveLength(1);
+      return letters[0]!;
+    });
+    expect(letter).toMatchObject({ subscription: 'test.apply-once', eventId: event.bus.id, attempts: 3 });
+    expect(letter.error).toContain('downstream bug');
+
+    broken = false;
+    expect(await bus.redriveDeadLetters()).toBe(1);
+    await eventually(async () => expect((await db.query('SELECT 1 FROM effects WHERE order_id = $1', [orderId])).rowCount).toBe(1));
+    expect(await bus.listDeadLetters()).toEqual([]);
+    expect(await bus.redriveDeadLetters()).toBe(0);
+    expect((await db.query('SELECT 1 FROM effects WHERE order_id = $1', [orderId])).rowCount).toBe(1);
+    await sub.stop();
+    await bus.close();
+    const nc = await connect({ servers: natsUrl });
+    const jsm = await jetstreamManager(nc);
+    for (const stream of [`TEST_INBOX_${id}`, `TEST_INBOX_DL_${id}`]) await jsm.streams.delete(stream);
+    await nc.close();
+  });
+});

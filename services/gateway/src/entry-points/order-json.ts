@@ -1,0 +1,90 @@
+import { timestampDate, type Timestamp } from '@bufbuild/protobuf/wkt';
+import type { Product } from '@orderly/inventory/contract/inventory_service';
+import { CancellationReason, OrderStatus, type Order } from '@orderly/order/contract/order_service';
+import { upstreamInvalidResponse } from './http-errors.js';
+import type { cancellationReasons, orderStatuses } from './json-schemas.js';
+
+/** Proto ↔ public JSON. Money is an int64 in the contracts and a JSON number (cents) here. */
+export interface OrderJson {
+  orderId: string;
+  status: (typeof orderStatuses)[number];
+  lines: { sku: string; quantity: number; unitPriceCents: number }[];
+  totalCents: number;
+  paymentMethod?: string;
+  cancellationReason?: (typeof cancellationReasons)[number];
+  placedAt: string;
+  history: { status: (typeof orderStatuses)[number]; at: string }[];
+}
+
+export interface ProductJson {
+  sku: string;
+  name: string;
+  priceCents: number;
+  available: number;
+}
+
+export interface PlaceOrderBody {
+  lines: { sku: string; quantity: number }[];
+  paymentMethod: string;
+}
+
+const statusNames = new Map<OrderStatus, OrderJson['status']>([
+  [OrderStatus.PENDING, 'PENDING'],
+  [OrderStatus.STOCK_RESERVED, 'STOCK_RESERVED'],
+  [OrderStatus.CONFIRMED, 'CONFIRMED'],
+  [OrderStatus.CANCELLED, 'CANCELLED'],
+]);
+
+const reasonNames = new Map<CancellationReason, NonNullable<OrderJson['cancellationReason']>>([
+  [CancellationReason.OUT_OF_STOCK, 'OUT_OF_STOCK'],
+  [CancellationReason.PAYMENT_DECLINED, 'PAYMENT_DECLINED'],
+  [CancellationReason.TIMED_OUT, 'TIMED_OUT'],
+]);
+
+function cents(value: bigint): number {
+  const asNumber = Number(value);
+  if (!Number.isSafeInteger(asNumber)) throw upstreamInvalidResponse('an amount');
+  return asNumber;
+}
+
+function statusName(status: OrderStatus): OrderJson['status'] {
+  const name = statusNames.get(status);
+  if (!name) throw upstreamInvalidResponse('an order status');
+  return name;
+}
+
+function isoTime(timestamp: Timestamp | undefined): string {
+  if (!timestamp) throw upstreamInvalidResponse('a timestamp');
+  return timestampDate(timestamp).toISOString();
+}
+
+export function orderToJson(order: Order): OrderJson {
+  const json: OrderJson = {
+    orderId: order.orderId,
+    status: statusName(order.status),
+    lines: order.lines.map((line) => ({
+      sku: line.sku,
+      quantity: line.quantity,
+      unitPriceCents: cents(line.unitPriceCents),
+    })),
+    totalCents: cents(order.totalCents),
+    placedAt: isoTime(order.placedAt),
+    history: order.history.map((change) => ({
+      status: statusName(change.status),
+      at: isoTime(change.at),
+    })),
+  };
+  if (order.paymentMethod) json.paymentMethod = order.paymentMethod;
+  const reason = reasonNames.get(order.cancellationReason);
+  if (reason) json.cancellationReason = reason;
+  return json;
+}
+
+export function productToJson(product: Product): ProductJson {
+  return {
+    sku: product.sku,
+    name: product.name,
+    priceCents: cents(product.priceCents),
+    available: product.available,
+  };
+}

@@ -1,0 +1,109 @@
+import type { Client } from '@connectrpc/connect';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { OrderService } from '@orderly/order/contract/order_service';
+import { findAppError } from '@orderly/platform';
+import type { GatewayConfig } from '../config.js';
+import { orderNotFound } from './http-errors.js';
+import { getOrderSchema, listOrdersSchema, placeOrderSchema } from './json-schemas.js';
+import { orderToJson, type PlaceOrderBody } from './order-json.js';
+import { callUpstream } from './request-deadline.js';
+
+export interface OrdersRoutesDeps {
+  readonly orderClient: Client<typeof OrderService>;
+  readonly limits: Pick<
+    GatewayConfig,
+    'maxLinesPerOrder' | 'maxQuantityPerLine' | 'idempotencyKeyMaxLength' | 'listLimitMax'
+  >;
+}
+
+interface CustomerHeaders {
+  'x-customer-id': string;
+}
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const decimalPattern = /^[0-9]{1,9}$/;
+
+/** POST /v1/orders, GET /v1/orders/{orderId}, GET /v1/orders: one Connect call each, mapped to JSON. */
+export function registerOrdersRoutes(
+  app: FastifyInstance,
+  { orderClient, limits }: OrdersRoutesDeps,
+): void {
+  app.post<{ Body: PlaceOrderBody; Headers: CustomerHeaders & { 'idempotency-key': string } }>(
+    '/v1/orders',
+    { schema: placeOrderSchema(limits) },
+    async (request, reply) => {
+      const { lines, paymentMethod } = request.body;
+      const response = await callUpstream(request.deadline, 'order.PlaceOrder', (options) =>
+        orderClient.placeOrder(
+          {
+            customerId: request.headers['x-customer-id'],
+            idempotencyKey: request.headers['idempotency-key'],
+            lines: lines.map(({ sku, quantity }) => ({ sku, quantity })),
+            paymentMethod,
+          },
+          options,
+        ),
+      );
+      if (!response.order) throw orderNotFound();
+      const order = orderToJson(response.order);
+      reply.code(202).header('location', `/v1/orders/${encodeURIComponent(order.orderId)}`);
+      if (response.replayed) reply.header('idempotent-replayed', 'true');
+      return order;
+    },
+  );
+
+  app.get<{ Params: { orderId: string }; Headers: CustomerHeaders }>(
+    '/v1/orders/:orderId',
+    {
+      schema: getOrderSchema(limits),
+      // Before validation, so a malformed id is the same 404 as an unknown one, not a 400.
+      preValidation: async (request: FastifyRequest<{ Params: { orderId: string } }>) => {
+        if (!uuidPattern.test(request.params.orderId)) throw orderNotFound();
+        return Promise.resolve();
+      },
+    },
+    async (request) => {
+      let response;
+      try {
+        response = await callUpstream(request.deadline, 'order.GetOrder', (options) =>
+          orderClient.getOrder(
+            { orderId: request.params.orderId, customerId: request.headers['x-customer-id'] },
+            options,
+          ),
+        );
+      } catch (error) {
+        // Whatever the upstream says about a missing order, the answer is the gateway's one 404.
+        if (findAppError(error)?.kind === 'not-found') throw orderNotFound(error);
+        throw error;
+      }
+      if (!response.order) throw orderNotFound();
+      return orderToJson(response.order);
+    },
+  );
+
+  app.get<{ Querystring: { limit?: number }; Headers: CustomerHeaders }>(
+    '/v1/orders',
+    {
+      schema: listOrdersSchema(limits),
+      // The query arrives as text; only plain decimals become numbers, anything else fails validation.
+      preValidation: async (request: FastifyRequest<{ Querystring: { limit?: unknown } }>) => {
+        const { limit } = request.query;
+        if (typeof limit === 'string' && decimalPattern.test(limit))
+          request.query.limit = Number(limit);
+        return Promise.resolve();
+      },
+    },
+    async (request) => {
+      const response = await callUpstream(request.deadline, 'order.ListOrders', (options) =>
+        orderClient.listOrders(
+          {
+            customerId: request.headers['x-customer-id'],
+            limit: request.query.limit ?? limits.listLimitMax,
+          },
+          options,
+        ),
+      );
+      return { orders: response.orders.map(orderToJson) };
+    },
+  );
+}

@@ -1,0 +1,293 @@
+import { randomUUID } from 'node:crypto';
+import {
+  createServer,
+  request as httpRequest,
+  type OutgoingHttpHeaders,
+  type Server,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { create } from '@bufbuild/protobuf';
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import type { ConnectRouter, ServiceImpl } from '@connectrpc/connect';
+import { connectNodeAdapter } from '@connectrpc/connect-node';
+import { InventoryService, ProductSchema } from '@orderly/inventory/contract/inventory_service';
+import {
+  OrderSchema,
+  OrderService,
+  OrderStatus,
+  type Order,
+  type PlaceOrderRequest,
+} from '@orderly/order/contract/order_service';
+import {
+  AppError,
+  createLogger,
+  errorMappingInterceptor,
+  loadConfigDocument,
+  parseServiceConfig,
+  type Logger,
+  type ServiceConfig,
+  type ServiceRuntime,
+} from '@orderly/platform';
+import { createGatewayService, gatewayConfigSchema, type GatewayConfig } from '../src/app.js';
+
+const quietLog = createLogger({ service: 'fake-upstream', level: 'silent' });
+
+/** Gateway config for tests: defaults from config/default.yaml, port 0, quiet logs, then `service`. */
+export function gatewayTestConfig(
+  service: Partial<Record<keyof GatewayConfig, unknown>> = {},
+): ServiceConfig<GatewayConfig> {
+  const document = loadConfigDocument({
+    argv: [],
+    env: {},
+    overrides: { logLevel: 'silent', services: { gateway: { port: 0, ...service } } },
+  });
+  return parseServiceConfig(document, 'gateway', gatewayConfigSchema);
+}
+
+/** A real Connect server on port 0 serving fake behaviour, with the platform's error mapping and /healthz. */
+export async function startUpstream(
+  register: (router: ConnectRouter) => void,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const connect = connectNodeAdapter({
+    routes: register,
+    interceptors: [errorMappingInterceptor(quietLog)],
+  });
+  // Like a real service runtime: /healthz beside the Connect routes.
+  const server: Server = createServer((req, res) => {
+    if (req.url === '/healthz')
+      return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+    connect(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A URL where nothing listens. */
+export async function deadUrl(): Promise<string> {
+  const upstream = await startUpstream(() => undefined);
+  await upstream.close();
+  return upstream.url;
+}
+
+/** An in-memory order service with the contract's idempotency and customer scoping. */
+export function fakeOrderService(overrides: Partial<ServiceImpl<typeof OrderService>> = {}) {
+  const orders = new Map<string, Order>();
+  const byKey = new Map<string, { fingerprint: string; orderId: string }>();
+  const calls = { placeOrder: [] as PlaceOrderRequest[], getOrder: 0, listOrders: [] as number[] };
+  const impl: ServiceImpl<typeof OrderService> = {
+    placeOrder(request) {
+      calls.placeOrder.push(request);
+      const key = `${request.customerId}/${request.idempotencyKey}`;
+      const fingerprint = JSON.stringify([
+        request.lines.map((l) => [l.sku, l.quantity]),
+        request.paymentMethod,
+      ]);
+      const previous = byKey.get(key);
+      if (previous) {
+        if (previous.fingerprint !== fingerprint) {
+          throw new AppError(
+            'ORDER_IDEMPOTENCY_KEY_REUSED',
+            'the idempotency key was used for another order',
+            {
+              kind: 'conflict',
+            },
+          );
+        }
+        return { order: orders.get(previous.orderId), replayed: true };
+      }
+      const now = timestampFromDate(new Date());
+      const order = create(OrderSchema, {
+        orderId: randomUUID(),
+        customerId: request.customerId,
+        status: OrderStatus.PENDING,
+        lines: request.lines.map((l) => ({ sku: l.sku, quantity: l.quantity, unitPriceCents: 0n })),
+        totalCents: 0n,
+        paymentMethod: request.paymentMethod,
+        placedAt: now,
+        history: [{ status: OrderStatus.PENDING, at: now }],
+      });
+      orders.set(order.orderId, order);
+      byKey.set(key, { fingerprint, orderId: order.orderId });
+      return { order, replayed: false };
+    },
+    getOrder(request) {
+      calls.getOrder++;
+      const order = orders.get(request.orderId);
+      if (!order || (request.customerId && order.customerId !== request.customerId)) {
+        throw new AppError('ORDER_NOT_FOUND', `order ${request.orderId} does not exist`, {
+          kind: 'not-found',
+        });
+      }
+      return { order };
+    },
+    listOrders(request) {
+      calls.listOrders.push(request.limit);
+      const mine = [...orders.values()]
+        .filter((o) => o.customerId === request.customerId)
+        .reverse();
+      return { orders: mine.slice(0, request.limit) };
+    },
+    ...overrides,
+  };
+  return { impl, orders, calls };
+}
+
+export const demoProducts = [
+  create(ProductSchema, {
+    sku: 'SKU-1',
+    name: 'Blue mug',
+    priceCents: 1250n,
+    available: 10,
+    reserved: 2,
+  }),
+  create(ProductSchema, {
+    sku: 'SKU-2',
+    name: 'Red kettle',
+    priceCents: 4999n,
+    available: 0,
+    reserved: 0,
+  }),
+];
+
+export function fakeInventoryService(
+  overrides: Partial<ServiceImpl<typeof InventoryService>> = {},
+) {
+  const impl: ServiceImpl<typeof InventoryService> = {
+    listProducts: () => ({ products: demoProducts }),
+    upsertProduct: () =>
+      Promise.reject(new AppError('NOT_IMPLEMENTED', 'not in this fake', { kind: 'invalid' })),
+    adjustStock: () =>
+      Promise.reject(new AppError('NOT_IMPLEMENTED', 'not in this fake', { kind: 'invalid' })),
+    ...overrides,
+  };
+  return { impl };
+}
+
+/** Log lines written by the gateway, parsed. */
+export function captureLog(): { log: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+      callback();
+    },
+  });
+  return { log: createLogger({ service: 'gateway', level: 'info', destination }), lines };
+}
+
+export interface TestGateway {
+  readonly url: string;
+  readonly runtime: ServiceRuntime;
+  readonly orders: ReturnType<typeof fakeOrderService>;
+  stop(): Promise<void>;
+}
+
+/** The gateway started on port 0, calling fake order and inventory services over real Connect RPC. */
+export async function startTestGateway(
+  options: {
+    service?: Partial<Record<keyof GatewayConfig, unknown>>;
+    order?: Partial<ServiceImpl<typeof OrderService>>;
+    inventory?: Partial<ServiceImpl<typeof InventoryService>>;
+    log?: Logger;
+  } = {},
+): Promise<TestGateway> {
+  const orders = fakeOrderService(options.order);
+  const inventory = fakeInventoryService(options.inventory);
+  const orderUpstream = await startUpstream((router) => router.service(OrderService, orders.impl));
+  const inventoryUpstream = await startUpstream((router) =>
+    router.service(InventoryService, inventory.impl),
+  );
+  const config = gatewayTestConfig({
+    orderServiceUrl: orderUpstream.url,
+    inventoryServiceUrl: inventoryUpstream.url,
+    ...options.service,
+  });
+  const runtime = await createGatewayService({
+    config,
+    ...(options.log ? { log: options.log } : {}),
+  });
+  const { url } = await runtime.start();
+  return {
+    url,
+    runtime,
+    orders,
+    stop: async () => {
+      await runtime.stop();
+      await orderUpstream.close();
+      await inventoryUpstream.close();
+    },
+  };
+}
+
+export interface RawResponse {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly text: string;
+  json(): unknown;
+}
+
+/** A request with byte-level control over headers and body (fetch refuses some of what we test). */
+export function send(
+  baseUrl: string,
+  init: { method?: string; path: string; headers?: OutgoingHttpHeaders; body?: string | Buffer },
+): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const url = new URL(baseUrl);
+    const req = httpRequest(
+      {
+        host: url.hostname,
+        port: url.port,
+        method: init.method ?? 'GET',
+        path: init.path,
+        headers: init.headers,
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            text,
+            json: () => JSON.parse(text) as unknown,
+          });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    if (init.body !== undefined) req.write(init.body);
+    req.end();
+  });
+}
+
+export const validBody = { lines: [{ sku: 'SKU-1', quantity: 2 }], paymentMethod: 'pm_card_ok' };
+
+export function orderHeaders(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    'content-type': 'application/json',
+    'idempotency-key': `key-${randomUUID()}`,
+    'x-customer-id': 'customer-1',
+    ...overrides,
+  };
+}
+
+export async function postOrder(
+  baseUrl: string,
+  body: unknown = validBody,
+  headers: Record<string, string> = orderHeaders(),
+): Promise<RawResponse> {
+  return send(baseUrl, { method: 'POST', path: '/v1/orders', headers, body: JSON.stringify(body) });
+}
