@@ -77,7 +77,10 @@ describe('outbox', () => {
     const received: string[] = [];
     const sub = await memory.subscribe(
       { name: 'test.outbox', subjects: ['events.order.v1.OrderPlaced'], maxDeliver: 1, ackWaitMs: 5000, retryBackoffMs: [0], concurrency: 1 },
-      async (d) => void received.push(d.id),
+      (d) => {
+        received.push(d.id);
+        return Promise.resolve();
+      },
     );
     const relay = new OutboxRelay(db, bus, log, relayOptions);
     relay.start();

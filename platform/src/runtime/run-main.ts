@@ -29,7 +29,7 @@ export async function runServiceMain<Schema extends z.ZodType>(options: {
   } catch (error) {
     const appError = findAppError(error);
     process.stderr.write(`${options.name}: failed to start: ${appError?.code ?? ''} ${String(error)}\n`);
-    if (error instanceof Error && error.cause) process.stderr.write(`  cause: ${String(error.cause)}\n`);
+    if (error instanceof Error && error.cause instanceof Error) process.stderr.write(`  cause: ${error.cause.message}\n`);
     process.exit(1);
   }
   let stopping = false;

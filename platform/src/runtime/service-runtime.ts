@@ -250,7 +250,7 @@ export class ServiceRuntime {
     await closed;
     clearInterval(idleSweep);
     for (const task of this.tasks) if (task.timer) clearTimeout(task.timer);
-    await Promise.all(this.tasks.map((task) => task.running));
+    await Promise.all(this.tasks.map((task) => task.running ?? Promise.resolve()));
     await Promise.all(this.subscriptions.map((s) => s.stop()));
     await this.relay?.stop();
     if (this.ownsBus) await this.sharedBus?.close();
