@@ -55,12 +55,6 @@ export interface NatsBusOptions {
   readonly deadLetterSubjectPrefix?: string;
 }
 
-/**
- * After the consume loop of a subscription fails (e.g. a permissions error, or the connection
- * closing under it), it is started again after this delay rather than leaving the
- * subscription silently deaf.
- */
-const consumeRestartDelayMs = 1_000;
 /** How many dead letters are read from the stream at once. */
 const deadLetterReadBatch = 64;
 
@@ -281,7 +275,9 @@ class NatsSubscription implements Subscription {
           const timer = setTimeout(() => {
             this.restartTimers.delete(timer);
             if (!this.stopping) this.consume(open);
-          }, consumeRestartDelayMs);
+            // A failed consume loop (permissions, the connection closing under it) starts again after
+            // the subscription's first redelivery delay rather than leaving it silently deaf.
+          }, backoffFor(this.options.retryBackoffMs, 1));
           this.restartTimers.add(timer);
         }
       }

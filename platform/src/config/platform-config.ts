@@ -45,6 +45,8 @@ export const platformConfigSchema = z
     }),
     shutdown: z.strictObject({
       graceMs: configValue.durationMs(),
+      /** How often a stopping server closes keep-alive connections that became idle. */
+      idleConnectionSweepMs: configValue.positiveInt(),
     }),
     embedded: z.strictObject({
       postgresPort: configValue.port(),

@@ -246,7 +246,8 @@ export class ServiceRuntime {
     const server = this.server;
     const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
     server?.closeIdleConnections();
-    const idleSweep = setInterval(() => server?.closeIdleConnections(), 50);
+    // Keep-alive connections that finish their last request while we wait must close too.
+    const idleSweep = setInterval(() => server?.closeIdleConnections(), this.options.platform.shutdown.idleConnectionSweepMs);
     await closed;
     clearInterval(idleSweep);
     for (const task of this.tasks) if (task.timer) clearTimeout(task.timer);

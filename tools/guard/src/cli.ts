@@ -1,0 +1,132 @@
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ConfigError } from './config-loader.ts';
+import { checkContracts, formatContractReport } from './contracts/contract-gate.ts';
+import { ruleIds, type RuleId } from './finding.ts';
+import { checkRepository } from './guard-check.ts';
+import { formatJson } from './report/json-formatter.ts';
+import { formatSarif } from './report/sarif-formatter.ts';
+import { formatText } from './report/text-formatter.ts';
+import { ruleCatalog } from './rule-catalog.ts';
+
+export const version = '0.1.0';
+
+const usage = `orderly-guard ${version}: architecture guardrails for TypeScript microservice monorepos
+
+Usage:
+  orderly-guard check [path] [--format text|json|sarif] [--output file] [--config file] [--rule id]...
+  orderly-guard contracts [path] [--against ref] [--base-branch main] [--format text|json] [--config file]
+  orderly-guard rules
+
+Exit codes: 0 clean, 1 findings at/above the configured severity (or breaking/lint issues), 2 usage or config error.
+
+Rules:
+${ruleIds.map((id) => `  ${id.padEnd(24)}${ruleCatalog[id].summary}`).join('\n')}`;
+
+/** Runs one command and returns its exit code; output goes to stdout/stderr. */
+export function main(argv: string[]): number {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'check':
+        return runCheck(rest);
+      case 'contracts':
+        return runContracts(rest);
+      case 'rules':
+        process.stdout.write(`${usage.slice(usage.indexOf('Rules:'))}\n`);
+        return 0;
+      case '--version':
+        process.stdout.write(`${version}\n`);
+        return 0;
+      case undefined:
+      case '--help':
+      case '-h':
+      case 'help':
+        process.stdout.write(`${usage}\n`);
+        return command === undefined ? 2 : 0;
+      default:
+        process.stderr.write(`orderly-guard: unknown command '${command}'\n\n${usage}\n`);
+        return 2;
+    }
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof UsageError) {
+      process.stderr.write(`orderly-guard: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+class UsageError extends Error {}
+
+/** parseArgs throws plain TypeErrors for unknown flags; they are usage errors (exit 2), not crashes. */
+function parse<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    throw new UsageError((error as Error).message, { cause: error });
+  }
+}
+
+function runCheck(args: string[]): number {
+  const { values, positionals } = parse(() =>
+    parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        format: { type: 'string', default: 'text' },
+        output: { type: 'string' },
+        config: { type: 'string' },
+        rule: { type: 'string', multiple: true },
+      },
+    }),
+  );
+  const format = values.format;
+  if (!['text', 'json', 'sarif'].includes(format))
+    throw new UsageError(`--format must be text, json or sarif, not '${format}'`);
+  const only = values.rule?.map((rule) => {
+    if (!(ruleIds as readonly string[]).includes(rule))
+      throw new UsageError(`unknown rule '${rule}'`);
+    return rule as RuleId;
+  });
+  const result = checkRepository(positionals[0] ?? '.', {
+    ...(typeof values.config === 'string' ? { configPath: values.config } : {}),
+    ...(only ? { only } : {}),
+  });
+  const output =
+    format === 'json'
+      ? formatJson(result.findings)
+      : format === 'sarif'
+        ? formatSarif(result.findings, result.root, version)
+        : formatText(result.findings);
+  if (typeof values.output === 'string') writeFileSync(values.output, `${output}\n`);
+  else process.stdout.write(`${output}\n`);
+  return result.failed ? 1 : 0;
+}
+
+function runContracts(args: string[]): number {
+  const { values, positionals } = parse(() =>
+    parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        against: { type: 'string' },
+        'base-branch': { type: 'string' },
+        format: { type: 'string', default: 'text' },
+        config: { type: 'string' },
+      },
+    }),
+  );
+  const report = checkContracts(positionals[0] ?? '.', {
+    ...(typeof values.against === 'string' ? { against: values.against } : {}),
+    ...(typeof values['base-branch'] === 'string' ? { baseBranch: values['base-branch'] } : {}),
+    ...(typeof values.config === 'string' ? { configPath: values.config } : {}),
+  });
+  const output =
+    values.format === 'json' ? JSON.stringify(report, null, 2) : formatContractReport(report);
+  process.stdout.write(`${output}\n`);
+  if (report.error) return 2;
+  return report.ok ? 0 : 1;
+}

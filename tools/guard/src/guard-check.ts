@@ -1,0 +1,83 @@
+import { resolve } from 'node:path';
+import { loadConfig, type GuardConfig } from './config-loader.ts';
+import {
+  compareFindings,
+  severityRank,
+  type Finding,
+  type RawFinding,
+  type RuleId,
+  type Severity,
+} from './finding.ts';
+import { ImportResolver } from './import-resolver.ts';
+import { RepoModel } from './repo-model.ts';
+import type { Rule, RuleContext } from './rule-context.ts';
+import { layeringRule } from './rules/layering-rule.ts';
+import { noDependencyHijackRule } from './rules/no-dependency-hijack-rule.ts';
+import { noHardcodedConfigRule } from './rules/no-hardcoded-config-rule.ts';
+import { noScatteredTelemetryRule } from './rules/no-scattered-telemetry-rule.ts';
+import { noSharedDomainRule } from './rules/no-shared-domain-rule.ts';
+import { noSyncCallChainRule } from './rules/no-sync-call-chain-rule.ts';
+import { SourceIndex } from './source-index.ts';
+
+export const rules: Record<RuleId, Rule> = {
+  'no-shared-domain': noSharedDomainRule,
+  'no-sync-call-chain': noSyncCallChainRule,
+  'no-hardcoded-config': noHardcodedConfigRule,
+  'no-scattered-telemetry': noScatteredTelemetryRule,
+  'no-dependency-hijack': noDependencyHijackRule,
+  layering: layeringRule,
+};
+
+export interface CheckResult {
+  root: string;
+  config: GuardConfig;
+  findings: Finding[];
+  /** True when a finding is at or above the configured threshold. */
+  failed: boolean;
+}
+
+export interface CheckOptions {
+  configPath?: string;
+  /** Only run these rules (all when omitted). */
+  only?: RuleId[];
+}
+
+/** Runs every enabled rule over the repository at `root` and applies the configured severities. */
+export function checkRepository(root: string, options: CheckOptions = {}): CheckResult {
+  const absoluteRoot = resolve(root);
+  const config = loadConfig(absoluteRoot, options.configPath);
+  const model = new RepoModel(absoluteRoot, config);
+  const context: RuleContext = {
+    model,
+    index: new SourceIndex(model),
+    resolver: new ImportResolver(model),
+    config,
+  };
+  const findings: Finding[] = [];
+  for (const [id, rule] of Object.entries(rules) as [RuleId, Rule][]) {
+    const level = config.severity.rules[id] ?? 'error';
+    if (level === 'off' || (options.only && !options.only.includes(id))) continue;
+    findings.push(...dedupe(rule(context)).map((finding) => ({ ...finding, severity: level })));
+  }
+  findings.sort(compareFindings);
+  return {
+    root: absoluteRoot,
+    config,
+    findings,
+    failed: findings.some((finding) => atOrAbove(finding.severity, config.severity.threshold)),
+  };
+}
+
+function atOrAbove(severity: Severity, threshold: Severity): boolean {
+  return severityRank[severity] >= severityRank[threshold];
+}
+
+function dedupe(findings: RawFinding[]): RawFinding[] {
+  const seen = new Set<string>();
+  return findings.filter((finding) => {
+    const key = `${finding.rule}\0${finding.file}\0${finding.line}\0${finding.column}\0${finding.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

@@ -1,0 +1,14 @@
+import type { GuardConfig } from './config-loader.ts';
+import type { RawFinding } from './finding.ts';
+import type { ImportResolver } from './import-resolver.ts';
+import type { RepoModel } from './repo-model.ts';
+import type { SourceIndex } from './source-index.ts';
+
+export interface RuleContext {
+  model: RepoModel;
+  index: SourceIndex;
+  resolver: ImportResolver;
+  config: GuardConfig;
+}
+
+export type Rule = (context: RuleContext) => RawFinding[];

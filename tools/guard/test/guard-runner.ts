@@ -1,0 +1,47 @@
+import { spawnSync } from 'node:child_process';
+import { vi } from 'vitest';
+import { main } from '../src/cli.ts';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const guardRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const badFixture = join(guardRoot, 'fixtures', 'bad');
+export const goodFixture = join(guardRoot, 'fixtures', 'good');
+export const contractsFixture = join(guardRoot, 'fixtures', 'contracts');
+
+/** Runs the real bin (node + tsx), the way `npx orderly-guard` does. */
+export function runGuard(
+  args: string[],
+  cwd = guardRoot,
+): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(
+    process.execPath,
+    [join(guardRoot, 'bin', 'orderly-guard.mjs'), ...args],
+    {
+      cwd,
+      encoding: 'utf8',
+    },
+  );
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Runs the CLI in this process: same code path as the bin minus the tsx start-up, which is slow on a busy machine. */
+export function runCli(args: string[]): { status: number; stdout: string; stderr: string } {
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout += String(chunk);
+    return true;
+  });
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr += String(chunk);
+    return true;
+  });
+  try {
+    const status = main(args);
+    return { status, stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
