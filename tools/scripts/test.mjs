@@ -1,7 +1,9 @@
 // `npm test`: every check CI runs, in order, stopping at the first failure:
 // generate → buf lint → typecheck → lint → guardrails → tests (real PostgreSQL and NATS).
 import { spawnSync } from 'node:child_process';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect } from 'node:net';
 import { parse } from 'yaml';
 
@@ -48,15 +50,28 @@ if (existsSync('tools/guard/bin/orderly-guard.mjs')) {
   steps.push(['guardrails', 'node', ['tools/guard/bin/orderly-guard.mjs', 'check', '.']]);
   steps.push(['contract gate', 'node', ['tools/guard/bin/orderly-guard.mjs', 'contracts']]);
 }
-steps.push(['tests', 'node_modules/.bin/vitest', ['run', ...process.argv.slice(2)]]);
+const resultsFile = join(mkdtempSync(join(tmpdir(), 'orderly-test-')), 'vitest.json');
+steps.push([
+  'tests',
+  'node_modules/.bin/vitest',
+  ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${resultsFile}`, ...process.argv.slice(2)],
+]);
 
 for (const [name, command, args] of steps) {
   const started = Date.now();
   console.log(`\n▶ ${name}`);
   const result = spawnSync(command, args, { stdio: 'inherit' });
+  if (name === 'tests') printSummary();
   if (result.status !== 0) {
     console.error(`✖ ${name} failed (exit ${result.status ?? result.signal})`);
     process.exit(result.status ?? 1);
   }
   console.log(`✔ ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+}
+
+/** One plain closing line that any CI can read. */
+function printSummary() {
+  if (!existsSync(resultsFile)) return;
+  const results = JSON.parse(readFileSync(resultsFile, 'utf8'));
+  console.log(`\ntests: ${results.numPassedTests} passed, ${results.numFailedTests} failed, ${results.numPendingTests} skipped`);
 }
