@@ -19,8 +19,7 @@ import {
 } from '../src/index.js';
 import { dropTestDatabase, eventually, uniqueName } from '../src/testing/index.js';
 
-// Any message with event_id/occurred_at/schema_version is an event; a real contract serves as the sample.
-import { OrderPlacedSchema } from '@orderly/order/contract/order_events';
+import { SampleHappenedSchema } from './sample-event.js';
 
 /**
  * The outbox and inbox on real PostgreSQL (and NATS for redrive): events commit with the state
@@ -65,7 +64,7 @@ describe('outbox', () => {
   test('when the transaction rolls back, then its event is never published', async () => {
     const outbox = new Outbox();
     await db.transaction(async (tx) => {
-      await outbox.add(tx, OrderPlacedSchema, { orderId: 'rolled-back', customerId: 'c' });
+      await outbox.add(tx, SampleHappenedSchema, { subjectId: 'rolled-back' });
       throw new Error('abort');
     }).catch(() => undefined);
     expect((await db.query("SELECT 1 FROM outbox WHERE payload IS NOT NULL AND headers::text LIKE '%rolled-back%'")).rowCount).toBe(0);
@@ -76,7 +75,7 @@ describe('outbox', () => {
     const bus = flakyBus(memory, 3);
     const received: string[] = [];
     const sub = await memory.subscribe(
-      { name: 'test.outbox', subjects: ['events.order.v1.OrderPlaced'], maxDeliver: 1, ackWaitMs: 5000, retryBackoffMs: [0], concurrency: 1 },
+      { name: 'test.outbox', subjects: ['events.platformtest.v1.SampleHappened'], maxDeliver: 1, ackWaitMs: 5000, retryBackoffMs: [0], concurrency: 1 },
       (d) => {
         received.push(d.id);
         return Promise.resolve();
@@ -85,7 +84,7 @@ describe('outbox', () => {
     const relay = new OutboxRelay(db, bus, log, relayOptions);
     relay.start();
     const outbox = new Outbox();
-    const event = await db.transaction((tx) => outbox.add(tx, OrderPlacedSchema, { orderId: randomUUID(), customerId: 'c' }));
+    const event = await db.transaction((tx) => outbox.add(tx, SampleHappenedSchema, { subjectId: randomUUID() }));
     await eventually(() => expect(received).toContain(event.eventId));
     // Marked published only after the bus accepted it, in the relay's own transaction.
     await eventually(async () => {
@@ -118,15 +117,15 @@ describe('inbox and dead letters on NATS JetStream', () => {
       { bus, db, log },
       'test.apply-once',
       [
-        on(OrderPlacedSchema, async (tx, event, context) => {
+        on(SampleHappenedSchema, async (tx, event, context) => {
           if (broken) throw new Error('downstream bug');
-          await tx.query('INSERT INTO effects VALUES ($1, $2)', [context.eventId, event.orderId]);
+          await tx.query('INSERT INTO effects VALUES ($1, $2)', [context.eventId, event.subjectId]);
         }),
       ],
       { ...consumerOptions, subjectPrefix: `inbox${id}` },
     );
     const orderId = randomUUID();
-    const event = newEvent(OrderPlacedSchema, { orderId, customerId: 'c' }, new Date(), {}, `inbox${id}`);
+    const event = newEvent(SampleHappenedSchema, { subjectId: orderId }, new Date(), {}, `inbox${id}`);
     await bus.publish([event.bus]);
     const letter = await eventually(async () => {
       const letters = await bus.listDeadLetters();

@@ -1,0 +1,52 @@
+import { create, createFileRegistry, type Message } from '@bufbuild/protobuf';
+import type { GenMessage } from '@bufbuild/protobuf/codegenv2';
+import {
+  FieldDescriptorProto_Label,
+  FieldDescriptorProto_Type,
+  FileDescriptorProtoSchema,
+  file_google_protobuf_timestamp,
+  type Timestamp,
+} from '@bufbuild/protobuf/wkt';
+
+/**
+ * A sample event for platform tests, described in code so the platform depends on no service's
+ * contract: `platformtest.v1.SampleHappened { event_id, occurred_at, schema_version, subject_id }`.
+ */
+const optional = FieldDescriptorProto_Label.OPTIONAL;
+const file = create(FileDescriptorProtoSchema, {
+  name: 'platformtest/v1/sample_events.proto',
+  package: 'platformtest.v1',
+  syntax: 'proto3',
+  dependency: ['google/protobuf/timestamp.proto'],
+  messageType: [
+    {
+      name: 'SampleHappened',
+      field: [
+        { name: 'event_id', jsonName: 'eventId', number: 1, label: optional, type: FieldDescriptorProto_Type.STRING },
+        {
+          name: 'occurred_at',
+          jsonName: 'occurredAt',
+          number: 2,
+          label: optional,
+          type: FieldDescriptorProto_Type.MESSAGE,
+          typeName: '.google.protobuf.Timestamp',
+        },
+        { name: 'schema_version', jsonName: 'schemaVersion', number: 3, label: optional, type: FieldDescriptorProto_Type.UINT32 },
+        { name: 'subject_id', jsonName: 'subjectId', number: 4, label: optional, type: FieldDescriptorProto_Type.STRING },
+      ],
+    },
+  ],
+});
+
+const registry = createFileRegistry(file, (name) =>
+  name === 'google/protobuf/timestamp.proto' ? file_google_protobuf_timestamp : undefined,
+);
+
+export type SampleHappened = Message<'platformtest.v1.SampleHappened'> & {
+  eventId: string;
+  occurredAt?: Timestamp;
+  schemaVersion: number;
+  subjectId: string;
+};
+
+export const SampleHappenedSchema = registry.getMessage('platformtest.v1.SampleHappened') as GenMessage<SampleHappened>;
