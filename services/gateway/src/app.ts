@@ -1,41 +1,53 @@
 import type { Client } from '@connectrpc/connect';
+import { IdentityService } from '@orderly/identity/contract/identity_service';
 import { InventoryService } from '@orderly/inventory/contract/inventory_service';
 import { OrderService } from '@orderly/order/contract/order_service';
 import {
   createRpcClient,
+  fromRpcError,
+  liveConfigOf,
   ServiceRuntime,
+  type Flags,
   type Logger,
   type ServiceConfig,
 } from '@orderly/platform';
 import type { GatewayConfig } from './config.js';
+import { AccessTokenVerifier } from './entry-points/access-token-verifier.js';
 import { buildHttpApp } from './entry-points/http-app.js';
+import { TokenBuckets } from './entry-points/rate-limiter.js';
 
 export { gatewayConfigSchema, type GatewayConfig } from './config.js';
 
 export interface GatewayServiceOptions {
+  /** A `LiveConfig` makes the reloadable limits and budgets follow the configuration file. */
   readonly config: ServiceConfig<GatewayConfig>;
   readonly log?: Logger;
+  readonly flags?: Flags;
   /** Injected by tests; otherwise Connect clients for the configured service URLs. */
   readonly orderClient?: Client<typeof OrderService>;
   readonly inventoryClient?: Client<typeof InventoryService>;
+  readonly identityClient?: Client<typeof IdentityService>;
 }
 
 /**
- * The gateway: the public HTTP/JSON API in front of the order and inventory services. No database,
+ * The gateway: the public HTTP/JSON API in front of the order, inventory and identity services. No database,
  * no bus. Returns the runtime NOT started; the caller does `await runtime.start()` / `runtime.stop()`.
  */
 export async function createGatewayService(
   options: GatewayServiceOptions,
 ): Promise<ServiceRuntime> {
-  const { platform, service } = options.config;
+  const live = liveConfigOf(options.config, 'gateway');
+  const { platform, service } = live;
   const runtime = await ServiceRuntime.create({
     name: 'gateway',
     platform,
     http: { host: service.host, port: service.port },
     usesBus: false,
     ...(options.log ? { log: options.log } : {}),
+    config: live,
+    flags: options.flags,
   });
-  const rpcOptions = { defaultTimeoutMs: service.requestTimeoutMs };
+  const rpcOptions = { defaultTimeoutMs: service.requestTimeoutMs, telemetry: runtime.telemetry };
   const orderClient =
     options.orderClient ??
     createRpcClient(OrderService, { baseUrl: service.orderServiceUrl, ...rpcOptions });
@@ -43,16 +55,64 @@ export async function createGatewayService(
     options.inventoryClient ??
     createRpcClient(InventoryService, { baseUrl: service.inventoryServiceUrl, ...rpcOptions });
 
+  const identityClient =
+    options.identityClient ??
+    createRpcClient(IdentityService, { baseUrl: service.identityServiceUrl, ...rpcOptions });
+  const verifier = new AccessTokenVerifier(
+    async () => {
+      try {
+        const { keys } = await identityClient.getJwks({}, { timeoutMs: service.requestTimeoutMs });
+        return keys;
+      } catch (error) {
+        throw fromRpcError(error, 'identity.GetJwks');
+      }
+    },
+    {
+      issuer: service.auth.issuer,
+      audience: service.auth.audience,
+      clockSkewMs: service.auth.clockSkewMs,
+      refetchMinIntervalMs: service.auth.jwksRefetchMinIntervalMs,
+      maxAgeMs: service.auth.jwksMaxAgeMs,
+      maxTokenLength: service.auth.maxTokenLength,
+    },
+    runtime.log,
+  );
+
   runtime.readiness('order', (signal) => upstreamHealthy(service.orderServiceUrl, 'order', signal));
   runtime.readiness('inventory', (signal) =>
     upstreamHealthy(service.inventoryServiceUrl, 'inventory', signal),
   );
+  runtime.readiness('identity', (signal) =>
+    upstreamHealthy(service.identityServiceUrl, 'identity', signal),
+  );
 
-  const app = await buildHttpApp({
-    config: service,
-    log: runtime.log,
-    orderClient,
-    inventoryClient,
+  // Limits and budgets are baked into the app's schemas and hooks (and its OpenAPI document), so a
+  // reloaded gateway key builds a new app and swaps it in; requests in flight finish on the old one.
+  // Rate-limit buckets live outside the app and survive the swap.
+  const buckets = new TokenBuckets(service.rateLimits.maxTrackedKeys);
+  const build = () =>
+    buildHttpApp({
+      config: live.service,
+      log: runtime.log,
+      telemetry: runtime.telemetry,
+      orderClient,
+      inventoryClient,
+      identityClient,
+      verifier,
+      buckets,
+      flags: runtime.flags,
+    });
+  let app = await build();
+  live.onChange((changed) => {
+    if (!changed.some((key) => key.startsWith('services.gateway.'))) return;
+    build().then(
+      (next) => {
+        const previous = app;
+        app = next;
+        void previous.close();
+      },
+      (error: unknown) => runtime.log.error({ err: error }, 'gateway rebuild after configuration change failed, previous kept'),
+    );
   });
   runtime.serveHttp((req, res) => app.routing(req, res));
   return runtime;

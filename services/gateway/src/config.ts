@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { configValue } from '@orderly/platform';
+import { configValue, reloadable } from '@orderly/platform';
+
+const rateLimitSchema = z.strictObject({
+  burst: configValue.positiveInt(),
+  perMinute: configValue.positiveInt(),
+});
 
 /** `services.gateway` in config/default.yaml: every address, budget and limit of the public API. */
 export const gatewayConfigSchema = z.strictObject({
@@ -7,14 +12,36 @@ export const gatewayConfigSchema = z.strictObject({
   port: configValue.port(),
   orderServiceUrl: configValue.url(),
   inventoryServiceUrl: configValue.url(),
+  identityServiceUrl: configValue.url(),
   /** Whole-request budget; the time left travels to the services as their deadline. */
-  requestTimeoutMs: configValue.positiveInt(),
-  bodyLimitBytes: configValue.positiveInt(),
-  maxLinesPerOrder: configValue.positiveInt(),
-  maxQuantityPerLine: configValue.positiveInt(),
-  idempotencyKeyMaxLength: configValue.positiveInt(),
+  // Reloadable: a change rebuilds the HTTP app (schemas, hooks, OpenAPI) and swaps it in (see app.ts).
+  requestTimeoutMs: reloadable(configValue.positiveInt()),
+  bodyLimitBytes: reloadable(configValue.positiveInt()),
+  maxLinesPerOrder: reloadable(configValue.positiveInt()),
+  maxQuantityPerLine: reloadable(configValue.positiveInt()),
+  idempotencyKeyMaxLength: reloadable(configValue.positiveInt()),
   /** Largest `?limit=` of GET /v1/orders, and the page size when it is absent. */
-  listLimitMax: configValue.positiveInt(),
+  listLimitMax: reloadable(configValue.positiveInt()),
+  /** Access tokens: only ES256 JWTs from this issuer for this audience, verified against the JWKS. */
+  auth: z.strictObject({
+    issuer: z.string().min(1),
+    audience: z.string().min(1),
+    clockSkewMs: configValue.durationMs(),
+    jwksRefetchMinIntervalMs: configValue.durationMs(),
+    jwksMaxAgeMs: configValue.positiveInt(),
+    maxTokenLength: configValue.positiveInt(),
+    emailMaxLength: configValue.positiveInt(),
+    passwordMaxLength: configValue.positiveInt(),
+    refreshTokenMaxLength: configValue.positiveInt(),
+  }),
+  /** Token buckets: `burst` at once, refilled at `perMinute`. */
+  rateLimits: z.strictObject({
+    perAddress: reloadable(rateLimitSchema),
+    perUser: reloadable(rateLimitSchema),
+    login: reloadable(rateLimitSchema),
+    loginAccount: reloadable(rateLimitSchema),
+    maxTrackedKeys: configValue.positiveInt(),
+  }),
 });
 
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { eventually } from '@orderly/platform/testing';
 import {
+  asCustomer,
   captureLog,
   deadUrl,
   postOrder,
@@ -18,12 +19,15 @@ describe('health', () => {
     await gateway.stop();
   });
 
-  test('when the order and inventory services are up, then /healthz and /readyz are 200 with both checks ok', async () => {
+  test('when the order, inventory and identity services are up, then /healthz and /readyz are 200 with every check ok', async () => {
     expect((await send(gateway.url, { path: '/healthz' })).status).toBe(200);
     const ready = await send(gateway.url, { path: '/readyz' });
 
     expect(ready.status).toBe(200);
-    expect(ready.json()).toEqual({ status: 'ready', checks: { order: 'ok', inventory: 'ok' } });
+    expect(ready.json()).toMatchObject({
+      status: 'ready',
+      checks: { order: 'ok', inventory: 'ok', identity: 'ok' },
+    });
   });
 
   test('when the inventory service is down, then /readyz is 503 naming it', async () => {
@@ -57,7 +61,7 @@ describe('request logs', () => {
     await postOrder(gateway.url);
     await send(gateway.url, {
       path: '/v1/orders/00000000-0000-4000-8000-000000000000',
-      headers: { 'x-customer-id': 'c' },
+      headers: await asCustomer('c'),
     });
     await send(gateway.url, { path: '/nowhere' });
 
@@ -66,7 +70,7 @@ describe('request logs', () => {
       expect(found).toHaveLength(3);
       return found;
     });
-    expect(requestLines.map((line) => [line.level, line.method, line.route, line.status])).toEqual([
+    expect(requestLines.map((line) => [line.level, line['http.method'], line['http.route'], line['http.status_code']])).toEqual([
       ['info', 'POST', '/v1/orders', 202],
       ['info', 'GET', '/v1/orders/:orderId', 404],
       ['info', 'GET', 'unmatched', 404],

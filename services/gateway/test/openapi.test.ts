@@ -48,11 +48,54 @@ describe('GET /openapi.json', () => {
         .map(([path, method]) => `${method.toUpperCase()} ${path}`)
         .sort(),
     ).toEqual([
+      'GET /.well-known/jwks.json',
       'GET /v1/orders',
       'GET /v1/orders/{orderId}',
       'GET /v1/products',
+      'POST /v1/admin/keys/rotate',
+      'POST /v1/admin/products',
+      'POST /v1/admin/stock',
+      'POST /v1/auth/login',
+      'POST /v1/auth/logout',
+      'POST /v1/auth/refresh',
+      'POST /v1/auth/register',
       'POST /v1/orders',
     ]);
+  });
+
+  test('when security is read, then bearer JWT is the default and exactly the public routes opt out', () => {
+    const components = (document as unknown as {
+      components: { securitySchemes: Record<string, unknown> };
+    }).components;
+    expect(components.securitySchemes.bearerAuth).toMatchObject({
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'JWT',
+    });
+    expect((document as unknown as { security: unknown }).security).toEqual([{ bearerAuth: [] }]);
+    const security = operations().map(([path, method, operation]) => [
+      `${method.toUpperCase()} ${path}`,
+      (operation as { security?: unknown[] }).security,
+    ]);
+    const publicRoutes = security.filter(([, s]) => Array.isArray(s) && s.length === 0);
+    expect(publicRoutes.map(([route]) => route).sort()).toEqual([
+      'GET /.well-known/jwks.json',
+      'GET /v1/products',
+      'POST /v1/auth/login',
+      'POST /v1/auth/logout',
+      'POST /v1/auth/refresh',
+      'POST /v1/auth/register',
+    ]);
+    for (const [route, s] of security.filter(([, s]) => !Array.isArray(s) || s.length > 0)) {
+      expect(s, String(route)).toEqual([{ bearerAuth: [] }]);
+    }
+    const placeOrder = document.paths['/v1/orders']?.post;
+    expect(Object.keys(placeOrder?.responses ?? {})).toEqual(
+      expect.arrayContaining(['401', '429']),
+    );
+    expect(Object.keys(document.paths['/v1/admin/stock']?.post?.responses ?? {})).toEqual(
+      expect.arrayContaining(['401', '403', '429']),
+    );
   });
 
   test('when operations are read, then each has a unique operationId and described responses including the error envelope', () => {
@@ -71,12 +114,9 @@ describe('GET /openapi.json', () => {
     const placeOrder = document.paths['/v1/orders']?.post;
     expect(placeOrder).toBeDefined();
     const headers = (placeOrder?.parameters ?? []).filter((p) => p.in === 'header');
-    expect(headers.map((h) => [h.name.toLowerCase(), h.required])).toEqual(
-      expect.arrayContaining([
-        ['idempotency-key', true],
-        ['x-customer-id', true],
-      ]),
-    );
+    expect(headers.map((h) => [h.name.toLowerCase(), h.required])).toEqual([
+      ['idempotency-key', true],
+    ]);
     expect(placeOrder?.requestBody?.content['application/json']?.schema).toMatchObject({
       additionalProperties: false,
       required: ['lines', 'paymentMethod'],

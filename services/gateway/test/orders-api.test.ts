@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
+  asCustomer,
   orderHeaders,
   postOrder,
   send,
@@ -29,7 +30,7 @@ interface OrderBody {
 
 describe('POST /v1/orders', () => {
   test('when the order is valid, then it is accepted as PENDING with a Location and PlaceOrder gets the request', async () => {
-    const headers = orderHeaders({ 'x-customer-id': 'cust-a' });
+    const headers = orderHeaders(await asCustomer('cust-a'));
 
     const response = await postOrder(gateway.url, validBody, headers);
 
@@ -85,12 +86,12 @@ describe('POST /v1/orders', () => {
 describe('GET /v1/orders/{orderId}', () => {
   test('when the order belongs to the customer, then it is answered with its history', async () => {
     const placed = (
-      await postOrder(gateway.url, validBody, orderHeaders({ 'x-customer-id': 'cust-b' }))
+      await postOrder(gateway.url, validBody, orderHeaders(await asCustomer('cust-b')))
     ).json() as OrderBody;
 
     const response = await send(gateway.url, {
       path: `/v1/orders/${placed.orderId}`,
-      headers: { 'x-customer-id': 'cust-b' },
+      headers: await asCustomer('cust-b'),
     });
 
     expect(response.status).toBe(200);
@@ -99,12 +100,12 @@ describe('GET /v1/orders/{orderId}', () => {
 
   test("when the order is another customer's, then it is 404 ORDER_NOT_FOUND", async () => {
     const placed = (
-      await postOrder(gateway.url, validBody, orderHeaders({ 'x-customer-id': 'cust-c' }))
+      await postOrder(gateway.url, validBody, orderHeaders(await asCustomer('cust-c')))
     ).json() as OrderBody;
 
     const response = await send(gateway.url, {
       path: `/v1/orders/${placed.orderId}`,
-      headers: { 'x-customer-id': 'cust-d' },
+      headers: await asCustomer('cust-d'),
     });
 
     expect(response.status).toBe(404);
@@ -117,11 +118,11 @@ describe('GET /v1/orders/{orderId}', () => {
     const callsBefore = gateway.orders.calls.getOrder;
     const unknown = await send(gateway.url, {
       path: `/v1/orders/${randomUUID()}`,
-      headers: { 'x-customer-id': 'c' },
+      headers: await asCustomer('c'),
     });
     const malformed = await send(gateway.url, {
       path: '/v1/orders/not-a-uuid',
-      headers: { 'x-customer-id': 'c' },
+      headers: await asCustomer('c'),
     });
 
     expect(unknown.status).toBe(404);
@@ -130,13 +131,22 @@ describe('GET /v1/orders/{orderId}', () => {
     expect(gateway.orders.calls.getOrder).toBe(callsBefore + 1);
   });
 
-  test('when X-Customer-Id is missing, then it is 400 VALIDATION_FAILED naming the header', async () => {
+  test('when there is no access token, then it is 401 AUTH_TOKEN_MISSING with WWW-Authenticate: Bearer', async () => {
     const response = await send(gateway.url, { path: `/v1/orders/${randomUUID()}` });
 
-    expect(response.status).toBe(400);
-    const { error } = response.json() as { error: { code: string; message: string } };
-    expect(error.code).toBe('VALIDATION_FAILED');
-    expect(error.message).toContain('x-customer-id');
+    expect(response.status).toBe(401);
+    expect(response.headers['www-authenticate']).toBe('Bearer');
+    expect(response.json()).toMatchObject({ error: { code: 'AUTH_TOKEN_MISSING' } });
+  });
+
+  test('when only the retired X-Customer-Id header names a customer, then it is ignored: 401', async () => {
+    const response = await send(gateway.url, {
+      path: `/v1/orders/${randomUUID()}`,
+      headers: { 'x-customer-id': 'cust-b' },
+    });
+
+    expect(response.status).toBe(401);
+    expect(response.json()).toMatchObject({ error: { code: 'AUTH_TOKEN_MISSING' } });
   });
 });
 
@@ -144,20 +154,20 @@ describe('GET /v1/orders', () => {
   test('when the customer has orders, then only theirs are listed, newest first, limited by ?limit', async () => {
     const customer = `cust-${randomUUID().slice(0, 8)}`;
     const first = (
-      await postOrder(gateway.url, validBody, orderHeaders({ 'x-customer-id': customer }))
+      await postOrder(gateway.url, validBody, orderHeaders(await asCustomer(customer)))
     ).json() as OrderBody;
     const second = (
-      await postOrder(gateway.url, validBody, orderHeaders({ 'x-customer-id': customer }))
+      await postOrder(gateway.url, validBody, orderHeaders(await asCustomer(customer)))
     ).json() as OrderBody;
-    await postOrder(gateway.url, validBody, orderHeaders({ 'x-customer-id': 'someone-else' }));
+    await postOrder(gateway.url, validBody, orderHeaders(await asCustomer('someone-else')));
 
     const all = await send(gateway.url, {
       path: '/v1/orders',
-      headers: { 'x-customer-id': customer },
+      headers: await asCustomer(customer),
     });
     const limited = await send(gateway.url, {
       path: '/v1/orders?limit=1',
-      headers: { 'x-customer-id': customer },
+      headers: await asCustomer(customer),
     });
 
     expect(all.status).toBe(200);
@@ -177,7 +187,7 @@ describe('GET /v1/orders', () => {
     async (limit) => {
       const response = await send(gateway.url, {
         path: `/v1/orders?limit=${limit}`,
-        headers: { 'x-customer-id': 'c' },
+        headers: await asCustomer('c'),
       });
 
       expect(response.status).toBe(400);
@@ -188,7 +198,7 @@ describe('GET /v1/orders', () => {
   test('when an unknown query parameter is sent, then it is 400 VALIDATION_FAILED', async () => {
     const response = await send(gateway.url, {
       path: '/v1/orders?page=2',
-      headers: { 'x-customer-id': 'c' },
+      headers: await asCustomer('c'),
     });
 
     expect(response.status).toBe(400);

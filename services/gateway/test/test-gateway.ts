@@ -11,7 +11,12 @@ import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { ConnectRouter, ServiceImpl } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
-import { InventoryService, ProductSchema } from '@orderly/inventory/contract/inventory_service';
+import { IdentityService } from '@orderly/identity/contract/identity_service';
+import {
+  InventoryService,
+  ProductSchema,
+  type Product,
+} from '@orderly/inventory/contract/inventory_service';
 import {
   OrderSchema,
   OrderService,
@@ -30,8 +35,17 @@ import {
   type ServiceRuntime,
 } from '@orderly/platform';
 import { createGatewayService, gatewayConfigSchema, type GatewayConfig } from '../src/app.js';
+import { customerToken, defaultCustomerToken, fakeIdentityService } from './fake-identity.js';
 
 const quietLog = createLogger({ service: 'fake-upstream', level: 'silent' });
+
+/** Rate limits no functional test reaches; the rate-limit tests set their own. */
+export const generousRateLimits = {
+  perAddress: { burst: 1_000_000, perMinute: 1_000_000 },
+  perUser: { burst: 1_000_000, perMinute: 1_000_000 },
+  login: { burst: 1_000_000, perMinute: 1_000_000 },
+  loginAccount: { burst: 1_000_000, perMinute: 1_000_000 },
+};
 
 /** Gateway config for tests: defaults from config/default.yaml, port 0, quiet logs, then `service`. */
 export function gatewayTestConfig(
@@ -40,7 +54,10 @@ export function gatewayTestConfig(
   const document = loadConfigDocument({
     argv: [],
     env: {},
-    overrides: { logLevel: 'silent', services: { gateway: { port: 0, ...service } } },
+    overrides: {
+      logLevel: 'silent',
+      services: { gateway: { port: 0, rateLimits: generousRateLimits, ...service } },
+    },
   });
   return parseServiceConfig(document, 'gateway', gatewayConfigSchema);
 }
@@ -158,18 +175,48 @@ export const demoProducts = [
   }),
 ];
 
+/** The catalog behind the gateway: the demo products for reads, an in-memory store for admin writes. */
 export function fakeInventoryService(
   overrides: Partial<ServiceImpl<typeof InventoryService>> = {},
 ) {
+  const products = new Map<string, Product>();
+  const calls = { upsertProduct: 0, adjustStock: 0 };
   const impl: ServiceImpl<typeof InventoryService> = {
     listProducts: () => ({ products: demoProducts }),
-    upsertProduct: () =>
-      Promise.reject(new AppError('NOT_IMPLEMENTED', 'not in this fake', { kind: 'invalid' })),
-    adjustStock: () =>
-      Promise.reject(new AppError('NOT_IMPLEMENTED', 'not in this fake', { kind: 'invalid' })),
+    upsertProduct(request) {
+      calls.upsertProduct++;
+      const existing = products.get(request.sku);
+      const product = create(ProductSchema, {
+        sku: request.sku,
+        name: request.name,
+        priceCents: request.priceCents,
+        available: existing?.available ?? 0,
+        reserved: 0,
+      });
+      products.set(product.sku, product);
+      return { product };
+    },
+    adjustStock(request) {
+      calls.adjustStock++;
+      const product = products.get(request.sku);
+      if (!product) {
+        throw new AppError('INVENTORY_UNKNOWN_SKU', `product ${request.sku} does not exist`, {
+          kind: 'not-found',
+        });
+      }
+      if (product.available + request.delta < 0) {
+        throw new AppError('INVENTORY_STOCK_WOULD_GO_NEGATIVE', 'negative', { kind: 'conflict' });
+      }
+      const updated = create(ProductSchema, {
+        ...product,
+        available: product.available + request.delta,
+      });
+      products.set(updated.sku, updated);
+      return { product: updated };
+    },
     ...overrides,
   };
-  return { impl };
+  return { impl, products, calls };
 }
 
 /** Log lines written by the gateway, parsed. */
@@ -189,6 +236,8 @@ export interface TestGateway {
   readonly url: string;
   readonly runtime: ServiceRuntime;
   readonly orders: ReturnType<typeof fakeOrderService>;
+  readonly inventory: ReturnType<typeof fakeInventoryService>;
+  readonly identity: ReturnType<typeof fakeIdentityService>;
   stop(): Promise<void>;
 }
 
@@ -198,6 +247,7 @@ export async function startTestGateway(
     service?: Partial<Record<keyof GatewayConfig, unknown>>;
     order?: Partial<ServiceImpl<typeof OrderService>>;
     inventory?: Partial<ServiceImpl<typeof InventoryService>>;
+    identity?: Partial<ServiceImpl<typeof IdentityService>>;
     log?: Logger;
   } = {},
 ): Promise<TestGateway> {
@@ -207,9 +257,14 @@ export async function startTestGateway(
   const inventoryUpstream = await startUpstream((router) =>
     router.service(InventoryService, inventory.impl),
   );
+  const identity = fakeIdentityService(options.identity);
+  const identityUpstream = await startUpstream((router) =>
+    router.service(IdentityService, identity.impl),
+  );
   const config = gatewayTestConfig({
     orderServiceUrl: orderUpstream.url,
     inventoryServiceUrl: inventoryUpstream.url,
+    identityServiceUrl: identityUpstream.url,
     ...options.service,
   });
   const runtime = await createGatewayService({
@@ -221,10 +276,13 @@ export async function startTestGateway(
     url,
     runtime,
     orders,
+    inventory,
+    identity,
     stop: async () => {
       await runtime.stop();
       await orderUpstream.close();
       await inventoryUpstream.close();
+      await identityUpstream.close();
     },
   };
 }
@@ -279,7 +337,7 @@ export function orderHeaders(overrides: Record<string, string> = {}): Record<str
   return {
     'content-type': 'application/json',
     'idempotency-key': `key-${randomUUID()}`,
-    'x-customer-id': 'customer-1',
+    authorization: `Bearer ${defaultCustomerToken}`,
     ...overrides,
   };
 }
@@ -290,4 +348,14 @@ export async function postOrder(
   headers: Record<string, string> = orderHeaders(),
 ): Promise<RawResponse> {
   return send(baseUrl, { method: 'POST', path: '/v1/orders', headers, body: JSON.stringify(body) });
+}
+
+/** `Authorization: Bearer <token>` as a headers object. */
+export const bearer = (token: string): Record<string, string> => ({
+  authorization: `Bearer ${token}`,
+});
+
+/** Headers that authenticate as customer `sub` (a token signed by the fake identity's key). */
+export async function asCustomer(sub: string): Promise<Record<string, string>> {
+  return bearer(await customerToken(sub));
 }

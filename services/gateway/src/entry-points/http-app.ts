@@ -1,20 +1,33 @@
 import { fastify, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Client } from '@connectrpc/connect';
+import type { IdentityService } from '@orderly/identity/contract/identity_service';
 import type { InventoryService } from '@orderly/inventory/contract/inventory_service';
 import type { OrderService } from '@orderly/order/contract/order_service';
-import type { Logger } from '@orderly/platform';
+import type { Flags, Logger, Telemetry } from '@orderly/platform';
 import type { GatewayConfig } from '../config.js';
+import type { AccessTokenVerifier } from './access-token-verifier.js';
+import { registerAdminRoutes } from './admin-routes.js';
+import { registerAuthRoutes } from './auth-routes.js';
 import { sendError, sendNotFound } from './http-errors.js';
 import { registerOrdersRoutes } from './orders-routes.js';
 import { registerProductsRoutes } from './products-routes.js';
+import { TokenBuckets } from './rate-limiter.js';
 import { startDeadline, type RequestDeadline } from './request-deadline.js';
+import { registerRequestSecurity } from './request-security.js';
 
 export interface HttpAppDeps {
   readonly config: GatewayConfig;
   readonly log: Logger;
+  readonly telemetry: Telemetry;
   readonly orderClient: Client<typeof OrderService>;
   readonly inventoryClient: Client<typeof InventoryService>;
+  readonly identityClient: Client<typeof IdentityService>;
+  readonly verifier: AccessTokenVerifier;
+  /** Injected by tests that need a clock; otherwise real time. */
+  readonly buckets?: TokenBuckets;
+  /** Runtime decisions (e.g. `order-max-lines`). */
+  readonly flags?: Flags;
 }
 
 /**
@@ -25,8 +38,13 @@ export interface HttpAppDeps {
 export async function buildHttpApp({
   config,
   log,
+  telemetry,
   orderClient,
   inventoryClient,
+  identityClient,
+  verifier,
+  buckets = new TokenBuckets(config.rateLimits.maxTrackedKeys),
+  flags,
 }: HttpAppDeps): Promise<FastifyInstance> {
   const app = fastify({
     logger: false,
@@ -48,13 +66,19 @@ export async function buildHttpApp({
 
   // Declared up front so every request object has the same shape; set by the onRequest hook.
   app.decorateRequest('deadline', null as unknown as RequestDeadline);
+  // The matched route names the request's span and metrics (`/v1/orders/:orderId`, not the URL).
+  app.addHook('onRequest', (request, _reply, done) => {
+    telemetry.nameHttpRoute(request.raw, request.routeOptions.url ?? 'unmatched');
+    done();
+  });
   app.addHook('onRequest', startDeadline(config.requestTimeoutMs));
+  registerRequestSecurity(app, { verifier, buckets, limits: config.rateLimits });
   app.addHook('onResponse', (request, reply, done) => {
     log.info(
       {
-        method: request.method,
-        route: request.routeOptions.url ?? 'unmatched',
-        status: reply.statusCode,
+        'http.method': request.method,
+        'http.route': request.routeOptions.url ?? 'unmatched',
+        'http.status_code': reply.statusCode,
         duration_ms: Math.round(reply.elapsedTime * 1000) / 1000,
       },
       'request handled',
@@ -76,16 +100,38 @@ export async function buildHttpApp({
           'Place orders and follow their fulfilment. Errors are always {"error":{"code","message"}} with a stable code.',
       },
       tags: [
-        { name: 'orders', description: "The customer's orders (scoped by X-Customer-Id)." },
+        { name: 'auth', description: 'Accounts, tokens and the keys that verify them.' },
+        {
+          name: 'orders',
+          description: "The customer's orders: the customer is the access token's subject.",
+        },
         { name: 'products', description: 'The catalog.' },
+        { name: 'admin', description: 'Catalog, stock and signing keys (admin role).' },
       ],
+      components: {
+        securitySchemes: {
+          bearerAuth: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description:
+              'An ES256 access token from POST /v1/auth/login (or /v1/auth/refresh), verified ' +
+              'against /.well-known/jwks.json. Missing or invalid: 401 with WWW-Authenticate.',
+          },
+        },
+      },
+      security: [{ bearerAuth: [] }],
     },
   });
 
   const limits = config;
   registerProductsRoutes(app, { inventoryClient });
-  registerOrdersRoutes(app, { orderClient, limits });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => Promise.resolve(app.swagger()));
+  registerOrdersRoutes(app, { orderClient, limits, telemetry, flags });
+  registerAuthRoutes(app, { identityClient, verifier, buckets, config });
+  registerAdminRoutes(app, { inventoryClient, identityClient });
+  app.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () =>
+    Promise.resolve(app.swagger()),
+  );
 
   await app.ready();
   return app;

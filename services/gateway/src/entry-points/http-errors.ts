@@ -141,6 +141,10 @@ export function sendError(
       { err: error, route: request.routeOptions.url, code: appError.code },
       'upstream failed',
     );
+  // RFC 6750: a 401 always names the scheme; token and role refusals say what was wrong.
+  const challenge = appError.details?.wwwAuthenticate;
+  if (typeof challenge === 'string') reply.header('www-authenticate', challenge);
+  else if (status === statusByKind.unauthenticated) reply.header('www-authenticate', 'Bearer');
   return reply
     .code(status)
     .type('application/json')

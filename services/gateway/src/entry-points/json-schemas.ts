@@ -13,7 +13,7 @@ type Limits = Pick<
 export const orderStatuses = ['PENDING', 'STOCK_RESERVED', 'CONFIRMED', 'CANCELLED'] as const;
 export const cancellationReasons = ['OUT_OF_STOCK', 'PAYMENT_DECLINED', 'TIMED_OUT'] as const;
 
-const skuSchema = {
+export const skuSchema = {
   type: 'string',
   pattern: '^[A-Z0-9-]{1,32}$',
   description: 'Stock keeping unit: upper-case letters, digits and dashes.',
@@ -43,45 +43,46 @@ const errorSchema = {
 
 const errorDescriptions: Record<number, string> = {
   400: 'Malformed JSON (MALFORMED_JSON), invalid input (VALIDATION_FAILED) or an unreadable request (MALFORMED_REQUEST).',
+  401: 'No access token (AUTH_TOKEN_MISSING) or one that is not valid (AUTH_TOKEN_INVALID), with WWW-Authenticate.',
+  403: 'The token is valid but lacks the admin role (AUTH_FORBIDDEN).',
   404: 'Not found (ROUTE_NOT_FOUND, ORDER_NOT_FOUND).',
   409: 'Conflict, e.g. an idempotency key reused with a different body (ORDER_IDEMPOTENCY_KEY_REUSED).',
   413: 'The body is larger than allowed (PAYLOAD_TOO_LARGE).',
   415: 'The body is not application/json (UNSUPPORTED_MEDIA_TYPE).',
+  429: 'Too many requests (RATE_LIMITED); Retry-After says when to try again, RateLimit/RateLimit-Policy describe the limits.',
   500: 'Unexpected failure (INTERNAL).',
   503: 'A service behind the gateway is unavailable (UPSTREAM_UNAVAILABLE).',
   504: 'The request did not finish within its budget (DEADLINE_EXCEEDED).',
 };
 
-function errorResponses(statuses: readonly number[]): Record<number, unknown> {
+export function errorResponses(statuses: readonly number[]): Record<number, unknown> {
   return Object.fromEntries(
     statuses.map((status) => [status, { description: errorDescriptions[status], ...errorSchema }]),
   );
 }
 
-const readErrors = [400, 404, 500, 503, 504];
-const writeErrors = [400, 404, 409, 413, 415, 500, 503, 504];
+const readErrors = [400, 401, 404, 429, 500, 503, 504];
+const writeErrors = [400, 401, 404, 409, 413, 415, 429, 500, 503, 504];
 
-function customerHeaders(limits: Limits, withIdempotencyKey: boolean) {
-  const properties: Record<string, unknown> = {
-    'X-Customer-Id': {
-      type: 'string',
-      pattern: '^[A-Za-z0-9_-]{1,64}$',
-      description: 'The customer the request acts for (until authentication exists).',
-    },
-  };
-  if (withIdempotencyKey) {
-    properties['Idempotency-Key'] = {
-      type: 'string',
-      minLength: 1,
-      maxLength: limits.idempotencyKeyMaxLength,
-      pattern: '^[A-Za-z0-9_.:-]+$',
-      description: 'Repeating a request with the same key and body returns the same order.',
-    };
-  }
+/** The operation needs `Authorization: Bearer <access token>` (the document's default). */
+export const bearerSecurity = [{ bearerAuth: [] }];
+/** The operation is public: no token. */
+export const noSecurity = [];
+
+/** The customer is the access token's subject; the only header a route adds is the idempotency key. */
+function idempotencyHeaders(limits: Limits) {
   return {
     type: 'object',
-    required: withIdempotencyKey ? ['Idempotency-Key', 'X-Customer-Id'] : ['X-Customer-Id'],
-    properties,
+    required: ['Idempotency-Key'],
+    properties: {
+      'Idempotency-Key': {
+        type: 'string',
+        minLength: 1,
+        maxLength: limits.idempotencyKeyMaxLength,
+        pattern: '^[A-Za-z0-9_.:-]+$',
+        description: 'Repeating a request with the same key and body returns the same order.',
+      },
+    },
   };
 }
 
@@ -149,7 +150,8 @@ export function placeOrderSchema(limits: Limits) {
       'The same Idempotency-Key with the same body answers the same order again (Idempotent-Replayed: true); ' +
       'with a different body it is 409.',
     tags: ['orders'],
-    headers: customerHeaders(limits, true),
+    security: bearerSecurity,
+    headers: idempotencyHeaders(limits),
     body: {
       type: 'object',
       additionalProperties: false,
@@ -193,14 +195,14 @@ export function placeOrderSchema(limits: Limits) {
   };
 }
 
-export function getOrderSchema(limits: Limits) {
+export function getOrderSchema(_limits: Limits) {
   return {
     operationId: 'getOrder',
     summary: "Read one of the customer's orders",
     description:
       "A malformed id, an unknown id and another customer's order are all 404 ORDER_NOT_FOUND.",
     tags: ['orders'],
-    headers: customerHeaders(limits, false),
+    security: bearerSecurity,
     params: orderIdParams,
     response: {
       200: { description: 'The order with its status history.', ...orderSchema },
@@ -214,7 +216,7 @@ export function listOrdersSchema(limits: Limits) {
     operationId: 'listOrders',
     summary: "List the customer's orders, newest first",
     tags: ['orders'],
-    headers: customerHeaders(limits, false),
+    security: bearerSecurity,
     querystring: {
       type: 'object',
       additionalProperties: false,
@@ -244,6 +246,7 @@ export const listProductsSchema = {
   operationId: 'listProducts',
   summary: 'List the catalog with the stock that can still be ordered',
   tags: ['products'],
+  security: noSecurity,
   response: {
     200: {
       description: 'The catalog.',
@@ -267,6 +270,6 @@ export const listProductsSchema = {
         },
       },
     },
-    ...errorResponses([500, 503, 504]),
+    ...errorResponses([429, 500, 503, 504]),
   },
 };

@@ -1,23 +1,25 @@
 import type { Client } from '@connectrpc/connect';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { OrderService } from '@orderly/order/contract/order_service';
-import { findAppError } from '@orderly/platform';
+import { findAppError, type Flags, type Telemetry } from '@orderly/platform';
 import type { GatewayConfig } from '../config.js';
 import { orderNotFound } from './http-errors.js';
 import { getOrderSchema, listOrdersSchema, placeOrderSchema } from './json-schemas.js';
 import { orderToJson, type PlaceOrderBody } from './order-json.js';
 import { callUpstream } from './request-deadline.js';
+import { assertWithinLineLimit } from './order-line-limit.js';
+import { principalOf } from './request-security.js';
 
 export interface OrdersRoutesDeps {
   readonly orderClient: Client<typeof OrderService>;
+  /** Names the order a request is about on its span (`order.id`). */
+  readonly telemetry: Pick<Telemetry, 'correlate'>;
   readonly limits: Pick<
     GatewayConfig,
     'maxLinesPerOrder' | 'maxQuantityPerLine' | 'idempotencyKeyMaxLength' | 'listLimitMax'
   >;
-}
-
-interface CustomerHeaders {
-  'x-customer-id': string;
+  /** Runtime decisions per customer (`order-max-lines`); absent in tests that do not need them. */
+  readonly flags?: Flags;
 }
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -26,17 +28,18 @@ const decimalPattern = /^[0-9]{1,9}$/;
 /** POST /v1/orders, GET /v1/orders/{orderId}, GET /v1/orders: one Connect call each, mapped to JSON. */
 export function registerOrdersRoutes(
   app: FastifyInstance,
-  { orderClient, limits }: OrdersRoutesDeps,
+  { orderClient, limits, telemetry, flags }: OrdersRoutesDeps,
 ): void {
-  app.post<{ Body: PlaceOrderBody; Headers: CustomerHeaders & { 'idempotency-key': string } }>(
+  app.post<{ Body: PlaceOrderBody; Headers: { 'idempotency-key': string } }>(
     '/v1/orders',
-    { schema: placeOrderSchema(limits) },
+    { schema: placeOrderSchema(limits), config: { access: 'user' } },
     async (request, reply) => {
       const { lines, paymentMethod } = request.body;
+      await assertWithinLineLimit(flags, principalOf(request).sub, lines.length);
       const response = await callUpstream(request.deadline, 'order.PlaceOrder', (options) =>
         orderClient.placeOrder(
           {
-            customerId: request.headers['x-customer-id'],
+            customerId: principalOf(request).sub,
             idempotencyKey: request.headers['idempotency-key'],
             lines: lines.map(({ sku, quantity }) => ({ sku, quantity })),
             paymentMethod,
@@ -46,16 +49,18 @@ export function registerOrdersRoutes(
       );
       if (!response.order) throw orderNotFound();
       const order = orderToJson(response.order);
+      telemetry.correlate({ 'order.id': order.orderId });
       reply.code(202).header('location', `/v1/orders/${encodeURIComponent(order.orderId)}`);
       if (response.replayed) reply.header('idempotent-replayed', 'true');
       return order;
     },
   );
 
-  app.get<{ Params: { orderId: string }; Headers: CustomerHeaders }>(
+  app.get<{ Params: { orderId: string } }>(
     '/v1/orders/:orderId',
     {
       schema: getOrderSchema(limits),
+      config: { access: 'user' },
       // Before validation, so a malformed id is the same 404 as an unknown one, not a 400.
       preValidation: async (request: FastifyRequest<{ Params: { orderId: string } }>) => {
         if (!uuidPattern.test(request.params.orderId)) throw orderNotFound();
@@ -63,11 +68,12 @@ export function registerOrdersRoutes(
       },
     },
     async (request) => {
+      telemetry.correlate({ 'order.id': request.params.orderId });
       let response;
       try {
         response = await callUpstream(request.deadline, 'order.GetOrder', (options) =>
           orderClient.getOrder(
-            { orderId: request.params.orderId, customerId: request.headers['x-customer-id'] },
+            { orderId: request.params.orderId, customerId: principalOf(request).sub },
             options,
           ),
         );
@@ -81,10 +87,11 @@ export function registerOrdersRoutes(
     },
   );
 
-  app.get<{ Querystring: { limit?: number }; Headers: CustomerHeaders }>(
+  app.get<{ Querystring: { limit?: number } }>(
     '/v1/orders',
     {
       schema: listOrdersSchema(limits),
+      config: { access: 'user' },
       // The query arrives as text; only plain decimals become numbers, anything else fails validation.
       preValidation: async (request: FastifyRequest<{ Querystring: { limit?: unknown } }>) => {
         const { limit } = request.query;
@@ -97,7 +104,7 @@ export function registerOrdersRoutes(
       const response = await callUpstream(request.deadline, 'order.ListOrders', (options) =>
         orderClient.listOrders(
           {
-            customerId: request.headers['x-customer-id'],
+            customerId: principalOf(request).sub,
             limit: request.query.limit ?? limits.listLimitMax,
           },
           options,

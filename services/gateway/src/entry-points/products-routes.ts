@@ -14,7 +14,7 @@ export function registerProductsRoutes(
   app: FastifyInstance,
   { inventoryClient }: ProductsRoutesDeps,
 ): void {
-  app.get('/v1/products', { schema: listProductsSchema }, async (request) => {
+  app.get('/v1/products', { schema: listProductsSchema, config: { access: 'public' } }, async (request) => {
     const response = await callUpstream(request.deadline, 'inventory.ListProducts', (options) =>
       inventoryClient.listProducts({}, options),
     );

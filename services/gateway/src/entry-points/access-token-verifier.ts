@@ -1,0 +1,190 @@
+import {
+  decodeProtectedHeader,
+  errors as joseErrors,
+  importJWK,
+  jwtVerify,
+  type CryptoKey,
+} from 'jose';
+import type { Logger } from '@orderly/platform';
+import { invalidToken } from './auth-errors.js';
+
+/**
+ * Verifies access tokens against the identity service's JWKS. Only ES256 is accepted (so `alg:
+ * none` and HS256 "signed" with the public key are refused before any key is used), with the
+ * configured issuer and audience, inside exp/nbf (with the configured clock tolerance), an iat
+ * that is not in the future, a kid the JWKS knows, a subject and a role.
+ *
+ * The JWKS is cached. An unknown kid refetches it (one fetch shared by every waiting request), at
+ * most once per `refetchMinIntervalMs`; a request that arrives inside that interval waits for the
+ * next allowed fetch rather than failing, so a token signed right after a rotation is never
+ * refused. The cache is also refreshed once it is older than `maxAgeMs`.
+ */
+export interface PublicJwk {
+  readonly kty: string;
+  readonly crv: string;
+  readonly x: string;
+  readonly y: string;
+  readonly kid: string;
+  readonly alg: string;
+  readonly use: string;
+}
+
+export type Role = 'customer' | 'admin';
+
+export interface Principal {
+  /** The user id: the only customer identity the gateway trusts. */
+  readonly sub: string;
+  readonly role: Role;
+}
+
+export interface VerifierSettings {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly clockSkewMs: number;
+  readonly refetchMinIntervalMs: number;
+  readonly maxAgeMs: number;
+  readonly maxTokenLength: number;
+}
+
+export type JwksSource = () => Promise<readonly PublicJwk[]>;
+
+const acceptedAlgorithm = 'ES256';
+const roles = new Set<string>(['customer', 'admin']);
+/** What the order service accepts as a customer id; identity issues UUIDs. */
+const subjectPattern = /^[A-Za-z0-9_-]{1,64}$/;
+const compactJwsPattern = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+interface CachedJwks {
+  readonly jwks: readonly PublicJwk[];
+  readonly keys: ReadonlyMap<string, CryptoKey>;
+  readonly fetchedAt: number;
+}
+
+export class AccessTokenVerifier {
+  private cache: CachedJwks | undefined;
+  private lastFetchStartedAt = Number.NEGATIVE_INFINITY;
+  private inFlight: Promise<CachedJwks> | undefined;
+
+  constructor(
+    private readonly source: JwksSource,
+    private readonly settings: VerifierSettings,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The principal of a valid token; otherwise an AppError AUTH_TOKEN_INVALID (401). */
+  async verify(token: string, signal: AbortSignal): Promise<Principal> {
+    if (token.length > this.settings.maxTokenLength || !compactJwsPattern.test(token)) {
+      throw invalidToken('malformed');
+    }
+    let header;
+    try {
+      header = decodeProtectedHeader(token);
+    } catch (error) {
+      // jose throws TypeError (not a JOSEError) for a header that is not base64url JSON.
+      throw invalidToken('undecodable header', error);
+    }
+    if (header.alg !== acceptedAlgorithm) throw invalidToken(`alg ${String(header.alg)}`);
+    if (typeof header.kid !== 'string' || header.kid === '') throw invalidToken('no kid');
+    const kid = header.kid;
+    const key = await this.keyFor(kid, signal);
+    if (!key) throw invalidToken('unknown kid');
+    const skewSeconds = Math.ceil(this.settings.clockSkewMs / 1000);
+    const currentDate = new Date(this.now());
+    let payload;
+    try {
+      ({ payload } = await jwtVerify(token, key, {
+        algorithms: [acceptedAlgorithm],
+        issuer: this.settings.issuer,
+        audience: this.settings.audience,
+        clockTolerance: skewSeconds,
+        requiredClaims: ['sub', 'exp', 'iat', 'jti'],
+        currentDate,
+      }));
+    } catch (error) {
+      // Whatever jose refuses (signature, claims, a payload that is not JSON) is a bad token.
+      throw invalidToken(error instanceof joseErrors.JOSEError ? error.code : 'undecodable', error);
+    }
+    const nowSeconds = Math.floor(currentDate.getTime() / 1000);
+    if (typeof payload.iat !== 'number' || payload.iat > nowSeconds + skewSeconds) {
+      throw invalidToken('issued in the future');
+    }
+    const { sub, role } = payload;
+    if (typeof sub !== 'string' || !subjectPattern.test(sub)) throw invalidToken('bad sub');
+    if (typeof role !== 'string' || !roles.has(role)) throw invalidToken('bad role');
+    return { sub, role: role as Role };
+  }
+
+  /**
+   * The published keys as identity has them now (a key that signs is published at once);
+   * concurrent callers share one fetch, which also refreshes the verification cache.
+   */
+  async jwks(): Promise<readonly PublicJwk[]> {
+    return (await this.fetch()).jwks;
+  }
+
+  private async keyFor(kid: string, signal: AbortSignal): Promise<CryptoKey | undefined> {
+    let cached = this.cache;
+    if (!cached) {
+      cached = await this.fetch();
+    } else if (
+      this.now() - cached.fetchedAt >= this.settings.maxAgeMs &&
+      this.now() - this.lastFetchStartedAt >= this.settings.refetchMinIntervalMs
+    ) {
+      cached = await this.fetch().catch((error: unknown) => {
+        // Keep verifying with the keys we have; the next request tries again.
+        this.log.warn({ err: error }, 'jwks refresh failed; using the cached keys');
+        return cached as CachedJwks;
+      });
+    }
+    const known = cached.keys.get(kid);
+    if (known) return known;
+    const waitMs = this.lastFetchStartedAt + this.settings.refetchMinIntervalMs - this.now();
+    if (waitMs > 0) await delay(waitMs, signal);
+    // Whoever fetched while we waited started after this token arrived: their answer will do.
+    const refreshed =
+      this.inFlight ??
+      (this.now() - this.lastFetchStartedAt >= this.settings.refetchMinIntervalMs || !this.cache
+        ? this.fetch()
+        : Promise.resolve(this.cache));
+    return (await refreshed).keys.get(kid);
+  }
+
+  private fetch(): Promise<CachedJwks> {
+    if (this.inFlight) return this.inFlight;
+    this.lastFetchStartedAt = this.now();
+    const fetching = (async () => {
+      const jwks = await this.source();
+      const keys = new Map<string, CryptoKey>();
+      for (const jwk of jwks) {
+        if (jwk.alg !== acceptedAlgorithm || jwk.kty !== 'EC' || jwk.crv !== 'P-256') continue;
+        const key = await importJWK({ ...jwk }, acceptedAlgorithm);
+        if (!(key instanceof Uint8Array)) keys.set(jwk.kid, key);
+      }
+      const cache = { jwks, keys, fetchedAt: this.now() };
+      this.cache = cache;
+      return cache;
+    })();
+    this.inFlight = fetching;
+    const clear = () => {
+      if (this.inFlight === fetching) this.inFlight = undefined;
+    };
+    fetching.then(clear, clear);
+    return fetching;
+  }
+}
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason as Error);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason as Error);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
