@@ -1,16 +1,21 @@
 import { createClient, type Client } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
 import type { DescService } from '@bufbuild/protobuf';
+import type { Telemetry } from '../telemetry/telemetry.js';
+import { rpcClientTelemetry } from './rpc-telemetry.js';
 
 export interface RpcClientOptions {
   readonly baseUrl: string;
   /** Deadline sent with every call that does not set its own `timeoutMs`. */
   readonly defaultTimeoutMs: number;
+  /** The calling service's telemetry: CLIENT spans and `rpc.client.duration`. Trace context travels either way. */
+  readonly telemetry?: Telemetry;
 }
 
 /**
  * A typed client for another service's contract. Binary protobuf over HTTP/1.1 keep-alive;
- * the deadline travels as `connect-timeout-ms` and the callee applies it to its database work.
+ * the deadline travels as `connect-timeout-ms` and the callee applies it to its database work,
+ * and the trace context as `traceparent`.
  */
 export function createRpcClient<Service extends DescService>(service: Service, options: RpcClientOptions): Client<Service> {
   const transport = createConnectTransport({
@@ -18,6 +23,7 @@ export function createRpcClient<Service extends DescService>(service: Service, o
     httpVersion: '1.1',
     useBinaryFormat: true,
     defaultTimeoutMs: options.defaultTimeoutMs,
+    interceptors: [rpcClientTelemetry(options.telemetry)],
   });
   return createClient(service, transport);
 }

@@ -1,0 +1,11 @@
+export { createTelemetry, addProcessSpanProcessor, type Telemetry, type TelemetryOptions } from './telemetry.js';
+export { traceHttpRequest } from './http-server.js';
+export { traceDelivery, tracePublish, registerSubscription, type MessagingTelemetry } from './messaging.js';
+export { durationBucketBoundaries, secondsBetween } from './instruments.js';
+export {
+  activeTraceIds,
+  correlationAttributes,
+  extractTraceContext,
+  injectTraceContext,
+  traceHeaders,
+} from './propagation.js';
