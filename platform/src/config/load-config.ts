@@ -6,8 +6,10 @@ import { AppError } from '../errors/index.js';
 
 /**
  * Configuration is data: built-in defaults (config/default.yaml) < the `--config` file <
- * `ORDERLY_*` environment variables. The merged document is validated by zod schemas; a bad value
- * names the key, the value and the rule.
+ * `ORDERLY_*` environment variables < command-line flags (`--set services.order.sagaTimeoutMs=5000`
+ * or `--services.order.sagaTimeoutMs=5000`). The merged document is validated by zod schemas; a bad
+ * value names the key, the value and the rule. Each layer is kept, so tools can tell where a value
+ * came from (`orderly config print`).
  */
 export const defaultConfigFile = fileURLToPath(new URL('../../../config/default.yaml', import.meta.url));
 
@@ -20,13 +22,27 @@ export interface ConfigSources {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Replaces config/default.yaml (tests). */
   readonly defaultsFile?: string;
+  /** Files layered over the defaults and under the `--config` file (a mode's profile, e.g. embedded.yaml). */
+  readonly profileFiles?: readonly string[];
   /** Extra layer above the file and below the environment (tests, embedded launcher). */
   readonly overrides?: Readonly<Record<string, unknown>>;
+}
+
+/** Where a value came from, lowest precedence first. */
+export type ConfigLayerSource = 'default' | 'file' | 'override' | 'env' | 'flag';
+
+export interface ConfigLayer {
+  readonly source: ConfigLayerSource;
+  /** The file, or what set the layer (`ORDERLY_* environment`, `command line`). */
+  readonly origin: string;
+  readonly document: Record<string, unknown>;
 }
 
 export interface ConfigDocument {
   readonly document: Record<string, unknown>;
   readonly files: readonly string[];
+  /** The layers that were merged, lowest precedence first (absent for hand-made documents). */
+  readonly layers?: readonly ConfigLayer[];
 }
 
 export class ConfigError extends AppError {
@@ -68,7 +84,7 @@ function readYamlFile(file: string): Record<string, unknown> {
   return parsed;
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
@@ -110,20 +126,64 @@ function parseEnvValue(value: string): unknown {
   return value;
 }
 
-export function loadConfigDocument(sources: ConfigSources = {}): ConfigDocument {
+/** Arguments that are not configuration keys even in `--name=value` form. */
+const reservedFlags = new Set(['config', 'set']);
+const keyPattern = /^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$/;
+
+/**
+ * The command-line layer: `--set a.b.c=value` (repeatable) and `--a.b.c=value`. Values are parsed
+ * like environment values (strings for the schema to coerce; `[…]` as JSON lists). Other arguments
+ * (`--config file`, `--json`, positional words) are left alone.
+ */
+export function commandLineLayer(argv: readonly string[]): Record<string, unknown> {
+  let layer: Record<string, unknown> = {};
+  const assign = (assignment: string, arg: string) => {
+    const equals = assignment.indexOf('=');
+    const key = equals > 0 ? assignment.slice(0, equals) : '';
+    if (!keyPattern.test(key)) {
+      throw new ConfigError('invalid command-line setting', [`${arg}: expected <dotted.key>=<value>`]);
+    }
+    let nested: unknown = parseEnvValue(assignment.slice(equals + 1));
+    for (const segment of key.split('.').reverse()) nested = { [segment]: nested };
+    layer = deepMerge(layer, nested as Record<string, unknown>);
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (arg === '--set') {
+      assign(argv[i + 1] ?? '', `--set ${argv[i + 1] ?? ''}`);
+      i++;
+    } else if (arg.startsWith('--set=')) {
+      assign(arg.slice('--set='.length), arg);
+    } else if (arg.startsWith('--') && arg.includes('=')) {
+      const name = arg.slice(2, arg.indexOf('='));
+      if (!reservedFlags.has(name) && keyPattern.test(name)) assign(arg.slice(2), arg);
+    }
+  }
+  return layer;
+}
+
+/** Reads every layer, lowest precedence first. */
+export function loadConfigLayers(sources: ConfigSources = {}): ConfigLayer[] {
   const argv = sources.argv ?? process.argv.slice(2);
   const env = sources.env ?? process.env;
   const defaultsFile = sources.defaultsFile ?? defaultConfigFile;
-  const files = [defaultsFile];
-  let document = readYamlFile(defaultsFile);
-  const file = configFileFromArgs(argv, env);
-  if (file) {
-    files.push(file);
-    document = deepMerge(document, readYamlFile(file));
+  const layers: ConfigLayer[] = [{ source: 'default', origin: defaultsFile, document: readYamlFile(defaultsFile) }];
+  for (const profile of sources.profileFiles ?? []) {
+    layers.push({ source: 'file', origin: profile, document: readYamlFile(profile) });
   }
-  if (sources.overrides) document = deepMerge(document, { ...sources.overrides });
-  document = deepMerge(document, environmentLayer(env));
-  return { document, files };
+  const file = configFileFromArgs(argv, env);
+  if (file) layers.push({ source: 'file', origin: file, document: readYamlFile(file) });
+  if (sources.overrides) layers.push({ source: 'override', origin: 'overrides', document: { ...sources.overrides } });
+  layers.push({ source: 'env', origin: `${envPrefix}* environment`, document: environmentLayer(env) });
+  layers.push({ source: 'flag', origin: 'command line', document: commandLineLayer(argv) });
+  return layers;
+}
+
+export function loadConfigDocument(sources: ConfigSources = {}): ConfigDocument {
+  const layers = loadConfigLayers(sources);
+  const document = layers.reduce<Record<string, unknown>>((merged, layer) => deepMerge(merged, layer.document), {});
+  const files = layers.filter((l) => l.source === 'default' || l.source === 'file').map((l) => l.origin);
+  return { document, files, layers };
 }
 
 function valueAt(document: unknown, path: readonly PropertyKey[]): unknown {

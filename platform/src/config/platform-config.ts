@@ -1,11 +1,15 @@
 import { z } from 'zod';
 import { configValue, parseConfigSection, type ConfigDocument } from './load-config.js';
+import { reloadable } from './reloadable.js';
 
-/** Keys every service reads; each service adds its own section under `services.<name>`. */
+/**
+ * Keys every service reads; each service adds its own section under `services.<name>`.
+ * Keys wrapped in `reloadable(...)` follow the configuration file while the process runs.
+ */
 export const platformConfigSchema = z
   .object({
     environment: z.string().min(1),
-    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    logLevel: reloadable(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
     dataDir: z.string().min(1),
     postgres: z.strictObject({
       /** Server address and credentials; each service connects to its own database on it. */
@@ -32,21 +36,54 @@ export const platformConfigSchema = z
       consumerConcurrency: configValue.positiveInt(),
     }),
     outbox: z.strictObject({
-      batchSize: configValue.positiveInt(),
+      batchSize: reloadable(configValue.positiveInt()),
       pollIntervalMs: configValue.durationMs(),
-      retryBaseMs: configValue.durationMs(),
-      retryMaxMs: configValue.durationMs(),
-      retentionMs: configValue.durationMs(),
+      retryBaseMs: reloadable(configValue.durationMs()),
+      retryMaxMs: reloadable(configValue.durationMs()),
+      retentionMs: reloadable(configValue.durationMs()),
       cleanupIntervalMs: configValue.durationMs(),
     }),
     rpc: z.strictObject({
       /** Deadline for a call that arrives without one, and for calls this service makes. */
-      defaultTimeoutMs: configValue.durationMs(),
+      defaultTimeoutMs: reloadable(configValue.durationMs()),
+    }),
+    /** How a running process notices a changed configuration file (see LiveConfig). */
+    configReload: reloadable(
+      z.strictObject({
+        /** Watch the files' directories (survives the Kubernetes ConfigMap symlink swap). */
+        watch: configValue.boolean(),
+        /** Events closer together than this are one reload. */
+        debounceMs: configValue.durationMs(),
+        /** Re-read the files this often even without an event (0 = never). */
+        pollIntervalMs: configValue.durationMs(),
+      }),
+    ),
+    /** Feature flags: OpenFeature with flagd's in-process provider reading a flagd definitions file. */
+    flags: z.strictObject({
+      /** flagd flag definitions (JSON, flagd schema); the provider re-reads the file when it changes. */
+      file: z.string().min(1),
+      /** An unreadable flags file at start is tried again this often (defaults apply meanwhile). */
+      retryIntervalMs: reloadable(configValue.positiveInt()),
+      /** Attributes added to every evaluation context (e.g. region), next to `service` and the targeting key. */
+      context: reloadable(z.record(z.string(), z.string())),
     }),
     shutdown: z.strictObject({
-      graceMs: configValue.durationMs(),
+      graceMs: reloadable(configValue.durationMs()),
       /** How often a stopping server closes keep-alive connections that became idle. */
       idleConnectionSweepMs: configValue.positiveInt(),
+    }),
+    telemetry: z.strictObject({
+      enabled: configValue.boolean(),
+      /** OTLP/HTTP base URL (traces, metrics and logs); empty exports nothing. */
+      otlpEndpoint: z.union([z.literal(''), z.string().regex(/^https?:\/\//, 'must be empty or an http(s):// URL')]),
+      /** Probability that a new trace is sampled; children follow their parent's decision. */
+      samplingRatio: z.coerce.number().min(0).max(1),
+      serviceVersion: z.string().min(1),
+      metricsPath: z.string().regex(/^\/[A-Za-z0-9/_-]*$/, 'an absolute path'),
+      metricExportIntervalMs: configValue.positiveInt(),
+      exportTimeoutMs: configValue.positiveInt(),
+      shutdownTimeoutMs: configValue.positiveInt(),
+      eventLoopDelayResolutionMs: configValue.positiveInt(),
     }),
     embedded: z.strictObject({
       postgresPort: configValue.port(),

@@ -1,0 +1,88 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { MemoryBus, createRpcClient, fromRpcError, type ServiceRuntime } from '@orderly/platform';
+import { dropTestDatabase, eventually, testLiveConfig } from '@orderly/platform/testing';
+import { createOrderService, orderConfigSchema } from '../src/app.js';
+import { CancellationReason, OrderService, OrderStatus } from '../gen/order/v1/order_service_pb.js';
+
+/**
+ * The order service follows its configuration file (the saga timeout is read at use time) and the
+ * RPC fault injection flags, without a restart.
+ */
+const dir = mkdtempSync(join(tmpdir(), 'orderly-order-live-'));
+const configFile = join(dir, 'order.yaml');
+const flagsFile = join(dir, 'flags.json');
+const orderYaml = (sagaTimeoutMs: number) =>
+  `configReload:\n  debounceMs: 20\n  pollIntervalMs: 100\nservices:\n  order:\n    sagaTimeoutMs: ${sagaTimeoutMs}\n    sagaSweepIntervalMs: 50\n`;
+const writeFlags = (errorRate: number) =>
+  writeFileSync(
+    flagsFile,
+    JSON.stringify({
+      $schema: 'https://flagd.dev/schema/v0/flags.json',
+      flags: { 'fault-error-rate': { state: 'ENABLED', variants: { current: errorRate }, defaultVariant: 'current' } },
+    }),
+  );
+writeFileSync(configFile, orderYaml(600_000));
+writeFlags(0);
+
+const live = testLiveConfig('order', orderConfigSchema, configFile, { platform: { flags: { file: flagsFile } } });
+const bus = new MemoryBus();
+let runtime: ServiceRuntime;
+let client: ReturnType<typeof createRpcClient<typeof OrderService>>;
+
+beforeAll(async () => {
+  runtime = await createOrderService({ config: live.live, bus });
+  const { url } = await runtime.start();
+  client = createRpcClient(OrderService, { baseUrl: url, defaultTimeoutMs: 5000 });
+});
+afterAll(async () => {
+  await runtime?.stop();
+  live.close();
+  await dropTestDatabase(live.live.platform.postgres.url, live.live.service.database);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const placeOrder = () =>
+  client.placeOrder({
+    customerId: 'live-config',
+    idempotencyKey: randomUUID(),
+    lines: [{ sku: 'SKU-A', quantity: 1 }],
+    paymentMethod: 'pm_card_ok',
+  });
+
+describe('order service configuration and flags at run time', () => {
+  test('when sagaTimeoutMs is lowered in the file, then an open saga times out without a restart', async () => {
+    const { order } = await placeOrder();
+    const orderId = order!.orderId;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await client.getOrder({ orderId })).order?.status).toBe(OrderStatus.PENDING);
+
+    writeFileSync(configFile, orderYaml(300));
+
+    await eventually(async () => {
+      const { order: now } = await client.getOrder({ orderId });
+      expect(now?.status).toBe(OrderStatus.CANCELLED);
+      expect(now?.cancellationReason).toBe(CancellationReason.TIMED_OUT);
+    });
+    expect(live.live.service.sagaTimeoutMs).toBe(300);
+  });
+
+  test('when fault-error-rate is 100, then RPCs fail as unavailable with FAULT_INJECTED; at 0 they work again', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // the flags file source's first stat is asynchronous
+    const changed = new Promise((resolve) => runtime.flags.onChange(resolve));
+    writeFlags(100);
+    await changed;
+
+    const error = await placeOrder().then(
+      () => undefined,
+      (e: unknown) => fromRpcError(e, 'order.PlaceOrder'),
+    );
+    expect(error).toMatchObject({ code: 'FAULT_INJECTED', kind: 'unavailable' });
+
+    writeFlags(0);
+    await eventually(async () => expect((await placeOrder()).order?.status).toBe(OrderStatus.PENDING), { timeoutMs: 20_000 });
+  });
+});
