@@ -1,0 +1,224 @@
+import { performance } from 'node:perf_hooks';
+import { Histogram } from '../histogram.js';
+import { HttpConnection, type ResponseInfo } from './http-connection.js';
+import type { LoadJob, LoadResult } from './job.js';
+
+/**
+ * The load generator: a child process that receives one LoadJob over IPC and answers one LoadResult.
+ * Open mode is coordinated-omission-aware: request i is due at start + i/rate; when no connection
+ * is free it waits in a queue, and its latency is measured from when it was due, not from when it
+ * could finally be sent.
+ */
+
+interface Slot {
+  readonly due: number;
+  readonly inWindow: boolean;
+}
+
+function orderBody(i: number, skus: readonly string[]): string {
+  const n = skus.length;
+  const first = skus[i % n] ?? 'SKU';
+  const lines = [{ sku: first, quantity: 1 + (i % 3) }];
+  // one order in ten has a second line
+  if (i % 10 === 9 && n > 1) lines.push({ sku: skus[(i * 7 + 3) % n] ?? first, quantity: 1 });
+  return JSON.stringify({ lines, paymentMethod: 'pm_card_ok' });
+}
+
+function requestBuilder(job: LoadJob): (i: number) => string {
+  const url = new URL(job.url);
+  const host = `Host: ${url.host}\r\n`;
+  const path = url.pathname + url.search;
+  const auth = job.authHeaders.length > 0 ? job.authHeaders : [''];
+  if (job.kind === 'get') {
+    return (i) => `GET ${path} HTTP/1.1\r\n${host}${auth[i % auth.length] ?? ''}\r\n`;
+  }
+  return (i) => {
+    const body = orderBody(i, job.skus);
+    return (
+      `POST ${path} HTTP/1.1\r\n${host}Content-Type: application/json\r\n` +
+      `Idempotency-Key: ${job.keyPrefix}-${i}\r\n${auth[i % auth.length] ?? ''}` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+    );
+  };
+}
+
+export async function runLoad(job: LoadJob): Promise<LoadResult> {
+  const url = new URL(job.url);
+  const host = url.hostname;
+  const port = Number(url.port || 80);
+  const build = requestBuilder(job);
+  const cpuStart = process.cpuUsage();
+  const t0 = performance.now();
+  const windowStart = t0 + job.warmupMs;
+  const windowEnd = windowStart + job.durationMs;
+  const windowStartEpochMs = Date.now() + job.warmupMs;
+
+  const latency = new Histogram();
+  const acceptedLatency = new Histogram();
+  const statuses: Record<string, number> = {};
+  const errors: Record<string, number> = {};
+  const acceptedPerSecond: number[] = new Array<number>(Math.ceil(job.durationMs / 1000)).fill(0);
+  let sent = 0;
+  let completedInWindow = 0;
+  let acceptedInWindow = 0;
+  let maxQueued = 0;
+  let connectionsOpened = 0;
+  let sampleErrorBody: string | undefined;
+  let counter = 0;
+  let inFlight = 0;
+  let stopping = false;
+
+  const idle: HttpConnection[] = [];
+  const all = new Set<HttpConnection>();
+  const inFlightStart = new Map<HttpConnection, number>();
+  const okStatus = job.okStatus;
+
+  const newConnection = () => {
+    const c = new HttpConnection(host, port);
+    connectionsOpened++;
+    all.add(c);
+    return c;
+  };
+
+  const complete = (slot: Slot, error: Error | undefined, response: ResponseInfo | undefined) => {
+    const now = performance.now();
+    inFlight--;
+    if (!slot.inWindow) return;
+    if (error) {
+      const key = error.message.slice(0, 60);
+      errors[key] = (errors[key] ?? 0) + 1;
+      return;
+    }
+    const status = response?.status ?? 0;
+    statuses[status] = (statuses[status] ?? 0) + 1;
+    const us = (now - slot.due) * 1000;
+    latency.record(us);
+    if (now <= windowEnd) completedInWindow++;
+    if (status === okStatus) {
+      acceptedLatency.record(us);
+      if (now <= windowEnd) {
+        acceptedInWindow++;
+        const second = Math.floor((now - windowStart) / 1000);
+        if (second >= 0 && second < acceptedPerSecond.length) acceptedPerSecond[second] = (acceptedPerSecond[second] ?? 0) + 1;
+      }
+    } else if (sampleErrorBody === undefined && response) {
+      sampleErrorBody = `${status} ${response.body.toString('utf8', 0, 300)}`;
+    }
+  };
+
+  const send = (connection: HttpConnection, slot: Slot, onDone: () => void) => {
+    const i = counter++;
+    inFlight++;
+    inFlightStart.set(connection, performance.now());
+    connection.send(build(i), (error, response) => {
+      inFlightStart.delete(connection);
+      complete(slot, error, response);
+      onDone();
+    });
+  };
+
+  // Requests unanswered for too long: count them and replace their connection.
+  const timeoutSweep = setInterval(() => {
+    const now = performance.now();
+    for (const [connection, started] of inFlightStart) {
+      if (now - started > job.requestTimeoutMs) {
+        inFlightStart.delete(connection);
+        connection.destroy('request timed out');
+      }
+    }
+  }, Math.min(1000, job.requestTimeoutMs));
+
+  if (job.mode === 'closed') {
+    await new Promise<void>((resolve) => {
+      let loops = job.connections;
+      const loop = (connection: HttpConnection) => {
+        const now = performance.now();
+        if (stopping || now >= windowEnd) {
+          connection.destroy();
+          if (--loops === 0) resolve();
+          return;
+        }
+        const inWindow = now >= windowStart;
+        if (inWindow) sent++;
+        send(connection, { due: now, inWindow }, () => loop(connection));
+      };
+      for (let c = 0; c < job.connections; c++) loop(newConnection());
+      // Answers that never come must not hold the run forever.
+      setTimeout(() => {
+        stopping = true;
+        for (const c of all) c.destroy('unanswered at end');
+      }, job.warmupMs + job.durationMs + job.drainMs).unref();
+    });
+  } else {
+    const rate = job.rate ?? 1;
+    const queue: Slot[] = [];
+    let issued = 0;
+    const totalMs = job.warmupMs + job.durationMs;
+    const take = (): HttpConnection | undefined => {
+      const c = idle.pop();
+      if (c) return c;
+      return all.size < job.connections ? newConnection() : undefined;
+    };
+    const dispatch = (connection: HttpConnection, slot: Slot) => {
+      send(connection, slot, () => {
+        const next = queue.shift();
+        if (next) dispatch(connection, next);
+        else idle.push(connection);
+      });
+    };
+    await new Promise<void>((resolve) => {
+      const tick = () => {
+        const now = performance.now();
+        const elapsed = Math.min(now - t0, totalMs);
+        const due = Math.floor((elapsed / 1000) * rate);
+        while (issued < due) {
+          const dueAt = t0 + (issued / rate) * 1000;
+          issued++;
+          const slot = { due: dueAt, inWindow: dueAt >= windowStart && dueAt < windowEnd };
+          if (slot.inWindow) sent++;
+          const connection = take();
+          if (connection) dispatch(connection, slot);
+          else queue.push(slot);
+        }
+        if (queue.length > maxQueued) maxQueued = queue.length;
+        if (now - t0 < totalMs) {
+          setTimeout(tick, 1);
+          return;
+        }
+        const deadline = now + job.drainMs;
+        const wait = () => {
+          if ((inFlight === 0 && queue.length === 0) || performance.now() > deadline) resolve();
+          else setTimeout(wait, 20);
+        };
+        wait();
+      };
+      tick();
+    });
+    for (const slot of queue) {
+      if (slot.inWindow) errors['never sent (generator queue)'] = (errors['never sent (generator queue)'] ?? 0) + 1;
+    }
+  }
+  clearInterval(timeoutSweep);
+  // requests still waiting fail (and are counted) as "unanswered at end"
+  for (const c of all) c.destroy('unanswered at end');
+  const cpu = process.cpuUsage(cpuStart);
+  return {
+    job: { ...job, authHeaders: undefined, skus: undefined },
+    sent,
+    statuses,
+    errors,
+    latency: latency.serialize(),
+    acceptedLatency: acceptedLatency.serialize(),
+    completedInWindow,
+    acceptedInWindow,
+    windowMs: job.durationMs,
+    acceptedPerSecond,
+    maxQueued,
+    connectionsOpened,
+    cpuUserUs: cpu.user,
+    cpuSystemUs: cpu.system,
+    elapsedMs: performance.now() - t0,
+    windowStartEpochMs,
+    ...(sampleErrorBody === undefined ? {} : { sampleErrorBody }),
+  };
+}

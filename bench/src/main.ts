@@ -1,0 +1,574 @@
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { createRpcClient } from '@orderly/platform';
+import { InventoryService } from '@orderly/inventory/contract/inventory_service';
+import { bearerHeaders, customerIdHeaders, identityServiceExists, type AuthHeaders } from './auth.js';
+import { benchSettings, parseBenchArgs, usage, wants, type BenchConfig, type Window } from './config.js';
+import { summarizeProfile } from './cpu-profile.js';
+import { Histogram, latencySummaryMs } from './histogram.js';
+import { checkInvariants } from './invariants.js';
+import type { LoadJob } from './loadgen/job.js';
+import { checkWrittenReport, writeReport } from './report/write-report.js';
+import { targets } from './targets.js';
+import type { BenchReport, DrainFigures, HttpFigures, MatrixRow, SagaFigures, TargetRow } from './report-types.js';
+import { ResourceTracker, type PhaseResources } from './resources.js';
+import { runMeasuredLoad, type MeasuredLoad } from './run-load.js';
+import { completionsBetween, sagaStats, waitForDrain, type SagaDatabases, type SagaWindowStats } from './sagas.js';
+import { createDatabase, databaseUrlFor, defaultConfig, discoverServices, dropDatabase, DistributedSystem, exited, hasPath, repoRoot } from './system.js';
+
+/**
+ * `npm run bench`: one run on one machine — ceilings, the obvious-design baseline, then Orderly's
+ * distributed system (intake, latency at fixed rates, end-to-end sagas, resources) — written to
+ * bench/results/<date>-<commit>.{json,md} with SVG charts.
+ */
+const log = (message: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const hotServices = ['gateway', 'order'];
+
+function git(args: string[]): string {
+  try {
+    return execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8' }).trim();
+  } catch {
+    return '';
+  }
+}
+
+function httpFigures(name: string, measured: MeasuredLoad, serverLabels: readonly string[]): HttpFigures {
+  const { load, resources } = measured;
+  const windowSeconds = load.windowMs / 1000;
+  const serverCpu = resources.processes.filter((p) => serverLabels.includes(p.label)).reduce((a, p) => a + p.cpuSeconds, 0);
+  const loadgen = resources.processes.find((p) => p.label === 'load generator');
+  const machineBusySeconds = (resources.machineBusyPercent / 100) * resources.cores * resources.wallSeconds;
+  // open loop: every request due in the window counts once answered (late answers included);
+  // closed loop: answers that arrived within the window
+  const accepted = load.job.mode === 'open' ? (load.statuses[String(load.job.okStatus)] ?? 0) : load.acceptedInWindow;
+  const acceptedPerSecond = Math.round(accepted / windowSeconds);
+  return {
+    name,
+    mode: load.job.mode,
+    connections: load.job.connections,
+    offeredRate: load.job.rate ?? null,
+    windowSeconds,
+    sent: load.sent,
+    statuses: load.statuses,
+    errors: load.errors,
+    acceptedPerSecond,
+    answeredPerSecond: Math.round(load.completedInWindow / windowSeconds),
+    latencyMs: latencySummaryMs(Histogram.from(load.latency)),
+    acceptedLatencyMs: latencySummaryMs(Histogram.from(load.acceptedLatency)),
+    maxQueuedInGenerator: load.maxQueued,
+    timeline: load.acceptedPerSecond,
+    serverCpuUsPerRequest: accepted > 0 && serverLabels.length > 0 ? Math.round((serverCpu * 1e6) / accepted) : null,
+    loadGenerator: {
+      cpuSeconds: loadgen?.cpuSeconds ?? 0,
+      percentOfCore: loadgen?.cpuPercentOfCore ?? 0,
+      percentOfMachineBusy: machineBusySeconds > 0 ? Math.round(((loadgen?.cpuSeconds ?? 0) / machineBusySeconds) * 1000) / 10 : 0,
+    },
+    resources,
+    ...(load.sampleErrorBody ? { sampleErrorBody: load.sampleErrorBody } : {}),
+  };
+}
+
+function sagaFigures(stats: SagaWindowStats): SagaFigures {
+  const cdf = stats.toConfirmed.cdf();
+  const step = Math.max(1, Math.floor(cdf.length / 200));
+  return {
+    placed: stats.placed,
+    confirmed: stats.confirmed,
+    completed: stats.completed,
+    cancelled: stats.cancelled,
+    open: stats.open,
+    toConfirmedMs: latencySummaryMs(stats.toConfirmed),
+    toNotifiedMs: latencySummaryMs(stats.toNotified),
+    toConfirmedCdf: cdf.filter((_, i) => i % step === 0 || i === cdf.length - 1).map((p) => ({ ms: Math.round(p.value) / 1000, fraction: p.fraction })),
+  };
+}
+
+/** Starts a child server (ceiling or baseline) and waits for the port it announces. */
+async function startTarget(file: string, label: string, probeDir: string, env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+  const child = fork(join(repoRoot, 'bench/src/targets', file), [], {
+    execArgv: ['--import', 'tsx', '--import', join(repoRoot, 'bench/src/probe.ts')],
+    env: { ...process.env, ...env, BENCH_PROBE_DIR: probeDir, BENCH_PROBE_LABEL: label },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('message', (m: { port: number }) => resolve(m.port));
+    child.once('exit', (code) => reject(new Error(`${label} exited with ${code} before listening`)));
+  });
+  return { child, url: `http://127.0.0.1:${port}/v1/orders` };
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited(child);
+  clearTimeout(timer);
+}
+
+class Bench {
+  readonly startedAt = Date.now();
+  readonly workDir = mkdtempSync(join(tmpdir(), 'orderly-bench-'));
+  readonly probeDir = join(this.workDir, 'probe');
+  readonly profileDir = join(this.workDir, 'profiles');
+  readonly tracker: ResourceTracker;
+  readonly notes: string[] = [];
+  readonly runId = Date.now().toString(36);
+  system: DistributedSystem | undefined;
+  private readonly children = new Set<ChildProcess>();
+  skus: string[] = [];
+  stockAtStart: Record<string, number> = {};
+  auth: AuthHeaders = customerIdHeaders(1, 'bench');
+  accepted = 0;
+  workersSupported = false;
+  /** The window the CPU profiles are summarised over (the last measured load window). */
+  profileWindow: { fromMs: number; toMs: number } | undefined;
+  readonly exitedAt = new Map<string, number>();
+
+  constructor(readonly config: BenchConfig) {
+    mkdirSync(this.probeDir, { recursive: true });
+    mkdirSync(this.profileDir, { recursive: true });
+    this.tracker = new ResourceTracker(this.probeDir, config.sampleEveryMs, cpus().length);
+    this.tracker.track('bench (orchestrator)', process.pid);
+    const defaults = defaultConfig();
+    this.workersSupported = hotServices.some((s) => hasPath(defaults, `services.${s}.workers`));
+    const applied = Object.entries(benchSettings).filter(([path]) => hasPath(defaults, path));
+    if (applied.length > 0 && !config.target) {
+      this.notes.push(`settings changed for the run (they exist in config/default.yaml): ${applied.map(([p, v]) => `${p}=${v}`).join(', ')}`);
+    }
+  }
+
+  job(url: string, mode: 'closed' | 'open', window: Window, extra: { connections?: number; rate?: number; keyTag: string; okStatus?: number }): LoadJob {
+    const c = this.config;
+    return {
+      url,
+      kind: 'post-order',
+      okStatus: extra.okStatus ?? 202,
+      mode,
+      connections: extra.connections ?? (mode === 'open' ? c.openLoopMaxConnections : c.connections),
+      ...(extra.rate === undefined ? {} : { rate: extra.rate }),
+      warmupMs: window.warmupMs,
+      durationMs: window.durationMs,
+      requestTimeoutMs: c.requestTimeoutMs,
+      drainMs: c.requestTimeoutMs,
+      authHeaders: this.auth.headers,
+      skus: this.skus.length > 0 ? this.skus : ['BENCH-SKU-0'],
+      keyPrefix: `${this.runId}-${extra.keyTag}`,
+    };
+  }
+
+  async load(job: LoadJob): Promise<MeasuredLoad> {
+    const measured = await runMeasuredLoad(job, this.tracker, this.probeDir);
+    // orders the system under test accepted (the invariants check they all exist)
+    if (this.system && job.url.startsWith(this.system.url('gateway'))) this.accepted += measured.load.statuses['202'] ?? 0;
+    this.profileWindow = { fromMs: measured.windowStartMs, toMs: measured.windowEndMs };
+    return measured;
+  }
+
+  // ---- ceilings and baseline: each in its own child process -------------------------------------
+
+  async ceiling(file: string, label: string, name: string): Promise<HttpFigures> {
+    const limits = this.config.gatewayLimits;
+    const { child, url } = await startTarget(file, label, this.probeDir, {
+      BENCH_MAX_LINES: String(limits.maxLinesPerOrder),
+      BENCH_MAX_QUANTITY: String(limits.maxQuantityPerLine),
+    });
+    this.children.add(child);
+    this.tracker.track(label, child.pid);
+    try {
+      // hello world answers 200 to anything; the Fastify ceiling 202 to a valid order
+      const okStatus = file === 'hello.ts' ? 200 : 202;
+      const measured = await this.load(this.job(url, 'closed', this.config.ceiling, { keyTag: label, okStatus }));
+      return httpFigures(name, measured, [label]);
+    } finally {
+      this.tracker.untrack(label);
+      await stopChild(child);
+      this.children.delete(child);
+    }
+  }
+
+  async baseline(): Promise<HttpFigures> {
+    const c = this.config;
+    const database = `orderly_bench_${this.runId}_baseline`;
+    await createDatabase(c.postgresUrl, database);
+    this.tracker.setDatabases([database]);
+    const { child, url } = await startTarget('baseline.ts', 'baseline', this.probeDir, {
+      BENCH_BASELINE_DATABASE_URL: databaseUrlFor(c.postgresUrl, database),
+      BENCH_BASELINE_POOL_SIZE: String(c.baselinePoolSize),
+      BENCH_MAX_LINES: String(c.gatewayLimits.maxLinesPerOrder),
+      BENCH_MAX_QUANTITY: String(c.gatewayLimits.maxQuantityPerLine),
+    });
+    this.children.add(child);
+    this.tracker.track('baseline', child.pid);
+    try {
+      const measured = await this.load(this.job(url, 'closed', c.baseline, { keyTag: 'baseline' }));
+      return httpFigures('Baseline: Fastify + 1 transaction (order + outbox)', measured, ['baseline']);
+    } finally {
+      this.tracker.untrack('baseline');
+      await stopChild(child);
+      this.children.delete(child);
+      await dropDatabase(c.postgresUrl, database).catch(() => undefined);
+    }
+  }
+
+  // ---- the system under test ---------------------------------------------------------------------
+
+  async startSystem(nodeFlags: readonly string[], workers: number | undefined, cpuProfile: readonly string[]): Promise<DistributedSystem> {
+    const c = this.config;
+    const system = await DistributedSystem.start({
+      postgresUrl: c.postgresUrl,
+      natsUrl: c.natsUrl,
+      workDir: this.workDir,
+      probeDir: this.probeDir,
+      ...(c.logLevel ? { logLevel: c.logLevel } : {}),
+      nodeFlags,
+      cpuProfile,
+      cpuProfileDir: this.profileDir,
+      ...(workers !== undefined && this.workersSupported ? { workers: { count: workers, services: hotServices } } : {}),
+      startTimeoutMs: c.startTimeoutMs,
+      settings: benchSettings,
+    });
+    this.system = system;
+    for (const [s, pid] of Object.entries(system.pids())) this.tracker.track(s, pid);
+    this.tracker.setDatabases(Object.values(system.databases));
+    await this.createCatalog(system.url('inventory'));
+    this.auth = identityServiceExists(repoRoot)
+      ? await bearerHeaders(system.url('gateway'), c.users, `bench-${this.runId}-${system.id}`, c.requestTimeoutMs)
+      : customerIdHeaders(c.users, `bench-${system.id}`);
+    return system;
+  }
+
+  async createCatalog(inventoryUrl: string): Promise<void> {
+    const c = this.config;
+    const inventory = createRpcClient(InventoryService, { baseUrl: inventoryUrl, defaultTimeoutMs: c.requestTimeoutMs });
+    this.skus = Array.from({ length: c.skus }, (_, i) => `BENCH-${String(i).padStart(3, '0')}`);
+    this.stockAtStart = {};
+    for (const sku of this.skus) {
+      await inventory.upsertProduct({ sku, name: `Bench product ${sku}`, priceCents: 1000n });
+      await inventory.adjustStock({ sku, delta: c.stockPerSku });
+      this.stockAtStart[sku] = c.stockPerSku;
+    }
+  }
+
+  async stopSystem(): Promise<void> {
+    const system = this.system;
+    if (!system) return;
+    this.system = undefined;
+    const codes = await system.stop();
+    for (const [s, at] of system.exitedAt) this.exitedAt.set(s, at);
+    for (const s of system.services) this.tracker.untrack(s);
+    const failed = Object.entries(codes).filter(([, code]) => code !== 0);
+    if (failed.length > 0) this.notes.push(`services that did not stop cleanly: ${failed.map(([s, code]) => `${s} (${code})`).join(', ')}`);
+    await system.cleanup().catch((error: unknown) => this.notes.push(`cleanup failed: ${String(error)}`));
+  }
+
+  sagaDatabases(): SagaDatabases | undefined {
+    const c = this.config;
+    if (this.system) {
+      return {
+        orderUrl: databaseUrlFor(c.postgresUrl, this.system.databases.order ?? ''),
+        notificationUrl: databaseUrlFor(c.postgresUrl, this.system.databases.notification ?? ''),
+      };
+    }
+    if (c.targetOrderDbUrl && c.targetNotificationDbUrl) return { orderUrl: c.targetOrderDbUrl, notificationUrl: c.targetNotificationDbUrl };
+    return undefined;
+  }
+
+  async drain(): Promise<DrainFigures | undefined> {
+    const db = this.sagaDatabases();
+    if (!db) return undefined;
+    const result = await waitForDrain(db, this.config.drainMaxMs, 500);
+    if (!result.drained) this.notes.push(`sagas had not drained after ${Math.round(result.ms / 1000)} s: ${result.left.open} open, ${result.left.unnotified} not notified`);
+    return { drained: result.drained, seconds: Math.round(result.ms / 100) / 10, left: result.left };
+  }
+
+  serviceLabels(): string[] {
+    return this.system ? this.system.services : [];
+  }
+
+  gatewayOrdersUrl(): string {
+    if (this.config.target) return new URL('/v1/orders', this.config.target).toString();
+    if (!this.system) throw new Error('no system');
+    return `${this.system.url('gateway')}/v1/orders`;
+  }
+
+  killChildren(): void {
+    for (const child of this.children) child.kill('SIGKILL');
+    this.system?.killAll();
+  }
+}
+
+async function targetModeSetup(bench: Bench): Promise<void> {
+  const c = bench.config;
+  const target = c.target ?? '';
+  const response = await fetch(new URL('/v1/products', target), { signal: AbortSignal.timeout(c.requestTimeoutMs) });
+  const json = (await response.json()) as { products?: { sku: string; available?: number }[] };
+  bench.skus = (json.products ?? []).filter((p) => (p.available ?? 1) > 1000).map((p) => p.sku);
+  if (bench.skus.length === 0) bench.skus = (json.products ?? []).map((p) => p.sku);
+  if (bench.skus.length === 0) throw new Error(`${target}/v1/products lists no products to order`);
+  bench.notes.push(`target mode: ${target}; ordering ${bench.skus.length} listed products (many will run out unless stock is large)`);
+  bench.auth = customerIdHeaders(c.users, `bench-${bench.runId}`);
+}
+
+async function postgresFacts(url: string): Promise<Record<string, string>> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const facts: Record<string, string> = {};
+    for (const setting of ['server_version', 'fsync', 'synchronous_commit', 'max_connections', 'shared_buffers']) {
+      const result = await client.query<{ value: string }>(`SELECT current_setting($1) AS value`, [setting]);
+      facts[setting] = result.rows[0]?.value ?? '';
+    }
+    return facts;
+  } finally {
+    await client.end();
+  }
+}
+
+async function matrixRow(bench: Bench, variant: string, nodeFlags: string[], workers: number | null): Promise<MatrixRow> {
+  const c = bench.config;
+  const empty = { gcMsPerSecond: {}, gcMaxPauseMs: {}, eventLoopDelayP99Ms: {}, peakRssMB: {} };
+  try {
+    await bench.startSystem(nodeFlags, workers ?? undefined, []);
+    const url = bench.gatewayOrdersUrl();
+    const latency = await bench.load(bench.job(url, 'open', c.matrix.latency, { rate: c.matrix.latencyRate, keyTag: `m-${variant}-lat` }));
+    const intake = await bench.load(bench.job(url, 'closed', c.matrix.intake, { keyTag: `m-${variant}-in` }));
+    const lat = latencySummaryMs(Histogram.from(latency.load.acceptedLatency));
+    const inLat = latencySummaryMs(Histogram.from(intake.load.acceptedLatency));
+    const row: MatrixRow = {
+      variant,
+      nodeFlags: nodeFlags.join(' ') || '(none)',
+      workers,
+      intakePerSecond: Math.round(intake.load.acceptedInWindow / (intake.load.windowMs / 1000)),
+      intakeP99Ms: inLat.p99,
+      latencyRate: c.matrix.latencyRate,
+      p99AtRateMs: lat.p99,
+      p999AtRateMs: lat.p999,
+      ...empty,
+    };
+    for (const p of intake.resources.processes) {
+      if (!hotServices.includes(p.label)) continue;
+      row.gcMsPerSecond[p.label] = p.gc ? Math.round((p.gc.totalMs / intake.resources.wallSeconds) * 10) / 10 : NaN;
+      row.gcMaxPauseMs[p.label] = p.gc?.maxMs ?? NaN;
+      row.eventLoopDelayP99Ms[p.label] = p.eventLoopDelayMs?.p99 ?? NaN;
+      row.peakRssMB[p.label] = p.peakRssMB ?? NaN;
+    }
+    return row;
+  } catch (error) {
+    return { variant, nodeFlags: nodeFlags.join(' ') || '(none)', workers, intakePerSecond: NaN, intakeP99Ms: NaN, latencyRate: c.matrix.latencyRate, p99AtRateMs: NaN, p999AtRateMs: NaN, ...empty, error: String(error) };
+  } finally {
+    await bench.stopSystem();
+  }
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help')) {
+    process.stdout.write(usage);
+    return;
+  }
+  const config = parseBenchArgs(argv);
+  const bench = new Bench(config);
+  const onSignal = () => {
+    bench.killChildren();
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  process.once('exit', () => bench.killChildren());
+  const loadAverageAtStart = loadavg().map((v) => Math.round(v * 100) / 100);
+  const commitFull = git(['rev-parse', 'HEAD']);
+  const dirty = git(['status', '--porcelain']).length > 0;
+  const report: { -readonly [K in keyof Omit<BenchReport, 'targets' | 'meta'>]: BenchReport[K] } = { ceilings: {}, latency: [], notes: bench.notes };
+  const services = config.target ? [] : discoverServices();
+  log(`profile ${config.profile}; work dir ${bench.workDir}`);
+
+  try {
+    if (wants(config, 'ceilings')) {
+      log('ceiling 1/2: node:http hello world');
+      report.ceilings.nodeHttp = await bench.ceiling('hello.ts', 'node:http', 'Ceiling: node:http hello world');
+      log(`  ${report.ceilings.nodeHttp.acceptedPerSecond}/s`);
+      log('ceiling 2/2: Fastify JSON-schema validation only');
+      report.ceilings.fastify = await bench.ceiling('fastify-validate.ts', 'fastify', 'Ceiling: Fastify validate-only');
+      log(`  ${report.ceilings.fastify.acceptedPerSecond}/s`);
+    }
+    if (wants(config, 'baseline')) {
+      log('baseline: Fastify + one transaction per order');
+      report.baseline = await bench.baseline();
+      log(`  ${report.baseline.acceptedPerSecond}/s`);
+    }
+
+    const needsSystem = (['idle', 'e2e', 'latency', 'intake', 'invariants'] as const).some((p) => wants(config, p));
+    if (needsSystem) {
+      if (config.target) await targetModeSetup(bench);
+      else {
+        log(`starting the distributed system (${services.join(', ')})`);
+        await bench.startSystem(config.nodeFlags, config.workers, config.cpuProfile);
+      }
+      if (config.workers !== undefined && !bench.workersSupported) {
+        bench.notes.push(`--workers ${config.workers} ignored: no services.<svc>.workers setting exists yet`);
+      }
+      const url = bench.gatewayOrdersUrl();
+      const labels = bench.serviceLabels();
+      // warm the path (JIT, pools, connections) before anything is measured
+      await bench.load(bench.job(url, 'closed', { warmupMs: 0, durationMs: config.ceiling.warmupMs }, { connections: Math.min(50, config.connections), keyTag: 'warm' }));
+      await bench.drain();
+
+      if (wants(config, 'idle') && !config.target) {
+        log(`idle: ${config.idleMs / 1000} s with no load`);
+        const start = bench.tracker.snapshot(true);
+        await sleep(config.idleMs);
+        const resources: PhaseResources = bench.tracker.figures(start, bench.tracker.snapshot());
+        const servicesCpu = resources.processes.filter((p) => labels.includes(p.label)).reduce((a, p) => a + p.cpuPercentOfCore, 0);
+        report.idle = { resources, servicesCpuPercentOfCore: Math.round(servicesCpu * 10) / 10 };
+        log(`  services use ${report.idle.servicesCpuPercentOfCore} % of a core`);
+      }
+
+      if (wants(config, 'e2e')) {
+        log(`end-to-end at a fixed ${config.e2eRate} orders/s`);
+        const measured = await bench.load(bench.job(url, 'open', config.e2e, { rate: config.e2eRate, keyTag: 'e2e' }));
+        const drain = await bench.drain();
+        const db = bench.sagaDatabases();
+        if (db && drain) {
+          const stats = await sagaStats(db, measured.windowStartMs, measured.windowEndMs, Date.now());
+          report.e2eFixed = { rate: config.e2eRate, http: httpFigures(`POST /v1/orders at ${config.e2eRate}/s`, measured, labels), sagas: sagaFigures(stats), drain };
+          log(`  placement→confirmation p50 ${report.e2eFixed.sagas.toConfirmedMs.p50} ms, p99 ${report.e2eFixed.sagas.toConfirmedMs.p99} ms`);
+        }
+      }
+
+      if (wants(config, 'latency')) {
+        for (const rate of config.latencyRates) {
+          log(`latency at a fixed ${rate} orders/s`);
+          const measured = await bench.load(bench.job(url, 'open', config.latency, { rate, keyTag: `lat${rate}` }));
+          const http = httpFigures(`POST /v1/orders at ${rate}/s`, measured, labels);
+          log(`  p50 ${http.latencyMs.p50} ms, p99 ${http.latencyMs.p99} ms, p99.9 ${http.latencyMs.p999} ms; accepted ${http.statuses['202'] ?? 0}/${http.sent}`);
+          const drain = await bench.drain();
+          const db = bench.sagaDatabases();
+          const sagas = db ? sagaFigures(await sagaStats(db, measured.windowStartMs, measured.windowEndMs, Date.now())) : undefined;
+          report.latency.push({ http, ...(sagas ? { sagas } : {}), ...(drain ? { drain } : {}) });
+        }
+      }
+
+      if (wants(config, 'intake')) {
+        log(`intake and end-to-end at saturation: ${config.connections} connections for ${config.saturation.durationMs / 1000} s`);
+        const measured = await bench.load(bench.job(url, 'closed', config.saturation, { keyTag: 'intake' }));
+        report.intake = httpFigures(`Orderly intake: POST /v1/orders, ${config.connections} connections`, measured, labels);
+        log(`  intake ${report.intake.acceptedPerSecond}/s, p99 ${report.intake.acceptedLatencyMs.p99} ms`);
+        const servicesPeakRssMB = Math.round(
+          report.intake.resources.processes.filter((p) => labels.includes(p.label)).reduce((a, p) => a + (p.peakRssMB ?? 0), 0),
+        );
+        const db = bench.sagaDatabases();
+        if (db) {
+          const windowSeconds = (measured.windowEndMs - measured.windowStartMs) / 1000;
+          const inWindow = await completionsBetween(db, measured.windowStartMs, measured.windowEndMs);
+          const drainStart = Date.now();
+          const drain = await bench.drain();
+          const drained = await completionsBetween(db, measured.windowEndMs, Date.now());
+          const stats = await sagaStats(db, measured.windowStartMs, measured.windowEndMs, Date.now());
+          const sustained = Math.round(inWindow / windowSeconds);
+          const drainSeconds = (Date.now() - measured.windowEndMs) / 1000;
+          report.saturation = {
+            sustainedSagasPerSecond: sustained,
+            windowSeconds: Math.round(windowSeconds),
+            completionsPerSecond: stats.completionsPerSecond,
+            drain: drain ?? { drained: false, seconds: (Date.now() - drainStart) / 1000, left: { open: -1, unnotified: -1 } },
+            drainSagasPerSecond: drained > 0 && drainSeconds > 0 ? Math.round(drained / drainSeconds) : null,
+            sagas: sagaFigures(stats),
+            servicesPeakRssMB,
+          };
+          log(`  sagas completed ${sustained}/s during the window; drain ${report.saturation.drain.seconds} s`);
+        }
+      }
+
+      if (wants(config, 'invariants') && bench.system) {
+        log('checking invariants');
+        const system = bench.system;
+        report.invariants = await checkInvariants((service, text, values) => system.sql(service, text, values), bench.stockAtStart, bench.accepted);
+        log(`  ${report.invariants.ok ? 'hold' : `BROKEN: ${report.invariants.problems.join('; ')}`}`);
+      }
+      await bench.stopSystem();
+    }
+
+    if (config.cpuProfile.length > 0) {
+      report.profiles = [];
+      for (const service of config.cpuProfile) {
+        const dir = join(bench.profileDir, service);
+        // main threads only (thread id 0), not tsx's loader thread
+        const files = existsSync(dir) ? readdirSync(dir).filter((f) => /\.0\.\d+\.cpuprofile$/.test(f)) : [];
+        const exitedAtMs = bench.exitedAt.get(service);
+        const window = bench.profileWindow && exitedAtMs ? { ...bench.profileWindow, exitedAtMs } : undefined;
+        for (const f of files) report.profiles.push(summarizeProfile(join(dir, f), service, window));
+      }
+      if (report.profiles.length === 0) bench.notes.push('--cpu-prof: no profile was written (did the services stop gracefully?)');
+    }
+
+    if (wants(config, 'matrix') && !config.target) {
+      const rows: MatrixRow[] = [];
+      const notes: string[] = [];
+      for (const flags of config.matrixNodeFlags) {
+        const variant = flags || 'default heap';
+        log(`matrix: ${variant}`);
+        rows.push(await matrixRow(bench, variant, flags ? flags.split(' ') : [], null));
+      }
+      if (bench.workersSupported) {
+        for (const workers of config.matrixWorkers) {
+          log(`matrix: ${workers} worker(s) per hot service`);
+          rows.push(await matrixRow(bench, `${workers} worker(s)`, [], workers));
+        }
+      } else {
+        notes.push('worker-count rows (item 3) are missing: the services have no services.<svc>.workers setting yet; the bench passes --workers as ORDERLY_SERVICES__<SVC>__WORKERS once it exists.');
+      }
+      report.matrix = { rows, notes };
+    }
+  } finally {
+    await bench.stopSystem().catch(() => undefined);
+    bench.tracker.stop();
+  }
+
+  const postgres = await postgresFacts(config.postgresUrl).catch(() => ({}));
+  const full: BenchReport = {
+    ...report,
+    meta: {
+      startedAt: new Date(bench.startedAt).toISOString(),
+      durationSeconds: Math.round((Date.now() - bench.startedAt) / 1000),
+      commit: commitFull.slice(0, 12) || 'unknown',
+      dirty,
+      profile: config.profile,
+      args: argv,
+      node: process.version,
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? '',
+      memoryGB: Math.round(totalmem() / 2 ** 30),
+      loadAverageAtStart,
+      postgres,
+      target: config.target ?? 'distributed system started by the bench',
+      auth: bench.auth.note,
+      workers: config.workers === undefined ? 'default' : bench.workersSupported ? String(config.workers) : `${config.workers} requested, not supported yet`,
+      nodeFlags: config.nodeFlags.join(' ') || '(none)',
+      logLevel: config.logLevel ?? 'from configuration',
+      services,
+    },
+    targets: [],
+  };
+  (full as { targets: TargetRow[] }).targets = targets(full);
+  const outDir = config.outDir ?? (config.profile === 'smoke' ? mkdtempSync(join(tmpdir(), 'orderly-bench-smoke-')) : join(repoRoot, 'bench/results'));
+  const written = writeReport(full, outDir);
+  if (config.cpuProfile.length > 0) log(`CPU profiles kept in ${bench.profileDir}`);
+  else rmSync(bench.workDir, { recursive: true, force: true });
+  log(`wrote ${written.json}\n      ${written.markdown}`);
+  if (config.profile === 'smoke') {
+    const problems = checkWrittenReport(written);
+    if (problems.length > 0) throw new Error(`the smoke run's report is not well-formed:\n  ${problems.join('\n  ')}`);
+    log('smoke: the report is complete and well-formed');
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

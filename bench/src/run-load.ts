@@ -1,0 +1,56 @@
+import { fork } from 'node:child_process';
+import { join } from 'node:path';
+import type { LoadJob, LoadResult } from './loadgen/job.js';
+import type { PhaseResources, ResourceTracker } from './resources.js';
+import { repoRoot } from './system.js';
+
+/**
+ * Runs one load job in a fresh load-generator process and measures resources exactly over its
+ * measured window (after warm-up, before drain).
+ */
+export interface MeasuredLoad {
+  readonly load: LoadResult;
+  readonly resources: PhaseResources;
+  readonly windowStartMs: number;
+  readonly windowEndMs: number;
+}
+
+export async function runMeasuredLoad(job: LoadJob, tracker: ResourceTracker, probeDir: string): Promise<MeasuredLoad> {
+  const child = fork(join(repoRoot, 'bench/src/loadgen/child.ts'), [], {
+    execArgv: ['--import', 'tsx', '--import', join(repoRoot, 'bench/src/probe.ts')],
+    env: { ...process.env, BENCH_PROBE_DIR: probeDir, BENCH_PROBE_LABEL: 'loadgen' },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  tracker.track('load generator', child.pid);
+  let start: ReturnType<ResourceTracker['snapshot']> | undefined;
+  let end: ReturnType<ResourceTracker['snapshot']> | undefined;
+  let windowStartMs = 0;
+  let windowEndMs = 0;
+  const startTimer = setTimeout(() => {
+    windowStartMs = Date.now();
+    start = tracker.snapshot(true);
+  }, job.warmupMs);
+  const endTimer = setTimeout(() => {
+    windowEndMs = Date.now();
+    end = tracker.snapshot();
+  }, job.warmupMs + job.durationMs);
+  try {
+    const load = await new Promise<LoadResult>((resolve, reject) => {
+      child.once('message', (message: { ok: boolean; result?: LoadResult; error?: string }) => {
+        if (message.ok && message.result) resolve(message.result);
+        else reject(new Error(`load generator failed: ${message.error}`));
+      });
+      child.once('exit', (code) => reject(new Error(`load generator exited with ${code} before answering`)));
+      child.send(job);
+    });
+    end ??= tracker.snapshot();
+    start ??= end;
+    windowEndMs ||= Date.now();
+    return { load, resources: tracker.figures(start, end), windowStartMs: windowStartMs || load.windowStartEpochMs, windowEndMs };
+  } finally {
+    clearTimeout(startTimer);
+    clearTimeout(endTimer);
+    tracker.untrack('load generator');
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+}

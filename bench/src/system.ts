@@ -1,0 +1,274 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import pg from 'pg';
+import { parse as parseYaml } from 'yaml';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+
+/**
+ * The distributed system under test: one process per service (`node --import tsx
+ * services/<svc>/src/main.ts`), configured through ORDERLY_* variables like the e2e harness, with its
+ * own databases, ports, stream and subject prefix so a run never touches anything else. Services
+ * are discovered from services/*\/src/main.ts, so a new one (identity) is started too.
+ */
+export const repoRoot = new URL('../../', import.meta.url).pathname;
+const probeModule = join(repoRoot, 'bench/src/probe.ts');
+
+export function discoverServices(): string[] {
+  const dir = join(repoRoot, 'services');
+  const found = readdirSync(dir).filter((name) => existsSync(join(dir, name, 'src/main.ts')));
+  // the gateway last: it checks its upstreams for readiness
+  return [...found.filter((s) => s !== 'gateway'), ...found.filter((s) => s === 'gateway')];
+}
+
+type ConfigTree = { services?: Record<string, Record<string, unknown>> } & Record<string, unknown>;
+
+/** config/default.yaml as data: which settings exist decides what the bench may set. */
+export function defaultConfig(): ConfigTree {
+  return parseYaml(readFileSync(join(repoRoot, 'config/default.yaml'), 'utf8')) as ConfigTree;
+}
+
+export function hasPath(tree: unknown, path: string): boolean {
+  let node: unknown = tree;
+  for (const key of path.split('.')) {
+    if (typeof node !== 'object' || node === null || !(key in node)) return false;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return true;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const envKey = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase().replace(/-/g, '_');
+
+export function databaseUrlFor(serverUrl: string, database: string): string {
+  const url = new URL(serverUrl);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+export async function dropDatabase(serverUrl: string, database: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrlFor(serverUrl, 'postgres') });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(database)} WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function createDatabase(serverUrl: string, database: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrlFor(serverUrl, 'postgres') });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE ${pg.escapeIdentifier(database)}`);
+  } finally {
+    await client.end();
+  }
+}
+
+export function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+export interface SystemOptions {
+  readonly postgresUrl: string;
+  readonly natsUrl: string;
+  readonly workDir: string;
+  readonly probeDir: string;
+  readonly logLevel?: string;
+  /** Extra node flags for every service (e.g. --max-semi-space-size=64). */
+  readonly nodeFlags: readonly string[];
+  /** Services to run with --cpu-prof, written to cpuProfileDir. */
+  readonly cpuProfile: readonly string[];
+  readonly cpuProfileDir: string;
+  /** Worker processes per hot service, when the services support services.<svc>.workers. */
+  readonly workers?: { readonly count: number; readonly services: readonly string[] };
+  readonly extraEnv?: Readonly<Record<string, string>>;
+  /** Configuration paths to set (e.g. services.gateway.rateLimits.perAddress.burst), when they exist. */
+  readonly settings?: Readonly<Record<string, string>>;
+  readonly startTimeoutMs: number;
+}
+
+export class DistributedSystem {
+  readonly processes = new Map<string, ChildProcess>();
+  /** When each service process exited (epoch ms): maps a CPU profile's clock to wall time. */
+  readonly exitedAt = new Map<string, number>();
+  readonly services: string[];
+  private constructor(
+    readonly id: string,
+    readonly ports: Record<string, number>,
+    readonly databases: Record<string, string>,
+    private readonly options: SystemOptions,
+  ) {
+    this.services = Object.keys(ports);
+  }
+
+  static async start(options: SystemOptions): Promise<DistributedSystem> {
+    const id = randomBytes(3).toString('hex');
+    const ports: Record<string, number> = {};
+    const databases: Record<string, string> = {};
+    for (const s of discoverServices()) {
+      ports[s] = await freePort();
+      if (s !== 'gateway') databases[s] = `orderly_bench_${id}_${s.replace(/-/g, '_')}`;
+    }
+    const system = new DistributedSystem(id, ports, databases, options);
+    for (const s of system.services) system.startService(s);
+    try {
+      await Promise.all(system.services.map((s) => system.waitReady(s)));
+    } catch (error) {
+      await system.stop();
+      await system.cleanup();
+      throw error;
+    }
+    return system;
+  }
+
+  url(service: string): string {
+    return `http://127.0.0.1:${this.ports[service]}`;
+  }
+
+  logFile(service: string): string {
+    return join(this.options.workDir, `${service}.log`);
+  }
+
+  env(service: string): Record<string, string> {
+    const o = this.options;
+    const env: Record<string, string> = {
+      ORDERLY_DATA_DIR: join(o.workDir, 'data'),
+      ORDERLY_POSTGRES__URL: o.postgresUrl,
+      ORDERLY_BUS__KIND: 'nats',
+      ORDERLY_BUS__NATS_SERVERS: o.natsUrl,
+      ORDERLY_BUS__STREAM: `BENCH_${this.id}`,
+      ORDERLY_BUS__DEAD_LETTER_STREAM: `BENCH_${this.id}_DL`,
+      ORDERLY_BUS__SUBJECT_PREFIX: `bench${this.id}`,
+      ORDERLY_BUS__DEAD_LETTER_SUBJECT_PREFIX: `bench${this.id}dl`,
+      ORDERLY_SERVICES__INVENTORY__SEED_DEMO_CATALOG: 'false',
+      BENCH_PROBE_DIR: o.probeDir,
+      BENCH_PROBE_LABEL: service,
+    };
+    if (o.logLevel) env.ORDERLY_LOG_LEVEL = o.logLevel;
+    const defaults = defaultConfig();
+    const gatewayKeys = Object.keys(defaults.services?.gateway ?? {});
+    for (const s of this.services) {
+      env[`ORDERLY_SERVICES__${envKey(s)}__PORT`] = String(this.ports[s]);
+      // only the upstreams the gateway's configuration knows (its schema refuses unknown keys)
+      if (gatewayKeys.includes(`${s}ServiceUrl`)) env[`ORDERLY_SERVICES__GATEWAY__${envKey(s)}_SERVICE_URL`] = this.url(s);
+    }
+    for (const [path, value] of Object.entries(o.settings ?? {})) {
+      if (hasPath(defaults, path)) env[`ORDERLY_${path.split('.').map(envKey).join('__')}`] = value;
+    }
+    for (const [s, db] of Object.entries(this.databases)) env[`ORDERLY_SERVICES__${envKey(s)}__DATABASE`] = db;
+    if (o.workers && o.workers.services.includes(service)) {
+      env[`ORDERLY_SERVICES__${envKey(service)}__WORKERS`] = String(o.workers.count);
+    }
+    return { ...env, ...o.extraEnv };
+  }
+
+  startService(service: string): ChildProcess {
+    const o = this.options;
+    const args = ['--import', 'tsx', '--import', probeModule, ...o.nodeFlags];
+    if (o.cpuProfile.includes(service)) {
+      args.push('--cpu-prof', `--cpu-prof-dir=${join(o.cpuProfileDir, service)}`);
+    }
+    args.push(join(repoRoot, `services/${service}/src/main.ts`));
+    const log = openSync(this.logFile(service), 'a');
+    const child = spawn(process.execPath, args, {
+      cwd: repoRoot,
+      env: { ...process.env, ...this.env(service) },
+      stdio: ['ignore', log, log],
+    });
+    closeSync(log);
+    this.processes.set(service, child);
+    return child;
+  }
+
+  tail(service: string, lines = 30): string {
+    try {
+      return readFileSync(this.logFile(service), 'utf8').trim().split('\n').slice(-lines).join('\n');
+    } catch {
+      return '';
+    }
+  }
+
+  async waitReady(service: string): Promise<void> {
+    const deadline = Date.now() + this.options.startTimeoutMs;
+    for (;;) {
+      const child = this.processes.get(service);
+      if (child && (child.exitCode !== null || child.signalCode !== null)) {
+        throw new Error(`${service} exited (${child.exitCode ?? child.signalCode}) while starting:\n${this.tail(service)}`);
+      }
+      try {
+        const response = await fetch(`${this.url(service)}/readyz`, { signal: AbortSignal.timeout(1000) });
+        await response.body?.cancel();
+        if (response.ok) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error(`${service} not ready after ${this.options.startTimeoutMs} ms:\n${this.tail(service)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  async sql<Row = Record<string, unknown>>(service: string, text: string, values: unknown[] = []): Promise<Row[]> {
+    const database = this.databases[service];
+    if (!database) throw new Error(`no database for ${service}`);
+    const client = new pg.Client({ connectionString: databaseUrlFor(this.options.postgresUrl, database) });
+    await client.connect();
+    try {
+      return (await client.query(text, values)).rows as Row[];
+    } finally {
+      await client.end();
+    }
+  }
+
+  /** Process ids of the services (the main process of each). */
+  pids(): Record<string, number> {
+    const pids: Record<string, number> = {};
+    for (const [s, child] of this.processes) if (child.pid) pids[s] = child.pid;
+    return pids;
+  }
+
+  /** SIGTERM every service and wait (graceful stop also writes CPU profiles). */
+  async stop(): Promise<Record<string, number | null>> {
+    const codes: Record<string, number | null> = {};
+    await Promise.all(
+      [...this.processes].map(async ([name, child]) => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+        codes[name] = await exited(child);
+        this.exitedAt.set(name, Date.now());
+        clearTimeout(timer);
+      }),
+    );
+    return codes;
+  }
+
+  async cleanup(): Promise<void> {
+    for (const db of Object.values(this.databases)) await dropDatabase(this.options.postgresUrl, db).catch(() => undefined);
+    const nc = await connect({ servers: this.options.natsUrl });
+    try {
+      const jsm = await jetstreamManager(nc);
+      for (const stream of [`BENCH_${this.id}`, `BENCH_${this.id}_DL`]) await jsm.streams.delete(stream).catch(() => false);
+    } finally {
+      await nc.close();
+    }
+  }
+
+  killAll(): void {
+    for (const child of this.processes.values()) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+}

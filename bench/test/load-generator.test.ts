@@ -1,0 +1,74 @@
+import { createServer, type Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { Histogram } from '../src/histogram.js';
+import { HttpConnection } from '../src/loadgen/http-connection.js';
+import { runLoad } from '../src/loadgen/worker.js';
+
+let server: Server;
+let baseUrl = '';
+const seen: { key: string | undefined; customer: string | undefined }[] = [];
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      seen.push({ key: req.headers['idempotency-key'] as string | undefined, customer: req.headers['x-customer-id'] as string | undefined });
+      if (req.url === '/chunked') {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('hello ');
+        res.end('world');
+        return;
+      }
+      const parsed = JSON.parse(body || '{}') as { lines?: unknown[] };
+      res.writeHead(parsed.lines ? 202 : 400, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ ok: true }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+});
+
+describe('load generator', () => {
+  test('when a response is chunked, then the connection reads the whole body and stays usable', async () => {
+    const url = new URL(baseUrl);
+    const connection = new HttpConnection(url.hostname, Number(url.port));
+    const ask = (path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) =>
+        connection.send(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`, (error, response) =>
+          error || !response ? reject(error ?? new Error('no response')) : resolve({ status: response.status, body: response.body.toString() }),
+        ),
+      );
+    expect(await ask('/chunked')).toEqual({ status: 200, body: 'hello world' });
+    expect((await ask('/chunked')).body).toBe('hello world');
+    connection.destroy();
+  });
+
+  test('when orders are sent at a fixed rate, then each is a valid order with its own idempotency key', async () => {
+    seen.length = 0;
+    const result = await runLoad({
+      url: `${baseUrl}/v1/orders`,
+      kind: 'post-order',
+      okStatus: 202,
+      mode: 'open',
+      connections: 10,
+      rate: 200,
+      warmupMs: 0,
+      durationMs: 500,
+      requestTimeoutMs: 5000,
+      drainMs: 2000,
+      authHeaders: ['X-Customer-Id: c-1\r\n', 'X-Customer-Id: c-2\r\n'],
+      skus: ['SKU-A', 'SKU-B'],
+      keyPrefix: 'test',
+    });
+    expect(result.sent).toBe(100);
+    expect(result.statuses).toEqual({ '202': 100 });
+    expect(Histogram.from(result.acceptedLatency).total).toBe(100);
+    expect(new Set(seen.map((s) => s.key)).size).toBe(seen.length);
+    expect(new Set(seen.map((s) => s.customer))).toEqual(new Set(['c-1', 'c-2']));
+  });
+});
