@@ -1,6 +1,6 @@
 import { createRpcClient } from '@orderly/platform';
 import { InventoryService } from '@orderly/inventory/contract/inventory_service';
-import { placeOrder, withConcurrency } from './system-harness.js';
+import { e2eAdmin, logIn, placeOrder, withConcurrency } from './system-harness.js';
 
 /** The products an end-to-end run sells: one with plenty of stock, one that runs out. */
 export const plenty = { sku: 'E2E-PLENTY', name: 'Plenty', priceCents: 1250n, stock: 100_000 };
@@ -11,6 +11,31 @@ export async function createCatalog(inventoryUrl: string): Promise<Record<string
   for (const product of [plenty, scarce]) {
     await inventory.upsertProduct({ sku: product.sku, name: product.name, priceCents: product.priceCents });
     await inventory.adjustStock({ sku: product.sku, delta: product.stock });
+  }
+  return { [plenty.sku]: plenty.stock, [scarce.sku]: scarce.stock };
+}
+
+/**
+ * The same catalog set up as an operator would: logged in as the bootstrap admin, through the
+ * gateway's admin routes (POST /v1/admin/products and /v1/admin/stock).
+ */
+export async function createCatalogAsAdmin(
+  gatewayUrl: string,
+  admin: { email: string; password: string } = e2eAdmin,
+): Promise<Record<string, number>> {
+  const token = await logIn(gatewayUrl, admin);
+  const post = async (path: string, body: unknown) => {
+    const response = await fetch(`${gatewayUrl}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(15_000),
+    });
+    if (response.status !== 200) throw new Error(`${path} answered ${response.status} ${await response.text()}`);
+  };
+  for (const product of [plenty, scarce]) {
+    await post('/v1/admin/products', { sku: product.sku, name: product.name, priceCents: Number(product.priceCents) });
+    await post('/v1/admin/stock', { sku: product.sku, delta: product.stock });
   }
   return { [plenty.sku]: plenty.stock, [scarce.sku]: scarce.stock };
 }

@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { checkInvariants } from './invariants.js';
-import { createCatalog, placeOrderMix } from './order-mix.js';
+import { createCatalogAsAdmin, placeOrderMix } from './order-mix.js';
 import { DistributedSystem } from './system-harness.js';
 
-/** Five services as separate processes on the machine's PostgreSQL and NATS JetStream. */
+/** Six services as separate processes on the machine's PostgreSQL and NATS JetStream. */
 let system: DistributedSystem;
 let stockAtStart: Record<string, number>;
 
 beforeAll(async () => {
   system = await DistributedSystem.start();
-  stockAtStart = await createCatalog(system.url('inventory'));
+  stockAtStart = await createCatalogAsAdmin(system.url('gateway'));
 }, 120_000);
 
 afterAll(async () => {
@@ -52,6 +52,6 @@ describe('the order saga across processes', () => {
 
   test('when the services get SIGTERM, then they stop gracefully with exit code 0', async () => {
     const codes = await system.stop();
-    expect(codes).toEqual({ order: 0, inventory: 0, payment: 0, notification: 0, gateway: 0 });
+    expect(codes).toEqual({ order: 0, inventory: 0, payment: 0, notification: 0, identity: 0, gateway: 0 });
   });
 });

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { checkInvariants, type SqlRunner } from './invariants.js';
-import { createCatalog, placeOrderMix } from './order-mix.js';
-import { freePort, services, type Service } from './system-harness.js';
+import { createCatalogAsAdmin, placeOrderMix } from './order-mix.js';
+import { e2eSecurityEnv, freePort, services, type Service } from './system-harness.js';
 
 /**
  * `npm start` as users run it: one process, embedded PostgreSQL, in-memory bus. It is killed with
@@ -28,6 +28,7 @@ function env(): Record<string, string> {
     ORDERLY_SERVICES__GATEWAY__ORDER_SERVICE_URL: `http://127.0.0.1:${ports.order}`,
     ORDERLY_SERVICES__GATEWAY__INVENTORY_SERVICE_URL: `http://127.0.0.1:${ports.inventory}`,
     ORDERLY_BUS__RETRY_BACKOFF_MS: '[50,200,500]',
+    ...e2eSecurityEnv(),
   };
   for (const s of services) vars[`ORDERLY_SERVICES__${envKey(s)}__PORT`] = String(ports[s]);
   return vars;
@@ -76,7 +77,7 @@ const sql: SqlRunner = async <Row>(service: string, text: string, values: unknow
 beforeAll(async () => {
   for (const key of [...services, 'postgres'] as const) ports[key] = await freePort();
   await startLauncher();
-  stockAtStart = await createCatalog(`http://127.0.0.1:${ports.inventory}`);
+  stockAtStart = await createCatalogAsAdmin(`http://127.0.0.1:${ports.gateway}`);
 }, 180_000);
 
 afterAll(async () => {

@@ -20,7 +20,7 @@ const repoRoot = new URL('../../', import.meta.url).pathname;
 // node itself with tsx's loader (not the tsx wrapper): a kill -9 must hit the service process.
 const nodeWithTsx = [process.execPath, '--import', 'tsx'] as const;
 
-export const services = ['order', 'inventory', 'payment', 'notification', 'gateway'] as const;
+export const services = ['order', 'inventory', 'payment', 'notification', 'identity', 'gateway'] as const;
 export type Service = (typeof services)[number];
 
 export async function freePort(): Promise<number> {
@@ -90,10 +90,18 @@ export class DistributedSystem {
       inventory: `orderly_e2e_${id}_inventory`,
       payment: `orderly_e2e_${id}_payment`,
       notification: `orderly_e2e_${id}_notification`,
+      identity: `orderly_e2e_${id}_identity`,
     };
     const system = new DistributedSystem(id, ports, databases, mkdtempSync(join(tmpdir(), 'orderly-e2e-')), extraEnv);
     for (const s of services) system.startService(s);
-    await Promise.all(services.map((s) => system.waitReady(s)));
+    try {
+      await Promise.all(services.map((s) => system.waitReady(s)));
+    } catch (error) {
+      // The caller never gets the system, so nobody else would stop these processes.
+      for (const child of system.processes.values()) child.kill('SIGKILL');
+      await system.cleanup().catch(() => undefined);
+      throw error;
+    }
     return system;
   }
 
@@ -121,6 +129,8 @@ export class DistributedSystem {
       ORDERLY_SERVICES__INVENTORY__SEED_DEMO_CATALOG: 'false',
       ORDERLY_SERVICES__GATEWAY__ORDER_SERVICE_URL: this.url('order'),
       ORDERLY_SERVICES__GATEWAY__INVENTORY_SERVICE_URL: this.url('inventory'),
+      ORDERLY_SERVICES__GATEWAY__IDENTITY_SERVICE_URL: this.url('identity'),
+      ...e2eSecurityEnv(),
     };
     for (const s of services) env[`ORDERLY_SERVICES__${envKey(s)}__PORT`] = String(this.ports[s]);
     for (const [s, db] of Object.entries(this.databases)) env[`ORDERLY_SERVICES__${envKey(s)}__DATABASE`] = db;
@@ -189,22 +199,81 @@ export class DistributedSystem {
   }
 }
 
-/** POST /v1/orders through the gateway; returns the order id when it was accepted (202). */
+/** The admin the identity service creates at start in every end-to-end run (bootstrap admin). */
+export const e2eAdmin = { email: 'admin@e2e.orderly.test', password: `e2e-admin-${randomBytes(8).toString('hex')}` };
+const customerPassword = `e2e-customer-${randomBytes(8).toString('hex')}`;
+
+/**
+ * Environment for end-to-end runs: the bootstrap admin, a cheap password hash, and rate limits no
+ * test traffic from one address reaches (hundreds of orders and dozens of logins from 127.0.0.1).
+ */
+export function e2eSecurityEnv(): Record<string, string> {
+  const generous = { BURST: '1000000', PER_MINUTE: '1000000' };
+  const env: Record<string, string> = {
+    ORDERLY_SERVICES__IDENTITY__BOOTSTRAP_ADMIN__EMAIL: e2eAdmin.email,
+    ORDERLY_SERVICES__IDENTITY__BOOTSTRAP_ADMIN__PASSWORD: e2eAdmin.password,
+    // Password hashing is deliberately slow; a test run logs in dozens of customers at once.
+    ORDERLY_SERVICES__IDENTITY__PASSWORD__SCRYPT__COST: '1024',
+  };
+  for (const limit of ['PER_ADDRESS', 'PER_USER', 'LOGIN', 'LOGIN_ACCOUNT'])
+    for (const [key, value] of Object.entries(generous)) env[`ORDERLY_SERVICES__GATEWAY__RATE_LIMITS__${limit}__${key}`] = value;
+  return env;
+}
+
+async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(15_000),
+  });
+}
+
+/** Logs in through the gateway; returns the access token. */
+export async function logIn(gatewayUrl: string, credentials: { email: string; password: string }): Promise<string> {
+  const response = await postJson(`${gatewayUrl}/v1/auth/login`, credentials);
+  const body = (await response.json()) as { accessToken?: string; error?: unknown };
+  if (response.status !== 200 || !body.accessToken) {
+    throw new Error(`login of ${credentials.email} answered ${response.status} ${JSON.stringify(body.error)}`);
+  }
+  return body.accessToken;
+}
+
+const tokens = new Map<string, Promise<string>>();
+
+/**
+ * An access token for the customer named `customerId` in this run: registered (once) and logged in
+ * through the gateway; the order's customer is then the token's subject, never a header.
+ */
+export function customerToken(gatewayUrl: string, customerId: string): Promise<string> {
+  const key = `${gatewayUrl}|${customerId}`;
+  let token = tokens.get(key);
+  if (!token) {
+    const credentials = { email: `${customerId}@e2e.orderly.test`, password: customerPassword };
+    token = (async () => {
+      const registered = await postJson(`${gatewayUrl}/v1/auth/register`, credentials);
+      if (registered.status !== 201 && registered.status !== 409) {
+        throw new Error(`register of ${customerId} answered ${registered.status} ${await registered.text()}`);
+      }
+      return logIn(gatewayUrl, credentials);
+    })();
+    token.catch(() => tokens.delete(key));
+    tokens.set(key, token);
+  }
+  return token;
+}
+
+/** POST /v1/orders through the gateway as `customerId` (Bearer token); returns the order id when it was accepted (202). */
 export async function placeOrder(
   gatewayUrl: string,
   customerId: string,
   body: { lines: { sku: string; quantity: number }[]; paymentMethod: string },
 ): Promise<{ status: number; orderId?: string; error?: unknown }> {
   try {
-    const response = await fetch(`${gatewayUrl}/v1/orders`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'idempotency-key': randomBytes(8).toString('hex'),
-        'x-customer-id': customerId,
-      },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(15_000),
+    const token = await customerToken(gatewayUrl, customerId);
+    const response = await postJson(`${gatewayUrl}/v1/orders`, body, {
+      'idempotency-key': randomBytes(8).toString('hex'),
+      authorization: `Bearer ${token}`,
     });
     const json = (await response.json()) as { orderId?: string; error?: unknown };
     return { status: response.status, orderId: json.orderId, error: json.error };

@@ -4,11 +4,13 @@ import type { Database, Sql } from '../db/index.js';
 import { AppError } from '../errors/index.js';
 import { decodeEvent, eventSubject } from '../events/index.js';
 import type { Logger } from '../log/index.js';
+import { registerSubscription, traceDelivery, type MessagingTelemetry } from '../telemetry/index.js';
 
 /**
  * Applies events exactly once per subscription: the inbox row `(subscription, event_id)` and the
  * handler's effects commit in one transaction, and the delivery is acknowledged only after that
- * commit. A redelivered event finds its inbox row and is skipped.
+ * commit. A redelivered event finds its inbox row and is skipped. Each delivery is processed in a
+ * span that continues the publisher's trace (platform/src/telemetry/messaging.ts).
  */
 export interface EventContext {
   readonly eventId: string;
@@ -33,7 +35,7 @@ export function on<Desc extends DescMessage>(
 export type ConsumerOptions = Omit<SubscriptionOptions, 'name' | 'subjects'> & { readonly subjectPrefix: string };
 
 export async function startEventConsumer(
-  deps: { bus: Bus; db: Database; log: Logger },
+  deps: { bus: Bus; db: Database; log: Logger; telemetry?: MessagingTelemetry },
   subscription: string,
   handlers: readonly EventHandler[],
   options: ConsumerOptions,
@@ -61,17 +63,20 @@ export async function startEventConsumer(
     });
     if (!applied) deps.log.debug({ subscription, eventId, type }, 'duplicate event skipped');
   };
-  const handle = async (delivery: Delivery): Promise<void> => {
-    try {
-      await apply(delivery);
-    } catch (error) {
-      deps.log.warn(
-        { err: error, subscription, eventId: delivery.id, attempt: delivery.attempt, subject: delivery.subject },
-        'event handling failed',
-      );
-      throw error;
-    }
-  };
+  registerSubscription(deps.telemetry?.telemetry, subscription);
+  const handle = (delivery: Delivery): Promise<void> =>
+    traceDelivery(deps.telemetry, delivery, options.maxDeliver, async () => {
+      try {
+        await apply(delivery);
+      } catch (error) {
+        // Inside the span, so the line carries the delivery's trace_id.
+        deps.log.warn(
+          { err: error, subscription, eventId: delivery.id, attempt: delivery.attempt, subject: delivery.subject },
+          'event handling failed',
+        );
+        throw error;
+      }
+    });
   return deps.bus.subscribe(
     { ...options, name: subscription, subjects: handlers.map((h) => eventSubject(h.schema, options.subjectPrefix)) },
     handle,

@@ -1,10 +1,17 @@
 import { pino, type Logger as PinoLogger } from 'pino';
+import { activeTraceIds } from '../telemetry/propagation.js';
 
 /**
  * Structured JSON logs on stdout. Services receive a `Logger` from the platform and never import
  * pino themselves. Fixed messages, structured fields, ids rather than payloads.
+ *
+ * Schema (docs/observability.md): `time` (ISO 8601), `level` (label), `service.name`, `trace_id` and
+ * `span_id` (of the active span, when there is one), `msg`, then the call's own fields; request lines
+ * add `http.method`, `http.route`, `http.status_code`, `duration_ms`.
  */
 export type Logger = PinoLogger;
+/** Where lines go: stdout by default; tests pass a stream to capture them. */
+export type LogDestination = pino.DestinationStream;
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 /** Paths that must never reach a log line, whatever a caller passes. */
@@ -25,6 +32,16 @@ export const redactedPaths = [
   '*.paymentMethod',
   'cardNumber',
   '*.cardNumber',
+  'cvc',
+  '*.cvc',
+  'secret',
+  '*.secret',
+  'keyEncryptionKey',
+  '*.keyEncryptionKey',
+  'headers.cookie',
+  'req.headers.cookie',
+  '*.headers.authorization',
+  '*.headers.cookie',
 ];
 
 export interface LoggerOptions {
@@ -33,7 +50,7 @@ export interface LoggerOptions {
   readonly version?: string;
   readonly environment?: string;
   /** Tests pass a stream to capture lines; production writes to stdout. */
-  readonly destination?: NodeJS.WritableStream;
+  readonly destination?: LogDestination;
 }
 
 export function createLogger(options: LoggerOptions): Logger {
@@ -47,6 +64,8 @@ export function createLogger(options: LoggerOptions): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
     redact: { paths: redactedPaths, censor: '[redacted]' },
+    // Every line written while a span is active names it, so logs and traces join on trace_id.
+    mixin: () => activeTraceIds() ?? {},
   };
   return options.destination ? pino(pinoOptions, options.destination) : pino(pinoOptions);
 }

@@ -1,23 +1,44 @@
 import type { DescMessage, MessageShape } from '@bufbuild/protobuf';
+import { context, trace } from '@opentelemetry/api';
 import type { Bus, BusMessage } from '../bus/bus.js';
 import type { Database, Sql } from '../db/index.js';
 import { defaultSubjectPrefix, newEvent, type EventInit } from '../events/index.js';
 import type { Logger } from '../log/index.js';
+import { injectTraceContext, tracePublish, type MessagingTelemetry } from '../telemetry/index.js';
+import { platformInstruments } from '../telemetry/instruments.js';
 
 /**
  * The transactional outbox. `add` writes an event in the caller's transaction, so the event exists
  * exactly when the state change that caused it was committed. The relay publishes pending rows
  * with the event id as the broker's deduplication id, retries with backoff until the bus accepts
  * them, and only then marks them published.
+ *
+ * The row keeps the trace context of the transaction that wrote it (`traceparent`, `tracestate`,
+ * `baggage` in `headers`), so the relay's publish continues that trace however late it runs.
  */
+export interface OutboxAddOptions {
+  /**
+   * Correlation attributes (e.g. `{ 'order.id': id }`): set on the active span, and carried as
+   * baggage to the spans of every service that handles this event and what follows from it.
+   */
+  readonly correlation?: Readonly<Record<string, string>>;
+}
+
 export class Outbox {
   constructor(
     private readonly subjectPrefix: string = defaultSubjectPrefix,
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
-  async add<Desc extends DescMessage>(tx: Sql, schema: Desc, init: EventInit<Desc>): Promise<MessageShape<Desc>> {
-    const event = newEvent(schema, init, this.clock(), {}, this.subjectPrefix);
+  async add<Desc extends DescMessage>(
+    tx: Sql,
+    schema: Desc,
+    init: EventInit<Desc>,
+    options: OutboxAddOptions = {},
+  ): Promise<MessageShape<Desc>> {
+    if (options.correlation) trace.getActiveSpan()?.setAttributes(options.correlation);
+    const traceHeaders = injectTraceContext({}, context.active(), options.correlation);
+    const event = newEvent(schema, init, this.clock(), traceHeaders, this.subjectPrefix);
     await tx.query(
       'INSERT INTO outbox (event_id, subject, event_type, payload, headers) VALUES ($1, $2, $3, $4, $5)',
       [event.bus.id, event.bus.subject, schema.typeName, Buffer.from(event.bus.data), event.bus.headers],
@@ -42,6 +63,8 @@ interface PendingRow {
   payload: Buffer;
   headers: Record<string, string>;
   attempts: number;
+  /** Seconds since the row was written, when it was picked up. */
+  lag_seconds: number;
 }
 
 export class OutboxRelay {
@@ -51,19 +74,24 @@ export class OutboxRelay {
   private pollTimer: NodeJS.Timeout | undefined;
   private cleanupTimer: NodeJS.Timeout | undefined;
   private listener: { close(): Promise<void> } | undefined;
+  private measuring: Promise<void> | undefined;
 
   constructor(
     private readonly db: Database,
     private readonly bus: Bus,
     private readonly log: Logger,
     private readonly options: OutboxRelayOptions,
+    private readonly telemetry?: MessagingTelemetry,
   ) {}
 
   start(): void {
     if (this.running) return;
     this.running = true;
     this.listener = this.db.listen('outbox', () => this.wake(), this.options.pollIntervalMs);
-    this.pollTimer = setInterval(() => this.wake(), this.options.pollIntervalMs);
+    this.pollTimer = setInterval(() => {
+      this.wake();
+      this.measuring ??= this.measureBacklog().finally(() => (this.measuring = undefined));
+    }, this.options.pollIntervalMs);
     this.cleanupTimer = setInterval(() => void this.cleanup(), this.options.cleanupIntervalMs);
     this.wake();
   }
@@ -100,7 +128,8 @@ export class OutboxRelay {
     return this.db.transaction(async (tx) => {
       // SKIP LOCKED lets several replicas of a service relay side by side without double work.
       const { rows } = await tx.query<PendingRow>(
-        `SELECT seq, event_id, subject, payload, headers, attempts FROM outbox
+        `SELECT seq, event_id, subject, payload, headers, attempts,
+                extract(epoch FROM clock_timestamp() - created_at)::float8 AS lag_seconds FROM outbox
           WHERE published_at IS NULL AND next_attempt_at <= clock_timestamp()
           ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [this.options.batchSize],
@@ -112,7 +141,11 @@ export class OutboxRelay {
         data: new Uint8Array(row.payload),
         headers: row.headers,
       }));
-      const results = await Promise.allSettled(messages.map((message) => this.bus.publish([message])));
+      const results = await Promise.allSettled(
+        messages.map((message, index) =>
+          tracePublish(this.telemetry, message, rows[index]?.lag_seconds ?? 0, (traced) => this.bus.publish([traced])),
+        ),
+      );
       const published: string[] = [];
       for (const [index, result] of results.entries()) {
         const row = rows[index]!;
@@ -139,6 +172,19 @@ export class OutboxRelay {
     });
   }
 
+  /** Samples the number of unpublished rows for the `orderly.outbox.backlog` gauge. */
+  private async measureBacklog(): Promise<void> {
+    if (!this.telemetry?.telemetry.enabled) return;
+    try {
+      const { rows } = await this.db.query<{ backlog: number }>(
+        'SELECT count(*)::int AS backlog FROM outbox WHERE published_at IS NULL',
+      );
+      platformInstruments(this.telemetry.telemetry.meter).outboxBacklog.value = rows[0]?.backlog ?? 0;
+    } catch (error) {
+      this.log.warn({ err: error }, 'outbox backlog not measured');
+    }
+  }
+
   private async cleanup(): Promise<void> {
     try {
       await this.db.query(
@@ -156,5 +202,6 @@ export class OutboxRelay {
     if (this.cleanupTimer) clearInterval(this.cleanupTimer);
     await this.listener?.close();
     await this.draining;
+    await this.measuring;
   }
 }

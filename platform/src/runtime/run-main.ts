@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { loadConfigDocument, parseServiceConfig, type ServiceConfig } from '../config/index.js';
+import { ConfigSource, LiveConfig, loadConfigDocument, parseServiceConfig } from '../config/index.js';
 import { findAppError } from '../errors/index.js';
 
 export interface Stoppable {
@@ -8,17 +8,26 @@ export interface Stoppable {
 
 /**
  * The body of every service's `main.ts`: load and validate configuration (a bad value exits 1 with
- * the key, value and rule), start the service, and on SIGTERM/SIGINT stop it gracefully and exit 0.
+ * the key, value and rule), start the service with a `LiveConfig` that follows the configuration
+ * files (`configReload`), and on SIGTERM/SIGINT stop it gracefully and exit 0.
  * If the graceful stop takes longer than `shutdown.graceMs`, exit 1 rather than hang.
  */
 export async function runServiceMain<Schema extends z.ZodType>(options: {
   readonly name: string;
   readonly configSchema: Schema;
-  readonly start: (config: ServiceConfig<z.output<Schema>>) => Promise<Stoppable>;
+  readonly start: (config: LiveConfig<z.output<Schema>>) => Promise<Stoppable>;
 }): Promise<void> {
-  let config: ServiceConfig<z.output<Schema>>;
+  let config: LiveConfig<z.output<Schema>>;
+  let source: ConfigSource;
   try {
-    config = parseServiceConfig(loadConfigDocument(), options.name, options.configSchema);
+    const argv = process.argv.slice(2);
+    source = new ConfigSource({
+      load: () => loadConfigDocument({ argv, env: process.env }),
+      validate: (document) => void parseServiceConfig(document, options.name, options.configSchema),
+    });
+    config = LiveConfig.follow(source, options.name, options.configSchema);
+    const reload = () => config.platform.configReload;
+    if (reload().watch) source.watch(() => ({ debounceMs: reload().debounceMs, pollIntervalMs: reload().pollIntervalMs }));
   } catch (error) {
     process.stderr.write(`${options.name}: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
@@ -43,7 +52,10 @@ export async function runServiceMain<Schema extends z.ZodType>(options: {
     }, config.platform.shutdown.graceMs);
     forced.unref();
     service.stop().then(
-      () => process.exit(0),
+      () => {
+        source.close();
+        process.exit(0);
+      },
       (error: unknown) => {
         process.stderr.write(`${options.name}: stop failed: ${String(error)}\n`);
         process.exit(1);

@@ -5,13 +5,15 @@ import type { ConnectRouter } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { Bus, Subscription } from '../bus/bus.js';
 import { MemoryBus, connectNatsBus } from '../bus/index.js';
-import type { PlatformConfig } from '../config/index.js';
+import { LiveConfig, type PlatformConfig } from '../config/index.js';
 import { Database, ensureDatabase, platformMigrations } from '../db/index.js';
 import { AppError } from '../errors/index.js';
 import { startEventConsumer, type EventHandler } from '../inbox/index.js';
-import { createLogger, type Logger } from '../log/index.js';
+import type { Logger } from '../log/index.js';
 import { Outbox, OutboxRelay } from '../outbox/index.js';
-import { errorMappingInterceptor } from '../rpc/index.js';
+import { errorMappingInterceptor, rpcServerTelemetry } from '../rpc/index.js';
+import { createTelemetry, traceHttpRequest, type MessagingTelemetry, type Telemetry } from '../telemetry/index.js';
+import { FaultInjector, openFlags, type Flags, type FlagsHandle } from '../flags/index.js';
 
 /**
  * Everything technical a service needs, wired once: logger, its own database (migrated), the bus,
@@ -29,6 +31,15 @@ export interface ServiceRuntimeOptions {
   readonly bus?: Bus;
   readonly usesBus?: boolean;
   readonly log?: Logger;
+  /** Made by the runtime from `platform.telemetry` unless given; its logger is the service's logger. */
+  readonly telemetry?: Telemetry;
+  /**
+   * The service's configuration as it follows the file (see LiveConfig); `platform` is then its
+   * start value. Without it the configuration is fixed.
+   */
+  readonly config?: LiveConfig<unknown>;
+  /** Flags shared by every service of the process (embedded mode); otherwise opened from `flags.file`. */
+  readonly flags?: Flags;
 }
 
 type ReadinessCheck = (signal: AbortSignal) => Promise<void>;
@@ -44,6 +55,8 @@ interface PeriodicTask {
 export class ServiceRuntime {
   readonly log: Logger;
   readonly outbox: Outbox;
+  /** Tracer, meter and logger of this service: the one telemetry path (platform/src/telemetry). */
+  readonly telemetry: Telemetry;
   private readonly checks = new Map<string, ReadinessCheck>();
   private readonly consumers: { name: string; handlers: readonly EventHandler[] }[] = [];
   private readonly subscriptions: Subscription[] = [];
@@ -53,6 +66,12 @@ export class ServiceRuntime {
   private server: Server | undefined;
   private relay: OutboxRelay | undefined;
   private stopping = false;
+  /** The configuration as it follows the file: read `runtime.live.service.x` at use time. */
+  readonly live: LiveConfig<unknown>;
+  /** Feature flags, with this service as the `service` attribute of every evaluation. */
+  readonly flags: Flags;
+  readonly faults: FaultInjector;
+  private readonly stopListening: (() => void)[] = [];
 
   private constructor(
     readonly options: ServiceRuntimeOptions,
@@ -60,18 +79,87 @@ export class ServiceRuntime {
     private readonly database: Database | undefined,
     private readonly sharedBus: Bus | undefined,
     private readonly ownsBus: boolean,
+    live: LiveConfig<unknown>,
+    flags: Flags,
+    private readonly ownedFlags: FlagsHandle | undefined,
   ) {
     this.log = log;
+    this.telemetry = options.telemetry ?? createTelemetry({ service: options.name, platform: options.platform, log });
+    this.live = live;
+    this.flags = flags.withContext({ service: options.name });
+    this.faults = new FaultInjector(this.flags);
     this.outbox = new Outbox(options.platform.bus.subjectPrefix);
     if (database) this.checks.set('database', (signal) => database.ping({ signal }));
     if (sharedBus) this.checks.set('bus', () => sharedBus.ping());
+    this.checks.set('faults', async () => {
+      const failure = await this.faults.readinessFailure();
+      if (failure) throw new Error(failure);
+    });
+    this.stopListening.push(live.onEvent((event) => this.onConfigEvent(event)));
+    this.registerConfigMetrics();
+  }
+
+  /**
+   * Which configuration and flags version this process runs, as metrics an operator can compare
+   * across replicas: `orderly.config.info` (1, with the hashes as attributes), whether the last
+   * reload failed, how many changed keys wait for a restart, and a count of reloads by outcome.
+   */
+  private registerConfigMetrics(): void {
+    const { meter } = this.telemetry;
+    meter
+      .createObservableGauge('orderly.config.info', {
+        description: 'Always 1; the attributes name the configuration and flags versions in effect.',
+      })
+      .addCallback((result) => {
+        result.observe(1, { 'orderly.config.hash': this.live.hash, 'orderly.flags.hash': this.flags.status().hash });
+      });
+    meter
+      .createObservableGauge('orderly.config.reload.failed', {
+        description: '1 while the last reload of the source was rejected (the previous version stays in effect).',
+      })
+      .addCallback((result) => {
+        result.observe(this.live.status().reloadError ? 1 : 0, { 'orderly.config.source': 'config' });
+        result.observe(this.flags.status().error ? 1 : 0, { 'orderly.config.source': 'flags' });
+      });
+    meter
+      .createObservableGauge('orderly.config.restart_required', {
+        description: 'Changed configuration keys that are not reloadable and wait for a restart.',
+        unit: '{key}',
+      })
+      .addCallback((result) => result.observe(this.live.status().restartRequired.length));
+    const reloads = meter.createCounter('orderly.config.reloads', {
+      description: 'Configuration reloads by outcome (applied, rejected, restart-required).',
+      unit: '{reload}',
+    });
+    this.stopListening.push(this.live.onEvent((event) => reloads.add(1, { 'orderly.config.outcome': event.kind })));
+    this.stopListening.push(this.flags.onChange(() => reloads.add(1, { 'orderly.config.outcome': 'flags-applied' })));
+  }
+
+  /** The audit trail of configuration changes, and the changes the runtime itself applies. */
+  private onConfigEvent(event: Parameters<Parameters<LiveConfig<unknown>['onEvent']>[0]>[0]): void {
+    if (event.kind === 'rejected') {
+      this.log.error({ filesHash: event.filesHash, err: event.error }, 'configuration reload rejected, previous configuration kept');
+      return;
+    }
+    if (event.kind === 'restart-required') {
+      this.log.warn({ configHash: event.hash, filesHash: event.filesHash, keys: event.keys }, 'configuration change needs a restart, not applied');
+      return;
+    }
+    if (event.changed.includes('logLevel')) this.log.level = this.live.platform.logLevel;
+    this.log.info(
+      { configHash: event.hash, filesHash: event.filesHash, changed: event.changed, restartRequired: event.restartRequired },
+      'configuration change applied',
+    );
+    if (event.restartRequired.length > 0) {
+      this.log.warn({ keys: event.restartRequired }, 'configuration change needs a restart, not applied');
+    }
   }
 
   static async create(options: ServiceRuntimeOptions): Promise<ServiceRuntime> {
     const { platform } = options;
-    const log =
-      options.log ??
-      createLogger({ service: options.name, level: platform.logLevel, environment: platform.environment });
+    // Telemetry first: its logger (trace ids on every line, OTLP when configured) is the service's.
+    const telemetry = options.telemetry ?? createTelemetry({ service: options.name, platform, log: options.log });
+    const log = telemetry.log;
     let database: Database | undefined;
     if (options.database) {
       await ensureDatabase(platform.postgres.url, options.database.name, platform.postgres.connectTimeoutMs);
@@ -87,7 +175,16 @@ export class ServiceRuntime {
       bus = await openBus(platform, options.name);
       ownsBus = true;
     }
-    return new ServiceRuntime(options, log, database, bus, ownsBus);
+    const live = options.config ?? LiveConfig.fixed({ platform, service: {} }, options.name);
+    const ownedFlags = options.flags
+      ? undefined
+      : await openFlags({
+          file: platform.flags.file,
+          context: () => live.platform.flags.context,
+          retryIntervalMs: () => live.platform.flags.retryIntervalMs,
+          log,
+        });
+    return new ServiceRuntime({ ...options, telemetry }, log, database, bus, ownsBus, live, options.flags ?? (ownedFlags as Flags), ownedFlags);
   }
 
   get db(): Database {
@@ -100,8 +197,13 @@ export class ServiceRuntime {
     return this.sharedBus;
   }
 
+  /** The platform keys in effect now (reloadable ones follow the configuration file). */
   get config(): PlatformConfig {
-    return this.options.platform;
+    return this.live.platform;
+  }
+
+  private messagingTelemetry(): MessagingTelemetry {
+    return { telemetry: this.telemetry, system: this.options.platform.bus.kind };
   }
 
   /** Registers Connect RPC services; served with the platform's error mapping. */
@@ -132,7 +234,7 @@ export class ServiceRuntime {
     const { bus: busConfig } = this.options.platform;
     for (const consumer of this.consumers.splice(0)) {
       this.subscriptions.push(
-        await startEventConsumer({ bus: this.bus, db: this.db, log: this.log }, consumer.name, consumer.handlers, {
+        await startEventConsumer({ bus: this.faults.wrapBus(this.bus), db: this.db, log: this.log, telemetry: this.messagingTelemetry() }, consumer.name, consumer.handlers, {
           maxDeliver: busConfig.maxDeliver,
           ackWaitMs: busConfig.ackWaitMs,
           retryBackoffMs: busConfig.retryBackoffMs,
@@ -147,7 +249,10 @@ export class ServiceRuntime {
     await this.subscribe();
     const url = await this.listen();
     if (this.database && this.sharedBus) {
-      this.relay = new OutboxRelay(this.database, this.sharedBus, this.log, this.options.platform.outbox);
+      // The relay reads its options at each pass, so the reloadable ones follow the configuration.
+      const live = this.live;
+      const outboxOptions = new Proxy({} as PlatformConfig['outbox'], { get: (_target, key) => live.platform.outbox[key as keyof PlatformConfig['outbox']] });
+      this.relay = new OutboxRelay(this.database, this.faults.wrapBus(this.sharedBus), this.log, outboxOptions, this.messagingTelemetry());
       this.relay.start();
     }
     for (const task of this.tasks) this.schedule(task);
@@ -158,15 +263,20 @@ export class ServiceRuntime {
   private async listen(): Promise<string> {
     const connect = connectNodeAdapter({
       routes: (router) => this.routers.forEach((register) => register(router)),
-      interceptors: [errorMappingInterceptor(this.log)],
+      // Telemetry outermost: its span covers the whole call and sees the mapped error code.
+      interceptors: [rpcServerTelemetry(this.telemetry), errorMappingInterceptor(this.log), this.faults.rpcInterceptor()],
     });
-    const appHandler = this.customHandler ?? connect;
+    const custom = this.customHandler;
+    const appHandler = custom ? (req: IncomingMessage, res: ServerResponse) => this.withHttpFaults(req, res, custom) : connect;
     const server = createServer((req, res) => {
       const path = req.url?.split('?')[0];
       if (path === '/healthz') return void sendJson(res, 200, { status: 'ok' });
+      if (path === this.telemetry.metricsPath && req.method === 'GET') return this.telemetry.serveMetrics(req, res);
       if (path === '/readyz') return void this.answerReadiness(res);
       if (path?.startsWith('/admin/dead-letters') && this.sharedBus) return void this.answerDeadLetters(path, req, res);
-      appHandler(req, res);
+      // The gateway's HTTP API gets a server span here; Connect calls get theirs from the interceptor.
+      if (custom) traceHttpRequest(this.telemetry, req, res, appHandler);
+      else appHandler(req, res);
     });
     // Keep-alive connections from callers should outlive their idle gaps but not a shutdown.
     server.keepAliveTimeout = this.options.platform.rpc.defaultTimeoutMs;
@@ -194,7 +304,45 @@ export class ServiceRuntime {
       }),
     );
     const ready = Object.values(results).every((r) => r === 'ok');
-    sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not-ready', checks: results });
+    sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not-ready', checks: results, details: this.configDetails() });
+  }
+
+  /**
+   * Which configuration and flags this process runs, and whether the last reload worked. Informative:
+   * a rejected reload or a change waiting for a restart does not make the service unready (it keeps
+   * serving with its last good configuration).
+   */
+  configDetails(): Record<string, unknown> {
+    const config = this.live.status();
+    const flags = this.flags.status();
+    let configState = 'ok';
+    if (config.reloadError) configState = `reload failed: ${config.reloadError}`;
+    else if (config.restartRequired.length > 0) configState = `restart required for: ${config.restartRequired.join(', ')}`;
+    return {
+      config: configState,
+      configHash: config.hash,
+      configFilesHash: config.filesHash,
+      restartRequired: config.restartRequired,
+      flags: flags.error ? flags.error : 'ok',
+      flagsHash: flags.hash,
+    };
+  }
+
+  /** Fault injection for requests served by a custom handler (the gateway's HTTP API). */
+  private withHttpFaults(req: IncomingMessage, res: ServerResponse, handler: (req: IncomingMessage, res: ServerResponse) => void): void {
+    this.faults.requestFault('http').then(
+      async (fault) => {
+        if (fault.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+        if (fault.failure) {
+          return sendJson(res, 503, { error: { code: fault.failure.code, message: fault.failure.message } });
+        }
+        handler(req, res);
+      },
+      (error: unknown) => {
+        this.log.error({ err: error }, 'fault injection failed, request served normally');
+        handler(req, res);
+      },
+    );
   }
 
   /**
@@ -256,7 +404,11 @@ export class ServiceRuntime {
     await this.relay?.stop();
     if (this.ownsBus) await this.sharedBus?.close();
     await this.database?.close();
+    for (const stopListening of this.stopListening) stopListening();
+    this.faults.close();
+    await this.ownedFlags?.close();
     this.log.info(`${this.options.name} stopped`);
+    await this.telemetry.shutdown();
   }
 }
 

@@ -1,10 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import type { DescMessage, MessageShape } from '@bufbuild/protobuf';
 import pg from 'pg';
-import type { z } from 'zod';
+import { ZodObject, type z } from 'zod';
 import type { Bus, Subscription } from '../bus/bus.js';
 import { busHeaders } from '../bus/bus.js';
-import { loadConfigDocument, parseServiceConfig, deepMerge, type ServiceConfig } from '../config/index.js';
+import {
+  ConfigSource,
+  LiveConfig,
+  loadConfigDocument,
+  parseServiceConfig,
+  deepMerge,
+  type ServiceConfig,
+} from '../config/index.js';
 import { databaseUrl } from '../db/index.js';
 import { decodeEvent, defaultSubjectPrefix, eventSubject } from '../events/index.js';
 
@@ -40,6 +47,53 @@ export function testServiceConfig<Schema extends z.ZodType>(
     overrides: deepMerge(base, overrides.platform ?? {}),
   });
   return parseServiceConfig(document, serviceName, schema);
+}
+
+/**
+ * A service configuration that follows `file` like a running service's (LiveConfig on a watched
+ * ConfigSource): the same test base as `testServiceConfig` (own database, port 0, in-memory bus)
+ * layered over the file, so the file decides every other key. With `logLevelFromFile` the base
+ * leaves `logLevel` to the file. Close it when done.
+ */
+export function testLiveConfig<Schema extends z.ZodType>(
+  serviceName: string,
+  schema: Schema,
+  file: string,
+  overrides: { platform?: Record<string, unknown>; service?: Record<string, unknown>; logLevelFromFile?: boolean } = {},
+): { live: LiveConfig<z.output<Schema>>; source: ConfigSource; close(): void } {
+  const env: Record<string, string> = {};
+  if (process.env.ORDERLY_TEST_POSTGRES_URL) env.ORDERLY_POSTGRES__URL = process.env.ORDERLY_TEST_POSTGRES_URL;
+  if (process.env.ORDERLY_TEST_NATS_URL) env.ORDERLY_BUS__NATS_SERVERS = process.env.ORDERLY_TEST_NATS_URL;
+  // A service with a database gets its own fresh one (stateless services, like the gateway, have none).
+  const hasDatabase = schema instanceof ZodObject && 'database' in (schema.shape as Record<string, unknown>);
+  const base: Record<string, unknown> = {
+    bus: { kind: 'memory', retryBackoffMs: [20, 50, 100] },
+    outbox: { pollIntervalMs: 200 },
+    services: {
+      [serviceName]: {
+        port: 0,
+        ...(hasDatabase ? { database: uniqueName(`orderly_test_${serviceName}`) } : {}),
+        ...overrides.service,
+      },
+    },
+  };
+  if (!overrides.logLevelFromFile) base.logLevel = process.env.ORDERLY_TEST_LOG_LEVEL ?? 'silent';
+  const layered = deepMerge(base, overrides.platform ?? {});
+  const source = new ConfigSource({
+    load: () => loadConfigDocument({ argv: ['--config', file], env, overrides: layered }),
+    validate: (document) => void parseServiceConfig(document, serviceName, schema),
+  });
+  const live = LiveConfig.follow(source, serviceName, schema);
+  const reload = () => live.platform.configReload;
+  source.watch(() => ({ debounceMs: reload().debounceMs, pollIntervalMs: reload().pollIntervalMs }));
+  return {
+    live,
+    source,
+    close: () => {
+      live.close();
+      source.close();
+    },
+  };
 }
 
 /** Drops a test database (forcing out leftover connections). */
@@ -103,3 +157,4 @@ export async function recordEvents(
     stop: () => subscription.stop(),
   };
 }
+export * from './telemetry.js';

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { ServiceRuntime, type Bus, type Logger, type ServiceConfig } from '@orderly/platform';
+import { liveConfigOf, ServiceRuntime, type Bus, type Flags, type Logger, type ServiceConfig } from '@orderly/platform';
 import type { InventoryConfig } from './config.js';
 import { demoCatalog } from './domain/demo-catalog.js';
 import { seedCatalogIfEmpty } from './data-access/product-repository.js';
@@ -26,6 +26,7 @@ export interface CreateInventoryServiceOptions {
   readonly config: ServiceConfig<InventoryConfig>;
   /** A bus shared with other services (embedded mode, tests); otherwise one is opened from config. */
   readonly bus?: Bus;
+  readonly flags?: Flags;
   readonly log?: Logger;
   readonly clock?: () => Date;
 }
@@ -38,7 +39,9 @@ export interface CreateInventoryServiceOptions {
 export async function createInventoryService(
   options: CreateInventoryServiceOptions,
 ): Promise<ServiceRuntime> {
-  const { platform, service } = options.config;
+  // A LiveConfig makes the reloadable keys follow the file: they are read from `live` when used.
+  const live = liveConfigOf(options.config, 'inventory');
+  const { platform, service } = live;
   const clock = options.clock ?? (() => new Date());
   const runtime = await ServiceRuntime.create({
     name: 'inventory',
@@ -47,6 +50,8 @@ export async function createInventoryService(
     database: { name: service.database, migrationsPath },
     bus: options.bus,
     log: options.log,
+    config: live,
+    flags: options.flags,
   });
   try {
     if (service.seedDemoCatalog) {
@@ -65,7 +70,9 @@ export async function createInventoryService(
       db: runtime.db,
       log: runtime.log,
       clock,
-      defaultTimeoutMs: platform.rpc.defaultTimeoutMs,
+      get defaultTimeoutMs() {
+        return live.platform.rpc.defaultTimeoutMs;
+      },
     }),
   );
   runtime.consume(
@@ -74,7 +81,9 @@ export async function createInventoryService(
       outbox: runtime.outbox,
       log: runtime.log,
       clock,
-      reservationTtlMs: service.reservationTtlMs,
+      get reservationTtlMs() {
+        return live.service.reservationTtlMs;
+      },
     }),
   );
   runtime.consume(
@@ -83,13 +92,13 @@ export async function createInventoryService(
   );
   runtime.every(
     reservationExpiryTask,
-    () => service.expirySweepIntervalMs,
+    () => live.service.expirySweepIntervalMs,
     async () => {
       await expireReservations({
         db: runtime.db,
         log: runtime.log,
         clock,
-        batchSize: service.expirySweepBatchSize,
+        batchSize: live.service.expirySweepBatchSize,
       });
     },
   );

@@ -1,4 +1,4 @@
-import { configValue } from '@orderly/platform';
+import { configValue, reloadable } from '@orderly/platform';
 import { z } from 'zod';
 
 /** `services.inventory` in config/*.yaml; defaults live in config/default.yaml, not here. */
@@ -7,9 +7,9 @@ export const inventoryConfigSchema = z.strictObject({
   port: configValue.port(),
   database: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'lower-case letters, digits and _ only'),
   /** How long a reservation holds stock; must stay well above services.order.sagaTimeoutMs. */
-  reservationTtlMs: configValue.positiveInt(),
-  expirySweepIntervalMs: configValue.positiveInt(),
-  expirySweepBatchSize: configValue.positiveInt(),
+  reservationTtlMs: reloadable(configValue.positiveInt()),
+  expirySweepIntervalMs: reloadable(configValue.positiveInt()),
+  expirySweepBatchSize: reloadable(configValue.positiveInt()),
   /** Inserts the demo catalog at start when the products table is empty. */
   seedDemoCatalog: configValue.boolean(),
 });

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ServiceRuntime, type Bus, type Logger, type ServiceConfig } from '@orderly/platform';
+import { liveConfigOf, ServiceRuntime, type Bus, type Flags, type Logger, type ServiceConfig } from '@orderly/platform';
 import type { NotificationConfig } from './config.js';
 import type { Sender } from './domain/sender.js';
 import { FileSender } from './data-access/file-sender.js';
@@ -18,6 +18,7 @@ export const notificationSubscriptions = {
 export interface NotificationServiceOptions {
   readonly config: ServiceConfig<NotificationConfig>;
   readonly bus?: Bus;
+  readonly flags?: Flags;
   readonly log?: Logger;
   readonly clock?: () => Date;
   /** Defaults to the file sender writing `<dataDir>/<outputFile>`. */
@@ -31,7 +32,7 @@ export interface NotificationServiceOptions {
 export async function createNotificationService(
   options: NotificationServiceOptions,
 ): Promise<ServiceRuntime> {
-  const { config } = options;
+  const config = liveConfigOf(options.config, 'notification');
   const runtime = await ServiceRuntime.create({
     name: 'notification',
     platform: config.platform,
@@ -39,6 +40,8 @@ export async function createNotificationService(
     database: { name: config.service.database, migrationsPath },
     bus: options.bus,
     log: options.log,
+    config,
+    flags: options.flags,
   });
   const sender =
     options.sender ??

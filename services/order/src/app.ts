@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { ServiceRuntime, type Bus, type Logger, type ServiceConfig } from '@orderly/platform';
+import { liveConfigOf, ServiceRuntime, type Bus, type Flags, type Logger, type ServiceConfig } from '@orderly/platform';
 import type { OrderConfig } from './config.js';
 import { orderDeps } from './data-access/order-store.js';
+import { orderMetrics } from './entry-points/order-metrics.js';
 import { orderRpcRoutes } from './entry-points/order-rpc.js';
 import {
   paymentResultHandlers,
@@ -17,15 +18,19 @@ export { orderConfigSchema, type OrderConfig } from './config.js';
 const migrationsPath = fileURLToPath(new URL('./data-access/migrations', import.meta.url));
 
 export interface OrderServiceOptions {
+  /** A `LiveConfig` (from runServiceMain or the launcher) makes the reloadable keys follow the file. */
   readonly config: ServiceConfig<OrderConfig>;
   readonly bus?: Bus;
+  readonly flags?: Flags;
   readonly log?: Logger;
   readonly clock?: () => Date;
 }
 
 /** Builds the order service (RPC, saga consumers, timeout sweeper); the caller starts and stops it. */
 export async function createOrderService(options: OrderServiceOptions): Promise<ServiceRuntime> {
-  const { platform, service } = options.config;
+  // Reloadable keys are read from `live` when they are used, never copied at build time.
+  const live = liveConfigOf(options.config, 'order');
+  const { platform, service } = live;
   const clock = options.clock ?? (() => new Date());
   const runtime = await ServiceRuntime.create({
     name: 'order',
@@ -34,16 +39,32 @@ export async function createOrderService(options: OrderServiceOptions): Promise<
     database: { name: service.database, migrationsPath },
     bus: options.bus,
     log: options.log,
+    config: live,
+    flags: options.flags,
   });
   const deps = orderDeps(runtime.db, runtime.outbox, clock, randomUUID);
-  runtime.routes(orderRpcRoutes(deps, { defaultTimeoutMs: platform.rpc.defaultTimeoutMs, listLimitMax: service.listLimitMax }));
-  const consumerDeps = { outbox: runtime.outbox, log: runtime.log, clock };
+  const metrics = orderMetrics(runtime.telemetry);
+  runtime.routes(
+    orderRpcRoutes(deps, {
+      get defaultTimeoutMs() {
+        return live.platform.rpc.defaultTimeoutMs;
+      },
+      get listLimitMax() {
+        return live.service.listLimitMax;
+      },
+      metrics,
+    }),
+  );
+  const consumerDeps = { outbox: runtime.outbox, log: runtime.log, clock, onFinished: metrics.finished };
   runtime.consume(stockResultsSubscription, stockResultHandlers(consumerDeps));
   runtime.consume(paymentResultsSubscription, paymentResultHandlers(consumerDeps));
   runtime.every(
     'saga-timeout-sweeper',
-    () => service.sagaSweepIntervalMs,
-    sagaTimeoutSweeper(deps, runtime.log, () => ({ timeoutMs: service.sagaTimeoutMs, batchSize: service.sagaSweepBatchSize })),
+    () => live.service.sagaSweepIntervalMs,
+    sagaTimeoutSweeper(deps, runtime.log, () => ({
+      timeoutMs: live.service.sagaTimeoutMs,
+      batchSize: live.service.sagaSweepBatchSize,
+    }), metrics.timedOut),
   );
   return runtime;
 }

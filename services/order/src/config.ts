@@ -1,16 +1,16 @@
 import { z } from 'zod';
-import { configValue } from '@orderly/platform';
+import { configValue, reloadable } from '@orderly/platform';
 
-/** `services.order` in the configuration files. */
+/** `services.order` in the configuration files; `reloadable(...)` keys follow the file while running. */
 export const orderConfigSchema = z.strictObject({
   host: z.string().min(1),
   port: configValue.port(),
   database: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'lower-case letters, digits and _'),
   /** A saga with no answer after this long is cancelled (TIMED_OUT) and compensated. */
-  sagaTimeoutMs: configValue.positiveInt(),
-  sagaSweepIntervalMs: configValue.positiveInt(),
-  sagaSweepBatchSize: configValue.positiveInt(),
-  listLimitMax: configValue.positiveInt(),
+  sagaTimeoutMs: reloadable(configValue.positiveInt()),
+  sagaSweepIntervalMs: reloadable(configValue.positiveInt()),
+  sagaSweepBatchSize: reloadable(configValue.positiveInt()),
+  listLimitMax: reloadable(configValue.positiveInt()),
 });
 
 export type OrderConfig = z.output<typeof orderConfigSchema>;

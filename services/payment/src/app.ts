@@ -1,7 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import {
+  liveConfigOf,
   ServiceRuntime,
   type Bus,
+  type Flags,
   type Logger,
   type ServiceConfig,
   type Sql,
@@ -9,6 +11,8 @@ import {
 import type { PaymentConfig } from './config.js';
 import type { PaymentProvider } from './domain/payment-provider.js';
 import { SimulatedPaymentProvider } from './data-access/simulated-provider.js';
+import { SimulatedPaymentProviderV2 } from './data-access/simulated-provider-v2.js';
+import { FlagRoutedPaymentProvider } from './data-access/flag-routed-provider.js';
 import { orderCancellationsHandlers } from './entry-points/order-cancellations-consumer.js';
 import { paymentRequestsHandlers } from './entry-points/payment-requests-consumer.js';
 
@@ -25,9 +29,13 @@ export const paymentSubscriptions = {
 export interface PaymentServiceOptions {
   readonly config: ServiceConfig<PaymentConfig>;
   readonly bus?: Bus;
+  readonly flags?: Flags;
   readonly log?: Logger;
   readonly clock?: () => Date;
-  /** Defaults to the simulated provider, which keeps its ledger in the payment database. */
+  /**
+   * The first provider; defaults to the simulated one, which keeps its ledger in the payment
+   * database. The flag `payment-provider-v2` moves chosen customers to the second simulated provider.
+   */
   readonly provider?: PaymentProvider<Sql>;
 }
 
@@ -38,7 +46,7 @@ export interface PaymentServiceOptions {
 export async function createPaymentService(
   options: PaymentServiceOptions,
 ): Promise<ServiceRuntime> {
-  const { config } = options;
+  const config = liveConfigOf(options.config, 'payment');
   const runtime = await ServiceRuntime.create({
     name: 'payment',
     platform: config.platform,
@@ -46,11 +54,20 @@ export async function createPaymentService(
     database: { name: config.service.database, migrationsPath },
     bus: options.bus,
     log: options.log,
+    config,
+    flags: options.flags,
   });
   const clock = options.clock ?? (() => new Date());
+  const provider = new FlagRoutedPaymentProvider(
+    {
+      v1: options.provider ?? new SimulatedPaymentProvider(clock),
+      v2: new SimulatedPaymentProviderV2(clock, () => config.service.providerV2.declineAboveCents),
+    },
+    runtime.flags,
+  );
   const deps = {
     outbox: runtime.outbox,
-    provider: options.provider ?? new SimulatedPaymentProvider(clock),
+    provider,
     log: runtime.log,
     clock,
   };

@@ -1,11 +1,16 @@
 import { z } from 'zod';
-import { configValue } from '@orderly/platform';
+import { configValue, reloadable } from '@orderly/platform';
 
 /** `services.payment` in the configuration (keys and defaults in config/default.yaml). */
 export const paymentConfigSchema = z.strictObject({
   host: z.string().min(1),
   port: configValue.port(),
   database: z.string().min(1),
+  /** The second simulated provider (flag `payment-provider-v2`). */
+  providerV2: z.strictObject({
+    /** It declines charges above this amount (AMOUNT_OVER_LIMIT). */
+    declineAboveCents: reloadable(configValue.positiveInt()),
+  }),
 });
 
 export type PaymentConfig = z.output<typeof paymentConfigSchema>;

@@ -6,6 +6,9 @@ import {
   type DeadLetter,
   type PlatformConfig,
 } from '@orderly/platform';
+import { keysUsage, runKeysCommand } from './keys-command.js';
+import { runTraceCommand } from './trace-command.js';
+import { checkConfig, configUsage, printConfig } from './config-commands.js';
 
 /**
  * `orderly` — the operator's command line.
@@ -16,7 +19,10 @@ import {
  */
 const usage = `usage:
   orderly dead-letters list    [--config file] [--json]
-  orderly dead-letters redrive [--config file] [--id <id> ...]`;
+  orderly dead-letters redrive [--config file] [--id <id> ...]
+  orderly trace <orderId>      [--config file] [--logs file ...] [--json]
+${keysUsage}
+${configUsage}`;
 
 interface DeadLetterSummary {
   id: string;
@@ -79,6 +85,19 @@ async function redrive(platform: PlatformConfig, ids: string[] | undefined): Pro
 
 async function main(argv: string[]): Promise<number> {
   const [group, command, ...rest] = argv;
+  if (group === 'config' && (command === 'print' || command === 'check')) {
+    const io = { out: (text: string) => process.stdout.write(text), err: (text: string) => process.stderr.write(text) };
+    return command === 'print' ? printConfig(rest, process.env, io) : checkConfig(rest, io);
+  }
+  if (group === 'keys') {
+    return runKeysCommand(command, rest, {
+      out: (text: string) => process.stdout.write(text),
+      err: (text: string) => process.stderr.write(text),
+    });
+  }
+  if (group === 'trace') {
+    return runTraceCommand(parseConfigSection(platformConfigSchema, loadConfigDocument({ argv: rest }).document), command, rest);
+  }
   if (group !== 'dead-letters' || (command !== 'list' && command !== 'redrive')) {
     process.stderr.write(`${usage}\n`);
     return 2;

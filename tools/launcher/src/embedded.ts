@@ -2,16 +2,19 @@ import { fileURLToPath } from 'node:url';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
+  ConfigSource,
   MemoryBus,
   createLogger,
-  configFileFromArgs,
   loadConfigDocument,
+  openFlags,
   parseConfigSection,
   platformConfigSchema,
   deepMerge,
+  type ConfigDocument,
+  type PlatformConfig,
 } from '@orderly/platform';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
-import { buildAllServices, startAll, stopAll } from './services.js';
+import { buildAllServices, startAll, stopAll, validateAllServices } from './services.js';
 
 /**
  * `npm start`: the whole system in one process. Embedded PostgreSQL (data under dataDir), the
@@ -20,12 +23,23 @@ import { buildAllServices, startAll, stopAll } from './services.js';
  */
 const embeddedConfig = fileURLToPath(new URL('../../../config/embedded.yaml', import.meta.url));
 const argv = process.argv.slice(2);
-const userFile = configFileFromArgs(argv, process.env);
 
-const base = loadConfigDocument({ argv: ['--config', embeddedConfig], env: {} });
-const user = userFile ? loadConfigDocument({ argv: ['--config', userFile], env: {} }).document : {};
-const merged = loadConfigDocument({ argv: [], env: process.env, overrides: deepMerge(base.document, user) });
-const platform = parseConfigSection(platformConfigSchema, merged.document);
+/**
+ * Every layer, read again at each reload: defaults < config/embedded.yaml < `--config` file <
+ * ORDERLY_* environment < command line, then what this launcher decides (the embedded PostgreSQL
+ * address and the absolute data directory).
+ */
+let launcherLayer: Record<string, unknown> | undefined = undefined;
+function loadDocument(): ConfigDocument {
+  const document = loadConfigDocument({ argv, env: process.env, profileFiles: [embeddedConfig] });
+  if (!launcherLayer) return document;
+  return {
+    ...document,
+    document: deepMerge(document.document, launcherLayer),
+    layers: [...(document.layers ?? []), { source: 'override', origin: 'embedded launcher', document: launcherLayer }],
+  };
+}
+const platform = parseConfigSection(platformConfigSchema, loadDocument().document);
 const log = createLogger({ service: 'launcher', level: platform.logLevel, environment: platform.environment });
 
 const dataDir = resolve(platform.dataDir);
@@ -40,15 +54,42 @@ const postgres = await startEmbeddedPostgres(
   },
   log,
 );
-const document = { ...merged, document: deepMerge(merged.document, { postgres: { url: postgres.url }, dataDir }) };
+// In one process the gateway calls the identity service beside it, on whatever port it was given.
+const identityAddress = (loadDocument().document.services as Record<string, { host?: unknown; port?: unknown }>).identity;
+launcherLayer = {
+  postgres: { url: postgres.url },
+  dataDir,
+  services: { gateway: { identityServiceUrl: `http://${String(identityAddress?.host)}:${String(identityAddress?.port)}` } },
+};
+// One watched source for every service: a changed file is validated against every schema first, so
+// it is applied by all services or by none.
+const source = new ConfigSource({ load: loadDocument, validate: validateAllServices, log });
+let platformOf: { document: ConfigDocument; platform: PlatformConfig } | undefined;
+const currentPlatform = (): PlatformConfig => {
+  if (platformOf?.document !== source.document) {
+    platformOf = { document: source.document, platform: parseConfigSection(platformConfigSchema, source.document.document) };
+  }
+  return platformOf.platform;
+};
+if (platform.configReload.watch) {
+  source.watch(() => ({ debounceMs: currentPlatform().configReload.debounceMs, pollIntervalMs: currentPlatform().configReload.pollIntervalMs }));
+}
+const flags = await openFlags({
+  file: platform.flags.file,
+  context: () => currentPlatform().flags.context,
+  retryIntervalMs: () => currentPlatform().flags.retryIntervalMs,
+  log,
+});
 const bus = new MemoryBus({ deadLetterFile: resolve(dataDir, 'dead-letters.jsonl') });
-const runtimes = await buildAllServices(document, { bus });
+const runtimes = await buildAllServices(source.document, { bus, source, flags });
 const urls = await startAll(runtimes);
 
 process.stdout.write(
   `\nOrderly is running (embedded mode, data in ${dataDir}).\n` +
     `  gateway: ${urls.get('gateway')}   try: curl ${urls.get('gateway')}/v1/products\n` +
-    `  OpenAPI: ${urls.get('gateway')}/openapi.json\n  Stop with Ctrl-C.\n\n`,
+    `  OpenAPI: ${urls.get('gateway')}/openapi.json\n` +
+    `  config:  ${source.watchedFiles.join(', ')} (reloadable keys apply on save)\n` +
+    `  flags:   ${resolve(platform.flags.file)} (applied within ~5 s of a save; see docs/flags.md)\n  Stop with Ctrl-C.\n\n`,
 );
 
 let stopping = false;
@@ -60,6 +101,8 @@ async function shutdown(signal: string) {
   forced.unref();
   try {
     await stopAll(runtimes);
+    source.close();
+    await flags.close();
     await bus.close();
     await postgres.stop();
     process.exit(0);

@@ -1,41 +1,64 @@
-import type { Bus, ConfigDocument, Logger, ServiceRuntime } from '@orderly/platform';
-import { parseServiceConfig } from '@orderly/platform';
+import type { Bus, ConfigDocument, ConfigSource, Flags, Logger, ServiceRuntime } from '@orderly/platform';
+import { LiveConfig, parseServiceConfig } from '@orderly/platform';
 import { createGatewayService, gatewayConfigSchema } from '@orderly/gateway';
+import { createIdentityService, identityConfigSchema } from '@orderly/identity';
 import { createInventoryService, inventoryConfigSchema } from '@orderly/inventory';
 import { createNotificationService, notificationConfigSchema } from '@orderly/notification';
 import { createOrderService, orderConfigSchema } from '@orderly/order';
 import { createPaymentService, paymentConfigSchema } from '@orderly/payment';
 
 /** Every service, in the order they start (the gateway last, so it only accepts work once the rest runs). */
-export const serviceNames = ['order', 'inventory', 'payment', 'notification', 'gateway'] as const;
+export const serviceNames = ['order', 'inventory', 'payment', 'notification', 'identity', 'gateway'] as const;
 export type ServiceName = (typeof serviceNames)[number];
 
-/** Builds every service of the system from one configuration document, all sharing `bus`. */
+/**
+ * Builds every service of the system from one configuration document, all sharing `bus` (and
+ * `flags`). With `source`, each service's configuration follows the watched files (LiveConfig).
+ */
 export async function buildAllServices(
   document: ConfigDocument,
-  shared: { bus: Bus; log?: (service: ServiceName) => Logger | undefined },
+  shared: { bus: Bus; log?: (service: ServiceName) => Logger | undefined; source?: ConfigSource; flags?: Flags },
 ): Promise<Map<ServiceName, ServiceRuntime>> {
   const log = (name: ServiceName) => shared.log?.(name);
+  const source = shared.source;
+  const flags = shared.flags;
+  const config = <Schema extends Parameters<typeof parseServiceConfig>[2]>(name: ServiceName, schema: Schema) =>
+    source ? LiveConfig.follow(source, name, schema) : parseServiceConfig(document, name, schema);
   const runtimes = new Map<ServiceName, ServiceRuntime>();
-  runtimes.set('order', await createOrderService({ config: parseServiceConfig(document, 'order', orderConfigSchema), bus: shared.bus, log: log('order') }));
+  runtimes.set('order', await createOrderService({ config: config('order', orderConfigSchema), bus: shared.bus, flags, log: log('order') }));
   runtimes.set(
     'inventory',
-    await createInventoryService({ config: parseServiceConfig(document, 'inventory', inventoryConfigSchema), bus: shared.bus, log: log('inventory') }),
+    await createInventoryService({ config: config('inventory', inventoryConfigSchema), bus: shared.bus, flags, log: log('inventory') }),
   );
   runtimes.set(
     'payment',
-    await createPaymentService({ config: parseServiceConfig(document, 'payment', paymentConfigSchema), bus: shared.bus, log: log('payment') }),
+    await createPaymentService({ config: config('payment', paymentConfigSchema), bus: shared.bus, flags, log: log('payment') }),
   );
   runtimes.set(
     'notification',
     await createNotificationService({
-      config: parseServiceConfig(document, 'notification', notificationConfigSchema),
+      config: config('notification', notificationConfigSchema),
       bus: shared.bus,
+      flags,
       log: log('notification'),
     }),
   );
-  runtimes.set('gateway', await createGatewayService({ config: parseServiceConfig(document, 'gateway', gatewayConfigSchema), log: log('gateway') }));
+  runtimes.set(
+    'identity',
+    await createIdentityService({ config: config('identity', identityConfigSchema), flags, log: log('identity') }),
+  );
+  runtimes.set('gateway', await createGatewayService({ config: config('gateway', gatewayConfigSchema), flags, log: log('gateway') }));
   return runtimes;
+}
+
+/** Throws (naming key, value and rule) unless the document is valid for the platform and every service. */
+export function validateAllServices(document: ConfigDocument): void {
+  parseServiceConfig(document, 'order', orderConfigSchema);
+  parseServiceConfig(document, 'inventory', inventoryConfigSchema);
+  parseServiceConfig(document, 'payment', paymentConfigSchema);
+  parseServiceConfig(document, 'notification', notificationConfigSchema);
+  parseServiceConfig(document, 'identity', identityConfigSchema);
+  parseServiceConfig(document, 'gateway', gatewayConfigSchema);
 }
 
 /**

@@ -144,3 +144,50 @@ export async function lockTimedOutOrders(tx: Sql, cutoff: Date, limit: number): 
   );
   return rows.map((r) => r.id);
 }
+
+/** A new order as group commit hands it to storage. */
+export interface NewOrderRecord {
+  readonly order: Order;
+  readonly idempotencyKey: string;
+  readonly fingerprint: string;
+}
+
+/**
+ * Inserts a batch of new orders with one statement per table. Orders whose customer already used
+ * the idempotency key are skipped (including a second use inside the same batch); returns the ids
+ * that were inserted.
+ */
+export async function insertOrders(tx: Sql, records: readonly NewOrderRecord[]): Promise<Set<string>> {
+  const { rows } = await tx.query<{ id: string }>(
+    `INSERT INTO orders (id, customer_id, idempotency_key, request_fingerprint, status, payment_method,
+                         total_cents, placed_at, updated_at)
+     SELECT id, customer_id, idempotency_key, fingerprint, 'PENDING', payment_method, 0, placed_at, placed_at
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+         AS t(id, customer_id, idempotency_key, fingerprint, payment_method, placed_at)
+     ON CONFLICT (customer_id, idempotency_key) DO NOTHING
+     RETURNING id`,
+    [
+      records.map((r) => r.order.id),
+      records.map((r) => r.order.customerId),
+      records.map((r) => r.idempotencyKey),
+      records.map((r) => r.fingerprint),
+      records.map((r) => r.order.paymentMethod),
+      records.map((r) => r.order.placedAt),
+    ],
+  );
+  const inserted = new Set(rows.map((r) => r.id));
+  const created = records.filter((r) => inserted.has(r.order.id)).map((r) => r.order);
+  if (created.length === 0) return inserted;
+  const lines = created.flatMap((order) => order.lines.map((line, index) => ({ orderId: order.id, lineNo: index + 1, line })));
+  await tx.query(
+    `INSERT INTO order_lines (order_id, line_no, sku, quantity)
+     SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::int[])`,
+    [lines.map((l) => l.orderId), lines.map((l) => l.lineNo), lines.map((l) => l.line.sku), lines.map((l) => l.line.quantity)],
+  );
+  await tx.query(
+    `INSERT INTO order_status_history (order_id, seq, status, at)
+     SELECT order_id, 1, 'PENDING', at FROM unnest($1::uuid[], $2::timestamptz[]) AS t(order_id, at)`,
+    [created.map((o) => o.id), created.map((o) => o.placedAt)],
+  );
+  return inserted;
+}

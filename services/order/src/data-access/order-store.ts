@@ -20,19 +20,21 @@ export const cancellationReasonToProto: Record<NonNullable<Order['cancellationRe
 /** Writes the order's event to the outbox, in the transaction that changed the order. */
 async function publishOrderEvent(tx: Sql, outbox: Outbox, order: Order, event: OrderEventKind): Promise<void> {
   const common = { orderId: order.id, customerId: order.customerId };
+  // Every span that handles this event, in any service, is labelled with the order it is about.
+  const correlation = { correlation: { 'order.id': order.id } };
   switch (event) {
     case 'OrderPlaced':
       await outbox.add(tx, OrderPlacedSchema, {
         ...common,
         lines: order.lines.map((l) => ({ sku: l.sku, quantity: l.quantity })),
-      });
+      }, correlation);
       return;
     case 'PaymentRequested':
       await outbox.add(tx, PaymentRequestedSchema, {
         ...common,
         amountCents: BigInt(order.totalCents),
         paymentMethod: order.paymentMethod,
-      });
+      }, correlation);
       return;
     case 'OrderConfirmed':
       await outbox.add(tx, OrderConfirmedSchema, {
@@ -40,7 +42,7 @@ async function publishOrderEvent(tx: Sql, outbox: Outbox, order: Order, event: O
         totalCents: BigInt(order.totalCents),
         reservationId: order.reservationId ?? '',
         placedAt: timestampFromDate(order.placedAt),
-      });
+      }, correlation);
       return;
     case 'OrderCancelled':
       await outbox.add(tx, OrderCancelledSchema, {
@@ -48,7 +50,7 @@ async function publishOrderEvent(tx: Sql, outbox: Outbox, order: Order, event: O
         reason: order.cancellationReason ? cancellationReasonToProto[order.cancellationReason] : CancellationReason.UNSPECIFIED,
         reservationId: order.reservationId ?? '',
         placedAt: timestampFromDate(order.placedAt),
-      });
+      }, correlation);
       return;
   }
 }

@@ -5,11 +5,13 @@ import { getOrder, listOrders } from '../domain/get-order.js';
 import type { OrderDeps } from '../domain/order-store.js';
 import { placeOrder } from '../domain/place-order.js';
 import { invalidOrder } from '../domain/order-errors.js';
+import type { OrderMetrics } from './order-metrics.js';
 import { orderToProto } from './order-mapping.js';
 
 export interface OrderRpcOptions {
   readonly defaultTimeoutMs: number;
   readonly listLimitMax: number;
+  readonly metrics?: Pick<OrderMetrics, 'placed'>;
 }
 
 /** OrderService over Connect: maps requests to use cases and orders back to the contract. */
@@ -27,6 +29,7 @@ export function orderRpcRoutes(deps: OrderDeps, options: OrderRpcOptions) {
           },
           deadlineOf(context, options.defaultTimeoutMs),
         );
+        if (!replayed) options.metrics?.placed(order);
         return { order: orderToProto(order), replayed };
       },
       async getOrder(request, context) {

@@ -25,7 +25,17 @@ export const simulatedPaymentMethods = {
  *   outcome and writes nothing new.
  */
 export class SimulatedPaymentProvider implements PaymentProvider<Sql> {
-  constructor(private readonly clock: () => Date = () => new Date()) {}
+  /** Prefix of the provider references of this provider's captures. */
+  readonly refPrefix: string = 'sim_ch_';
+
+  constructor(protected readonly clock: () => Date = () => new Date()) {}
+
+  /** A reason to decline a new charge before any ledger entry, or undefined to capture it. */
+  protected declineReason(request: ProviderChargeRequest): string | undefined {
+    if (request.paymentMethod === simulatedPaymentMethods.declined) return 'CARD_DECLINED';
+    if (request.paymentMethod !== simulatedPaymentMethods.ok) return 'UNKNOWN_PAYMENT_METHOD';
+    return undefined;
+  }
 
   async charge(request: ProviderChargeRequest, tx: Sql): Promise<ProviderChargeResult> {
     const { rows: seen } = await tx.query<{ provider_ref: string }>(
@@ -34,11 +44,9 @@ export class SimulatedPaymentProvider implements PaymentProvider<Sql> {
     );
     const earlier = seen[0];
     if (earlier !== undefined) return { outcome: 'captured', providerRef: earlier.provider_ref };
-    if (request.paymentMethod === simulatedPaymentMethods.declined)
-      return { outcome: 'declined', reason: 'CARD_DECLINED' };
-    if (request.paymentMethod !== simulatedPaymentMethods.ok)
-      return { outcome: 'declined', reason: 'UNKNOWN_PAYMENT_METHOD' };
-    const providerRef = `sim_ch_${randomUUID()}`;
+    const declined = this.declineReason(request);
+    if (declined !== undefined) return { outcome: 'declined', reason: declined };
+    const providerRef = `${this.refPrefix}${randomUUID()}`;
     await tx.query(
       `INSERT INTO provider_ledger (kind, order_id, amount_cents, provider_ref, idempotency_key, at)
        VALUES ('capture', $1, $2, $3, $4, $5)`,

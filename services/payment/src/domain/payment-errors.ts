@@ -37,3 +37,9 @@ export const paymentRefundExceedsCapture = (providerRef: string) =>
     kind: 'internal',
     permanent: true,
   });
+
+/** The provider cannot be reached (e.g. the `payment-provider-outage` flag): a refund is retried later. */
+export const paymentProviderUnavailable = (operation: string) =>
+  new AppError('PAYMENT_PROVIDER_UNAVAILABLE', `the payment provider is unavailable, ${operation} will be retried`, {
+    kind: 'unavailable',
+  });

@@ -7,6 +7,8 @@
  */
 export interface ProviderChargeRequest {
   readonly orderId: string;
+  /** Whose money it is; also who rollouts of a new provider target. */
+  readonly customerId: string;
   readonly amountCents: bigint;
   /** Opaque to Orderly; never logged. */
   readonly paymentMethod: string;
@@ -15,7 +17,9 @@ export interface ProviderChargeRequest {
 
 export type ProviderChargeResult =
   | { readonly outcome: 'captured'; readonly providerRef: string }
-  | { readonly outcome: 'declined'; readonly reason: string };
+  | { readonly outcome: 'declined'; readonly reason: string }
+  /** The provider could not be reached or refused to work; nothing was charged. */
+  | { readonly outcome: 'unavailable'; readonly reason: string };
 
 export interface ProviderRefundRequest {
   /** The reference of the capture being returned. */

@@ -46,7 +46,7 @@ export function paymentRequestsHandlers(deps: PaymentConsumerDeps): EventHandler
         return;
       }
       const result = await deps.provider.charge(
-        { ...request, idempotencyKey: chargeIdempotencyKey(orderId) },
+        { ...request, customerId: event.customerId, idempotencyKey: chargeIdempotencyKey(orderId) },
         tx,
       );
       const paymentId = randomUUID();
@@ -82,8 +82,14 @@ export function paymentRequestsHandlers(deps: PaymentConsumerDeps): EventHandler
         },
         now,
       );
-      await deps.outbox.add(tx, PaymentFailedSchema, { orderId, reason: FailureReason.DECLINED });
-      deps.log.info({ orderId, paymentId, declineReason: result.reason }, 'payment declined');
+      // An unreachable provider is an answer too: the order must not wait for a saga timeout.
+      const reason =
+        result.outcome === 'unavailable' ? FailureReason.PROVIDER_UNAVAILABLE : FailureReason.DECLINED;
+      await deps.outbox.add(tx, PaymentFailedSchema, { orderId, reason });
+      deps.log.info(
+        { orderId, paymentId, declineReason: result.reason, outcome: result.outcome },
+        'payment declined',
+      );
     }),
   ];
 }
