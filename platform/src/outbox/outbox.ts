@@ -24,6 +24,11 @@ export interface OutboxAddOptions {
   readonly correlation?: Readonly<Record<string, string>>;
 }
 
+/** An event ready for the outbox table: the bus message plus its type name. */
+export interface PreparedEvent extends BusMessage {
+  readonly eventType: string;
+}
+
 export class Outbox {
   constructor(
     private readonly subjectPrefix: string = defaultSubjectPrefix,
@@ -36,14 +41,40 @@ export class Outbox {
     init: EventInit<Desc>,
     options: OutboxAddOptions = {},
   ): Promise<MessageShape<Desc>> {
+    const { message, prepared } = this.prepare(schema, init, options);
+    await this.addPrepared(tx, [prepared]);
+    return message;
+  }
+
+  /**
+   * Builds an event now — capturing the caller's trace context — to be written later, possibly
+   * together with other callers' events (group commit), by `addPrepared`.
+   */
+  prepare<Desc extends DescMessage>(
+    schema: Desc,
+    init: EventInit<Desc>,
+    options: OutboxAddOptions = {},
+  ): { message: MessageShape<Desc>; prepared: PreparedEvent } {
     if (options.correlation) trace.getActiveSpan()?.setAttributes(options.correlation);
     const traceHeaders = injectTraceContext({}, context.active(), options.correlation);
     const event = newEvent(schema, init, this.clock(), traceHeaders, this.subjectPrefix);
+    return { message: event.message, prepared: { ...event.bus, eventType: schema.typeName } };
+  }
+
+  /** Writes prepared events with one statement, in the caller's transaction. */
+  async addPrepared(tx: Sql, events: readonly PreparedEvent[]): Promise<void> {
+    if (events.length === 0) return;
     await tx.query(
-      'INSERT INTO outbox (event_id, subject, event_type, payload, headers) VALUES ($1, $2, $3, $4, $5)',
-      [event.bus.id, event.bus.subject, schema.typeName, Buffer.from(event.bus.data), event.bus.headers],
+      `INSERT INTO outbox (event_id, subject, event_type, payload, headers)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::jsonb[])`,
+      [
+        events.map((e) => e.id),
+        events.map((e) => e.subject),
+        events.map((e) => e.eventType),
+        events.map((e) => Buffer.from(e.data)),
+        events.map((e) => JSON.stringify(e.headers)),
+      ],
     );
-    return event.message;
   }
 }
 

@@ -42,7 +42,10 @@ export async function createOrderService(options: OrderServiceOptions): Promise<
     config: live,
     flags: options.flags,
   });
-  const deps = orderDeps(runtime.db, runtime.outbox, clock, randomUUID);
+  const deps = orderDeps(runtime.db, runtime.outbox, clock, randomUUID, () => ({
+    maxBatch: live.service.groupCommitMaxBatch,
+    maxInFlight: live.service.groupCommitMaxInFlight,
+  }));
   const metrics = orderMetrics(runtime.telemetry);
   runtime.routes(
     orderRpcRoutes(deps, {

@@ -11,6 +11,10 @@ export const orderConfigSchema = z.strictObject({
   sagaSweepIntervalMs: reloadable(configValue.positiveInt()),
   sagaSweepBatchSize: reloadable(configValue.positiveInt()),
   listLimitMax: reloadable(configValue.positiveInt()),
+  /** Most new orders that share one transaction (group commit). */
+  groupCommitMaxBatch: reloadable(configValue.positiveInt()),
+  /** Group-commit transactions running at once; keep below the database pool size. */
+  groupCommitMaxInFlight: reloadable(configValue.positiveInt()),
 });
 
 export type OrderConfig = z.output<typeof orderConfigSchema>;

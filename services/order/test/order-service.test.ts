@@ -65,6 +65,24 @@ describe('PlaceOrder', () => {
     expect(second.order?.orderId).toBe(first.order?.orderId);
   });
 
+  test('when many orders arrive at once, then they share transactions and each is recorded once with its event', async () => {
+    const requests = Array.from({ length: 40 }, () => aPlaceOrderRequest({ customerId: 'burst' }));
+    const responses = await Promise.all(requests.map((r) => client.placeOrder(r)));
+    const ids = responses.map((r) => r.order!.orderId);
+    expect(new Set(ids).size).toBe(40);
+    await eventually(() => expect(recorder.of(OrderPlacedSchema).filter((e) => ids.includes(e.orderId))).toHaveLength(40));
+  });
+
+  test('when the same request is sent many times at once, then one order is created and the others replay it', async () => {
+    const request = aPlaceOrderRequest();
+    const responses = await Promise.all(Array.from({ length: 20 }, () => client.placeOrder(request)));
+    expect(new Set(responses.map((r) => r.order!.orderId)).size).toBe(1);
+    expect(responses.filter((r) => !r.replayed)).toHaveLength(1);
+    await eventually(() =>
+      expect(recorder.of(OrderPlacedSchema).filter((e) => e.orderId === responses[0]!.order!.orderId)).toHaveLength(1),
+    );
+  });
+
   test('when the same idempotency key comes with different content, then it is ALREADY_EXISTS', async () => {
     const request = aPlaceOrderRequest();
     await client.placeOrder(request);

@@ -48,37 +48,6 @@ function toOrder(row: OrderRow): Order {
   };
 }
 
-/**
- * Inserts a new order unless the customer already used the idempotency key.
- * Returns false when the key was taken (the caller then loads the existing order).
- */
-export async function insertOrder(
-  tx: Sql,
-  order: Order,
-  idempotencyKey: string,
-  fingerprint: string,
-): Promise<boolean> {
-  const inserted = await tx.query(
-    `INSERT INTO orders (id, customer_id, idempotency_key, request_fingerprint, status, payment_method,
-                         total_cents, placed_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
-     ON CONFLICT (customer_id, idempotency_key) DO NOTHING`,
-    [order.id, order.customerId, idempotencyKey, fingerprint, order.status, order.paymentMethod, order.totalCents, order.placedAt],
-  );
-  if (inserted.rowCount === 0) return false;
-  await tx.query(
-    `INSERT INTO order_lines (order_id, line_no, sku, quantity)
-     SELECT $1, n, sku, quantity FROM unnest($2::text[], $3::int[]) WITH ORDINALITY AS l(sku, quantity, n)`,
-    [order.id, order.lines.map((l) => l.sku), order.lines.map((l) => l.quantity)],
-  );
-  await tx.query('INSERT INTO order_status_history (order_id, seq, status, at) VALUES ($1, 1, $2, $3)', [
-    order.id,
-    order.status,
-    order.placedAt,
-  ]);
-  return true;
-}
-
 export async function findByIdempotencyKey(
   tx: Sql,
   customerId: string,

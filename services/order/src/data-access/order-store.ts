@@ -1,5 +1,5 @@
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
-import type { Database, Outbox, Sql } from '@orderly/platform';
+import { GroupCommit, deadlineExceeded, type Database, type GroupCommitOptions, type Outbox, type PreparedEvent, type Sql } from '@orderly/platform';
 import {
   OrderCancelledSchema,
   OrderConfirmedSchema,
@@ -8,7 +8,7 @@ import {
 } from '../../gen/order/v1/order_events_pb.js';
 import { CancellationReason } from '../../gen/order/v1/order_service_pb.js';
 import type { Order } from '../domain/order.js';
-import type { OrderDeps, OrderEventKind, OrderStore } from '../domain/order-store.js';
+import type { NewOrder, OrderDeps, OrderEventKind, OrderStore, RecordOutcome } from '../domain/order-store.js';
 import * as repository from './order-repository.js';
 
 export const cancellationReasonToProto: Record<NonNullable<Order['cancellationReason']>, CancellationReason> = {
@@ -57,8 +57,6 @@ async function publishOrderEvent(tx: Sql, outbox: Outbox, order: Order, event: O
 
 export function orderStore(tx: Sql, outbox: Outbox): OrderStore {
   return {
-    insert: (order, key, fingerprint) => repository.insertOrder(tx, order, key, fingerprint),
-    findByIdempotencyKey: (customerId, key) => repository.findByIdempotencyKey(tx, customerId, key),
     find: (orderId, options) => repository.findOrder(tx, orderId, options),
     list: (customerId, limit) => repository.listOrders(tx, customerId, limit),
     saveTransition: (before, after) => repository.saveTransition(tx, before, after),
@@ -67,8 +65,61 @@ export function orderStore(tx: Sql, outbox: Outbox): OrderStore {
   };
 }
 
-export function orderDeps(db: Database, outbox: Outbox, clock: () => Date, newId: () => string): OrderDeps {
+interface NewOrderUnit {
+  readonly record: NewOrder;
+  readonly orderPlaced: PreparedEvent;
+  readonly signal: AbortSignal | undefined;
+}
+
+/**
+ * Group commit for new orders: concurrent PlaceOrder calls share one transaction — one statement
+ * each for orders, lines, history and outbox rows, and one commit — instead of one of each per order.
+ */
+function newOrderGroupCommit(db: Database, outbox: Outbox, options: () => GroupCommitOptions) {
+  return new GroupCommit<NewOrderUnit, RecordOutcome>(options, (units) =>
+    db.transaction(async (tx) => {
+      // A caller whose deadline passed while it waited for the batch is answered, not recorded.
+      const live = units.filter((u) => !u.signal?.aborted);
+      const inserted = await repository.insertOrders(tx, live.map((u) => u.record));
+      await outbox.addPrepared(tx, live.filter((u) => inserted.has(u.record.order.id)).map((u) => u.orderPlaced));
+      const outcomes: (RecordOutcome | Error)[] = [];
+      for (const unit of units) {
+        if (unit.signal?.aborted) outcomes.push(deadlineExceeded('PlaceOrder', unit.signal.reason));
+        else if (inserted.has(unit.record.order.id)) outcomes.push({ created: true });
+        else {
+          // The key was taken (now or earlier); ON CONFLICT waited for its transaction, so it is visible.
+          const { customerId } = unit.record.order;
+          const existing = await repository.findByIdempotencyKey(tx, customerId, unit.record.idempotencyKey);
+          outcomes.push({ created: false, existing });
+        }
+      }
+      return outcomes;
+    }),
+  );
+}
+
+export function orderDeps(
+  db: Database,
+  outbox: Outbox,
+  clock: () => Date,
+  newId: () => string,
+  groupCommit: () => GroupCommitOptions,
+): OrderDeps {
+  const newOrders = newOrderGroupCommit(db, outbox, groupCommit);
   return {
+    recordNewOrder: (record, deadline) => {
+      // Prepared here, in the caller's context, so the event carries the caller's trace.
+      const { prepared } = outbox.prepare(
+        OrderPlacedSchema,
+        {
+          orderId: record.order.id,
+          customerId: record.order.customerId,
+          lines: record.order.lines.map((l) => ({ sku: l.sku, quantity: l.quantity })),
+        },
+        { correlation: { 'order.id': record.order.id } },
+      );
+      return newOrders.submit({ record, orderPlaced: prepared, signal: deadline?.signal });
+    },
     transaction: (work, deadline) => db.transaction((tx) => work(orderStore(tx, outbox)), deadline),
     clock,
     newId,

@@ -9,8 +9,6 @@ export type OrderEventKind = 'OrderPlaced' | 'PaymentRequested' | 'OrderConfirme
  * SQL and the outbox, so `publish` commits together with the state change.
  */
 export interface OrderStore {
-  insert(order: Order, idempotencyKey: string, fingerprint: string): Promise<boolean>;
-  findByIdempotencyKey(customerId: string, idempotencyKey: string): Promise<{ order: Order; fingerprint: string } | undefined>;
   find(orderId: string, options?: { forUpdate?: boolean }): Promise<Order | undefined>;
   list(customerId: string, limit: number): Promise<Order[]>;
   saveTransition(before: Order, after: Order): Promise<void>;
@@ -18,7 +16,24 @@ export interface OrderStore {
   publish(order: Order, event: OrderEventKind): Promise<void>;
 }
 
+/** A new order as it is handed to storage. */
+export interface NewOrder {
+  readonly order: Order;
+  readonly idempotencyKey: string;
+  readonly fingerprint: string;
+}
+
+/** What storage did with a new order: created it, or found the customer's key already used. */
+export type RecordOutcome =
+  | { readonly created: true }
+  | { readonly created: false; readonly existing: { order: Order; fingerprint: string } | undefined };
+
 export interface OrderDeps {
+  /**
+   * Records a new order together with its OrderPlaced event, atomically, unless the customer
+   * already used the idempotency key. Concurrent calls may share one transaction (group commit).
+   */
+  recordNewOrder(record: NewOrder, deadline?: DeadlineOptions): Promise<RecordOutcome>;
   /** Runs `work` in one transaction (with the caller's deadline, when there is one). */
   transaction<T>(work: (store: OrderStore) => Promise<T>, deadline?: DeadlineOptions): Promise<T>;
   clock(): Date;

@@ -65,15 +65,9 @@ export async function placeOrder(
   assertPlaceable(input);
   const fingerprint = requestFingerprint(input);
   const order = newPendingOrder(input, deps.newId(), deps.clock());
-  return deps.transaction(async (store) => {
-    if (await store.insert(order, input.idempotencyKey, fingerprint)) {
-      await store.publish(order, 'OrderPlaced');
-      return { order, replayed: false };
-    }
-    // The key is taken; ON CONFLICT waited for the other transaction, so its row is visible now.
-    const existing = await store.findByIdempotencyKey(input.customerId, input.idempotencyKey);
-    if (!existing) throw orderNotFound(input.idempotencyKey);
-    if (existing.fingerprint !== fingerprint) throw idempotencyKeyReused(input.idempotencyKey);
-    return { order: existing.order, replayed: true };
-  }, deadline);
+  const outcome = await deps.recordNewOrder({ order, idempotencyKey: input.idempotencyKey, fingerprint }, deadline);
+  if (outcome.created) return { order, replayed: false };
+  if (!outcome.existing) throw orderNotFound(input.idempotencyKey);
+  if (outcome.existing.fingerprint !== fingerprint) throw idempotencyKeyReused(input.idempotencyKey);
+  return { order: outcome.existing.order, replayed: true };
 }
