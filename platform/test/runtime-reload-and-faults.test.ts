@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, test } from 'vitest';
 import { z } from 'zod';
-import { OrderPlacedSchema } from '@orderly/order/contract/order_events';
+import { SampleHappenedSchema } from './sample-event.js';
 import {
   ConfigSource,
   LiveConfig,
@@ -204,12 +204,12 @@ describe.concurrent('fault injection flags', () => {
   test('when fault-publish-drop-rate is 100, then the outbox keeps the event and retries; at 0 it is delivered exactly once', async () => {
     const { runtime, flagsFile } = await startRuntime({ flags: { 'fault-publish-drop-rate': 100 }, withDatabase: true });
     runtime.consume('probe.effects', [
-      on(OrderPlacedSchema, async (tx, event, context) => {
-        await tx.query('INSERT INTO effects (event_id, order_id) VALUES ($1, $2)', [context.eventId, event.orderId]);
+      on(SampleHappenedSchema, async (tx, event, context) => {
+        await tx.query('INSERT INTO effects (event_id, order_id) VALUES ($1, $2)', [context.eventId, event.subjectId]);
       }),
     ]);
     await runtime.start();
-    await runtime.db.transaction((tx) => runtime.outbox.add(tx, OrderPlacedSchema, { orderId: 'dropped-order', customerId: 'c' }));
+    await runtime.db.transaction((tx) => runtime.outbox.add(tx, SampleHappenedSchema, { subjectId: 'dropped-order' }));
 
     await eventually(async () => {
       const { rows } = await runtime.db.query<{ attempts: number; last_error: string; published_at: Date | null }>(
@@ -234,15 +234,15 @@ describe.concurrent('fault injection flags', () => {
   test('when fault-consumer-delay-ms is set, then deliveries wait before being handled; at 0 new ones are handled at once', async () => {
     const { runtime, flagsFile } = await startRuntime({ flags: { 'fault-consumer-delay-ms': 20_000 }, withDatabase: true });
     runtime.consume('probe.effects', [
-      on(OrderPlacedSchema, async (tx, event, context) => {
-        await tx.query('INSERT INTO effects (event_id, order_id) VALUES ($1, $2)', [context.eventId, event.orderId]);
+      on(SampleHappenedSchema, async (tx, event, context) => {
+        await tx.query('INSERT INTO effects (event_id, order_id) VALUES ($1, $2)', [context.eventId, event.subjectId]);
       }),
     ]);
     await runtime.start();
     const applied = async () =>
       (await runtime.db.query<{ order_id: string }>('SELECT order_id FROM effects ORDER BY order_id')).rows.map((r) => r.order_id);
     const publish = (orderId: string) =>
-      runtime.db.transaction((tx) => runtime.outbox.add(tx, OrderPlacedSchema, { orderId, customerId: 'c' }));
+      runtime.db.transaction((tx) => runtime.outbox.add(tx, SampleHappenedSchema, { subjectId: orderId }));
 
     await publish('slow-order');
     await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -252,7 +252,7 @@ describe.concurrent('fault injection flags', () => {
     writeFlags(flagsFile, { 'fault-consumer-delay-ms': 0 });
     await changed;
     // The in-memory bus holds the relay until the slow delivery settles, so publish beside it.
-    await runtime.bus.publish([newEvent(OrderPlacedSchema, { orderId: 'fast-order', customerId: 'c' }, new Date()).bus]);
+    await runtime.bus.publish([newEvent(SampleHappenedSchema, { subjectId: 'fast-order' }, new Date()).bus]);
     await eventually(async () => expect(await applied()).toContain('fast-order'), { timeoutMs: 5_000 });
     expect(await applied()).not.toContain('slow-order');
     await eventually(async () => expect(await applied()).toContain('slow-order'), { timeoutMs: 30_000 });
