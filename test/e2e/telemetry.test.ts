@@ -22,7 +22,13 @@ import {
   uniqueName,
   type RecordedSpan,
 } from '@orderly/platform/testing';
-import { buildAllServices, serviceNames, startAll, stopAll, type ServiceName } from '../../tools/launcher/src/services.js';
+import {
+  buildAllServices,
+  serviceNames,
+  startAll,
+  stopAll,
+  type ServiceName,
+} from '../../tools/launcher/src/services.js';
 import { freePort, postgresUrl } from './system-harness.js';
 
 /**
@@ -46,7 +52,8 @@ let runtimes: Map<ServiceName, ServiceRuntime>;
 
 const logSink = new Writable({
   write(chunk: Buffer, _encoding, callback) {
-    for (const line of String(chunk).split('\n')) if (line) logLines.push(JSON.parse(line) as Record<string, unknown>);
+    for (const line of String(chunk).split('\n'))
+      if (line) logLines.push(JSON.parse(line) as Record<string, unknown>);
     callback();
   },
 });
@@ -63,7 +70,9 @@ beforeAll(async () => {
     }
   }
   // The gateway calls the services its configuration has a URL for.
-  const gatewayDefaults = (loadConfigDocument({ argv: [], env: {} }).document as { services: { gateway: object } }).services.gateway;
+  const gatewayDefaults = (
+    loadConfigDocument({ argv: [], env: {} }).document as { services: { gateway: object } }
+  ).services.gateway;
   for (const name of serviceNames) {
     const key = `${name}ServiceUrl`;
     if (key in gatewayDefaults) services.gateway![key] = `http://127.0.0.1:${ports[name]}`;
@@ -105,7 +114,10 @@ function url(service: ServiceName): string {
 
 /** Who places orders: a bearer token when the gateway authenticates, else the customer header. */
 async function customerHeaders(): Promise<Record<string, string>> {
-  const credentials = { email: `telemetry-${randomUUID()}@example.com`, password: `telemetry-${randomUUID()}` };
+  const credentials = {
+    email: `telemetry-${randomUUID()}@example.com`,
+    password: `telemetry-${randomUUID()}`,
+  };
   const post = (path: string) =>
     fetch(`${url('gateway')}${path}`, {
       method: 'POST',
@@ -143,8 +155,14 @@ async function scrape(service: ServiceName) {
   return parsePrometheus(await response.text());
 }
 
-function sample(samples: ReturnType<typeof parsePrometheus>, name: string, labels: Record<string, string> = {}): number | undefined {
-  const found = samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+function sample(
+  samples: ReturnType<typeof parsePrometheus>,
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
+  const found = samples.filter(
+    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+  );
   return found.length === 0 ? undefined : found.reduce((sum, s) => sum + s.value, 0);
 }
 
@@ -159,60 +177,109 @@ describe('telemetry check', () => {
   test('when an order is placed through the gateway, then its whole fulfilment is one trace with parent/child links and order.id', async () => {
     headers = await customerHeaders();
     orderId = await placeOrder(headers, 'pm_card_ok');
-    await eventually(async () => expect(await orderStatus(headers, orderId)).toBe('CONFIRMED'), { timeoutMs: 20_000 });
+    await eventually(async () => expect(await orderStatus(headers, orderId)).toBe('CONFIRMED'), {
+      timeoutMs: 20_000,
+    });
 
     const gatewaySpan = await eventually(() => {
       const found = spans
         .spans()
-        .find((s) => serviceOf(s) === 'gateway' && s.name === 'POST /v1/orders' && s.attributes['order.id'] === orderId);
+        .find(
+          (s) =>
+            serviceOf(s) === 'gateway' &&
+            s.name === 'POST /v1/orders' &&
+            s.attributes['order.id'] === orderId,
+        );
       expect(found).toBeDefined();
       return found!;
     });
     traceId = gatewaySpan.spanContext().traceId;
     expect(gatewaySpan.parentSpanContext).toBeUndefined();
-    expect(gatewaySpan.attributes).toMatchObject({ 'http.route': '/v1/orders', 'http.response.status_code': 202 });
-
-    // Everything downstream arrives asynchronously: wait until the notification's publish ended.
-    const trace = await eventually(() => {
-      const all = spans.trace(traceId);
-      expect(all.some((s) => s.name.startsWith('publish') && eventTypeOf(s) === 'notification.v1.CustomerNotified')).toBe(true);
-      return all;
+    expect(gatewaySpan.attributes).toMatchObject({
+      'http.route': '/v1/orders',
+      'http.response.status_code': 202,
     });
-    const childOf = (parent: RecordedSpan, predicate: (s: RecordedSpan) => boolean, what: string): RecordedSpan => {
-      const found = trace.find((s) => s.parentSpanContext?.spanId === parent.spanContext().spanId && predicate(s));
-      expect(found, `${what} under ${parent.name} (${String(serviceOf(parent))})`).toBeDefined();
-      return found!;
-    };
-    const rpcClient = childOf(gatewaySpan, (s) => s.name === 'order.v1.OrderService/PlaceOrder', 'the Connect client span');
-    const placeOrderSpan = childOf(
-      rpcClient,
-      (s) => serviceOf(s) === 'order' && s.name === 'order.v1.OrderService/PlaceOrder',
-      'PlaceOrder on the order service',
-    );
-    expect(placeOrderSpan.attributes['order.id']).toBe(orderId);
 
-    const published = (parent: RecordedSpan, type: string) =>
-      childOf(parent, (s) => s.name.startsWith('publish ') && eventTypeOf(s) === type, `publish ${type}`);
-    const processed = (parent: RecordedSpan, service: string) =>
-      childOf(parent, (s) => s.name.startsWith('process ') && serviceOf(s) === service, `${service} processing`);
+    // Everything downstream arrives asynchronously, and a publish span ends only when every subscriber
+    // settled its message (in-memory bus) — possibly after later steps ended. So the whole chain is
+    // looked up again until every link is there.
+    const chain = await eventually(() => {
+      const trace = spans.trace(traceId);
+      const childOf = (
+        parent: RecordedSpan,
+        predicate: (s: RecordedSpan) => boolean,
+        what: string,
+      ): RecordedSpan => {
+        const found = trace.find(
+          (s) => s.parentSpanContext?.spanId === parent.spanContext().spanId && predicate(s),
+        );
+        expect(found, `${what} under ${parent.name} (${String(serviceOf(parent))})`).toBeDefined();
+        return found!;
+      };
+      const rpcClient = childOf(
+        gatewaySpan,
+        (s) => s.name === 'order.v1.OrderService/PlaceOrder',
+        'the Connect client span',
+      );
+      const placeOrderSpan = childOf(
+        rpcClient,
+        (s) => serviceOf(s) === 'order' && s.name === 'order.v1.OrderService/PlaceOrder',
+        'PlaceOrder on the order service',
+      );
+      expect(placeOrderSpan.attributes['order.id']).toBe(orderId);
 
-    const orderPlaced = published(placeOrderSpan, 'order.v1.OrderPlaced');
-    const reserve = processed(orderPlaced, 'inventory');
-    const stockReserved = published(reserve, 'inventory.v1.StockReserved');
-    const stockResult = processed(stockReserved, 'order');
-    const paymentRequested = published(stockResult, 'order.v1.PaymentRequested');
-    const charge = processed(paymentRequested, 'payment');
-    const paymentSucceeded = published(charge, 'payment.v1.PaymentSucceeded');
-    const paymentResult = processed(paymentSucceeded, 'order');
-    const orderConfirmed = published(paymentResult, 'order.v1.OrderConfirmed');
-    const settle = processed(orderConfirmed, 'inventory');
-    const notify = processed(orderConfirmed, 'notification');
-    const notified = published(notify, 'notification.v1.CustomerNotified');
+      const published = (parent: RecordedSpan, type: string) =>
+        childOf(
+          parent,
+          (s) => s.name.startsWith('publish ') && eventTypeOf(s) === type,
+          `publish ${type}`,
+        );
+      const processed = (parent: RecordedSpan, service: string) =>
+        childOf(
+          parent,
+          (s) => s.name.startsWith('process ') && serviceOf(s) === service,
+          `${service} processing`,
+        );
 
-    const chain = [placeOrderSpan, orderPlaced, reserve, stockReserved, stockResult, paymentRequested, charge];
-    chain.push(paymentSucceeded, paymentResult, orderConfirmed, settle, notify, notified);
+      const orderPlaced = published(placeOrderSpan, 'order.v1.OrderPlaced');
+      const reserve = processed(orderPlaced, 'inventory');
+      const stockReserved = published(reserve, 'inventory.v1.StockReserved');
+      const stockResult = processed(stockReserved, 'order');
+      const paymentRequested = published(stockResult, 'order.v1.PaymentRequested');
+      const charge = processed(paymentRequested, 'payment');
+      const paymentSucceeded = published(charge, 'payment.v1.PaymentSucceeded');
+      const paymentResult = processed(paymentSucceeded, 'order');
+      const orderConfirmed = published(paymentResult, 'order.v1.OrderConfirmed');
+      const settle = processed(orderConfirmed, 'inventory');
+      const notify = processed(orderConfirmed, 'notification');
+      const notified = published(notify, 'notification.v1.CustomerNotified');
+
+      return [
+        placeOrderSpan,
+        orderPlaced,
+        reserve,
+        stockReserved,
+        stockResult,
+        paymentRequested,
+        charge,
+        paymentSucceeded,
+        paymentResult,
+        orderConfirmed,
+        settle,
+        notify,
+        notified,
+      ];
+    });
+    const [, orderPlaced, reserve] = chain as [
+      RecordedSpan,
+      RecordedSpan,
+      RecordedSpan,
+      ...RecordedSpan[],
+    ];
     for (const span of chain) {
-      expect(span.attributes['order.id'], `${span.name} (${String(serviceOf(span))})`).toBe(orderId);
+      expect(span.attributes['order.id'], `${span.name} (${String(serviceOf(span))})`).toBe(
+        orderId,
+      );
       expect(span.status.code, span.name).not.toBe(2);
     }
     expect(reserve.attributes).toMatchObject({
@@ -227,8 +294,11 @@ describe('telemetry check', () => {
   test("when an order's services log, then every line about it carries its trace_id", () => {
     const aboutOrder = logLines.filter((l) => l.orderId === orderId);
     const services = new Set(aboutOrder.map((l) => l['service.name']));
-    expect([...services].sort()).toEqual(expect.arrayContaining(['inventory', 'notification', 'order', 'payment']));
-    for (const line of aboutOrder) expect(line, JSON.stringify(line)).toMatchObject({ trace_id: traceId });
+    expect([...services].sort()).toEqual(
+      expect.arrayContaining(['inventory', 'notification', 'order', 'payment']),
+    );
+    for (const line of aboutOrder)
+      expect(line, JSON.stringify(line)).toMatchObject({ trace_id: traceId });
     expect(logLines).toContainEqual(
       expect.objectContaining({
         'service.name': 'gateway',
@@ -244,7 +314,9 @@ describe('telemetry check', () => {
 
   test('when services are scraped, then /metrics shows requests, RPCs, orders by outcome, the saga, the outbox, consumers and the process', async () => {
     const declined = await placeOrder(headers, 'pm_card_declined');
-    await eventually(async () => expect(await orderStatus(headers, declined)).toBe('CANCELLED'), { timeoutMs: 20_000 });
+    await eventually(async () => expect(await orderStatus(headers, declined)).toBe('CANCELLED'), {
+      timeoutMs: 20_000,
+    });
     // A poison message: undecodable, so it is dead-lettered at once.
     await bus.publish([
       {
@@ -269,26 +341,57 @@ describe('telemetry check', () => {
 
     const order = await eventually(async () => {
       const samples = await scrape('order');
-      expect(sample(samples, 'orders_cancelled_total', { order_cancellation_reason: 'PAYMENT_DECLINED' })).toBe(1);
+      expect(
+        sample(samples, 'orders_cancelled_total', {
+          order_cancellation_reason: 'PAYMENT_DECLINED',
+        }),
+      ).toBe(1);
       expect(sample(samples, 'orderly_outbox_backlog')).toBe(0);
       return samples;
     });
-    expect(sample(order, 'rpc_server_duration_count', { rpc_service: 'order.v1.OrderService', rpc_method: 'PlaceOrder' })).toBe(2);
+    expect(
+      sample(order, 'rpc_server_duration_count', {
+        rpc_service: 'order.v1.OrderService',
+        rpc_method: 'PlaceOrder',
+      }),
+    ).toBe(2);
     expect(sample(order, 'orders_placed_total')).toBe(2);
     expect(sample(order, 'orders_confirmed_total')).toBe(1);
     expect(sample(order, 'orders_saga_duration_count', { order_status: 'CONFIRMED' })).toBe(1);
-    expect(sample(order, 'orders_saga_duration_sum', { order_status: 'CONFIRMED' })).toBeGreaterThan(0);
+    expect(
+      sample(order, 'orders_saga_duration_sum', { order_status: 'CONFIRMED' }),
+    ).toBeGreaterThan(0);
     expect(sample(order, 'orderly_outbox_publish_lag_count')).toBeGreaterThanOrEqual(4);
-    expect(sample(order, 'messaging_process_duration_count', { messaging_consumer_group_name: 'order.stock-results' })).toBe(2);
-    expect(sample(order, 'orderly_consumer_redeliveries_total', { messaging_consumer_group_name: 'order.payment-results' })).toBe(0);
+    expect(
+      sample(order, 'messaging_process_duration_count', {
+        messaging_consumer_group_name: 'order.stock-results',
+      }),
+    ).toBe(2);
+    expect(
+      sample(order, 'orderly_consumer_redeliveries_total', {
+        messaging_consumer_group_name: 'order.payment-results',
+      }),
+    ).toBe(0);
 
     const inventory = await eventually(async () => {
       const samples = await scrape('inventory');
-      expect(sample(samples, 'orderly_consumer_dead_letters_total', { messaging_consumer_group_name: 'inventory.reserve-stock' })).toBe(1);
+      expect(
+        sample(samples, 'orderly_consumer_dead_letters_total', {
+          messaging_consumer_group_name: 'inventory.reserve-stock',
+        }),
+      ).toBe(1);
       return samples;
     });
-    expect(sample(inventory, 'orderly_consumer_dead_letters_total', { messaging_consumer_group_name: 'inventory.settle-reservations' })).toBe(0);
-    expect(sample(inventory, 'messaging_process_duration_count', { messaging_consumer_group_name: 'inventory.reserve-stock' })).toBe(3);
+    expect(
+      sample(inventory, 'orderly_consumer_dead_letters_total', {
+        messaging_consumer_group_name: 'inventory.settle-reservations',
+      }),
+    ).toBe(0);
+    expect(
+      sample(inventory, 'messaging_process_duration_count', {
+        messaging_consumer_group_name: 'inventory.reserve-stock',
+      }),
+    ).toBe(3);
     expect(
       sample(inventory, 'messaging_process_duration_count', {
         messaging_consumer_group_name: 'inventory.reserve-stock',
@@ -309,17 +412,32 @@ describe('telemetry check', () => {
 
   test('when no tracing backend runs, then `orderly trace` prints the order timeline from the services data and logs', () => {
     writeFileSync(logFile, logLines.map((l) => JSON.stringify(l)).join('\n'));
-    const env: Record<string, string> = { ...(process.env as Record<string, string>), ORDERLY_POSTGRES__URL: postgresUrl };
-    for (const [service, database] of Object.entries(databases)) env[`ORDERLY_SERVICES__${service.toUpperCase()}__DATABASE`] = database;
-    const result = spawnSync(process.execPath, ['--import', 'tsx', 'tools/cli/src/main.ts', 'trace', orderId, '--logs', logFile], {
-      cwd: repoRoot,
-      env,
-      encoding: 'utf8',
-    });
+    const env: Record<string, string> = {
+      ...(process.env as Record<string, string>),
+      ORDERLY_POSTGRES__URL: postgresUrl,
+    };
+    for (const [service, database] of Object.entries(databases))
+      env[`ORDERLY_SERVICES__${service.toUpperCase()}__DATABASE`] = database;
+    const result = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'tools/cli/src/main.ts', 'trace', orderId, '--logs', logFile],
+      {
+        cwd: repoRoot,
+        env,
+        encoding: 'utf8',
+      },
+    );
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toContain(`order ${orderId}: CONFIRMED`);
     expect(result.stdout).toContain(`trace ${traceId}`);
-    for (const step of ['status PENDING', 'reservation', 'status STOCK_RESERVED', 'payment CAPTURED', 'status CONFIRMED', 'customer notified']) {
+    for (const step of [
+      'status PENDING',
+      'reservation',
+      'status STOCK_RESERVED',
+      'payment CAPTURED',
+      'status CONFIRMED',
+      'customer notified',
+    ]) {
       expect(result.stdout).toContain(step);
     }
     expect(result.stdout).toContain('gateway log');
