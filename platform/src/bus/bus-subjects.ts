@@ -7,10 +7,3 @@ export const defaultEventSubjects: readonly string[] = [`${eventSubjectPrefix}.>
 /** Dead letters are published to `deadletter.<subscription>` unless configured otherwise. */
 export const defaultDeadLetterSubjectPrefix = 'deadletter';
 
-/**
- * The subject an event type travels on: its full protobuf type name after `events.`,
- * e.g. `order.v1.OrderPlaced` → `events.order.v1.OrderPlaced`.
- */
-export function eventSubjectForType(typeName: string): string {
-  return `${eventSubjectPrefix}.${typeName}`;
-}

@@ -4,6 +4,5 @@ export { connectNatsBus, type NatsBusOptions } from './nats-bus.js';
 export {
   defaultDeadLetterSubjectPrefix,
   defaultEventSubjects,
-  eventSubjectForType,
   eventSubjectPrefix,
 } from './bus-subjects.js';

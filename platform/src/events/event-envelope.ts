@@ -3,6 +3,7 @@ import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../errors/index.js';
 import { busHeaders, type BusMessage } from '../bus/bus.js';
+import { eventSubjectPrefix } from '../bus/bus-subjects.js';
 
 /**
  * Every Orderly event is a protobuf message whose first fields are `event_id`,
@@ -11,7 +12,7 @@ import { busHeaders, type BusMessage } from '../bus/bus.js';
  */
 export const eventSchemaVersion = 1;
 /** The default first token of event subjects; `bus.subjectPrefix` changes it (isolated test systems). */
-export const defaultSubjectPrefix = 'events';
+export const defaultSubjectPrefix = eventSubjectPrefix;
 
 export type EventInit<Desc extends DescMessage> = Omit<
   MessageInitShape<Desc>,
