@@ -1,5 +1,5 @@
 import type { ProfileSummary } from './cpu-profile.js';
-import type { InvariantReport } from './invariants.js';
+import type { InvariantReport } from '@orderly/chaos/invariants';
 import type { PhaseResources } from './resources.js';
 
 /** The JSON report: everything the Markdown and the charts are made from. */

@@ -7,6 +7,8 @@ export * from './flags/index.js';
 export * from './inbox/index.js';
 export * from './log/index.js';
 export * from './outbox/index.js';
+export * from './resilience/index.js';
+export * from './packaging/index.js';
 export * from './rpc/index.js';
 export * from './runtime/index.js';
 export * from './telemetry/index.js';

@@ -26,18 +26,40 @@ import { SampleHappenedSchema } from './sample-event.js';
  * change, are published until acknowledged, and are applied once per subscription.
  */
 
-const serverUrl = process.env.ORDERLY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const serverUrl =
+  process.env.ORDERLY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const natsUrl = process.env.ORDERLY_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 const log = createLogger({ service: 'test', level: 'silent' });
 const name = uniqueName('orderly_test_platform_outbox');
 let db: Database;
-const relayOptions = { batchSize: 50, pollIntervalMs: 100, retryBaseMs: 20, retryMaxMs: 100, retentionMs: 60_000, cleanupIntervalMs: 60_000 };
-const consumerOptions = { maxDeliver: 3, ackWaitMs: 10_000, retryBackoffMs: [10, 20], concurrency: 4, subjectPrefix: 'events' };
+const relayOptions = {
+  batchSize: 50,
+  pollIntervalMs: 100,
+  retryBaseMs: 20,
+  retryMaxMs: 100,
+  retentionMs: 60_000,
+  cleanupIntervalMs: 60_000,
+};
+const consumerOptions = {
+  maxDeliver: 3,
+  ackWaitMs: 10_000,
+  retryBackoffMs: [10, 20],
+  concurrency: 4,
+  subjectPrefix: 'events',
+};
 
 beforeAll(async () => {
   await ensureDatabase(serverUrl, name, 5000);
   db = new Database(
-    { url: serverUrl, database: name, poolSize: 5, statementTimeoutMs: 10_000, connectTimeoutMs: 5000, idleTimeoutMs: 10_000, applicationName: 'test' },
+    {
+      url: serverUrl,
+      database: name,
+      poolSize: 5,
+      statementTimeoutMs: 10_000,
+      connectTimeoutMs: 5000,
+      idleTimeoutMs: 10_000,
+      applicationName: 'test',
+    },
     log,
   );
   await db.migrate([platformMigrations]);
@@ -63,11 +85,19 @@ function flakyBus(inner: Bus, failures: number): Bus & { attempts: number } {
 describe('outbox', () => {
   test('when the transaction rolls back, then its event is never published', async () => {
     const outbox = new Outbox();
-    await db.transaction(async (tx) => {
-      await outbox.add(tx, SampleHappenedSchema, { subjectId: 'rolled-back' });
-      throw new Error('abort');
-    }).catch(() => undefined);
-    expect((await db.query("SELECT 1 FROM outbox WHERE payload IS NOT NULL AND headers::text LIKE '%rolled-back%'")).rowCount).toBe(0);
+    await db
+      .transaction(async (tx) => {
+        await outbox.add(tx, SampleHappenedSchema, { subjectId: 'rolled-back' });
+        throw new Error('abort');
+      })
+      .catch(() => undefined);
+    expect(
+      (
+        await db.query(
+          "SELECT 1 FROM outbox WHERE payload IS NOT NULL AND headers::text LIKE '%rolled-back%'",
+        )
+      ).rowCount,
+    ).toBe(0);
   });
 
   test('when the bus refuses publishes for a while, then the relay retries until the event is delivered once', async () => {
@@ -75,7 +105,14 @@ describe('outbox', () => {
     const bus = flakyBus(memory, 3);
     const received: string[] = [];
     const sub = await memory.subscribe(
-      { name: 'test.outbox', subjects: ['events.platformtest.v1.SampleHappened'], maxDeliver: 1, ackWaitMs: 5000, retryBackoffMs: [0], concurrency: 1 },
+      {
+        name: 'test.outbox',
+        subjects: ['events.platformtest.v1.SampleHappened'],
+        maxDeliver: 1,
+        ackWaitMs: 5000,
+        retryBackoffMs: [0],
+        concurrency: 1,
+      },
       (d) => {
         received.push(d.id);
         return Promise.resolve();
@@ -84,7 +121,9 @@ describe('outbox', () => {
     const relay = new OutboxRelay(db, bus, log, relayOptions);
     relay.start();
     const outbox = new Outbox();
-    const event = await db.transaction((tx) => outbox.add(tx, SampleHappenedSchema, { subjectId: randomUUID() }));
+    const event = await db.transaction((tx) =>
+      outbox.add(tx, SampleHappenedSchema, { subjectId: randomUUID() }),
+    );
     await eventually(() => expect(received).toContain(event.eventId));
     // Marked published only after the bus accepted it, in the relay's own transaction.
     await eventually(async () => {
@@ -125,27 +164,137 @@ describe('inbox and dead letters on NATS JetStream', () => {
       { ...consumerOptions, subjectPrefix: `inbox${id}` },
     );
     const orderId = randomUUID();
-    const event = newEvent(SampleHappenedSchema, { subjectId: orderId }, new Date(), {}, `inbox${id}`);
+    const event = newEvent(
+      SampleHappenedSchema,
+      { subjectId: orderId },
+      new Date(),
+      {},
+      `inbox${id}`,
+    );
     await bus.publish([event.bus]);
     const letter = await eventually(async () => {
       const letters = await bus.listDeadLetters();
       expect(letters).toHaveLength(1);
       return letters[0]!;
     });
-    expect(letter).toMatchObject({ subscription: 'test.apply-once', eventId: event.bus.id, attempts: 3 });
+    expect(letter).toMatchObject({
+      subscription: 'test.apply-once',
+      eventId: event.bus.id,
+      attempts: 3,
+    });
     expect(letter.error).toContain('downstream bug');
 
     broken = false;
     expect(await bus.redriveDeadLetters()).toBe(1);
-    await eventually(async () => expect((await db.query('SELECT 1 FROM effects WHERE order_id = $1', [orderId])).rowCount).toBe(1));
+    await eventually(async () =>
+      expect(
+        (await db.query('SELECT 1 FROM effects WHERE order_id = $1', [orderId])).rowCount,
+      ).toBe(1),
+    );
     expect(await bus.listDeadLetters()).toEqual([]);
     expect(await bus.redriveDeadLetters()).toBe(0);
-    expect((await db.query('SELECT 1 FROM effects WHERE order_id = $1', [orderId])).rowCount).toBe(1);
+    expect((await db.query('SELECT 1 FROM effects WHERE order_id = $1', [orderId])).rowCount).toBe(
+      1,
+    );
     await sub.stop();
     await bus.close();
     const nc = await connect({ servers: natsUrl });
     const jsm = await jetstreamManager(nc);
-    for (const stream of [`TEST_INBOX_${id}`, `TEST_INBOX_DL_${id}`]) await jsm.streams.delete(stream);
+    for (const stream of [`TEST_INBOX_${id}`, `TEST_INBOX_DL_${id}`])
+      await jsm.streams.delete(stream);
     await nc.close();
+  });
+});
+
+describe('batched inbox', () => {
+  const batch = () => ({ maxBatch: 64, maxInFlight: 2 });
+
+  test('when many events arrive together, then they are applied in shared transactions, each exactly once', async () => {
+    const bus = new MemoryBus();
+    const transactionIds = new Set<string>();
+    const prefix = `batch${randomUUID().slice(0, 8)}`;
+    const sub = await startEventConsumer(
+      { bus, db, log },
+      'test.batched',
+      [
+        on(SampleHappenedSchema, async (tx, event, context) => {
+          const { rows } = await tx.query<{ xid: string }>('SELECT txid_current()::text AS xid');
+          transactionIds.add(rows[0]!.xid);
+          await tx.query('INSERT INTO effects VALUES ($1, $2)', [context.eventId, event.subjectId]);
+        }),
+      ],
+      { ...consumerOptions, concurrency: 32, subjectPrefix: prefix, batch },
+    );
+    const subjectId = randomUUID();
+    const events = Array.from({ length: 200 }, () =>
+      newEvent(SampleHappenedSchema, { subjectId }, new Date(), {}, prefix),
+    );
+    // Every event twice: the second delivery finds its inbox row (in the same batch or a later one).
+    await Promise.all([...events, ...events].map((e) => bus.publish([e.bus])));
+    await eventually(async () =>
+      expect(
+        (await db.query('SELECT 1 FROM effects WHERE order_id = $1', [subjectId])).rowCount,
+      ).toBe(200),
+    );
+    const { rows } = await db.query<{ n: number }>(
+      'SELECT count(DISTINCT event_id)::int AS n FROM effects WHERE order_id = $1',
+      [subjectId],
+    );
+    expect(rows[0]?.n).toBe(200);
+    expect(transactionIds.size).toBeLessThan(200);
+    await sub.stop();
+  });
+
+  test('when one event of a batch fails, then the others still commit and only the failing one is retried', async () => {
+    const bus = new MemoryBus();
+    const prefix = `batchpoison${randomUUID().slice(0, 8)}`;
+    const subjectId = randomUUID();
+    const attemptsOfPoison: number[] = [];
+    const sub = await startEventConsumer(
+      { bus, db, log },
+      'test.batched-poison',
+      [
+        on(SampleHappenedSchema, async (tx, event, context) => {
+          await tx.query('INSERT INTO effects VALUES ($1, $2)', [context.eventId, event.subjectId]);
+          if (event.subjectId === `${subjectId}-poison`) {
+            attemptsOfPoison.push(context.attempt);
+            throw new Error('cannot apply this one');
+          }
+        }),
+      ],
+      { ...consumerOptions, concurrency: 32, subjectPrefix: prefix, batch },
+    );
+    const good = Array.from({ length: 50 }, () =>
+      newEvent(SampleHappenedSchema, { subjectId }, new Date(), {}, prefix),
+    );
+    const poison = newEvent(
+      SampleHappenedSchema,
+      { subjectId: `${subjectId}-poison` },
+      new Date(),
+      {},
+      prefix,
+    );
+    await Promise.all(
+      [...good.slice(0, 25), poison, ...good.slice(25)].map((e) =>
+        bus.publish([e.bus]).catch(() => undefined),
+      ),
+    );
+    await eventually(async () =>
+      expect(
+        (await db.query('SELECT 1 FROM effects WHERE order_id = $1', [subjectId])).rowCount,
+      ).toBe(50),
+    );
+    await eventually(() =>
+      expect(attemptsOfPoison.length).toBeGreaterThanOrEqual(consumerOptions.maxDeliver),
+    );
+    // The poison event's effects never committed; it went to the dead letters after its attempts.
+    expect(
+      (await db.query('SELECT 1 FROM effects WHERE order_id = $1', [`${subjectId}-poison`]))
+        .rowCount,
+    ).toBe(0);
+    await eventually(async () =>
+      expect((await bus.listDeadLetters()).map((l) => l.eventId)).toContain(poison.bus.id),
+    );
+    await sub.stop();
   });
 });

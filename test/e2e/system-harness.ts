@@ -23,6 +23,23 @@ const nodeWithTsx = [process.execPath, '--import', 'tsx'] as const;
 export const services = ['order', 'inventory', 'payment', 'notification', 'identity', 'gateway'] as const;
 export type Service = (typeof services)[number];
 
+/** How one service process is started; `env` is the system's environment for it (ports, databases, bus). */
+export interface ServiceCommand {
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly cwd: string;
+  readonly env: Record<string, string | undefined>;
+}
+export type ServiceLauncher = (service: Service, env: Record<string, string>) => ServiceCommand;
+
+/** The default: node with tsx's loader on the service's src/main.ts, in the repository. */
+export const fromSource: ServiceLauncher = (service, env) => ({
+  command: nodeWithTsx[0],
+  args: [...nodeWithTsx.slice(1), join(repoRoot, `services/${service}/src/main.ts`)],
+  cwd: repoRoot,
+  env: { ...process.env, ...env },
+});
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -73,15 +90,19 @@ function exited(child: ChildProcess): Promise<number | null> {
 export class DistributedSystem {
   readonly output = new ProcessOutput();
   readonly processes = new Map<Service, ChildProcess>();
+  /** Extra processes of a service started by `startReplica`, each on its own port. */
+  readonly replicas: { readonly service: Service; readonly url: string; readonly child: ChildProcess }[] = [];
   private constructor(
     readonly id: string,
     readonly ports: Record<Service, number>,
     readonly databases: Record<Exclude<Service, 'gateway'>, string>,
     readonly dataDir: string,
     private readonly extraEnv: Record<string, string>,
+    private readonly launch: ServiceLauncher,
   ) {}
 
-  static async start(extraEnv: Record<string, string> = {}): Promise<DistributedSystem> {
+  /** `options.launch` starts each process some other way than from source (e.g. the built binaries). */
+  static async start(extraEnv: Record<string, string> = {}, options: { launch?: ServiceLauncher } = {}): Promise<DistributedSystem> {
     const id = randomBytes(3).toString('hex');
     const ports = {} as Record<Service, number>;
     for (const s of services) ports[s] = await freePort();
@@ -92,7 +113,8 @@ export class DistributedSystem {
       notification: `orderly_e2e_${id}_notification`,
       identity: `orderly_e2e_${id}_identity`,
     };
-    const system = new DistributedSystem(id, ports, databases, mkdtempSync(join(tmpdir(), 'orderly-e2e-')), extraEnv);
+    const dataDir = mkdtempSync(join(tmpdir(), 'orderly-e2e-'));
+    const system = new DistributedSystem(id, ports, databases, dataDir, extraEnv, options.launch ?? fromSource);
     for (const s of services) system.startService(s);
     try {
       await Promise.all(services.map((s) => system.waitReady(s)));
@@ -138,14 +160,29 @@ export class DistributedSystem {
   }
 
   startService(service: Service): ChildProcess {
-    const child = spawn(nodeWithTsx[0], [...nodeWithTsx.slice(1), join(repoRoot, `services/${service}/src/main.ts`)], {
-      cwd: repoRoot,
-      env: { ...process.env, ...this.env() },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = this.spawnService(service, this.env());
     this.output.attach(child, service);
     this.processes.set(service, child);
     return child;
+  }
+
+  private spawnService(service: Service, env: Record<string, string>): ChildProcess {
+    const { command, args, cwd, env: processEnv } = this.launch(service, env);
+    return spawn(command, [...args], { cwd, env: processEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  }
+
+  /**
+   * One more process of `service` on its own port, sharing everything else (database, durable
+   * consumers): how a service scales horizontally. Returns its URL once it is ready.
+   */
+  async startReplica(service: Service): Promise<string> {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const child = this.spawnService(service, { ...this.env(), [`ORDERLY_SERVICES__${envKey(service)}__PORT`]: String(port) });
+    this.output.attach(child, `${service}#${this.replicas.length + 2}`);
+    this.replicas.push({ service, url, child });
+    await waitUntilReady(url, 60_000, () => this.output.tail());
+    return url;
   }
 
   async waitReady(service: Service, timeoutMs = 60_000): Promise<void> {
@@ -180,8 +217,9 @@ export class DistributedSystem {
   /** SIGTERM every service; returns their exit codes (graceful stop exits 0). */
   async stop(): Promise<Record<string, number | null>> {
     const codes: Record<string, number | null> = {};
+    const replicas = this.replicas.map((r, i) => [`${r.service}#${i + 2}`, r.child] as const);
     await Promise.all(
-      [...this.processes].map(async ([name, child]) => {
+      [...this.processes, ...replicas].map(async ([name, child]) => {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
         codes[name] = await exited(child);
       }),

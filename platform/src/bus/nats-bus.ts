@@ -34,6 +34,7 @@ import {
   type SubscriptionOptions,
 } from './bus.js';
 import { defaultDeadLetterSubjectPrefix, defaultEventSubjects } from './bus-subjects.js';
+import { backoffDelayMs, isDependencyFailure } from '../resilience/index.js';
 
 export interface NatsBusOptions {
   readonly servers: string | string[];
@@ -245,6 +246,9 @@ class NatsSubscription implements Subscription {
   private readonly feeds = new Set<ConsumerMessages>();
   private readonly restartTimers = new Set<NodeJS.Timeout>();
   private stopping = false;
+  /** While a dependency is down, no new delivery starts before this time (ms since epoch). */
+  private pausedUntil = 0;
+  private dependencyFailures = 0;
 
   constructor(
     private readonly options: SubscriptionOptions,
@@ -303,6 +307,23 @@ class NatsSubscription implements Subscription {
 
   private async waitForSlot(): Promise<void> {
     while (this.inFlight.size >= this.concurrency) await Promise.race(this.inFlight);
+    while (!this.stopping && Date.now() < this.pausedUntil) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(this.pausedUntil - Date.now(), 250)));
+    }
+  }
+
+  /**
+   * A dependency (database, broker) is unreachable: retrying at once only spins. Pause the whole
+   * subscription with exponential backoff and jitter between the first and last redelivery delays,
+   * and never dead-letter the message for it (the outage is not the message's fault).
+   */
+  private backOffForDependency(): number {
+    this.dependencyFailures++;
+    const first = this.options.retryBackoffMs[0] ?? 0;
+    const last = this.options.retryBackoffMs[this.options.retryBackoffMs.length - 1] ?? first;
+    const delay = Math.max(first, backoffDelayMs({ baseDelayMs: first, maxDelayMs: last }, this.dependencyFailures));
+    this.pausedUntil = Math.max(this.pausedUntil, Date.now() + delay);
+    return delay;
   }
 
   private start(m: JsMsg): void {
@@ -321,7 +342,12 @@ class NatsSubscription implements Subscription {
     }
     try {
       if (failure === undefined) {
+        this.dependencyFailures = 0;
         m.ack();
+        return;
+      }
+      if (isDependencyFailure(failure.error) && !isPermanentFailure(failure.error)) {
+        m.nak(this.backOffForDependency());
         return;
       }
       const attempt = m.info.deliveryCount;

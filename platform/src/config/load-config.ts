@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { AppError } from '../errors/index.js';
+import { embeddedFile } from '../packaging/embedded-files.js';
 
 /**
  * Configuration is data: built-in defaults (config/default.yaml) < the `--config` file <
@@ -69,7 +70,8 @@ export function configFileFromArgs(
 function readYamlFile(file: string): Record<string, unknown> {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    // A bundle carries config/default.yaml inside itself (packaging/embedded-files).
+    text = embeddedFile(file) ?? readFileSync(file, 'utf8');
   } catch (cause) {
     throw new ConfigError(`cannot read configuration file ${file}`, [String(cause)]);
   }
@@ -219,6 +221,7 @@ export const configValue = {
   port: () => z.coerce.number().int().min(0).max(65535),
   durationMs: () => z.coerce.number().int().min(0),
   positiveInt: () => z.coerce.number().int().min(1),
+  nonNegativeInt: () => z.coerce.number().int().min(0),
   boolean: () =>
     z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean()),
   durationsMs: () => z.array(z.coerce.number().int().min(0)).min(1),

@@ -34,6 +34,15 @@ export const platformConfigSchema = z
       ackWaitMs: configValue.durationMs(),
       retryBackoffMs: configValue.durationsMs(),
       consumerConcurrency: configValue.positiveInt(),
+      /** Deliveries of one subscription applied in one transaction (see startEventConsumer). */
+      consumerBatch: reloadable(
+        z.strictObject({
+          /** Most deliveries in one transaction; 1 applies each on its own. */
+          maxBatch: configValue.positiveInt(),
+          /** Batch transactions of one subscription running at once (each holds a connection). */
+          maxInFlight: configValue.positiveInt(),
+        }),
+      ),
     }),
     outbox: z.strictObject({
       batchSize: reloadable(configValue.positiveInt()),
@@ -46,6 +55,19 @@ export const platformConfigSchema = z
     rpc: z.strictObject({
       /** Deadline for a call that arrives without one, and for calls this service makes. */
       defaultTimeoutMs: reloadable(configValue.durationMs()),
+      /** Circuit breaker and retries of RPC clients (platform/src/resilience). */
+      resilience: z.strictObject({
+        retry: z.strictObject({
+          /** Tries in all; a retry happens only when the callee surely did not act, or the method is idempotent. */
+          maxAttempts: configValue.positiveInt(),
+          baseDelayMs: configValue.durationMs(),
+          maxDelayMs: configValue.durationMs(),
+        }),
+        /** gRPC-style retry throttling: a failure takes a token, a success returns tokenRatio; retries need more than half. */
+        retryBudget: z.strictObject({ maxTokens: configValue.positiveInt(), tokenRatio: z.coerce.number().min(0).max(1) }),
+        /** Opens after failureThreshold failures in a row; one trial call after openMs. */
+        circuitBreaker: z.strictObject({ failureThreshold: configValue.positiveInt(), openMs: configValue.durationMs() }),
+      }),
     }),
     /** How a running process notices a changed configuration file (see LiveConfig). */
     configReload: reloadable(
@@ -78,12 +100,20 @@ export const platformConfigSchema = z
       otlpEndpoint: z.union([z.literal(''), z.string().regex(/^https?:\/\//, 'must be empty or an http(s):// URL')]),
       /** Probability that a new trace is sampled; children follow their parent's decision. */
       samplingRatio: z.coerce.number().min(0).max(1),
-      serviceVersion: z.string().min(1),
+      /** `service.version` of telemetry; empty: the version of the build (packaging/build-info). */
+      serviceVersion: z.string(),
       metricsPath: z.string().regex(/^\/[A-Za-z0-9/_-]*$/, 'an absolute path'),
       metricExportIntervalMs: configValue.positiveInt(),
       exportTimeoutMs: configValue.positiveInt(),
       shutdownTimeoutMs: configValue.positiveInt(),
       eventLoopDelayResolutionMs: configValue.positiveInt(),
+    }),
+    /** Worker processes per service (Node cluster): the analogue of GOMAXPROCS. Needs a restart. */
+    workers: z.strictObject({
+      /** By service name; a service not named runs as one process. */
+      count: z.record(z.string(), configValue.positiveInt()),
+      /** A worker that dies unexpectedly is started again after this long. */
+      restartDelayMs: configValue.durationMs(),
     }),
     embedded: z.strictObject({
       postgresPort: configValue.port(),

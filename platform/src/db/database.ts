@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { AppError, deadlineExceeded } from '../errors/index.js';
+import { embeddedFile, embeddedFolder } from '../packaging/embedded-files.js';
 import type { Logger } from '../log/index.js';
 
 /**
@@ -17,7 +18,10 @@ export interface QueryResultRows<Row> {
 
 /** Anything that runs SQL: the pool or an open transaction. */
 export interface Sql {
-  query<Row = Record<string, unknown>>(text: string, values?: readonly unknown[]): Promise<QueryResultRows<Row>>;
+  query<Row = Record<string, unknown>>(
+    text: string,
+    values?: readonly unknown[],
+  ): Promise<QueryResultRows<Row>>;
 }
 
 export interface DeadlineOptions {
@@ -45,7 +49,11 @@ export function databaseUrl(serverUrl: string, database: string): string {
 }
 
 /** Creates the service's database when it does not exist yet (first start, tests). */
-export async function ensureDatabase(serverUrl: string, database: string, connectTimeoutMs: number): Promise<void> {
+export async function ensureDatabase(
+  serverUrl: string,
+  database: string,
+  connectTimeoutMs: number,
+): Promise<void> {
   const client = new pg.Client({
     connectionString: databaseUrl(serverUrl, 'postgres'),
     connectionTimeoutMillis: connectTimeoutMs,
@@ -53,18 +61,26 @@ export async function ensureDatabase(serverUrl: string, database: string, connec
   try {
     await client.connect();
   } catch (cause) {
-    throw new AppError('DATABASE_UNREACHABLE', `cannot connect to PostgreSQL at ${redactUrl(serverUrl)}`, {
-      kind: 'unavailable',
-      cause,
-    });
+    throw new AppError(
+      'DATABASE_UNREACHABLE',
+      `cannot connect to PostgreSQL at ${redactUrl(serverUrl)}`,
+      {
+        kind: 'unavailable',
+        cause,
+      },
+    );
   }
   try {
-    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [
+      database,
+    ]);
     if (rowCount === 0) {
-      await client.query(`CREATE DATABASE ${pg.escapeIdentifier(database)}`).catch((error: unknown) => {
-        // 42P04 duplicate_database: another process created it between our check and our create.
-        if ((error as { code?: string }).code !== '42P04') throw error;
-      });
+      await client
+        .query(`CREATE DATABASE ${pg.escapeIdentifier(database)}`)
+        .catch((error: unknown) => {
+          // 42P04 duplicate_database: another process created it between our check and our create.
+          if ((error as { code?: string }).code !== '42P04') throw error;
+        });
     }
   } finally {
     await client.end();
@@ -97,7 +113,9 @@ export class Database implements Sql {
       application_name: options.applicationName,
     });
     // An idle client losing its connection must not crash the process; the pool replaces it.
-    this.pool.on('error', (error) => this.log.warn({ err: error }, 'idle database connection failed'));
+    this.pool.on('error', (error) =>
+      this.log.warn({ err: error }, 'idle database connection failed'),
+    );
   }
 
   get name(): string {
@@ -127,9 +145,19 @@ export class Database implements Sql {
     const client = await this.pool.connect();
     const unwatch = this.cancelOnAbort(client, signal);
     let broken = false;
+    // pg-pool listens for errors only on idle clients: a connection that dies while checked out,
+    // between two statements, would emit an unhandled 'error' and crash the process (found by the
+    // chaos drill's PostgreSQL connection cut). The next statement fails; the client is discarded.
+    const onConnectionError = (error: Error) => {
+      broken = true;
+      this.log.warn({ err: error }, 'database connection lost during a transaction');
+    };
+    client.on('error', onConnectionError);
     try {
       const timeout =
-        options.timeoutMs === undefined ? '' : `; SET LOCAL statement_timeout = ${Math.max(1, Math.floor(options.timeoutMs))}`;
+        options.timeoutMs === undefined
+          ? ''
+          : `; SET LOCAL statement_timeout = ${Math.max(1, Math.floor(options.timeoutMs))}`;
       await client.query(`BEGIN${timeout}`);
       const tx: Sql = {
         query: async <Row>(text: string, values?: readonly unknown[]) => {
@@ -149,6 +177,7 @@ export class Database implements Sql {
       if (signal?.aborted) throw deadlineExceeded('database transaction', error);
       throw error;
     } finally {
+      client.removeListener('error', onConnectionError);
       client.release(broken);
     }
   }
@@ -179,20 +208,29 @@ export class Database implements Sql {
         'CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
       );
       const done = new Set(
-        (await tx.query<{ name: string }>('SELECT name FROM schema_migrations')).rows.map((r) => r.name),
+        (await tx.query<{ name: string }>('SELECT name FROM schema_migrations')).rows.map(
+          (r) => r.name,
+        ),
       );
       for (const folder of folders) {
-        const files = (await readdir(folder.path)).filter((f) => f.endsWith('.sql')).sort();
+        // A bundle carries its migrations inside itself (packaging/embedded-files).
+        const files = (embeddedFolder(folder.path) ?? (await readdir(folder.path)))
+          .filter((f) => f.endsWith('.sql'))
+          .sort();
         for (const file of files) {
           const name = `${folder.scope}/${file}`;
           if (done.has(name)) continue;
-          await tx.query(await readFile(join(folder.path, file), 'utf8'));
+          await tx.query(
+            embeddedFile(join(folder.path, file)) ??
+              (await readFile(join(folder.path, file), 'utf8')),
+          );
           await tx.query('INSERT INTO schema_migrations (name) VALUES ($1)', [name]);
           applied.push(name);
         }
       }
     });
-    if (applied.length > 0) this.log.info({ database: this.name, migrations: applied }, 'migrations applied');
+    if (applied.length > 0)
+      this.log.info({ database: this.name, migrations: applied }, 'migrations applied');
     return applied;
   }
 

@@ -14,7 +14,9 @@ export interface GroupCommitOptions {
 }
 
 /** Runs a whole batch; returns one outcome per unit, in order (an Error fails only that unit). */
-export type BatchRunner<Unit, Outcome> = (units: readonly Unit[]) => Promise<readonly (Outcome | Error)[]>;
+export type BatchRunner<Unit, Outcome> = (
+  units: readonly Unit[],
+) => Promise<readonly (Outcome | Error)[]>;
 
 interface Pending<Unit, Outcome> {
   readonly unit: Unit;
@@ -67,7 +69,8 @@ export class GroupCommit<Unit, Outcome> {
       batch.forEach((pending, index) => {
         const outcome = outcomes[index];
         if (outcome instanceof Error) pending.reject(outcome);
-        else if (outcome === undefined) pending.reject(new Error('group commit returned no outcome for a unit'));
+        else if (outcome === undefined)
+          pending.reject(new Error('group commit returned no outcome for a unit'));
         else pending.resolve(outcome);
       });
     } catch (error) {

@@ -1,16 +1,33 @@
 import type { DescMessage, MessageShape } from '@bufbuild/protobuf';
-import { busHeaders, type Bus, type Delivery, type Subscription, type SubscriptionOptions } from '../bus/bus.js';
-import type { Database, Sql } from '../db/index.js';
+import { context as otelContext, type Context } from '@opentelemetry/api';
+import {
+  busHeaders,
+  type Bus,
+  type Delivery,
+  type Subscription,
+  type SubscriptionOptions,
+} from '../bus/bus.js';
+import { GroupCommit, type Database, type GroupCommitOptions, type Sql } from '../db/index.js';
 import { AppError } from '../errors/index.js';
 import { decodeEvent, eventSubject } from '../events/index.js';
 import type { Logger } from '../log/index.js';
-import { registerSubscription, traceDelivery, type MessagingTelemetry } from '../telemetry/index.js';
+import {
+  registerSubscription,
+  traceDelivery,
+  type MessagingTelemetry,
+} from '../telemetry/index.js';
 
 /**
  * Applies events exactly once per subscription: the inbox row `(subscription, event_id)` and the
  * handler's effects commit in one transaction, and the delivery is acknowledged only after that
  * commit. A redelivered event finds its inbox row and is skipped. Each delivery is processed in a
  * span that continues the publisher's trace (platform/src/telemetry/messaging.ts).
+ *
+ * Deliveries that arrive together are applied together (`batch`): one transaction, one statement
+ * for their inbox rows, one commit, then each is acknowledged. When one of them fails, the batch's
+ * transaction is rolled back and every delivery of it is applied again on its own, so a poison
+ * message fails alone and the others commit. Handlers therefore must not assume they run alone in
+ * their transaction (they never could rely on more than their own rows anyway).
  */
 export interface EventContext {
   readonly eventId: string;
@@ -29,10 +46,29 @@ export function on<Desc extends DescMessage>(
   schema: Desc,
   handle: (tx: Sql, event: MessageShape<Desc>, context: EventContext) => Promise<void>,
 ): EventHandler {
-  return { schema, handle: (tx, event, context) => handle(tx, event as MessageShape<Desc>, context) };
+  return {
+    schema,
+    handle: (tx, event, context) => handle(tx, event as MessageShape<Desc>, context),
+  };
 }
 
-export type ConsumerOptions = Omit<SubscriptionOptions, 'name' | 'subjects'> & { readonly subjectPrefix: string };
+export type ConsumerOptions = Omit<SubscriptionOptions, 'name' | 'subjects'> & {
+  readonly subjectPrefix: string;
+  /** Deliveries applied in one transaction; `maxBatch: 1` applies each on its own. Read at each batch. */
+  readonly batch?: () => GroupCommitOptions;
+};
+
+/** One decoded delivery waiting for its batch; `trace` is the delivery span's context. */
+interface PendingEvent {
+  readonly handler: EventHandler;
+  readonly type: string;
+  readonly event: unknown;
+  readonly context: EventContext;
+  readonly trace: Context;
+}
+
+/** Applied, or skipped as a duplicate (its inbox row already existed). */
+type Applied = boolean;
 
 export async function startEventConsumer(
   deps: { bus: Bus; db: Database; log: Logger; telemetry?: MessagingTelemetry },
@@ -41,25 +77,65 @@ export async function startEventConsumer(
   options: ConsumerOptions,
 ): Promise<Subscription> {
   const byType = new Map(handlers.map((h) => [h.schema.typeName, h]));
+
+  /** Runs each event's handler in its own trace context, so what it publishes continues its trace. */
+  const applyAll = async (tx: Sql, events: readonly PendingEvent[]): Promise<Applied[]> => {
+    const fresh = await insertInboxRows(tx, subscription, events);
+    const applied: Applied[] = [];
+    for (const pending of events) {
+      const isFresh = fresh.delete(pending.context.eventId);
+      if (isFresh)
+        await otelContext.with(pending.trace, () =>
+          pending.handler.handle(tx, pending.event, pending.context),
+        );
+      applied.push(isFresh);
+    }
+    return applied;
+  };
+  const applyAlone = (pending: PendingEvent): Promise<Applied> =>
+    deps.db.transaction(async (tx) => (await applyAll(tx, [pending]))[0] ?? false);
+  const batches = new GroupCommit<PendingEvent, Applied>(
+    options.batch ?? (() => ({ maxBatch: 1, maxInFlight: 1 })),
+    async (events) => {
+      if (events.length === 1) return [await applyAlone(events[0]!)];
+      try {
+        return await deps.db.transaction((tx) => applyAll(tx, events));
+      } catch {
+        // One delivery failed and took the batch's transaction with it: nothing of the batch was
+        // committed. Apply each on its own, so only the failing one fails (and is retried or dead-lettered).
+        return Promise.all(
+          events.map((pending) => applyAlone(pending).catch((error: unknown) => toError(error))),
+        );
+      }
+    },
+  );
+
   const apply = async (delivery: Delivery): Promise<void> => {
     const type = delivery.headers[busHeaders.eventType];
     const handler = type === undefined ? undefined : byType.get(type);
-    if (!handler) {
-      throw new AppError('EVENT_TYPE_UNKNOWN', `subscription ${subscription} has no handler for ${type ?? '(no type)'}`, {
-        permanent: true,
-      });
+    if (!handler || type === undefined) {
+      throw new AppError(
+        'EVENT_TYPE_UNKNOWN',
+        `subscription ${subscription} has no handler for ${type ?? '(no type)'}`,
+        {
+          permanent: true,
+        },
+      );
     }
     const event = decodeEvent(handler.schema, delivery.data);
     const eventId = delivery.headers[busHeaders.eventId] ?? delivery.id;
-    const context: EventContext = { eventId, subscription, attempt: delivery.attempt, headers: delivery.headers };
-    const applied = await deps.db.transaction(async (tx) => {
-      const inserted = await tx.query(
-        'INSERT INTO inbox (subscription, event_id, event_type) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
-        [subscription, eventId, type],
-      );
-      if (inserted.rowCount === 0) return false;
-      await handler.handle(tx, event, context);
-      return true;
+    const context: EventContext = {
+      eventId,
+      subscription,
+      attempt: delivery.attempt,
+      headers: delivery.headers,
+    };
+    const applied = await batches.submit({
+      handler,
+      type,
+      event,
+      context,
+      trace: otelContext.active(),
     });
     if (!applied) deps.log.debug({ subscription, eventId, type }, 'duplicate event skipped');
   };
@@ -71,14 +147,46 @@ export async function startEventConsumer(
       } catch (error) {
         // Inside the span, so the line carries the delivery's trace_id.
         deps.log.warn(
-          { err: error, subscription, eventId: delivery.id, attempt: delivery.attempt, subject: delivery.subject },
+          {
+            err: error,
+            subscription,
+            eventId: delivery.id,
+            attempt: delivery.attempt,
+            subject: delivery.subject,
+          },
           'event handling failed',
         );
         throw error;
       }
     });
   return deps.bus.subscribe(
-    { ...options, name: subscription, subjects: handlers.map((h) => eventSubject(h.schema, options.subjectPrefix)) },
+    {
+      ...options,
+      name: subscription,
+      subjects: handlers.map((h) => eventSubject(h.schema, options.subjectPrefix)),
+    },
     handle,
   );
+}
+
+/**
+ * One statement for the batch's inbox rows; returns the event ids that were new. A duplicate
+ * within the batch (the same event delivered twice) is new only once.
+ */
+async function insertInboxRows(
+  tx: Sql,
+  subscription: string,
+  events: readonly PendingEvent[],
+): Promise<Set<string>> {
+  const { rows } = await tx.query<{ event_id: string }>(
+    `INSERT INTO inbox (subscription, event_id, event_type)
+       SELECT $1, e.event_id, e.event_type FROM unnest($2::text[], $3::text[]) AS e(event_id, event_type)
+     ON CONFLICT DO NOTHING RETURNING event_id`,
+    [subscription, events.map((e) => e.context.eventId), events.map((e) => e.type)],
+  );
+  return new Set(rows.map((r) => r.event_id));
+}
+
+function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }

@@ -3,6 +3,7 @@ import { createConnectTransport } from '@connectrpc/connect-node';
 import type { DescService } from '@bufbuild/protobuf';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { rpcClientTelemetry } from './rpc-telemetry.js';
+import { rpcResilienceInterceptor, type RpcResilienceOptions } from '../resilience/rpc-resilience.js';
 
 export interface RpcClientOptions {
   readonly baseUrl: string;
@@ -10,6 +11,8 @@ export interface RpcClientOptions {
   readonly defaultTimeoutMs: number;
   /** The calling service's telemetry: CLIENT spans and `rpc.client.duration`. Trace context travels either way. */
   readonly telemetry?: Telemetry;
+  /** Circuit breaker and retries with a budget for this callee (platform `rpc.resilience`); none when absent. */
+  readonly resilience?: RpcResilienceOptions;
 }
 
 /**
@@ -23,7 +26,11 @@ export function createRpcClient<Service extends DescService>(service: Service, o
     httpVersion: '1.1',
     useBinaryFormat: true,
     defaultTimeoutMs: options.defaultTimeoutMs,
-    interceptors: [rpcClientTelemetry(options.telemetry)],
+    interceptors: [
+      rpcClientTelemetry(options.telemetry),
+      // Inside telemetry: one client span covers every try of a call.
+      ...(options.resilience ? [rpcResilienceInterceptor(options.baseUrl, options.resilience)] : []),
+    ],
   });
   return createClient(service, transport);
 }

@@ -1,6 +1,7 @@
 import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import { AppError, findAppError, isDeadlineExceeded, type ErrorKind } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
+import { isDependencyFailure } from '../resilience/dependency-failure.js';
 
 /** Carries the stable error code across Connect, so the caller can rebuild the AppError. */
 export const errorCodeHeader = 'orderly-error-code';
@@ -29,6 +30,9 @@ const kindByCode = new Map<Code, ErrorKind>([
   [Code.Unavailable, 'unavailable'],
   [Code.DeadlineExceeded, 'deadline-exceeded'],
   [Code.Canceled, 'deadline-exceeded'],
+  // The connection to the callee broke mid call (it crashed, a proxy reset it): the outcome is unknown,
+  // so the caller should retry (idempotently) rather than report a bug. Found by the chaos drill's kills.
+  [Code.Aborted, 'unavailable'],
 ]);
 
 /**
@@ -51,6 +55,11 @@ export function errorMappingInterceptor(log: Logger): Interceptor {
         });
       }
       if (error instanceof ConnectError) throw error;
+      if (isDependencyFailure(error)) {
+        // The database or broker is unreachable: the caller may retry later (503), it is no bug here.
+        log.warn({ err: error, procedure }, 'rpc failed: a dependency is unreachable');
+        throw new ConnectError(`${procedure} cannot reach a dependency`, Code.Unavailable, { [errorCodeHeader]: 'DEPENDENCY_UNAVAILABLE' });
+      }
       log.error({ err: error, procedure }, 'rpc failed');
       throw new ConnectError('internal error', Code.Internal, { [errorCodeHeader]: appError?.code ?? 'INTERNAL' });
     }

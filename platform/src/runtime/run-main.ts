@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { ConfigSource, LiveConfig, loadConfigDocument, parseServiceConfig } from '../config/index.js';
 import { findAppError } from '../errors/index.js';
+import { runsService, superviseWorkers, type WorkerSettings } from './workers.js';
 
 export interface Stoppable {
   stop(): Promise<void>;
@@ -11,6 +12,7 @@ export interface Stoppable {
  * the key, value and rule), start the service with a `LiveConfig` that follows the configuration
  * files (`configReload`), and on SIGTERM/SIGINT stop it gracefully and exit 0.
  * If the graceful stop takes longer than `shutdown.graceMs`, exit 1 rather than hang.
+ * With `workers.count.<name>` > 1 this process only supervises that many workers (./workers.ts).
  */
 export async function runServiceMain<Schema extends z.ZodType>(options: {
   readonly name: string;
@@ -32,17 +34,31 @@ export async function runServiceMain<Schema extends z.ZodType>(options: {
     process.stderr.write(`${options.name}: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   }
-  let service: Stoppable;
-  try {
-    service = await options.start(config);
-  } catch (error) {
-    const appError = findAppError(error);
-    process.stderr.write(`${options.name}: failed to start: ${appError?.code ?? ''} ${String(error)}\n`);
-    if (error instanceof Error && error.cause instanceof Error) process.stderr.write(`  cause: ${error.cause.message}\n`);
-    process.exit(1);
+  const workers: WorkerSettings = {
+    count: config.platform.workers.count[options.name] ?? 1,
+    restartDelayMs: config.platform.workers.restartDelayMs,
+    graceMs: config.platform.shutdown.graceMs,
+  };
+  if (!runsService(workers)) {
+    source.close();
+    superviseWorkers(options.name, workers);
+    return;
   }
+  // Listening for signals before the service exists: a SIGTERM during start-up (a rollout that
+  // changed its mind) waits for the start to finish, then stops gracefully like any other.
+  let service: Stoppable | undefined;
+  let stopRequested: string | undefined;
   let stopping = false;
   const stop = (signal: string) => {
+    if (!service) {
+      if (stopRequested) return;
+      stopRequested = signal;
+      setTimeout(() => {
+        process.stderr.write(`${options.name}: ${signal} during start-up, and the start did not finish within the grace time\n`);
+        process.exit(1);
+      }, config.platform.shutdown.graceMs).unref();
+      return;
+    }
     if (stopping) return;
     stopping = true;
     process.stderr.write(`${options.name}: ${signal} received, stopping\n`);
@@ -64,4 +80,13 @@ export async function runServiceMain<Schema extends z.ZodType>(options: {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  try {
+    service = await options.start(config);
+  } catch (error) {
+    const appError = findAppError(error);
+    process.stderr.write(`${options.name}: failed to start: ${appError?.code ?? ''} ${String(error)}\n`);
+    if (error instanceof Error && error.cause instanceof Error) process.stderr.write(`  cause: ${error.cause.message}\n`);
+    process.exit(1);
+  }
+  if (stopRequested) stop(stopRequested);
 }

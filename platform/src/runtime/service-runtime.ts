@@ -14,6 +14,7 @@ import { Outbox, OutboxRelay } from '../outbox/index.js';
 import { errorMappingInterceptor, rpcServerTelemetry } from '../rpc/index.js';
 import { createTelemetry, traceHttpRequest, type MessagingTelemetry, type Telemetry } from '../telemetry/index.js';
 import { FaultInjector, openFlags, type Flags, type FlagsHandle } from '../flags/index.js';
+import { buildInfo } from '../packaging/build-info.js';
 
 /**
  * Everything technical a service needs, wired once: logger, its own database (migrated), the bus,
@@ -240,6 +241,7 @@ export class ServiceRuntime {
           retryBackoffMs: busConfig.retryBackoffMs,
           concurrency: busConfig.consumerConcurrency,
           subjectPrefix: busConfig.subjectPrefix,
+          batch: () => this.live.platform.bus.consumerBatch,
         }),
       );
     }
@@ -256,7 +258,7 @@ export class ServiceRuntime {
       this.relay.start();
     }
     for (const task of this.tasks) this.schedule(task);
-    this.log.info({ url }, `${this.options.name} started`);
+    this.log.info({ url, build: buildInfo() }, `${this.options.name} started`);
     return { url };
   }
 
@@ -270,7 +272,7 @@ export class ServiceRuntime {
     const appHandler = custom ? (req: IncomingMessage, res: ServerResponse) => this.withHttpFaults(req, res, custom) : connect;
     const server = createServer((req, res) => {
       const path = req.url?.split('?')[0];
-      if (path === '/healthz') return void sendJson(res, 200, { status: 'ok' });
+      if (path === '/healthz') return void sendJson(res, 200, { status: 'ok', details: { build: buildInfo() } });
       if (path === this.telemetry.metricsPath && req.method === 'GET') return this.telemetry.serveMetrics(req, res);
       if (path === '/readyz') return void this.answerReadiness(res);
       if (path?.startsWith('/admin/dead-letters') && this.sharedBus) return void this.answerDeadLetters(path, req, res);

@@ -34,6 +34,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { pino } from 'pino';
 import type { PlatformConfig } from '../config/index.js';
+import { buildInfo } from '../packaging/build-info.js';
 import { createLogger, type LogDestination, type Logger } from '../log/index.js';
 import { nameHttpRoute } from './http-server.js';
 import { durationBucketBoundaries, instrumentationScope } from './instruments.js';
@@ -124,6 +125,11 @@ class ProcessSpanProcessors implements SpanProcessor {
   }
 }
 
+/** The configured `telemetry.serviceVersion`, or the build's version when it is empty. */
+function serviceVersion(config: PlatformConfig['telemetry']): string {
+  return config.serviceVersion || buildInfo().version;
+}
+
 export function createTelemetry(options: TelemetryOptions): Telemetry {
   const { platform, service } = options;
   const config = platform.telemetry;
@@ -133,7 +139,9 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
   const resource = resourceFromAttributes({
     'service.name': service,
     'service.namespace': 'orderly',
-    'service.version': config.serviceVersion,
+    'service.version': serviceVersion(config),
+    'vcs.ref.head.revision': buildInfo().commit,
+    'orderly.build.time': buildInfo().builtAt,
     'service.instance.id': randomUUID(),
     'deployment.environment.name': platform.environment,
     // The name before semantic conventions 1.27, still what many backends group by.
@@ -192,13 +200,13 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
       service,
       level: platform.logLevel,
       environment: platform.environment,
-      version: config.serviceVersion,
+      version: serviceVersion(config),
       ...(destination ? { destination } : {}),
     });
   }
 
-  const tracer = tracerProvider.getTracer(instrumentationScope, config.serviceVersion);
-  const meter = meterProvider.getMeter(instrumentationScope, config.serviceVersion);
+  const tracer = tracerProvider.getTracer(instrumentationScope, serviceVersion(config));
+  const meter = meterProvider.getMeter(instrumentationScope, serviceVersion(config));
   const unregisterRuntimeMetrics = registerRuntimeMetrics(meter, {
     eventLoopDelayResolutionMs: config.eventLoopDelayResolutionMs,
     windowMs: config.metricExportIntervalMs,
@@ -263,7 +271,7 @@ function disabledTelemetry(options: TelemetryOptions): Telemetry {
         service,
         level: platform.logLevel,
         environment: platform.environment,
-        version: platform.telemetry.serviceVersion,
+        version: serviceVersion(platform.telemetry),
       }),
     tracer,
     meter,

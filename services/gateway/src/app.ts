@@ -14,6 +14,7 @@ import {
 import type { GatewayConfig } from './config.js';
 import { AccessTokenVerifier } from './entry-points/access-token-verifier.js';
 import { buildHttpApp } from './entry-points/http-app.js';
+import { UpstreamAdmission } from './entry-points/upstream-admission.js';
 import { TokenBuckets } from './entry-points/rate-limiter.js';
 
 export { gatewayConfigSchema, type GatewayConfig } from './config.js';
@@ -47,7 +48,7 @@ export async function createGatewayService(
     config: live,
     flags: options.flags,
   });
-  const rpcOptions = { defaultTimeoutMs: service.requestTimeoutMs, telemetry: runtime.telemetry };
+  const rpcOptions = { defaultTimeoutMs: service.requestTimeoutMs, telemetry: runtime.telemetry, resilience: platform.rpc.resilience };
   const orderClient =
     options.orderClient ??
     createRpcClient(OrderService, { baseUrl: service.orderServiceUrl, ...rpcOptions });
@@ -74,6 +75,7 @@ export async function createGatewayService(
       refetchMinIntervalMs: service.auth.jwksRefetchMinIntervalMs,
       maxAgeMs: service.auth.jwksMaxAgeMs,
       maxTokenLength: service.auth.maxTokenLength,
+      verifiedCacheSize: service.auth.verifiedTokenCacheSize,
     },
     runtime.log,
   );
@@ -90,6 +92,12 @@ export async function createGatewayService(
   // reloaded gateway key builds a new app and swaps it in; requests in flight finish on the old one.
   // Rate-limit buckets live outside the app and survive the swap.
   const buckets = new TokenBuckets(service.rateLimits.maxTrackedKeys);
+  // Like the buckets, the count of calls in flight must survive the swap.
+  const orderAdmission = new UpstreamAdmission(
+    'the order service',
+    () => live.service.orderServiceMaxInFlight,
+    () => live.service.overloadRetryAfterSeconds,
+  );
   const build = () =>
     buildHttpApp({
       config: live.service,
@@ -100,6 +108,7 @@ export async function createGatewayService(
       identityClient,
       verifier,
       buckets,
+      orderAdmission,
       flags: runtime.flags,
     });
   let app = await build();
@@ -111,7 +120,11 @@ export async function createGatewayService(
         app = next;
         void previous.close();
       },
-      (error: unknown) => runtime.log.error({ err: error }, 'gateway rebuild after configuration change failed, previous kept'),
+      (error: unknown) =>
+        runtime.log.error(
+          { err: error },
+          'gateway rebuild after configuration change failed, previous kept',
+        ),
     );
   });
   runtime.serveHttp((req, res) => app.routing(req, res));

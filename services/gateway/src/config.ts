@@ -30,10 +30,15 @@ export const gatewayConfigSchema = z.strictObject({
     jwksRefetchMinIntervalMs: configValue.durationMs(),
     jwksMaxAgeMs: configValue.positiveInt(),
     maxTokenLength: configValue.positiveInt(),
+    verifiedTokenCacheSize: configValue.nonNegativeInt(),
     emailMaxLength: configValue.positiveInt(),
     passwordMaxLength: configValue.positiveInt(),
     refreshTokenMaxLength: configValue.positiveInt(),
   }),
+  /** Calls waiting on the order service at once; more are refused with 503 + Retry-After (load shedding). */
+  orderServiceMaxInFlight: reloadable(configValue.positiveInt()),
+  /** The Retry-After (seconds) of a request refused because an upstream is at capacity. */
+  overloadRetryAfterSeconds: reloadable(configValue.positiveInt()),
   /** Token buckets: `burst` at once, refilled at `perMinute`. */
   rateLimits: z.strictObject({
     perAddress: reloadable(rateLimitSchema),

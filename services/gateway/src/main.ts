@@ -1,7 +1,9 @@
 import { runServiceMain } from '@orderly/platform';
 import { createGatewayService, gatewayConfigSchema } from './app.js';
 
-await runServiceMain({
+// Not awaited: the bundle for single-file binaries is CommonJS, which has no top-level await;
+// runServiceMain reports its own failures and exits non-zero.
+void runServiceMain({
   name: 'gateway',
   configSchema: gatewayConfigSchema,
   start: async (config) => {

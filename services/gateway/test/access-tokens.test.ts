@@ -330,6 +330,24 @@ describe('key rotation at the gateway', () => {
     }
   });
 
+  test('when a token that was accepted (and remembered) expires, then the next request with it is refused', async () => {
+    const strict = await startTestGateway({ service: { auth: { clockSkewMs: 0 } } });
+    try {
+      const expiresAt = Math.floor(Date.now() / 1000) + 2;
+      const token = await signToken({ exp: expiresAt });
+      const before = await send(strict.url, { path: '/v1/orders', headers: bearer(token) });
+      expect(before.status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, expiresAt * 1000 - Date.now() + 50));
+
+      const after = await send(strict.url, { path: '/v1/orders', headers: bearer(token) });
+
+      expect(after.status).toBe(401);
+      expect(after.json()).toMatchObject({ error: { code: 'AUTH_TOKEN_INVALID' } });
+    } finally {
+      await strict.stop();
+    }
+  });
+
   test('when a token signed by HS256 with a secret is built with SignJWT, then it is refused too', async () => {
     const token = await new SignJWT(claims())
       .setProtectedHeader({ alg: 'HS256', kid: primaryKey.kid })

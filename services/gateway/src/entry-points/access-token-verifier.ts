@@ -18,6 +18,13 @@ import { invalidToken } from './auth-errors.js';
  * most once per `refetchMinIntervalMs`; a request that arrives inside that interval waits for the
  * next allowed fetch rather than failing, so a token signed right after a rotation is never
  * refused. The cache is also refreshed once it is older than `maxAgeMs`.
+ *
+ * A token that verified is remembered (up to `verifiedCacheSize` tokens, the oldest forgotten
+ * first) until its `exp`: a client sends the same token with every request for its whole life,
+ * and an ECDSA verification costs more than the rest of the gateway's work on a request. The cache
+ * is keyed by the whole token, signature included, so only those exact bytes hit it; a hit still
+ * checks exp/nbf against the clock and that the signing key is still published (a key withdrawn
+ * from the JWKS invalidates its tokens at once).
  */
 export interface PublicJwk {
   readonly kty: string;
@@ -44,6 +51,8 @@ export interface VerifierSettings {
   readonly refetchMinIntervalMs: number;
   readonly maxAgeMs: number;
   readonly maxTokenLength: number;
+  /** Verified tokens remembered until they expire; 0 verifies every request. */
+  readonly verifiedCacheSize: number;
 }
 
 export type JwksSource = () => Promise<readonly PublicJwk[]>;
@@ -53,6 +62,14 @@ const roles = new Set<string>(['customer', 'admin']);
 /** What the order service accepts as a customer id; identity issues UUIDs. */
 const subjectPattern = /^[A-Za-z0-9_-]{1,64}$/;
 const compactJwsPattern = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+interface VerifiedToken {
+  readonly principal: Principal;
+  readonly kid: string;
+  /** exp and nbf in ms, with the clock tolerance already applied. */
+  readonly validUntilMs: number;
+  readonly validFromMs: number;
+}
 
 interface CachedJwks {
   readonly jwks: readonly PublicJwk[];
@@ -64,6 +81,7 @@ export class AccessTokenVerifier {
   private cache: CachedJwks | undefined;
   private lastFetchStartedAt = Number.NEGATIVE_INFINITY;
   private inFlight: Promise<CachedJwks> | undefined;
+  private readonly verified = new Map<string, VerifiedToken>();
 
   constructor(
     private readonly source: JwksSource,
@@ -74,6 +92,50 @@ export class AccessTokenVerifier {
 
   /** The principal of a valid token; otherwise an AppError AUTH_TOKEN_INVALID (401). */
   async verify(token: string, signal: AbortSignal): Promise<Principal> {
+    const remembered = this.verified.get(token);
+    if (remembered) {
+      const now = this.now();
+      // keyFor answers from the JWKS cache (refreshing it when old), so a withdrawn key is noticed.
+      if (
+        now < remembered.validUntilMs &&
+        now >= remembered.validFromMs &&
+        (await this.keyFor(remembered.kid, signal))
+      ) {
+        return remembered.principal;
+      }
+      this.verified.delete(token);
+    }
+    const { principal, exp, nbf, kid } = await this.verifyFully(token, signal);
+    this.remember(token, principal, kid, exp, nbf);
+    return principal;
+  }
+
+  private remember(
+    token: string,
+    principal: Principal,
+    kid: string,
+    exp: number,
+    nbf: number | undefined,
+  ): void {
+    const { verifiedCacheSize, clockSkewMs } = this.settings;
+    if (verifiedCacheSize <= 0) return;
+    while (this.verified.size >= verifiedCacheSize) {
+      const oldest = this.verified.keys().next();
+      if (oldest.done) break;
+      this.verified.delete(oldest.value);
+    }
+    this.verified.set(token, {
+      principal,
+      kid,
+      validUntilMs: exp * 1000 + clockSkewMs,
+      validFromMs: nbf === undefined ? Number.NEGATIVE_INFINITY : nbf * 1000 - clockSkewMs,
+    });
+  }
+
+  private async verifyFully(
+    token: string,
+    signal: AbortSignal,
+  ): Promise<{ principal: Principal; kid: string; exp: number; nbf: number | undefined }> {
     if (token.length > this.settings.maxTokenLength || !compactJwsPattern.test(token)) {
       throw invalidToken('malformed');
     }
@@ -112,7 +174,8 @@ export class AccessTokenVerifier {
     const { sub, role } = payload;
     if (typeof sub !== 'string' || !subjectPattern.test(sub)) throw invalidToken('bad sub');
     if (typeof role !== 'string' || !roles.has(role)) throw invalidToken('bad role');
-    return { sub, role: role as Role };
+    if (typeof payload.exp !== 'number') throw invalidToken('no exp');
+    return { principal: { sub, role: role as Role }, kid, exp: payload.exp, nbf: payload.nbf };
   }
 
   /**

@@ -15,6 +15,7 @@ import { registerProductsRoutes } from './products-routes.js';
 import { TokenBuckets } from './rate-limiter.js';
 import { startDeadline, type RequestDeadline } from './request-deadline.js';
 import { registerRequestSecurity } from './request-security.js';
+import { UpstreamAdmission } from './upstream-admission.js';
 
 export interface HttpAppDeps {
   readonly config: GatewayConfig;
@@ -26,6 +27,8 @@ export interface HttpAppDeps {
   readonly verifier: AccessTokenVerifier;
   /** Injected by tests that need a clock; otherwise real time. */
   readonly buckets?: TokenBuckets;
+  /** Load shedding in front of the order service; shared across app rebuilds. */
+  readonly orderAdmission?: UpstreamAdmission;
   /** Runtime decisions (e.g. `order-max-lines`). */
   readonly flags?: Flags;
 }
@@ -44,6 +47,11 @@ export async function buildHttpApp({
   identityClient,
   verifier,
   buckets = new TokenBuckets(config.rateLimits.maxTrackedKeys),
+  orderAdmission = new UpstreamAdmission(
+    'the order service',
+    () => config.orderServiceMaxInFlight,
+    () => config.overloadRetryAfterSeconds,
+  ),
   flags,
 }: HttpAppDeps): Promise<FastifyInstance> {
   const app = fastify({
@@ -126,7 +134,7 @@ export async function buildHttpApp({
 
   const limits = config;
   registerProductsRoutes(app, { inventoryClient });
-  registerOrdersRoutes(app, { orderClient, limits, telemetry, flags });
+  registerOrdersRoutes(app, { orderClient, orderAdmission, limits, telemetry, flags });
   registerAuthRoutes(app, { identityClient, verifier, buckets, config });
   registerAdminRoutes(app, { inventoryClient, identityClient });
   app.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () =>

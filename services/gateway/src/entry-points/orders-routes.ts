@@ -9,9 +9,12 @@ import { orderToJson, type PlaceOrderBody } from './order-json.js';
 import { callUpstream } from './request-deadline.js';
 import { assertWithinLineLimit } from './order-line-limit.js';
 import { principalOf } from './request-security.js';
+import type { UpstreamAdmission } from './upstream-admission.js';
 
 export interface OrdersRoutesDeps {
   readonly orderClient: Client<typeof OrderService>;
+  /** Every call to the order service goes through it (503 + Retry-After when at capacity). */
+  readonly orderAdmission: UpstreamAdmission;
   /** Names the order a request is about on its span (`order.id`). */
   readonly telemetry: Pick<Telemetry, 'correlate'>;
   readonly limits: Pick<
@@ -28,7 +31,7 @@ const decimalPattern = /^[0-9]{1,9}$/;
 /** POST /v1/orders, GET /v1/orders/{orderId}, GET /v1/orders: one Connect call each, mapped to JSON. */
 export function registerOrdersRoutes(
   app: FastifyInstance,
-  { orderClient, limits, telemetry, flags }: OrdersRoutesDeps,
+  { orderClient, orderAdmission, limits, telemetry, flags }: OrdersRoutesDeps,
 ): void {
   app.post<{ Body: PlaceOrderBody; Headers: { 'idempotency-key': string } }>(
     '/v1/orders',
@@ -36,15 +39,17 @@ export function registerOrdersRoutes(
     async (request, reply) => {
       const { lines, paymentMethod } = request.body;
       await assertWithinLineLimit(flags, principalOf(request).sub, lines.length);
-      const response = await callUpstream(request.deadline, 'order.PlaceOrder', (options) =>
-        orderClient.placeOrder(
-          {
-            customerId: principalOf(request).sub,
-            idempotencyKey: request.headers['idempotency-key'],
-            lines: lines.map(({ sku, quantity }) => ({ sku, quantity })),
-            paymentMethod,
-          },
-          options,
+      const response = await orderAdmission.run(reply, () =>
+        callUpstream(request.deadline, 'order.PlaceOrder', (options) =>
+          orderClient.placeOrder(
+            {
+              customerId: principalOf(request).sub,
+              idempotencyKey: request.headers['idempotency-key'],
+              lines: lines.map(({ sku, quantity }) => ({ sku, quantity })),
+              paymentMethod,
+            },
+            options,
+          ),
         ),
       );
       if (!response.order) throw orderNotFound();
@@ -67,14 +72,16 @@ export function registerOrdersRoutes(
         return Promise.resolve();
       },
     },
-    async (request) => {
+    async (request, reply) => {
       telemetry.correlate({ 'order.id': request.params.orderId });
       let response;
       try {
-        response = await callUpstream(request.deadline, 'order.GetOrder', (options) =>
-          orderClient.getOrder(
-            { orderId: request.params.orderId, customerId: principalOf(request).sub },
-            options,
+        response = await orderAdmission.run(reply, () =>
+          callUpstream(request.deadline, 'order.GetOrder', (options) =>
+            orderClient.getOrder(
+              { orderId: request.params.orderId, customerId: principalOf(request).sub },
+              options,
+            ),
           ),
         );
       } catch (error) {
@@ -100,14 +107,16 @@ export function registerOrdersRoutes(
         return Promise.resolve();
       },
     },
-    async (request) => {
-      const response = await callUpstream(request.deadline, 'order.ListOrders', (options) =>
-        orderClient.listOrders(
-          {
-            customerId: principalOf(request).sub,
-            limit: request.query.limit ?? limits.listLimitMax,
-          },
-          options,
+    async (request, reply) => {
+      const response = await orderAdmission.run(reply, () =>
+        callUpstream(request.deadline, 'order.ListOrders', (options) =>
+          orderClient.listOrders(
+            {
+              customerId: principalOf(request).sub,
+              limit: request.query.limit ?? limits.listLimitMax,
+            },
+            options,
+          ),
         ),
       );
       return { orders: response.orders.map(orderToJson) };

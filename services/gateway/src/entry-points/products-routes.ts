@@ -14,10 +14,14 @@ export function registerProductsRoutes(
   app: FastifyInstance,
   { inventoryClient }: ProductsRoutesDeps,
 ): void {
-  app.get('/v1/products', { schema: listProductsSchema, config: { access: 'public' } }, async (request) => {
-    const response = await callUpstream(request.deadline, 'inventory.ListProducts', (options) =>
-      inventoryClient.listProducts({}, options),
-    );
-    return { products: response.products.map(productToJson) };
-  });
+  app.get(
+    '/v1/products',
+    { schema: listProductsSchema, config: { access: 'public' } },
+    async (request) => {
+      const response = await callUpstream(request.deadline, 'inventory.ListProducts', (options) =>
+        inventoryClient.listProducts({}, options),
+      );
+      return { products: response.products.map(productToJson) };
+    },
+  );
 }

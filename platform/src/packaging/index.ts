@@ -1,0 +1,2 @@
+export * from './build-info.js';
+export * from './embedded-files.js';

@@ -1,0 +1,23 @@
+import { findAppError } from '../errors/index.js';
+
+/**
+ * Whether an error says a dependency (the database, the broker, a callee) could not be reached,
+ * rather than that this particular piece of work is wrong. Such a failure is nobody's message's
+ * fault: consumers back off and try again later instead of dead-lettering, and callers see
+ * "unavailable" rather than "internal".
+ */
+const networkErrnos = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+// PostgreSQL: 08xxx connection exceptions, 57P01-57P03 shutdown / cannot connect now, 53300 too many connections.
+const postgresStates = /^(08...|57P0[123]|53300)$/;
+const lostConnectionMessages = /Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect|Connection ended unexpectedly/i;
+
+export function isDependencyFailure(error: unknown): boolean {
+  if (findAppError(error)?.code === 'DATABASE_UNREACHABLE') return true;
+  for (let e: unknown = error, depth = 0; e !== null && typeof e === 'object' && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (networkErrnos.has(code) || postgresStates.test(code))) return true;
+    const message = (e as { message?: unknown }).message;
+    if (typeof message === 'string' && lostConnectionMessages.test(message)) return true;
+  }
+  return false;
+}

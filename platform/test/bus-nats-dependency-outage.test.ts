@@ -1,0 +1,61 @@
+import { randomBytes } from 'node:crypto';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { describe, expect, test } from 'vitest';
+import { connectNatsBus, type Delivery } from '../src/bus/index.js';
+import { aMessage, eventually, subscriptionOptions } from './bus-contract.js';
+
+/**
+ * Regression for what the chaos drill's PostgreSQL restart showed: a consumer whose database was
+ * down for longer than its redelivery delays dead-lettered the events it received meanwhile
+ * (settlements and confirmations were then never applied). An unreachable dependency is not the
+ * message's fault: the subscription backs off and keeps the message until the dependency is back.
+ */
+const natsUrl = process.env.ORDERLY_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
+
+function connectionRefused(): Error {
+  return Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+}
+
+describe('NATS bus when a dependency is down', () => {
+  test('when the handler cannot reach its database for more attempts than maxDeliver, then the message is applied once it is back and nothing is dead-lettered', async () => {
+    // Arrange
+    const id = randomBytes(4).toString('hex');
+    const prefix = `t${id}`;
+    const streams = { stream: `TEST_${id}`, deadLetterStream: `TEST_${id}_DEAD` };
+    const bus = await connectNatsBus({
+      servers: natsUrl,
+      ...streams,
+      duplicateWindowMs: 60_000,
+      subjects: [`${prefix}.events.>`],
+      deadLetterSubjectPrefix: `${prefix}.deadletter`,
+    });
+    const subject = `${prefix}.events.sample`;
+    let attempts = 0;
+    const applied: Delivery[] = [];
+    const subscription = await bus.subscribe(subscriptionOptions({ subjects: [subject], maxDeliver: 2, retryBackoffMs: [10, 40] }), (delivery) => {
+      attempts++;
+      // The database is "down" for the first five attempts.
+      if (attempts <= 5) return Promise.reject(new Error('transaction failed', { cause: connectionRefused() }));
+      applied.push(delivery);
+      return Promise.resolve();
+    });
+    try {
+      // Act
+      await bus.publish([aMessage(subject)]);
+
+      // Assert
+      await eventually(() => expect(applied).toHaveLength(1), 10_000);
+      expect(attempts).toBe(6);
+      expect(await bus.listDeadLetters()).toEqual([]);
+    } finally {
+      await subscription.stop();
+      await bus.close();
+      const nc = await connect({ servers: natsUrl });
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.delete(streams.stream);
+      await jsm.streams.delete(streams.deadLetterStream);
+      await nc.close();
+    }
+  });
+});

@@ -1,0 +1,90 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { create, createFileRegistry, type DescService } from '@bufbuild/protobuf';
+import { FileDescriptorProtoSchema, file_google_protobuf_wrappers } from '@bufbuild/protobuf/wkt';
+import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
+import { connectNodeAdapter } from '@connectrpc/connect-node';
+import { describe, expect, test } from 'vitest';
+import { createRpcClient, errorCodeHeader, type RpcResilienceOptions } from '../src/index.js';
+
+/** A one-method service built in the test: `test.v1.EchoService/Echo(StringValue) → StringValue`. */
+const registry = createFileRegistry(
+  create(FileDescriptorProtoSchema, {
+    name: 'test/v1/echo_resilience.proto',
+    package: 'test.v1',
+    syntax: 'proto3',
+    dependency: ['google/protobuf/wrappers.proto'],
+    service: [{ name: 'EchoService', method: [{ name: 'Echo', inputType: '.google.protobuf.StringValue', outputType: '.google.protobuf.StringValue' }] }],
+  }),
+  () => file_google_protobuf_wrappers,
+);
+const EchoService = registry.getService('test.v1.EchoService') as DescService;
+type EchoClient = { echo(request: { value: string }): Promise<{ value: string }> };
+
+const resilience: RpcResilienceOptions = {
+  retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20 },
+  retryBudget: { maxTokens: 100, tokenRatio: 0.1 },
+  circuitBreaker: { failureThreshold: 4, openMs: 60_000 },
+};
+
+/** A server whose first `refusals` calls are refused before the handler runs (as injected faults are). */
+async function anEchoServer(refusals: number): Promise<{ url: string; calls: () => number; close: () => Promise<void> }> {
+  let calls = 0;
+  const routes = (router: ConnectRouter) =>
+    router.service(EchoService, {
+      echo: (request: { value: string }) => {
+        calls++;
+        if (calls <= refusals) throw new ConnectError('refused', Code.Unavailable, { [errorCodeHeader]: 'FAULT_INJECTED' });
+        return Promise.resolve({ value: request.value });
+      },
+    } as never);
+  const server: Server = createServer(connectNodeAdapter({ routes }));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, calls: () => calls, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+describe('RPC client resilience', () => {
+  test('when the callee refuses a call before handling it, then the client retries and the call succeeds', async () => {
+    const server = await anEchoServer(2);
+    try {
+      const client = createRpcClient(EchoService, { baseUrl: server.url, defaultTimeoutMs: 5000, resilience }) as unknown as EchoClient;
+      expect(await client.echo({ value: 'hi' })).toMatchObject({ value: 'hi' });
+      expect(server.calls()).toBe(3);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('when nothing listens at the callee, then after the threshold the circuit opens and calls fail at once as unavailable', async () => {
+    const server = await anEchoServer(0);
+    const url = server.url;
+    await server.close(); // the port is now refused
+    const client = createRpcClient(EchoService, { baseUrl: url, defaultTimeoutMs: 5000, resilience }) as unknown as EchoClient;
+    const errors: ConnectError[] = [];
+    for (let i = 0; i < 3; i++) errors.push(await client.echo({ value: 'x' }).then(() => { throw new Error('answered'); }, (e: unknown) => ConnectError.from(e)));
+    expect(errors.map((e) => e.code)).toEqual([Code.Unavailable, Code.Unavailable, Code.Unavailable]);
+    expect(errors.at(-1)?.metadata.get(errorCodeHeader)).toBe('CIRCUIT_OPEN');
+  });
+
+  test('when the callee failed while handling a non-idempotent call, then it is not retried', async () => {
+    let calls = 0;
+    const routes = (router: ConnectRouter) =>
+      router.service(EchoService, {
+        echo: () => {
+          calls++;
+          throw new ConnectError('lost', Code.Unavailable);
+        },
+      } as never);
+    const server = createServer(connectNodeAdapter({ routes }));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const client = createRpcClient(EchoService, { baseUrl: `http://127.0.0.1:${port}`, defaultTimeoutMs: 5000, resilience }) as unknown as EchoClient;
+      await expect(client.echo({ value: 'x' })).rejects.toThrow('lost');
+      expect(calls).toBe(1);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});

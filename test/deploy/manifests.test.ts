@@ -1,0 +1,315 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { IEnvVar } from 'kubernetes-models/v1/EnvVar';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { loadConfigDocument, parseServiceConfig } from '@orderly/platform';
+import { gatewayConfigSchema } from '@orderly/gateway';
+import { identityConfigSchema } from '@orderly/identity';
+import { inventoryConfigSchema } from '@orderly/inventory';
+import { notificationConfigSchema } from '@orderly/notification';
+import { orderConfigSchema } from '@orderly/order';
+import { paymentConfigSchema } from '@orderly/payment';
+import { kustomizeTree, writeTree, devSecrets } from '@orderly/build/k8s/kustomize-tree';
+import { renderKustomization, type K8sObject } from '@orderly/build/k8s/render';
+import { schemaProblems } from '@orderly/build/k8s/validate';
+import {
+  allowedConnections,
+  type PodTemplateObject,
+  podTemplateOf,
+} from './network-policy-evaluator.js';
+
+/**
+ * The Kubernetes manifests, rendered offline exactly as `kubectl apply -k` would render the tree
+ * that `npm run build:manifests` writes, and checked without a cluster.
+ */
+const schemas = {
+  order: orderConfigSchema,
+  inventory: inventoryConfigSchema,
+  payment: paymentConfigSchema,
+  notification: notificationConfigSchema,
+  identity: identityConfigSchema,
+  gateway: gatewayConfigSchema,
+} as const;
+const serviceNames = Object.keys(schemas) as (keyof typeof schemas)[];
+const build = {
+  version: '0.1.0',
+  commit: 'abcdef0123456789abcdef0123456789abcdef01',
+  builtAt: '2026-11-28T07:22:16.052Z',
+};
+
+let dir: string;
+const rendered: Record<'dev' | 'prod', K8sObject[]> = { dev: [], prod: [] };
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'orderly-k8s-'));
+  writeTree(kustomizeTree(build), dir);
+  rendered.dev = renderKustomization(join(dir, 'overlays/dev'));
+  rendered.prod = renderKustomization(join(dir, 'overlays/prod'));
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const workloads = (objects: K8sObject[]) =>
+  objects.filter((o): o is PodTemplateObject =>
+    ['Deployment', 'StatefulSet', 'Job'].includes(o.kind),
+  );
+const find = (objects: K8sObject[], kind: string, name: string) =>
+  objects.find((o) => o.kind === kind && o.metadata.name === name);
+
+describe.each(['dev', 'prod'] as const)('the %s overlay', (overlay) => {
+  test('when every object is validated against the Kubernetes API schemas, then none has a problem', async () => {
+    const objects = rendered[overlay];
+    expect(objects.length).toBeGreaterThan(30);
+    expect(await schemaProblems(objects)).toEqual([]);
+    for (const object of objects) {
+      if (object.kind !== 'Namespace')
+        expect(object.metadata.namespace, `${object.kind}/${object.metadata.name}`).toBe('orderly');
+    }
+  });
+
+  test('when every container is inspected, then it has probes, requests and limits, a restricted security context and a pinned image', () => {
+    for (const workload of workloads(rendered[overlay])) {
+      const pod = podTemplateOf(workload).spec;
+      expect(pod.automountServiceAccountToken, workload.metadata.name).toBe(false);
+      for (const container of pod.containers) {
+        const where = `${workload.kind}/${workload.metadata.name}/${container.name}`;
+        if (workload.kind !== 'Job') {
+          expect(container.livenessProbe, where).toBeDefined();
+          expect(container.readinessProbe, where).toBeDefined();
+        }
+        for (const kind of ['requests', 'limits'] as const) {
+          expect(container.resources?.[kind]?.cpu, `${where} ${kind}.cpu`).toBeDefined();
+          expect(container.resources?.[kind]?.memory, `${where} ${kind}.memory`).toBeDefined();
+        }
+        expect(container.securityContext, where).toMatchObject({
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          runAsNonRoot: true,
+          capabilities: { drop: ['ALL'] },
+        });
+        expect(container.image, where).toMatch(/^[a-z0-9./-]+:[A-Za-z0-9._-]+$/);
+        expect(container.image, where).not.toMatch(/:(latest|stable|main|edge)$/);
+      }
+    }
+  });
+
+  test('when the services are deployed, then each has its image tag, probes on /healthz and /readyz, a Service, a PodDisruptionBudget and a rolling update that keeps capacity', () => {
+    const objects = rendered[overlay];
+    for (const service of serviceNames) {
+      const deployment = find(objects, 'Deployment', service) as PodTemplateObject & {
+        spec: { strategy: unknown; replicas: number };
+      };
+      expect(deployment, service).toBeDefined();
+      const [container] = podTemplateOf(deployment).spec.containers;
+      expect(container?.image).toBe(`${service}:0.1.0-20261128-0722-abcdef0`);
+      expect(container?.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
+      expect(container?.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
+      expect(deployment.spec.strategy).toEqual({
+        type: 'RollingUpdate',
+        rollingUpdate: { maxSurge: 1, maxUnavailable: 0 },
+      });
+      expect(deployment.spec.replicas).toBe(
+        overlay === 'dev' ? 1 : ['gateway', 'order'].includes(service) ? 3 : 2,
+      );
+      expect(find(objects, 'Service', service), service).toBeDefined();
+      expect(find(objects, 'PodDisruptionBudget', service), service).toBeDefined();
+    }
+    expect(find(objects, 'PodDisruptionBudget', 'nats')).toBeDefined();
+  });
+
+  test('when each service reads its configuration as the pod would, then every key validates and every port, host and address it needs is supplied', () => {
+    const objects = rendered[overlay];
+    const root = mkdtempSync(join(tmpdir(), 'orderly-k8s-pod-'));
+    try {
+      for (const service of serviceNames) {
+        const deployment = find(objects, 'Deployment', service) as PodTemplateObject;
+        const pod = podTemplateOf(deployment).spec;
+        const [container] = pod.containers;
+        if (!container) throw new Error(`${service} has no container`);
+        // The pod's filesystem: every mounted ConfigMap's keys as files under its mount path.
+        const podRoot = join(root, service);
+        const mountedFiles = new Set<string>();
+        for (const mount of container.volumeMounts ?? []) {
+          const volume = pod.volumes?.find((v) => v.name === mount.name);
+          expect(
+            mount.subPath,
+            `${service}: ConfigMaps are mounted as directories, so updates arrive`,
+          ).toBeUndefined();
+          if (!volume?.configMap) continue;
+          const configMap = find(objects, 'ConfigMap', volume.configMap.name ?? '') as
+            { data?: Record<string, string> } | undefined;
+          expect(configMap, `${service}: ConfigMap ${volume.configMap.name}`).toBeDefined();
+          for (const [key, content] of Object.entries(configMap?.data ?? {})) {
+            const file = join(podRoot, mount.mountPath, key);
+            mkdirSync(dirname(file), { recursive: true });
+            writeFileSync(file, content);
+            mountedFiles.add(join(mount.mountPath, key));
+          }
+        }
+        const env = containerEnvironment(objects, overlay, container.env ?? []);
+        const argv = (container.args ?? []).map((arg) =>
+          arg.startsWith('/') ? join(podRoot, arg) : arg,
+        );
+        const config = parseServiceConfig(
+          loadConfigDocument({ argv, env }),
+          service,
+          schemas[service],
+        );
+        const own = config.service as { host: string; port: number };
+        expect(own.host, `${service} listens on the pod's addresses`).toBe('0.0.0.0');
+        expect(container.ports?.[0]?.containerPort, `${service} container port`).toBe(own.port);
+        expect(
+          mountedFiles.has(config.platform.flags.file),
+          `${service}: flags file ${config.platform.flags.file} is mounted`,
+        ).toBe(true);
+        const writable = (container.volumeMounts ?? []).filter(
+          (m) => pod.volumes?.find((v) => v.name === m.name)?.emptyDir,
+        );
+        expect(
+          writable.some((m) => config.platform.dataDir.startsWith(m.mountPath)),
+          `${service}: dataDir is writable`,
+        ).toBe(true);
+        if (service === 'gateway') {
+          const gateway = config.service as Record<string, unknown>;
+          for (const key of ['orderServiceUrl', 'inventoryServiceUrl', 'identityServiceUrl']) {
+            expect(
+              serviceAnswers(objects, String(gateway[key])),
+              `gateway ${key} ${String(gateway[key])}`,
+            ).toBe(true);
+          }
+        } else {
+          expect(
+            serviceAnswers(objects, config.platform.postgres.url),
+            `${service}: postgres.url`,
+          ).toBe(true);
+          expect(
+            serviceAnswers(objects, config.platform.bus.natsServers),
+            `${service}: bus.natsServers`,
+          ).toBe(true);
+        }
+      }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  test('when the network policies are evaluated, then exactly the calls of the architecture are allowed', () => {
+    const objects = rendered[overlay];
+    const port = (service: string) =>
+      podTemplateOf(find(objects, 'Deployment', service) as PodTemplateObject).spec.containers[0]
+        ?.ports?.[0]?.containerPort;
+    const expected = [
+      `outside -> gateway:${port('gateway')}`,
+      ...['order', 'inventory', 'identity'].map((s) => `gateway -> ${s}:${port(s)}`),
+      ...['order', 'inventory', 'payment', 'notification', 'identity'].flatMap((s) => [
+        `${s} -> postgres:5432`,
+        `${s} -> nats:4222`,
+      ]),
+      'nats-streams -> nats:4222',
+      'nats -> nats:6222',
+      ...serviceNames.map((s) => `monitoring -> ${s}:${port(s)}`),
+      'monitoring -> nats:8222',
+    ];
+    expect(allowedConnections(objects).sort()).toEqual(expected.sort());
+  });
+
+  test('when NATS and PostgreSQL are deployed, then JetStream runs on 3 servers of 2.12.3 or later with file storage and R3 streams, and each service has its own database', () => {
+    const objects = rendered[overlay];
+    const nats = find(objects, 'StatefulSet', 'nats') as PodTemplateObject & {
+      spec: { replicas: number };
+    };
+    expect(nats.spec.replicas).toBe(3);
+    const [, tag = ''] = (podTemplateOf(nats).spec.containers[0]?.image ?? '').split(':');
+    const [major = 0, minor = 0, patch = 0] = (tag.split('-')[0] ?? '').split('.').map(Number);
+    expect(major * 1e6 + minor * 1e3 + patch).toBeGreaterThanOrEqual(2_012_003);
+    const natsConf = (
+      find(objects, 'ConfigMap', 'nats-config') as unknown as { data: Record<string, string> }
+    ).data['nats.conf'];
+    expect(natsConf).toMatch(/jetstream \{\n\s+store_dir: \/data\/jetstream/);
+    const job = podTemplateOf(
+      find(objects, 'Job', 'nats-streams') as PodTemplateObject,
+    ).spec.containers[0]?.command?.join(' ');
+    for (const stream of ['ORDERLY_EVENTS', 'ORDERLY_DEAD_LETTERS'])
+      expect(job).toMatch(new RegExp(`stream add ${stream} .*--storage file --replicas 3`));
+    const init = (
+      find(objects, 'ConfigMap', 'postgres-init') as unknown as { data: Record<string, string> }
+    ).data['10-orderly-databases.sh'];
+    for (const service of ['order', 'inventory', 'payment', 'notification', 'identity']) {
+      expect(init).toContain(`CREATE DATABASE orderly_${service} OWNER orderly_${service};`);
+      expect(init).toContain(`REVOKE CONNECT ON DATABASE orderly_${service} FROM PUBLIC;`);
+    }
+  });
+});
+
+test('when an object breaks the Kubernetes schema or names an unknown kind, then validation names it', async () => {
+  const broken = [
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'x' },
+      spec: { ports: [{ port: 'eighty' }] },
+    },
+    { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } },
+  ] as K8sObject[];
+  const problems = await schemaProblems(broken);
+  expect(problems).toHaveLength(2);
+  expect(problems[0]).toMatch(/^Service\/x: .*port/);
+  expect(problems[1]).toBe('Widget/w: unknown apiVersion/kind example.com/v1 Widget');
+});
+
+test('when production is deployed, then it needs exactly the Secrets the dev overlay generates (names and keys), none of them in the tree', () => {
+  const needed = new Set<string>();
+  for (const workload of workloads(rendered.prod)) {
+    for (const container of podTemplateOf(workload).spec.containers) {
+      for (const variable of container.env ?? []) {
+        const ref = variable.valueFrom?.secretKeyRef;
+        if (ref) needed.add(`${ref.name}/${ref.key}`);
+      }
+    }
+  }
+  expect(rendered.prod.filter((o) => o.kind === 'Secret')).toEqual([]);
+  const generated = devSecrets().flatMap((s) =>
+    s.literals.map((l) => `${s.name}/${l.slice(0, l.indexOf('='))}`),
+  );
+  expect([...needed].sort()).toEqual(generated.sort());
+});
+
+/** The container's environment with secretKeyRefs resolved from the overlay's Secrets (production: stand-ins). */
+function containerEnvironment(
+  objects: K8sObject[],
+  overlay: 'dev' | 'prod',
+  env: readonly IEnvVar[],
+): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const variable of env) {
+    const ref = variable.valueFrom?.secretKeyRef;
+    if (!ref?.name) {
+      if (variable.value !== undefined) result[variable.name] = variable.value;
+      continue;
+    }
+    if (overlay === 'prod') {
+      const literal = devSecrets()
+        .find((s) => s.name === ref.name)
+        ?.literals.find((l) => l.startsWith(`${ref.key}=`));
+      expect(literal, `${ref.name}/${ref.key} is a known secret`).toBeDefined();
+      result[variable.name] = literal!.slice(ref.key.length + 1);
+      continue;
+    }
+    const secret = find(objects, 'Secret', ref.name) as
+      { data?: Record<string, string> } | undefined;
+    const value = secret?.data?.[ref.key];
+    if (value === undefined && ref.optional) continue;
+    expect(value, `secret ${ref.name}/${ref.key}`).toBeDefined();
+    result[variable.name] = Buffer.from(value ?? '', 'base64').toString('utf8');
+  }
+  return result;
+}
+
+/** Whether `url`'s host is a Service of the tree exposing `url`'s port. */
+function serviceAnswers(objects: K8sObject[], url: string): boolean {
+  const parsed = new URL(url);
+  const service = find(objects, 'Service', parsed.hostname) as
+    { spec: { ports: { port: number }[] } } | undefined;
+  return Boolean(service?.spec.ports.some((p) => p.port === Number(parsed.port)));
+}

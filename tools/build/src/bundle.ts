@@ -1,0 +1,97 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { relative } from 'node:path';
+import { build, type Plugin } from 'esbuild';
+import type { BuildMetadata } from './build-metadata.js';
+import { distDir, repoRoot, type ShippedService } from './services.js';
+
+/** Where the bundle pretends its modules live (see platform/src/packaging/embedded-files.ts). */
+const virtualRoot = '/orderly-bundle/';
+
+/**
+ * Files a service reads next to its source: the configuration defaults and the migrations (the
+ * platform's and its own). The bundle embeds them under the virtual paths its code computes.
+ */
+function embeddedFilesOf(service: ShippedService): Record<string, string> {
+  const files: Record<string, string> = {};
+  const embed = (repoPath: string) =>
+    (files[`${virtualRoot}${repoPath}`] = readFileSync(`${repoRoot}${repoPath}`, 'utf8'));
+  embed('config/default.yaml');
+  for (const folder of [
+    'platform/src/db/migrations',
+    `services/${service}/src/data-access/migrations`,
+  ]) {
+    if (!isDirectory(`${repoRoot}${folder}`)) continue;
+    for (const name of readdirSync(`${repoRoot}${folder}`)
+      .filter((n) => n.endsWith('.sql'))
+      .sort())
+      embed(`${folder}/${name}`);
+  }
+  return files;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * CommonJS has no `import.meta`: each of our modules gets its own virtual `import.meta.url`
+ * (file:///orderly-bundle/<repo path>), so paths computed from it stay distinct per module and
+ * match the keys of the embedded files.
+ */
+const virtualImportMetaUrl: Plugin = {
+  name: 'orderly-virtual-import-meta-url',
+  setup(esbuild) {
+    esbuild.onLoad({ filter: /\.ts$/ }, (args) => {
+      const path = relative(repoRoot, args.path);
+      if (path.startsWith('..') || path.includes('node_modules')) return undefined;
+      const source = readFileSync(args.path, 'utf8');
+      const url = JSON.stringify(`file://${virtualRoot}${path}`);
+      return { contents: source.replaceAll('import.meta.url', url), loader: 'ts' };
+    });
+  },
+};
+
+export interface BundleResult {
+  readonly service: ShippedService;
+  readonly file: string;
+  readonly bytes: number;
+  readonly embeddedFiles: number;
+}
+
+/** One CommonJS file per service (Node 20's single-executable applications run only CommonJS). */
+export async function bundleService(
+  service: ShippedService,
+  metadata: BuildMetadata,
+): Promise<BundleResult> {
+  const file = `${distDir}/bundles/${service}.cjs`;
+  const embedded = embeddedFilesOf(service);
+  const result = await build({
+    entryPoints: [`${repoRoot}services/${service}/src/main.ts`],
+    outfile: file,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    // Whitespace and syntax only: identifiers stay, so stack traces remain readable.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    legalComments: 'none',
+    // pg loads pg-native only when asked for (`pg.native`); Orderly never does.
+    external: ['pg-native'],
+    define: {
+      __ORDERLY_BUILD_INFO__: JSON.stringify(metadata),
+      __ORDERLY_EMBEDDED_FILES__: JSON.stringify(embedded),
+    },
+    plugins: [virtualImportMetaUrl],
+    logLevel: 'silent',
+    metafile: false,
+  });
+  if (result.errors.length > 0)
+    throw new Error(`bundle of ${service} failed: ${result.errors.map((e) => e.text).join('; ')}`);
+  for (const warning of result.warnings) process.stderr.write(`${service}: ${warning.text}\n`);
+  return { service, file, bytes: statSync(file).size, embeddedFiles: Object.keys(embedded).length };
+}

@@ -1,0 +1,59 @@
+import { readFileSync } from 'node:fs';
+import { deepMerge, loadConfigDocument } from '@orderly/platform';
+import { parse } from 'yaml';
+import { repoRoot, shippedServices, type ShippedService } from '../services.js';
+
+/** In-cluster names: one Kubernetes Service per Orderly service, plus `nats` and `postgres`. */
+export const natsServiceName = 'nats';
+export const postgresServiceName = 'postgres';
+export const natsClientPort = 4222;
+export const postgresPort = 5432;
+
+/** The config file services read in the cluster (mounted from a ConfigMap): config/prod.yaml plus the in-cluster addresses. */
+export function clusterConfigDocument(ports = servicePorts()): Record<string, unknown> {
+  const prod = parse(readFileSync(`${repoRoot}config/prod.yaml`, 'utf8')) as Record<
+    string,
+    unknown
+  >;
+  return deepMerge(prod, {
+    bus: { natsServers: `nats://${natsServiceName}:${natsClientPort}` },
+    services: {
+      gateway: {
+        orderServiceUrl: `http://order:${ports.order}`,
+        inventoryServiceUrl: `http://inventory:${ports.inventory}`,
+        identityServiceUrl: `http://identity:${ports.identity}`,
+      },
+    },
+  });
+}
+
+/** Each service's port as the shipped configuration sets it (config/default.yaml < config/prod.yaml). */
+export function servicePorts(): Record<ShippedService, number> {
+  const { document } = loadConfigDocument({
+    argv: ['--config', `${repoRoot}config/prod.yaml`],
+    env: {},
+  });
+  const servicesSection = document.services as Record<string, { port: number }>;
+  return Object.fromEntries(
+    shippedServices.map((s) => [s, Number(servicesSection[s]?.port)]),
+  ) as Record<ShippedService, number>;
+}
+
+/** Services with their own database (and so an outbox and inbox on the bus): all but the gateway. */
+export const statefulServices = shippedServices.filter((s) => s !== 'gateway');
+export type StatefulService = (typeof statefulServices)[number];
+
+export function databaseName(service: ShippedService): string {
+  const { document } = loadConfigDocument({
+    argv: ['--config', `${repoRoot}config/prod.yaml`],
+    env: {},
+  });
+  return String((document.services as Record<string, { database?: string }>)[service]?.database);
+}
+
+/** What a service in the cluster runs with: the embedded defaults under the ConfigMap's file. */
+export function effectiveClusterConfig(
+  file: Record<string, unknown> = clusterConfigDocument(),
+): Record<string, unknown> {
+  return loadConfigDocument({ argv: [], env: {}, overrides: file }).document;
+}

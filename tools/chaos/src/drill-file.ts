@@ -1,0 +1,104 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { services } from './service-processes.js';
+
+/**
+ * A drill is data (chaos/drills/*.yaml): the load, the fault schedule and the bound within which
+ * the system must heal. A new drill needs no code. Times are in seconds from the start of the load.
+ */
+const service = z.enum(services);
+const serviceOrAny = z.union([service, z.literal('any')]);
+const dependency = z.enum(['postgres', 'nats']);
+const seconds = z.number().nonnegative();
+
+const repeat = z.object({ times: z.number().int().min(1), everySeconds: z.number().positive() }).strict();
+const common = { at: seconds, repeat: repeat.optional(), note: z.string().optional() };
+
+export const faultStep = z.discriminatedUnion('fault', [
+  z
+    .object({
+      ...common,
+      fault: z.literal('kill'),
+      /** `any`: the next service in turn (identity, order, inventory, payment, notification, gateway). */
+      service: serviceOrAny,
+      downSeconds: seconds.default(0.5),
+      /** Wait (up to 5 s) until the service's outbox has unpublished rows: kill it mid relay. */
+      duringRelay: z.boolean().default(false),
+    })
+    .strict(),
+  z.object({ ...common, fault: z.literal('terminate'), service: serviceOrAny, downSeconds: seconds.default(0.5) }).strict(),
+  z.object({ ...common, fault: z.literal('nats-restart'), downSeconds: seconds.default(2), signal: z.enum(['SIGTERM', 'SIGKILL']).default('SIGTERM') }).strict(),
+  z.object({ ...common, fault: z.literal('postgres-restart'), downSeconds: seconds.default(2) }).strict(),
+  z.object({ ...common, fault: z.literal('postgres-cut') }).strict(),
+  z
+    .object({
+      ...common,
+      fault: z.literal('slow'),
+      service,
+      latencyMs: z.number().int().nonnegative().default(0),
+      errorRatePercent: z.number().min(0).max(100).default(0),
+      seconds: seconds,
+    })
+    .strict(),
+  z
+    .object({
+      ...common,
+      fault: z.literal('partition'),
+      service,
+      dependency,
+      /** refuse: connections reset and refused; blackhole: bytes stop flowing, connections hang. */
+      mode: z.enum(['refuse', 'blackhole']).default('refuse'),
+      seconds: seconds,
+    })
+    .strict(),
+  z.object({ ...common, fault: z.literal('duplicate'), count: z.number().int().min(1) }).strict(),
+  z.object({ ...common, fault: z.literal('reorder'), count: z.number().int().min(2) }).strict(),
+  z.object({ ...common, fault: z.literal('poison'), count: z.number().int().min(1).default(1) }).strict(),
+  z.object({ ...common, fault: z.literal('burst'), multiplier: z.number().min(1).default(10), seconds: seconds }).strict(),
+]);
+export type FaultStep = z.infer<typeof faultStep>;
+
+export const drillFile = z
+  .object({
+    name: z.string().regex(/^[a-z0-9-]+$/),
+    description: z.string().default(''),
+    load: z
+      .object({
+        ratePerSecond: z.number().positive(),
+        durationSeconds: z.number().positive(),
+        customers: z.number().int().min(1).default(20),
+        /** Requests (with their retries) open at once; above it the generator sheds (counted). */
+        maxInFlight: z.number().int().min(1).default(300),
+        requestTimeoutMs: z.number().int().positive().default(10_000),
+        /** A request without a definite answer is retried with the same idempotency key for this long. */
+        giveUpAfterSeconds: z.number().positive().default(120),
+      })
+      .strict(),
+    stock: z.object({ plenty: z.number().int().positive().default(10_000_000), scarce: z.number().int().positive().default(50) }).strict().default({ plenty: 10_000_000, scarce: 50 }),
+    /** Every order must be terminal, and every invariant hold, within this after the last fault healed. */
+    healBoundSeconds: z.number().positive().default(120),
+    /** ORDERLY_* settings for every service process of this drill. */
+    env: z.record(z.string().regex(/^ORDERLY_[A-Z0-9_]+$/), z.string()).default({}),
+    steps: z.array(faultStep).default([]),
+  })
+  .strict();
+export type Drill = z.infer<typeof drillFile>;
+
+export function loadDrill(path: string): Drill {
+  const parsed = drillFile.safeParse(parse(readFileSync(path, 'utf8')));
+  if (!parsed.success) {
+    throw new Error(`${path} is not a valid drill:\n${parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+  }
+  return parsed.data;
+}
+
+/** The schedule with `repeat` unrolled: one entry per fault injection, in time order. */
+export function expandSteps(steps: readonly FaultStep[]): { step: FaultStep; at: number; index: number }[] {
+  const expanded: { step: FaultStep; at: number }[] = [];
+  for (const step of steps) {
+    const times = step.repeat?.times ?? 1;
+    for (let i = 0; i < times; i++) expanded.push({ step, at: step.at + i * (step.repeat?.everySeconds ?? 0) });
+  }
+  return expanded.sort((a, b) => a.at - b.at).map((e, index) => ({ ...e, index }));
+}

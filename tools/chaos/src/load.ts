@@ -1,0 +1,193 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * The drill's clients: an open-loop stream of orders through the gateway's public API, each with
+ * its own idempotency key. A request without a definite answer (network error, timeout, 5xx, 429)
+ * is retried with the SAME key after a backoff with jitter, honouring Retry-After — what a real
+ * client does — so the server must turn retries into one order. The accepted (202) order ids and
+ * every key sent are the ground truth the invariants compare the databases against.
+ */
+export const catalog = {
+  plenty: { sku: 'CHAOS-PLENTY', name: 'Plenty', priceCents: 1250 },
+  scarce: { sku: 'CHAOS-SCARCE', name: 'Scarce', priceCents: 990 },
+} as const;
+
+export interface LoadOptions {
+  readonly gatewayUrl: string;
+  readonly customers: number;
+  readonly maxInFlight: number;
+  readonly requestTimeoutMs: number;
+  readonly giveUpAfterMs: number;
+  readonly password: string;
+}
+
+export interface LoadStats {
+  offered: number;
+  accepted: number;
+  /** A definite refusal (4xx other than 401/408/429). */
+  refused: number;
+  /** Gave up without a definite answer: the order may or may not exist (never a phantom). */
+  inDoubt: number;
+  /** Not sent because maxInFlight requests were open. */
+  shed: number;
+  attempts: number;
+  retries: number;
+  byStatus: Record<string, number>;
+}
+
+type Body = { lines: { sku: string; quantity: number }[]; paymentMethod: string };
+
+/** 3 in 5 pay and are in stock, 1 in 5 is declined, 1 in 5 asks for the scarce product (which runs out). */
+export function orderBody(i: number): Body {
+  const kind = i % 5;
+  if (kind === 3) return { lines: [{ sku: catalog.plenty.sku, quantity: 1 }], paymentMethod: 'pm_card_declined' };
+  if (kind === 4) return { lines: [{ sku: catalog.scarce.sku, quantity: 2 }], paymentMethod: 'pm_card_ok' };
+  const lines: Body['lines'] = [{ sku: catalog.plenty.sku, quantity: 1 + (i % 3) }];
+  if (i % 7 === 0) lines.push({ sku: catalog.scarce.sku, quantity: 1 });
+  return { lines, paymentMethod: 'pm_card_ok' };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class LoadGenerator {
+  readonly stats: LoadStats = { offered: 0, accepted: 0, refused: 0, inDoubt: 0, shed: 0, attempts: 0, retries: 0, byStatus: {} };
+  readonly acceptedIds: string[] = [];
+  readonly sentKeys: string[] = [];
+  readonly refusals: string[] = [];
+  private readonly tokens = new Map<number, Promise<string>>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly runId = randomBytes(4).toString('hex');
+  private multiplier = 1;
+  private next = 0;
+
+  constructor(private readonly options: LoadOptions) {}
+
+  get open(): number {
+    return this.inFlight.size;
+  }
+
+  setMultiplier(multiplier: number): void {
+    this.multiplier = multiplier;
+  }
+
+  /** Registers and logs in every customer before the drill starts. */
+  async prepare(): Promise<void> {
+    for (let c = 0; c < this.options.customers; c++) await this.token(c);
+  }
+
+  /** Offers orders at `ratePerSecond` × the current multiplier until `durationMs` passed. */
+  async run(ratePerSecond: number, durationMs: number, onTick?: () => void): Promise<void> {
+    const started = Date.now();
+    let credit = 0;
+    let last = started;
+    while (Date.now() - started < durationMs) {
+      const now = Date.now();
+      credit += ((now - last) / 1000) * ratePerSecond * this.multiplier;
+      last = now;
+      while (credit >= 1) {
+        credit -= 1;
+        this.offer();
+      }
+      onTick?.();
+      await sleep(20);
+    }
+  }
+
+  /** Waits until every open request got its answer or gave up. */
+  async settle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+  }
+
+  private offer(): void {
+    const i = this.next++;
+    this.stats.offered++;
+    if (this.inFlight.size >= this.options.maxInFlight) {
+      this.stats.shed++;
+      return;
+    }
+    const task = this.place(i).finally(() => this.inFlight.delete(task));
+    this.inFlight.add(task);
+  }
+
+  private async place(i: number): Promise<void> {
+    const customer = i % this.options.customers;
+    const key = `chaos-${this.runId}-${i}`;
+    this.sentKeys.push(key);
+    const body = JSON.stringify(orderBody(i));
+    const giveUpAt = Date.now() + this.options.giveUpAfterMs;
+    for (let attempt = 1; ; attempt++) {
+      this.stats.attempts++;
+      if (attempt > 1) this.stats.retries++;
+      let status = 0;
+      let retryAfterMs: number | undefined;
+      try {
+        const token = await this.token(customer);
+        const response = await fetch(`${this.options.gatewayUrl}/v1/orders`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'idempotency-key': key },
+          body,
+          signal: AbortSignal.timeout(this.options.requestTimeoutMs),
+        });
+        status = response.status;
+        const retryAfter = response.headers.get('retry-after');
+        if (retryAfter && Number.isFinite(Number(retryAfter))) retryAfterMs = Number(retryAfter) * 1000;
+        const json = (await response.json().catch(() => ({}))) as { orderId?: string; error?: { code?: string } };
+        if (status === 202 && json.orderId) {
+          this.count('202');
+          this.stats.accepted++;
+          this.acceptedIds.push(json.orderId);
+          return;
+        }
+        if (status === 401) this.tokens.delete(customer);
+        else if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
+          this.count(String(status));
+          this.stats.refused++;
+          if (this.refusals.length < 20) this.refusals.push(`${status} ${json.error?.code ?? ''} for key ${key}`);
+          return;
+        }
+      } catch {
+        status = 0;
+      }
+      this.count(status === 0 ? 'network/timeout' : String(status));
+      if (Date.now() >= giveUpAt) {
+        this.stats.inDoubt++;
+        return;
+      }
+      // Exponential backoff with full jitter, capped; a server's Retry-After wins when it asks for longer.
+      const backoff = Math.random() * Math.min(5000, 100 * 2 ** Math.min(attempt, 10));
+      await sleep(Math.max(backoff, retryAfterMs ?? 0));
+    }
+  }
+
+  private count(status: string): void {
+    this.stats.byStatus[status] = (this.stats.byStatus[status] ?? 0) + 1;
+  }
+
+  private token(customer: number): Promise<string> {
+    let token = this.tokens.get(customer);
+    if (!token) {
+      token = this.logIn(`chaos-${this.runId}-customer-${customer}@chaos.orderly.test`);
+      token.catch(() => this.tokens.delete(customer));
+      this.tokens.set(customer, token);
+    }
+    return token;
+  }
+
+  private async logIn(email: string): Promise<string> {
+    const credentials = JSON.stringify({ email, password: this.options.password });
+    const post = (path: string) =>
+      fetch(`${this.options.gatewayUrl}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: credentials,
+        signal: AbortSignal.timeout(this.options.requestTimeoutMs),
+      });
+    const registered = await post('/v1/auth/register');
+    await registered.body?.cancel();
+    if (registered.status !== 201 && registered.status !== 409) throw new Error(`register answered ${registered.status}`);
+    const response = await post('/v1/auth/login');
+    const json = (await response.json()) as { accessToken?: string };
+    if (response.status !== 200 || !json.accessToken) throw new Error(`login answered ${response.status}`);
+    return json.accessToken;
+  }
+}
