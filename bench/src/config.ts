@@ -148,7 +148,7 @@ export const usage = `npm run bench -- [flags]
   --duration <s>          measured window of the latency, end-to-end and intake parts
   --connections <n>       connections of the closed-loop parts (default 500)
   --rates 500,1000        offered rates of the latency part (orders/s)
-  --workers <n>           worker processes per hot service (needs services.<svc>.workers)
+  --workers <n>           worker processes per hot service (gateway, order): workers.count.<svc>
   --node-flags "<flags>"  extra node flags for every service (e.g. --max-semi-space-size=64)
   --cpu-prof order,gateway  write V8 CPU profiles of these services and summarise their hot functions
   --target <gatewayUrl>   measure a running system instead of starting one

@@ -1,5 +1,5 @@
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -24,6 +24,15 @@ import { createDatabase, databaseUrlFor, defaultConfig, discoverServices, dropDa
  * distributed system (intake, latency at fixed rates, end-to-end sagas, resources) — written to
  * bench/results/<date>-<commit>.{json,md} with SVG charts.
  */
+/** The processes `pid` started (a service's cluster workers). */
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
 const log = (message: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const hotServices = ['gateway', 'order'];
@@ -123,6 +132,7 @@ class Bench {
   auth: AuthHeaders = customerIdHeaders(1, 'bench');
   accepted = 0;
   workersSupported = false;
+  private workerLabels: string[] = [];
   /** The window the CPU profiles are summarised over (the last measured load window). */
   profileWindow: { fromMs: number; toMs: number } | undefined;
   readonly exitedAt = new Map<string, number>();
@@ -133,7 +143,7 @@ class Bench {
     this.tracker = new ResourceTracker(this.probeDir, config.sampleEveryMs, cpus().length);
     this.tracker.track('bench (orchestrator)', process.pid);
     const defaults = defaultConfig();
-    this.workersSupported = hotServices.some((s) => hasPath(defaults, `services.${s}.workers`));
+    this.workersSupported = hasPath(defaults, 'workers.count');
     const applied = Object.entries(benchSettings).filter(([path]) => hasPath(defaults, path));
     if (applied.length > 0 && !config.target) {
       this.notes.push(`settings changed for the run (they exist in config/default.yaml): ${applied.map(([p, v]) => `${p}=${v}`).join(', ')}`);
@@ -231,7 +241,16 @@ class Bench {
       settings: benchSettings,
     });
     this.system = system;
-    for (const [s, pid] of Object.entries(system.pids())) this.tracker.track(s, pid);
+    this.workerLabels = [];
+    for (const [s, pid] of Object.entries(system.pids())) {
+      this.tracker.track(s, pid);
+      // With workers, the service's process only supervises: its workers do the work.
+      childPids(pid).forEach((workerPid, index) => {
+        const label = `${s} worker ${index + 1}`;
+        this.workerLabels.push(label);
+        this.tracker.track(label, workerPid);
+      });
+    }
     this.tracker.setDatabases(Object.values(system.databases));
     await this.createCatalog(system.url('inventory'));
     this.auth = identityServiceExists(repoRoot)
@@ -285,7 +304,7 @@ class Bench {
   }
 
   serviceLabels(): string[] {
-    return this.system ? this.system.services : [];
+    return this.system ? [...this.system.services, ...this.workerLabels] : [];
   }
 
   gatewayOrdersUrl(): string {
@@ -408,7 +427,7 @@ async function main(): Promise<void> {
         await bench.startSystem(config.nodeFlags, config.workers, config.cpuProfile);
       }
       if (config.workers !== undefined && !bench.workersSupported) {
-        bench.notes.push(`--workers ${config.workers} ignored: no services.<svc>.workers setting exists yet`);
+        bench.notes.push(`--workers ${config.workers} ignored: no workers.count setting exists`);
       }
       const url = bench.gatewayOrdersUrl();
       const labels = bench.serviceLabels();

@@ -95,7 +95,7 @@ export interface SystemOptions {
   /** Services to run with --cpu-prof, written to cpuProfileDir. */
   readonly cpuProfile: readonly string[];
   readonly cpuProfileDir: string;
-  /** Worker processes per hot service, when the services support services.<svc>.workers. */
+  /** Worker processes per hot service (`workers.count.<svc>`). */
   readonly workers?: { readonly count: number; readonly services: readonly string[] };
   readonly extraEnv?: Readonly<Record<string, string>>;
   /** Configuration paths to set (e.g. services.gateway.rateLimits.perAddress.burst), when they exist. */
@@ -173,7 +173,7 @@ export class DistributedSystem {
     }
     for (const [s, db] of Object.entries(this.databases)) env[`ORDERLY_SERVICES__${envKey(s)}__DATABASE`] = db;
     if (o.workers && o.workers.services.includes(service)) {
-      env[`ORDERLY_SERVICES__${envKey(service)}__WORKERS`] = String(o.workers.count);
+      env[`ORDERLY_WORKERS__COUNT__${envKey(service)}`] = String(o.workers.count);
     }
     return { ...env, ...o.extraEnv };
   }

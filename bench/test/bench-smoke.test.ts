@@ -16,11 +16,15 @@ afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
 describe('npm run bench:smoke', () => {
   test('when the smoke benchmark runs, then it measures every part and writes a complete JSON, Markdown and SVG report', () => {
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'bench/src/main.ts', '--smoke', '--out', outDir], {
-      cwd: repoRoot,
-      encoding: 'utf8',
-      timeout: 280_000,
-    });
+    const run = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'bench/src/main.ts', '--smoke', '--out', outDir],
+      {
+        cwd: repoRoot,
+        encoding: 'utf8',
+        timeout: 280_000,
+      },
+    );
     const output = `${run.stdout}\n${run.stderr}`;
     expect(run.status, output.slice(-4000)).toBe(0);
     expect(output).toContain('smoke: the report is complete and well-formed');

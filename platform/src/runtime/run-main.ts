@@ -1,5 +1,10 @@
 import type { z } from 'zod';
-import { ConfigSource, LiveConfig, loadConfigDocument, parseServiceConfig } from '../config/index.js';
+import {
+  ConfigSource,
+  LiveConfig,
+  loadConfigDocument,
+  parseServiceConfig,
+} from '../config/index.js';
 import { findAppError } from '../errors/index.js';
 import { runsService, superviseWorkers, type WorkerSettings } from './workers.js';
 
@@ -29,9 +34,15 @@ export async function runServiceMain<Schema extends z.ZodType>(options: {
     });
     config = LiveConfig.follow(source, options.name, options.configSchema);
     const reload = () => config.platform.configReload;
-    if (reload().watch) source.watch(() => ({ debounceMs: reload().debounceMs, pollIntervalMs: reload().pollIntervalMs }));
+    if (reload().watch)
+      source.watch(() => ({
+        debounceMs: reload().debounceMs,
+        pollIntervalMs: reload().pollIntervalMs,
+      }));
   } catch (error) {
-    process.stderr.write(`${options.name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(
+      `${options.name}: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
     process.exit(1);
   }
   const workers: WorkerSettings = {
@@ -54,7 +65,9 @@ export async function runServiceMain<Schema extends z.ZodType>(options: {
       if (stopRequested) return;
       stopRequested = signal;
       setTimeout(() => {
-        process.stderr.write(`${options.name}: ${signal} during start-up, and the start did not finish within the grace time\n`);
+        process.stderr.write(
+          `${options.name}: ${signal} during start-up, and the start did not finish within the grace time\n`,
+        );
         process.exit(1);
       }, config.platform.shutdown.graceMs).unref();
       return;
@@ -63,7 +76,9 @@ export async function runServiceMain<Schema extends z.ZodType>(options: {
     stopping = true;
     process.stderr.write(`${options.name}: ${signal} received, stopping\n`);
     const forced = setTimeout(() => {
-      process.stderr.write(`${options.name}: graceful stop took longer than ${config.platform.shutdown.graceMs} ms\n`);
+      process.stderr.write(
+        `${options.name}: graceful stop took longer than ${config.platform.shutdown.graceMs} ms\n`,
+      );
       process.exit(1);
     }, config.platform.shutdown.graceMs);
     forced.unref();
@@ -84,8 +99,11 @@ export async function runServiceMain<Schema extends z.ZodType>(options: {
     service = await options.start(config);
   } catch (error) {
     const appError = findAppError(error);
-    process.stderr.write(`${options.name}: failed to start: ${appError?.code ?? ''} ${String(error)}\n`);
-    if (error instanceof Error && error.cause instanceof Error) process.stderr.write(`  cause: ${error.cause.message}\n`);
+    process.stderr.write(
+      `${options.name}: failed to start: ${appError?.code ?? ''} ${String(error)}\n`,
+    );
+    if (error instanceof Error && error.cause instanceof Error)
+      process.stderr.write(`  cause: ${error.cause.message}\n`);
     process.exit(1);
   }
   if (stopRequested) stop(stopRequested);

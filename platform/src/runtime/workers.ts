@@ -40,7 +40,9 @@ export function superviseWorkers(name: string, settings: WorkerSettings): void {
       if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(failed ? 1 : 0);
       return;
     }
-    say(`worker ${worker.process.pid} exited (${signal ?? code}); starting another in ${settings.restartDelayMs} ms`);
+    say(
+      `worker ${worker.process.pid} exited (${signal ?? code}); starting another in ${settings.restartDelayMs} ms`,
+    );
     setTimeout(() => {
       if (!stopping) start();
     }, settings.restartDelayMs);

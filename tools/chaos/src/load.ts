@@ -191,3 +191,34 @@ export class LoadGenerator {
     return json.accessToken;
   }
 }
+
+/** The drill's catalog, set up as an operator would: the bootstrap admin through the gateway's admin routes. */
+export async function createCatalog(
+  gatewayUrl: string,
+  admin: { email: string; password: string },
+  stock: { plenty: number; scarce: number },
+): Promise<Record<string, number>> {
+  const login = await fetch(`${gatewayUrl}/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(admin),
+  });
+  const { accessToken } = (await login.json()) as { accessToken?: string };
+  if (!accessToken) throw new Error(`admin login answered ${login.status}`);
+  const post = async (path: string, body: unknown) => {
+    const response = await fetch(`${gatewayUrl}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` },
+      body: JSON.stringify(body),
+    });
+    if (response.status !== 200) throw new Error(`${path} answered ${response.status} ${await response.text()}`);
+  };
+  const stockBySku: Record<string, number> = {};
+  for (const [kind, product] of Object.entries(catalog)) {
+    const quantity = stock[kind as keyof typeof stock];
+    await post('/v1/admin/products', { sku: product.sku, name: product.name, priceCents: product.priceCents });
+    await post('/v1/admin/stock', { sku: product.sku, delta: quantity });
+    stockBySku[product.sku] = quantity;
+  }
+  return stockBySku;
+}

@@ -1,0 +1,156 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { Drill } from './drill-file.js';
+import { NatsServer, PostgresServer } from './infrastructure.js';
+import { freePort } from './ports.js';
+import { ServiceProcesses, services, servicesWithDatabase, repoRoot, type Service, type ServiceWithDatabase } from './service-processes.js';
+import { TcpProxy } from './tcp-proxy.js';
+
+/**
+ * Everything a drill runs on: a temporary folder, its own PostgreSQL and NATS, a TCP proxy per
+ * service and dependency, a flags file the drill may rewrite, and one process per service.
+ */
+export type Dependency = 'postgres' | 'nats';
+type FlagsDocument = { flags: Record<string, Record<string, unknown>> };
+
+const envKey = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
+
+export class DrillEnvironment {
+  readonly admin = { email: 'admin@chaos.orderly.test', password: `chaos-admin-${randomBytes(8).toString('hex')}` };
+  private readonly proxies = new Map<string, TcpProxy>();
+  private readonly flagsFile: string;
+  private readonly baseFlags: FlagsDocument;
+  private processes: ServiceProcesses | undefined;
+
+  private constructor(
+    readonly drill: Drill,
+    readonly workDir: string,
+    readonly postgres: PostgresServer,
+    readonly nats: NatsServer,
+    readonly ports: Record<Service, number>,
+  ) {
+    this.flagsFile = join(workDir, 'flags.json');
+    this.baseFlags = JSON.parse(readFileSync(join(repoRoot, 'flags/flags.json'), 'utf8')) as FlagsDocument;
+    this.resetFlags();
+  }
+
+  static async create(drill: Drill): Promise<DrillEnvironment> {
+    const workDir = mkdtempSync(join(tmpdir(), `orderly-chaos-${drill.name}-`));
+    // As root, PostgreSQL runs as its own user, which must be able to enter the drill's folder.
+    chmodSync(workDir, 0o755);
+    const ports = {} as Record<Service, number>;
+    for (const s of services) ports[s] = await freePort();
+    const postgres = new PostgresServer(await freePort(), join(workDir, 'postgres'));
+    const nats = new NatsServer(await freePort(), join(workDir, 'nats'));
+    return new DrillEnvironment(drill, workDir, postgres, nats, ports);
+  }
+
+  get system(): ServiceProcesses {
+    if (!this.processes) throw new Error('the services are not started');
+    return this.processes;
+  }
+
+  /** The JetStream duplicate window the services run with (the drill's own connections use the same). */
+  get duplicateWindowMs(): number {
+    return Number(this.drill.env.ORDERLY_BUS__DUPLICATE_WINDOW_MS ?? 120_000);
+  }
+
+  proxy(service: Service, dependency: Dependency): TcpProxy | undefined {
+    return this.proxies.get(`${service}/${dependency}`);
+  }
+
+  /** Starts PostgreSQL, NATS, the proxies and every service, and waits until all are ready. */
+  async start(serviceLog: string | undefined): Promise<void> {
+    await this.postgres.start();
+    await this.nats.start();
+    for (const service of servicesWithDatabase) {
+      for (const [dependency, port] of [['postgres', this.postgres.port], ['nats', this.nats.port]] as const) {
+        const proxy = new TcpProxy(`${service}/${dependency}`, { host: '127.0.0.1', port });
+        await proxy.start();
+        this.proxies.set(proxy.name, proxy);
+      }
+    }
+    const system = new ServiceProcesses((s) => this.envFor(s), this.ports, 1000, serviceLog);
+    this.processes = system;
+    for (const s of services) system.start(s);
+    await Promise.all(services.map((s) => system.waitReady(s, 120_000)));
+  }
+
+  /** Settings every service of a drill runs with, then the drill's own `env`. */
+  private envFor(service: Service): Record<string, string> {
+    const env: Record<string, string> = {
+      ORDERLY_LOG_LEVEL: 'warn',
+      ORDERLY_DATA_DIR: this.workDir,
+      ORDERLY_POSTGRES__POOL_SIZE: '5',
+      ORDERLY_BUS__KIND: 'nats',
+      ORDERLY_BUS__RETRY_BACKOFF_MS: '[100,500,1000,2000]',
+      ORDERLY_BUS__ACK_WAIT_MS: '10000',
+      ORDERLY_OUTBOX__POLL_INTERVAL_MS: '250',
+      ORDERLY_OUTBOX__RETRY_MAX_MS: '2000',
+      ORDERLY_SHUTDOWN__GRACE_MS: '10000',
+      ORDERLY_TELEMETRY__ENABLED: 'false',
+      ORDERLY_FLAGS__FILE: this.flagsFile,
+      ORDERLY_SERVICES__INVENTORY__SEED_DEMO_CATALOG: 'false',
+      // Tokens are fetched once before the drill; a long drill must not outlive them.
+      ORDERLY_SERVICES__IDENTITY__ACCESS_TOKEN_TTL_MS: String(4 * 3600_000),
+      ORDERLY_SERVICES__IDENTITY__BOOTSTRAP_ADMIN__EMAIL: this.admin.email,
+      ORDERLY_SERVICES__IDENTITY__BOOTSTRAP_ADMIN__PASSWORD: this.admin.password,
+      ORDERLY_SERVICES__IDENTITY__PASSWORD__SCRYPT__COST: '1024',
+      ORDERLY_SERVICES__GATEWAY__ORDER_SERVICE_URL: `http://127.0.0.1:${this.ports.order}`,
+      ORDERLY_SERVICES__GATEWAY__INVENTORY_SERVICE_URL: `http://127.0.0.1:${this.ports.inventory}`,
+      ORDERLY_SERVICES__GATEWAY__IDENTITY_SERVICE_URL: `http://127.0.0.1:${this.ports.identity}`,
+    };
+    // The drill's clients all come from 127.0.0.1: the per-address limits would throttle the drill, not test anything.
+    for (const limit of ['PER_ADDRESS', 'PER_USER', 'LOGIN', 'LOGIN_ACCOUNT']) {
+      env[`ORDERLY_SERVICES__GATEWAY__RATE_LIMITS__${limit}__BURST`] = '1000000';
+      env[`ORDERLY_SERVICES__GATEWAY__RATE_LIMITS__${limit}__PER_MINUTE`] = '1000000';
+    }
+    for (const s of services) env[`ORDERLY_SERVICES__${envKey(s)}__PORT`] = String(this.ports[s]);
+    Object.assign(env, this.drill.env);
+    // Each service reaches its dependencies through its own proxies, so one link can be cut alone.
+    const pgProxy = this.proxy(service, 'postgres');
+    const natsProxy = this.proxy(service, 'nats');
+    if (pgProxy) env.ORDERLY_POSTGRES__URL = this.postgres.urlOn(pgProxy.port);
+    if (natsProxy) env.ORDERLY_BUS__NATS_SERVERS = `nats://127.0.0.1:${natsProxy.port}`;
+    return env;
+  }
+
+  /** One query on a service's own database, straight to the server (never through a proxy). */
+  async sql<Row = Record<string, unknown>>(service: ServiceWithDatabase, text: string, values: unknown[] = []): Promise<Row[]> {
+    const client = new pg.Client({ connectionString: this.postgres.url.replace(/\/postgres$/, `/orderly_${service}`), connectionTimeoutMillis: 5000 });
+    await client.connect();
+    try {
+      return (await client.query(text, values)).rows as Row[];
+    } finally {
+      await client.end();
+    }
+  }
+
+  /** The shipped flags with latency and an error rate turned on for one service only. */
+  slowDown(service: Service, latencyMs: number, errorRatePercent: number): void {
+    const targeted = (value: number) => ({
+      state: 'ENABLED',
+      variants: { off: 0, chaos: value },
+      defaultVariant: 'off',
+      targeting: { if: [{ '==': [{ var: 'service' }, service] }, 'chaos', 'off'] },
+    });
+    const flags = { ...this.baseFlags.flags, 'fault-latency-ms': targeted(latencyMs), 'fault-error-rate': targeted(errorRatePercent) };
+    writeFileSync(this.flagsFile, JSON.stringify({ ...this.baseFlags, flags }, null, 2));
+  }
+
+  resetFlags(): void {
+    writeFileSync(this.flagsFile, JSON.stringify(this.baseFlags, null, 2));
+  }
+
+  /** Kills whatever still runs and removes the folder. */
+  async close(): Promise<void> {
+    this.processes?.killAll();
+    for (const proxy of this.proxies.values()) await proxy.close();
+    await this.nats.stop('SIGKILL').catch(() => undefined);
+    await this.postgres.stop().catch(() => undefined);
+    rmSync(this.workDir, { recursive: true, force: true });
+  }
+}

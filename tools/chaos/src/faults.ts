@@ -1,0 +1,199 @@
+import type { FaultStep } from './drill-file.js';
+import type { BusInjection } from './bus-injection.js';
+import type { DrillEnvironment } from './environment.js';
+import type { LoadGenerator } from './load.js';
+import { services, type Service } from './service-processes.js';
+
+/** One fault as it happened. */
+export interface FaultRecord {
+  readonly index: number;
+  readonly fault: FaultStep['fault'];
+  readonly target: string;
+  readonly atSeconds: number;
+  readonly durationMs: number;
+  /** Until the faulted service answered /readyz again (restarts). */
+  readonly recoveryMs?: number;
+  /** Partitions: how long until /readyz turned false, and true again after the heal. */
+  readonly readiness?: { readonly falseAfterMs: number | undefined; readonly trueAgainAfterMs: number | undefined };
+  readonly detail?: string;
+  readonly error?: string;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const readyTimeoutMs = 120_000;
+
+/**
+ * Injects the faults of a drill. Steps on the same target wait for each other (a kill never lands
+ * on a service that is still restarting); everything else may overlap, as real failures do.
+ */
+export class FaultInjection {
+  readonly records: FaultRecord[] = [];
+  /** When the last fault was over (its service ready again, its link restored, its flags reverted). */
+  lastHealedAt = 0;
+  private readonly busy = new Map<string, Promise<unknown>>();
+  private anyCursor = 0;
+
+  constructor(
+    private readonly env: DrillEnvironment,
+    private readonly bus: BusInjection,
+    private readonly load: LoadGenerator,
+    private readonly log: (line: string) => void,
+    private readonly since: () => string,
+  ) {}
+
+  async inject(step: FaultStep, index: number, at: number): Promise<void> {
+    const started = Date.now();
+    const record = (target: string, extra: Partial<FaultRecord> = {}) => {
+      const r: FaultRecord = { index, fault: step.fault, target, atSeconds: at, durationMs: Date.now() - started, ...extra };
+      this.records.push(r);
+      this.lastHealedAt = Math.max(this.lastHealedAt, Date.now());
+      this.log(`  [${this.since()} s] ✔ ${step.fault} ${target}${describe(r)}`);
+    };
+    try {
+      const outcome = await this.apply(step);
+      record(outcome.target, outcome.extra);
+    } catch (error) {
+      record(step.fault, { error: error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error) });
+    }
+  }
+
+  private announce(what: string): void {
+    this.log(`  [${this.since()} s] ⚡ ${what}`);
+  }
+
+  private async apply(step: FaultStep): Promise<{ target: string; extra?: Partial<FaultRecord> }> {
+    const { env } = this;
+    switch (step.fault) {
+      case 'kill':
+      case 'terminate': {
+        const service = this.pick(step.service);
+        const signal = step.fault === 'kill' ? 'SIGKILL' : 'SIGTERM';
+        this.announce(`${step.fault === 'kill' ? 'kill -9' : 'SIGTERM'} ${service}`);
+        const duringRelay = step.fault === 'kill' && step.duringRelay;
+        return { target: service, extra: await this.exclusive(service, () => this.restart(service, signal, step.downSeconds * 1000, duringRelay)) };
+      }
+      case 'nats-restart':
+        this.announce(`NATS restart (${step.signal}, down ${step.downSeconds} s)`);
+        await this.exclusive('nats', async () => {
+          await env.nats.stop(step.signal);
+          await sleep(step.downSeconds * 1000);
+          await env.nats.start();
+        });
+        return { target: 'nats' };
+      case 'postgres-restart':
+        this.announce(`PostgreSQL restart (down ${step.downSeconds} s)`);
+        await this.exclusive('postgres', async () => {
+          await env.postgres.stop();
+          await sleep(step.downSeconds * 1000);
+          await env.postgres.start();
+        });
+        return { target: 'postgres' };
+      case 'postgres-cut': {
+        this.announce('PostgreSQL: terminate every connection');
+        const n = await this.exclusive('postgres', () => env.postgres.terminateConnections());
+        return { target: 'postgres', extra: { detail: `${n} connections terminated` } };
+      }
+      case 'slow':
+        this.announce(`${step.service}: +${step.latencyMs} ms, ${step.errorRatePercent}% errors for ${step.seconds} s (flags)`);
+        env.slowDown(step.service, step.latencyMs, step.errorRatePercent);
+        await sleep(step.seconds * 1000);
+        env.resetFlags();
+        return { target: step.service, extra: { detail: 'flags reverted' } };
+      case 'partition': {
+        const proxy = env.proxy(step.service, step.dependency);
+        if (!proxy) throw new Error(`${step.service} has no ${step.dependency} link`);
+        this.announce(`cut ${step.service} ↔ ${step.dependency} (${step.mode}) for ${step.seconds} s`);
+        const heal: { at?: number } = {};
+        const readiness = this.watchReadiness(step.service, () => heal.at, Date.now());
+        proxy.setMode(step.mode);
+        await sleep(step.seconds * 1000);
+        proxy.setMode('pass');
+        heal.at = Date.now();
+        return { target: `${step.service}↔${step.dependency}`, extra: { readiness: await readiness(), detail: step.mode } };
+      }
+      case 'duplicate':
+        return { target: 'bus', extra: { detail: `${await this.bus.resend(step.count, 'random')} published events delivered again` } };
+      case 'reorder':
+        return { target: 'bus', extra: { detail: `${await this.bus.resend(step.count, 'newest-first')} events re-sent newest first` } };
+      case 'poison':
+        await this.bus.poison(step.count);
+        return { target: 'bus', extra: { detail: `${step.count} undecodable OrderPlaced` } };
+      case 'burst':
+        this.announce(`burst ×${step.multiplier} for ${step.seconds} s`);
+        this.load.setMultiplier(step.multiplier);
+        await sleep(step.seconds * 1000);
+        this.load.setMultiplier(1);
+        return { target: 'load', extra: { detail: `×${step.multiplier}` } };
+    }
+  }
+
+  /** `any`: each service in turn. */
+  private pick(service: Service | 'any'): Service {
+    return service === 'any' ? (services[this.anyCursor++ % services.length] as Service) : service;
+  }
+
+  private exclusive<T>(target: string, work: () => Promise<T>): Promise<T> {
+    const run = (this.busy.get(target) ?? Promise.resolve()).catch(() => undefined).then(work);
+    this.busy.set(target, run);
+    return run;
+  }
+
+  private async restart(service: Service, signal: 'SIGKILL' | 'SIGTERM', downMs: number, duringRelay: boolean): Promise<Partial<FaultRecord>> {
+    const { system } = this.env;
+    let detail = '';
+    if (duringRelay && service !== 'gateway') {
+      // Wait (briefly) for the relay to have work, so the kill lands mid relay / mid batch.
+      const deadline = Date.now() + 5000;
+      while (Date.now() < deadline) {
+        const [row] = await this.env
+          .sql<{ n: string }>(service, 'SELECT count(*)::text AS n FROM outbox WHERE published_at IS NULL')
+          .catch(() => [{ n: '0' }]);
+        if (Number(row?.n) > 0) {
+          detail = `${row?.n} outbox rows pending at the kill`;
+          break;
+        }
+        await sleep(20);
+      }
+    }
+    const code = await system.stop(service, signal);
+    if (signal === 'SIGTERM') detail = `exit code ${code ?? 'null'}`;
+    await sleep(downMs);
+    const restartedAt = Date.now();
+    system.start(service);
+    await system.waitReady(service, readyTimeoutMs);
+    return { recoveryMs: Date.now() - restartedAt, detail };
+  }
+
+  /** Polls /readyz during a cut and after its heal; the returned function waits for the verdict. */
+  private watchReadiness(service: Service, healedAt: () => number | undefined, startedAt: number) {
+    let falseAt: number | undefined;
+    let trueAgainAt: number | undefined;
+    const loop = (async () => {
+      for (;;) {
+        const ready = await this.env.system.isReady(service);
+        const healed = healedAt();
+        if (!ready && falseAt === undefined) falseAt = Date.now();
+        if (ready && healed !== undefined && falseAt !== undefined && trueAgainAt === undefined) trueAgainAt = Date.now();
+        if (healed !== undefined && (trueAgainAt !== undefined || falseAt === undefined || Date.now() - healed > 60_000)) return;
+        await sleep(250);
+      }
+    })();
+    return async () => {
+      await loop;
+      const healed = healedAt() ?? Date.now();
+      return {
+        falseAfterMs: falseAt === undefined ? undefined : falseAt - startedAt,
+        trueAgainAfterMs: trueAgainAt === undefined ? undefined : trueAgainAt - healed,
+      };
+    };
+  }
+}
+
+function describe(r: FaultRecord): string {
+  const parts: string[] = [];
+  if (r.recoveryMs !== undefined) parts.push(` ready again in ${r.recoveryMs} ms`);
+  if (r.readiness) parts.push(` readiness false after ${r.readiness.falseAfterMs ?? '—'} ms, true ${r.readiness.trueAgainAfterMs ?? '—'} ms after heal`);
+  if (r.detail) parts.push(` (${r.detail})`);
+  if (r.error) parts.push(` ERROR ${r.error}`);
+  return parts.join('');
+}
