@@ -13,6 +13,7 @@ import {
   type Subscription,
   type SubscriptionOptions,
 } from './bus.js';
+import { isDependencyFailure } from '../resilience/dependency-failure.js';
 
 /** Node fires a longer setTimeout at once (with a warning), so longer delays are clamped to it. */
 const maxTimerMs = 2_147_483_647;
@@ -400,6 +401,11 @@ class Member implements Subscription {
   }
 
   private async fail(job: Job, error: unknown): Promise<void> {
+    // An unreachable dependency is not the message's fault: retry after the longest backoff, never dead-letter.
+    if (isDependencyFailure(error) && !isPermanentFailure(error)) {
+      this.group.retryLater(job, backoffFor(this.options.retryBackoffMs, this.options.retryBackoffMs.length));
+      return;
+    }
     if (isPermanentFailure(error) || job.attempt >= this.options.maxDeliver) {
       try {
         await this.bus.addDeadLetter(this.group, job, error);

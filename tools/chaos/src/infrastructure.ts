@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -36,7 +36,8 @@ export class NatsServer {
   constructor(
     readonly port: number,
     private readonly storeDir: string,
-    private readonly binary = '/usr/sbin/nats-server',
+    // Debian's package installs it here; elsewhere it is found on PATH (or named by ORDERLY_CHAOS_NATS_SERVER).
+    private readonly binary = process.env.ORDERLY_CHAOS_NATS_SERVER ?? (existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server'),
   ) {}
 
   get url(): string {

@@ -19,7 +19,10 @@ export function renderMarkdown(r: DrillReport): string {
   lines.push(`| faults injected | ${r.faults.length}: ${Object.entries(r.faultCounts).map(([k, v]) => `${k} ×${v}`).join(', ')} |`);
   lines.push(`| **time to heal** (last fault healed → every invariant holds) | **${ms(r.heal.healedAfterMs)}** (bound ${r.heal.boundSeconds} s; last fault healed at ${r.heal.lastFaultHealedAtSeconds} s, load ended at ${r.heal.loadEndedAtSeconds} s) |`);
   lines.push(`| dead letters | ${r.deadLetters.total} (${r.deadLetters.injectedPoison} poison messages injected) |`);
-  lines.push(`| process exits the drill did not cause | ${r.unexpectedExits.length === 0 ? 'none' : r.unexpectedExits.map((e) => `${e.service} at ${e.atSeconds} s (code ${e.code ?? e.signal})`).join(', ')} |`);
+  lines.push(
+    `| process exits the drill did not cause (the supervisor restarts them) | ${r.unexpectedExits.length === 0 ? 'none' : r.unexpectedExits.map((e) => `${e.service} at ${e.atSeconds} s (code ${e.code ?? e.signal})`).join(', ')} |`,
+  );
+  lines.push(`| graceful stop at the end (SIGTERM exit codes) | ${Object.entries(r.finalExitCodes).map(([s, c]) => `${s} ${c}`).join(', ')} |`);
   lines.push('', '## Invariants', '');
   lines.push('| invariant | meaning | violations |', '|---|---|---|');
   for (const i of r.invariants) {
