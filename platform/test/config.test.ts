@@ -45,6 +45,25 @@ describe('configuration', () => {
     expect((error as ConfigError).message).toMatch(/services\.order\.port: value 70000 is invalid: .*65535/);
   });
 
+  test('when a whole section or a secret is invalid, then the error names them without printing any secret', () => {
+    const schema = z.strictObject({
+      identity: z.strictObject({ adminPassword: z.string().min(12) }),
+      gateway: z.strictObject({ port: z.number() }),
+    });
+    const document = { identity: { adminPassword: 'hunter2' }, gateway: { port: 1, typo: 'x' }, stray: { apiToken: 'sk-live-123' } };
+    const message = (() => {
+      try {
+        parseConfigSection(schema, document);
+      } catch (e) {
+        return (e as ConfigError).message;
+      }
+      return '';
+    })();
+    expect(message).toMatch(/identity\.adminPassword: value \(redacted\) is invalid/);
+    expect(message).not.toContain('hunter2');
+    expect(message).not.toContain('sk-live-123');
+  });
+
   test('when a service starts with an invalid value, then it exits non-zero naming the key and value', () => {
     const result = spawnSync(process.execPath, ['--import', 'tsx', 'services/order/src/main.ts'], {
       cwd: repoRoot,

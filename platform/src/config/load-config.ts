@@ -197,6 +197,20 @@ function valueAt(document: unknown, path: readonly PropertyKey[]): unknown {
   return current;
 }
 
+/** Keys whose values never reach a message (the message goes to stderr and logs). */
+const secretKey = /(password|secret|token|encryptionkey|credential)$/i;
+
+/**
+ * The value as an error message may show it: a secret is redacted, a section is named by its keys
+ * (a problem at the root would otherwise print the whole configuration, secrets included).
+ */
+function describeValue(key: string, value: unknown): string {
+  if (value === undefined) return 'missing';
+  if (secretKey.test(key)) return '(redacted)';
+  if (isPlainObject(value)) return `{ ${Object.keys(value).join(', ')} }`;
+  return JSON.stringify(value);
+}
+
 /** Validates one part of the document; every problem names the key, the value and the rule. */
 export function parseConfigSection<Schema extends z.ZodType>(
   schema: Schema,
@@ -210,8 +224,7 @@ export function parseConfigSection<Schema extends z.ZodType>(
     const path = [...prefix, ...issue.path.map(String)];
     const key = path.join('.') || '(root)';
     const value = valueAt(document, path);
-    const shown = value === undefined ? 'missing' : JSON.stringify(value);
-    return `${key}: value ${shown} is invalid: ${issue.message}`;
+    return `${key}: value ${describeValue(key, value)} is invalid: ${issue.message}`;
   });
   throw new ConfigError('invalid configuration', problems);
 }
