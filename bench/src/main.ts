@@ -352,8 +352,15 @@ async function matrixRow(bench: Bench, variant: string, nodeFlags: string[], wor
   try {
     await bench.startSystem(nodeFlags, workers ?? undefined, []);
     const url = bench.gatewayOrdersUrl();
-    const latency = await bench.load(bench.job(url, 'open', c.matrix.latency, { rate: c.matrix.latencyRate, keyTag: `m-${variant}-lat` }));
-    const intake = await bench.load(bench.job(url, 'closed', c.matrix.intake, { keyTag: `m-${variant}-in` }));
+    // Idempotency keys are tokens: the variant's name ("default heap", "--max-semi-space-size=16") is not.
+    const tag = `m-${variant.replace(/[^A-Za-z0-9]+/g, '-')}`;
+    const latency = await bench.load(bench.job(url, 'open', c.matrix.latency, { rate: c.matrix.latencyRate, keyTag: `${tag}-lat` }));
+    const intake = await bench.load(bench.job(url, 'closed', c.matrix.intake, { keyTag: `${tag}-in` }));
+    // A row whose requests were refused measured nothing: say so instead of reporting zeros.
+    const refused = Object.entries(intake.load.statuses).filter(([status]) => status !== '202');
+    if (intake.load.acceptedInWindow === 0 && refused.length > 0) {
+      throw new Error(`no order accepted (${JSON.stringify(intake.load.statuses)}): ${intake.load.sampleErrorBody ?? ''}`);
+    }
     const lat = latencySummaryMs(Histogram.from(latency.load.acceptedLatency));
     const inLat = latencySummaryMs(Histogram.from(intake.load.acceptedLatency));
     const row: MatrixRow = {

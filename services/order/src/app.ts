@@ -1,10 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { liveConfigOf, ServiceRuntime, type Bus, type Flags, type Logger, type ServiceConfig } from '@orderly/platform';
+import {
+  liveConfigOf,
+  ServiceRuntime,
+  type Bus,
+  type Flags,
+  type Logger,
+  type ServiceConfig,
+} from '@orderly/platform';
 import type { OrderConfig } from './config.js';
 import { orderDeps } from './data-access/order-store.js';
 import { orderMetrics } from './entry-points/order-metrics.js';
 import { orderRpcRoutes } from './entry-points/order-rpc.js';
+import { countOpenOrders } from './data-access/order-repository.js';
 import {
   paymentResultHandlers,
   paymentResultsSubscription,
@@ -47,6 +55,15 @@ export async function createOrderService(options: OrderServiceOptions): Promise<
     maxInFlight: live.service.groupCommitMaxInFlight,
   }));
   const metrics = orderMetrics(runtime.telemetry);
+  // Counted on a timer, not per request: PlaceOrder pays a variable read, not a query.
+  let openSagas = 0;
+  runtime.every(
+    'open-saga-count',
+    () => live.service.openSagaCountIntervalMs,
+    async () => {
+      openSagas = await countOpenOrders(runtime.db);
+    },
+  );
   runtime.routes(
     orderRpcRoutes(deps, {
       get defaultTimeoutMs() {
@@ -56,18 +73,29 @@ export async function createOrderService(options: OrderServiceOptions): Promise<
         return live.service.listLimitMax;
       },
       metrics,
+      intake: { openSagas: () => openSagas, maxOpenSagas: () => live.service.maxOpenSagas },
     }),
   );
-  const consumerDeps = { outbox: runtime.outbox, log: runtime.log, clock, onFinished: metrics.finished };
+  const consumerDeps = {
+    outbox: runtime.outbox,
+    log: runtime.log,
+    clock,
+    onFinished: metrics.finished,
+  };
   runtime.consume(stockResultsSubscription, stockResultHandlers(consumerDeps));
   runtime.consume(paymentResultsSubscription, paymentResultHandlers(consumerDeps));
   runtime.every(
     'saga-timeout-sweeper',
     () => live.service.sagaSweepIntervalMs,
-    sagaTimeoutSweeper(deps, runtime.log, () => ({
-      timeoutMs: live.service.sagaTimeoutMs,
-      batchSize: live.service.sagaSweepBatchSize,
-    }), metrics.timedOut),
+    sagaTimeoutSweeper(
+      deps,
+      runtime.log,
+      () => ({
+        timeoutMs: live.service.sagaTimeoutMs,
+        batchSize: live.service.sagaSweepBatchSize,
+      }),
+      metrics.timedOut,
+    ),
   );
   return runtime;
 }

@@ -15,6 +15,13 @@ export const orderConfigSchema = z.strictObject({
   groupCommitMaxBatch: reloadable(configValue.positiveInt()),
   /** Group-commit transactions running at once; keep below the database pool size. */
   groupCommitMaxInFlight: reloadable(configValue.positiveInt()),
+  /**
+   * Backpressure: while this many sagas are still open, new orders are refused with 503 (the
+   * client retries with its idempotency key), so intake never outruns fulfilment into timeouts.
+   */
+  maxOpenSagas: reloadable(configValue.positiveInt()),
+  /** How often the number of open sagas is counted. */
+  openSagaCountIntervalMs: reloadable(configValue.positiveInt()),
 });
 
 export type OrderConfig = z.output<typeof orderConfigSchema>;

@@ -32,13 +32,11 @@ function toOrder(row: OrderRow): Order {
     id: row.id,
     customerId: row.customer_id,
     status: row.status,
-    lines: row.lines.map(
-      (l): OrderLine => ({
-        sku: l.sku,
-        quantity: l.quantity,
-        unitPriceCents: l.unit_price_cents === null ? undefined : Number(l.unit_price_cents),
-      }),
-    ),
+    lines: row.lines.map((l): OrderLine => ({
+      sku: l.sku,
+      quantity: l.quantity,
+      unitPriceCents: l.unit_price_cents === null ? undefined : Number(l.unit_price_cents),
+    })),
     totalCents: Number(row.total_cents),
     paymentMethod: row.payment_method,
     reservationId: row.reservation_id ?? undefined,
@@ -53,15 +51,19 @@ export async function findByIdempotencyKey(
   customerId: string,
   idempotencyKey: string,
 ): Promise<{ order: Order; fingerprint: string } | undefined> {
-  const { rows } = await tx.query<OrderRow>(`${selectOrder} WHERE o.customer_id = $1 AND o.idempotency_key = $2`, [
-    customerId,
-    idempotencyKey,
-  ]);
+  const { rows } = await tx.query<OrderRow>(
+    `${selectOrder} WHERE o.customer_id = $1 AND o.idempotency_key = $2`,
+    [customerId, idempotencyKey],
+  );
   const row = rows[0];
   return row && { order: toOrder(row), fingerprint: row.request_fingerprint };
 }
 
-export async function findOrder(tx: Sql, orderId: string, options: { forUpdate?: boolean } = {}): Promise<Order | undefined> {
+export async function findOrder(
+  tx: Sql,
+  orderId: string,
+  options: { forUpdate?: boolean } = {},
+): Promise<Order | undefined> {
   // Lock the order row first so two answers for one order are applied one after the other.
   if (options.forUpdate) {
     const locked = await tx.query('SELECT 1 FROM orders WHERE id = $1 FOR UPDATE', [orderId]);
@@ -86,7 +88,14 @@ export async function saveTransition(tx: Sql, before: Order, after: Order): Prom
   await tx.query(
     `UPDATE orders SET status = $2, cancellation_reason = $3, total_cents = $4, reservation_id = $5, updated_at = $6
       WHERE id = $1`,
-    [after.id, after.status, after.cancellationReason ?? null, after.totalCents, after.reservationId ?? null, change.at],
+    [
+      after.id,
+      after.status,
+      after.cancellationReason ?? null,
+      after.totalCents,
+      after.reservationId ?? null,
+      change.at,
+    ],
   );
   if (after.lines !== before.lines) {
     await tx.query(
@@ -96,12 +105,10 @@ export async function saveTransition(tx: Sql, before: Order, after: Order): Prom
       [after.id, after.lines.map((l) => l.sku), after.lines.map((l) => l.unitPriceCents ?? 0)],
     );
   }
-  await tx.query('INSERT INTO order_status_history (order_id, seq, status, at) VALUES ($1, $2, $3, $4)', [
-    after.id,
-    after.history.length,
-    after.status,
-    change.at,
-  ]);
+  await tx.query(
+    'INSERT INTO order_status_history (order_id, seq, status, at) VALUES ($1, $2, $3, $4)',
+    [after.id, after.history.length, after.status, change.at],
+  );
 }
 
 /** Open orders placed before `cutoff`, locked for this sweeper (others skip them). */
@@ -126,7 +133,10 @@ export interface NewOrderRecord {
  * the idempotency key are skipped (including a second use inside the same batch); returns the ids
  * that were inserted.
  */
-export async function insertOrders(tx: Sql, records: readonly NewOrderRecord[]): Promise<Set<string>> {
+export async function insertOrders(
+  tx: Sql,
+  records: readonly NewOrderRecord[],
+): Promise<Set<string>> {
   const { rows } = await tx.query<{ id: string }>(
     `INSERT INTO orders (id, customer_id, idempotency_key, request_fingerprint, status, payment_method,
                          total_cents, placed_at, updated_at)
@@ -147,11 +157,18 @@ export async function insertOrders(tx: Sql, records: readonly NewOrderRecord[]):
   const inserted = new Set(rows.map((r) => r.id));
   const created = records.filter((r) => inserted.has(r.order.id)).map((r) => r.order);
   if (created.length === 0) return inserted;
-  const lines = created.flatMap((order) => order.lines.map((line, index) => ({ orderId: order.id, lineNo: index + 1, line })));
+  const lines = created.flatMap((order) =>
+    order.lines.map((line, index) => ({ orderId: order.id, lineNo: index + 1, line })),
+  );
   await tx.query(
     `INSERT INTO order_lines (order_id, line_no, sku, quantity)
      SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::int[])`,
-    [lines.map((l) => l.orderId), lines.map((l) => l.lineNo), lines.map((l) => l.line.sku), lines.map((l) => l.line.quantity)],
+    [
+      lines.map((l) => l.orderId),
+      lines.map((l) => l.lineNo),
+      lines.map((l) => l.line.sku),
+      lines.map((l) => l.line.quantity),
+    ],
   );
   await tx.query(
     `INSERT INTO order_status_history (order_id, seq, status, at)
@@ -159,4 +176,12 @@ export async function insertOrders(tx: Sql, records: readonly NewOrderRecord[]):
     [created.map((o) => o.id), created.map((o) => o.placedAt)],
   );
   return inserted;
+}
+
+/** Sagas not yet decided (served by the partial index orders_open). */
+export async function countOpenOrders(db: Sql): Promise<number> {
+  const { rows } = await db.query<{ open: number }>(
+    "SELECT count(*)::int AS open FROM orders WHERE status IN ('PENDING', 'STOCK_RESERVED')",
+  );
+  return rows[0]?.open ?? 0;
 }

@@ -1,5 +1,13 @@
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
-import { GroupCommit, deadlineExceeded, type Database, type GroupCommitOptions, type Outbox, type PreparedEvent, type Sql } from '@orderly/platform';
+import {
+  GroupCommit,
+  deadlineExceeded,
+  type Database,
+  type GroupCommitOptions,
+  type Outbox,
+  type PreparedEvent,
+  type Sql,
+} from '@orderly/platform';
 import {
   OrderCancelledSchema,
   OrderConfirmedSchema,
@@ -8,49 +16,85 @@ import {
 } from '../../gen/order/v1/order_events_pb.js';
 import { CancellationReason } from '../../gen/order/v1/order_service_pb.js';
 import type { Order } from '../domain/order.js';
-import type { NewOrder, OrderDeps, OrderEventKind, OrderStore, RecordOutcome } from '../domain/order-store.js';
+import type {
+  NewOrder,
+  OrderDeps,
+  OrderEventKind,
+  OrderStore,
+  RecordOutcome,
+} from '../domain/order-store.js';
 import * as repository from './order-repository.js';
 
-export const cancellationReasonToProto: Record<NonNullable<Order['cancellationReason']>, CancellationReason> = {
+export const cancellationReasonToProto: Record<
+  NonNullable<Order['cancellationReason']>,
+  CancellationReason
+> = {
   OUT_OF_STOCK: CancellationReason.OUT_OF_STOCK,
   PAYMENT_DECLINED: CancellationReason.PAYMENT_DECLINED,
   TIMED_OUT: CancellationReason.TIMED_OUT,
 };
 
 /** Writes the order's event to the outbox, in the transaction that changed the order. */
-async function publishOrderEvent(tx: Sql, outbox: Outbox, order: Order, event: OrderEventKind): Promise<void> {
+async function publishOrderEvent(
+  tx: Sql,
+  outbox: Outbox,
+  order: Order,
+  event: OrderEventKind,
+): Promise<void> {
   const common = { orderId: order.id, customerId: order.customerId };
   // Every span that handles this event, in any service, is labelled with the order it is about.
   const correlation = { correlation: { 'order.id': order.id } };
   switch (event) {
     case 'OrderPlaced':
-      await outbox.add(tx, OrderPlacedSchema, {
-        ...common,
-        lines: order.lines.map((l) => ({ sku: l.sku, quantity: l.quantity })),
-      }, correlation);
+      await outbox.add(
+        tx,
+        OrderPlacedSchema,
+        {
+          ...common,
+          lines: order.lines.map((l) => ({ sku: l.sku, quantity: l.quantity })),
+        },
+        correlation,
+      );
       return;
     case 'PaymentRequested':
-      await outbox.add(tx, PaymentRequestedSchema, {
-        ...common,
-        amountCents: BigInt(order.totalCents),
-        paymentMethod: order.paymentMethod,
-      }, correlation);
+      await outbox.add(
+        tx,
+        PaymentRequestedSchema,
+        {
+          ...common,
+          amountCents: BigInt(order.totalCents),
+          paymentMethod: order.paymentMethod,
+        },
+        correlation,
+      );
       return;
     case 'OrderConfirmed':
-      await outbox.add(tx, OrderConfirmedSchema, {
-        ...common,
-        totalCents: BigInt(order.totalCents),
-        reservationId: order.reservationId ?? '',
-        placedAt: timestampFromDate(order.placedAt),
-      }, correlation);
+      await outbox.add(
+        tx,
+        OrderConfirmedSchema,
+        {
+          ...common,
+          totalCents: BigInt(order.totalCents),
+          reservationId: order.reservationId ?? '',
+          placedAt: timestampFromDate(order.placedAt),
+        },
+        correlation,
+      );
       return;
     case 'OrderCancelled':
-      await outbox.add(tx, OrderCancelledSchema, {
-        ...common,
-        reason: order.cancellationReason ? cancellationReasonToProto[order.cancellationReason] : CancellationReason.UNSPECIFIED,
-        reservationId: order.reservationId ?? '',
-        placedAt: timestampFromDate(order.placedAt),
-      }, correlation);
+      await outbox.add(
+        tx,
+        OrderCancelledSchema,
+        {
+          ...common,
+          reason: order.cancellationReason
+            ? cancellationReasonToProto[order.cancellationReason]
+            : CancellationReason.UNSPECIFIED,
+          reservationId: order.reservationId ?? '',
+          placedAt: timestampFromDate(order.placedAt),
+        },
+        correlation,
+      );
       return;
   }
 }
@@ -80,8 +124,14 @@ function newOrderGroupCommit(db: Database, outbox: Outbox, options: () => GroupC
     db.transaction(async (tx) => {
       // A caller whose deadline passed while it waited for the batch is answered, not recorded.
       const live = units.filter((u) => !u.signal?.aborted);
-      const inserted = await repository.insertOrders(tx, live.map((u) => u.record));
-      await outbox.addPrepared(tx, live.filter((u) => inserted.has(u.record.order.id)).map((u) => u.orderPlaced));
+      const inserted = await repository.insertOrders(
+        tx,
+        live.map((u) => u.record),
+      );
+      await outbox.addPrepared(
+        tx,
+        live.filter((u) => inserted.has(u.record.order.id)).map((u) => u.orderPlaced),
+      );
       const outcomes: (RecordOutcome | Error)[] = [];
       for (const unit of units) {
         if (unit.signal?.aborted) outcomes.push(deadlineExceeded('PlaceOrder', unit.signal.reason));
@@ -89,7 +139,11 @@ function newOrderGroupCommit(db: Database, outbox: Outbox, options: () => GroupC
         else {
           // The key was taken (now or earlier); ON CONFLICT waited for its transaction, so it is visible.
           const { customerId } = unit.record.order;
-          const existing = await repository.findByIdempotencyKey(tx, customerId, unit.record.idempotencyKey);
+          const existing = await repository.findByIdempotencyKey(
+            tx,
+            customerId,
+            unit.record.idempotencyKey,
+          );
           outcomes.push({ created: false, existing });
         }
       }

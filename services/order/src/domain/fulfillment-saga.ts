@@ -23,7 +23,9 @@ function ignoredUnlessExpected(order: Order, expected: Order['status']): SagaSte
   if (order.status === expected) return undefined;
   return {
     kind: 'ignored',
-    why: isTerminal(order.status) ? `order already ${order.status}` : `order is ${order.status}, not ${expected}`,
+    why: isTerminal(order.status)
+      ? `order already ${order.status}`
+      : `order is ${order.status}, not ${expected}`,
   };
 }
 
@@ -33,7 +35,11 @@ export function onStockReserved(order: Order, stock: ReservedStock, at: Date): S
   const next = transition(order, 'STOCK_RESERVED', at, {
     reservationId: stock.reservationId,
     totalCents: stock.totalCents,
-    lines: stock.lines.map((l) => ({ sku: l.sku, quantity: l.quantity, unitPriceCents: l.unitPriceCents })),
+    lines: stock.lines.map((l) => ({
+      sku: l.sku,
+      quantity: l.quantity,
+      unitPriceCents: l.unitPriceCents,
+    })),
   });
   return { kind: 'advanced', order: next, publish: 'PaymentRequested' };
 }
@@ -53,7 +59,11 @@ export function onPaymentSucceeded(order: Order, at: Date): SagaStep {
 export function onPaymentFailed(order: Order, at: Date): SagaStep {
   const skip = ignoredUnlessExpected(order, 'STOCK_RESERVED');
   if (skip) return skip;
-  return { kind: 'advanced', order: cancel(order, 'PAYMENT_DECLINED', at), publish: 'OrderCancelled' };
+  return {
+    kind: 'advanced',
+    order: cancel(order, 'PAYMENT_DECLINED', at),
+    publish: 'OrderCancelled',
+  };
 }
 
 /** A saga that got no answer in time is cancelled; OrderCancelled releases stock and refunds. */
@@ -80,11 +90,16 @@ export async function advanceSaga(
 }
 
 /** Cancels up to `limit` sagas that have been open longer than `timeoutMs`; returns their ids. */
-export async function cancelTimedOutSagas(deps: OrderDeps, timeoutMs: number, limit: number): Promise<string[]> {
+export async function cancelTimedOutSagas(
+  deps: OrderDeps,
+  timeoutMs: number,
+  limit: number,
+): Promise<string[]> {
   const now = deps.clock();
   return deps.transaction(async (store) => {
     const ids = await store.lockTimedOut(new Date(now.getTime() - timeoutMs), limit);
-    for (const id of ids) await advanceSaga(store, id, 'saga timeout', (order) => onSagaTimedOut(order, now));
+    for (const id of ids)
+      await advanceSaga(store, id, 'saga timeout', (order) => onSagaTimedOut(order, now));
     return ids;
   });
 }

@@ -25,3 +25,14 @@ export const eventForUnknownOrder = (orderId: string, eventType: string) =>
     kind: 'not-found',
     permanent: true,
   });
+
+/** Backpressure: too many sagas are still open; the caller retries later with the same key. */
+export const intakeSaturated = (openSagas: number) =>
+  new AppError(
+    'ORDER_INTAKE_SATURATED',
+    `${openSagas} orders are still being fulfilled; retry shortly with the same idempotency key`,
+    {
+      kind: 'unavailable',
+      details: { openSagas },
+    },
+  );

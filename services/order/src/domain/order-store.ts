@@ -2,7 +2,8 @@ import type { DeadlineOptions } from '@orderly/platform';
 import type { Order } from './order.js';
 
 /** Events the order service publishes, by what happened to the order. */
-export type OrderEventKind = 'OrderPlaced' | 'PaymentRequested' | 'OrderConfirmed' | 'OrderCancelled';
+export type OrderEventKind =
+  'OrderPlaced' | 'PaymentRequested' | 'OrderConfirmed' | 'OrderCancelled';
 
 /**
  * What use cases need from storage, inside one transaction. Implemented in data-access/ on top of
@@ -26,7 +27,10 @@ export interface NewOrder {
 /** What storage did with a new order: created it, or found the customer's key already used. */
 export type RecordOutcome =
   | { readonly created: true }
-  | { readonly created: false; readonly existing: { order: Order; fingerprint: string } | undefined };
+  | {
+      readonly created: false;
+      readonly existing: { order: Order; fingerprint: string } | undefined;
+    };
 
 export interface OrderDeps {
   /**

@@ -52,7 +52,9 @@ export function transition(
   order: Order,
   to: OrderStatus,
   at: Date,
-  changes: Partial<Pick<Order, 'lines' | 'totalCents' | 'reservationId' | 'cancellationReason'>> = {},
+  changes: Partial<
+    Pick<Order, 'lines' | 'totalCents' | 'reservationId' | 'cancellationReason'>
+  > = {},
 ): Order {
   if (!canTransition(order.status, to)) throw illegalTransition(order.id, order.status, to);
   return { ...order, ...changes, status: to, history: [...order.history, { status: to, at }] };

@@ -20,7 +20,10 @@ export function assertPlaceable(input: PlaceOrderInput): void {
   for (const [index, line] of input.lines.entries()) {
     if (!line.sku) throw invalidOrder(`line ${index} has no sku`, `lines[${index}].sku`);
     if (!Number.isInteger(line.quantity) || line.quantity < 1) {
-      throw invalidOrder(`line ${index} needs a positive whole quantity`, `lines[${index}].quantity`);
+      throw invalidOrder(
+        `line ${index} needs a positive whole quantity`,
+        `lines[${index}].quantity`,
+      );
     }
   }
 }
@@ -38,7 +41,11 @@ export function requestFingerprint(input: PlaceOrderInput): string {
 }
 
 export function newPendingOrder(input: PlaceOrderInput, id: string, now: Date): Order {
-  const lines: OrderLine[] = input.lines.map((l) => ({ sku: l.sku, quantity: l.quantity, unitPriceCents: undefined }));
+  const lines: OrderLine[] = input.lines.map((l) => ({
+    sku: l.sku,
+    quantity: l.quantity,
+    unitPriceCents: undefined,
+  }));
   return {
     id,
     customerId: input.customerId,
@@ -65,9 +72,13 @@ export async function placeOrder(
   assertPlaceable(input);
   const fingerprint = requestFingerprint(input);
   const order = newPendingOrder(input, deps.newId(), deps.clock());
-  const outcome = await deps.recordNewOrder({ order, idempotencyKey: input.idempotencyKey, fingerprint }, deadline);
+  const outcome = await deps.recordNewOrder(
+    { order, idempotencyKey: input.idempotencyKey, fingerprint },
+    deadline,
+  );
   if (outcome.created) return { order, replayed: false };
   if (!outcome.existing) throw orderNotFound(input.idempotencyKey);
-  if (outcome.existing.fingerprint !== fingerprint) throw idempotencyKeyReused(input.idempotencyKey);
+  if (outcome.existing.fingerprint !== fingerprint)
+    throw idempotencyKeyReused(input.idempotencyKey);
   return { order: outcome.existing.order, replayed: true };
 }

@@ -27,8 +27,13 @@ export function orderToProto(order: Order): OrderMessage {
       unitPriceCents: BigInt(l.unitPriceCents ?? 0),
     })),
     totalCents: BigInt(order.totalCents),
-    cancellationReason: order.cancellationReason ? cancellationReasonToProto[order.cancellationReason] : 0,
-    history: order.history.map((h) => ({ status: statusToProto[h.status], at: timestampFromDate(h.at) })),
+    cancellationReason: order.cancellationReason
+      ? cancellationReasonToProto[order.cancellationReason]
+      : 0,
+    history: order.history.map((h) => ({
+      status: statusToProto[h.status],
+      at: timestampFromDate(h.at),
+    })),
     paymentMethod: order.paymentMethod,
     placedAt: timestampFromDate(order.placedAt),
   });

@@ -13,7 +13,9 @@ export interface OrderMetrics {
   readonly timedOut: (count: number) => void;
 }
 
-export function orderMetrics(telemetry: Pick<Telemetry, 'meter' | 'durationHistogram'>): OrderMetrics {
+export function orderMetrics(
+  telemetry: Pick<Telemetry, 'meter' | 'durationHistogram'>,
+): OrderMetrics {
   const placed = telemetry.meter.createCounter('orders.placed', {
     unit: '{order}',
     description: 'Orders accepted (idempotent replays not counted).',
@@ -35,7 +37,9 @@ export function orderMetrics(telemetry: Pick<Telemetry, 'meter' | 'durationHisto
     finished: (order) => {
       if (order.status === 'CONFIRMED') confirmed.add(1);
       else if (order.status === 'CANCELLED') {
-        cancelled.add(1, { 'order.cancellation_reason': order.cancellationReason ?? 'UNSPECIFIED' });
+        cancelled.add(1, {
+          'order.cancellation_reason': order.cancellationReason ?? 'UNSPECIFIED',
+        });
       } else return;
       const terminalAt = order.history.at(-1)?.at ?? order.placedAt;
       sagaDuration.record(secondsBetween(order.placedAt, terminalAt), {

@@ -4,7 +4,7 @@ import { OrderService } from '../../gen/order/v1/order_service_pb.js';
 import { getOrder, listOrders } from '../domain/get-order.js';
 import type { OrderDeps } from '../domain/order-store.js';
 import { placeOrder } from '../domain/place-order.js';
-import { invalidOrder } from '../domain/order-errors.js';
+import { intakeSaturated, invalidOrder } from '../domain/order-errors.js';
 import type { OrderMetrics } from './order-metrics.js';
 import { orderToProto } from './order-mapping.js';
 
@@ -12,6 +12,8 @@ export interface OrderRpcOptions {
   readonly defaultTimeoutMs: number;
   readonly listLimitMax: number;
   readonly metrics?: Pick<OrderMetrics, 'placed'>;
+  /** Open sagas as last counted, and the most that may be open for a new order to be accepted. */
+  readonly intake?: { readonly openSagas: () => number; readonly maxOpenSagas: () => number };
 }
 
 /** OrderService over Connect: maps requests to use cases and orders back to the contract. */
@@ -19,6 +21,9 @@ export function orderRpcRoutes(deps: OrderDeps, options: OrderRpcOptions) {
   return (router: ConnectRouter) =>
     router.service(OrderService, {
       async placeOrder(request, context) {
+        const openSagas = options.intake?.openSagas() ?? 0;
+        if (options.intake && openSagas >= options.intake.maxOpenSagas())
+          throw intakeSaturated(openSagas);
         const { order, replayed } = await placeOrder(
           deps,
           {
@@ -43,8 +48,14 @@ export function orderRpcRoutes(deps: OrderDeps, options: OrderRpcOptions) {
       },
       async listOrders(request, context) {
         if (!request.customerId) throw invalidOrder('customer id is required', 'customerId');
-        const limit = request.limit > 0 ? Math.min(request.limit, options.listLimitMax) : options.listLimitMax;
-        const orders = await listOrders(deps, request.customerId, limit, deadlineOf(context, options.defaultTimeoutMs));
+        const limit =
+          request.limit > 0 ? Math.min(request.limit, options.listLimitMax) : options.listLimitMax;
+        const orders = await listOrders(
+          deps,
+          request.customerId,
+          limit,
+          deadlineOf(context, options.defaultTimeoutMs),
+        );
         return { orders: orders.map(orderToProto) };
       },
     });

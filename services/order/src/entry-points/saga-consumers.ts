@@ -1,7 +1,13 @@
 import type { DescMessage, MessageShape } from '@bufbuild/protobuf';
 import { on, type EventHandler, type Logger, type Outbox } from '@orderly/platform';
-import { StockRejectedSchema, StockReservedSchema } from '@orderly/inventory/contract/inventory_events';
-import { PaymentFailedSchema, PaymentSucceededSchema } from '@orderly/payment/contract/payment_events';
+import {
+  StockRejectedSchema,
+  StockReservedSchema,
+} from '@orderly/inventory/contract/inventory_events';
+import {
+  PaymentFailedSchema,
+  PaymentSucceededSchema,
+} from '@orderly/payment/contract/payment_events';
 import {
   advanceSaga,
   onPaymentFailed,
@@ -43,7 +49,11 @@ function sagaAnswer<Desc extends DescMessage>(
     }
     if (step.order.status === 'CONFIRMED' || step.order.status === 'CANCELLED') {
       deps.log.info(
-        { orderId: step.order.id, status: step.order.status, reason: step.order.cancellationReason },
+        {
+          orderId: step.order.id,
+          status: step.order.status,
+          reason: step.order.cancellationReason,
+        },
         'saga finished',
       );
       deps.onFinished?.(step.order);
@@ -59,7 +69,11 @@ export function stockResultHandlers(deps: SagaConsumerDeps): EventHandler[] {
         {
           reservationId: event.reservationId,
           totalCents: Number(event.totalCents),
-          lines: event.lines.map((l) => ({ sku: l.sku, quantity: l.quantity, unitPriceCents: Number(l.unitPriceCents) })),
+          lines: event.lines.map((l) => ({
+            sku: l.sku,
+            quantity: l.quantity,
+            unitPriceCents: Number(l.unitPriceCents),
+          })),
         },
         now,
       ),
@@ -70,7 +84,9 @@ export function stockResultHandlers(deps: SagaConsumerDeps): EventHandler[] {
 
 export function paymentResultHandlers(deps: SagaConsumerDeps): EventHandler[] {
   return [
-    sagaAnswer(deps, PaymentSucceededSchema, (order, _event, now) => onPaymentSucceeded(order, now)),
+    sagaAnswer(deps, PaymentSucceededSchema, (order, _event, now) =>
+      onPaymentSucceeded(order, now),
+    ),
     sagaAnswer(deps, PaymentFailedSchema, (order, _event, now) => onPaymentFailed(order, now)),
   ];
 }

@@ -14,7 +14,8 @@ export function sagaTimeoutSweeper(
     let cancelled: string[];
     do {
       cancelled = await cancelTimedOutSagas(deps, timeoutMs, batchSize);
-      for (const orderId of cancelled) log.warn({ orderId, timeoutMs }, 'saga timed out, order cancelled');
+      for (const orderId of cancelled)
+        log.warn({ orderId, timeoutMs }, 'saga timed out, order cancelled');
       if (cancelled.length > 0) onTimedOut?.(cancelled.length);
     } while (cancelled.length === batchSize);
   };

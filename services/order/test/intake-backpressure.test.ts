@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { MemoryBus, createRpcClient, fromRpcError, type ServiceRuntime } from '@orderly/platform';
+import { dropTestDatabase, eventually, testServiceConfig } from '@orderly/platform/testing';
+import { createOrderService, orderConfigSchema } from '../src/app.js';
+import { OrderService } from '../gen/order/v1/order_service_pb.js';
+
+/**
+ * Backpressure: while `maxOpenSagas` orders are still being fulfilled, PlaceOrder refuses new ones
+ * with ORDER_INTAKE_SATURATED (503 at the gateway) instead of accepting orders that would wait past
+ * their saga timeout; once sagas finish (here: time out), orders are accepted again.
+ */
+const maxOpenSagas = 3;
+const config = testServiceConfig('order', orderConfigSchema, {
+  service: {
+    maxOpenSagas,
+    openSagaCountIntervalMs: 20,
+    sagaTimeoutMs: 1500,
+    sagaSweepIntervalMs: 50,
+  },
+});
+const bus = new MemoryBus();
+let runtime: ServiceRuntime;
+let url: string;
+
+beforeAll(async () => {
+  runtime = await createOrderService({ config, bus });
+  ({ url } = await runtime.start());
+});
+afterAll(async () => {
+  await runtime?.stop();
+  await dropTestDatabase(config.platform.postgres.url, config.service.database);
+});
+
+const anOrder = () => ({
+  customerId: 'busy-shop',
+  idempotencyKey: randomUUID(),
+  lines: [{ sku: 'SKU-A', quantity: 1 }],
+  paymentMethod: 'pm_card_ok',
+});
+
+describe('intake backpressure', () => {
+  test('when as many sagas as allowed are open, then a new order is refused as ORDER_INTAKE_SATURATED, and accepted once they are decided', async () => {
+    const client = createRpcClient(OrderService, { baseUrl: url, defaultTimeoutMs: 5000 });
+    // Nobody answers these sagas (no inventory here), so they stay open until their timeout.
+    for (let i = 0; i < maxOpenSagas; i++) await client.placeOrder(anOrder());
+
+    const refused = await eventually(async () => {
+      const error = await client.placeOrder(anOrder()).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeDefined();
+      return fromRpcError(error, 'PlaceOrder');
+    });
+
+    expect(refused.code).toBe('ORDER_INTAKE_SATURATED');
+    expect(refused.kind).toBe('unavailable');
+    // The saga timeout decides them (TIMED_OUT); then intake opens again.
+    await eventually(
+      async () => expect((await client.placeOrder(anOrder())).order?.orderId).toBeTruthy(),
+      { timeoutMs: 10_000 },
+    );
+  });
+});
