@@ -14,13 +14,21 @@ import { dropTestDatabase } from '@orderly/platform/testing';
  * machine's PostgreSQL and NATS JetStream (distributed), or the one-process embedded launcher.
  * Every run is isolated: its own databases, ports, streams and subject prefix.
  */
-export const postgresUrl = process.env.ORDERLY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const postgresUrl =
+  process.env.ORDERLY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const natsUrl = process.env.ORDERLY_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 const repoRoot = new URL('../../', import.meta.url).pathname;
 // node itself with tsx's loader (not the tsx wrapper): a kill -9 must hit the service process.
 const nodeWithTsx = [process.execPath, '--import', 'tsx'] as const;
 
-export const services = ['order', 'inventory', 'payment', 'notification', 'identity', 'gateway'] as const;
+export const services = [
+  'order',
+  'inventory',
+  'payment',
+  'notification',
+  'identity',
+  'gateway',
+] as const;
 export type Service = (typeof services)[number];
 
 /** How one service process is started; `env` is the system's environment for it (ports, databases, bus). */
@@ -57,7 +65,8 @@ class ProcessOutput {
   readonly lines: string[] = [];
   attach(child: ChildProcess, label: string) {
     const keep = (chunk: Buffer) => {
-      for (const line of chunk.toString().split('\n')) if (line) this.lines.push(`[${label}] ${line}`);
+      for (const line of chunk.toString().split('\n'))
+        if (line) this.lines.push(`[${label}] ${line}`);
       if (this.lines.length > 400) this.lines.splice(0, this.lines.length - 400);
     };
     child.stdout?.on('data', keep);
@@ -68,7 +77,11 @@ class ProcessOutput {
   }
 }
 
-async function waitUntilReady(url: string, timeoutMs: number, describe: () => string): Promise<void> {
+async function waitUntilReady(
+  url: string,
+  timeoutMs: number,
+  describe: () => string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -77,7 +90,8 @@ async function waitUntilReady(url: string, timeoutMs: number, describe: () => st
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`${url} not ready after ${timeoutMs} ms\n${describe()}`);
+    if (Date.now() > deadline)
+      throw new Error(`${url} not ready after ${timeoutMs} ms\n${describe()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -91,7 +105,11 @@ export class DistributedSystem {
   readonly output = new ProcessOutput();
   readonly processes = new Map<Service, ChildProcess>();
   /** Extra processes of a service started by `startReplica`, each on its own port. */
-  readonly replicas: { readonly service: Service; readonly url: string; readonly child: ChildProcess }[] = [];
+  readonly replicas: {
+    readonly service: Service;
+    readonly url: string;
+    readonly child: ChildProcess;
+  }[] = [];
   private constructor(
     readonly id: string,
     readonly ports: Record<Service, number>,
@@ -102,7 +120,10 @@ export class DistributedSystem {
   ) {}
 
   /** `options.launch` starts each process some other way than from source (e.g. the built binaries). */
-  static async start(extraEnv: Record<string, string> = {}, options: { launch?: ServiceLauncher } = {}): Promise<DistributedSystem> {
+  static async start(
+    extraEnv: Record<string, string> = {},
+    options: { launch?: ServiceLauncher } = {},
+  ): Promise<DistributedSystem> {
     const id = randomBytes(3).toString('hex');
     const ports = {} as Record<Service, number>;
     for (const s of services) ports[s] = await freePort();
@@ -114,7 +135,14 @@ export class DistributedSystem {
       identity: `orderly_e2e_${id}_identity`,
     };
     const dataDir = mkdtempSync(join(tmpdir(), 'orderly-e2e-'));
-    const system = new DistributedSystem(id, ports, databases, dataDir, extraEnv, options.launch ?? fromSource);
+    const system = new DistributedSystem(
+      id,
+      ports,
+      databases,
+      dataDir,
+      extraEnv,
+      options.launch ?? fromSource,
+    );
     for (const s of services) system.startService(s);
     try {
       await Promise.all(services.map((s) => system.waitReady(s)));
@@ -155,7 +183,8 @@ export class DistributedSystem {
       ...e2eSecurityEnv(),
     };
     for (const s of services) env[`ORDERLY_SERVICES__${envKey(s)}__PORT`] = String(this.ports[s]);
-    for (const [s, db] of Object.entries(this.databases)) env[`ORDERLY_SERVICES__${envKey(s)}__DATABASE`] = db;
+    for (const [s, db] of Object.entries(this.databases))
+      env[`ORDERLY_SERVICES__${envKey(s)}__DATABASE`] = db;
     return { ...env, ...this.extraEnv };
   }
 
@@ -178,7 +207,10 @@ export class DistributedSystem {
   async startReplica(service: Service): Promise<string> {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const child = this.spawnService(service, { ...this.env(), [`ORDERLY_SERVICES__${envKey(service)}__PORT`]: String(port) });
+    const child = this.spawnService(service, {
+      ...this.env(),
+      [`ORDERLY_SERVICES__${envKey(service)}__PORT`]: String(port),
+    });
     this.output.attach(child, `${service}#${this.replicas.length + 2}`);
     this.replicas.push({ service, url, child });
     await waitUntilReady(url, 60_000, () => this.output.tail());
@@ -202,7 +234,11 @@ export class DistributedSystem {
     await this.waitReady(service);
   }
 
-  async sql<Row = Record<string, unknown>>(service: Exclude<Service, 'gateway'>, text: string, values: unknown[] = []): Promise<Row[]> {
+  async sql<Row = Record<string, unknown>>(
+    service: Exclude<Service, 'gateway'>,
+    text: string,
+    values: unknown[] = [],
+  ): Promise<Row[]> {
     const url = new URL(postgresUrl);
     url.pathname = `/${this.databases[service]}`;
     const client = new pg.Client({ connectionString: url.toString() });
@@ -228,17 +264,22 @@ export class DistributedSystem {
   }
 
   async cleanup(): Promise<void> {
-    for (const db of Object.values(this.databases)) await dropTestDatabase(postgresUrl, db).catch(() => {});
+    for (const db of Object.values(this.databases))
+      await dropTestDatabase(postgresUrl, db).catch(() => {});
     const nc = await connect({ servers: natsUrl });
     const jsm = await jetstreamManager(nc);
-    for (const stream of [`E2E_${this.id}`, `E2E_${this.id}_DL`]) await jsm.streams.delete(stream).catch(() => false);
+    for (const stream of [`E2E_${this.id}`, `E2E_${this.id}_DL`])
+      await jsm.streams.delete(stream).catch(() => false);
     await nc.close();
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 }
 
 /** The admin the identity service creates at start in every end-to-end run (bootstrap admin). */
-export const e2eAdmin = { email: 'admin@e2e.orderly.test', password: `e2e-admin-${randomBytes(8).toString('hex')}` };
+export const e2eAdmin = {
+  email: 'admin@e2e.orderly.test',
+  password: `e2e-admin-${randomBytes(8).toString('hex')}`,
+};
 const customerPassword = `e2e-customer-${randomBytes(8).toString('hex')}`;
 
 /**
@@ -254,11 +295,16 @@ export function e2eSecurityEnv(): Record<string, string> {
     ORDERLY_SERVICES__IDENTITY__PASSWORD__SCRYPT__COST: '1024',
   };
   for (const limit of ['PER_ADDRESS', 'PER_USER', 'LOGIN', 'LOGIN_ACCOUNT'])
-    for (const [key, value] of Object.entries(generous)) env[`ORDERLY_SERVICES__GATEWAY__RATE_LIMITS__${limit}__${key}`] = value;
+    for (const [key, value] of Object.entries(generous))
+      env[`ORDERLY_SERVICES__GATEWAY__RATE_LIMITS__${limit}__${key}`] = value;
   return env;
 }
 
-async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+async function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   return fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
@@ -268,11 +314,16 @@ async function postJson(url: string, body: unknown, headers: Record<string, stri
 }
 
 /** Logs in through the gateway; returns the access token. */
-export async function logIn(gatewayUrl: string, credentials: { email: string; password: string }): Promise<string> {
+export async function logIn(
+  gatewayUrl: string,
+  credentials: { email: string; password: string },
+): Promise<string> {
   const response = await postJson(`${gatewayUrl}/v1/auth/login`, credentials);
   const body = (await response.json()) as { accessToken?: string; error?: unknown };
   if (response.status !== 200 || !body.accessToken) {
-    throw new Error(`login of ${credentials.email} answered ${response.status} ${JSON.stringify(body.error)}`);
+    throw new Error(
+      `login of ${credentials.email} answered ${response.status} ${JSON.stringify(body.error)}`,
+    );
   }
   return body.accessToken;
 }
@@ -291,7 +342,9 @@ export function customerToken(gatewayUrl: string, customerId: string): Promise<s
     token = (async () => {
       const registered = await postJson(`${gatewayUrl}/v1/auth/register`, credentials);
       if (registered.status !== 201 && registered.status !== 409) {
-        throw new Error(`register of ${customerId} answered ${registered.status} ${await registered.text()}`);
+        throw new Error(
+          `register of ${customerId} answered ${registered.status} ${await registered.text()}`,
+        );
       }
       return logIn(gatewayUrl, credentials);
     })();
@@ -302,6 +355,10 @@ export function customerToken(gatewayUrl: string, customerId: string): Promise<s
 }
 
 /** POST /v1/orders through the gateway as `customerId` (Bearer token); returns the order id when it was accepted (202). */
+/** Answers that mean "not accepted, try again later": load shedding and intake backpressure. */
+const sheddingCodes = new Set(['UPSTREAM_OVERLOADED', 'ORDER_INTAKE_SATURATED']);
+const sheddingRetryForMs = 60_000;
+
 export async function placeOrder(
   gatewayUrl: string,
   customerId: string,
@@ -309,19 +366,33 @@ export async function placeOrder(
 ): Promise<{ status: number; orderId?: string; error?: unknown }> {
   try {
     const token = await customerToken(gatewayUrl, customerId);
-    const response = await postJson(`${gatewayUrl}/v1/orders`, body, {
-      'idempotency-key': randomBytes(8).toString('hex'),
-      authorization: `Bearer ${token}`,
-    });
-    const json = (await response.json()) as { orderId?: string; error?: unknown };
-    return { status: response.status, orderId: json.orderId, error: json.error };
+    const idempotencyKey = randomBytes(8).toString('hex');
+    // Like a real client: an order refused by backpressure (503 with one of these codes, nothing
+    // accepted) is sent again with the same key after Retry-After, for a bounded time.
+    const giveUpAt = Date.now() + sheddingRetryForMs;
+    for (;;) {
+      const response = await postJson(`${gatewayUrl}/v1/orders`, body, {
+        'idempotency-key': idempotencyKey,
+        authorization: `Bearer ${token}`,
+      });
+      const json = (await response.json()) as { orderId?: string; error?: { code?: string } };
+      const shed = response.status === 503 && sheddingCodes.has(json.error?.code ?? '');
+      if (!shed || Date.now() > giveUpAt)
+        return { status: response.status, orderId: json.orderId, error: json.error };
+      const retryAfterSeconds = Number(response.headers.get('retry-after') ?? '0.5');
+      await new Promise((resolve) => setTimeout(resolve, Math.max(100, retryAfterSeconds * 1000)));
+    }
   } catch (error) {
     return { status: 0, error };
   }
 }
 
 /** Runs `tasks` with at most `concurrency` in flight. */
-export async function withConcurrency<T>(count: number, concurrency: number, task: (i: number) => Promise<T>): Promise<T[]> {
+export async function withConcurrency<T>(
+  count: number,
+  concurrency: number,
+  task: (i: number) => Promise<T>,
+): Promise<T[]> {
   const results: T[] = new Array<T>(count);
   let next = 0;
   await Promise.all(

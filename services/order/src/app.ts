@@ -12,7 +12,7 @@ import type { OrderConfig } from './config.js';
 import { orderDeps } from './data-access/order-store.js';
 import { orderMetrics } from './entry-points/order-metrics.js';
 import { orderRpcRoutes } from './entry-points/order-rpc.js';
-import { countOpenOrders } from './data-access/order-repository.js';
+import { openOrdersBacklog } from './data-access/order-repository.js';
 import {
   paymentResultHandlers,
   paymentResultsSubscription,
@@ -55,13 +55,13 @@ export async function createOrderService(options: OrderServiceOptions): Promise<
     maxInFlight: live.service.groupCommitMaxInFlight,
   }));
   const metrics = orderMetrics(runtime.telemetry);
-  // Counted on a timer, not per request: PlaceOrder pays a variable read, not a query.
-  let openSagas = 0;
+  // Measured on a timer, not per request: PlaceOrder pays a variable read, not a query.
+  let backlog = { open: 0, oldestAgeMs: 0 };
   runtime.every(
-    'open-saga-count',
+    'saga-backlog',
     () => live.service.openSagaCountIntervalMs,
     async () => {
-      openSagas = await countOpenOrders(runtime.db);
+      backlog = await openOrdersBacklog(runtime.db);
     },
   );
   runtime.routes(
@@ -73,7 +73,11 @@ export async function createOrderService(options: OrderServiceOptions): Promise<
         return live.service.listLimitMax;
       },
       metrics,
-      intake: { openSagas: () => openSagas, maxOpenSagas: () => live.service.maxOpenSagas },
+      intake: {
+        backlog: () => backlog,
+        maxOpenSagas: () => live.service.maxOpenSagas,
+        maxOpenSagaAgeMs: () => live.service.maxOpenSagaAgeMs,
+      },
     }),
   );
   const consumerDeps = {

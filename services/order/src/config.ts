@@ -20,6 +20,12 @@ export const orderConfigSchema = z.strictObject({
    * client retries with its idempotency key), so intake never outruns fulfilment into timeouts.
    */
   maxOpenSagas: reloadable(configValue.positiveInt()),
+  /**
+   * Backpressure by age: while the oldest open saga is older than this, new orders are refused too.
+   * Self-tuning where a count is not: it bounds how long an accepted order waits, whatever the
+   * machine's throughput, and keeps sagas well clear of sagaTimeoutMs.
+   */
+  maxOpenSagaAgeMs: reloadable(configValue.positiveInt()),
   /** How often the number of open sagas is counted. */
   openSagaCountIntervalMs: reloadable(configValue.positiveInt()),
 });

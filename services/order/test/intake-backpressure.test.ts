@@ -63,3 +63,45 @@ describe('intake backpressure', () => {
     );
   });
 });
+
+describe('intake backpressure by age', () => {
+  const ageConfig = testServiceConfig('order', orderConfigSchema, {
+    service: {
+      maxOpenSagas: 1000,
+      maxOpenSagaAgeMs: 300,
+      openSagaCountIntervalMs: 20,
+      sagaTimeoutMs: 2000,
+      sagaSweepIntervalMs: 50,
+    },
+  });
+  let ageRuntime: ServiceRuntime;
+  let ageUrl: string;
+  beforeAll(async () => {
+    ageRuntime = await createOrderService({ config: ageConfig, bus: new MemoryBus() });
+    ({ url: ageUrl } = await ageRuntime.start());
+  });
+  afterAll(async () => {
+    await ageRuntime?.stop();
+    await dropTestDatabase(ageConfig.platform.postgres.url, ageConfig.service.database);
+  });
+
+  test('when the oldest open saga has waited longer than allowed, then new orders are refused until it is decided', async () => {
+    const client = createRpcClient(OrderService, { baseUrl: ageUrl, defaultTimeoutMs: 5000 });
+    await client.placeOrder(anOrder());
+
+    const refused = await eventually(async () => {
+      const error = await client.placeOrder(anOrder()).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeDefined();
+      return fromRpcError(error, 'PlaceOrder');
+    });
+
+    expect(refused.code).toBe('ORDER_INTAKE_SATURATED');
+    await eventually(
+      async () => expect((await client.placeOrder(anOrder())).order?.orderId).toBeTruthy(),
+      { timeoutMs: 15_000 },
+    );
+  });
+});

@@ -178,10 +178,12 @@ export async function insertOrders(
   return inserted;
 }
 
-/** Sagas not yet decided (served by the partial index orders_open). */
-export async function countOpenOrders(db: Sql): Promise<number> {
-  const { rows } = await db.query<{ open: number }>(
-    "SELECT count(*)::int AS open FROM orders WHERE status IN ('PENDING', 'STOCK_RESERVED')",
+/** Sagas not yet decided and the age of the oldest (both served by the partial index orders_open). */
+export async function openOrdersBacklog(db: Sql): Promise<{ open: number; oldestAgeMs: number }> {
+  const { rows } = await db.query<{ open: number; oldest_age_ms: number | null }>(
+    `SELECT count(*)::int AS open,
+            (extract(epoch FROM clock_timestamp() - min(placed_at)) * 1000)::float8 AS oldest_age_ms
+       FROM orders WHERE status IN ('PENDING', 'STOCK_RESERVED')`,
   );
-  return rows[0]?.open ?? 0;
+  return { open: rows[0]?.open ?? 0, oldestAgeMs: rows[0]?.oldest_age_ms ?? 0 };
 }

@@ -26,13 +26,10 @@ export const eventForUnknownOrder = (orderId: string, eventType: string) =>
     permanent: true,
   });
 
-/** Backpressure: too many sagas are still open; the caller retries later with the same key. */
-export const intakeSaturated = (openSagas: number) =>
+/** Backpressure: too many sagas are open, or open too long; the caller retries later with the same key. */
+export const intakeSaturated = (backlog: { open: number; oldestAgeMs: number }) =>
   new AppError(
     'ORDER_INTAKE_SATURATED',
-    `${openSagas} orders are still being fulfilled; retry shortly with the same idempotency key`,
-    {
-      kind: 'unavailable',
-      details: { openSagas },
-    },
+    `${backlog.open} orders are still being fulfilled (the oldest for ${Math.round(backlog.oldestAgeMs)} ms); retry shortly with the same idempotency key`,
+    { kind: 'unavailable', details: backlog },
   );

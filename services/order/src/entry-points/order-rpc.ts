@@ -12,8 +12,12 @@ export interface OrderRpcOptions {
   readonly defaultTimeoutMs: number;
   readonly listLimitMax: number;
   readonly metrics?: Pick<OrderMetrics, 'placed'>;
-  /** Open sagas as last counted, and the most that may be open for a new order to be accepted. */
-  readonly intake?: { readonly openSagas: () => number; readonly maxOpenSagas: () => number };
+  /** The saga backlog as last measured, and the limits beyond which a new order is refused. */
+  readonly intake?: {
+    readonly backlog: () => { readonly open: number; readonly oldestAgeMs: number };
+    readonly maxOpenSagas: () => number;
+    readonly maxOpenSagaAgeMs: () => number;
+  };
 }
 
 /** OrderService over Connect: maps requests to use cases and orders back to the contract. */
@@ -21,9 +25,15 @@ export function orderRpcRoutes(deps: OrderDeps, options: OrderRpcOptions) {
   return (router: ConnectRouter) =>
     router.service(OrderService, {
       async placeOrder(request, context) {
-        const openSagas = options.intake?.openSagas() ?? 0;
-        if (options.intake && openSagas >= options.intake.maxOpenSagas())
-          throw intakeSaturated(openSagas);
+        if (options.intake) {
+          const backlog = options.intake.backlog();
+          if (
+            backlog.open >= options.intake.maxOpenSagas() ||
+            backlog.oldestAgeMs >= options.intake.maxOpenSagaAgeMs()
+          ) {
+            throw intakeSaturated(backlog);
+          }
+        }
         const { order, replayed } = await placeOrder(
           deps,
           {
