@@ -12,7 +12,12 @@ import { startEventConsumer, type EventHandler } from '../inbox/index.js';
 import type { Logger } from '../log/index.js';
 import { Outbox, OutboxRelay } from '../outbox/index.js';
 import { errorMappingInterceptor, rpcServerTelemetry } from '../rpc/index.js';
-import { createTelemetry, traceHttpRequest, type MessagingTelemetry, type Telemetry } from '../telemetry/index.js';
+import {
+  createTelemetry,
+  traceHttpRequest,
+  type MessagingTelemetry,
+  type Telemetry,
+} from '../telemetry/index.js';
 import { FaultInjector, openFlags, type Flags, type FlagsHandle } from '../flags/index.js';
 import { buildInfo } from '../packaging/build-info.js';
 
@@ -59,7 +64,11 @@ export class ServiceRuntime {
   /** Tracer, meter and logger of this service: the one telemetry path (platform/src/telemetry). */
   readonly telemetry: Telemetry;
   private readonly checks = new Map<string, ReadinessCheck>();
-  private readonly consumers: { name: string; handlers: readonly EventHandler[] }[] = [];
+  private readonly consumers: {
+    name: string;
+    handlers: readonly EventHandler[];
+    batched: boolean;
+  }[] = [];
   private readonly subscriptions: Subscription[] = [];
   private readonly tasks: PeriodicTask[] = [];
   private routers: ((router: ConnectRouter) => void)[] = [];
@@ -85,7 +94,9 @@ export class ServiceRuntime {
     private readonly ownedFlags: FlagsHandle | undefined,
   ) {
     this.log = log;
-    this.telemetry = options.telemetry ?? createTelemetry({ service: options.name, platform: options.platform, log });
+    this.telemetry =
+      options.telemetry ??
+      createTelemetry({ service: options.name, platform: options.platform, log });
     this.live = live;
     this.flags = flags.withContext({ service: options.name });
     this.faults = new FaultInjector(this.flags);
@@ -109,17 +120,24 @@ export class ServiceRuntime {
     const { meter } = this.telemetry;
     meter
       .createObservableGauge('orderly.config.info', {
-        description: 'Always 1; the attributes name the configuration and flags versions in effect.',
+        description:
+          'Always 1; the attributes name the configuration and flags versions in effect.',
       })
       .addCallback((result) => {
-        result.observe(1, { 'orderly.config.hash': this.live.hash, 'orderly.flags.hash': this.flags.status().hash });
+        result.observe(1, {
+          'orderly.config.hash': this.live.hash,
+          'orderly.flags.hash': this.flags.status().hash,
+        });
       });
     meter
       .createObservableGauge('orderly.config.reload.failed', {
-        description: '1 while the last reload of the source was rejected (the previous version stays in effect).',
+        description:
+          '1 while the last reload of the source was rejected (the previous version stays in effect).',
       })
       .addCallback((result) => {
-        result.observe(this.live.status().reloadError ? 1 : 0, { 'orderly.config.source': 'config' });
+        result.observe(this.live.status().reloadError ? 1 : 0, {
+          'orderly.config.source': 'config',
+        });
         result.observe(this.flags.status().error ? 1 : 0, { 'orderly.config.source': 'flags' });
       });
     meter
@@ -132,43 +150,73 @@ export class ServiceRuntime {
       description: 'Configuration reloads by outcome (applied, rejected, restart-required).',
       unit: '{reload}',
     });
-    this.stopListening.push(this.live.onEvent((event) => reloads.add(1, { 'orderly.config.outcome': event.kind })));
-    this.stopListening.push(this.flags.onChange(() => reloads.add(1, { 'orderly.config.outcome': 'flags-applied' })));
+    this.stopListening.push(
+      this.live.onEvent((event) => reloads.add(1, { 'orderly.config.outcome': event.kind })),
+    );
+    this.stopListening.push(
+      this.flags.onChange(() => reloads.add(1, { 'orderly.config.outcome': 'flags-applied' })),
+    );
   }
 
   /** The audit trail of configuration changes, and the changes the runtime itself applies. */
   private onConfigEvent(event: Parameters<Parameters<LiveConfig<unknown>['onEvent']>[0]>[0]): void {
     if (event.kind === 'rejected') {
-      this.log.error({ filesHash: event.filesHash, err: event.error }, 'configuration reload rejected, previous configuration kept');
+      this.log.error(
+        { filesHash: event.filesHash, err: event.error },
+        'configuration reload rejected, previous configuration kept',
+      );
       return;
     }
     if (event.kind === 'restart-required') {
-      this.log.warn({ configHash: event.hash, filesHash: event.filesHash, keys: event.keys }, 'configuration change needs a restart, not applied');
+      this.log.warn(
+        { configHash: event.hash, filesHash: event.filesHash, keys: event.keys },
+        'configuration change needs a restart, not applied',
+      );
       return;
     }
     if (event.changed.includes('logLevel')) this.log.level = this.live.platform.logLevel;
     this.log.info(
-      { configHash: event.hash, filesHash: event.filesHash, changed: event.changed, restartRequired: event.restartRequired },
+      {
+        configHash: event.hash,
+        filesHash: event.filesHash,
+        changed: event.changed,
+        restartRequired: event.restartRequired,
+      },
       'configuration change applied',
     );
     if (event.restartRequired.length > 0) {
-      this.log.warn({ keys: event.restartRequired }, 'configuration change needs a restart, not applied');
+      this.log.warn(
+        { keys: event.restartRequired },
+        'configuration change needs a restart, not applied',
+      );
     }
   }
 
   static async create(options: ServiceRuntimeOptions): Promise<ServiceRuntime> {
     const { platform } = options;
     // Telemetry first: its logger (trace ids on every line, OTLP when configured) is the service's.
-    const telemetry = options.telemetry ?? createTelemetry({ service: options.name, platform, log: options.log });
+    const telemetry =
+      options.telemetry ?? createTelemetry({ service: options.name, platform, log: options.log });
     const log = telemetry.log;
     let database: Database | undefined;
     if (options.database) {
-      await ensureDatabase(platform.postgres.url, options.database.name, platform.postgres.connectTimeoutMs);
+      await ensureDatabase(
+        platform.postgres.url,
+        options.database.name,
+        platform.postgres.connectTimeoutMs,
+      );
       database = new Database(
-        { ...platform.postgres, database: options.database.name, applicationName: `orderly-${options.name}` },
+        {
+          ...platform.postgres,
+          database: options.database.name,
+          applicationName: `orderly-${options.name}`,
+        },
         log,
       );
-      await database.migrate([platformMigrations, { scope: options.name, path: options.database.migrationsPath }]);
+      await database.migrate([
+        platformMigrations,
+        { scope: options.name, path: options.database.migrationsPath },
+      ]);
     }
     let bus = options.bus;
     let ownsBus = false;
@@ -185,11 +233,21 @@ export class ServiceRuntime {
           retryIntervalMs: () => live.platform.flags.retryIntervalMs,
           log,
         });
-    return new ServiceRuntime({ ...options, telemetry }, log, database, bus, ownsBus, live, options.flags ?? (ownedFlags as Flags), ownedFlags);
+    return new ServiceRuntime(
+      { ...options, telemetry },
+      log,
+      database,
+      bus,
+      ownsBus,
+      live,
+      options.flags ?? (ownedFlags as Flags),
+      ownedFlags,
+    );
   }
 
   get db(): Database {
-    if (!this.database) throw new AppError('RUNTIME_NO_DATABASE', `${this.options.name} has no database`);
+    if (!this.database)
+      throw new AppError('RUNTIME_NO_DATABASE', `${this.options.name} has no database`);
     return this.database;
   }
 
@@ -217,8 +275,18 @@ export class ServiceRuntime {
     this.customHandler = handler;
   }
 
-  consume(subscription: string, handlers: readonly EventHandler[]): void {
-    this.consumers.push({ name: subscription, handlers });
+  /**
+   * Applies these events once each (inbox). `batched`: deliveries that arrive together share one
+   * transaction (bus.consumerBatch). Only for handlers that lock nothing but their own event's rows:
+   * a batch locks rows of many events in arrival order, so two batches locking shared rows (stock of
+   * one SKU) in different orders deadlock — inventory's consumers therefore stay unbatched.
+   */
+  consume(
+    subscription: string,
+    handlers: readonly EventHandler[],
+    options: { batched?: boolean } = {},
+  ): void {
+    this.consumers.push({ name: subscription, handlers, batched: options.batched ?? false });
   }
 
   /** Runs `run` every `intervalMs()` (read again each time, so it can follow reloaded config). */
@@ -235,14 +303,24 @@ export class ServiceRuntime {
     const { bus: busConfig } = this.options.platform;
     for (const consumer of this.consumers.splice(0)) {
       this.subscriptions.push(
-        await startEventConsumer({ bus: this.faults.wrapBus(this.bus), db: this.db, log: this.log, telemetry: this.messagingTelemetry() }, consumer.name, consumer.handlers, {
-          maxDeliver: busConfig.maxDeliver,
-          ackWaitMs: busConfig.ackWaitMs,
-          retryBackoffMs: busConfig.retryBackoffMs,
-          concurrency: busConfig.consumerConcurrency,
-          subjectPrefix: busConfig.subjectPrefix,
-          batch: () => this.live.platform.bus.consumerBatch,
-        }),
+        await startEventConsumer(
+          {
+            bus: this.faults.wrapBus(this.bus),
+            db: this.db,
+            log: this.log,
+            telemetry: this.messagingTelemetry(),
+          },
+          consumer.name,
+          consumer.handlers,
+          {
+            maxDeliver: busConfig.maxDeliver,
+            ackWaitMs: busConfig.ackWaitMs,
+            retryBackoffMs: busConfig.retryBackoffMs,
+            concurrency: busConfig.consumerConcurrency,
+            subjectPrefix: busConfig.subjectPrefix,
+            ...(consumer.batched ? { batch: () => this.live.platform.bus.consumerBatch } : {}),
+          },
+        ),
       );
     }
   }
@@ -253,8 +331,16 @@ export class ServiceRuntime {
     if (this.database && this.sharedBus) {
       // The relay reads its options at each pass, so the reloadable ones follow the configuration.
       const live = this.live;
-      const outboxOptions = new Proxy({} as PlatformConfig['outbox'], { get: (_target, key) => live.platform.outbox[key as keyof PlatformConfig['outbox']] });
-      this.relay = new OutboxRelay(this.database, this.faults.wrapBus(this.sharedBus), this.log, outboxOptions, this.messagingTelemetry());
+      const outboxOptions = new Proxy({} as PlatformConfig['outbox'], {
+        get: (_target, key) => live.platform.outbox[key as keyof PlatformConfig['outbox']],
+      });
+      this.relay = new OutboxRelay(
+        this.database,
+        this.faults.wrapBus(this.sharedBus),
+        this.log,
+        outboxOptions,
+        this.messagingTelemetry(),
+      );
       this.relay.start();
     }
     for (const task of this.tasks) this.schedule(task);
@@ -266,16 +352,25 @@ export class ServiceRuntime {
     const connect = connectNodeAdapter({
       routes: (router) => this.routers.forEach((register) => register(router)),
       // Telemetry outermost: its span covers the whole call and sees the mapped error code.
-      interceptors: [rpcServerTelemetry(this.telemetry), errorMappingInterceptor(this.log), this.faults.rpcInterceptor()],
+      interceptors: [
+        rpcServerTelemetry(this.telemetry),
+        errorMappingInterceptor(this.log),
+        this.faults.rpcInterceptor(),
+      ],
     });
     const custom = this.customHandler;
-    const appHandler = custom ? (req: IncomingMessage, res: ServerResponse) => this.withHttpFaults(req, res, custom) : connect;
+    const appHandler = custom
+      ? (req: IncomingMessage, res: ServerResponse) => this.withHttpFaults(req, res, custom)
+      : connect;
     const server = createServer((req, res) => {
       const path = req.url?.split('?')[0];
-      if (path === '/healthz') return void sendJson(res, 200, { status: 'ok', details: { build: buildInfo() } });
-      if (path === this.telemetry.metricsPath && req.method === 'GET') return this.telemetry.serveMetrics(req, res);
+      if (path === '/healthz')
+        return void sendJson(res, 200, { status: 'ok', details: { build: buildInfo() } });
+      if (path === this.telemetry.metricsPath && req.method === 'GET')
+        return this.telemetry.serveMetrics(req, res);
       if (path === '/readyz') return void this.answerReadiness(res);
-      if (path?.startsWith('/admin/dead-letters') && this.sharedBus) return void this.answerDeadLetters(path, req, res);
+      if (path?.startsWith('/admin/dead-letters') && this.sharedBus)
+        return void this.answerDeadLetters(path, req, res);
       // The gateway's HTTP API gets a server span here; Connect calls get theirs from the interceptor.
       if (custom) traceHttpRequest(this.telemetry, req, res, appHandler);
       else appHandler(req, res);
@@ -306,7 +401,11 @@ export class ServiceRuntime {
       }),
     );
     const ready = Object.values(results).every((r) => r === 'ok');
-    sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not-ready', checks: results, details: this.configDetails() });
+    sendJson(res, ready ? 200 : 503, {
+      status: ready ? 'ready' : 'not-ready',
+      checks: results,
+      details: this.configDetails(),
+    });
   }
 
   /**
@@ -319,7 +418,8 @@ export class ServiceRuntime {
     const flags = this.flags.status();
     let configState = 'ok';
     if (config.reloadError) configState = `reload failed: ${config.reloadError}`;
-    else if (config.restartRequired.length > 0) configState = `restart required for: ${config.restartRequired.join(', ')}`;
+    else if (config.restartRequired.length > 0)
+      configState = `restart required for: ${config.restartRequired.join(', ')}`;
     return {
       config: configState,
       configHash: config.hash,
@@ -331,12 +431,18 @@ export class ServiceRuntime {
   }
 
   /** Fault injection for requests served by a custom handler (the gateway's HTTP API). */
-  private withHttpFaults(req: IncomingMessage, res: ServerResponse, handler: (req: IncomingMessage, res: ServerResponse) => void): void {
+  private withHttpFaults(
+    req: IncomingMessage,
+    res: ServerResponse,
+    handler: (req: IncomingMessage, res: ServerResponse) => void,
+  ): void {
     this.faults.requestFault('http').then(
       async (fault) => {
         if (fault.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
         if (fault.failure) {
-          return sendJson(res, 503, { error: { code: fault.failure.code, message: fault.failure.message } });
+          return sendJson(res, 503, {
+            error: { code: fault.failure.code, message: fault.failure.message },
+          });
         }
         handler(req, res);
       },
@@ -352,7 +458,11 @@ export class ServiceRuntime {
    * `GET /admin/dead-letters` lists them, `POST /admin/dead-letters/redrive` with `{"ids":[...]}`
    * (or no body for all) redrives them. The CLI uses these in embedded mode, where the bus lives in-process.
    */
-  private async answerDeadLetters(path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async answerDeadLetters(
+    path: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
     try {
       if (req.method === 'GET' && path === '/admin/dead-letters') {
         const letters = await this.bus.listDeadLetters();
@@ -366,7 +476,9 @@ export class ServiceRuntime {
         const ids = body ? (JSON.parse(body) as { ids?: string[] }).ids : undefined;
         return sendJson(res, 200, { redriven: await this.bus.redriveDeadLetters(ids) });
       }
-      sendJson(res, 404, { error: { code: 'ROUTE_NOT_FOUND', message: `no route ${req.method ?? ''} ${path}` } });
+      sendJson(res, 404, {
+        error: { code: 'ROUTE_NOT_FOUND', message: `no route ${req.method ?? ''} ${path}` },
+      });
     } catch (error) {
       this.log.error({ err: error }, 'dead letter request failed');
       sendJson(res, 400, { error: { code: 'DEAD_LETTER_REQUEST_FAILED', message: String(error) } });
@@ -378,7 +490,9 @@ export class ServiceRuntime {
     task.timer = setTimeout(() => {
       task.running = task
         .run()
-        .catch((error: unknown) => this.log.error({ err: error, task: task.name }, 'periodic task failed'))
+        .catch((error: unknown) =>
+          this.log.error({ err: error, task: task.name }, 'periodic task failed'),
+        )
         .finally(() => {
           task.running = undefined;
           this.schedule(task);
@@ -394,10 +508,15 @@ export class ServiceRuntime {
     if (this.stopping) return;
     this.stopping = true;
     const server = this.server;
-    const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    const closed = server
+      ? new Promise<void>((resolve) => server.close(() => resolve()))
+      : Promise.resolve();
     server?.closeIdleConnections();
     // Keep-alive connections that finish their last request while we wait must close too.
-    const idleSweep = setInterval(() => server?.closeIdleConnections(), this.options.platform.shutdown.idleConnectionSweepMs);
+    const idleSweep = setInterval(
+      () => server?.closeIdleConnections(),
+      this.options.platform.shutdown.idleConnectionSweepMs,
+    );
     await closed;
     clearInterval(idleSweep);
     for (const task of this.tasks) if (task.timer) clearTimeout(task.timer);

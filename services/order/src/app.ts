@@ -86,8 +86,11 @@ export async function createOrderService(options: OrderServiceOptions): Promise<
     clock,
     onFinished: metrics.finished,
   };
-  runtime.consume(stockResultsSubscription, stockResultHandlers(consumerDeps));
-  runtime.consume(paymentResultsSubscription, paymentResultHandlers(consumerDeps));
+  // Batched: each handler locks only its own order row.
+  runtime.consume(stockResultsSubscription, stockResultHandlers(consumerDeps), { batched: true });
+  runtime.consume(paymentResultsSubscription, paymentResultHandlers(consumerDeps), {
+    batched: true,
+  });
   runtime.every(
     'saga-timeout-sweeper',
     () => live.service.sagaSweepIntervalMs,

@@ -71,7 +71,10 @@ export async function createPaymentService(
     log: runtime.log,
     clock,
   };
-  runtime.consume(paymentSubscriptions.charge, paymentRequestsHandlers(deps));
-  runtime.consume(paymentSubscriptions.refunds, orderCancellationsHandlers(deps));
+  // Batched: each handler locks only its own order's payment rows.
+  runtime.consume(paymentSubscriptions.charge, paymentRequestsHandlers(deps), { batched: true });
+  runtime.consume(paymentSubscriptions.refunds, orderCancellationsHandlers(deps), {
+    batched: true,
+  });
   return runtime;
 }
