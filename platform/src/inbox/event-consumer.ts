@@ -94,9 +94,10 @@ export async function startEventConsumer(
   };
   const applyAlone = (pending: PendingEvent): Promise<Applied> =>
     deps.db.transaction(async (tx) => (await applyAll(tx, [pending]))[0] ?? false);
-  const batches = new GroupCommit<PendingEvent, Applied>(
-    options.batch ?? (() => ({ maxBatch: 1, maxInFlight: 1 })),
-    async (events) => {
+  // Unbatched, each delivery is its own transaction, as concurrent as the subscription allows.
+  const batches =
+    options.batch &&
+    new GroupCommit<PendingEvent, Applied>(options.batch, async (events) => {
       if (events.length === 1) return [await applyAlone(events[0]!)];
       try {
         return await deps.db.transaction((tx) => applyAll(tx, events));
@@ -107,8 +108,7 @@ export async function startEventConsumer(
           events.map((pending) => applyAlone(pending).catch((error: unknown) => toError(error))),
         );
       }
-    },
-  );
+    });
 
   const apply = async (delivery: Delivery): Promise<void> => {
     const type = delivery.headers[busHeaders.eventType];
@@ -130,13 +130,14 @@ export async function startEventConsumer(
       attempt: delivery.attempt,
       headers: delivery.headers,
     };
-    const applied = await batches.submit({
+    const pending: PendingEvent = {
       handler,
       type,
       event,
       context,
       trace: otelContext.active(),
-    });
+    };
+    const applied = await (batches ? batches.submit(pending) : applyAlone(pending));
     if (!applied) deps.log.debug({ subscription, eventId, type }, 'duplicate event skipped');
   };
   registerSubscription(deps.telemetry?.telemetry, subscription);
