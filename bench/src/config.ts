@@ -47,6 +47,12 @@ export interface BenchConfig {
   readonly workers: number | undefined;
   readonly nodeFlags: readonly string[];
   readonly cpuProfile: readonly string[];
+  /**
+   * How the services run: `bundles` (default) is what production runs — the esbuild bundles of
+   * `npm run build` on plain node; `source` runs services/<svc>/src/main.ts through tsx, whose
+   * source-map support makes every formatted stack trace several times dearer.
+   */
+  readonly runFrom: 'bundles' | 'source';
   readonly outDir: string | undefined;
   readonly logLevel: string | undefined;
   readonly postgresUrl: string;
@@ -149,6 +155,7 @@ export const usage = `npm run bench -- [flags]
   --matrix / --no-matrix  run (or not) the heap-flag and worker-count tables on fresh systems
   --duration <s>          measured window of the latency, end-to-end and intake parts
   --connections <n>       connections of the closed-loop parts (default 500)
+  --e2e-rate <n>          offered rate of the fixed-rate end-to-end part (orders/s)
   --rates 500,1000        offered rates of the latency part (orders/s)
   --workers <n>           worker processes per hot service (gateway, order): workers.count.<svc>
   --node-flags "<flags>"  extra node flags for every service (e.g. --max-semi-space-size=64)
@@ -156,8 +163,15 @@ export const usage = `npm run bench -- [flags]
   --target <gatewayUrl>   measure a running system instead of starting one
   --order-db-url <url> --notification-db-url <url>   with --target: databases for end-to-end figures
   --log-level <level>     services' log level (default: the configuration's)
+  --from bundles|source   run the services from the production bundles (default; built first) or from TypeScript via tsx
   --out <dir>             where to write the report (default bench/results; --smoke: a temp dir)
 `;
+
+function parseRunFrom(value: string | undefined): 'bundles' | 'source' {
+  if (value === undefined || value === 'bundles') return 'bundles';
+  if (value === 'source') return 'source';
+  throw new Error(`--from must be bundles or source, not ${value}`);
+}
 
 function flagValue(argv: readonly string[], name: string): string | undefined {
   const i = argv.indexOf(name);
@@ -172,7 +186,7 @@ export function parseBenchArgs(argv: readonly string[], env: Readonly<Record<str
   const known = new Set(['--quick', '--smoke', '--matrix', '--no-matrix', '--help']);
   const withValue = new Set([
     '--only', '--skip', '--duration', '--connections', '--rates', '--workers', '--node-flags', '--cpu-prof',
-    '--target', '--order-db-url', '--notification-db-url', '--log-level', '--out',
+    '--target', '--order-db-url', '--notification-db-url', '--log-level', '--out', '--from', '--e2e-rate',
   ]);
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
@@ -208,7 +222,7 @@ export function parseBenchArgs(argv: readonly string[], env: Readonly<Record<str
     ceiling: p.ceiling,
     baseline: p.baseline,
     idleMs: p.idleMs,
-    e2eRate: p.e2eRate,
+    e2eRate: Number(flagValue(argv, '--e2e-rate') ?? p.e2eRate),
     e2e: resize(p.e2e),
     latencyRates: list(flagValue(argv, '--rates'))?.map(Number) ?? p.latencyRates,
     latency: resize(p.latency),
@@ -234,6 +248,7 @@ export function parseBenchArgs(argv: readonly string[], env: Readonly<Record<str
     workers: workers ? Number(workers) : undefined,
     nodeFlags: nodeFlags ? nodeFlags.split(/\s+/).filter(Boolean) : [],
     cpuProfile: list(flagValue(argv, '--cpu-prof')) ?? [],
+    runFrom: parseRunFrom(flagValue(argv, '--from')),
     outDir: flagValue(argv, '--out'),
     logLevel: flagValue(argv, '--log-level'),
     // like the tests: ORDERLY_TEST_* name the shared test servers unless ORDERLY_* set them

@@ -1,3 +1,4 @@
+import { prepareLaunch, type ServiceLaunch } from './launch.js';
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -225,9 +226,13 @@ class Bench {
 
   // ---- the system under test ---------------------------------------------------------------------
 
+  private launch: Promise<ServiceLaunch> | undefined;
+
   async startSystem(nodeFlags: readonly string[], workers: number | undefined, cpuProfile: readonly string[]): Promise<DistributedSystem> {
     const c = this.config;
+    this.launch ??= prepareLaunch(c.runFrom, repoRoot, this.workDir);
     const system = await DistributedSystem.start({
+      launch: await this.launch,
       postgresUrl: c.postgresUrl,
       natsUrl: c.natsUrl,
       workDir: this.workDir,
@@ -580,6 +585,7 @@ async function main(): Promise<void> {
       auth: bench.auth.note,
       workers: config.workers === undefined ? 'default' : bench.workersSupported ? String(config.workers) : `${config.workers} requested, not supported yet`,
       nodeFlags: config.nodeFlags.join(' ') || '(none)',
+      runFrom: config.target ? 'target' : config.runFrom,
       logLevel: config.logLevel ?? 'from configuration',
       services,
     },

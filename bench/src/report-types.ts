@@ -93,6 +93,8 @@ export interface BenchReport {
     readonly target: string;
     readonly auth: string;
     readonly workers: string;
+    /** bundles (as production), source (tsx) or target (a running system). */
+    readonly runFrom?: string;
     readonly nodeFlags: string;
     readonly logLevel: string;
     readonly services: string[];

@@ -6,16 +6,16 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { parse as parseYaml } from 'yaml';
 import { jetstreamManager } from '@nats-io/jetstream';
+import { launchArgs, type ServiceLaunch } from './launch.js';
 import { connect } from '@nats-io/transport-node';
 
 /**
- * The distributed system under test: one process per service (`node --import tsx
- * services/<svc>/src/main.ts`), configured through ORDERLY_* variables like the e2e harness, with its
+ * The distributed system under test: one process per service (by default `node dist/bundles/<svc>.cjs`,
+ * as production runs it; see launch.ts), configured through ORDERLY_* variables like the e2e harness, with its
  * own databases, ports, stream and subject prefix so a run never touches anything else. Services
  * are discovered from services/*\/src/main.ts, so a new one (identity) is started too.
  */
 export const repoRoot = new URL('../../', import.meta.url).pathname;
-const probeModule = join(repoRoot, 'bench/src/probe.ts');
 
 export function discoverServices(): string[] {
   const dir = join(repoRoot, 'services');
@@ -89,6 +89,8 @@ export interface SystemOptions {
   readonly natsUrl: string;
   readonly workDir: string;
   readonly probeDir: string;
+  /** Bundles (as production) or TypeScript source; see launch.ts. */
+  readonly launch: ServiceLaunch;
   readonly logLevel?: string;
   /** Extra node flags for every service (e.g. --max-semi-space-size=64). */
   readonly nodeFlags: readonly string[];
@@ -180,11 +182,10 @@ export class DistributedSystem {
 
   startService(service: string): ChildProcess {
     const o = this.options;
-    const args = ['--import', 'tsx', '--import', probeModule, ...o.nodeFlags];
-    if (o.cpuProfile.includes(service)) {
-      args.push('--cpu-prof', `--cpu-prof-dir=${join(o.cpuProfileDir, service)}`);
-    }
-    args.push(join(repoRoot, `services/${service}/src/main.ts`));
+    const flags = o.cpuProfile.includes(service)
+      ? [...o.nodeFlags, '--cpu-prof', `--cpu-prof-dir=${join(o.cpuProfileDir, service)}`]
+      : o.nodeFlags;
+    const args = launchArgs(o.launch, repoRoot, service, flags);
     const log = openSync(this.logFile(service), 'a');
     const child = spawn(process.execPath, args, {
       cwd: repoRoot,

@@ -79,7 +79,7 @@ export function writeReport(report: BenchReport, outDir: string): { json: string
     `${m.profile} run, ${Math.round(m.durationSeconds / 60)} min; ${m.cpus} × ${m.cpuModel}, ${m.memoryGB} GB, Node ${m.node}; ` +
       `PostgreSQL ${m.postgres.server_version ?? '?'} (fsync ${m.postgres.fsync ?? '?'}, synchronous_commit ${m.postgres.synchronous_commit ?? '?'}); ` +
       `load average at start ${m.loadAverageAtStart.join(' / ')}. Target: ${m.target}. Customers: ${m.auth}. ` +
-      `Workers: ${m.workers}; node flags: ${m.nodeFlags}; log level: ${m.logLevel}. Load generator on the same machine (its CPU is shown in every row).`,
+      `Services run from: ${m.runFrom === 'bundles' ? 'the production bundles (dist/bundles, plain node)' : m.runFrom === 'source' ? 'TypeScript source via tsx' : (m.runFrom ?? 'TypeScript source via tsx')}. Workers: ${m.workers}; node flags: ${m.nodeFlags}; log level: ${m.logLevel}. Load generator on the same machine (its CPU is shown in every row).`,
   );
   md.push('');
   md.push('## Headline');

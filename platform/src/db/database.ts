@@ -4,6 +4,7 @@ import pg from 'pg';
 import { AppError, deadlineExceeded } from '../errors/index.js';
 import { embeddedFile, embeddedFolder } from '../packaging/embedded-files.js';
 import type { Logger } from '../log/index.js';
+import { PreparedStatements } from './prepared-statements.js';
 
 /**
  * PostgreSQL access for one service's own database: a pool, transactions, migrations,
@@ -99,6 +100,7 @@ export function redactUrl(url: string): string {
 
 export class Database implements Sql {
   readonly pool: pg.Pool;
+  private readonly statements = new PreparedStatements();
 
   constructor(
     private readonly options: DatabaseOptions,
@@ -128,7 +130,7 @@ export class Database implements Sql {
     options: DeadlineOptions = {},
   ): Promise<QueryResultRows<Row>> {
     if (!options.signal && options.timeoutMs === undefined) {
-      const result = await this.pool.query(text, values as unknown[]);
+      const result = await this.pool.query(this.statements.config(text, values));
       return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
     }
     return this.transaction((tx) => tx.query<Row>(text, values), options);
@@ -161,7 +163,7 @@ export class Database implements Sql {
       await client.query(`BEGIN${timeout}`);
       const tx: Sql = {
         query: async <Row>(text: string, values?: readonly unknown[]) => {
-          const result = await client.query(text, values as unknown[]);
+          const result = await client.query(this.statements.config(text, values));
           return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
         },
       };
