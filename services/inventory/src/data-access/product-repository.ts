@@ -76,13 +76,15 @@ export async function recordStockAdjustment(
 }
 
 /**
- * Applies stock movements (several for one SKU are added up). Locks the rows in SKU order first;
- * the CHECK constraints refuse any counter going below zero.
+ * Applies stock movements (several for one SKU are added up). Locks the rows in SKU order first —
+ * unless the caller says it already holds those locks (`lockProducts` earlier in the transaction),
+ * which saves a round trip; the CHECK constraints refuse any counter going below zero.
  */
 export async function applyStockMovements(
   sql: Sql,
   movements: readonly StockMovement[],
   now: Date,
+  options: { readonly alreadyLocked?: boolean } = {},
 ): Promise<void> {
   const bySku = new Map<string, { available: number; reserved: number; sold: number }>();
   for (const m of movements) {
@@ -95,7 +97,7 @@ export async function applyStockMovements(
   }
   if (bySku.size === 0) return;
   const skus = [...bySku.keys()].sort();
-  await lockProducts(sql, skus);
+  if (!options.alreadyLocked) await lockProducts(sql, skus);
   const totals = skus.map((sku) => bySku.get(sku)!);
   await sql.query(
     `UPDATE products p

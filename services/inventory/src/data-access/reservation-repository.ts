@@ -51,8 +51,9 @@ export async function lockReservationOfOrder(
 }
 
 /**
- * Inserts the order's reservation; returns its id, or undefined when the order already has one
- * (inserted concurrently: the caller decides again under the other row).
+ * Inserts the order's reservation with its lines, in one statement (one round trip); returns its
+ * id, or undefined when the order already has one (inserted concurrently: the caller decides again
+ * under the other row), in which case no line is written either.
  */
 export async function insertReservation(
   sql: Sql,
@@ -63,37 +64,30 @@ export async function insertReservation(
     expiresAt?: Date | undefined;
     settledAt?: Date | undefined;
   },
+  lines: readonly PricedLine[] = [],
 ): Promise<string | undefined> {
   const { rows } = await sql.query<{ id: string }>(
-    `INSERT INTO reservations (order_id, status, created_at, expires_at, settled_at) VALUES ($1, $2, $3, $4, $5)
-     ON CONFLICT (order_id) DO NOTHING RETURNING id`,
+    `WITH reservation AS (
+       INSERT INTO reservations (order_id, status, created_at, expires_at, settled_at)
+       VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (order_id) DO NOTHING RETURNING id),
+     lines AS (
+       INSERT INTO reservation_lines (reservation_id, sku, quantity, unit_price_cents)
+       SELECT reservation.id, l.sku, l.quantity, l.unit_price_cents
+         FROM reservation, unnest($6::text[], $7::int[], $8::bigint[]) AS l(sku, quantity, unit_price_cents))
+     SELECT id FROM reservation`,
     [
       reservation.orderId,
       reservation.status,
       reservation.createdAt,
       reservation.expiresAt ?? null,
       reservation.settledAt ?? null,
-    ],
-  );
-  return rows[0]?.id;
-}
-
-export async function insertReservationLines(
-  sql: Sql,
-  reservationId: string,
-  lines: readonly PricedLine[],
-): Promise<void> {
-  if (lines.length === 0) return;
-  await sql.query(
-    `INSERT INTO reservation_lines (reservation_id, sku, quantity, unit_price_cents)
-     SELECT $1, * FROM unnest($2::text[], $3::int[], $4::bigint[])`,
-    [
-      reservationId,
       lines.map((l) => l.sku),
       lines.map((l) => l.quantity),
       lines.map((l) => l.unitPriceCents.toString()),
     ],
   );
+  return rows[0]?.id;
 }
 
 export async function reservedQuantities(

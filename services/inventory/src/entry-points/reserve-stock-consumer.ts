@@ -16,7 +16,6 @@ import {
 import { applyStockMovements, lockProducts } from '../data-access/product-repository.js';
 import {
   insertReservation,
-  insertReservationLines,
   lockReservationOfOrder,
 } from '../data-access/reservation-repository.js';
 
@@ -87,18 +86,23 @@ export function reserveStockHandlers(deps: ReserveStockDeps): EventHandler[] {
       }
 
       const expiresAt = reservationExpiresAt(now, deps.reservationTtlMs);
-      const reservationId = await insertReservation(tx, {
-        orderId,
-        status: 'RESERVED',
-        createdAt: now,
-        expiresAt,
-      });
+      const reservationId = await insertReservation(
+        tx,
+        {
+          orderId,
+          status: 'RESERVED',
+          createdAt: now,
+          expiresAt,
+        },
+        decision.lines,
+      );
       if (reservationId === undefined) throw reservationRace(orderId);
-      await insertReservationLines(tx, reservationId, decision.lines);
       await applyStockMovements(
         tx,
         decision.lines.map((line) => reserveMovement(line.sku, line.quantity)),
         now,
+        // locked by lockProducts above, in SKU order, before deciding
+        { alreadyLocked: true },
       );
       await deps.outbox.add(tx, StockReservedSchema, {
         orderId,

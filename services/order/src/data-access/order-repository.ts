@@ -81,13 +81,26 @@ export async function listOrders(tx: Sql, customerId: string, limit: number): Pr
   return rows.map(toOrder);
 }
 
-/** Persists a transition: the new state, priced lines if they changed, and the history entry. */
+/**
+ * Persists a transition — the new state, priced lines if they changed, and the history entry — in
+ * one statement: each statement is a round trip, and round trips are most of the saga's cost.
+ */
 export async function saveTransition(tx: Sql, before: Order, after: Order): Promise<void> {
   const change = after.history[after.history.length - 1];
   if (!change) return;
+  const priced = after.lines !== before.lines ? after.lines : [];
   await tx.query(
-    `UPDATE orders SET status = $2, cancellation_reason = $3, total_cents = $4, reservation_id = $5, updated_at = $6
-      WHERE id = $1`,
+    `WITH updated AS (
+       UPDATE orders SET status = $2, cancellation_reason = $3, total_cents = $4, reservation_id = $5,
+                         updated_at = $6
+        WHERE id = $1
+        RETURNING id),
+     priced AS (
+       UPDATE order_lines l SET unit_price_cents = p.price
+         FROM unnest($7::text[], $8::bigint[]) AS p(sku, price)
+        WHERE l.order_id = $1 AND l.sku = p.sku)
+     INSERT INTO order_status_history (order_id, seq, status, at)
+     SELECT id, $9, $2, $6 FROM updated`,
     [
       after.id,
       after.status,
@@ -95,19 +108,10 @@ export async function saveTransition(tx: Sql, before: Order, after: Order): Prom
       after.totalCents,
       after.reservationId ?? null,
       change.at,
+      priced.map((l) => l.sku),
+      priced.map((l) => l.unitPriceCents ?? 0),
+      after.history.length,
     ],
-  );
-  if (after.lines !== before.lines) {
-    await tx.query(
-      `UPDATE order_lines l SET unit_price_cents = p.price
-         FROM unnest($2::text[], $3::bigint[]) AS p(sku, price)
-        WHERE l.order_id = $1 AND l.sku = p.sku`,
-      [after.id, after.lines.map((l) => l.sku), after.lines.map((l) => l.unitPriceCents ?? 0)],
-    );
-  }
-  await tx.query(
-    'INSERT INTO order_status_history (order_id, seq, status, at) VALUES ($1, $2, $3, $4)',
-    [after.id, after.history.length, after.status, change.at],
   );
 }
 
