@@ -39,6 +39,7 @@ const relayOptions = {
   retryMaxMs: 100,
   retentionMs: 60_000,
   cleanupIntervalMs: 60_000,
+  claimLeaseMs: 10_000,
 };
 const consumerOptions = {
   maxDeliver: 3,
@@ -125,7 +126,7 @@ describe('outbox', () => {
       outbox.add(tx, SampleHappenedSchema, { subjectId: randomUUID() }),
     );
     await eventually(() => expect(received).toContain(event.eventId));
-    // Marked published only after the bus accepted it, in the relay's own transaction.
+    // Marked published only after the bus accepted it.
     await eventually(async () => {
       const { rows } = await db.query<{ attempts: number; published_at: Date | null }>(
         'SELECT attempts, published_at FROM outbox WHERE event_id = $1',
@@ -136,6 +137,56 @@ describe('outbox', () => {
     });
     expect(received.filter((id) => id === event.eventId)).toHaveLength(1);
     await relay.stop();
+    await sub.stop();
+  });
+
+  test('when a relay dies after claiming events, then no other relay takes them during its lease, and one does after it', async () => {
+    const memory = new MemoryBus();
+    const received: string[] = [];
+    const sub = await memory.subscribe(
+      {
+        name: 'test.outbox-lease',
+        subjects: ['events.platformtest.v1.SampleHappened'],
+        maxDeliver: 1,
+        ackWaitMs: 5000,
+        retryBackoffMs: [0],
+        concurrency: 1,
+      },
+      (d) => {
+        received.push(d.id);
+        return Promise.resolve();
+      },
+    );
+    const outbox = new Outbox();
+    const event = await db.transaction((tx) =>
+      outbox.add(tx, SampleHappenedSchema, { subjectId: randomUUID() }),
+    );
+    // The first relay claims the row and then hangs in publish, as a process killed mid-publish would.
+    const hung: Bus = Object.create(memory) as Bus;
+    hung.publish = () => new Promise<void>(() => {});
+    const dying = new OutboxRelay(db, hung, log, { ...relayOptions, claimLeaseMs: 1500 });
+    void dying.publishBatch();
+    await eventually(async () => {
+      const { rows } = await db.query<{ claimed: boolean }>(
+        'SELECT next_attempt_at > clock_timestamp() AS claimed FROM outbox WHERE event_id = $1',
+        [event.eventId],
+      );
+      expect(rows[0]?.claimed).toBe(true);
+    });
+    const successor = new OutboxRelay(db, memory, log, relayOptions);
+    expect(await successor.publishBatch()).toBe(0);
+    expect(received).not.toContain(event.eventId);
+
+    await eventually(async () => expect(await successor.publishBatch()).toBeGreaterThan(0), {
+      timeoutMs: 5000,
+      intervalMs: 100,
+    });
+    expect(received.filter((id) => id === event.eventId)).toHaveLength(1);
+    const { rows } = await db.query<{ published_at: Date | null }>(
+      'SELECT published_at FROM outbox WHERE event_id = $1',
+      [event.eventId],
+    );
+    expect(rows[0]?.published_at).not.toBeNull();
     await sub.stop();
   });
 });

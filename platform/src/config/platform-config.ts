@@ -51,6 +51,8 @@ export const platformConfigSchema = z
       retryMaxMs: reloadable(configValue.durationMs()),
       retentionMs: reloadable(configValue.durationMs()),
       cleanupIntervalMs: configValue.durationMs(),
+      /** Rows a relay claimed wait this long before another relay may publish them (it died). */
+      claimLeaseMs: reloadable(configValue.durationMs()),
     }),
     rpc: z.strictObject({
       /** Deadline for a call that arrives without one, and for calls this service makes. */
