@@ -5,7 +5,14 @@ import { FileDescriptorProtoSchema, file_google_protobuf_wrappers } from '@bufbu
 import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { describe, expect, test } from 'vitest';
-import { createRpcClient, errorCodeHeader, type RpcResilienceOptions } from '../src/index.js';
+import {
+  AppError,
+  createLogger,
+  createRpcClient,
+  errorCodeHeader,
+  errorMappingInterceptor,
+  type RpcResilienceOptions,
+} from '../src/index.js';
 
 /** A one-method service built in the test: `test.v1.EchoService/Echo(StringValue) → StringValue`. */
 const registry = createFileRegistry(
@@ -65,6 +72,33 @@ describe('RPC client resilience', () => {
     for (let i = 0; i < 3; i++) errors.push(await client.echo({ value: 'x' }).then(() => { throw new Error('answered'); }, (e: unknown) => ConnectError.from(e)));
     expect(errors.map((e) => e.code)).toEqual([Code.Unavailable, Code.Unavailable, Code.Unavailable]);
     expect(errors.at(-1)?.metadata.get(errorCodeHeader)).toBe('CIRCUIT_OPEN');
+  });
+
+  test('when the callee sheds load, then its answers reach the caller as they are and the circuit stays closed', async () => {
+    let calls = 0;
+    const routes = (router: ConnectRouter) =>
+      router.service(EchoService, {
+        echo: () => {
+          calls++;
+          throw new AppError('INTAKE_SATURATED', 'come back later', { kind: 'unavailable', shedding: true });
+        },
+      } as never);
+    const log = createLogger({ service: 'test', level: 'silent' });
+    const server = createServer(connectNodeAdapter({ routes, interceptors: [errorMappingInterceptor(log)] }));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const client = createRpcClient(EchoService, { baseUrl: `http://127.0.0.1:${port}`, defaultTimeoutMs: 5000, resilience }) as unknown as EchoClient;
+      const codes: (string | null)[] = [];
+      // Twice the breaker's threshold: every answer is still the callee's own.
+      for (let i = 0; i < 2 * resilience.circuitBreaker.failureThreshold; i++) {
+        codes.push(await client.echo({ value: 'x' }).then(() => 'answered', (e: unknown) => ConnectError.from(e).metadata.get(errorCodeHeader)));
+      }
+      expect(new Set(codes)).toEqual(new Set(['INTAKE_SATURATED']));
+      expect(calls).toBe(2 * resilience.circuitBreaker.failureThreshold);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   test('when the callee failed while handling a non-idempotent call, then it is not retried', async () => {

@@ -22,6 +22,11 @@ export interface AppErrorOptions {
   readonly details?: Readonly<Record<string, unknown>>;
   /** Retrying cannot help; message consumers dead-letter it at once. */
   readonly permanent?: boolean;
+  /**
+   * Deliberate load shedding by a healthy service (backpressure): the caller should come back
+   * later, and a circuit breaker must not count it as the callee failing — it answered at once.
+   */
+  readonly shedding?: boolean;
 }
 
 export class AppError extends Error {
@@ -29,6 +34,7 @@ export class AppError extends Error {
   readonly kind: ErrorKind;
   readonly details: Readonly<Record<string, unknown>> | undefined;
   readonly permanent: boolean;
+  readonly shedding: boolean;
 
   constructor(code: string, message: string, options: AppErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -37,6 +43,7 @@ export class AppError extends Error {
     this.kind = options.kind ?? 'internal';
     this.details = options.details;
     this.permanent = options.permanent ?? false;
+    this.shedding = options.shedding ?? false;
   }
 }
 

@@ -1,7 +1,7 @@
 import { MethodOptions_IdempotencyLevel } from '@bufbuild/protobuf/wkt';
 import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import { findAppError } from '../errors/index.js';
-import { errorCodeHeader } from '../rpc/rpc-errors.js';
+import { errorCodeHeader, sheddingHeader } from '../rpc/rpc-errors.js';
 import { CircuitBreaker, circuitOpenCode, type CircuitState } from './circuit-breaker.js';
 import { retry, RetryBudget, type RetryBudgetOptions, type RetryPolicy } from './retry.js';
 
@@ -53,7 +53,12 @@ export function rpcResilienceInterceptor(
 ): Interceptor {
   const breaker = new CircuitBreaker(callee, {
     ...options.circuitBreaker,
-    isFailure: (error) => unhealthyCodes.has(ConnectError.from(error).code),
+    // A callee shedding load answered, at once and on purpose: it is healthy, and opening the breaker
+    // would turn its backpressure into CIRCUIT_OPEN for every caller.
+    isFailure: (error) => {
+      const connectError = ConnectError.from(error);
+      return unhealthyCodes.has(connectError.code) && connectError.metadata.get(sheddingHeader) !== '1';
+    },
     ...(onStateChange ? { onStateChange } : {}),
   });
   const budget = new RetryBudget(options.retryBudget);

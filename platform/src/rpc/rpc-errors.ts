@@ -5,6 +5,8 @@ import { isDependencyFailure } from '../resilience/dependency-failure.js';
 
 /** Carries the stable error code across Connect, so the caller can rebuild the AppError. */
 export const errorCodeHeader = 'orderly-error-code';
+/** Set on an error answer that is deliberate load shedding (AppError `shedding`), not a failure. */
+export const sheddingHeader = 'orderly-shedding';
 
 const codeByKind: Record<ErrorKind, Code> = {
   invalid: Code.InvalidArgument,
@@ -47,7 +49,10 @@ export function errorMappingInterceptor(log: Logger): Interceptor {
       const appError = findAppError(error);
       const procedure = `${request.service.typeName}/${request.method.name}`;
       if (appError && appError.kind !== 'internal') {
-        throw new ConnectError(appError.message, codeByKind[appError.kind], { [errorCodeHeader]: appError.code });
+        throw new ConnectError(appError.message, codeByKind[appError.kind], {
+          [errorCodeHeader]: appError.code,
+          ...(appError.shedding ? { [sheddingHeader]: '1' } : {}),
+        });
       }
       if (isDeadlineExceeded(error)) {
         throw new ConnectError(`${procedure} did not finish before its deadline`, Code.DeadlineExceeded, {

@@ -31,5 +31,5 @@ export const intakeSaturated = (backlog: { open: number; oldestAgeMs: number }) 
   new AppError(
     'ORDER_INTAKE_SATURATED',
     `${backlog.open} orders are still being fulfilled (the oldest for ${Math.round(backlog.oldestAgeMs)} ms); retry shortly with the same idempotency key`,
-    { kind: 'unavailable', details: backlog },
+    { kind: 'unavailable', details: backlog, shedding: true },
   );
