@@ -202,14 +202,15 @@ export class AccessTokenVerifier {
     }
     const known = cached.keys.get(kid);
     if (known) return known;
-    const waitMs = this.lastFetchStartedAt + this.settings.refetchMinIntervalMs - this.now();
+    const lastFetchBeforeWaiting = this.lastFetchStartedAt;
+    const waitMs = lastFetchBeforeWaiting + this.settings.refetchMinIntervalMs - this.now();
     if (waitMs > 0) await delay(waitMs, signal);
     // Whoever fetched while we waited started after this token arrived: their answer will do.
+    // Otherwise the interval has passed — decided by who fetched, not by re-reading the clock, as a
+    // timer may fire a millisecond before Date.now() says the interval is over.
+    const someoneFetched = this.lastFetchStartedAt !== lastFetchBeforeWaiting && this.cache;
     const refreshed =
-      this.inFlight ??
-      (this.now() - this.lastFetchStartedAt >= this.settings.refetchMinIntervalMs || !this.cache
-        ? this.fetch()
-        : Promise.resolve(this.cache));
+      this.inFlight ?? (someoneFetched ? Promise.resolve(someoneFetched) : this.fetch());
     return (await refreshed).keys.get(kid);
   }
 
