@@ -8,6 +8,8 @@ import { connect, type Socket } from 'node:net';
 export interface ResponseInfo {
   readonly status: number;
   readonly body: Buffer;
+  /** The answer's Retry-After (seconds form), in ms; undefined when absent. */
+  readonly retryAfterMs: number | undefined;
 }
 
 type Pending = (error: Error | undefined, response?: ResponseInfo) => void;
@@ -21,6 +23,7 @@ export class HttpConnection {
   private buffer: Buffer = Buffer.alloc(0);
   private pending: Pending | undefined;
   private status = 0;
+  private retryAfterMs: number | undefined;
   private bodyLength = -1;
   private chunked = false;
   private headerLength = -1;
@@ -112,9 +115,10 @@ export class HttpConnection {
     this.pending = undefined;
     this.busy = false;
     const status = this.status;
+    const retryAfterMs = this.retryAfterMs;
     if (this.closeAfter) this.destroy();
     this.resetResponse();
-    pending?.(undefined, { status, body });
+    pending?.(undefined, { status, body, retryAfterMs });
   }
 
   private onData(chunk: Buffer): void {
@@ -130,6 +134,8 @@ export class HttpConnection {
       if (length?.[1]) this.bodyLength = Number(length[1]);
       this.chunked = /\r\ntransfer-encoding:\s*chunked/.test(head);
       this.closeAfter = /\r\nconnection:\s*close/.test(head);
+      const retryAfter = /\r\nretry-after:\s*(\d+)/.exec(head);
+      this.retryAfterMs = retryAfter?.[1] ? Number(retryAfter[1]) * 1000 : undefined;
       if (!this.chunked && this.bodyLength < 0) this.bodyLength = 0;
       this.buffer = this.buffer.subarray(this.headerLength);
     }

@@ -106,14 +106,14 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
     }
   };
 
-  const send = (connection: HttpConnection, slot: Slot, onDone: () => void) => {
+  const send = (connection: HttpConnection, slot: Slot, onDone: (backOffMs: number) => void) => {
     const i = counter++;
     inFlight++;
     inFlightStart.set(connection, performance.now());
     connection.send(build(i), (error, response) => {
       inFlightStart.delete(connection);
       complete(slot, error, response);
-      onDone();
+      onDone(response?.retryAfterMs ?? 0);
     });
   };
 
@@ -140,7 +140,12 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
         }
         const inWindow = now >= windowStart;
         if (inWindow) sent++;
-        send(connection, { due: now, inWindow }, () => loop(connection));
+        // A shed answer says when to come back: this client waits that long (half to all of it,
+        // so 500 loops do not return in lockstep), as a well-behaved client would.
+        send(connection, { due: now, inWindow }, (backOffMs) => {
+          if (backOffMs > 0) setTimeout(() => loop(connection), backOffMs * (0.5 + Math.random() / 2));
+          else loop(connection);
+        });
       };
       for (let c = 0; c < job.connections; c++) loop(newConnection());
       // Answers that never come must not hold the run forever.

@@ -191,7 +191,7 @@ export function writeReport(report: BenchReport, outDir: string): { json: string
 
   md.push('## HTTP runs');
   md.push('');
-  md.push('Closed loop: each connection sends its next request when the previous answer arrived. Open loop: requests are due at a fixed rate and latency runs from when each was due (a request waiting for a free connection is counted as waiting), so coordinated omission does not hide stalls. "server CPU/req" is the CPU of the measured process(es) — for Orderly all services — per accepted request.');
+  md.push('Closed loop: each connection sends its next request when the previous answer arrived (after a shed answer with Retry-After, it waits that long first, as a well-behaved client does). Open loop: requests are due at a fixed rate and latency runs from when each was due (a request waiting for a free connection is counted as waiting), so coordinated omission does not hide stalls. "server CPU/req" is the CPU of the measured process(es) — for Orderly all services — per accepted request.');
   md.push('');
   md.push('| run | load | accepted/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | not accepted | server CPU/req µs | load generator CPU |');
   md.push('|---|---|---|---|---|---|---|---|---|---|---|');
