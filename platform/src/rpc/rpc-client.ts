@@ -3,7 +3,10 @@ import { createConnectTransport } from '@connectrpc/connect-node';
 import type { DescService } from '@bufbuild/protobuf';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { rpcClientTelemetry } from './rpc-telemetry.js';
-import { rpcResilienceInterceptor, type RpcResilienceOptions } from '../resilience/rpc-resilience.js';
+import {
+  rpcResilienceInterceptor,
+  type RpcResilienceOptions,
+} from '../resilience/rpc-resilience.js';
 
 export interface RpcClientOptions {
   readonly baseUrl: string;
@@ -20,7 +23,10 @@ export interface RpcClientOptions {
  * the deadline travels as `connect-timeout-ms` and the callee applies it to its database work,
  * and the trace context as `traceparent`.
  */
-export function createRpcClient<Service extends DescService>(service: Service, options: RpcClientOptions): Client<Service> {
+export function createRpcClient<Service extends DescService>(
+  service: Service,
+  options: RpcClientOptions,
+): Client<Service> {
   const transport = createConnectTransport({
     baseUrl: options.baseUrl,
     httpVersion: '1.1',
@@ -29,7 +35,9 @@ export function createRpcClient<Service extends DescService>(service: Service, o
     interceptors: [
       rpcClientTelemetry(options.telemetry),
       // Inside telemetry: one client span covers every try of a call.
-      ...(options.resilience ? [rpcResilienceInterceptor(options.baseUrl, options.resilience)] : []),
+      ...(options.resilience
+        ? [rpcResilienceInterceptor(options.baseUrl, options.resilience)]
+        : []),
     ],
   });
   return createClient(service, transport);

@@ -55,18 +55,26 @@ export function errorMappingInterceptor(log: Logger): Interceptor {
         });
       }
       if (isDeadlineExceeded(error)) {
-        throw new ConnectError(`${procedure} did not finish before its deadline`, Code.DeadlineExceeded, {
-          [errorCodeHeader]: 'DEADLINE_EXCEEDED',
-        });
+        throw new ConnectError(
+          `${procedure} did not finish before its deadline`,
+          Code.DeadlineExceeded,
+          {
+            [errorCodeHeader]: 'DEADLINE_EXCEEDED',
+          },
+        );
       }
       if (error instanceof ConnectError) throw error;
       if (isDependencyFailure(error)) {
         // The database or broker is unreachable: the caller may retry later (503), it is no bug here.
         log.warn({ err: error, procedure }, 'rpc failed: a dependency is unreachable');
-        throw new ConnectError(`${procedure} cannot reach a dependency`, Code.Unavailable, { [errorCodeHeader]: 'DEPENDENCY_UNAVAILABLE' });
+        throw new ConnectError(`${procedure} cannot reach a dependency`, Code.Unavailable, {
+          [errorCodeHeader]: 'DEPENDENCY_UNAVAILABLE',
+        });
       }
       log.error({ err: error, procedure }, 'rpc failed');
-      throw new ConnectError('internal error', Code.Internal, { [errorCodeHeader]: appError?.code ?? 'INTERNAL' });
+      throw new ConnectError('internal error', Code.Internal, {
+        [errorCodeHeader]: appError?.code ?? 'INTERNAL',
+      });
     }
   };
 }
@@ -74,7 +82,15 @@ export function errorMappingInterceptor(log: Logger): Interceptor {
 /** Rebuilds an AppError from a failed call, so callers handle one error type. */
 export function fromRpcError(error: unknown, what: string): AppError {
   const connectError = ConnectError.from(error);
-  const code = connectError.metadata.get(errorCodeHeader) ?? `UPSTREAM_${Code[connectError.code].toUpperCase()}`;
-  const kind = kindByCode.get(connectError.code) ?? (connectError.code === Code.Unknown ? 'unavailable' : 'internal');
-  return new AppError(code, connectError.rawMessage || `${what} failed`, { kind, cause: error });
+  const code =
+    connectError.metadata.get(errorCodeHeader) ??
+    `UPSTREAM_${Code[connectError.code].toUpperCase()}`;
+  const kind =
+    kindByCode.get(connectError.code) ??
+    (connectError.code === Code.Unknown ? 'unavailable' : 'internal');
+  return new AppError(code, connectError.rawMessage || `${what} failed`, {
+    kind,
+    cause: error,
+    shedding: connectError.metadata.get(sheddingHeader) === '1',
+  });
 }

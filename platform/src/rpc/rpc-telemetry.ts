@@ -2,7 +2,11 @@ import { performance } from 'node:perf_hooks';
 import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import { SpanKind, context, trace, type Attributes } from '@opentelemetry/api';
 import { platformInstruments } from '../telemetry/instruments.js';
-import { correlationAttributes, extractTraceContext, injectTraceHeaders } from '../telemetry/propagation.js';
+import {
+  correlationAttributes,
+  extractTraceContext,
+  injectTraceHeaders,
+} from '../telemetry/propagation.js';
 import { recordFailure, type Telemetry } from '../telemetry/telemetry.js';
 
 /**
@@ -17,7 +21,10 @@ function rpcAttributes(service: string, method: string): Attributes {
 
 /** `NotFound` → `not_found`, as the semantic conventions spell Connect codes. */
 function connectCodeName(error: unknown): string {
-  return Code[ConnectError.from(error).code].replace(/[A-Z]/g, (c, i: number) => (i > 0 ? '_' : '') + c.toLowerCase());
+  return Code[ConnectError.from(error).code].replace(
+    /[A-Z]/g,
+    (c, i: number) => (i > 0 ? '_' : '') + c.toLowerCase(),
+  );
 }
 
 export function rpcServerTelemetry(telemetry: Telemetry): Interceptor {

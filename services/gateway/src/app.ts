@@ -14,7 +14,7 @@ import {
 import type { GatewayConfig } from './config.js';
 import { AccessTokenVerifier } from './entry-points/access-token-verifier.js';
 import { buildHttpApp } from './entry-points/http-app.js';
-import { UpstreamAdmission } from './entry-points/upstream-admission.js';
+import { orderServiceAdmission } from './entry-points/upstream-admission.js';
 import { TokenBuckets } from './entry-points/rate-limiter.js';
 
 export { gatewayConfigSchema, type GatewayConfig } from './config.js';
@@ -48,7 +48,11 @@ export async function createGatewayService(
     config: live,
     flags: options.flags,
   });
-  const rpcOptions = { defaultTimeoutMs: service.requestTimeoutMs, telemetry: runtime.telemetry, resilience: platform.rpc.resilience };
+  const rpcOptions = {
+    defaultTimeoutMs: service.requestTimeoutMs,
+    telemetry: runtime.telemetry,
+    resilience: platform.rpc.resilience,
+  };
   const orderClient =
     options.orderClient ??
     createRpcClient(OrderService, { baseUrl: service.orderServiceUrl, ...rpcOptions });
@@ -93,11 +97,7 @@ export async function createGatewayService(
   // Rate-limit buckets live outside the app and survive the swap.
   const buckets = new TokenBuckets(service.rateLimits.maxTrackedKeys);
   // Like the buckets, the count of calls in flight must survive the swap.
-  const orderAdmission = new UpstreamAdmission(
-    'the order service',
-    () => live.service.orderServiceMaxInFlight,
-    () => live.service.overloadRetryAfterSeconds,
-  );
+  const orderAdmission = orderServiceAdmission(() => live.service);
   const build = () =>
     buildHttpApp({
       config: live.service,

@@ -39,6 +39,8 @@ export const gatewayConfigSchema = z.strictObject({
   orderServiceMaxInFlight: reloadable(configValue.positiveInt()),
   /** The Retry-After (seconds) of a request refused because an upstream is at capacity. */
   overloadRetryAfterSeconds: reloadable(configValue.positiveInt()),
+  /** After the order service shed a PlaceOrder (ORDER_INTAKE_SATURATED), answer that here for this long (ms; 0: never). */
+  orderServiceShedHoldMs: reloadable(configValue.durationMs()),
   /** Token buckets: `burst` at once, refilled at `perMinute`. */
   rateLimits: z.strictObject({
     perAddress: reloadable(rateLimitSchema),

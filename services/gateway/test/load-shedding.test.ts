@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { AppError } from '@orderly/platform';
 import { eventually } from '@orderly/platform/testing';
 import { fakeOrderService, postOrder, startTestGateway, type TestGateway } from './test-gateway.js';
 
@@ -54,5 +55,57 @@ describe('load shedding', () => {
     await eventually(() => expect(held).toHaveLength(1));
     held.shift()?.();
     expect((await again).status).toBe(202);
+  });
+});
+
+describe('echoing the order service backpressure', () => {
+  const holdMs = 400;
+  let asked = 0;
+  let saturated = true;
+  let echoing: TestGateway;
+  beforeAll(async () => {
+    echoing = await startTestGateway({
+      service: { orderServiceShedHoldMs: holdMs, overloadRetryAfterSeconds: 1 },
+      order: {
+        placeOrder: (request, context) => {
+          asked++;
+          if (saturated) {
+            throw new AppError('ORDER_INTAKE_SATURATED', '2000 orders are still being fulfilled', {
+              kind: 'unavailable',
+              shedding: true,
+            });
+          }
+          return realistic.placeOrder(request, context);
+        },
+      },
+    });
+  });
+  afterAll(() => echoing.stop());
+
+  test('when the order service sheds an order, then further orders get its answer from the gateway alone until the hold ends, and reach it again after', async () => {
+    const first = await postOrder(echoing.url);
+    expect(first.status).toBe(503);
+    expect(first.json()).toMatchObject({ error: { code: 'ORDER_INTAKE_SATURATED' } });
+    expect(asked).toBe(1);
+
+    const echoed = await Promise.all([
+      postOrder(echoing.url),
+      postOrder(echoing.url),
+      postOrder(echoing.url),
+    ]);
+
+    expect(echoed.map((r) => r.status)).toEqual([503, 503, 503]);
+    expect(echoed.map((r) => (r.json() as { error: { code: string } }).error.code)).toEqual([
+      'ORDER_INTAKE_SATURATED',
+      'ORDER_INTAKE_SATURATED',
+      'ORDER_INTAKE_SATURATED',
+    ]);
+    expect(echoed.map((r) => r.headers['retry-after'])).toEqual(['1', '1', '1']);
+    expect(asked).toBe(1);
+
+    saturated = false;
+    await new Promise((resolve) => setTimeout(resolve, holdMs + 50));
+    expect((await postOrder(echoing.url)).status).toBe(202);
+    expect(asked).toBe(2);
   });
 });

@@ -15,7 +15,7 @@ import { registerProductsRoutes } from './products-routes.js';
 import { TokenBuckets } from './rate-limiter.js';
 import { startDeadline, type RequestDeadline } from './request-deadline.js';
 import { registerRequestSecurity } from './request-security.js';
-import { UpstreamAdmission } from './upstream-admission.js';
+import { orderServiceAdmission, type UpstreamAdmission } from './upstream-admission.js';
 
 export interface HttpAppDeps {
   readonly config: GatewayConfig;
@@ -47,11 +47,7 @@ export async function buildHttpApp({
   identityClient,
   verifier,
   buckets = new TokenBuckets(config.rateLimits.maxTrackedKeys),
-  orderAdmission = new UpstreamAdmission(
-    'the order service',
-    () => config.orderServiceMaxInFlight,
-    () => config.overloadRetryAfterSeconds,
-  ),
+  orderAdmission = orderServiceAdmission(() => config),
   flags,
 }: HttpAppDeps): Promise<FastifyInstance> {
   const app = fastify({

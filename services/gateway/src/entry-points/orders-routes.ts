@@ -39,18 +39,21 @@ export function registerOrdersRoutes(
     async (request, reply) => {
       const { lines, paymentMethod } = request.body;
       await assertWithinLineLimit(flags, principalOf(request).sub, lines.length);
-      const response = await orderAdmission.run(reply, () =>
-        callUpstream(request.deadline, 'order.PlaceOrder', (options) =>
-          orderClient.placeOrder(
-            {
-              customerId: principalOf(request).sub,
-              idempotencyKey: request.headers['idempotency-key'],
-              lines: lines.map(({ sku, quantity }) => ({ sku, quantity })),
-              paymentMethod,
-            },
-            options,
+      const response = await orderAdmission.run(
+        reply,
+        () =>
+          callUpstream(request.deadline, 'order.PlaceOrder', (options) =>
+            orderClient.placeOrder(
+              {
+                customerId: principalOf(request).sub,
+                idempotencyKey: request.headers['idempotency-key'],
+                lines: lines.map(({ sku, quantity }) => ({ sku, quantity })),
+                paymentMethod,
+              },
+              options,
+            ),
           ),
-        ),
+        'PlaceOrder',
       );
       if (!response.order) throw orderNotFound();
       const order = orderToJson(response.order);
