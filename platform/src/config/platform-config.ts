@@ -57,6 +57,8 @@ export const platformConfigSchema = z
     rpc: z.strictObject({
       /** Deadline for a call that arrives without one, and for calls this service makes. */
       defaultTimeoutMs: reloadable(configValue.durationMs()),
+      /** Keep-alive connections an RPC client holds to one callee; more calls at once wait for one. */
+      maxConnectionsPerCallee: configValue.positiveInt(),
       /** Circuit breaker and retries of RPC clients (platform/src/resilience). */
       resilience: z.strictObject({
         retry: z.strictObject({

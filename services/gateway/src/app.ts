@@ -52,6 +52,7 @@ export async function createGatewayService(
     defaultTimeoutMs: service.requestTimeoutMs,
     telemetry: runtime.telemetry,
     resilience: platform.rpc.resilience,
+    maxConnections: platform.rpc.maxConnectionsPerCallee,
   };
   const orderClient =
     options.orderClient ??
