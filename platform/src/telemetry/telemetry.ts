@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { findAppError } from '../errors/index.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   ProxyTracerProvider,
@@ -307,7 +308,9 @@ function runInSpan<T>(tracer: Tracer, name: string, attributes: Attributes, work
 }
 
 export function recordFailure(span: Span, error: unknown): void {
-  span.recordException(error instanceof Error ? error : String(error));
+  // A refusal by load shedding is deliberate and cheap; its stack trace (formatted for the
+  // exception event) is neither useful nor cheap when thousands arrive per second.
+  if (!findAppError(error)?.shedding) span.recordException(error instanceof Error ? error : String(error));
   span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
   span.setAttribute('error.type', errorType(error));
 }

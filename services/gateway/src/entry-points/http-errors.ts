@@ -136,7 +136,9 @@ export function sendError(
       .send(envelope('INTERNAL', 'internal error'));
   }
   const status = statusByKind[appError.kind];
-  if (status >= 500)
+  // Shedding is deliberate and counted by the access log and metrics; a warning with a stack trace
+  // for each refusal would make an overload a log storm, taking CPU from the work being protected.
+  if (status >= 500 && !appError.shedding)
     log.warn(
       { err: error, route: request.routeOptions.url, code: appError.code },
       'upstream failed',

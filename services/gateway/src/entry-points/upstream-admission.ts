@@ -52,7 +52,7 @@ export class UpstreamAdmission {
       throw new AppError(
         'UPSTREAM_OVERLOADED',
         `${this.upstream} is at capacity; retry after the time in Retry-After`,
-        { kind: 'unavailable' },
+        { kind: 'unavailable', shedding: true },
       );
     }
     this.inFlight++;
