@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import {
+  busHeaders,
   Database,
   MemoryBus,
   Outbox,
@@ -254,6 +255,46 @@ describe('inbox and dead letters on NATS JetStream', () => {
     for (const stream of [`TEST_INBOX_${id}`, `TEST_INBOX_DL_${id}`])
       await jsm.streams.delete(stream);
     await nc.close();
+  });
+});
+
+describe('inbox', () => {
+  test('when an event id holds quotes and backslashes, then the inbox records it verbatim and its redelivery is skipped', async () => {
+    const bus = new MemoryBus();
+    const prefix = `quoted${randomUUID().slice(0, 8)}`;
+    const subjectId = randomUUID();
+    const sub = await startEventConsumer(
+      { bus, db, log },
+      "test.quoted'sub",
+      [
+        on(SampleHappenedSchema, async (tx, event, context) => {
+          await tx.query('INSERT INTO effects VALUES ($1, $2)', [context.eventId, event.subjectId]);
+        }),
+      ],
+      { ...consumerOptions, subjectPrefix: prefix },
+    );
+    const event = newEvent(SampleHappenedSchema, { subjectId }, new Date(), {}, prefix);
+    const awkwardId = `it's a \\'; DROP TABLE inbox; -- ${randomUUID()}`;
+    const message = {
+      ...event.bus,
+      id: awkwardId,
+      headers: { ...event.bus.headers, [busHeaders.eventId]: awkwardId },
+    };
+
+    await bus.publish([message]);
+    await bus.publish([message]);
+
+    const { rows } = await db.query<{ event_id: string }>(
+      'SELECT event_id FROM effects WHERE order_id = $1',
+      [subjectId],
+    );
+    expect(rows.map((r) => r.event_id)).toEqual([awkwardId]);
+    const inbox = await db.query<{ subscription: string }>(
+      'SELECT subscription FROM inbox WHERE event_id = $1',
+      [awkwardId],
+    );
+    expect(inbox.rows).toEqual([{ subscription: "test.quoted'sub" }]);
+    await sub.stop();
   });
 });
 

@@ -32,6 +32,18 @@ export interface DeadlineOptions {
   readonly timeoutMs?: number | undefined;
 }
 
+export interface TransactionOptions extends DeadlineOptions {
+  /**
+   * A parameterless statement sent with BEGIN, in the same round trip; its rows are handed to the
+   * work. For the platform's own fixed-shape first statements (the inbox insert); values in it must
+   * be escaped with `sqlLiteral`.
+   */
+  readonly opening?: string | undefined;
+}
+
+/** A string as an SQL literal (quotes and backslashes escaped), for `TransactionOptions.opening`. */
+export const sqlLiteral = (value: string): string => pg.escapeLiteral(value);
+
 export interface DatabaseOptions {
   /** Server URL; its path (database name) is replaced by `database`. */
   readonly url: string;
@@ -141,7 +153,10 @@ export class Database implements Sql {
    * The deadline covers every statement; it is no longer watched once COMMIT is sent, so a
    * commit is never cancelled half-way from the caller's side.
    */
-  async transaction<T>(work: (tx: Sql) => Promise<T>, options: DeadlineOptions = {}): Promise<T> {
+  async transaction<T>(
+    work: (tx: Sql, opening: QueryResultRows<Record<string, unknown>> | undefined) => Promise<T>,
+    options: TransactionOptions = {},
+  ): Promise<T> {
     const { signal } = options;
     if (signal?.aborted) throw deadlineExceeded('transaction', signal.reason);
     const client = await this.pool.connect();
@@ -160,14 +175,22 @@ export class Database implements Sql {
         options.timeoutMs === undefined
           ? ''
           : `; SET LOCAL statement_timeout = ${Math.max(1, Math.floor(options.timeoutMs))}`;
-      await client.query(`BEGIN${timeout}`);
+      const begun = (await client.query(
+        options.opening === undefined ? `BEGIN${timeout}` : `BEGIN${timeout}; ${options.opening}`,
+      )) as pg.QueryResult | pg.QueryResult[];
+      // A multi-statement query answers one result per statement; the opening's is the last.
+      const last = Array.isArray(begun) ? begun[begun.length - 1] : begun;
+      const opening =
+        options.opening === undefined || last === undefined
+          ? undefined
+          : { rows: last.rows as Record<string, unknown>[], rowCount: last.rowCount ?? 0 };
       const tx: Sql = {
         query: async <Row>(text: string, values?: readonly unknown[]) => {
           const result = await client.query(this.statements.config(text, values));
           return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
         },
       };
-      const result = await work(tx);
+      const result = await work(tx, opening);
       unwatch();
       await client.query('COMMIT');
       return result;

@@ -7,7 +7,14 @@ import {
   type Subscription,
   type SubscriptionOptions,
 } from '../bus/bus.js';
-import { GroupCommit, type Database, type GroupCommitOptions, type Sql } from '../db/index.js';
+import {
+  GroupCommit,
+  sqlLiteral,
+  type Database,
+  type GroupCommitOptions,
+  type QueryResultRows,
+  type Sql,
+} from '../db/index.js';
 import { AppError } from '../errors/index.js';
 import { decodeEvent, eventSubject } from '../events/index.js';
 import type { Logger } from '../log/index.js';
@@ -79,8 +86,12 @@ export async function startEventConsumer(
   const byType = new Map(handlers.map((h) => [h.schema.typeName, h]));
 
   /** Runs each event's handler in its own trace context, so what it publishes continues its trace. */
-  const applyAll = async (tx: Sql, events: readonly PendingEvent[]): Promise<Applied[]> => {
-    const fresh = await insertInboxRows(tx, subscription, events);
+  const applyAll = async (
+    tx: Sql,
+    events: readonly PendingEvent[],
+    insertedInbox: QueryResultRows<Record<string, unknown>> | undefined,
+  ): Promise<Applied[]> => {
+    const fresh = new Set((insertedInbox?.rows ?? []).map((row) => String(row.event_id)));
     const applied: Applied[] = [];
     for (const pending of events) {
       const isFresh = fresh.delete(pending.context.eventId);
@@ -92,15 +103,20 @@ export async function startEventConsumer(
     }
     return applied;
   };
-  const applyAlone = (pending: PendingEvent): Promise<Applied> =>
-    deps.db.transaction(async (tx) => (await applyAll(tx, [pending]))[0] ?? false);
+  // The inbox rows go with BEGIN, in one round trip: one fewer per delivery (of about eight).
+  const inTransaction = (events: readonly PendingEvent[]): Promise<Applied[]> =>
+    deps.db.transaction((tx, inserted) => applyAll(tx, events, inserted), {
+      opening: insertInboxRowsStatement(subscription, events),
+    });
+  const applyAlone = async (pending: PendingEvent): Promise<Applied> =>
+    (await inTransaction([pending]))[0] ?? false;
   // Unbatched, each delivery is its own transaction, as concurrent as the subscription allows.
   const batches =
     options.batch &&
     new GroupCommit<PendingEvent, Applied>(options.batch, async (events) => {
       if (events.length === 1) return [await applyAlone(events[0]!)];
       try {
-        return await deps.db.transaction((tx) => applyAll(tx, events));
+        return await inTransaction(events);
       } catch {
         // One delivery failed and took the batch's transaction with it: nothing of the batch was
         // committed. Apply each on its own, so only the failing one fails (and is retried or dead-lettered).
@@ -171,21 +187,16 @@ export async function startEventConsumer(
 }
 
 /**
- * One statement for the batch's inbox rows; returns the event ids that were new. A duplicate
- * within the batch (the same event delivered twice) is new only once.
+ * One statement for the batch's inbox rows, whose RETURNING names the event ids that were new. A
+ * duplicate within the batch (the same event delivered twice) is new only once. Literal values
+ * (escaped), because it travels with BEGIN as one simple query.
  */
-async function insertInboxRows(
-  tx: Sql,
-  subscription: string,
-  events: readonly PendingEvent[],
-): Promise<Set<string>> {
-  const { rows } = await tx.query<{ event_id: string }>(
-    `INSERT INTO inbox (subscription, event_id, event_type)
-       SELECT $1, e.event_id, e.event_type FROM unnest($2::text[], $3::text[]) AS e(event_id, event_type)
-     ON CONFLICT DO NOTHING RETURNING event_id`,
-    [subscription, events.map((e) => e.context.eventId), events.map((e) => e.type)],
+function insertInboxRowsStatement(subscription: string, events: readonly PendingEvent[]): string {
+  const rows = events.map(
+    (e) => `(${sqlLiteral(subscription)}, ${sqlLiteral(e.context.eventId)}, ${sqlLiteral(e.type)})`,
   );
-  return new Set(rows.map((r) => r.event_id));
+  return `INSERT INTO inbox (subscription, event_id, event_type) VALUES ${rows.join(', ')}
+     ON CONFLICT DO NOTHING RETURNING event_id`;
 }
 
 function toError(error: unknown): Error {
