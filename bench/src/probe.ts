@@ -11,7 +11,9 @@ import { Histogram } from './histogram.js';
  */
 const dir = process.env.BENCH_PROBE_DIR;
 const label = process.env.BENCH_PROBE_LABEL ?? 'process';
-const sampleEveryMs = Number(process.env.BENCH_PROBE_SAMPLE_MS ?? '20');
+// 100 ms: the probe's own timer is in every service's CPU figures. At 20 ms its wake-ups alone were
+// ~2.6 % of a core across six idle services (idle figure 6.3 % vs 3.7 % with 1 s sampling).
+const sampleEveryMs = Math.max(1, Number(process.env.BENCH_PROBE_SAMPLE_MS) || 100);
 const writeEveryMs = Number(process.env.BENCH_PROBE_WRITE_MS ?? '500');
 
 export interface ProbeSnapshot {

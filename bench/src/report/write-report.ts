@@ -229,7 +229,7 @@ export function writeReport(report: BenchReport, outDir: string): { json: string
 
   md.push('## Resources');
   md.push('');
-  md.push('CPU seconds from /proc/<pid>/stat over each measured window; peak RSS is the kernel\'s high-water mark (VmHWM, since the process started); GC pauses and event-loop delay come from a preloaded probe (`bench/src/probe.ts`: PerformanceObserver "gc" and a 20 ms timer\'s lateness). "postgres (other)" includes PostgreSQL\'s shared background processes (WAL writer, checkpointer) as well as other databases\' backends.');
+  md.push('CPU seconds from /proc/<pid>/stat over each measured window; peak RSS is the kernel\'s high-water mark (VmHWM, since the process started); GC pauses and event-loop delay come from a preloaded probe (`bench/src/probe.ts`: PerformanceObserver "gc" and a 100 ms timer\'s lateness; the probe\'s own CPU is inside each service\'s figure, ~0.1 % of a core per process). "postgres (other)" includes PostgreSQL\'s shared background processes (WAL writer, checkpointer) as well as other databases\' backends.');
   md.push('');
   if (report.idle) md.push(resourcesSection(`Idle (services: ${report.idle.servicesCpuPercentOfCore} % of one core)`, report.idle.resources));
   for (const h of [report.ceilings.nodeHttp, report.ceilings.fastify, report.baseline, ...httpRuns]) if (h) md.push(resourcesSection(h.name, h.resources));
