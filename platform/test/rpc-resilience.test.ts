@@ -21,7 +21,18 @@ const registry = createFileRegistry(
     package: 'test.v1',
     syntax: 'proto3',
     dependency: ['google/protobuf/wrappers.proto'],
-    service: [{ name: 'EchoService', method: [{ name: 'Echo', inputType: '.google.protobuf.StringValue', outputType: '.google.protobuf.StringValue' }] }],
+    service: [
+      {
+        name: 'EchoService',
+        method: [
+          {
+            name: 'Echo',
+            inputType: '.google.protobuf.StringValue',
+            outputType: '.google.protobuf.StringValue',
+          },
+        ],
+      },
+    ],
   }),
   () => file_google_protobuf_wrappers,
 );
@@ -35,27 +46,40 @@ const resilience: RpcResilienceOptions = {
 };
 
 /** A server whose first `refusals` calls are refused before the handler runs (as injected faults are). */
-async function anEchoServer(refusals: number): Promise<{ url: string; calls: () => number; close: () => Promise<void> }> {
+async function anEchoServer(
+  refusals: number,
+): Promise<{ url: string; calls: () => number; close: () => Promise<void> }> {
   let calls = 0;
   const routes = (router: ConnectRouter) =>
     router.service(EchoService, {
       echo: (request: { value: string }) => {
         calls++;
-        if (calls <= refusals) throw new ConnectError('refused', Code.Unavailable, { [errorCodeHeader]: 'FAULT_INJECTED' });
+        if (calls <= refusals)
+          throw new ConnectError('refused', Code.Unavailable, {
+            [errorCodeHeader]: 'FAULT_INJECTED',
+          });
         return Promise.resolve({ value: request.value });
       },
     } as never);
   const server: Server = createServer(connectNodeAdapter({ routes }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, calls: () => calls, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    calls: () => calls,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 describe('RPC client resilience', () => {
   test('when the callee refuses a call before handling it, then the client retries and the call succeeds', async () => {
     const server = await anEchoServer(2);
     try {
-      const client = createRpcClient(EchoService, { baseUrl: server.url, defaultTimeoutMs: 5000, resilience }) as unknown as EchoClient;
+      const client = createRpcClient(EchoService, {
+        baseUrl: server.url,
+        defaultTimeoutMs: 5000,
+        resilience,
+      }) as unknown as EchoClient;
       expect(await client.echo({ value: 'hi' })).toMatchObject({ value: 'hi' });
       expect(server.calls()).toBe(3);
     } finally {
@@ -67,10 +91,26 @@ describe('RPC client resilience', () => {
     const server = await anEchoServer(0);
     const url = server.url;
     await server.close(); // the port is now refused
-    const client = createRpcClient(EchoService, { baseUrl: url, defaultTimeoutMs: 5000, resilience }) as unknown as EchoClient;
+    const client = createRpcClient(EchoService, {
+      baseUrl: url,
+      defaultTimeoutMs: 5000,
+      resilience,
+    }) as unknown as EchoClient;
     const errors: ConnectError[] = [];
-    for (let i = 0; i < 3; i++) errors.push(await client.echo({ value: 'x' }).then(() => { throw new Error('answered'); }, (e: unknown) => ConnectError.from(e)));
-    expect(errors.map((e) => e.code)).toEqual([Code.Unavailable, Code.Unavailable, Code.Unavailable]);
+    for (let i = 0; i < 3; i++)
+      errors.push(
+        await client.echo({ value: 'x' }).then(
+          () => {
+            throw new Error('answered');
+          },
+          (e: unknown) => ConnectError.from(e),
+        ),
+      );
+    expect(errors.map((e) => e.code)).toEqual([
+      Code.Unavailable,
+      Code.Unavailable,
+      Code.Unavailable,
+    ]);
     expect(errors.at(-1)?.metadata.get(errorCodeHeader)).toBe('CIRCUIT_OPEN');
   });
 
@@ -80,22 +120,61 @@ describe('RPC client resilience', () => {
       router.service(EchoService, {
         echo: () => {
           calls++;
-          throw new AppError('INTAKE_SATURATED', 'come back later', { kind: 'unavailable', shedding: true });
+          throw new AppError('INTAKE_SATURATED', 'come back later', {
+            kind: 'unavailable',
+            shedding: true,
+          });
         },
       } as never);
     const log = createLogger({ service: 'test', level: 'silent' });
-    const server = createServer(connectNodeAdapter({ routes, interceptors: [errorMappingInterceptor(log)] }));
+    const server = createServer(
+      connectNodeAdapter({ routes, interceptors: [errorMappingInterceptor(log)] }),
+    );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const { port } = server.address() as AddressInfo;
-      const client = createRpcClient(EchoService, { baseUrl: `http://127.0.0.1:${port}`, defaultTimeoutMs: 5000, resilience }) as unknown as EchoClient;
+      const client = createRpcClient(EchoService, {
+        baseUrl: `http://127.0.0.1:${port}`,
+        defaultTimeoutMs: 5000,
+        resilience,
+      }) as unknown as EchoClient;
       const codes: (string | null)[] = [];
       // Twice the breaker's threshold: every answer is still the callee's own.
       for (let i = 0; i < 2 * resilience.circuitBreaker.failureThreshold; i++) {
-        codes.push(await client.echo({ value: 'x' }).then(() => 'answered', (e: unknown) => ConnectError.from(e).metadata.get(errorCodeHeader)));
+        codes.push(
+          await client.echo({ value: 'x' }).then(
+            () => 'answered',
+            (e: unknown) => ConnectError.from(e).metadata.get(errorCodeHeader),
+          ),
+        );
       }
       expect(new Set(codes)).toEqual(new Set(['INTAKE_SATURATED']));
       expect(calls).toBe(2 * resilience.circuitBreaker.failureThreshold);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  test('when a call takes longer than an idle connection is kept, then it still completes on its connection', async () => {
+    const routes = (router: ConnectRouter) =>
+      router.service(EchoService, {
+        echo: async (request: { value: string }) => {
+          await new Promise((resolve) => setTimeout(resolve, 1600));
+          return { value: request.value };
+        },
+      } as never);
+    const server = createServer(connectNodeAdapter({ routes }));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const client = createRpcClient(EchoService, {
+        baseUrl: `http://127.0.0.1:${port}`,
+        defaultTimeoutMs: 10_000,
+      }) as unknown as EchoClient;
+      expect(await client.echo({ value: 'slow' })).toMatchObject({ value: 'slow' });
+      // and again after the idle connection was dropped
+      await new Promise((resolve) => setTimeout(resolve, 1300));
+      expect(await client.echo({ value: 'again' })).toMatchObject({ value: 'again' });
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
@@ -114,7 +193,11 @@ describe('RPC client resilience', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const { port } = server.address() as AddressInfo;
-      const client = createRpcClient(EchoService, { baseUrl: `http://127.0.0.1:${port}`, defaultTimeoutMs: 5000, resilience }) as unknown as EchoClient;
+      const client = createRpcClient(EchoService, {
+        baseUrl: `http://127.0.0.1:${port}`,
+        defaultTimeoutMs: 5000,
+        resilience,
+      }) as unknown as EchoClient;
       await expect(client.echo({ value: 'x' })).rejects.toThrow('lost');
       expect(calls).toBe(1);
     } finally {

@@ -37,13 +37,16 @@ export function createRpcClient<Service extends DescService>(
     defaultTimeoutMs: options.defaultTimeoutMs,
     // A bounded pool of kept-alive connections, all of them kept when idle: Node's global agent
     // opens a connection per concurrent call and closes those beyond 256 idle ones, which under load
-    // meant a TCP connect and close for most calls. LIFO reuses the warmest connection.
+    // meant a TCP connect and close for most calls. LIFO reuses the warmest connection. An idle
+    // connection is dropped after 1 s, well before the callee's keep-alive timeout (5 s) closes it
+    // from its side: reusing one the callee is closing at that instant fails the call (ECONNRESET).
     nodeOptions: {
       agent: new Agent({
         keepAlive: true,
         maxSockets: options.maxConnections ?? 128,
         maxFreeSockets: options.maxConnections ?? 128,
         scheduling: 'lifo',
+        timeout: 1000,
       }),
     },
     interceptors: [
