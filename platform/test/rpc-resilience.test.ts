@@ -170,6 +170,7 @@ describe('RPC client resilience', () => {
       const client = createRpcClient(EchoService, {
         baseUrl: `http://127.0.0.1:${port}`,
         defaultTimeoutMs: 10_000,
+        idleConnectionTimeoutMs: 1000,
       }) as unknown as EchoClient;
       expect(await client.echo({ value: 'slow' })).toMatchObject({ value: 'slow' });
       // and again after the idle connection was dropped

@@ -159,16 +159,29 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
     const queue: Slot[] = [];
     let issued = 0;
     const totalMs = job.warmupMs + job.durationMs;
+    // A connection idle for longer than this is closed rather than reused: the services close
+    // kept-alive connections after 5 s (their keep-alive timeout), and a request sent on one at
+    // that instant fails with ECONNRESET — a client's race, not the server's answer.
+    const maxIdleMs = 2000;
+    const idleSince = new Map<HttpConnection, number>();
     const take = (): HttpConnection | undefined => {
-      const c = idle.pop();
-      if (c) return c;
+      for (let c = idle.pop(); c; c = idle.pop()) {
+        const since = idleSince.get(c) ?? 0;
+        idleSince.delete(c);
+        if (performance.now() - since <= maxIdleMs) return c;
+        c.destroy();
+        all.delete(c);
+      }
       return all.size < job.connections ? newConnection() : undefined;
     };
     const dispatch = (connection: HttpConnection, slot: Slot) => {
       send(connection, slot, () => {
         const next = queue.shift();
         if (next) dispatch(connection, next);
-        else idle.push(connection);
+        else {
+          idleSince.set(connection, performance.now());
+          idle.push(connection);
+        }
       });
     };
     await new Promise<void>((resolve) => {

@@ -59,6 +59,8 @@ export const platformConfigSchema = z
       defaultTimeoutMs: reloadable(configValue.durationMs()),
       /** Keep-alive connections an RPC client holds to one callee; more calls at once wait for one. */
       maxConnectionsPerCallee: configValue.positiveInt(),
+      /** An RPC client closes a connection idle this long; below the services' keep-alive timeout (defaultTimeoutMs). */
+      idleConnectionTimeoutMs: configValue.durationMs(),
       /** Circuit breaker and retries of RPC clients (platform/src/resilience). */
       resilience: z.strictObject({
         retry: z.strictObject({

@@ -19,6 +19,12 @@ export interface RpcClientOptions {
   readonly resilience?: RpcResilienceOptions;
   /** Keep-alive connections to this callee (platform `rpc.maxConnectionsPerCallee`); default 128. */
   readonly maxConnections?: number;
+  /**
+   * An idle connection is closed after this long (platform `rpc.idleConnectionTimeoutMs`); it must
+   * stay below the callee's keep-alive timeout. Without it, idle connections stay until the callee
+   * closes them.
+   */
+  readonly idleConnectionTimeoutMs?: number;
 }
 
 /**
@@ -38,15 +44,18 @@ export function createRpcClient<Service extends DescService>(
     // A bounded pool of kept-alive connections, all of them kept when idle: Node's global agent
     // opens a connection per concurrent call and closes those beyond 256 idle ones, which under load
     // meant a TCP connect and close for most calls. LIFO reuses the warmest connection. An idle
-    // connection is dropped after 1 s, well before the callee's keep-alive timeout (5 s) closes it
-    // from its side: reusing one the callee is closing at that instant fails the call (ECONNRESET).
+    // connection is dropped after `idleConnectionTimeoutMs`, before the callee's keep-alive timeout
+    // closes it from its side: reusing one the callee is closing at that instant fails the call
+    // (ECONNRESET).
     nodeOptions: {
       agent: new Agent({
         keepAlive: true,
         maxSockets: options.maxConnections ?? 128,
         maxFreeSockets: options.maxConnections ?? 128,
         scheduling: 'lifo',
-        timeout: 1000,
+        ...(options.idleConnectionTimeoutMs === undefined
+          ? {}
+          : { timeout: options.idleConnectionTimeoutMs }),
       }),
     },
     interceptors: [

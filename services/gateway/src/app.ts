@@ -53,6 +53,7 @@ export async function createGatewayService(
     telemetry: runtime.telemetry,
     resilience: platform.rpc.resilience,
     maxConnections: platform.rpc.maxConnectionsPerCallee,
+    idleConnectionTimeoutMs: platform.rpc.idleConnectionTimeoutMs,
   };
   const orderClient =
     options.orderClient ??
