@@ -45,23 +45,27 @@ const resilience: RpcResilienceOptions = {
   circuitBreaker: { failureThreshold: 4, openMs: 60_000 },
 };
 
-/** A server whose first `refusals` calls are refused before the handler runs (as injected faults are). */
+type EchoHandler = (request: { value: string }) => Promise<{ value: string }>;
+
+/**
+ * An echo server whose handler is `echo`, behind the platform's error mapping (so AppErrors travel
+ * as they do between services); `calls` counts the calls that reached the handler.
+ */
 async function anEchoServer(
-  refusals: number,
+  echo: EchoHandler,
 ): Promise<{ url: string; calls: () => number; close: () => Promise<void> }> {
   let calls = 0;
   const routes = (router: ConnectRouter) =>
     router.service(EchoService, {
       echo: (request: { value: string }) => {
         calls++;
-        if (calls <= refusals)
-          throw new ConnectError('refused', Code.Unavailable, {
-            [errorCodeHeader]: 'FAULT_INJECTED',
-          });
-        return Promise.resolve({ value: request.value });
+        return echo(request);
       },
     } as never);
-  const server: Server = createServer(connectNodeAdapter({ routes }));
+  const log = createLogger({ service: 'test', level: 'silent' });
+  const server: Server = createServer(
+    connectNodeAdapter({ routes, interceptors: [errorMappingInterceptor(log)] }),
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -71,15 +75,39 @@ async function anEchoServer(
   };
 }
 
+/** A server whose first `refusals` calls are refused before the handler runs (as injected faults are). */
+function aRefusingEchoServer(refusals: number) {
+  let seen = 0;
+  return anEchoServer((request) => {
+    seen++;
+    if (seen <= refusals)
+      throw new ConnectError('refused', Code.Unavailable, { [errorCodeHeader]: 'FAULT_INJECTED' });
+    return Promise.resolve({ value: request.value });
+  });
+}
+
+const clientOf = (
+  url: string,
+  options: {
+    defaultTimeoutMs?: number;
+    idleConnectionTimeoutMs?: number;
+    resilience?: RpcResilienceOptions;
+  } = {},
+) =>
+  createRpcClient(EchoService, {
+    baseUrl: url,
+    defaultTimeoutMs: options.defaultTimeoutMs ?? 5000,
+    ...(options.resilience ? { resilience: options.resilience } : {}),
+    ...(options.idleConnectionTimeoutMs === undefined
+      ? {}
+      : { idleConnectionTimeoutMs: options.idleConnectionTimeoutMs }),
+  }) as unknown as EchoClient;
+
 describe('RPC client resilience', () => {
   test('when the callee refuses a call before handling it, then the client retries and the call succeeds', async () => {
-    const server = await anEchoServer(2);
+    const server = await aRefusingEchoServer(2);
     try {
-      const client = createRpcClient(EchoService, {
-        baseUrl: server.url,
-        defaultTimeoutMs: 5000,
-        resilience,
-      }) as unknown as EchoClient;
+      const client = clientOf(server.url, { resilience });
       expect(await client.echo({ value: 'hi' })).toMatchObject({ value: 'hi' });
       expect(server.calls()).toBe(3);
     } finally {
@@ -88,14 +116,10 @@ describe('RPC client resilience', () => {
   });
 
   test('when nothing listens at the callee, then after the threshold the circuit opens and calls fail at once as unavailable', async () => {
-    const server = await anEchoServer(0);
+    const server = await aRefusingEchoServer(0);
     const url = server.url;
     await server.close(); // the port is now refused
-    const client = createRpcClient(EchoService, {
-      baseUrl: url,
-      defaultTimeoutMs: 5000,
-      resilience,
-    }) as unknown as EchoClient;
+    const client = clientOf(url, { resilience });
     const errors: ConnectError[] = [];
     for (let i = 0; i < 3; i++)
       errors.push(
@@ -115,29 +139,14 @@ describe('RPC client resilience', () => {
   });
 
   test('when the callee sheds load, then its answers reach the caller as they are and the circuit stays closed', async () => {
-    let calls = 0;
-    const routes = (router: ConnectRouter) =>
-      router.service(EchoService, {
-        echo: () => {
-          calls++;
-          throw new AppError('INTAKE_SATURATED', 'come back later', {
-            kind: 'unavailable',
-            shedding: true,
-          });
-        },
-      } as never);
-    const log = createLogger({ service: 'test', level: 'silent' });
-    const server = createServer(
-      connectNodeAdapter({ routes, interceptors: [errorMappingInterceptor(log)] }),
-    );
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const server = await anEchoServer(() => {
+      throw new AppError('INTAKE_SATURATED', 'come back later', {
+        kind: 'unavailable',
+        shedding: true,
+      });
+    });
     try {
-      const { port } = server.address() as AddressInfo;
-      const client = createRpcClient(EchoService, {
-        baseUrl: `http://127.0.0.1:${port}`,
-        defaultTimeoutMs: 5000,
-        resilience,
-      }) as unknown as EchoClient;
+      const client = clientOf(server.url, { resilience });
       const codes: (string | null)[] = [];
       // Twice the breaker's threshold: every answer is still the callee's own.
       for (let i = 0; i < 2 * resilience.circuitBreaker.failureThreshold; i++) {
@@ -149,60 +158,41 @@ describe('RPC client resilience', () => {
         );
       }
       expect(new Set(codes)).toEqual(new Set(['INTAKE_SATURATED']));
-      expect(calls).toBe(2 * resilience.circuitBreaker.failureThreshold);
+      expect(server.calls()).toBe(2 * resilience.circuitBreaker.failureThreshold);
     } finally {
-      await new Promise((resolve) => server.close(resolve));
+      await server.close();
     }
   });
 
   test('when a call takes longer than an idle connection is kept, then it still completes on its connection', async () => {
-    const routes = (router: ConnectRouter) =>
-      router.service(EchoService, {
-        echo: async (request: { value: string }) => {
-          await new Promise((resolve) => setTimeout(resolve, 1600));
-          return { value: request.value };
-        },
-      } as never);
-    const server = createServer(connectNodeAdapter({ routes }));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const server = await anEchoServer(async (request) => {
+      await new Promise((resolve) => setTimeout(resolve, 1600));
+      return { value: request.value };
+    });
     try {
-      const { port } = server.address() as AddressInfo;
-      const client = createRpcClient(EchoService, {
-        baseUrl: `http://127.0.0.1:${port}`,
+      const client = clientOf(server.url, {
         defaultTimeoutMs: 10_000,
         idleConnectionTimeoutMs: 1000,
-      }) as unknown as EchoClient;
+      });
       expect(await client.echo({ value: 'slow' })).toMatchObject({ value: 'slow' });
       // and again after the idle connection was dropped
       await new Promise((resolve) => setTimeout(resolve, 1300));
       expect(await client.echo({ value: 'again' })).toMatchObject({ value: 'again' });
     } finally {
-      await new Promise((resolve) => server.close(resolve));
+      await server.close();
     }
   });
 
   test('when the callee failed while handling a non-idempotent call, then it is not retried', async () => {
-    let calls = 0;
-    const routes = (router: ConnectRouter) =>
-      router.service(EchoService, {
-        echo: () => {
-          calls++;
-          throw new ConnectError('lost', Code.Unavailable);
-        },
-      } as never);
-    const server = createServer(connectNodeAdapter({ routes }));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const server = await anEchoServer(() => {
+      throw new ConnectError('lost', Code.Unavailable);
+    });
     try {
-      const { port } = server.address() as AddressInfo;
-      const client = createRpcClient(EchoService, {
-        baseUrl: `http://127.0.0.1:${port}`,
-        defaultTimeoutMs: 5000,
-        resilience,
-      }) as unknown as EchoClient;
+      const client = clientOf(server.url, { resilience });
       await expect(client.echo({ value: 'x' })).rejects.toThrow('lost');
-      expect(calls).toBe(1);
+      expect(server.calls()).toBe(1);
     } finally {
-      await new Promise((resolve) => server.close(resolve));
+      await server.close();
     }
   });
 });
