@@ -84,6 +84,26 @@ function flakyBus(inner: Bus, failures: number): Bus & { attempts: number } {
   return flaky;
 }
 
+/** Subscribes to the sample event on `memory` and collects the ids of what it delivers. */
+async function receivedOn(memory: MemoryBus, subscription: string) {
+  const received: string[] = [];
+  const sub = await memory.subscribe(
+    {
+      name: subscription,
+      subjects: ['events.platformtest.v1.SampleHappened'],
+      maxDeliver: 1,
+      ackWaitMs: 5000,
+      retryBackoffMs: [0],
+      concurrency: 1,
+    },
+    (d) => {
+      received.push(d.id);
+      return Promise.resolve();
+    },
+  );
+  return { received, sub };
+}
+
 describe('outbox', () => {
   test('when the transaction rolls back, then its event is never published', async () => {
     const outbox = new Outbox();
@@ -105,21 +125,7 @@ describe('outbox', () => {
   test('when the bus refuses publishes for a while, then the relay retries until the event is delivered once', async () => {
     const memory = new MemoryBus();
     const bus = flakyBus(memory, 3);
-    const received: string[] = [];
-    const sub = await memory.subscribe(
-      {
-        name: 'test.outbox',
-        subjects: ['events.platformtest.v1.SampleHappened'],
-        maxDeliver: 1,
-        ackWaitMs: 5000,
-        retryBackoffMs: [0],
-        concurrency: 1,
-      },
-      (d) => {
-        received.push(d.id);
-        return Promise.resolve();
-      },
-    );
+    const { received, sub } = await receivedOn(memory, 'test.outbox');
     const relay = new OutboxRelay(db, bus, log, relayOptions);
     relay.start();
     const outbox = new Outbox();
@@ -143,21 +149,7 @@ describe('outbox', () => {
 
   test('when a relay dies after claiming events, then no other relay takes them during its lease, and one does after it', async () => {
     const memory = new MemoryBus();
-    const received: string[] = [];
-    const sub = await memory.subscribe(
-      {
-        name: 'test.outbox-lease',
-        subjects: ['events.platformtest.v1.SampleHappened'],
-        maxDeliver: 1,
-        ackWaitMs: 5000,
-        retryBackoffMs: [0],
-        concurrency: 1,
-      },
-      (d) => {
-        received.push(d.id);
-        return Promise.resolve();
-      },
-    );
+    const { received, sub } = await receivedOn(memory, 'test.outbox-lease');
     const outbox = new Outbox();
     const event = await db.transaction((tx) =>
       outbox.add(tx, SampleHappenedSchema, { subjectId: randomUUID() }),
