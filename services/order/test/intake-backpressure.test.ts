@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { MemoryBus, createRpcClient, fromRpcError, type ServiceRuntime } from '@orderly/platform';
 import { dropTestDatabase, eventually, testServiceConfig } from '@orderly/platform/testing';
 import { createOrderService, orderConfigSchema } from '../src/app.js';
+import type { Client } from '@connectrpc/connect';
 import { OrderService } from '../gen/order/v1/order_service_pb.js';
 
 /**
@@ -39,20 +40,24 @@ const anOrder = () => ({
   paymentMethod: 'pm_card_ok',
 });
 
+/** Places orders until one is refused (the backlog is measured every openSagaCountIntervalMs); its error. */
+const eventuallyRefused = (client: Client<typeof OrderService>) =>
+  eventually(async () => {
+    const error = await client.placeOrder(anOrder()).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeDefined();
+    return fromRpcError(error, 'PlaceOrder');
+  });
+
 describe('intake backpressure', () => {
   test('when as many sagas as allowed are open, then a new order is refused as ORDER_INTAKE_SATURATED, and accepted once they are decided', async () => {
     const client = createRpcClient(OrderService, { baseUrl: url, defaultTimeoutMs: 5000 });
     // Nobody answers these sagas (no inventory here), so they stay open until their timeout.
     for (let i = 0; i < maxOpenSagas; i++) await client.placeOrder(anOrder());
 
-    const refused = await eventually(async () => {
-      const error = await client.placeOrder(anOrder()).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      expect(error).toBeDefined();
-      return fromRpcError(error, 'PlaceOrder');
-    });
+    const refused = await eventuallyRefused(client);
 
     expect(refused.code).toBe('ORDER_INTAKE_SATURATED');
     expect(refused.kind).toBe('unavailable');
@@ -89,14 +94,7 @@ describe('intake backpressure by age', () => {
     const client = createRpcClient(OrderService, { baseUrl: ageUrl, defaultTimeoutMs: 5000 });
     await client.placeOrder(anOrder());
 
-    const refused = await eventually(async () => {
-      const error = await client.placeOrder(anOrder()).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      expect(error).toBeDefined();
-      return fromRpcError(error, 'PlaceOrder');
-    });
+    const refused = await eventuallyRefused(client);
 
     expect(refused.code).toBe('ORDER_INTAKE_SATURATED');
     await eventually(
