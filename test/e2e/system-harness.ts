@@ -8,6 +8,7 @@ import pg from 'pg';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { dropTestDatabase } from '@orderly/platform/testing';
+import { shippedServices, type ShippedService } from '@orderly/build/services';
 
 /**
  * Runs Orderly as real separate processes for end-to-end tests: one process per service on the
@@ -21,15 +22,9 @@ const repoRoot = new URL('../../', import.meta.url).pathname;
 // node itself with tsx's loader (not the tsx wrapper): a kill -9 must hit the service process.
 const nodeWithTsx = [process.execPath, '--import', 'tsx'] as const;
 
-export const services = [
-  'order',
-  'inventory',
-  'payment',
-  'notification',
-  'identity',
-  'gateway',
-] as const;
-export type Service = (typeof services)[number];
+/** Every service, in the order the build ships and starts them (one list for build and tests). */
+export const services = shippedServices;
+export type Service = ShippedService;
 
 /** How one service process is started; `env` is the system's environment for it (ports, databases, bus). */
 export interface ServiceCommand {
