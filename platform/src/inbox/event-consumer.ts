@@ -89,9 +89,9 @@ export async function startEventConsumer(
   const applyAll = async (
     tx: Sql,
     events: readonly PendingEvent[],
-    insertedInbox: QueryResultRows<Record<string, unknown>> | undefined,
+    insertedInbox: QueryResultRows<Record<string, unknown>>,
   ): Promise<Applied[]> => {
-    const fresh = new Set((insertedInbox?.rows ?? []).map((row) => String(row.event_id)));
+    const fresh = new Set(insertedInbox.rows.map((row) => String(row.event_id)));
     const applied: Applied[] = [];
     for (const pending of events) {
       const isFresh = fresh.delete(pending.context.eventId);
@@ -105,9 +105,16 @@ export async function startEventConsumer(
   };
   // The inbox rows go with BEGIN, in one round trip: one fewer per delivery (of about eight).
   const inTransaction = (events: readonly PendingEvent[]): Promise<Applied[]> =>
-    deps.db.transaction((tx, inserted) => applyAll(tx, events, inserted), {
-      opening: insertInboxRowsStatement(subscription, events),
-    });
+    deps.db.transaction(
+      (tx, inserted) => {
+        // Read as "no event is new", a missing result would ack every event without applying it.
+        if (!inserted) throw new Error('the inbox insert sent with BEGIN returned no result');
+        return applyAll(tx, events, inserted);
+      },
+      {
+        opening: insertInboxRowsStatement(subscription, events),
+      },
+    );
   const applyAlone = async (pending: PendingEvent): Promise<Applied> =>
     (await inTransaction([pending]))[0] ?? false;
   // Unbatched, each delivery is its own transaction, as concurrent as the subscription allows.

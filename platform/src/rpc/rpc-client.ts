@@ -17,7 +17,10 @@ export interface RpcClientOptions {
   readonly telemetry?: Telemetry;
   /** Circuit breaker and retries with a budget for this callee (platform `rpc.resilience`); none when absent. */
   readonly resilience?: RpcResilienceOptions;
-  /** Keep-alive connections to this callee (platform `rpc.maxConnectionsPerCallee`); default 128. */
+  /**
+   * Keep-alive connections to this callee (platform `rpc.maxConnectionsPerCallee`), all kept when
+   * idle; without it, Node's defaults (as many as calls run at once, up to 256 kept when idle).
+   */
   readonly maxConnections?: number;
   /**
    * An idle connection is closed after this long (platform `rpc.idleConnectionTimeoutMs`); it must
@@ -50,8 +53,9 @@ export function createRpcClient<Service extends DescService>(
     nodeOptions: {
       agent: new Agent({
         keepAlive: true,
-        maxSockets: options.maxConnections ?? 128,
-        maxFreeSockets: options.maxConnections ?? 128,
+        ...(options.maxConnections === undefined
+          ? {}
+          : { maxSockets: options.maxConnections, maxFreeSockets: options.maxConnections }),
         scheduling: 'lifo',
         ...(options.idleConnectionTimeoutMs === undefined
           ? {}
