@@ -278,6 +278,70 @@ describe('forged and misused access tokens', () => {
   });
 });
 
+describe('the JWKS cache protects identity', () => {
+  test('when /.well-known/jwks.json is requested many times, then identity is asked at most once', async () => {
+    const cached = await startTestGateway({
+      service: { auth: { jwksRefetchMinIntervalMs: 60_000, jwksMaxAgeMs: 600_000 } },
+    });
+    try {
+      const callsBefore = cached.identity.calls.jwks;
+
+      const responses = await Promise.all(
+        Array.from({ length: 20 }, () => send(cached.url, { path: '/.well-known/jwks.json' })),
+      );
+      for (let i = 0; i < 10; i++) await send(cached.url, { path: '/.well-known/jwks.json' });
+
+      expect(responses.map((r) => r.status)).toEqual(responses.map(() => 200));
+      expect(responses[0]?.json()).toEqual({
+        keys: [expect.objectContaining({ kid: primaryKey.kid })],
+      });
+      expect(cached.identity.calls.jwks - callsBefore).toBeLessThanOrEqual(1);
+    } finally {
+      await cached.stop();
+    }
+  });
+
+  test('when many concurrent requests carry tokens of unknown kids, then they share at most one JWKS fetch and are refused promptly', async () => {
+    const intervalMs = 10_000;
+    const cached = await startTestGateway({
+      service: { auth: { jwksRefetchMinIntervalMs: intervalMs, jwksMaxAgeMs: 600_000 } },
+    });
+    try {
+      // The cache holds the published keys.
+      const valid = await signToken();
+      expect((await send(cached.url, { path: '/v1/orders', headers: bearer(valid) })).status).toBe(
+        200,
+      );
+      const callsBefore = cached.identity.calls.jwks;
+      const unknownKidTokens = await Promise.all(
+        Array.from({ length: 40 }, async () => signToken({}, { key: await newTestKey() })),
+      );
+      const started = Date.now();
+
+      const first = await Promise.all(
+        unknownKidTokens
+          .slice(0, 20)
+          .map((token) => send(cached.url, { path: '/v1/orders', headers: bearer(token) })),
+      );
+      const second = await Promise.all(
+        unknownKidTokens
+          .slice(20)
+          .map((token) => send(cached.url, { path: '/v1/orders', headers: bearer(token) })),
+      );
+      const elapsedMs = Date.now() - started;
+
+      for (const response of [...first, ...second]) {
+        expect(response.status).toBe(401);
+        expect(response.json()).toMatchObject({ error: { code: 'AUTH_TOKEN_INVALID' } });
+      }
+      expect(cached.identity.calls.jwks - callsBefore).toBeLessThanOrEqual(1);
+      expect(elapsedMs).toBeLessThan(intervalMs / 4);
+    } finally {
+      await cached.stop();
+    }
+  });
+});
+
 describe('key rotation at the gateway', () => {
   test('when identity rotates its key right after the gateway fetched the JWKS, then tokens of the old and the new key are both accepted at once', async () => {
     const rotating = await startTestGateway({
@@ -322,9 +386,14 @@ describe('key rotation at the gateway', () => {
       ).toBe(200);
       retiring.identity.keys.published = [await newTestKey()];
 
-      const response = await send(retiring.url, { path: '/v1/orders', headers: bearer(oldToken) });
-
-      expect(response.status).toBe(401);
+      // The old cache answers the request that notices it is stale and refreshes it in the background.
+      await expect
+        .poll(
+          async () =>
+            (await send(retiring.url, { path: '/v1/orders', headers: bearer(oldToken) })).status,
+          { timeout: 2000, interval: 20 },
+        )
+        .toBe(401);
     } finally {
       await retiring.stop();
     }

@@ -14,10 +14,14 @@ import { invalidToken } from './auth-errors.js';
  * configured issuer and audience, inside exp/nbf (with the configured clock tolerance), an iat
  * that is not in the future, a kid the JWKS knows, a subject and a role.
  *
- * The JWKS is cached. An unknown kid refetches it (one fetch shared by every waiting request), at
- * most once per `refetchMinIntervalMs`; a request that arrives inside that interval waits for the
- * next allowed fetch rather than failing, so a token signed right after a rotation is never
- * refused. The cache is also refreshed once it is older than `maxAgeMs`.
+ * The JWKS is cached, and nobody outside can make the gateway ask identity at will. An unknown kid
+ * refetches it at most once per `refetchMinIntervalMs` (requests arriving while that fetch is in
+ * flight share it); inside the interval a token with an unknown kid is refused at once, without
+ * waiting, so a flood of made-up kids costs identity one call per interval and delays nobody. A
+ * token signed right after a rotation is accepted at once unless such a refetch happened in the
+ * last interval; then it is refused until the interval ends (the client retries or logs in again).
+ * A cache older than `maxAgeMs` is refreshed in the background: requests keep using the cached
+ * keys meanwhile, and a failed refresh is retried no sooner than `refetchMinIntervalMs` later.
  *
  * A token that verified is remembered (up to `verifiedCacheSize` tokens, the oldest forgotten
  * first) until its `exp`: a client sends the same token with every request for its whole life,
@@ -80,6 +84,7 @@ interface CachedJwks {
 export class AccessTokenVerifier {
   private cache: CachedJwks | undefined;
   private lastFetchStartedAt = Number.NEGATIVE_INFINITY;
+  private lastRefetchStartedAt = Number.NEGATIVE_INFINITY;
   private inFlight: Promise<CachedJwks> | undefined;
   private readonly verified = new Map<string, VerifiedToken>();
 
@@ -179,39 +184,42 @@ export class AccessTokenVerifier {
   }
 
   /**
-   * The published keys as identity has them now (a key that signs is published at once);
-   * concurrent callers share one fetch, which also refreshes the verification cache.
+   * The published keys from the cache (fetched once when there is none yet, refreshed in the
+   * background when older than `maxAgeMs`): serving them never makes the gateway call identity.
    */
   async jwks(): Promise<readonly PublicJwk[]> {
-    return (await this.fetch()).jwks;
+    return (await this.current()).jwks;
+  }
+
+  /** The cache, fetching it when empty and starting a background refresh when it is old. */
+  private async current(): Promise<CachedJwks> {
+    const cached = this.cache;
+    if (!cached) return this.fetch();
+    const now = this.now();
+    if (
+      !this.inFlight &&
+      now - cached.fetchedAt >= this.settings.maxAgeMs &&
+      now - this.lastFetchStartedAt >= this.settings.refetchMinIntervalMs
+    ) {
+      this.fetch().catch((error: unknown) => {
+        // Keep verifying with the keys we have; a later request tries again.
+        this.log.warn({ err: error }, 'jwks refresh failed; using the cached keys');
+      });
+    }
+    return cached;
   }
 
   private async keyFor(kid: string, signal: AbortSignal): Promise<CryptoKey | undefined> {
-    let cached = this.cache;
-    if (!cached) {
-      cached = await this.fetch();
-    } else if (
-      this.now() - cached.fetchedAt >= this.settings.maxAgeMs &&
-      this.now() - this.lastFetchStartedAt >= this.settings.refetchMinIntervalMs
-    ) {
-      cached = await this.fetch().catch((error: unknown) => {
-        // Keep verifying with the keys we have; the next request tries again.
-        this.log.warn({ err: error }, 'jwks refresh failed; using the cached keys');
-        return cached as CachedJwks;
-      });
-    }
+    const cached = await this.current();
     const known = cached.keys.get(kid);
     if (known) return known;
-    const lastFetchBeforeWaiting = this.lastFetchStartedAt;
-    const waitMs = lastFetchBeforeWaiting + this.settings.refetchMinIntervalMs - this.now();
-    if (waitMs > 0) await delay(waitMs, signal);
-    // Whoever fetched while we waited started after this token arrived: their answer will do.
-    // Otherwise the interval has passed — decided by who fetched, not by re-reading the clock, as a
-    // timer may fire a millisecond before Date.now() says the interval is over.
-    const someoneFetched = this.lastFetchStartedAt !== lastFetchBeforeWaiting && this.cache;
-    const refreshed =
-      this.inFlight ?? (someoneFetched ? Promise.resolve(someoneFetched) : this.fetch());
-    return (await refreshed).keys.get(kid);
+    signal.throwIfAborted();
+    // A fetch already under way (a refresh, or another unknown kid's refetch) may bring the key.
+    if (this.inFlight) return (await this.inFlight).keys.get(kid);
+    if (this.now() - this.lastRefetchStartedAt < this.settings.refetchMinIntervalMs)
+      return undefined;
+    this.lastRefetchStartedAt = this.now();
+    return (await this.fetch()).keys.get(kid);
   }
 
   private fetch(): Promise<CachedJwks> {
@@ -236,19 +244,4 @@ export class AccessTokenVerifier {
     fetching.then(clear, clear);
     return fetching;
   }
-}
-
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason as Error);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
