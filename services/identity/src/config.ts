@@ -46,17 +46,23 @@ export const identityConfigSchema = z.strictObject({
     minLength: configValue.positiveInt(),
     /** Also bounds the work one login can cause. */
     maxLength: configValue.positiveInt(),
-    scrypt: z.strictObject({
-      /** N: CPU/memory cost, a power of two. */
-      cost: configValue
-        .positiveInt()
-        .refine((n) => n > 1 && (n & (n - 1)) === 0, 'must be a power of two above 1'),
-      blockSize: configValue.positiveInt(),
-      parallelization: configValue.positiveInt(),
-      keyLength: configValue.positiveInt().min(32, 'at least 32 bytes'),
-      saltLength: configValue.positiveInt().min(16, 'at least 16 bytes'),
-      maxMemoryBytes: configValue.positiveInt(),
-    }),
+    scrypt: z
+      .strictObject({
+        /** N: CPU/memory cost, a power of two. */
+        cost: configValue
+          .positiveInt()
+          .refine((n) => n > 1 && (n & (n - 1)) === 0, 'must be a power of two above 1'),
+        blockSize: configValue.positiveInt(),
+        parallelization: configValue.positiveInt(),
+        keyLength: configValue.positiveInt().min(32, 'at least 32 bytes'),
+        saltLength: configValue.positiveInt().min(16, 'at least 16 bytes'),
+        /** Node's scrypt maxmem; a hash needs 128·cost·blockSize bytes (128 MiB at 2^17, r = 8). */
+        maxMemoryBytes: configValue.positiveInt(),
+      })
+      .refine((s) => s.maxMemoryBytes > 128 * s.cost * s.blockSize, {
+        message: 'must be above 128 × cost × blockSize (the memory one scrypt hash needs)',
+        path: ['maxMemoryBytes'],
+      }),
   }),
   /** An admin created at start when `password` is set and no user has this email. */
   bootstrapAdmin: z.strictObject({

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { isPossibleLogin, validateRegistration } from '../src/domain/account.js';
-import { hashPassword, verifyPassword } from '../src/domain/password-hash.js';
+import { hashPassword, needsRehash, verifyPassword } from '../src/domain/password-hash.js';
 import { decideRefresh, hashRefreshToken, newRefreshToken } from '../src/domain/refresh-token.js';
 import { generateSigningKey, openPrivateKey, retireAfter } from '../src/domain/signing-key.js';
 
@@ -53,6 +53,17 @@ describe('password hashes', () => {
       expect(await verifyPassword('anything', stored, scrypt.maxMemoryBytes)).toBe(false);
     },
   );
+
+  test('when the configured parameters are stronger than a stored hash, then it needs a re-hash; equal or stronger ones do not', async () => {
+    const stored = await hashPassword('correct horse', scrypt);
+
+    expect(needsRehash(stored, scrypt)).toBe(false);
+    expect(needsRehash(stored, { ...scrypt, cost: 2048 })).toBe(true);
+    expect(needsRehash(stored, { ...scrypt, blockSize: 16 })).toBe(true);
+    expect(needsRehash(stored, { ...scrypt, keyLength: 128 })).toBe(true);
+    expect(needsRehash(stored, { ...scrypt, cost: 512 })).toBe(false);
+    expect(needsRehash('plain', scrypt)).toBe(true);
+  });
 });
 
 describe('refresh tokens', () => {

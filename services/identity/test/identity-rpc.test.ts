@@ -5,6 +5,7 @@ import { Role } from '../gen/identity/v1/identity_service_pb.js';
 import {
   aPassword,
   anEmail,
+  identityTestConfig,
   rpcError,
   startTestIdentity,
   type IdentityClient,
@@ -140,6 +141,51 @@ describe('Login', () => {
     const b = await verify(second.tokens?.accessToken ?? '');
     expect(a.payload.jti).not.toBe(b.payload.jti);
     expect(first.tokens?.refreshToken).not.toBe(second.tokens?.refreshToken);
+  });
+});
+
+describe('password re-hash on login', () => {
+  const storedHash = async (instance: TestIdentity, userId: string) =>
+    (
+      await instance.runtime.db.query<{ password_hash: string }>(
+        'SELECT password_hash FROM users WHERE id = $1',
+        [userId],
+      )
+    ).rows[0]?.password_hash ?? '';
+
+  test('when a user registered under a lower scrypt cost logs in after the cost was raised, then the stored hash carries the new cost and logging in still works; a wrong password re-hashes nothing', async () => {
+    const before = await startTestIdentity();
+    const { email, password, userId } = await registered(before.client);
+    const oldHash = await storedHash(before, userId);
+    await before.stop({ keepDatabase: true });
+    const raised = identityTestConfig({ database: before.config.service.database });
+    const strongerScrypt = { ...raised.service.password.scrypt, cost: 4096 };
+    const after = await startTestIdentity({
+      config: {
+        ...raised,
+        service: {
+          ...raised.service,
+          password: { ...raised.service.password, scrypt: strongerScrypt },
+        },
+      },
+    });
+    try {
+      const wrong = await rpcError(after.client.login({ email, password: `${password}x` }));
+      expect(wrong).toMatchObject({ errorCode: 'IDENTITY_INVALID_CREDENTIALS' });
+      expect(await storedHash(after, userId)).toBe(oldHash);
+
+      const first = await after.client.login({ email, password });
+
+      const newHash = await storedHash(after, userId);
+      expect(oldHash).toMatch(/^scrypt\$1024\$8\$1\$/);
+      expect(newHash).toMatch(/^scrypt\$4096\$8\$1\$/);
+      expect(first.user?.userId).toBe(userId);
+      const second = await after.client.login({ email, password });
+      expect(second.user?.userId).toBe(userId);
+      expect(await storedHash(after, userId)).toBe(newHash);
+    } finally {
+      await after.stop();
+    }
   });
 });
 

@@ -46,3 +46,20 @@ export async function findUserById(sql: Sql, id: string): Promise<User | undefin
   );
   return rows[0] ? toUser(rows[0]) : undefined;
 }
+
+/**
+ * Replaces the password hash of `userId` if it is still `previousHash` (a password changed
+ * meanwhile is not overwritten); true when it was replaced.
+ */
+export async function replacePasswordHash(
+  sql: Sql,
+  userId: string,
+  previousHash: string,
+  passwordHash: string,
+): Promise<boolean> {
+  const { rowCount } = await sql.query(
+    'UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2',
+    [userId, previousHash, passwordHash],
+  );
+  return rowCount === 1;
+}

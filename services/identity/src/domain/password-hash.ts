@@ -3,7 +3,8 @@ import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:c
 /**
  * Password hashes with scrypt. The encoded form carries its own parameters
  * (`scrypt$N$r$p$salt$hash`, base64), so the configured cost can rise without invalidating
- * existing accounts. Passwords and hashes are never logged.
+ * existing accounts; a hash weaker than the configured parameters is replaced at the next
+ * successful login (`needsRehash`). Passwords and hashes are never logged.
  */
 export interface ScryptParameters {
   readonly cost: number;
@@ -70,4 +71,21 @@ export async function verifyPassword(
     maxmem: maxMemoryBytes,
   });
   return timingSafeEqual(actual, expected);
+}
+
+/**
+ * True when `encoded` was made with weaker parameters than `parameters` (a lower N, r or p, a
+ * shorter salt or key) or is not an scrypt hash we can read: the next successful login re-hashes
+ * it. A stronger stored hash is kept (lowering the configured cost does not weaken accounts).
+ */
+export function needsRehash(encoded: string, parameters: ScryptParameters): boolean {
+  const [name, cost, blockSize, parallelization, salt, hash] = encoded.split('$');
+  if (name !== scheme || !salt || !hash) return true;
+  return (
+    Number(cost) < parameters.cost ||
+    Number(blockSize) < parameters.blockSize ||
+    Number(parallelization) < parameters.parallelization ||
+    Buffer.from(salt, 'base64').length < parameters.saltLength ||
+    Buffer.from(hash, 'base64').length < parameters.keyLength
+  );
 }

@@ -19,7 +19,12 @@ import {
 } from '../domain/account.js';
 import { issueAccessToken, type TokenSettings } from '../domain/access-token.js';
 import { emailTaken, invalidCredentials, invalidRefreshToken } from '../domain/identity-errors.js';
-import { hashPassword, verifyPassword, type ScryptParameters } from '../domain/password-hash.js';
+import {
+  hashPassword,
+  needsRehash,
+  verifyPassword,
+  type ScryptParameters,
+} from '../domain/password-hash.js';
 import { decideRefresh, hashRefreshToken, newRefreshToken } from '../domain/refresh-token.js';
 import {
   insertRefreshToken,
@@ -29,7 +34,12 @@ import {
 } from '../data-access/refresh-token-repository.js';
 import { listPublishedKeys } from '../data-access/signing-key-repository.js';
 import type { SigningKeys } from '../data-access/signing-keys.js';
-import { findUserByEmail, findUserById, insertUser } from '../data-access/user-repository.js';
+import {
+  findUserByEmail,
+  findUserById,
+  insertUser,
+  replacePasswordHash,
+} from '../data-access/user-repository.js';
 
 export interface IdentityRpcDeps {
   readonly db: Database;
@@ -90,6 +100,24 @@ export function identityRpc(deps: IdentityRpcDeps): (router: ConnectRouter) => v
     };
   }
 
+  /**
+   * A new hash of a password that just matched `storedHash`, when that hash is weaker than the
+   * configured parameters; a failure is logged and the login goes on with the old hash.
+   */
+  async function rehashIfWeak(
+    password: string,
+    storedHash: string,
+    userId: string,
+  ): Promise<string | undefined> {
+    if (!needsRehash(storedHash, deps.scrypt)) return undefined;
+    try {
+      return await hashPassword(password, deps.scrypt);
+    } catch (error) {
+      deps.log.warn({ userId, err: error }, 'password re-hash failed; keeping the stored hash');
+      return undefined;
+    }
+  }
+
   return (router) =>
     router.service(IdentityService, {
       async register(request, context) {
@@ -121,12 +149,18 @@ export function identityRpc(deps: IdentityRpcDeps): (router: ConnectRouter) => v
           deps.log.info({ userId: found?.user.id }, 'login refused');
           throw invalidCredentials();
         }
+        const rehashed = await rehashIfWeak(password, found.passwordHash, found.user.id);
         const now = deps.clock();
-        const tokens = await deps.db.transaction(
-          (tx) => issueTokens(tx, found.user, randomUUID(), now),
-          deadline(context),
+        const tokens = await deps.db.transaction(async (tx) => {
+          if (rehashed) {
+            await replacePasswordHash(tx, found.user.id, found.passwordHash, rehashed);
+          }
+          return issueTokens(tx, found.user, randomUUID(), now);
+        }, deadline(context));
+        deps.log.info(
+          { userId: found.user.id, rehashed: rehashed !== undefined },
+          'user logged in',
         );
-        deps.log.info({ userId: found.user.id }, 'user logged in');
         return { tokens, user: userToProto(found.user) };
       },
 
