@@ -1,3 +1,6 @@
+import { backoffDelayMs } from '../resilience/retry.js';
+import { isDependencyFailure } from '../resilience/dependency-failure.js';
+
 /**
  * The bus moves opaque messages between services with at-least-once delivery.
  * Two adapters implement it (NATS JetStream and in-memory) and pass one contract suite
@@ -12,7 +15,11 @@ export interface BusMessage {
   readonly headers: Readonly<Record<string, string>>;
 }
 
-/** A message as delivered to one subscription. `attempt` starts at 1. */
+/**
+ * A message as delivered to one subscription. `attempt` starts at 1 and counts the attempts that
+ * count against `maxDeliver`: a delivery that failed because a dependency was unreachable
+ * (`isDependencyOutage`) is tried again with the same `attempt`.
+ */
 export interface Delivery extends BusMessage {
   readonly attempt: number;
   readonly subscription: string;
@@ -21,7 +28,9 @@ export interface Delivery extends BusMessage {
 /**
  * Settles a delivery. Resolving acknowledges it; throwing asks for redelivery after a backoff.
  * After `maxDeliver` failed attempts, or at once when the error is permanent
- * (see `isPermanentFailure`), the message goes to the dead letters with its error.
+ * (see `isPermanentFailure`), the message goes to the dead letters with its error. A failure
+ * because a dependency is unreachable (see `isDependencyOutage`) never does: the subscription
+ * backs off and tries again, however long the outage lasts.
  */
 export type DeliveryHandler = (delivery: Delivery) => Promise<void>;
 
@@ -96,6 +105,25 @@ export function isPermanentFailure(error: unknown): boolean {
     error !== null &&
     (error as { permanent?: unknown }).permanent === true
   );
+}
+
+/**
+ * The delivery failed because a dependency (database, broker, a provider behind a port) could not be
+ * reached, not because of the message: it does not count against `maxDeliver` and is never
+ * dead-lettered; the subscription backs off (`dependencyBackoffMs`) and tries again.
+ */
+export function isDependencyOutage(error: unknown): boolean {
+  return !isPermanentFailure(error) && isDependencyFailure(error);
+}
+
+/**
+ * The pause after the `failures`-th dependency failure in a row: exponential with full jitter
+ * between the first and the last redelivery delay, and never shorter than the first.
+ */
+export function dependencyBackoffMs(retryBackoffMs: readonly number[], failures: number): number {
+  const first = retryBackoffMs[0] ?? 0;
+  const last = retryBackoffMs[retryBackoffMs.length - 1] ?? first;
+  return Math.max(first, backoffDelayMs({ baseDelayMs: first, maxDelayMs: last }, failures));
 }
 
 /** The delay before redelivery number `attempt + 1`. */

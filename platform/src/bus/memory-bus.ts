@@ -4,6 +4,8 @@ import { dirname } from 'node:path';
 import {
   backoffFor,
   busHeaders,
+  dependencyBackoffMs,
+  isDependencyOutage,
   isPermanentFailure,
   type Bus,
   type BusMessage,
@@ -13,7 +15,6 @@ import {
   type Subscription,
   type SubscriptionOptions,
 } from './bus.js';
-import { isDependencyFailure } from '../resilience/dependency-failure.js';
 
 /** Node fires a longer setTimeout at once (with a warning), so longer delays are clamped to it. */
 const maxTimerMs = 2_147_483_647;
@@ -183,7 +184,7 @@ export class MemoryBus implements Bus {
 
   private deliver(group: SubscriptionGroup, message: BusMessage): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      group.enqueue({ message, attempt: 0, resolve, reject });
+      group.enqueue({ message, attempt: 0, dependencyFailures: 0, resolve, reject });
     });
   }
 
@@ -257,8 +258,10 @@ export class MemoryBus implements Bus {
 /** One delivery of one message to one subscription, until it is acked or dead-lettered. */
 interface Job {
   readonly message: BusMessage;
-  /** Attempts made so far. */
+  /** Attempts made so far that count against `maxDeliver` (not those a dependency outage failed). */
   attempt: number;
+  /** Attempts in a row that failed because a dependency was unreachable. */
+  dependencyFailures: number;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
 }
@@ -401,11 +404,15 @@ class Member implements Subscription {
   }
 
   private async fail(job: Job, error: unknown): Promise<void> {
-    // An unreachable dependency is not the message's fault: retry after the longest backoff, never dead-letter.
-    if (isDependencyFailure(error) && !isPermanentFailure(error)) {
-      this.group.retryLater(job, backoffFor(this.options.retryBackoffMs, this.options.retryBackoffMs.length));
+    // An unreachable dependency is not the message's fault: the attempt does not count, and it is
+    // retried with exponential backoff and jitter however long the outage lasts, never dead-lettered.
+    if (isDependencyOutage(error)) {
+      job.attempt -= 1;
+      job.dependencyFailures += 1;
+      this.group.retryLater(job, dependencyBackoffMs(this.options.retryBackoffMs, job.dependencyFailures));
       return;
     }
+    job.dependencyFailures = 0;
     if (isPermanentFailure(error) || job.attempt >= this.options.maxDeliver) {
       try {
         await this.bus.addDeadLetter(this.group, job, error);

@@ -24,6 +24,8 @@ import {
 import {
   backoffFor,
   busHeaders,
+  dependencyBackoffMs,
+  isDependencyOutage,
   isPermanentFailure,
   type Bus,
   type BusMessage,
@@ -34,7 +36,6 @@ import {
   type SubscriptionOptions,
 } from './bus.js';
 import { defaultDeadLetterSubjectPrefix, defaultEventSubjects } from './bus-subjects.js';
-import { backoffDelayMs, isDependencyFailure } from '../resilience/index.js';
 
 export interface NatsBusOptions {
   readonly servers: string | string[];
@@ -67,7 +68,9 @@ const deadLetterReadBatch = 64;
  *   `filter_subject`), so processes with the same subscription name compete for deliveries.
  * - We dead-letter ourselves (`max_deliver: -1`): after `maxDeliver` failed attempts, or at
  *   once for a permanent failure, the message is copied to the dead-letter stream with its
- *   error and terminated in the events stream.
+ *   error and terminated in the events stream. Attempts are counted by the subscription, not
+ *   read from JetStream's delivery count: that count also grows with every redelivery during a
+ *   dependency outage (naks, ack waits running out), which must never dead-letter a message.
  */
 export async function connectNatsBus(options: NatsBusOptions): Promise<Bus> {
   let nc: NatsConnection;
@@ -202,7 +205,7 @@ class NatsBus implements Bus {
       [busHeaders.deadLetterError]: oneLine(errorMessage(error)),
       [busHeaders.deadLetterSubscription]: delivery.subscription,
       [busHeaders.deadLetterSubject]: m.subject,
-      [busHeaders.deadLetterAttempts]: String(m.info.deliveryCount),
+      [busHeaders.deadLetterAttempts]: String(delivery.attempt),
       [busHeaders.deadLetterAt]: new Date().toISOString(),
     };
     await this.js.publish(
@@ -249,6 +252,14 @@ class NatsSubscription implements Subscription {
   /** While a dependency is down, no new delivery starts before this time (ms since epoch). */
   private pausedUntil = 0;
   private dependencyFailures = 0;
+  /**
+   * Failed attempts that count against `maxDeliver`, by stream sequence, with when the last one
+   * failed. An entry leaves when its message is acked or dead-lettered here, or when it has not
+   * come back for longer than a redelivery takes (another process took it); forgetting only ever
+   * gives a message more attempts, never fewer.
+   */
+  private readonly ownFailures = new Map<number, { count: number; at: number }>();
+  private lastSweep = Date.now();
 
   constructor(
     private readonly options: SubscriptionOptions,
@@ -268,7 +279,7 @@ class NatsSubscription implements Subscription {
         // Not awaited: closing completes only as the loop below drains what was buffered.
         if (this.stopping) void feed.close();
         for await (const m of feed) {
-          if (!this.stopping) await this.waitForSlot();
+          if (!this.stopping) await this.waitForSlot(m);
           // Handed back at once, so another process (or this one after a restart) takes it.
           if (this.stopping) m.nak();
           else this.start(m);
@@ -305,10 +316,16 @@ class NatsSubscription implements Subscription {
     return Math.max(1, this.options.concurrency);
   }
 
-  private async waitForSlot(): Promise<void> {
+  private async waitForSlot(m: JsMsg): Promise<void> {
     while (this.inFlight.size >= this.concurrency) await Promise.race(this.inFlight);
+    let touchedAt = Date.now();
     while (!this.stopping && Date.now() < this.pausedUntil) {
       await new Promise((resolve) => setTimeout(resolve, Math.min(this.pausedUntil - Date.now(), 250)));
+      // Held back by an outage, not slow: keep the broker from redelivering it meanwhile.
+      if (Date.now() - touchedAt >= this.options.ackWaitMs / 2) {
+        m.working();
+        touchedAt = Date.now();
+      }
     }
   }
 
@@ -319,11 +336,19 @@ class NatsSubscription implements Subscription {
    */
   private backOffForDependency(): number {
     this.dependencyFailures++;
-    const first = this.options.retryBackoffMs[0] ?? 0;
-    const last = this.options.retryBackoffMs[this.options.retryBackoffMs.length - 1] ?? first;
-    const delay = Math.max(first, backoffDelayMs({ baseDelayMs: first, maxDelayMs: last }, this.dependencyFailures));
+    const delay = dependencyBackoffMs(this.options.retryBackoffMs, this.dependencyFailures);
     this.pausedUntil = Math.max(this.pausedUntil, Date.now() + delay);
     return delay;
+  }
+
+  private countFailure(seq: number, count: number): void {
+    const now = Date.now();
+    this.ownFailures.set(seq, { count, at: now });
+    // A nak'd message comes back within its delay and an ack wait, unless another process took it.
+    const staleAfterMs = this.options.ackWaitMs + backoffFor(this.options.retryBackoffMs, this.options.maxDeliver);
+    if (now - this.lastSweep < staleAfterMs) return;
+    this.lastSweep = now;
+    for (const [key, entry] of this.ownFailures) if (now - entry.at > staleAfterMs) this.ownFailures.delete(key);
   }
 
   private start(m: JsMsg): void {
@@ -333,7 +358,7 @@ class NatsSubscription implements Subscription {
 
   /** Never rejects: every outcome becomes an ack, a nak or a dead letter. */
   private async settle(m: JsMsg): Promise<void> {
-    const delivery = toDelivery(m, this.options.name);
+    const delivery = toDelivery(m, this.options.name, (this.ownFailures.get(m.seq)?.count ?? 0) + 1);
     let failure: { error: unknown } | undefined;
     try {
       await this.handler(delivery);
@@ -343,16 +368,18 @@ class NatsSubscription implements Subscription {
     try {
       if (failure === undefined) {
         this.dependencyFailures = 0;
+        this.ownFailures.delete(m.seq);
         m.ack();
         return;
       }
-      if (isDependencyFailure(failure.error) && !isPermanentFailure(failure.error)) {
+      if (isDependencyOutage(failure.error)) {
         m.nak(this.backOffForDependency());
         return;
       }
-      const attempt = m.info.deliveryCount;
+      const attempt = delivery.attempt;
       const retryInMs = backoffFor(this.options.retryBackoffMs, attempt);
       if (!isPermanentFailure(failure.error) && attempt < this.options.maxDeliver) {
+        this.countFailure(m.seq, attempt);
         m.nak(retryInMs);
         return;
       }
@@ -363,6 +390,7 @@ class NatsSubscription implements Subscription {
         m.nak(retryInMs);
         return;
       }
+      this.ownFailures.delete(m.seq);
       m.term();
     } catch {
       // The connection is gone, so the server never hears from us: it redelivers after ack wait.
@@ -444,14 +472,14 @@ function subjectToken(value: string): string {
   return value.replace(/[^A-Za-z0-9_-]/g, '_');
 }
 
-function toDelivery(m: JsMsg, subscription: string): Delivery {
+function toDelivery(m: JsMsg, subscription: string, attempt: number): Delivery {
   const headers = fromNatsHeaders(m.headers);
   return {
     subject: m.subject,
     id: headers[busHeaders.eventId] ?? m.headers?.get('Nats-Msg-Id') ?? '',
     data: m.data,
     headers,
-    attempt: m.info.deliveryCount,
+    attempt,
     subscription,
   };
 }

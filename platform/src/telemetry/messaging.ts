@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { SpanKind, trace, type Attributes } from '@opentelemetry/api';
-import { busHeaders, isPermanentFailure, type BusMessage, type Delivery } from '../bus/bus.js';
+import { busHeaders, isDependencyOutage, isPermanentFailure, type BusMessage, type Delivery } from '../bus/bus.js';
 import { platformInstruments, secondsSince } from './instruments.js';
 import { correlationAttributes, extractTraceContext, injectTraceContext } from './propagation.js';
 import { errorType, runWithSpan, type Telemetry } from './telemetry.js';
@@ -111,7 +111,8 @@ export async function traceDelivery(
     await runWithSpan(span, parent, work);
   } catch (error) {
     failure = error;
-    if (isPermanentFailure(error) || delivery.attempt >= maxDeliver) instruments.deadLetters.add(1, group);
+    if (isPermanentFailure(error) || (!isDependencyOutage(error) && delivery.attempt >= maxDeliver))
+      instruments.deadLetters.add(1, group);
     throw error;
   } finally {
     instruments.processDuration.record(secondsSince(started), {

@@ -150,4 +150,33 @@ describe('payment-provider-outage', () => {
     await bus.publish([afterOutage.bus]);
     await eventually(() => expect(of(recorder.of(PaymentSucceededSchema), afterOutage.message.orderId)).toHaveLength(1));
   });
+
+  test('when a captured order is cancelled during an outage longer than its redeliveries, then the refund waits (nothing is dead-lettered) and is made once the provider is back', async () => {
+    // Arrange
+    const paid = aPaymentRequest();
+    await bus.publish([paid.bus]);
+    await eventually(() => expect(of(recorder.of(PaymentSucceededSchema), paid.message.orderId)).toHaveLength(1));
+    await flagsChanged(() => writeFlags(true));
+
+    // Act: the in-memory bus's publish resolves only once the cancellation is settled, so it is not awaited here.
+    const cancellation = newEvent(OrderCancelledSchema, { orderId: paid.message.orderId, customerId: 'customer-on-v1', reason: CancellationReason.TIMED_OUT });
+    const settled = bus.publish([cancellation.bus]);
+    // Many times maxDeliver × the test's redelivery delays (20, 50, 100 ms).
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const duringOutage = { deadLetters: await bus.listDeadLetters(), payment: await payment(paid.message.orderId) };
+    await flagsChanged(() => writeFlags(false));
+    await settled;
+
+    // Assert
+    expect(duringOutage.deadLetters).toEqual([]);
+    expect(duringOutage.payment?.status).toBe('CAPTURED');
+    await eventually(() => expect(of(recorder.of(PaymentRefundedSchema), paid.message.orderId)).toHaveLength(1));
+    expect((await payment(paid.message.orderId))?.status).toBe('REFUNDED');
+    const { rows } = await runtime.db.query<{ net: string }>(
+      `SELECT sum(CASE kind WHEN 'capture' THEN amount_cents ELSE -amount_cents END)::text AS net FROM provider_ledger WHERE order_id = $1`,
+      [paid.message.orderId],
+    );
+    expect(rows[0]?.net).toBe('0');
+    expect(await bus.listDeadLetters()).toEqual([]);
+  });
 });
