@@ -74,6 +74,17 @@ export async function ensureDatabase(
   try {
     await client.connect();
   } catch (cause) {
+    // The server answered and refused us (28xxx: role or password, 3D000: no such database): a
+    // configuration error, which waiting cannot fix. Anything else means it could not be reached.
+    const state = (cause as { code?: unknown } | undefined)?.code;
+    if (typeof state === 'string' && /^(28...|3D000)$/.test(state)) {
+      await client.end().catch(() => {});
+      throw new AppError(
+        'DATABASE_LOGIN_REFUSED',
+        `PostgreSQL at ${redactUrl(serverUrl)} refused the connection (${state})`,
+        { kind: 'invalid', cause },
+      );
+    }
     throw new AppError(
       'DATABASE_UNREACHABLE',
       `cannot connect to PostgreSQL at ${redactUrl(serverUrl)}`,

@@ -1,1 +1,2 @@
 export * from './event-consumer.js';
+export * from './inbox-cleanup.js';
