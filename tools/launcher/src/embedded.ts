@@ -10,6 +10,7 @@ import {
   parseConfigSection,
   platformConfigSchema,
   deepMerge,
+  PostgresUserAccessError,
   type ConfigDocument,
   type PlatformConfig,
 } from '@orderly/platform';
@@ -53,7 +54,12 @@ const postgres = await startEmbeddedPostgres(
     stopWaitMs: platform.shutdown.graceMs,
   },
   log,
-);
+).catch((error: unknown) => {
+  if (!(error instanceof PostgresUserAccessError)) throw error;
+  // Nothing to debug here: one line that says what to do, no stack trace.
+  log.fatal({ blockedFolder: error.blockedFolder }, error.message);
+  process.exit(1);
+});
 // In one process the gateway calls the identity service beside it, on whatever port it was given.
 const identityAddress = (loadDocument().document.services as Record<string, { host?: unknown; port?: unknown }>).identity;
 launcherLayer = {
