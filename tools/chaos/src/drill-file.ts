@@ -41,6 +41,8 @@ export const faultStep = z.discriminatedUnion('fault', [
       seconds: seconds,
     })
     .strict(),
+  /** The payment provider unreachable (flag `payment-provider-outage`): charges fail, refunds wait for it. */
+  z.object({ ...common, fault: z.literal('provider-outage'), seconds: seconds }).strict(),
   z
     .object({
       ...common,

@@ -22,6 +22,8 @@ export class DrillEnvironment {
   readonly admin = { email: 'admin@chaos.orderly.test', password: `chaos-admin-${randomBytes(8).toString('hex')}` };
   private readonly proxies = new Map<string, TcpProxy>();
   private readonly flagsFile: string;
+  /** Flags a fault in progress has changed, by name; the rest are the shipped ones. */
+  private readonly flagOverrides = new Map<string, Record<string, unknown>>();
   private readonly baseFlags: FlagsDocument;
   private processes: ServiceProcesses | undefined;
 
@@ -137,12 +139,34 @@ export class DrillEnvironment {
       defaultVariant: 'off',
       targeting: { if: [{ '==': [{ var: 'service' }, service] }, 'chaos', 'off'] },
     });
-    const flags = { ...this.baseFlags.flags, 'fault-latency-ms': targeted(latencyMs), 'fault-error-rate': targeted(errorRatePercent) };
-    writeFileSync(this.flagsFile, JSON.stringify({ ...this.baseFlags, flags }, null, 2));
+    this.flagOverrides.set('fault-latency-ms', targeted(latencyMs));
+    this.flagOverrides.set('fault-error-rate', targeted(errorRatePercent));
+    this.writeFlags();
+  }
+
+  /** Latency and error rate back to the shipped flags; other faults' flags stay as they are. */
+  restoreSpeed(): void {
+    this.flagOverrides.delete('fault-latency-ms');
+    this.flagOverrides.delete('fault-error-rate');
+    this.writeFlags();
+  }
+
+  /** The payment provider unreachable (flag `payment-provider-outage` on) or back (the shipped flag). */
+  setProviderOutage(down: boolean): void {
+    if (down) this.flagOverrides.set('payment-provider-outage', { state: 'ENABLED', variants: { on: true, off: false }, defaultVariant: 'on' });
+    else this.flagOverrides.delete('payment-provider-outage');
+    this.writeFlags();
   }
 
   resetFlags(): void {
-    writeFileSync(this.flagsFile, JSON.stringify(this.baseFlags, null, 2));
+    this.flagOverrides.clear();
+    this.writeFlags();
+  }
+
+  /** The shipped flags with the overrides of the faults in progress. */
+  private writeFlags(): void {
+    const flags = { ...this.baseFlags.flags, ...Object.fromEntries(this.flagOverrides) };
+    writeFileSync(this.flagsFile, JSON.stringify({ ...this.baseFlags, flags }, null, 2));
   }
 
   /** Kills whatever still runs and removes the folder. */

@@ -97,8 +97,16 @@ export class FaultInjection {
         this.announce(`${step.service}: +${step.latencyMs} ms, ${step.errorRatePercent}% errors for ${step.seconds} s (flags)`);
         env.slowDown(step.service, step.latencyMs, step.errorRatePercent);
         await sleep(step.seconds * 1000);
-        env.resetFlags();
+        env.restoreSpeed();
         return { target: step.service, extra: { detail: 'flags reverted' } };
+      case 'provider-outage':
+        this.announce(`payment provider unreachable for ${step.seconds} s (flag payment-provider-outage)`);
+        await this.exclusive('payment-provider', async () => {
+          env.setProviderOutage(true);
+          await sleep(step.seconds * 1000);
+          env.setProviderOutage(false);
+        });
+        return { target: 'payment-provider', extra: { detail: 'flag reverted' } };
       case 'partition': {
         const proxy = env.proxy(step.service, step.dependency);
         if (!proxy) throw new Error(`${step.service} has no ${step.dependency} link`);

@@ -8,6 +8,10 @@ import type { CustomerMessage } from './notification.js';
  * before the transaction committed leaves no record, so the redelivered event sends the message
  * again. The repeat carries the same `notificationId` (derived from the order id), so a sink that
  * must not show it twice can drop it. The notifications table still holds one row per order.
+ *
+ * A sender whose sink cannot be reached (a webhook endpoint down, a mail relay refusing) throws an
+ * `AppError` of kind `unavailable`: the event then waits for the sink (the subscription backs off)
+ * and is never dead-lettered for it. Anything else counts against `bus.maxDeliver`.
  */
 export interface Sender {
   send(message: CustomerMessage): Promise<void>;
