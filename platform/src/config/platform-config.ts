@@ -54,6 +54,30 @@ export const platformConfigSchema = z
       /** Rows a relay claimed wait this long before another relay may publish them (it died). */
       claimLeaseMs: reloadable(configValue.durationMs()),
     }),
+    /**
+     * Inbox rows older than retentionMs are deleted in batches every cleanupIntervalMs. retentionMs must
+     * exceed the redelivery horizon (inboxRedeliveryHorizonMs): a row deleted sooner could let a
+     * redelivered event be applied twice.
+     */
+    inbox: z.strictObject({
+      retentionMs: reloadable(configValue.durationMs()),
+      cleanupIntervalMs: configValue.positiveInt(),
+      /** Rows deleted per statement; a pass repeats statements until a batch comes back short. */
+      cleanupBatchSize: reloadable(configValue.positiveInt()),
+    }),
+    /** A dependency (PostgreSQL, NATS) unreachable at start is waited for, with backoff and full jitter. */
+    startup: z.strictObject({
+      dependencyRetry: z.strictObject({
+        baseDelayMs: configValue.positiveInt(),
+        maxDelayMs: configValue.positiveInt(),
+      }),
+    }),
+    /** /readyz answers within readyzBudgetMs; a check with no answer by then counts as not ready. */
+    health: z.strictObject({
+      readyzBudgetMs: reloadable(configValue.positiveInt()),
+      /** A readiness check (database or bus ping) still running after this long is given up. */
+      pingTimeoutMs: reloadable(configValue.positiveInt()),
+    }),
     rpc: z.strictObject({
       /** Deadline for a call that arrives without one, and for calls this service makes. */
       defaultTimeoutMs: reloadable(configValue.durationMs()),
@@ -128,7 +152,32 @@ export const platformConfigSchema = z
     }),
     services: z.record(z.string(), z.unknown()),
   })
-  .strict();
+  .strict()
+  .superRefine((config, context) => {
+    const horizonMs = inboxRedeliveryHorizonMs(config.bus);
+    if (config.inbox.retentionMs <= horizonMs) {
+      context.addIssue({
+        code: 'custom',
+        path: ['inbox', 'retentionMs'],
+        message: `must be above the redelivery horizon, ${horizonMs} ms (bus.duplicateWindowMs + bus.maxDeliver × (bus.ackWaitMs + the longest bus.retryBackoffMs))`,
+      });
+    }
+  });
+
+/**
+ * How long after an event was applied the bus may still deliver it again: a publish repeated within
+ * the duplicate window is dropped by JetStream, but one just after it is stored anew; and a delivery
+ * whose ack was lost comes back after ackWait (or a backoff), up to maxDeliver times. Inbox rows must
+ * outlive this, or such a late copy would be applied twice.
+ */
+export function inboxRedeliveryHorizonMs(bus: {
+  readonly duplicateWindowMs: number;
+  readonly maxDeliver: number;
+  readonly ackWaitMs: number;
+  readonly retryBackoffMs: readonly number[];
+}): number {
+  return bus.duplicateWindowMs + bus.maxDeliver * (bus.ackWaitMs + Math.max(0, ...bus.retryBackoffMs));
+}
 
 export type PlatformConfig = z.output<typeof platformConfigSchema>;
 
