@@ -21,7 +21,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { InventoryService } from '@orderly/inventory/contract/inventory_service';
-import { createRpcClient, loadConfigDocument, parseConfigSection, platformConfigSchema } from '@orderly/platform';
+import {
+  createRpcClient,
+  loadConfigDocument,
+  openIdentity,
+  operatorWorkload,
+  parseConfigSection,
+  platformConfigSchema,
+} from '@orderly/platform';
 
 const repoRoot = new URL('../', import.meta.url).pathname;
 const args = process.argv.slice(2);
@@ -89,6 +96,7 @@ async function startSystem(telemetry: boolean): Promise<System> {
   const gatewayKeys = Object.keys(prod.services.gateway as object);
   for (const name of services) {
     env[`ORDERLY_SERVICES__${name.toUpperCase()}__PORT`] = String(ports[name]);
+    env[`ORDERLY_SERVICES__${name.toUpperCase()}__OPERATOR_PORT`] = '0';
     // The gateway calls the services its configuration has a URL for.
     if (gatewayKeys.includes(`${name}ServiceUrl`)) {
       env[`ORDERLY_SERVICES__GATEWAY__${name.toUpperCase()}_SERVICE_URL`] = `http://127.0.0.1:${ports[name]}`;
@@ -126,7 +134,16 @@ async function stopSystem(system: System): Promise<void> {
 
 /** A product that never runs out, so every order takes the same (confirming) path. */
 async function seedStock(system: System): Promise<void> {
-  const inventory = createRpcClient(InventoryService, { baseUrl: system.inventory, defaultTimeoutMs: 10_000 });
+  // As the operator, with a key beside the services' under their dataDir.
+  const platform = parseConfigSection(
+    platformConfigSchema,
+    loadConfigDocument({ argv: [], env: {}, overrides: { dataDir: system.dataDir } }).document,
+  );
+  const inventory = createRpcClient(InventoryService, {
+    baseUrl: system.inventory,
+    defaultTimeoutMs: 10_000,
+    identity: { caller: await openIdentity(operatorWorkload, platform), audience: 'inventory' },
+  });
   await inventory.upsertProduct({ sku, name: 'Bench', priceCents: 100n });
   await inventory.adjustStock({ sku, delta: 100_000_000 });
 }

@@ -4,7 +4,14 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { createRpcClient } from '@orderly/platform';
+import {
+  createRpcClient,
+  loadConfigDocument,
+  openIdentity,
+  operatorWorkload,
+  parseConfigSection,
+  platformConfigSchema,
+} from '@orderly/platform';
 import { InventoryService } from '@orderly/inventory/contract/inventory_service';
 import { bearerHeaders, customerIdHeaders, identityServiceExists, type AuthHeaders } from './auth.js';
 import { benchSettings, parseBenchArgs, usage, wants, type BenchConfig, type Window } from './config.js';
@@ -257,16 +264,22 @@ class Bench {
       });
     }
     this.tracker.setDatabases(Object.values(system.databases));
-    await this.createCatalog(system.url('inventory'));
+    await this.createCatalog(system.url('inventory'), system.dataDir);
     this.auth = identityServiceExists(repoRoot)
       ? await bearerHeaders(system.url('gateway'), c.users, `bench-${this.runId}-${system.id}`, c.requestTimeoutMs)
       : customerIdHeaders(c.users, `bench-${system.id}`);
     return system;
   }
 
-  async createCatalog(inventoryUrl: string): Promise<void> {
+  async createCatalog(inventoryUrl: string, dataDir: string): Promise<void> {
     const c = this.config;
-    const inventory = createRpcClient(InventoryService, { baseUrl: inventoryUrl, defaultTimeoutMs: c.requestTimeoutMs });
+    // As the operator: the services trust its key, generated beside theirs under their dataDir.
+    const platform = parseConfigSection(platformConfigSchema, loadConfigDocument({ argv: [], env: {}, overrides: { dataDir } }).document);
+    const inventory = createRpcClient(InventoryService, {
+      baseUrl: inventoryUrl,
+      defaultTimeoutMs: c.requestTimeoutMs,
+      identity: { caller: await openIdentity(operatorWorkload, platform), audience: 'inventory' },
+    });
     this.skus = Array.from({ length: c.skus }, (_, i) => `BENCH-${String(i).padStart(3, '0')}`);
     this.stockAtStart = {};
     for (const sku of this.skus) {

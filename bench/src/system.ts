@@ -143,6 +143,11 @@ export class DistributedSystem {
     return `http://127.0.0.1:${this.ports[service]}`;
   }
 
+  /** The services' data folder: their workload keys (and the operator's, see operatorIdentity in main.ts) live under it. */
+  get dataDir(): string {
+    return join(this.options.workDir, 'data');
+  }
+
   logFile(service: string): string {
     return join(this.options.workDir, `${service}.log`);
   }
@@ -150,7 +155,7 @@ export class DistributedSystem {
   env(service: string): Record<string, string> {
     const o = this.options;
     const env: Record<string, string> = {
-      ORDERLY_DATA_DIR: join(o.workDir, 'data'),
+      ORDERLY_DATA_DIR: this.dataDir,
       ORDERLY_POSTGRES__URL: o.postgresUrl,
       ORDERLY_BUS__KIND: 'nats',
       ORDERLY_BUS__NATS_SERVERS: o.natsUrl,
@@ -170,6 +175,8 @@ export class DistributedSystem {
     const gatewayKeys = Object.keys(defaults.services?.gateway ?? {});
     for (const s of this.services) {
       env[`ORDERLY_SERVICES__${envKey(s)}__PORT`] = String(this.ports[s]);
+      // /metrics and /admin/* on any free port: the bench scrapes none of them.
+      env[`ORDERLY_SERVICES__${envKey(s)}__OPERATOR_PORT`] = '0';
       // only the upstreams the gateway's configuration knows (its schema refuses unknown keys)
       if (gatewayKeys.includes(`${s}ServiceUrl`)) env[`ORDERLY_SERVICES__GATEWAY__${envKey(s)}_SERVICE_URL`] = this.url(s);
     }

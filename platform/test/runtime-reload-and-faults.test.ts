@@ -87,7 +87,7 @@ async function startRuntime(options: {
   const runtime = await ServiceRuntime.create({
     name: 'probe',
     platform: live.platform,
-    http: { host: '127.0.0.1', port: 0 },
+    http: { host: '127.0.0.1', port: 0, operatorPort: 0 },
     usesBus: Boolean(database),
     ...(database ? { database: { name: database, migrationsPath: migrations } } : {}),
     config: live,
@@ -131,7 +131,7 @@ describe('configuration reload in a running service', () => {
     expect(audit[0]).toMatchObject({ changed: ['logLevel'], configHash: live.hash });
     expect((await readiness(url)).body.details).toMatchObject({ config: 'ok', configHash: live.hash });
     // The versions in effect are metrics too, so replicas can be compared.
-    const metrics = await (await fetch(`${url}/metrics`)).text();
+    const metrics = await (await fetch(`${runtime.operatorUrl ?? ''}/metrics`)).text();
     expect(metrics).toMatch(new RegExp(`orderly_config_info\\{[^}]*orderly_config_hash="${live.hash}"`));
     expect(metrics).toMatch(/orderly_config_reloads_total\{[^}]*orderly_config_outcome="applied"[^}]*\} 1/);
   });

@@ -75,8 +75,10 @@ describe('single-file binaries', () => {
     expect(outcome.confirmed).toBeGreaterThan(0);
     expect(outcome.cancelled.PAYMENT_DECLINED).toBeGreaterThan(0);
     // Both processes took OrderPlaced deliveries from the one durable consumer: the work is shared.
-    const first = await processedDeliveries(system.url('inventory'), 'inventory.reserve-stock');
-    const second = await processedDeliveries(secondInventory, 'inventory.reserve-stock');
+    // Scraped on the operator ports: the RPC ports serve no /metrics.
+    const first = await processedDeliveries(system.operatorUrl('inventory'), 'inventory.reserve-stock');
+    const secondOperatorUrl = system.replicas.find((r) => r.url === secondInventory)?.operatorUrl ?? '';
+    const second = await processedDeliveries(secondOperatorUrl, 'inventory.reserve-stock');
     expect(first, 'deliveries processed by the first inventory process').toBeGreaterThan(0);
     expect(second, 'deliveries processed by the second inventory process').toBeGreaterThan(0);
     expect(first + second).toBeGreaterThanOrEqual(accepted.length);
@@ -142,6 +144,7 @@ async function binaryColdStartMs(service: Service): Promise<number> {
   const env = {
     ...system.env(),
     [`ORDERLY_SERVICES__${service.toUpperCase()}__PORT`]: String(port),
+    [`ORDERLY_SERVICES__${service.toUpperCase()}__OPERATOR_PORT`]: '0',
   };
   return startToReadyMs(binaries.launch(service, env), `http://127.0.0.1:${port}/readyz`);
 }

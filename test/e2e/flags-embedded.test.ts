@@ -7,7 +7,7 @@ import pg from 'pg';
 import { randomUUID } from 'node:crypto';
 import { OrderService } from '@orderly/order/contract/order_service';
 import { createRpcClient } from '@orderly/platform';
-import { eventually } from '@orderly/platform/testing';
+import { eventually, testCaller, testWorkloadKeysDir } from '@orderly/platform/testing';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createCatalog, plenty } from './order-mix.js';
 import { freePort, services, type Service } from './system-harness.js';
@@ -33,7 +33,13 @@ const ports = {} as Record<Service | 'postgres', number>;
 let launcher: ChildProcess | undefined;
 const output: string[] = [];
 const gateway = () => `http://127.0.0.1:${ports.gateway}`;
-const orders = () => createRpcClient(OrderService, { baseUrl: `http://127.0.0.1:${ports.order}`, defaultTimeoutMs: 10_000 });
+// The test calls the order service as the gateway would (its key in the tests' key folder, which the launcher is given).
+const orders = async () =>
+  createRpcClient(OrderService, {
+    baseUrl: `http://127.0.0.1:${ports.order}`,
+    defaultTimeoutMs: 10_000,
+    identity: await testCaller('gateway', 'order'),
+  });
 const customerId = 'flags-e2e';
 
 function setFlag(key: string, defaultVariant: string): void {
@@ -62,7 +68,7 @@ async function orderOutcome(orderId: string): Promise<{ status: string; reason: 
 
 /** Places one order and waits for its saga to end. */
 async function placeAndFinish(): Promise<{ status: string; reason: string | null }> {
-  const { order } = await orders().placeOrder({
+  const { order } = await (await orders()).placeOrder({
     customerId,
     idempotencyKey: randomUUID(),
     lines: [{ sku: plenty.sku, quantity: 1 }],
@@ -86,6 +92,8 @@ beforeAll(async () => {
     ORDERLY_SERVICES__GATEWAY__INVENTORY_SERVICE_URL: `http://127.0.0.1:${ports.inventory}`,
   };
   for (const s of services) env[`ORDERLY_SERVICES__${s.toUpperCase()}__PORT`] = String(ports[s]);
+  for (const s of services) env[`ORDERLY_SERVICES__${s.toUpperCase()}__OPERATOR_PORT`] = '0';
+  env.ORDERLY_WORKLOAD_IDENTITY__KEYS_DIR = testWorkloadKeysDir;
   const child = spawn(process.execPath, ['--import', 'tsx', 'tools/launcher/src/embedded.ts', '--config', configFile], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
@@ -102,7 +110,7 @@ beforeAll(async () => {
     },
     { timeoutMs: 120_000, intervalMs: 200 },
   );
-  await createCatalog(`http://127.0.0.1:${ports.inventory}`);
+  await createCatalog(`http://127.0.0.1:${ports.inventory}`, await testCaller('operator', 'inventory'));
 }, 180_000);
 
 afterAll(async () => {
@@ -143,11 +151,11 @@ describe('npm start follows its flags and configuration files', () => {
 
   test('when a reloadable key is edited in the --config file, then it takes effect without a restart', async () => {
     // The first test placed several orders for this customer; the page size is services.order.listLimitMax.
-    expect((await orders().listOrders({ customerId })).orders.length).toBeGreaterThan(2);
+    expect((await (await orders()).listOrders({ customerId })).orders.length).toBeGreaterThan(2);
 
     writeFileSync(configFile, configYaml(2));
 
-    await eventually(async () => expect((await orders().listOrders({ customerId })).orders).toHaveLength(2));
+    await eventually(async () => expect((await (await orders()).listOrders({ customerId })).orders).toHaveLength(2));
     expect(output.join('\n')).not.toMatch(/"level":"(error|fatal)"/);
   }, 60_000);
 });

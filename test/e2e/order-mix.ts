@@ -1,4 +1,4 @@
-import { createRpcClient } from '@orderly/platform';
+import { createRpcClient, type RpcClientOptions } from '@orderly/platform';
 import { InventoryService } from '@orderly/inventory/contract/inventory_service';
 import { e2eAdmin, logIn, placeOrder, withConcurrency } from './system-harness.js';
 
@@ -6,8 +6,12 @@ import { e2eAdmin, logIn, placeOrder, withConcurrency } from './system-harness.j
 export const plenty = { sku: 'E2E-PLENTY', name: 'Plenty', priceCents: 1250n, stock: 100_000 };
 export const scarce = { sku: 'E2E-SCARCE', name: 'Scarce', priceCents: 990n, stock: 30 };
 
-export async function createCatalog(inventoryUrl: string): Promise<Record<string, number>> {
-  const inventory = createRpcClient(InventoryService, { baseUrl: inventoryUrl, defaultTimeoutMs: 10_000 });
+/** Straight through the inventory RPC, as the operator (`identity`: the operator's service token). */
+export async function createCatalog(
+  inventoryUrl: string,
+  identity: RpcClientOptions['identity'],
+): Promise<Record<string, number>> {
+  const inventory = createRpcClient(InventoryService, { baseUrl: inventoryUrl, defaultTimeoutMs: 10_000, identity });
   for (const product of [plenty, scarce]) {
     await inventory.upsertProduct({ sku: product.sku, name: product.name, priceCents: product.priceCents });
     await inventory.adjustStock({ sku: product.sku, delta: product.stock });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { dropTestDatabase } from '@orderly/platform/testing';
+import { dropTestDatabase, testWorkloadKeysDir } from '@orderly/platform/testing';
 import { shippedServices, type ShippedService } from '@orderly/build/services';
 
 /**
@@ -99,10 +99,13 @@ function exited(child: ChildProcess): Promise<number | null> {
 export class DistributedSystem {
   readonly output = new ProcessOutput();
   readonly processes = new Map<Service, ChildProcess>();
+  /** Each service's operator port (/metrics, /admin/*); set by `start`. */
+  readonly operatorPorts = {} as Record<Service, number>;
   /** Extra processes of a service started by `startReplica`, each on its own port. */
   readonly replicas: {
     readonly service: Service;
     readonly url: string;
+    readonly operatorUrl: string;
     readonly child: ChildProcess;
   }[] = [];
   private constructor(
@@ -138,6 +141,7 @@ export class DistributedSystem {
       extraEnv,
       options.launch ?? fromSource,
     );
+    for (const s of services) system.operatorPorts[s] = await freePort();
     for (const s of services) system.startService(s);
     try {
       await Promise.all(services.map((s) => system.waitReady(s)));
@@ -152,6 +156,11 @@ export class DistributedSystem {
 
   url(service: Service): string {
     return `http://127.0.0.1:${this.ports[service]}`;
+  }
+
+  /** Where `service` serves /metrics and the admin endpoints (not on `url`). */
+  operatorUrl(service: Service): string {
+    return `http://127.0.0.1:${this.operatorPorts[service]}`;
   }
 
   env(): Record<string, string> {
@@ -175,9 +184,13 @@ export class DistributedSystem {
       ORDERLY_SERVICES__GATEWAY__ORDER_SERVICE_URL: this.url('order'),
       ORDERLY_SERVICES__GATEWAY__INVENTORY_SERVICE_URL: this.url('inventory'),
       ORDERLY_SERVICES__GATEWAY__IDENTITY_SERVICE_URL: this.url('identity'),
+      // The tests' own key folder: their operator/gateway identities (testWorkloadIdentity) are trusted.
+      ORDERLY_WORKLOAD_IDENTITY__KEYS_DIR: testWorkloadKeysDir,
       ...e2eSecurityEnv(),
     };
     for (const s of services) env[`ORDERLY_SERVICES__${envKey(s)}__PORT`] = String(this.ports[s]);
+    for (const s of services)
+      env[`ORDERLY_SERVICES__${envKey(s)}__OPERATOR_PORT`] = String(this.operatorPorts[s] ?? 0);
     for (const [s, db] of Object.entries(this.databases))
       env[`ORDERLY_SERVICES__${envKey(s)}__DATABASE`] = db;
     return { ...env, ...this.extraEnv };
@@ -201,13 +214,15 @@ export class DistributedSystem {
    */
   async startReplica(service: Service): Promise<string> {
     const port = await freePort();
+    const operatorPort = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const child = this.spawnService(service, {
       ...this.env(),
       [`ORDERLY_SERVICES__${envKey(service)}__PORT`]: String(port),
+      [`ORDERLY_SERVICES__${envKey(service)}__OPERATOR_PORT`]: String(operatorPort),
     });
     this.output.attach(child, `${service}#${this.replicas.length + 2}`);
-    this.replicas.push({ service, url, child });
+    this.replicas.push({ service, url, operatorUrl: `http://127.0.0.1:${operatorPort}`, child });
     await waitUntilReady(url, 60_000, () => this.output.tail());
     return url;
   }

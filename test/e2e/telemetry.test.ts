@@ -63,7 +63,7 @@ beforeAll(async () => {
   for (const name of serviceNames) ports[name] = await freePort();
   const services: Record<string, Record<string, unknown>> = {};
   for (const name of serviceNames) {
-    services[name] = { port: ports[name] };
+    services[name] = { port: ports[name], operatorPort: 0 };
     if (name !== 'gateway') {
       databases[name] = uniqueName(`orderly_test_telemetry_${name}`);
       services[name].database = databases[name];
@@ -150,7 +150,8 @@ async function orderStatus(headers: Record<string, string>, orderId: string): Pr
 }
 
 async function scrape(service: ServiceName) {
-  const response = await fetch(`${url(service)}/metrics`);
+  // /metrics is served on the operator port only.
+  const response = await fetch(`${runtimes.get(service)?.operatorUrl ?? ''}/metrics`);
   expect(response.status).toBe(200);
   return parsePrometheus(await response.text());
 }

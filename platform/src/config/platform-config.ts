@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { configValue, parseConfigSection, type ConfigDocument } from './load-config.js';
 import { reloadable } from './reloadable.js';
 
+const workloadName = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'a workload name (lower-case letters, digits and -)');
+
 /**
  * Keys every service reads; each service adds its own section under `services.<name>`.
  * Keys wrapped in `reloadable(...)` follow the configuration file while the process runs.
@@ -145,6 +147,26 @@ export const platformConfigSchema = z
       /** A worker that dies unexpectedly is started again after this long. */
       restartDelayMs: configValue.durationMs(),
     }),
+    /**
+     * Who is calling (platform/src/rpc/workload-identity.ts): every process signs short-lived service
+     * tokens with its own Ed25519 key; callees verify them and check their allowlists.
+     */
+    workloadIdentity: z.strictObject({
+      /** `<name>.private.jwk` of this process and `<name>.public.jwk` of every trusted workload; relative to dataDir unless absolute. */
+      keysDir: z.string().min(1),
+      /** Create this process's key pair when missing (development). Refused with environment: production. */
+      generateDevKeys: configValue.boolean(),
+      tokenTtlMs: configValue.positiveInt(),
+      /** A cached token is signed again when it has less than this left; below tokenTtlMs. */
+      renewBeforeMs: configValue.durationMs(),
+      clockSkewMs: configValue.durationMs(),
+      /** Verified tokens remembered until their exp; 0 verifies every call. */
+      verifiedTokenCacheSize: configValue.nonNegativeInt(),
+      /** A token from a workload with no public key file looks for the file again at most this often. */
+      trustRefreshMinIntervalMs: configValue.durationMs(),
+      /** Workloads allowed to use the admin endpoints of the operator port (dead-letter list and redrive). */
+      adminCallers: reloadable(z.array(workloadName)),
+    }),
     embedded: z.strictObject({
       postgresPort: configValue.port(),
       postgresUser: z.string().min(1),
@@ -180,6 +202,21 @@ export function inboxRedeliveryHorizonMs(bus: {
 }
 
 export type PlatformConfig = z.output<typeof platformConfigSchema>;
+
+/**
+ * Keys every service section has besides host and port: `operatorPort` serves /metrics and the admin
+ * endpoints (0: any free port), and `rpcCallers` lists, per procedure (`package.Service/Method`), the
+ * workloads allowed to call it; a procedure not listed is refused. Spread into a service's schema.
+ */
+export const serviceEndpointsShape = {
+  operatorPort: configValue.port(),
+  rpcCallers: reloadable(
+    z.record(
+      z.string().regex(/^[A-Za-z0-9_.]+\/[A-Za-z0-9_]+$/, 'package.Service/Method'),
+      z.array(workloadName),
+    ),
+  ),
+};
 
 /** What a service's `main.ts` gets: the platform's keys plus its own validated section. */
 export interface ServiceConfig<Own> {

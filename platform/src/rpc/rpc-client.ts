@@ -8,6 +8,7 @@ import {
   rpcResilienceInterceptor,
   type RpcResilienceOptions,
 } from '../resilience/rpc-resilience.js';
+import { workloadCredentials, type WorkloadIdentity } from './workload-identity.js';
 
 export interface RpcClientOptions {
   readonly baseUrl: string;
@@ -28,6 +29,12 @@ export interface RpcClientOptions {
    * closes them.
    */
   readonly idleConnectionTimeoutMs?: number;
+  /**
+   * Who is calling: every call carries this workload's service token for `identity.audience` (the
+   * callee's name), which the callee checks against its `rpcCallers`. Without it calls are refused
+   * (CALLER_UNAUTHENTICATED) by any Orderly service.
+   */
+  readonly identity?: { readonly caller: WorkloadIdentity; readonly audience: string };
 }
 
 /**
@@ -67,6 +74,10 @@ export function createRpcClient<Service extends DescService>(
       // Inside telemetry: one client span covers every try of a call.
       ...(options.resilience
         ? [rpcResilienceInterceptor(options.baseUrl, options.resilience)]
+        : []),
+      // Innermost: each try carries a current token.
+      ...(options.identity
+        ? [workloadCredentials(options.identity.caller, options.identity.audience)]
         : []),
     ],
   });

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { DescMessage, MessageShape } from '@bufbuild/protobuf';
 import pg from 'pg';
 import { ZodObject, type z } from 'zod';
@@ -13,12 +15,45 @@ import {
   type ServiceConfig,
 } from '../config/index.js';
 import { databaseUrl } from '../db/index.js';
+import { parseConfigSection, platformConfigSchema } from '../config/index.js';
+import type { WorkloadIdentity } from '../rpc/workload-identity.js';
+import { openIdentity } from '../runtime/service-runtime.js';
 import { decodeEvent, defaultSubjectPrefix, eventSubject } from '../events/index.js';
 
 /**
  * Helpers for tests that run services against the real PostgreSQL (and NATS where the test is about
  * it). Addresses come from ORDERLY_TEST_POSTGRES_URL / ORDERLY_TEST_NATS_URL, else config/default.yaml.
  */
+
+/**
+ * The workload key folder of every test process: services a test starts (testServiceConfig,
+ * testLiveConfig) and the test's own callers (testWorkloadIdentity) generate and find their keys
+ * here, so they trust each other. Key pairs are created once, race-free across test processes.
+ */
+export const testWorkloadKeysDir = join(tmpdir(), 'orderly-test-workload-identity');
+
+/** The platform keys tests layer on top of the defaults: the shared test key folder. */
+export const testWorkloadIdentityConfig = { workloadIdentity: { keysDir: testWorkloadKeysDir } };
+
+/**
+ * A workload identity for a test acting as `name` (`gateway` to call order as the gateway does,
+ * `operator` for operator RPCs and admin endpoints), trusted by services a test starts.
+ */
+export function testWorkloadIdentity(name: string): Promise<WorkloadIdentity> {
+  const platform = parseConfigSection(
+    platformConfigSchema,
+    loadConfigDocument({ argv: [], env: {}, overrides: testWorkloadIdentityConfig }).document,
+  );
+  return openIdentity(name, platform);
+}
+
+/** `createRpcClient`'s `identity` option for a test calling `audience` as `caller`. */
+export async function testCaller(
+  caller: string,
+  audience: string,
+): Promise<{ caller: WorkloadIdentity; audience: string }> {
+  return { caller: await testWorkloadIdentity(caller), audience };
+}
 
 export function uniqueName(prefix: string): string {
   return `${prefix}_${randomBytes(4).toString('hex')}`;
@@ -37,8 +72,14 @@ export function testServiceConfig<Schema extends z.ZodType>(
     logLevel: process.env.ORDERLY_TEST_LOG_LEVEL ?? 'silent',
     bus: { kind: 'memory', retryBackoffMs: [20, 50, 100] },
     outbox: { pollIntervalMs: 200 },
+    ...testWorkloadIdentityConfig,
     services: {
-      [serviceName]: { port: 0, database: uniqueName(`orderly_test_${serviceName}`), ...overrides.service },
+      [serviceName]: {
+        port: 0,
+        operatorPort: 0,
+        database: uniqueName(`orderly_test_${serviceName}`),
+        ...overrides.service,
+      },
     },
   };
   const document = loadConfigDocument({
@@ -69,9 +110,11 @@ export function testLiveConfig<Schema extends z.ZodType>(
   const base: Record<string, unknown> = {
     bus: { kind: 'memory', retryBackoffMs: [20, 50, 100] },
     outbox: { pollIntervalMs: 200 },
+    ...testWorkloadIdentityConfig,
     services: {
       [serviceName]: {
         port: 0,
+        operatorPort: 0,
         ...(hasDatabase ? { database: uniqueName(`orderly_test_${serviceName}`) } : {}),
         ...overrides.service,
       },
@@ -158,3 +201,4 @@ export async function recordEvents(
   };
 }
 export * from './telemetry.js';
+export * from './rpc-callers.js';

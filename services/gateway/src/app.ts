@@ -42,7 +42,7 @@ export async function createGatewayService(
   const runtime = await ServiceRuntime.create({
     name: 'gateway',
     platform,
-    http: { host: service.host, port: service.port },
+    http: { host: service.host, port: service.port, operatorPort: service.operatorPort },
     usesBus: false,
     ...(options.log ? { log: options.log } : {}),
     config: live,
@@ -57,14 +57,26 @@ export async function createGatewayService(
   };
   const orderClient =
     options.orderClient ??
-    createRpcClient(OrderService, { baseUrl: service.orderServiceUrl, ...rpcOptions });
+    createRpcClient(OrderService, {
+      baseUrl: service.orderServiceUrl,
+      ...rpcOptions,
+      identity: { caller: runtime.identity, audience: 'order' },
+    });
   const inventoryClient =
     options.inventoryClient ??
-    createRpcClient(InventoryService, { baseUrl: service.inventoryServiceUrl, ...rpcOptions });
+    createRpcClient(InventoryService, {
+      baseUrl: service.inventoryServiceUrl,
+      ...rpcOptions,
+      identity: { caller: runtime.identity, audience: 'inventory' },
+    });
 
   const identityClient =
     options.identityClient ??
-    createRpcClient(IdentityService, { baseUrl: service.identityServiceUrl, ...rpcOptions });
+    createRpcClient(IdentityService, {
+      baseUrl: service.identityServiceUrl,
+      ...rpcOptions,
+      identity: { caller: runtime.identity, audience: 'identity' },
+    });
   const verifier = new AccessTokenVerifier(
     async () => {
       try {

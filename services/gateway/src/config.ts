@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { configValue, reloadable } from '@orderly/platform';
+import { configValue, reloadable, serviceEndpointsShape } from '@orderly/platform';
 
 const rateLimitSchema = z.strictObject({
   burst: configValue.positiveInt(),
@@ -10,6 +10,8 @@ const rateLimitSchema = z.strictObject({
 export const gatewayConfigSchema = z.strictObject({
   host: z.string().min(1),
   port: configValue.port(),
+  /** operatorPort (/metrics, admin endpoints) and rpcCallers (who may call each RPC). */
+  ...serviceEndpointsShape,
   orderServiceUrl: configValue.url(),
   inventoryServiceUrl: configValue.url(),
   identityServiceUrl: configValue.url(),

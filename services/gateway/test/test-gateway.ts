@@ -34,6 +34,7 @@ import {
   type ServiceConfig,
   type ServiceRuntime,
 } from '@orderly/platform';
+import { testWorkloadIdentityConfig } from '@orderly/platform/testing';
 import { createGatewayService, gatewayConfigSchema, type GatewayConfig } from '../src/app.js';
 import { customerToken, defaultCustomerToken, fakeIdentityService } from './fake-identity.js';
 
@@ -56,7 +57,8 @@ export function gatewayTestConfig(
     env: {},
     overrides: {
       logLevel: 'silent',
-      services: { gateway: { port: 0, rateLimits: generousRateLimits, ...service } },
+      ...testWorkloadIdentityConfig,
+      services: { gateway: { port: 0, operatorPort: 0, rateLimits: generousRateLimits, ...service } },
     },
   });
   return parseServiceConfig(document, 'gateway', gatewayConfigSchema);
@@ -140,6 +142,15 @@ export function fakeOrderService(overrides: Partial<ServiceImpl<typeof OrderServ
       calls.getOrder++;
       const order = orders.get(request.orderId);
       if (!order || (request.customerId && order.customerId !== request.customerId)) {
+        throw new AppError('ORDER_NOT_FOUND', `order ${request.orderId} does not exist`, {
+          kind: 'not-found',
+        });
+      }
+      return { order };
+    },
+    getOrderForOperator(request) {
+      const order = orders.get(request.orderId);
+      if (!order) {
         throw new AppError('ORDER_NOT_FOUND', `order ${request.orderId} does not exist`, {
           kind: 'not-found',
         });

@@ -47,7 +47,8 @@ export async function createIdentityService(
   const runtime = await ServiceRuntime.create({
     name: 'identity',
     platform,
-    http: { host: service.host, port: service.port },
+    http: { host: service.host, port: service.port, operatorPort: service.operatorPort },
+    rpcCallers: () => live.service.rpcCallers,
     database: { name: service.database, migrationsPath },
     usesBus: false,
     ...(options.log ? { log: options.log } : {}),

@@ -1,4 +1,4 @@
-import { ConfigError, configValue, loadConfigDocument } from '@orderly/platform';
+import { ConfigError, configValue, loadConfigDocument, serviceEndpointsShape } from '@orderly/platform';
 import { z } from 'zod';
 
 /**
@@ -28,6 +28,8 @@ const keyEncryptionKey = z
 export const identityConfigSchema = z.strictObject({
   host: z.string().min(1),
   port: configValue.port(),
+  /** operatorPort (/metrics, admin endpoints) and rpcCallers (who may call each RPC). */
+  ...serviceEndpointsShape,
   database: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'lower-case letters, digits and _ only'),
   /** `iss` of every access token; verifiers (the gateway) must expect the same value. */
   issuer: z.string().min(1),

@@ -8,7 +8,7 @@ import {
   errorCodeHeader,
   type ServiceRuntime,
 } from '@orderly/platform';
-import { dropTestDatabase, testServiceConfig } from '@orderly/platform/testing';
+import { dropTestDatabase, testServiceConfig, testCaller } from '@orderly/platform/testing';
 import { IdentityService } from '../gen/identity/v1/identity_service_pb.js';
 import { createIdentityService, identityConfigSchema } from '../src/app.js';
 
@@ -73,7 +73,11 @@ export async function startTestIdentity(
   };
   const runtime = await createIdentityService({ config, log, clock: () => clock.now });
   const { url } = await runtime.start();
-  const client = createRpcClient(IdentityService, { baseUrl: url, defaultTimeoutMs: 10_000 });
+  const client = createRpcClient(IdentityService, {
+    baseUrl: url,
+    defaultTimeoutMs: 10_000,
+    identity: await testCaller('gateway', 'identity'),
+  });
   return {
     runtime,
     client,

@@ -46,7 +46,8 @@ export async function createInventoryService(
   const runtime = await ServiceRuntime.create({
     name: 'inventory',
     platform,
-    http: { host: service.host, port: service.port },
+    http: { host: service.host, port: service.port, operatorPort: service.operatorPort },
+    rpcCallers: () => live.service.rpcCallers,
     database: { name: service.database, migrationsPath },
     bus: options.bus,
     log: options.log,

@@ -1,10 +1,12 @@
-import { configValue, reloadable } from '@orderly/platform';
+import { configValue, reloadable, serviceEndpointsShape } from '@orderly/platform';
 import { z } from 'zod';
 
 /** `services.inventory` in config/*.yaml; defaults live in config/default.yaml, not here. */
 export const inventoryConfigSchema = z.strictObject({
   host: z.string().min(1),
   port: configValue.port(),
+  /** operatorPort (/metrics, admin endpoints) and rpcCallers (who may call each RPC). */
+  ...serviceEndpointsShape,
   database: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'lower-case letters, digits and _ only'),
   /** How long a reservation holds stock; must stay well above services.order.sagaTimeoutMs. */
   reservationTtlMs: reloadable(configValue.positiveInt()),

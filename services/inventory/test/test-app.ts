@@ -10,7 +10,7 @@ import {
   type BusMessage,
   type ServiceRuntime,
 } from '@orderly/platform';
-import { dropTestDatabase, recordEvents, testServiceConfig } from '@orderly/platform/testing';
+import { dropTestDatabase, recordEvents, testServiceConfig, testCaller } from '@orderly/platform/testing';
 import {
   OrderCancelledSchema,
   OrderConfirmedSchema,
@@ -67,7 +67,11 @@ export async function startTestApp(
   const recorder = await recordEvents(bus, [StockReservedSchema, StockRejectedSchema]);
   const runtime = await createInventoryService({ config, bus, log });
   const { url } = await runtime.start();
-  const client = createRpcClient(InventoryService, { baseUrl: url, defaultTimeoutMs: 5000 });
+  const client = createRpcClient(InventoryService, {
+    baseUrl: url,
+    defaultTimeoutMs: 5000,
+    identity: await testCaller('gateway', 'inventory'),
+  });
   return {
     runtime,
     bus,

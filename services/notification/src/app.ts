@@ -36,7 +36,11 @@ export async function createNotificationService(
   const runtime = await ServiceRuntime.create({
     name: 'notification',
     platform: config.platform,
-    http: { host: config.service.host, port: config.service.port },
+    http: {
+      host: config.service.host,
+      port: config.service.port,
+      operatorPort: config.service.operatorPort,
+    },
     database: { name: config.service.database, migrationsPath },
     bus: options.bus,
     log: options.log,

@@ -1,10 +1,12 @@
 import { z } from 'zod';
-import { configValue } from '@orderly/platform';
+import { configValue, serviceEndpointsShape } from '@orderly/platform';
 
 /** `services.notification` in the configuration (keys and defaults in config/default.yaml). */
 export const notificationConfigSchema = z.strictObject({
   host: z.string().min(1),
   port: configValue.port(),
+  /** operatorPort (/metrics, admin endpoints) and rpcCallers (who may call each RPC). */
+  ...serviceEndpointsShape,
   database: z.string().min(1),
   /** File under `dataDir` the file sender appends customer messages to (JSON lines). */
   outputFile: z.string().min(1),

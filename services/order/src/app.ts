@@ -43,7 +43,8 @@ export async function createOrderService(options: OrderServiceOptions): Promise<
   const runtime = await ServiceRuntime.create({
     name: 'order',
     platform,
-    http: { host: service.host, port: service.port },
+    http: { host: service.host, port: service.port, operatorPort: service.operatorPort },
+    rpcCallers: () => live.service.rpcCallers,
     database: { name: service.database, migrationsPath },
     bus: options.bus,
     log: options.log,

@@ -1,10 +1,12 @@
 import { z } from 'zod';
-import { configValue, reloadable } from '@orderly/platform';
+import { configValue, reloadable, serviceEndpointsShape } from '@orderly/platform';
 
 /** `services.order` in the configuration files; `reloadable(...)` keys follow the file while running. */
 export const orderConfigSchema = z.strictObject({
   host: z.string().min(1),
   port: configValue.port(),
+  /** operatorPort (/metrics, admin endpoints) and rpcCallers (who may call each RPC). */
+  ...serviceEndpointsShape,
   database: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'lower-case letters, digits and _'),
   /** A saga with no answer after this long is cancelled (TIMED_OUT) and compensated. */
   sagaTimeoutMs: reloadable(configValue.positiveInt()),

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { MemoryBus, createRpcClient, fromRpcError, type ServiceRuntime } from '@orderly/platform';
-import { dropTestDatabase, eventually, testLiveConfig } from '@orderly/platform/testing';
+import { dropTestDatabase, eventually, testLiveConfig, testCaller } from '@orderly/platform/testing';
 import { createOrderService, orderConfigSchema } from '../src/app.js';
 import { CancellationReason, OrderService, OrderStatus } from '../gen/order/v1/order_service_pb.js';
 
@@ -32,11 +32,13 @@ const live = testLiveConfig('order', orderConfigSchema, configFile, { platform: 
 const bus = new MemoryBus();
 let runtime: ServiceRuntime;
 let client: ReturnType<typeof createRpcClient<typeof OrderService>>;
+let operator: ReturnType<typeof createRpcClient<typeof OrderService>>;
 
 beforeAll(async () => {
   runtime = await createOrderService({ config: live.live, bus });
   const { url } = await runtime.start();
-  client = createRpcClient(OrderService, { baseUrl: url, defaultTimeoutMs: 5000 });
+  client = createRpcClient(OrderService, { baseUrl: url, defaultTimeoutMs: 5000, identity: await testCaller('gateway', 'order') });
+  operator = createRpcClient(OrderService, { baseUrl: url, defaultTimeoutMs: 5000, identity: await testCaller('operator', 'order') });
 });
 afterAll(async () => {
   await runtime?.stop();
@@ -58,12 +60,12 @@ describe('order service configuration and flags at run time', () => {
     const { order } = await placeOrder();
     const orderId = order!.orderId;
     await new Promise((resolve) => setTimeout(resolve, 500));
-    expect((await client.getOrder({ orderId })).order?.status).toBe(OrderStatus.PENDING);
+    expect((await operator.getOrderForOperator({ orderId })).order?.status).toBe(OrderStatus.PENDING);
 
     writeFileSync(configFile, orderYaml(300));
 
     await eventually(async () => {
-      const { order: now } = await client.getOrder({ orderId });
+      const { order: now } = await operator.getOrderForOperator({ orderId });
       expect(now?.status).toBe(OrderStatus.CANCELLED);
       expect(now?.cancellationReason).toBe(CancellationReason.TIMED_OUT);
     });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Code, ConnectError, type Client } from '@connectrpc/connect';
 import { MemoryBus, createRpcClient, errorCodeHeader, newEvent, type ServiceRuntime } from '@orderly/platform';
-import { dropTestDatabase, eventually, recordEvents, testServiceConfig } from '@orderly/platform/testing';
+import { dropTestDatabase, eventually, recordEvents, testServiceConfig, testCaller } from '@orderly/platform/testing';
 import { StockRejectedSchema, StockReservedSchema } from '@orderly/inventory/contract/inventory_events';
 import { PaymentFailedSchema, PaymentSucceededSchema } from '@orderly/payment/contract/payment_events';
 import { createOrderService, orderConfigSchema } from '../src/app.js';
@@ -18,6 +18,7 @@ const config = testServiceConfig('order', orderConfigSchema, { service: { sagaTi
 const bus = new MemoryBus();
 let runtime: ServiceRuntime;
 let client: Client<typeof OrderService>;
+let operator: Client<typeof OrderService>;
 let recorder: Awaited<ReturnType<typeof recordEvents>>;
 
 const aPlaceOrderRequest = (overrides: Partial<{ customerId: string; idempotencyKey: string; paymentMethod: string }> = {}) => ({
@@ -36,7 +37,8 @@ beforeAll(async () => {
   recorder = await recordEvents(bus, [OrderPlacedSchema, PaymentRequestedSchema, OrderConfirmedSchema, OrderCancelledSchema]);
   runtime = await createOrderService({ config, bus });
   const { url } = await runtime.start();
-  client = createRpcClient(OrderService, { baseUrl: url, defaultTimeoutMs: 5000 });
+  client = createRpcClient(OrderService, { baseUrl: url, defaultTimeoutMs: 5000, identity: await testCaller('gateway', 'order') });
+  operator = createRpcClient(OrderService, { baseUrl: url, defaultTimeoutMs: 5000, identity: await testCaller('operator', 'order') });
 });
 
 afterAll(async () => {
@@ -116,7 +118,7 @@ describe('GetOrder and ListOrders', () => {
 
   test('when the id is unknown or malformed, then it is NOT_FOUND with ORDER_NOT_FOUND', async () => {
     for (const orderId of [randomUUID(), 'not-a-uuid']) {
-      const error = (await client.getOrder({ orderId }).catch((e: unknown) => e)) as ConnectError;
+      const error = (await client.getOrder({ orderId, customerId: 'customer-1' }).catch((e: unknown) => e)) as ConnectError;
       expect(error.code).toBe(Code.NotFound);
       expect(error.metadata.get(errorCodeHeader)).toBe('ORDER_NOT_FOUND');
     }
@@ -150,7 +152,7 @@ describe('fulfilment saga', () => {
     await eventually(() => expect(recorder.of(PaymentRequestedSchema).find((e) => e.orderId === orderId)?.amountCents).toBe(500n));
     await publish(newEvent(PaymentSucceededSchema, { orderId, paymentId: randomUUID(), amountCents: 500n }));
     await eventually(() => expect(recorder.of(OrderConfirmedSchema).some((e) => e.orderId === orderId)).toBe(true));
-    const { order } = await client.getOrder({ orderId });
+    const { order } = await operator.getOrderForOperator({ orderId });
     expect(order?.status).toBe(OrderStatus.CONFIRMED);
     expect(order?.totalCents).toBe(500n);
     expect(order?.lines[0]?.unitPriceCents).toBe(250n);
@@ -161,7 +163,7 @@ describe('fulfilment saga', () => {
     const orderId = await placed();
     await publish(newEvent(StockRejectedSchema, { orderId, skus: ['SKU-A'], reason: 'OUT_OF_STOCK' }));
     await eventually(async () =>
-      expect((await client.getOrder({ orderId })).order?.cancellationReason).toBe(CancellationReason.OUT_OF_STOCK),
+      expect((await operator.getOrderForOperator({ orderId })).order?.cancellationReason).toBe(CancellationReason.OUT_OF_STOCK),
     );
     expect(recorder.of(OrderCancelledSchema).find((e) => e.orderId === orderId)?.reason).toBe(CancellationReason.OUT_OF_STOCK);
     expect(recorder.of(PaymentRequestedSchema).some((e) => e.orderId === orderId)).toBe(false);
@@ -188,7 +190,7 @@ describe('fulfilment saga', () => {
     await publish({ ...event, bus: { ...event.bus } });
     await bus.publish([{ ...event.bus, id: `${event.bus.id}-redelivered` }]);
     await eventually(() => expect(recorder.of(PaymentRequestedSchema).filter((e) => e.orderId === orderId)).toHaveLength(1));
-    const { order } = await client.getOrder({ orderId });
+    const { order } = await operator.getOrderForOperator({ orderId });
     expect(order?.history).toHaveLength(2);
   });
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { MemoryBus, createRpcClient, newEvent, type ServiceRuntime } from '@orderly/platform';
-import { dropTestDatabase, eventually, recordEvents, testServiceConfig } from '@orderly/platform/testing';
+import { dropTestDatabase, eventually, recordEvents, testServiceConfig, testCaller } from '@orderly/platform/testing';
 import { PaymentSucceededSchema } from '@orderly/payment/contract/payment_events';
 import { createOrderService, orderConfigSchema } from '../src/app.js';
 import { CancellationReason, OrderService, OrderStatus } from '../gen/order/v1/order_service_pb.js';
@@ -24,7 +24,8 @@ afterAll(async () => {
 describe('saga timeout', () => {
   test('when no answer arrives in time, then the order is cancelled as TIMED_OUT and a late answer is ignored', async () => {
     const recorder = await recordEvents(bus, [OrderCancelledSchema]);
-    const client = createRpcClient(OrderService, { baseUrl: url, defaultTimeoutMs: 5000 });
+    const client = createRpcClient(OrderService, { baseUrl: url, defaultTimeoutMs: 5000, identity: await testCaller('gateway', 'order') });
+    const operator = createRpcClient(OrderService, { baseUrl: url, defaultTimeoutMs: 5000, identity: await testCaller('operator', 'order') });
     const { order } = await client.placeOrder({
       customerId: 'slow',
       idempotencyKey: randomUUID(),
@@ -34,7 +35,7 @@ describe('saga timeout', () => {
     const orderId = order!.orderId;
     await eventually(() => expect(recorder.of(OrderCancelledSchema).find((e) => e.orderId === orderId)?.reason).toBe(CancellationReason.TIMED_OUT));
     await bus.publish([newEvent(PaymentSucceededSchema, { orderId, paymentId: randomUUID(), amountCents: 1n }).bus]);
-    const after = await client.getOrder({ orderId });
+    const after = await operator.getOrderForOperator({ orderId });
     expect(after.order?.status).toBe(OrderStatus.CANCELLED);
     expect(after.order?.cancellationReason).toBe(CancellationReason.TIMED_OUT);
     await recorder.stop();

@@ -1,10 +1,12 @@
 import { z } from 'zod';
-import { configValue, reloadable } from '@orderly/platform';
+import { configValue, reloadable, serviceEndpointsShape } from '@orderly/platform';
 
 /** `services.payment` in the configuration (keys and defaults in config/default.yaml). */
 export const paymentConfigSchema = z.strictObject({
   host: z.string().min(1),
   port: configValue.port(),
+  /** operatorPort (/metrics, admin endpoints) and rpcCallers (who may call each RPC). */
+  ...serviceEndpointsShape,
   database: z.string().min(1),
   /** The second simulated provider (flag `payment-provider-v2`). */
   providerV2: z.strictObject({

@@ -111,6 +111,8 @@ export class DrillEnvironment {
       env[`ORDERLY_SERVICES__GATEWAY__RATE_LIMITS__${limit}__PER_MINUTE`] = '1000000';
     }
     for (const s of services) env[`ORDERLY_SERVICES__${envKey(s)}__PORT`] = String(this.ports[s]);
+    // Operator ports (/metrics, /admin/*): any free one; the drill uses none. Keys: generated under ORDERLY_DATA_DIR, shared by all.
+    for (const s of services) env[`ORDERLY_SERVICES__${envKey(s)}__OPERATOR_PORT`] = '0';
     Object.assign(env, this.drill.env);
     // Each service reaches its dependencies through its own proxies, so one link can be cut alone.
     const pgProxy = this.proxy(service, 'postgres');

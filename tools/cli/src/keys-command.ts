@@ -4,6 +4,8 @@ import {
   createRpcClient,
   fromRpcError,
   loadConfigDocument,
+  openIdentity,
+  operatorWorkload,
   parseConfigSection,
   platformConfigSchema,
 } from '@orderly/platform';
@@ -39,6 +41,8 @@ export async function runKeysCommand(
   const client = createRpcClient(IdentityService, {
     baseUrl,
     defaultTimeoutMs: platform.rpc.defaultTimeoutMs,
+    // Allowed for RotateSigningKey and GetJwks by services.identity.rpcCallers.
+    identity: { caller: await openIdentity(operatorWorkload, platform), audience: 'identity' },
   });
   const json = args.includes('--json');
   try {

@@ -1,6 +1,8 @@
 import {
   loadConfigDocument,
   openBus,
+  openIdentity,
+  operatorWorkload,
   parseConfigSection,
   platformConfigSchema,
   type DeadLetter,
@@ -15,7 +17,8 @@ import { checkConfig, configUsage, printConfig } from './config-commands.js';
  *   orderly dead-letters list     [--config file] [--json]
  *   orderly dead-letters redrive  [--config file] [--id <id> ...]
  * With the NATS bus it talks to JetStream directly. In embedded mode (in-memory bus) the bus lives
- * inside the running process, so it asks that process through the order service's admin endpoint.
+ * inside the running process, so it asks that process through the order service's admin endpoint on
+ * its operator port (services.order.operatorPort), signed with the operator's workload identity.
  */
 const usage = `usage:
   orderly dead-letters list    [--config file] [--json]
@@ -47,14 +50,29 @@ function summarize(letter: DeadLetter | (Omit<DeadLetter, 'failedAt'> & { failed
 }
 
 function adminUrl(platform: PlatformConfig): string {
-  const order = platform.services.order as { host?: string; port?: number } | undefined;
-  return `http://${order?.host ?? 'localhost'}:${order?.port ?? ''}/admin/dead-letters`;
+  const order = platform.services.order as { host?: string; operatorPort?: number } | undefined;
+  return `http://${order?.host ?? 'localhost'}:${order?.operatorPort ?? ''}/admin/dead-letters`;
+}
+
+/** The operator's service token for the order service's admin endpoints (key under workloadIdentity.keysDir). */
+async function adminHeaders(platform: PlatformConfig): Promise<Record<string, string>> {
+  const identity = await openIdentity(operatorWorkload, platform);
+  return { authorization: await identity.authorization('order') };
+}
+
+async function adminJson<T>(response: Response): Promise<T> {
+  const body = (await response.json()) as T & { error?: { code: string; message: string } };
+  if (!response.ok) throw new Error(`${body.error?.code ?? response.status} ${body.error?.message ?? ''}`);
+  return body;
 }
 
 async function listDeadLetters(platform: PlatformConfig): Promise<DeadLetterSummary[]> {
   if (platform.bus.kind === 'memory') {
-    const response = await fetch(adminUrl(platform), { signal: AbortSignal.timeout(platform.rpc.defaultTimeoutMs) });
-    const body = (await response.json()) as { deadLetters: (Omit<DeadLetter, 'failedAt'> & { failedAt: string })[] };
+    const response = await fetch(adminUrl(platform), {
+      headers: await adminHeaders(platform),
+      signal: AbortSignal.timeout(platform.rpc.defaultTimeoutMs),
+    });
+    const body = await adminJson<{ deadLetters: (Omit<DeadLetter, 'failedAt'> & { failedAt: string })[] }>(response);
     return body.deadLetters.map(summarize);
   }
   const bus = await openBus(platform, 'cli');
@@ -69,11 +87,11 @@ async function redrive(platform: PlatformConfig, ids: string[] | undefined): Pro
   if (platform.bus.kind === 'memory') {
     const response = await fetch(`${adminUrl(platform)}/redrive`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...(await adminHeaders(platform)) },
       body: JSON.stringify(ids ? { ids } : {}),
       signal: AbortSignal.timeout(platform.rpc.defaultTimeoutMs),
     });
-    return ((await response.json()) as { redriven: number }).redriven;
+    return (await adminJson<{ redriven: number }>(response)).redriven;
   }
   const bus = await openBus(platform, 'cli');
   try {

@@ -14,6 +14,13 @@ export const idempotencyKeyReused = (key: string) =>
 export const invalidOrder = (message: string, field: string) =>
   new AppError('ORDER_INVALID', message, { kind: 'invalid', details: { field } });
 
+/** A customer-facing read without the customer: never "every customer" (operators use GetOrderForOperator). */
+export const customerIdRequired = () =>
+  new AppError('CUSTOMER_ID_REQUIRED', 'customer id is required', {
+    kind: 'invalid',
+    details: { field: 'customerId' },
+  });
+
 export const illegalTransition = (orderId: string, from: string, to: string) =>
   new AppError('ORDER_ILLEGAL_TRANSITION', `order ${orderId} cannot go from ${from} to ${to}`, {
     kind: 'conflict',

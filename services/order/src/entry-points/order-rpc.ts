@@ -4,7 +4,7 @@ import { OrderService } from '../../gen/order/v1/order_service_pb.js';
 import { getOrder, listOrders } from '../domain/get-order.js';
 import type { OrderDeps } from '../domain/order-store.js';
 import { placeOrder } from '../domain/place-order.js';
-import { intakeSaturated, invalidOrder } from '../domain/order-errors.js';
+import { customerIdRequired, intakeSaturated } from '../domain/order-errors.js';
 import type { OrderMetrics } from './order-metrics.js';
 import { orderToProto } from './order-mapping.js';
 
@@ -48,16 +48,28 @@ export function orderRpcRoutes(deps: OrderDeps, options: OrderRpcOptions) {
         return { order: orderToProto(order), replayed };
       },
       async getOrder(request, context) {
+        // Customer-facing: always scoped to one customer (an empty id is no "any customer").
+        if (!request.customerId) throw customerIdRequired();
         const order = await getOrder(
           deps,
           request.orderId,
-          request.customerId || undefined,
+          request.customerId,
+          deadlineOf(context, options.defaultTimeoutMs),
+        );
+        return { order: orderToProto(order) };
+      },
+      async getOrderForOperator(request, context) {
+        // Any customer's order: the allowlist (services.order.rpcCallers) admits the operator only.
+        const order = await getOrder(
+          deps,
+          request.orderId,
+          undefined,
           deadlineOf(context, options.defaultTimeoutMs),
         );
         return { order: orderToProto(order) };
       },
       async listOrders(request, context) {
-        if (!request.customerId) throw invalidOrder('customer id is required', 'customerId');
+        if (!request.customerId) throw customerIdRequired();
         const limit =
           request.limit > 0 ? Math.min(request.limit, options.listLimitMax) : options.listLimitMax;
         const orders = await listOrders(

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file order/v1/order_service.proto.
  */
 export const file_order_v1_order_service: GenFile = /*@__PURE__*/
-  fileDesc("ChxvcmRlci92MS9vcmRlcl9zZXJ2aWNlLnByb3RvEghvcmRlci52MSIvCg5PcmRlckxpbmVJbnB1dBILCgNza3UYASABKAkSEAoIcXVhbnRpdHkYAiABKAUiRAoJT3JkZXJMaW5lEgsKA3NrdRgBIAEoCRIQCghxdWFudGl0eRgCIAEoBRIYChB1bml0X3ByaWNlX2NlbnRzGAMgASgDIl0KDFN0YXR1c0NoYW5nZRIlCgZzdGF0dXMYASABKA4yFS5vcmRlci52MS5PcmRlclN0YXR1cxImCgJhdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiuQIKBU9yZGVyEhAKCG9yZGVyX2lkGAEgASgJEhMKC2N1c3RvbWVyX2lkGAIgASgJEiUKBnN0YXR1cxgDIAEoDjIVLm9yZGVyLnYxLk9yZGVyU3RhdHVzEiIKBWxpbmVzGAQgAygLMhMub3JkZXIudjEuT3JkZXJMaW5lEhMKC3RvdGFsX2NlbnRzGAUgASgDEjkKE2NhbmNlbGxhdGlvbl9yZWFzb24YBiABKA4yHC5vcmRlci52MS5DYW5jZWxsYXRpb25SZWFzb24SJwoHaGlzdG9yeRgHIAMoCzIWLm9yZGVyLnYxLlN0YXR1c0NoYW5nZRIWCg5wYXltZW50X21ldGhvZBgIIAEoCRItCglwbGFjZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIoIBChFQbGFjZU9yZGVyUmVxdWVzdBITCgtjdXN0b21lcl9pZBgBIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYAiABKAkSJwoFbGluZXMYAyADKAsyGC5vcmRlci52MS5PcmRlckxpbmVJbnB1dBIWCg5wYXltZW50X21ldGhvZBgEIAEoCSJGChJQbGFjZU9yZGVyUmVzcG9uc2USHgoFb3JkZXIYASABKAsyDy5vcmRlci52MS5PcmRlchIQCghyZXBsYXllZBgCIAEoCCI4Cg9HZXRPcmRlclJlcXVlc3QSEAoIb3JkZXJfaWQYASABKAkSEwoLY3VzdG9tZXJfaWQYAiABKAkiMgoQR2V0T3JkZXJSZXNwb25zZRIeCgVvcmRlchgBIAEoCzIPLm9yZGVyLnYxLk9yZGVyIjcKEUxpc3RPcmRlcnNSZXF1ZXN0EhMKC2N1c3RvbWVyX2lkGAEgASgJEg0KBWxpbWl0GAIgASgFIjUKEkxpc3RPcmRlcnNSZXNwb25zZRIfCgZvcmRlcnMYASADKAsyDy5vcmRlci52MS5PcmRlciqeAQoLT3JkZXJTdGF0dXMSHAoYT1JERVJfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGAoUT1JERVJfU1RBVFVTX1BFTkRJTkcQARIfChtPUkRFUl9TVEFUVVNfU1RPQ0tfUkVTRVJWRUQQAhIaChZPUkRFUl9TVEFUVVNfQ09ORklSTUVEEAMSGgoWT1JERVJfU1RBVFVTX0NBTkNFTExFRBAEKqwBChJDYW5jZWxsYXRpb25SZWFzb24SIwofQ0FOQ0VMTEFUSU9OX1JFQVNPTl9VTlNQRUNJRklFRBAAEiQKIENBTkNFTExBVElPTl9SRUFTT05fT1VUX09GX1NUT0NLEAESKAokQ0FOQ0VMTEFUSU9OX1JFQVNPTl9QQVlNRU5UX0RFQ0xJTkVEEAISIQodQ0FOQ0VMTEFUSU9OX1JFQVNPTl9USU1FRF9PVVQQAzLjAQoMT3JkZXJTZXJ2aWNlEkcKClBsYWNlT3JkZXISGy5vcmRlci52MS5QbGFjZU9yZGVyUmVxdWVzdBocLm9yZGVyLnYxLlBsYWNlT3JkZXJSZXNwb25zZRJBCghHZXRPcmRlchIZLm9yZGVyLnYxLkdldE9yZGVyUmVxdWVzdBoaLm9yZGVyLnYxLkdldE9yZGVyUmVzcG9uc2USRwoKTGlzdE9yZGVycxIbLm9yZGVyLnYxLkxpc3RPcmRlcnNSZXF1ZXN0Ghwub3JkZXIudjEuTGlzdE9yZGVyc1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("ChxvcmRlci92MS9vcmRlcl9zZXJ2aWNlLnByb3RvEghvcmRlci52MSIvCg5PcmRlckxpbmVJbnB1dBILCgNza3UYASABKAkSEAoIcXVhbnRpdHkYAiABKAUiRAoJT3JkZXJMaW5lEgsKA3NrdRgBIAEoCRIQCghxdWFudGl0eRgCIAEoBRIYChB1bml0X3ByaWNlX2NlbnRzGAMgASgDIl0KDFN0YXR1c0NoYW5nZRIlCgZzdGF0dXMYASABKA4yFS5vcmRlci52MS5PcmRlclN0YXR1cxImCgJhdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiuQIKBU9yZGVyEhAKCG9yZGVyX2lkGAEgASgJEhMKC2N1c3RvbWVyX2lkGAIgASgJEiUKBnN0YXR1cxgDIAEoDjIVLm9yZGVyLnYxLk9yZGVyU3RhdHVzEiIKBWxpbmVzGAQgAygLMhMub3JkZXIudjEuT3JkZXJMaW5lEhMKC3RvdGFsX2NlbnRzGAUgASgDEjkKE2NhbmNlbGxhdGlvbl9yZWFzb24YBiABKA4yHC5vcmRlci52MS5DYW5jZWxsYXRpb25SZWFzb24SJwoHaGlzdG9yeRgHIAMoCzIWLm9yZGVyLnYxLlN0YXR1c0NoYW5nZRIWCg5wYXltZW50X21ldGhvZBgIIAEoCRItCglwbGFjZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIoIBChFQbGFjZU9yZGVyUmVxdWVzdBITCgtjdXN0b21lcl9pZBgBIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYAiABKAkSJwoFbGluZXMYAyADKAsyGC5vcmRlci52MS5PcmRlckxpbmVJbnB1dBIWCg5wYXltZW50X21ldGhvZBgEIAEoCSJGChJQbGFjZU9yZGVyUmVzcG9uc2USHgoFb3JkZXIYASABKAsyDy5vcmRlci52MS5PcmRlchIQCghyZXBsYXllZBgCIAEoCCI4Cg9HZXRPcmRlclJlcXVlc3QSEAoIb3JkZXJfaWQYASABKAkSEwoLY3VzdG9tZXJfaWQYAiABKAkiLgoaR2V0T3JkZXJGb3JPcGVyYXRvclJlcXVlc3QSEAoIb3JkZXJfaWQYASABKAkiPQobR2V0T3JkZXJGb3JPcGVyYXRvclJlc3BvbnNlEh4KBW9yZGVyGAEgASgLMg8ub3JkZXIudjEuT3JkZXIiMgoQR2V0T3JkZXJSZXNwb25zZRIeCgVvcmRlchgBIAEoCzIPLm9yZGVyLnYxLk9yZGVyIjcKEUxpc3RPcmRlcnNSZXF1ZXN0EhMKC2N1c3RvbWVyX2lkGAEgASgJEg0KBWxpbWl0GAIgASgFIjUKEkxpc3RPcmRlcnNSZXNwb25zZRIfCgZvcmRlcnMYASADKAsyDy5vcmRlci52MS5PcmRlciqeAQoLT3JkZXJTdGF0dXMSHAoYT1JERVJfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGAoUT1JERVJfU1RBVFVTX1BFTkRJTkcQARIfChtPUkRFUl9TVEFUVVNfU1RPQ0tfUkVTRVJWRUQQAhIaChZPUkRFUl9TVEFUVVNfQ09ORklSTUVEEAMSGgoWT1JERVJfU1RBVFVTX0NBTkNFTExFRBAEKqwBChJDYW5jZWxsYXRpb25SZWFzb24SIwofQ0FOQ0VMTEFUSU9OX1JFQVNPTl9VTlNQRUNJRklFRBAAEiQKIENBTkNFTExBVElPTl9SRUFTT05fT1VUX09GX1NUT0NLEAESKAokQ0FOQ0VMTEFUSU9OX1JFQVNPTl9QQVlNRU5UX0RFQ0xJTkVEEAISIQodQ0FOQ0VMTEFUSU9OX1JFQVNPTl9USU1FRF9PVVQQAzLHAgoMT3JkZXJTZXJ2aWNlEkcKClBsYWNlT3JkZXISGy5vcmRlci52MS5QbGFjZU9yZGVyUmVxdWVzdBocLm9yZGVyLnYxLlBsYWNlT3JkZXJSZXNwb25zZRJBCghHZXRPcmRlchIZLm9yZGVyLnYxLkdldE9yZGVyUmVxdWVzdBoaLm9yZGVyLnYxLkdldE9yZGVyUmVzcG9uc2USRwoKTGlzdE9yZGVycxIbLm9yZGVyLnYxLkxpc3RPcmRlcnNSZXF1ZXN0Ghwub3JkZXIudjEuTGlzdE9yZGVyc1Jlc3BvbnNlEmIKE0dldE9yZGVyRm9yT3BlcmF0b3ISJC5vcmRlci52MS5HZXRPcmRlckZvck9wZXJhdG9yUmVxdWVzdBolLm9yZGVyLnYxLkdldE9yZGVyRm9yT3BlcmF0b3JSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * OrderLineInput is a line as the customer asked for it.
@@ -216,7 +216,7 @@ export type GetOrderRequest = Message<"order.v1.GetOrderRequest"> & {
   orderId: string;
 
   /**
-   * customer_id, when set, scopes the lookup to that customer's orders.
+   * customer_id scopes the lookup to that customer's orders; required.
    *
    * @generated from field: string customer_id = 2;
    */
@@ -229,6 +229,40 @@ export type GetOrderRequest = Message<"order.v1.GetOrderRequest"> & {
  */
 export const GetOrderRequestSchema: GenMessage<GetOrderRequest> = /*@__PURE__*/
   messageDesc(file_order_v1_order_service, 6);
+
+/**
+ * @generated from message order.v1.GetOrderForOperatorRequest
+ */
+export type GetOrderForOperatorRequest = Message<"order.v1.GetOrderForOperatorRequest"> & {
+  /**
+   * @generated from field: string order_id = 1;
+   */
+  orderId: string;
+};
+
+/**
+ * Describes the message order.v1.GetOrderForOperatorRequest.
+ * Use `create(GetOrderForOperatorRequestSchema)` to create a new message.
+ */
+export const GetOrderForOperatorRequestSchema: GenMessage<GetOrderForOperatorRequest> = /*@__PURE__*/
+  messageDesc(file_order_v1_order_service, 7);
+
+/**
+ * @generated from message order.v1.GetOrderForOperatorResponse
+ */
+export type GetOrderForOperatorResponse = Message<"order.v1.GetOrderForOperatorResponse"> & {
+  /**
+   * @generated from field: order.v1.Order order = 1;
+   */
+  order?: Order | undefined;
+};
+
+/**
+ * Describes the message order.v1.GetOrderForOperatorResponse.
+ * Use `create(GetOrderForOperatorResponseSchema)` to create a new message.
+ */
+export const GetOrderForOperatorResponseSchema: GenMessage<GetOrderForOperatorResponse> = /*@__PURE__*/
+  messageDesc(file_order_v1_order_service, 8);
 
 /**
  * @generated from message order.v1.GetOrderResponse
@@ -245,7 +279,7 @@ export type GetOrderResponse = Message<"order.v1.GetOrderResponse"> & {
  * Use `create(GetOrderResponseSchema)` to create a new message.
  */
 export const GetOrderResponseSchema: GenMessage<GetOrderResponse> = /*@__PURE__*/
-  messageDesc(file_order_v1_order_service, 7);
+  messageDesc(file_order_v1_order_service, 9);
 
 /**
  * @generated from message order.v1.ListOrdersRequest
@@ -267,7 +301,7 @@ export type ListOrdersRequest = Message<"order.v1.ListOrdersRequest"> & {
  * Use `create(ListOrdersRequestSchema)` to create a new message.
  */
 export const ListOrdersRequestSchema: GenMessage<ListOrdersRequest> = /*@__PURE__*/
-  messageDesc(file_order_v1_order_service, 8);
+  messageDesc(file_order_v1_order_service, 10);
 
 /**
  * @generated from message order.v1.ListOrdersResponse
@@ -284,7 +318,7 @@ export type ListOrdersResponse = Message<"order.v1.ListOrdersResponse"> & {
  * Use `create(ListOrdersResponseSchema)` to create a new message.
  */
 export const ListOrdersResponseSchema: GenMessage<ListOrdersResponse> = /*@__PURE__*/
-  messageDesc(file_order_v1_order_service, 9);
+  messageDesc(file_order_v1_order_service, 11);
 
 /**
  * OrderStatus is a state of the fulfilment saga.
@@ -377,8 +411,9 @@ export const OrderService: GenService<{
     output: typeof PlaceOrderResponseSchema;
   },
   /**
-   * GetOrder returns one order with its status history. When customer_id is set,
-   * an order of another customer is NOT_FOUND.
+   * GetOrder returns one of the customer's orders with its status history. customer_id
+   * is required (INVALID_ARGUMENT, CUSTOMER_ID_REQUIRED); an order of another customer
+   * is NOT_FOUND.
    *
    * @generated from rpc order.v1.OrderService.GetOrder
    */
@@ -388,7 +423,7 @@ export const OrderService: GenService<{
     output: typeof GetOrderResponseSchema;
   },
   /**
-   * ListOrders returns a customer's orders, newest first.
+   * ListOrders returns a customer's orders, newest first. customer_id is required.
    *
    * @generated from rpc order.v1.OrderService.ListOrders
    */
@@ -396,6 +431,17 @@ export const OrderService: GenService<{
     methodKind: "unary";
     input: typeof ListOrdersRequestSchema;
     output: typeof ListOrdersResponseSchema;
+  },
+  /**
+   * GetOrderForOperator returns any order, whoever its customer: for operator tools
+   * only (the allowlist, services.order.rpcCallers, names the operator identity).
+   *
+   * @generated from rpc order.v1.OrderService.GetOrderForOperator
+   */
+  getOrderForOperator: {
+    methodKind: "unary";
+    input: typeof GetOrderForOperatorRequestSchema;
+    output: typeof GetOrderForOperatorResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_order_v1_order_service, 0);
