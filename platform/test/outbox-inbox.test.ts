@@ -104,6 +104,39 @@ async function receivedOn(memory: MemoryBus, subscription: string) {
   return { received, sub };
 }
 
+/**
+ * A bus that remembers no message id (a duplicate window of zero, as when a repeat comes later than
+ * the broker's window), so a repeat reaches the consumer and only its inbox can skip it. Counts
+ * what it hands the consumer.
+ */
+function busWithoutDuplicateWindow(): { bus: Bus; delivered: () => number } {
+  const memory = new MemoryBus({ duplicateWindowSize: 0 });
+  let delivered = 0;
+  const bus = Object.create(memory) as Bus;
+  bus.subscribe = (options, handler) =>
+    memory.subscribe(options, (delivery) => {
+      delivered++;
+      return handler(delivery);
+    });
+  return { bus, delivered: () => delivered };
+}
+
+/** A logger at debug level that keeps the event ids of the "duplicate event skipped" lines. */
+function recordingLog() {
+  const skipped: string[] = [];
+  const logger = createLogger({
+    service: 'test',
+    level: 'debug',
+    destination: {
+      write: (line: string) => {
+        const entry = JSON.parse(line) as { msg?: string; eventId?: string };
+        if (entry.msg === 'duplicate event skipped') skipped.push(entry.eventId ?? '');
+      },
+    },
+  });
+  return { logger, skipped };
+}
+
 describe('outbox', () => {
   test('when the transaction rolls back, then its event is never published', async () => {
     const outbox = new Outbox();
@@ -252,14 +285,17 @@ describe('inbox and dead letters on NATS JetStream', () => {
 
 describe('inbox', () => {
   test('when an event id holds quotes and backslashes, then the inbox records it verbatim and its redelivery is skipped', async () => {
-    const bus = new MemoryBus();
+    const { bus, delivered } = busWithoutDuplicateWindow();
+    const recorded = recordingLog();
+    let handled = 0;
     const prefix = `quoted${randomUUID().slice(0, 8)}`;
     const subjectId = randomUUID();
     const sub = await startEventConsumer(
-      { bus, db, log },
+      { bus, db, log: recorded.logger },
       "test.quoted'sub",
       [
         on(SampleHappenedSchema, async (tx, event, context) => {
+          handled++;
           await tx.query('INSERT INTO effects VALUES ($1, $2)', [context.eventId, event.subjectId]);
         }),
       ],
@@ -276,6 +312,10 @@ describe('inbox', () => {
     await bus.publish([message]);
     await bus.publish([message]);
 
+    // The repeat reached the consumer; its inbox row made it skip the handler.
+    expect(delivered()).toBe(2);
+    expect(handled).toBe(1);
+    expect(recorded.skipped).toEqual([awkwardId]);
     const { rows } = await db.query<{ event_id: string }>(
       'SELECT event_id FROM effects WHERE order_id = $1',
       [subjectId],
@@ -294,14 +334,17 @@ describe('batched inbox', () => {
   const batch = () => ({ maxBatch: 64, maxInFlight: 2 });
 
   test('when many events arrive together, then they are applied in shared transactions, each exactly once', async () => {
-    const bus = new MemoryBus();
+    const { bus, delivered } = busWithoutDuplicateWindow();
+    const recorded = recordingLog();
     const transactionIds = new Set<string>();
+    let handled = 0;
     const prefix = `batch${randomUUID().slice(0, 8)}`;
     const sub = await startEventConsumer(
-      { bus, db, log },
+      { bus, db, log: recorded.logger },
       'test.batched',
       [
         on(SampleHappenedSchema, async (tx, event, context) => {
+          handled++;
           const { rows } = await tx.query<{ xid: string }>('SELECT txid_current()::text AS xid');
           transactionIds.add(rows[0]!.xid);
           await tx.query('INSERT INTO effects VALUES ($1, $2)', [context.eventId, event.subjectId]);
@@ -313,18 +356,18 @@ describe('batched inbox', () => {
     const events = Array.from({ length: 200 }, () =>
       newEvent(SampleHappenedSchema, { subjectId }, new Date(), {}, prefix),
     );
-    // Every event twice: the second delivery finds its inbox row (in the same batch or a later one).
-    await Promise.all([...events, ...events].map((e) => bus.publish([e.bus])));
-    await eventually(async () =>
-      expect(
-        (await db.query('SELECT 1 FROM effects WHERE order_id = $1', [subjectId])).rowCount,
-      ).toBe(200),
-    );
-    const { rows } = await db.query<{ n: number }>(
-      'SELECT count(DISTINCT event_id)::int AS n FROM effects WHERE order_id = $1',
+    await Promise.all(events.map((e) => bus.publish([e.bus])));
+    // Every event again, in batches too: each repeat reaches the consumer and finds its inbox row.
+    await Promise.all(events.map((e) => bus.publish([e.bus])));
+
+    expect(delivered()).toBe(400);
+    expect(handled).toBe(200);
+    expect([...recorded.skipped].sort()).toEqual(events.map((e) => e.bus.id).sort());
+    const { rows } = await db.query<{ n: number; distinct: number }>(
+      'SELECT count(*)::int AS n, count(DISTINCT event_id)::int AS distinct FROM effects WHERE order_id = $1',
       [subjectId],
     );
-    expect(rows[0]?.n).toBe(200);
+    expect(rows[0]).toEqual({ n: 200, distinct: 200 });
     expect(transactionIds.size).toBeLessThan(200);
     await sub.stop();
   });
