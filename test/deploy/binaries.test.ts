@@ -71,7 +71,7 @@ describe('single-file binaries', () => {
     await system.startReplica('notification');
     const { accepted, rejected } = await placeOrderMix(system.url('gateway'), 200, 20);
     expect(rejected, system.output.tail()).toEqual([]);
-    const outcome = await checkInvariants(system.sql.bind(system), accepted, stockAtStart);
+    const outcome = await checkInvariants(system, accepted, stockAtStart);
     expect(outcome.confirmed).toBeGreaterThan(0);
     expect(outcome.cancelled.PAYMENT_DECLINED).toBeGreaterThan(0);
     // Both processes took OrderPlaced deliveries from the one durable consumer: the work is shared.

@@ -59,7 +59,7 @@ describe('worker processes per service', () => {
       },
       { timeoutMs: 15_000 },
     );
-    await checkInvariants(system.sql.bind(system), accepted, stockAtStart);
+    await checkInvariants(system, accepted, stockAtStart);
   });
 
   test('when a worker is killed with -9, then the supervisor starts another and orders are still accepted', async () => {
@@ -79,7 +79,7 @@ describe('worker processes per service', () => {
     const { accepted, rejected } = await placeOrderMix(system.url('gateway'), 40, 10);
 
     expect(rejected, system.output.tail()).toEqual([]);
-    await checkInvariants(system.sql.bind(system), accepted, stockAtStart);
+    await checkInvariants(system, accepted, stockAtStart);
   });
 
   test('when the supervisors get SIGTERM, then they and their workers stop with exit code 0', async () => {
