@@ -6,9 +6,11 @@ import type { DrillReport } from './run-drill.js';
 export function renderMarkdown(r: DrillReport): string {
   const ms = (v: number | undefined) => (v === undefined ? '—' : v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${v} ms`);
   const lines: string[] = [];
-  lines.push(`# Chaos drill \`${r.drill}\` — ${r.ok ? 'PASSED: zero invariant violations' : `FAILED: ${r.violations} invariant violation(s)`}`);
+  lines.push(`# Chaos drill \`${r.drill}\` — ${headline(r)}`);
   lines.push('', r.description, '');
   lines.push(`Run ${r.startedAt} → ${r.finishedAt} on ${r.machine.cpus} CPUs, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}.`, '');
+  lines.push(`Commit \`${r.commit.sha}\`${r.commit.dirty ? ' **with uncommitted changes** (the run is not reproducible from the commit alone)' : r.commit.dirty === undefined ? ' (working tree state unknown)' : ', clean working tree'}.`, '');
+  if (r.warnings.length > 0) lines.push('## Warnings', '', ...r.warnings.map((w) => `- ${w}`), '');
   lines.push('## Summary', '');
   lines.push('| figure | value |', '|---|---|');
   lines.push(`| orders offered / accepted (202) | ${r.load.offered} / **${r.load.accepted}** (${r.load.ratePerSecond}/s for ${r.load.durationSeconds} s, bursts included) |`);
@@ -26,7 +28,14 @@ export function renderMarkdown(r: DrillReport): string {
   lines.push('', '## Invariants', '');
   lines.push('| invariant | meaning | violations |', '|---|---|---|');
   for (const i of r.invariants) {
-    lines.push(`| \`${i.name}\` | ${i.description} | ${i.checked ? (i.violations === 0 ? '0' : `**${i.violations}**: ${i.examples.join('; ')}`) : 'not checked'} |`);
+    const outcome = i.checked
+      ? i.violations === 0
+        ? '0'
+        : `**${i.violations}**: ${i.examples.join('; ')}`
+      : i.waived !== undefined
+        ? `waived: ${i.waived}`
+        : '**not checked (fails the drill)**';
+    lines.push(`| \`${i.name}\` | ${i.description} | ${outcome} |`);
   }
   lines.push('', '## Faults', '');
   lines.push('| # | at (s) | fault | target | took | ready again after restart | readiness during a cut | detail |', '|---|---|---|---|---|---|---|---|');
@@ -36,6 +45,25 @@ export function renderMarkdown(r: DrillReport): string {
   }
   if (r.refusals.length > 0) lines.push('', '## Refusals (first ones)', '', ...r.refusals.map((x) => `- ${x}`));
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * `PASSED`, `PASSED with warnings: 1 fault not injected, 3 unexpected exits`, or `FAILED: …`: a
+ * pass never hides what weakened it.
+ */
+export function headline(r: DrillReport): string {
+  if (!r.ok) {
+    const unchecked = r.invariants.filter((i) => !i.passed && !i.checked).length;
+    const stops = Object.values(r.finalExitCodes).filter((c) => c !== 0).length;
+    const why = [
+      r.violations > 0 ? `${r.violations} invariant violation(s)` : '',
+      unchecked > 0 ? `${unchecked} invariant(s) not checked` : '',
+      stops > 0 ? `${stops} service(s) did not stop gracefully` : '',
+    ].filter(Boolean);
+    return `FAILED: ${why.join(', ') || 'see below'}`;
+  }
+  if (r.warnings.length === 0) return 'PASSED: zero invariant violations';
+  return `PASSED with warnings: ${r.warnings.map((w) => w.replace(/ \(.*$/, '')).join(', ')}`;
 }
 
 export function writeReport(r: DrillReport, outPrefix: string): { markdown: string; json: string } {

@@ -1,5 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
 import type { DeadLetter } from '@orderly/platform';
 import { BusInjection } from './bus-injection.js';
 import { expandSteps, type Drill } from './drill-file.js';
@@ -7,7 +9,7 @@ import { DrillEnvironment } from './environment.js';
 import { FaultInjection, type FaultRecord } from './faults.js';
 import { waitForInvariants, type InvariantReport } from './invariants.js';
 import { createCatalog, LoadGenerator, type LoadStats } from './load.js';
-import { services } from './service-processes.js';
+import { repoRoot, services } from './service-processes.js';
 
 /**
  * Runs one drill: the environment (its own PostgreSQL and NATS, proxies, one process per service),
@@ -23,6 +25,8 @@ export interface DrillReport {
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly machine: { cpus: number; memoryGiB: number; node: string };
+  /** The commit the drill ran on (`git rev-parse HEAD`) and whether the working tree differed from it. */
+  readonly commit: { readonly sha: string; readonly dirty: boolean | undefined };
   readonly load: LoadStats & { ratePerSecond: number; durationSeconds: number };
   readonly faults: FaultRecord[];
   readonly faultCounts: Record<string, number>;
@@ -34,7 +38,14 @@ export interface DrillReport {
   readonly violations: number;
   /** Graceful stop of every service at the end (SIGTERM): their exit codes. */
   readonly finalExitCodes: Record<string, number | null>;
+  /** Every invariant held (or was waived with a reason) and every service stopped with 0. */
   readonly ok: boolean;
+  /**
+   * What makes a pass weaker: faults that could not be injected, service exits the drill did not
+   * cause, invariants waived. `PASSED with warnings` when there are any; main exits 2 then.
+   */
+  readonly warnings: string[];
+  readonly verdict: 'PASSED' | 'PASSED with warnings' | 'FAILED';
   readonly refusals: string[];
 }
 
@@ -46,12 +57,50 @@ export interface RunOptions {
 
 const seconds = (ms: number) => Math.round(ms / 100) / 10;
 
+/** HEAD and whether the tree has changes (tracked or untracked); `unknown` outside a git checkout. */
+export function gitCommit(cwd: string = repoRoot): DrillReport['commit'] {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  try {
+    const sha = git('rev-parse', 'HEAD');
+    try {
+      return { sha, dirty: git('status', '--porcelain', '--untracked-files=normal').length > 0 };
+    } catch {
+      return { sha, dirty: undefined };
+    }
+  } catch {
+    return { sha: 'unknown', dirty: undefined };
+  }
+}
+
+/** The warnings of a drill that may otherwise pass (see DrillReport.warnings). */
+export function drillWarnings(
+  faults: readonly FaultRecord[],
+  unexpectedExits: DrillReport['unexpectedExits'],
+  invariants: InvariantReport['invariants'],
+): string[] {
+  const warnings: string[] = [];
+  const failed = faults.filter((f) => f.error !== undefined);
+  if (failed.length > 0) {
+    warnings.push(`${failed.length} fault${failed.length === 1 ? '' : 's'} not injected (${failed.map((f) => `#${f.index} ${f.fault}: ${f.error}`).join('; ')})`);
+  }
+  if (unexpectedExits.length > 0) {
+    warnings.push(
+      `${unexpectedExits.length} unexpected exit${unexpectedExits.length === 1 ? '' : 's'} (${unexpectedExits.map((e) => `${e.service} at ${e.atSeconds} s, ${e.code ?? e.signal}`).join('; ')})`,
+    );
+  }
+  const waived = invariants.filter((i) => i.waived !== undefined);
+  if (waived.length > 0) warnings.push(`${waived.length} invariant${waived.length === 1 ? '' : 's'} waived (${waived.map((i) => `${i.name}: ${i.waived}`).join('; ')})`);
+  return warnings;
+}
+
 export async function runDrill(drill: Drill, options: RunOptions = {}): Promise<DrillReport> {
   const log = options.log ?? ((line: string) => console.log(line));
   const startedAt = new Date();
+  const commit = gitCommit();
   const env = await DrillEnvironment.create(drill);
   try {
     log(`▶ drill ${drill.name}: ${drill.description}`);
+    log(`  on commit ${commit.sha}${commit.dirty ? ' with uncommitted changes' : commit.dirty === undefined ? ' (tree state unknown)' : ''}`);
     log(`  work dir ${env.workDir}${options.serviceLog ? `; service output → ${options.serviceLog}` : ''}`);
     await env.start(options.serviceLog);
     log(`  PostgreSQL :${env.postgres.port}, NATS :${env.nats.port} (the drill's own); services ${services.map((s) => `${s}:${env.ports[s]}`).join(' ')}`);
@@ -107,6 +156,8 @@ export async function runDrill(drill: Drill, options: RunOptions = {}): Promise<
           return deadLetters;
         },
         explainedEventIds: bus.poisonIds,
+        // The notification service's file sink (services.notification.outputFile under dataDir).
+        notificationOutputFile: join(env.workDir, 'notifications.jsonl'),
       },
       {
         timeoutMs: Math.max(0, drill.healBoundSeconds * 1000 - (Date.now() - healFrom)),
@@ -129,23 +180,30 @@ export async function runDrill(drill: Drill, options: RunOptions = {}): Promise<
     if (!graceful) log(`  graceful stop exit codes: ${JSON.stringify(finalExitCodes)}`);
     const faultCounts: Record<string, number> = {};
     for (const f of faults.records) faultCounts[f.fault] = (faultCounts[f.fault] ?? 0) + 1;
+    const unexpectedExits = system.unexpectedExits.map((e) => ({ service: e.service, code: e.code, signal: e.signal, atSeconds: seconds(e.at - t0) }));
+    const warnings = drillWarnings(faults.records, unexpectedExits, report.invariants);
+    const ok = report.ok && graceful;
+    for (const w of warnings) log(`  warning: ${w}`);
     return {
       drill: drill.name,
       description: drill.description,
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
       machine: { cpus: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+      commit,
       load: { ...load.stats, ratePerSecond: drill.load.ratePerSecond, durationSeconds: drill.load.durationSeconds },
       faults: faults.records.sort((a, b) => a.index - b.index),
       faultCounts,
-      unexpectedExits: system.unexpectedExits.map((e) => ({ service: e.service, code: e.code, signal: e.signal, atSeconds: seconds(e.at - t0) })),
+      unexpectedExits,
       heal: { boundSeconds: drill.healBoundSeconds, healedAfterMs, lastFaultHealedAtSeconds: seconds(faults.lastHealedAt - t0), loadEndedAtSeconds: seconds(loadEndedAt - t0) },
       outcome: { orders: report.orders, confirmed: report.confirmed, cancelled: report.cancelled, open: report.open },
       deadLetters: { total: deadLetters.length, injectedPoison: bus.poisonIds.size },
       invariants: report.invariants,
       violations: report.invariants.reduce((n, i) => n + i.violations, 0),
       finalExitCodes,
-      ok: report.ok && graceful,
+      ok,
+      warnings,
+      verdict: !ok ? 'FAILED' : warnings.length > 0 ? 'PASSED with warnings' : 'PASSED',
       refusals: load.refusals,
     };
   } finally {
