@@ -143,6 +143,34 @@ describe('NATS bus when a provider behind a port is unavailable', () => {
     });
   });
 
+  test('when messages wait out an outage longer than their ack wait, then the redeliveries do not count against maxDeliver', async () => {
+    await withTestBus(async (bus, subject) => {
+      // Arrange: the provider is down for three ack waits; every message then fails once on its own.
+      const downUntil = Date.now() + 1_500;
+      const calls = new Map<string, number>();
+      const applied = new Set<string>();
+      const subscription = await bus.subscribe(subscriptionOptions({ subjects: [subject], maxDeliver: 2, ackWaitMs: 500, retryBackoffMs: [100, 400] }), (delivery) => {
+        if (Date.now() < downUntil) return Promise.reject(providerUnavailable());
+        const n = (calls.get(delivery.id) ?? 0) + 1;
+        calls.set(delivery.id, n);
+        if (n === 1) return Promise.reject(new Error('a conflict that retrying resolves'));
+        applied.add(delivery.id);
+        return Promise.resolve();
+      });
+      try {
+        // Act
+        const messages = [aMessage(subject), aMessage(subject), aMessage(subject)];
+        await bus.publish(messages);
+
+        // Assert
+        await eventually(() => expect([...applied].sort()).toEqual(messages.map((m) => m.id).sort()), 10_000);
+        expect(await bus.listDeadLetters()).toEqual([]);
+      } finally {
+        await subscription.stop();
+      }
+    });
+  });
+
   test('when a message keeps failing on its own after an outage, then it is dead-lettered after maxDeliver of its own failures', async () => {
     await withTestBus(async (bus, subject) => {
       // Arrange
