@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import {
   ConfigSource,
   LiveConfig,
+  type ConfigDocument,
   loadConfigDocument,
   parseServiceConfig,
 } from '../config/index.js';
@@ -22,6 +23,11 @@ export interface Stoppable {
 export async function runServiceMain<Schema extends z.ZodType>(options: {
   readonly name: string;
   readonly configSchema: Schema;
+  /**
+   * Rules across sections of the whole document (e.g. one service's timeout against another's),
+   * checked with the schemas at start and at every reload; they throw a ConfigError.
+   */
+  readonly checkDocument?: (document: ConfigDocument) => void;
   readonly start: (config: LiveConfig<z.output<Schema>>) => Promise<Stoppable>;
 }): Promise<void> {
   let config: LiveConfig<z.output<Schema>>;
@@ -30,7 +36,10 @@ export async function runServiceMain<Schema extends z.ZodType>(options: {
     const argv = process.argv.slice(2);
     source = new ConfigSource({
       load: () => loadConfigDocument({ argv, env: process.env }),
-      validate: (document) => void parseServiceConfig(document, options.name, options.configSchema),
+      validate: (document) => {
+        parseServiceConfig(document, options.name, options.configSchema);
+        options.checkDocument?.(document);
+      },
     });
     config = LiveConfig.follow(source, options.name, options.configSchema);
     const reload = () => config.platform.configReload;

@@ -54,6 +54,8 @@ interface PeriodicTask {
   readonly name: string;
   readonly intervalMs: () => number;
   readonly run: () => Promise<void>;
+  /** Also run once, awaited, before the consumers subscribe (see `every`). */
+  readonly runBeforeConsumers: boolean;
   timer?: NodeJS.Timeout;
   running?: Promise<void>;
 }
@@ -71,6 +73,7 @@ export class ServiceRuntime {
   }[] = [];
   private readonly subscriptions: Subscription[] = [];
   private readonly tasks: PeriodicTask[] = [];
+  private ranBeforeConsumers = false;
   private routers: ((router: ConnectRouter) => void)[] = [];
   private customHandler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   private server: Server | undefined;
@@ -289,9 +292,20 @@ export class ServiceRuntime {
     this.consumers.push({ name: subscription, handlers, batched: options.batched ?? false });
   }
 
-  /** Runs `run` every `intervalMs()` (read again each time, so it can follow reloaded config). */
-  every(name: string, intervalMs: () => number, run: () => Promise<void>): void {
-    this.tasks.push({ name, intervalMs, run });
+  /**
+   * Runs `run` every `intervalMs()` (read again each time, so it can follow reloaded config).
+   * `runBeforeConsumers`: also once at start, before any consumer subscribes, so events that
+   * waited while the service was down meet the state this task leaves (e.g. timed-out sagas
+   * cancelled before their late answers are applied); a failure of that run fails the start.
+   */
+  every(
+    name: string,
+    intervalMs: () => number,
+    run: () => Promise<void>,
+    options: { readonly runBeforeConsumers?: boolean } = {},
+  ): void {
+    const runBeforeConsumers = options.runBeforeConsumers ?? false;
+    this.tasks.push({ name, intervalMs, run, runBeforeConsumers });
   }
 
   readiness(name: string, check: ReadinessCheck): void {
@@ -301,6 +315,10 @@ export class ServiceRuntime {
   /** Subscribes consumers first (so nothing published meanwhile is missed), then listens, relays and schedules. */
   async subscribe(): Promise<void> {
     const { bus: busConfig } = this.options.platform;
+    if (!this.ranBeforeConsumers) {
+      this.ranBeforeConsumers = true;
+      for (const task of this.tasks) if (task.runBeforeConsumers) await task.run();
+    }
     for (const consumer of this.consumers.splice(0)) {
       this.subscriptions.push(
         await startEventConsumer(

@@ -5,9 +5,10 @@ import { demoCatalog } from './domain/demo-catalog.js';
 import { seedCatalogIfEmpty } from './data-access/product-repository.js';
 import { inventoryRpc } from './entry-points/inventory-rpc.js';
 import {
-  expireReservations,
-  reservationExpiryTask,
-} from './entry-points/reservation-expiry-task.js';
+  reportStaleReservations,
+  staleReservationMetrics,
+  staleReservationsTask,
+} from './entry-points/stale-reservations-task.js';
 import {
   reserveStockHandlers,
   reserveStockSubscription,
@@ -17,7 +18,7 @@ import {
   settleReservationsSubscription,
 } from './entry-points/settle-reservations-consumer.js';
 
-export { inventoryConfigSchema, type InventoryConfig } from './config.js';
+export { checkSagaTimeouts, inventoryConfigSchema, type InventoryConfig } from './config.js';
 export { reserveStockSubscription, settleReservationsSubscription };
 
 const migrationsPath = fileURLToPath(new URL('./data-access/migrations', import.meta.url));
@@ -33,7 +34,7 @@ export interface CreateInventoryServiceOptions {
 
 /**
  * The inventory service, wired but not started: the catalog RPCs, the reserve-stock and
- * settle-reservations consumers, and the reservation expiry sweep. Its database is migrated (and
+ * settle-reservations consumers, and the stale-reservation report. Its database is migrated (and
  * seeded with the demo catalog when configured). The caller starts and stops the runtime.
  */
 export async function createInventoryService(
@@ -91,16 +92,21 @@ export async function createInventoryService(
     settleReservationsSubscription,
     settleReservationsHandlers({ log: runtime.log, clock }),
   );
+  const staleMetrics = staleReservationMetrics(runtime.telemetry);
   runtime.every(
-    reservationExpiryTask,
+    staleReservationsTask,
     () => live.service.expirySweepIntervalMs,
     async () => {
-      await expireReservations({
-        db: runtime.db,
-        log: runtime.log,
-        clock,
-        batchSize: live.service.expirySweepBatchSize,
-      });
+      await reportStaleReservations(
+        {
+          db: runtime.db,
+          log: runtime.log,
+          clock,
+          reservationTtlMs: live.service.reservationTtlMs,
+          batchSize: live.service.expirySweepBatchSize,
+        },
+        staleMetrics,
+      );
     },
   );
   return runtime;

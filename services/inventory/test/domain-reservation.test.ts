@@ -7,6 +7,7 @@ import {
   mergeOrderLines,
   reservationExpiresAt,
   reservationStatuses,
+  reservationTtlProblem,
   type ReservableProduct,
 } from '../src/domain/reservation.js';
 
@@ -133,10 +134,14 @@ describe('reservation status transitions', () => {
   });
 
   test('when a reservation is settled or rejected, then no transition is allowed', () => {
-    for (const from of ['CONFIRMED', 'CANCELLED', 'EXPIRED', 'REJECTED'] as const) {
+    for (const from of ['CONFIRMED', 'CANCELLED', 'REJECTED'] as const) {
       for (const to of reservationStatuses)
         expect(canTransition(from, to), `${from} → ${to}`).toBe(false);
     }
+  });
+
+  test('when a legacy reservation is EXPIRED, then it may only become CONFIRMED', () => {
+    expect(reservationStatuses.filter((to) => canTransition('EXPIRED', to))).toEqual(['CONFIRMED']);
   });
 });
 
@@ -154,10 +159,10 @@ describe('decideRepeatedOrderPlaced', () => {
 });
 
 describe('decideSettlement', () => {
-  test('when an order is confirmed, then only a RESERVED reservation is confirmed', () => {
+  test('when an order is confirmed, then a RESERVED (or legacy EXPIRED) reservation is confirmed', () => {
     expect(decideSettlement('confirmed', 'RESERVED')).toBe('confirm');
     expect(decideSettlement('confirmed', 'CONFIRMED')).toBe('ignore');
-    expect(decideSettlement('confirmed', 'EXPIRED')).toBe('confirmed-after-expiry');
+    expect(decideSettlement('confirmed', 'EXPIRED')).toBe('confirm-expired');
     expect(decideSettlement('confirmed', 'CANCELLED')).toBe('unexpected');
     expect(decideSettlement('confirmed', 'REJECTED')).toBe('unexpected');
     expect(decideSettlement('confirmed', undefined)).toBe('unexpected');
@@ -177,6 +182,30 @@ describe('reservationExpiresAt', () => {
   test('when a reservation is made, then it expires one TTL later', () => {
     expect(reservationExpiresAt(new Date('2025-01-01T00:00:00Z'), 60_000)).toEqual(
       new Date('2025-01-01T00:01:00Z'),
+    );
+  });
+});
+
+describe('reservationTtlProblem', () => {
+  test('when the TTL is above the saga timeout plus one sweep interval, then there is no problem', () => {
+    expect(
+      reservationTtlProblem({
+        reservationTtlMs: 31_001,
+        sagaTimeoutMs: 30_000,
+        sagaSweepIntervalMs: 1000,
+      }),
+    ).toBeUndefined();
+  });
+
+  test('when the TTL is not above the saga timeout plus one sweep interval, then the rule names both keys and values', () => {
+    expect(
+      reservationTtlProblem({
+        reservationTtlMs: 31_000,
+        sagaTimeoutMs: 30_000,
+        sagaSweepIntervalMs: 1000,
+      }),
+    ).toBe(
+      'must be greater than services.order.sagaTimeoutMs (30000) + services.order.sagaSweepIntervalMs (1000) = 31000',
     );
   });
 });

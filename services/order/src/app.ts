@@ -104,6 +104,9 @@ export async function createOrderService(options: OrderServiceOptions): Promise<
       }),
       metrics.timedOut,
     ),
+    // Once before the consumers too: after a long outage, sagas past their timeout are cancelled
+    // before the answers that waited in the stream are applied.
+    { runBeforeConsumers: true },
   );
   return runtime;
 }

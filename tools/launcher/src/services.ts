@@ -2,7 +2,7 @@ import type { Bus, ConfigDocument, ConfigSource, Flags, Logger, ServiceRuntime }
 import { LiveConfig, parseServiceConfig } from '@orderly/platform';
 import { createGatewayService, gatewayConfigSchema } from '@orderly/gateway';
 import { createIdentityService, identityConfigSchema } from '@orderly/identity';
-import { createInventoryService, inventoryConfigSchema } from '@orderly/inventory';
+import { checkSagaTimeouts, createInventoryService, inventoryConfigSchema } from '@orderly/inventory';
 import { createNotificationService, notificationConfigSchema } from '@orderly/notification';
 import { createOrderService, orderConfigSchema } from '@orderly/order';
 import { createPaymentService, paymentConfigSchema } from '@orderly/payment';
@@ -59,6 +59,7 @@ export function validateAllServices(document: ConfigDocument): void {
   parseServiceConfig(document, 'notification', notificationConfigSchema);
   parseServiceConfig(document, 'identity', identityConfigSchema);
   parseServiceConfig(document, 'gateway', gatewayConfigSchema);
+  checkSagaTimeouts(document);
 }
 
 /**

@@ -106,34 +106,49 @@ export async function reservedQuantities(
   }));
 }
 
-/** Settles RESERVED reservations (the caller checked the transition). */
+/** Settles reservations that are still `from` (RESERVED unless said; the caller checked the transition). */
 export async function settleReservations(
   sql: Sql,
   reservationIds: readonly string[],
   status: ReservationStatus,
   now: Date,
+  from: ReservationStatus = 'RESERVED',
 ): Promise<void> {
   if (reservationIds.length === 0) return;
   await sql.query(
-    `UPDATE reservations SET status = $2, settled_at = $3 WHERE id = ANY($1::uuid[]) AND status = 'RESERVED'`,
-    [reservationIds, status, now],
+    `UPDATE reservations SET status = $2, settled_at = $3 WHERE id = ANY($1::uuid[]) AND status = $4`,
+    [reservationIds, status, now, from],
   );
 }
 
 /**
- * Locks up to `limit` RESERVED reservations past their expiry. SKIP LOCKED lets replicas sweep
- * side by side and never waits for a reservation being confirmed or cancelled right now.
+ * Stale reservations: RESERVED past `expires_at` (their TTL, or their last report). Up to `limit`
+ * of them, oldest first, get `expires_at = nextReportAt` (so each is reported once per TTL, not at
+ * every sweep) and are returned. SKIP LOCKED: a reservation being settled right now is not waited for.
  */
-export async function lockExpiredReservations(
+export async function markStaleReservationsReported(
   sql: Sql,
   now: Date,
+  nextReportAt: Date,
   limit: number,
-): Promise<StoredReservation[]> {
-  const { rows } = await sql.query<ReservationRow>(
-    `SELECT id, order_id, status, expires_at FROM reservations
-      WHERE status = 'RESERVED' AND expires_at <= $1
-      ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
-    [now, limit],
+): Promise<(StoredReservation & { readonly createdAt: Date })[]> {
+  const { rows } = await sql.query<ReservationRow & { created_at: Date }>(
+    `UPDATE reservations r SET expires_at = $3
+       FROM (SELECT id FROM reservations
+              WHERE status = 'RESERVED' AND expires_at <= $1
+              ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED) stale
+      WHERE r.id = stale.id
+      RETURNING r.id, r.order_id, r.status, r.expires_at, r.created_at`,
+    [now, limit, nextReportAt],
   );
-  return rows.map(toReservation);
+  return rows.map((row) => ({ ...toReservation(row), createdAt: row.created_at }));
+}
+
+/** How many reservations are still RESERVED although made at or before `cutoff`. */
+export async function countReservationsHeldSince(sql: Sql, cutoff: Date): Promise<number> {
+  const { rows } = await sql.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM reservations WHERE status = 'RESERVED' AND created_at <= $1`,
+    [cutoff],
+  );
+  return rows[0]?.n ?? 0;
 }

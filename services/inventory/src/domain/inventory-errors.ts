@@ -51,3 +51,14 @@ export const invalidReservationTransition = (reservationId: string, from: string
     `reservation ${reservationId} cannot go from ${from} to ${to}`,
     { kind: 'internal' },
   );
+
+/**
+ * A legacy EXPIRED reservation's order was confirmed, but its units were sold again meanwhile. Not
+ * permanent: after its retries it waits in the dead letters until an operator restocks and redrives.
+ */
+export const expiredReservationShort = (orderId: string, skus: readonly string[]) =>
+  new AppError(
+    'INVENTORY_EXPIRED_RESERVATION_SHORT',
+    `order ${orderId} was confirmed after its reservation expired, and ${skus.join(', ')} no longer has the units`,
+    { kind: 'conflict', details: { orderId, skus } },
+  );

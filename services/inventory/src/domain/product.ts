@@ -96,3 +96,11 @@ export const releaseMovement = (sku: string, quantity: number): StockMovement =>
   reserved: -quantity,
   sold: 0,
 });
+
+/** Confirm a legacy EXPIRED reservation: its released units are taken from available and sold. */
+export const retakeMovement = (sku: string, quantity: number): StockMovement => ({
+  sku,
+  available: -quantity,
+  reserved: 0,
+  sold: quantity,
+});

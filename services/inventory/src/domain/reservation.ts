@@ -3,6 +3,10 @@ import { invalidReservationTransition } from './inventory-errors.js';
 /**
  * Reservations: stock held for one order, all lines or none. An order has at most one reservation
  * (a CANCELLED row without lines is the tombstone of an order cancelled before it was reserved).
+ * The order's saga owns the reservation's lifetime: its stock is sold by OrderConfirmed and released
+ * by OrderCancelled (the saga's own timeout cancels a stuck order), never on inventory's clock. A
+ * reservation held past `reservationTtlMs` is only reported as stale (a sign of a stuck saga).
+ * EXPIRED is a legacy status: the expiry sweep of earlier versions released stock on its own.
  */
 
 export const reservationStatuses = [
@@ -18,7 +22,9 @@ const allowedTransitions: Readonly<Record<ReservationStatus, readonly Reservatio
   RESERVED: ['CONFIRMED', 'CANCELLED', 'EXPIRED'],
   CONFIRMED: [],
   CANCELLED: [],
-  EXPIRED: [],
+  // Legacy: an EXPIRED reservation (released by the old expiry sweep) re-takes its units when its
+  // order is confirmed after all; nothing makes new EXPIRED reservations any more.
+  EXPIRED: ['CONFIRMED'],
   REJECTED: [],
 };
 
@@ -26,7 +32,7 @@ export function isReservationStatus(value: string): value is ReservationStatus {
   return (reservationStatuses as readonly string[]).includes(value);
 }
 
-/** RESERVED → CONFIRMED | CANCELLED | EXPIRED; every other status is final. */
+/** RESERVED → CONFIRMED | CANCELLED | EXPIRED, EXPIRED → CONFIRMED; every other status is final. */
 export function canTransition(from: ReservationStatus, to: ReservationStatus): boolean {
   return allowedTransitions[from].includes(to);
 }
@@ -140,14 +146,15 @@ export function decideRepeatedOrderPlaced(status: ReservationStatus): 'ignore' |
  * - `confirm`: RESERVED → CONFIRMED, the reserved units are sold.
  * - `release`: RESERVED → CANCELLED, the reserved units are available again.
  * - `record-tombstone`: no reservation yet; a CANCELLED row without lines makes a late OrderPlaced reserve nothing.
- * - `confirmed-after-expiry`: the reservation expired before the confirmation arrived; its stock was
- *   already released (and may be sold again). Reported, not repaired: the reservation TTL is configured
- *   far above the order saga timeout, so this needs a saga stuck far beyond its own timeout.
+ * - `confirm-expired`: a legacy EXPIRED reservation (its stock released by an earlier version's expiry
+ *   sweep) whose order was confirmed after all: EXPIRED → CONFIRMED, its units are taken from
+ *   `available` again and sold; when they are no longer available the event fails (and is
+ *   dead-lettered) so an operator can restock and redrive it.
  * - `unexpected`: a combination the order state machine never produces; reported and left alone.
  * - `ignore`: already settled that way (or with a cancellation that needs nothing).
  */
 export type SettlementAction =
-  'confirm' | 'release' | 'record-tombstone' | 'confirmed-after-expiry' | 'unexpected' | 'ignore';
+  'confirm' | 'release' | 'record-tombstone' | 'confirm-expired' | 'unexpected' | 'ignore';
 
 export function decideSettlement(
   outcome: 'confirmed' | 'cancelled',
@@ -160,7 +167,7 @@ export function decideSettlement(
       case 'CONFIRMED':
         return 'ignore';
       case 'EXPIRED':
-        return 'confirmed-after-expiry';
+        return 'confirm-expired';
       default:
         return 'unexpected';
     }
@@ -177,9 +184,33 @@ export function decideSettlement(
   }
 }
 
-/** When a reservation made at `now` stops holding its stock. */
+/**
+ * When a reservation made (or last reported) at `now` is reported as stale if still RESERVED. It
+ * keeps holding its stock after that: only its order's saga settles it.
+ */
 export function reservationExpiresAt(now: Date, reservationTtlMs: number): Date {
   return new Date(now.getTime() + reservationTtlMs);
+}
+
+/** The start-up rule between the two services' timeouts (see reservationTtlProblem). */
+export interface SagaTimeouts {
+  readonly reservationTtlMs: number;
+  readonly sagaTimeoutMs: number;
+  readonly sagaSweepIntervalMs: number;
+}
+
+/**
+ * A reservation is reported as stale only when its saga should have ended already: the order's
+ * sweeper cancels a saga at most `sagaTimeoutMs + sagaSweepIntervalMs` after it was placed. A TTL
+ * at or below that would report healthy sagas. Returns the rule broken, or undefined.
+ */
+export function reservationTtlProblem(timeouts: SagaTimeouts): string | undefined {
+  const bound = timeouts.sagaTimeoutMs + timeouts.sagaSweepIntervalMs;
+  if (timeouts.reservationTtlMs > bound) return undefined;
+  return (
+    `must be greater than services.order.sagaTimeoutMs (${timeouts.sagaTimeoutMs}) + ` +
+    `services.order.sagaSweepIntervalMs (${timeouts.sagaSweepIntervalMs}) = ${bound}`
+  );
 }
 
 function uniqueSorted(values: readonly string[]): string[] {

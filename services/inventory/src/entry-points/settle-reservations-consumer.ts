@@ -1,9 +1,13 @@
 import { on, type EventHandler, type Logger, type Sql } from '@orderly/platform';
 import { OrderCancelledSchema, OrderConfirmedSchema } from '@orderly/order/contract/order_events';
-import { reservationRace, unusableEvent } from '../domain/inventory-errors.js';
-import { confirmMovement, releaseMovement } from '../domain/product.js';
+import {
+  expiredReservationShort,
+  reservationRace,
+  unusableEvent,
+} from '../domain/inventory-errors.js';
+import { confirmMovement, releaseMovement, retakeMovement } from '../domain/product.js';
 import { assertTransition, decideSettlement } from '../domain/reservation.js';
-import { applyStockMovements } from '../data-access/product-repository.js';
+import { applyStockMovements, lockProducts } from '../data-access/product-repository.js';
 import {
   insertReservation,
   lockReservationOfOrder,
@@ -21,7 +25,8 @@ export interface SettleReservationsDeps {
 /**
  * OrderConfirmed / OrderCancelled → the order's reservation is settled. Keyed by order id (the
  * reservation id in the event is informative): the order's reservation row is locked first, so a
- * confirmation, a cancellation and the expiry sweep never settle one reservation twice.
+ * confirmation and a cancellation never settle one reservation twice. A RESERVED reservation is
+ * confirmed whatever its age: the saga, not a clock here, decides when held stock goes back.
  */
 export function settleReservationsHandlers(deps: SettleReservationsDeps): EventHandler[] {
   return [
@@ -80,15 +85,33 @@ async function settle(
       deps.log.info({ orderId }, 'order cancelled before any reservation, tombstone recorded');
       return;
     }
-    case 'confirmed-after-expiry':
-      // The stock went back to available at expiry and may be sold again; nothing is taken now.
-      // The reservation TTL is configured far above the saga timeout, so this needs a saga stuck
-      // far beyond its own timeout: reported for an operator, not repaired here.
+    case 'confirm-expired': {
+      // Legacy data: an earlier version's expiry sweep released this stock. Sold again only if
+      // it is still there; otherwise the event fails so an operator restocks and redrives it.
+      const { id, status } = reservation!;
+      assertTransition(id, status, 'CONFIRMED');
+      const quantities = await reservedQuantities(tx, [id]);
+      const products = await lockProducts(
+        tx,
+        quantities.map((q) => q.sku),
+      );
+      const short = quantities
+        .filter((q) => (products.get(q.sku)?.available ?? 0) < q.quantity)
+        .map((q) => q.sku);
+      if (short.length > 0) throw expiredReservationShort(orderId, short);
+      await applyStockMovements(
+        tx,
+        quantities.map((q) => retakeMovement(q.sku, q.quantity)),
+        now,
+        { alreadyLocked: true },
+      );
+      await settleReservations(tx, [id], 'CONFIRMED', now, 'EXPIRED');
       deps.log.warn(
-        { orderId, reservationId: reservation?.id },
-        'order confirmed after its reservation expired',
+        { orderId, reservationId: id },
+        'order confirmed after its reservation expired, units taken again',
       );
       return;
+    }
     case 'unexpected':
       deps.log.warn(
         { orderId, outcome, status: reservation?.status },
