@@ -8,7 +8,7 @@ import { MemoryBus, connectNatsBus } from '../bus/index.js';
 import { LiveConfig, type PlatformConfig } from '../config/index.js';
 import { Database, ensureDatabase, platformMigrations } from '../db/index.js';
 import { AppError } from '../errors/index.js';
-import { startEventConsumer, type EventHandler } from '../inbox/index.js';
+import { pruneInbox, startEventConsumer, type EventHandler } from '../inbox/index.js';
 import type { Logger } from '../log/index.js';
 import { Outbox, OutboxRelay } from '../outbox/index.js';
 import { errorMappingInterceptor, rpcServerTelemetry } from '../rpc/index.js';
@@ -20,6 +20,8 @@ import {
 } from '../telemetry/index.js';
 import { FaultInjector, openFlags, type Flags, type FlagsHandle } from '../flags/index.js';
 import { buildInfo } from '../packaging/build-info.js';
+import { Readiness, type ReadinessCheck } from './readiness.js';
+import { waitForDependency } from './startup.js';
 
 /**
  * Everything technical a service needs, wired once: logger, its own database (migrated), the bus,
@@ -48,7 +50,15 @@ export interface ServiceRuntimeOptions {
   readonly flags?: Flags;
 }
 
-type ReadinessCheck = (signal: AbortSignal) => Promise<void>;
+/**
+ * The HTTP server, listening from early in `create`: while dependencies are waited for it answers
+ * `/healthz` (200) and `/readyz` (503) only; `start` hands it the service's own handler.
+ */
+interface FrontDoor {
+  readonly server: Server;
+  readonly url: string;
+  handler: (req: IncomingMessage, res: ServerResponse) => void;
+}
 
 interface PeriodicTask {
   readonly name: string;
@@ -65,7 +75,8 @@ export class ServiceRuntime {
   readonly outbox: Outbox;
   /** Tracer, meter and logger of this service: the one telemetry path (platform/src/telemetry). */
   readonly telemetry: Telemetry;
-  private readonly checks = new Map<string, ReadinessCheck>();
+  /** `/readyz`: the 'startup' check fails until `start` finished. */
+  private readonly checks: Readiness;
   private readonly consumers: {
     name: string;
     handlers: readonly EventHandler[];
@@ -95,7 +106,11 @@ export class ServiceRuntime {
     live: LiveConfig<unknown>,
     flags: Flags,
     private readonly ownedFlags: FlagsHandle | undefined,
+    private readonly front: FrontDoor,
+    readiness: Readiness,
   ) {
+    this.server = front.server;
+    this.checks = readiness;
     this.log = log;
     this.telemetry =
       options.telemetry ??
@@ -201,33 +216,51 @@ export class ServiceRuntime {
     const telemetry =
       options.telemetry ?? createTelemetry({ service: options.name, platform, log: options.log });
     const log = telemetry.log;
+    const live = options.config ?? LiveConfig.fixed({ platform, service: {} }, options.name);
+    // Listening before the dependencies are reached: alive (/healthz) but not ready (/readyz) while
+    // PostgreSQL or NATS is waited for, so a system comes up whatever the order its parts start in.
+    const readiness = new Readiness();
+    readiness.fail('startup', 'starting');
+    const front = await openFrontDoor(options, readiness, () => live.platform.health);
+    const waitOptions = (dependency: string) => ({
+      policy: platform.startup.dependencyRetry,
+      log,
+      onWaiting: (reason: string | undefined) =>
+        reason === undefined ? readiness.delete(dependency) : readiness.fail(dependency, reason),
+    });
     let database: Database | undefined;
-    if (options.database) {
-      await ensureDatabase(
-        platform.postgres.url,
-        options.database.name,
-        platform.postgres.connectTimeoutMs,
-      );
-      database = new Database(
-        {
-          ...platform.postgres,
-          database: options.database.name,
-          applicationName: `orderly-${options.name}`,
-        },
-        log,
-      );
-      await database.migrate([
-        platformMigrations,
-        { scope: options.name, path: options.database.migrationsPath },
-      ]);
-    }
     let bus = options.bus;
     let ownsBus = false;
-    if (!bus && (options.usesBus ?? Boolean(options.database))) {
-      bus = await openBus(platform, options.name);
-      ownsBus = true;
+    try {
+      if (options.database) {
+        const { name, migrationsPath } = options.database;
+        const db = new Database(
+          { ...platform.postgres, database: name, applicationName: `orderly-${options.name}` },
+          log,
+        );
+        database = db;
+        await waitForDependency(
+          'postgres',
+          async () => {
+            await ensureDatabase(platform.postgres.url, name, platform.postgres.connectTimeoutMs);
+            await db.migrate([platformMigrations, { scope: options.name, path: migrationsPath }]);
+          },
+          waitOptions('postgres'),
+        );
+      }
+      if (!bus && (options.usesBus ?? Boolean(options.database))) {
+        bus = await waitForDependency(
+          platform.bus.kind,
+          () => openBus(platform, options.name),
+          waitOptions(platform.bus.kind),
+        );
+        ownsBus = true;
+      }
+    } catch (error) {
+      await database?.close().catch(() => {});
+      await new Promise((resolve) => front.server.close(resolve));
+      throw error;
     }
-    const live = options.config ?? LiveConfig.fixed({ platform, service: {} }, options.name);
     const ownedFlags = options.flags
       ? undefined
       : await openFlags({
@@ -245,6 +278,8 @@ export class ServiceRuntime {
       live,
       options.flags ?? (ownedFlags as Flags),
       ownedFlags,
+      front,
+      readiness,
     );
   }
 
@@ -361,7 +396,25 @@ export class ServiceRuntime {
       );
       this.relay.start();
     }
+    const database = this.database;
+    if (database) {
+      // Inbox rows outlive the bus's redelivery horizon (checked by the config schema), then go.
+      this.every(
+        'inbox-cleanup',
+        () => this.options.platform.inbox.cleanupIntervalMs,
+        async () => {
+          const { retentionMs, cleanupBatchSize } = this.live.platform.inbox;
+          const deleted = await pruneInbox(database, {
+            retentionMs,
+            batchSize: cleanupBatchSize,
+            continues: () => !this.stopping,
+          });
+          if (deleted > 0) this.log.debug({ deleted }, 'old inbox rows deleted');
+        },
+      );
+    }
     for (const task of this.tasks) this.schedule(task);
+    this.checks.delete('startup');
     this.log.info({ url, build: buildInfo() }, `${this.options.name} started`);
     return { url };
   }
@@ -380,7 +433,8 @@ export class ServiceRuntime {
     const appHandler = custom
       ? (req: IncomingMessage, res: ServerResponse) => this.withHttpFaults(req, res, custom)
       : connect;
-    const server = createServer((req, res) => {
+    // The server has listened since `create` (health only); from now on it serves the service.
+    this.front.handler = (req, res) => {
       const path = req.url?.split('?')[0];
       if (path === '/healthz')
         return void sendJson(res, 200, { status: 'ok', details: { build: buildInfo() } });
@@ -392,38 +446,13 @@ export class ServiceRuntime {
       // The gateway's HTTP API gets a server span here; Connect calls get theirs from the interceptor.
       if (custom) traceHttpRequest(this.telemetry, req, res, appHandler);
       else appHandler(req, res);
-    });
-    // Keep-alive connections from callers should outlive their idle gaps but not a shutdown.
-    server.keepAliveTimeout = this.options.platform.rpc.defaultTimeoutMs;
-    this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.http.port, this.options.http.host, () => resolve());
-    });
-    const address = server.address() as AddressInfo;
-    return `http://${this.options.http.host}:${address.port}`;
+    };
+    return this.front.url;
   }
 
   private async answerReadiness(res: ServerResponse): Promise<void> {
     if (this.stopping) return void sendJson(res, 503, { status: 'stopping', checks: {} });
-    const signal = AbortSignal.timeout(this.options.platform.rpc.defaultTimeoutMs);
-    const results: Record<string, string> = {};
-    await Promise.all(
-      [...this.checks].map(async ([name, check]) => {
-        try {
-          await check(signal);
-          results[name] = 'ok';
-        } catch (error) {
-          results[name] = error instanceof Error ? error.message : String(error);
-        }
-      }),
-    );
-    const ready = Object.values(results).every((r) => r === 'ok');
-    sendJson(res, ready ? 200 : 503, {
-      status: ready ? 'ready' : 'not-ready',
-      checks: results,
-      details: this.configDetails(),
-    });
+    await sendReadiness(res, this.checks, this.live.platform.health, this.configDetails());
   }
 
   /**
@@ -549,6 +578,58 @@ export class ServiceRuntime {
     this.log.info(`${this.options.name} stopped`);
     await this.telemetry.shutdown();
   }
+}
+
+/** `/readyz`: 200 when every check answered 'ok' within the budget, else 503 naming the others. */
+async function sendReadiness(
+  res: ServerResponse,
+  readiness: Readiness,
+  health: PlatformConfig['health'],
+  details: Record<string, unknown> | undefined,
+): Promise<void> {
+  const checks = await readiness.evaluate({
+    budgetMs: health.readyzBudgetMs,
+    pingTimeoutMs: health.pingTimeoutMs,
+  });
+  const ready = Object.values(checks).every((r) => r === 'ok');
+  sendJson(res, ready ? 200 : 503, {
+    status: ready ? 'ready' : 'not-ready',
+    checks,
+    ...(details ? { details } : {}),
+  });
+}
+
+/**
+ * Listens on the service's port at once, answering only `/healthz` and `/readyz` (and 503 to anything
+ * else) until the runtime replaces `handler` in `start`.
+ */
+async function openFrontDoor(
+  options: ServiceRuntimeOptions,
+  readiness: Readiness,
+  health: () => PlatformConfig['health'],
+): Promise<FrontDoor> {
+  const server = createServer((req, res) => front.handler(req, res));
+  const front: FrontDoor = {
+    server,
+    url: '',
+    handler: (req, res) => {
+      const path = req.url?.split('?')[0];
+      if (path === '/healthz')
+        return void sendJson(res, 200, { status: 'ok', details: { build: buildInfo() } });
+      if (path === '/readyz') return void sendReadiness(res, readiness, health(), undefined);
+      sendJson(res, 503, {
+        error: { code: 'SERVICE_STARTING', message: `${options.name} is starting` },
+      });
+    },
+  };
+  // Keep-alive connections from callers should outlive their idle gaps but not a shutdown.
+  server.keepAliveTimeout = options.platform.rpc.defaultTimeoutMs;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.http.port, options.http.host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  return Object.assign(front, { url: `http://${options.http.host}:${address.port}` });
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
