@@ -17,7 +17,7 @@ import { bearerHeaders, customerIdHeaders, identityServiceExists, type AuthHeade
 import { benchSettings, parseBenchArgs, usage, wants, type BenchConfig, type Window } from './config.js';
 import { summarizeProfile } from './cpu-profile.js';
 import { Histogram, latencySummaryMs } from './histogram.js';
-import { checkInvariants } from '@orderly/chaos/invariants';
+import { checkInvariants, readDeadLetterStream } from '@orderly/chaos/invariants';
 import type { LoadJob } from './loadgen/job.js';
 import { checkWrittenReport, writeReport } from './report/write-report.js';
 import { targets } from './targets.js';
@@ -533,7 +533,15 @@ async function main(): Promise<void> {
         // refunds, outboxes) may still be in flight: check until everything holds or time runs out.
         const settleBy = Date.now() + config.drainMaxMs;
         for (;;) {
-          report.invariants = await checkInvariants((service, text, values) => system.sql(service, text, values), { stockAtStart: bench.stockAtStart, acceptedAtLeast: bench.accepted });
+          report.invariants = await checkInvariants((service, text, values) => system.sql(service, text, values), {
+            stockAtStart: bench.stockAtStart,
+            acceptedAtLeast: bench.accepted,
+            // The system's own dead-letter stream (ORDERLY_BUS__DEAD_LETTER_STREAM), read directly; nothing is injected.
+            deadLetters: await readDeadLetterStream(config.natsUrl, `BENCH_${system.id}_DL`),
+            // services.notification.outputFile under the system's ORDERLY_DATA_DIR.
+            notificationOutputFile: join(bench.workDir, 'data', 'notifications.jsonl'),
+            waivers: { 'no-phantom-order': 'the load generator does not keep the idempotency keys it sends; the order count is checked against the accepted count' },
+          });
           if (report.invariants.ok || Date.now() > settleBy) break;
           await sleep(1000);
         }
