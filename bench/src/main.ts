@@ -539,7 +539,7 @@ async function main(): Promise<void> {
             // The system's own dead-letter stream (ORDERLY_BUS__DEAD_LETTER_STREAM), read directly; nothing is injected.
             deadLetters: await readDeadLetterStream(config.natsUrl, `BENCH_${system.id}_DL`),
             // services.notification.outputFile under the system's ORDERLY_DATA_DIR.
-            notificationOutputFile: join(bench.workDir, 'data', 'notifications.jsonl'),
+            notificationOutputFile: join(system.dataDir, 'notifications.jsonl'),
             waivers: { 'no-phantom-order': 'the load generator does not keep the idempotency keys it sends; the order count is checked against the accepted count' },
           });
           if (report.invariants.ok || Date.now() > settleBy) break;
