@@ -14,7 +14,7 @@ import {
 } from '@orderly/platform';
 import { gatewayConfigSchema } from '@orderly/gateway';
 import { identityConfigSchema } from '@orderly/identity';
-import { inventoryConfigSchema } from '@orderly/inventory';
+import { checkSagaTimeouts, inventoryConfigSchema } from '@orderly/inventory';
 import { notificationConfigSchema } from '@orderly/notification';
 import { orderConfigSchema } from '@orderly/order';
 import { paymentConfigSchema } from '@orderly/payment';
@@ -77,6 +77,8 @@ export function configProblems(document: ConfigDocument, services: readonly stri
     const schema = serviceSchemas[name];
     if (schema) collect(() => parseConfigSection(schema, document.document, ['services', name]));
   }
+  // Rules across sections, once each section is valid on its own.
+  if (services.includes('inventory') && problems.length === 0) collect(() => checkSagaTimeouts(document));
   const declared = (document.document.services ?? {}) as Record<string, unknown>;
   for (const name of Object.keys(declared)) {
     if (!(name in serviceSchemas)) problems.push(`services.${name}: unknown service (known: ${Object.keys(serviceSchemas).join(', ')})`);

@@ -44,6 +44,15 @@ describe('orderly config check', () => {
     expect(errors).toMatch(/services\.ordr: unknown service/);
   });
 
+  test('when the reservation TTL is not above the saga timeout plus one sweep, then the rule across services is reported', () => {
+    const bad = file('ttl.yaml', 'services:\n  order:\n    sagaTimeoutMs: 60000\n  inventory:\n    reservationTtlMs: 30000\n');
+    const result = capture();
+    expect(checkConfig([bad], result.io)).toBe(1);
+    expect(result.err()).toContain(
+      'services.inventory.reservationTtlMs: value 30000 is invalid: must be greater than services.order.sagaTimeoutMs (60000) + services.order.sagaSweepIntervalMs (1000) = 61000',
+    );
+  });
+
   test('when run as a command on a broken file, then the process exits 1 naming the file', () => {
     const broken = file('broken.yaml', 'services: [unclosed\n');
     const result = spawnSync(process.execPath, ['--import', 'tsx', 'tools/cli/src/main.ts', 'config', 'check', broken], {
