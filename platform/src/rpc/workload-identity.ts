@@ -192,10 +192,16 @@ function invalidKeys(message: string): AppError {
   return new AppError('WORKLOAD_IDENTITY_INVALID', message, { kind: 'invalid', permanent: true });
 }
 
-/** A fresh Ed25519 key pair as JWKs, marked as a development key (kid `dev-only:<name>:…`). */
-export function generateWorkloadKeyPair(name: string): { privateJwk: JWK; publicJwk: JWK } {
+/**
+ * A fresh Ed25519 key pair as JWKs. Marked as a development key (kid `dev-only:<name>:…`, refused in
+ * production) unless `production` (`orderly workload-keys generate`, for the Secrets).
+ */
+export function generateWorkloadKeyPair(
+  name: string,
+  options: { production?: boolean } = {},
+): { privateJwk: JWK; publicJwk: JWK } {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  const kid = `${devKeyIdPrefix}${name}:${randomBytes(6).toString('hex')}`;
+  const kid = `${options.production ? '' : devKeyIdPrefix}${name}:${randomBytes(6).toString('hex')}`;
   const common = { kid, alg: algorithm, use: 'sig' };
   return {
     privateJwk: { ...(privateKey.export({ format: 'jwk' }) as JWK), ...common },

@@ -7,11 +7,17 @@ import type { Bus, Subscription } from '../bus/bus.js';
 import { MemoryBus, connectNatsBus } from '../bus/index.js';
 import { LiveConfig, type PlatformConfig } from '../config/index.js';
 import { Database, ensureDatabase, platformMigrations } from '../db/index.js';
-import { AppError } from '../errors/index.js';
+import { AppError, findAppError } from '../errors/index.js';
 import { pruneInbox, startEventConsumer, type EventHandler } from '../inbox/index.js';
 import type { Logger } from '../log/index.js';
 import { Outbox, OutboxRelay } from '../outbox/index.js';
 import { errorMappingInterceptor, rpcServerTelemetry } from '../rpc/index.js';
+import {
+  callerNotAllowed,
+  openWorkloadIdentity,
+  rpcCallerCheck,
+  type WorkloadIdentity,
+} from '../rpc/workload-identity.js';
 import {
   createTelemetry,
   traceHttpRequest,
@@ -32,7 +38,19 @@ import { waitForDependency } from './startup.js';
 export interface ServiceRuntimeOptions {
   readonly name: string;
   readonly platform: PlatformConfig;
-  readonly http: { readonly host: string; readonly port: number };
+  readonly http: {
+    readonly host: string;
+    readonly port: number;
+    /** `/metrics` and `/admin/*` are served here (0: any free port), never on `port`; absent: not served. */
+    readonly operatorPort?: number;
+  };
+  /**
+   * Who may call each Connect procedure (`package.Service/Method` → workload names), read at every call
+   * (so it can follow the configuration); a procedure not listed is refused. Absent: every call is refused.
+   */
+  readonly rpcCallers?: () => Readonly<Record<string, readonly string[]>>;
+  /** This process's workload identity; otherwise opened from `platform.workloadIdentity` under the service's name. */
+  readonly identity?: WorkloadIdentity;
   /** The service's own database; absent for stateless services such as the gateway. */
   readonly database?: { readonly name: string; readonly migrationsPath: string };
   /** A bus shared by every service of the process (embedded mode); otherwise one is opened from config. */
@@ -88,6 +106,8 @@ export class ServiceRuntime {
   private routers: ((router: ConnectRouter) => void)[] = [];
   private customHandler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   private server: Server | undefined;
+  private operatorServer: Server | undefined;
+  private operatorUrlValue: string | undefined;
   private relay: OutboxRelay | undefined;
   private stopping = false;
   /** The configuration as it follows the file: read `runtime.live.service.x` at use time. */
@@ -106,6 +126,8 @@ export class ServiceRuntime {
     live: LiveConfig<unknown>,
     flags: Flags,
     private readonly ownedFlags: FlagsHandle | undefined,
+    /** Signs this service's calls to others and checks the callers of its own RPCs and admin endpoints. */
+    readonly identity: WorkloadIdentity,
     private readonly front: FrontDoor,
     readiness: Readiness,
   ) {
@@ -216,6 +238,8 @@ export class ServiceRuntime {
     const telemetry =
       options.telemetry ?? createTelemetry({ service: options.name, platform, log: options.log });
     const log = telemetry.log;
+    // Before any connection: a production process without its mounted workload key stops here.
+    const identity = options.identity ?? (await openIdentity(options.name, platform));
     const live = options.config ?? LiveConfig.fixed({ platform, service: {} }, options.name);
     // Listening before the dependencies are reached: alive (/healthz) but not ready (/readyz) while
     // PostgreSQL or NATS is waited for, so a system comes up whatever the order its parts start in.
@@ -278,6 +302,7 @@ export class ServiceRuntime {
       live,
       options.flags ?? (ownedFlags as Flags),
       ownedFlags,
+      identity,
       front,
       readiness,
     );
@@ -426,6 +451,8 @@ export class ServiceRuntime {
       interceptors: [
         rpcServerTelemetry(this.telemetry),
         errorMappingInterceptor(this.log),
+        // Deny by default: a caller without a valid service token, or not listed for the procedure, is refused.
+        rpcCallerCheck(this.identity, this.options.rpcCallers ?? (() => ({}))),
         this.faults.rpcInterceptor(),
       ],
     });
@@ -438,16 +465,72 @@ export class ServiceRuntime {
       const path = req.url?.split('?')[0];
       if (path === '/healthz')
         return void sendJson(res, 200, { status: 'ok', details: { build: buildInfo() } });
-      if (path === this.telemetry.metricsPath && req.method === 'GET')
-        return this.telemetry.serveMetrics(req, res);
       if (path === '/readyz') return void this.answerReadiness(res);
-      if (path?.startsWith('/admin/dead-letters') && this.sharedBus)
-        return void this.answerDeadLetters(path, req, res);
+      // /metrics and /admin/* are served on the operator port only (see listenOperator).
       // The gateway's HTTP API gets a server span here; Connect calls get theirs from the interceptor.
       if (custom) traceHttpRequest(this.telemetry, req, res, appHandler);
       else appHandler(req, res);
     };
+    await this.listenOperator();
     return this.front.url;
+  }
+
+  /** Base URL of the operator port (`/metrics`, `/admin/*`); undefined before start or without one. */
+  get operatorUrl(): string | undefined {
+    return this.operatorUrlValue;
+  }
+
+  /**
+   * The operator port: `/metrics` for Prometheus (no credentials), `/healthz`, `/readyz`, and the admin
+   * endpoints, which need a service token from a workload in `workloadIdentity.adminCallers`.
+   * Kubernetes lets only the monitoring namespace reach it (tools/build/src/k8s).
+   */
+  private async listenOperator(): Promise<void> {
+    const port = this.options.http.operatorPort;
+    if (port === undefined) return;
+    const server = createServer((req, res) => {
+      const path = req.url?.split('?')[0];
+      if (path === '/healthz')
+        return void sendJson(res, 200, { status: 'ok', details: { build: buildInfo() } });
+      if (path === '/readyz') return void this.answerReadiness(res);
+      if (path === this.telemetry.metricsPath && req.method === 'GET')
+        return this.telemetry.serveMetrics(req, res);
+      if (path?.startsWith('/admin/')) return void this.answerAdmin(path, req, res);
+      sendJson(res, 404, {
+        error: { code: 'ROUTE_NOT_FOUND', message: `no route ${req.method ?? ''} ${path ?? ''}` },
+      });
+    });
+    server.keepAliveTimeout = this.options.platform.rpc.defaultTimeoutMs;
+    this.operatorServer = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, this.options.http.host, () => resolve());
+    });
+    const address = server.address() as AddressInfo;
+    this.operatorUrlValue = `http://${this.options.http.host}:${address.port}`;
+  }
+
+  /** `/admin/*`: only for the workloads of `workloadIdentity.adminCallers` (the operator). */
+  private async answerAdmin(path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const caller = await this.identity.verify(req.headers.authorization);
+      if (!this.live.platform.workloadIdentity.adminCallers.includes(caller))
+        throw callerNotAllowed(caller, `${req.method ?? ''} ${path}`);
+    } catch (error) {
+      const appError = findAppError(error);
+      const status = appError?.kind === 'forbidden' ? 403 : 401;
+      return sendJson(res, status, {
+        error: {
+          code: appError?.code ?? 'CALLER_UNAUTHENTICATED',
+          message: appError?.message ?? 'caller not authenticated',
+        },
+      });
+    }
+    if (path.startsWith('/admin/dead-letters') && this.sharedBus)
+      return this.answerDeadLetters(path, req, res);
+    sendJson(res, 404, {
+      error: { code: 'ROUTE_NOT_FOUND', message: `no route ${req.method ?? ''} ${path}` },
+    });
   }
 
   private async answerReadiness(res: ServerResponse): Promise<void> {
@@ -501,7 +584,7 @@ export class ServiceRuntime {
   }
 
   /**
-   * Operator endpoints on the service's internal port (never routed by the gateway):
+   * Operator endpoints on the service's operator port (never routed by the gateway, operator identity only):
    * `GET /admin/dead-letters` lists them, `POST /admin/dead-letters/redrive` with `{"ids":[...]}`
    * (or no body for all) redrives them. The CLI uses these in embedded mode, where the bus lives in-process.
    */
@@ -566,6 +649,12 @@ export class ServiceRuntime {
     );
     await closed;
     clearInterval(idleSweep);
+    const operator = this.operatorServer;
+    if (operator) {
+      const operatorClosed = new Promise<void>((resolve) => operator.close(() => resolve()));
+      operator.closeAllConnections();
+      await operatorClosed;
+    }
     for (const task of this.tasks) if (task.timer) clearTimeout(task.timer);
     await Promise.all(this.tasks.map((task) => task.running ?? Promise.resolve()));
     await Promise.all(this.subscriptions.map((s) => s.stop()));
@@ -635,6 +724,22 @@ async function openFrontDoor(
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end(JSON.stringify(body));
+}
+
+/** This process's workload identity from `platform.workloadIdentity` (keys under dataDir unless absolute). */
+export function openIdentity(name: string, platform: PlatformConfig): Promise<WorkloadIdentity> {
+  const settings = platform.workloadIdentity;
+  return openWorkloadIdentity(
+    name,
+    {
+      keysDir: settings.keysDir,
+      dataDir: platform.dataDir,
+      generateDevKeys: settings.generateDevKeys,
+      production: platform.environment === 'production',
+      trustRefreshMinIntervalMs: settings.trustRefreshMinIntervalMs,
+    },
+    settings,
+  );
 }
 
 export async function openBus(platform: PlatformConfig, clientName: string): Promise<Bus> {

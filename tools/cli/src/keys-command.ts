@@ -1,8 +1,12 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { timestampDate } from '@bufbuild/protobuf/wkt';
 import { IdentityService } from '@orderly/identity/contract/identity_service';
 import {
   createRpcClient,
   fromRpcError,
+  generateWorkloadKeyPair,
+  isWorkloadName,
   loadConfigDocument,
   openIdentity,
   operatorWorkload,
@@ -17,7 +21,39 @@ import {
  *   orderly keys list   [--config file] [--url http://identity:port] [--json]
  */
 export const keysUsage = `  orderly keys rotate          [--config file] [--url identity-url] [--json]
-  orderly keys list            [--config file] [--url identity-url] [--json]`;
+  orderly keys list            [--config file] [--url identity-url] [--json]
+  orderly workload-keys generate <name> ... --out <dir>   (production key pairs for the Secrets)`;
+
+/**
+ * `orderly workload-keys generate order inventory … operator --out dir`: one Ed25519 key pair per
+ * workload, as `<name>.private.jwk` / `<name>.public.jwk` (not marked dev-only, so production accepts
+ * them). Never overwrites a file. See docs/deploy.md for the Secrets to create from them.
+ */
+export function runWorkloadKeysCommand(
+  command: string | undefined,
+  args: readonly string[],
+  io: { out(text: string): void; err(text: string): void },
+): number {
+  const out = option(args, '--out');
+  const names = args.filter((arg, i) => !arg.startsWith('--') && args[i - 1] !== '--out');
+  if (command !== 'generate' || !out || names.length === 0 || !names.every(isWorkloadName)) {
+    io.err(`usage:\n  orderly workload-keys generate <name> ... --out <dir>\n`);
+    return 2;
+  }
+  mkdirSync(out, { recursive: true, mode: 0o700 });
+  for (const name of names) {
+    const files = [join(out, `${name}.private.jwk`), join(out, `${name}.public.jwk`)] as const;
+    if (files.some((file) => existsSync(file))) {
+      io.err(`orderly workload-keys: ${name}'s key files exist in ${out}, not overwritten\n`);
+      return 1;
+    }
+    const { privateJwk, publicJwk } = generateWorkloadKeyPair(name, { production: true });
+    writeFileSync(files[0], `${JSON.stringify(privateJwk)}\n`, { mode: 0o600 });
+    writeFileSync(files[1], `${JSON.stringify(publicJwk)}\n`, { mode: 0o644 });
+    io.out(`${files[0]}\n${files[1]}\n`);
+  }
+  return 0;
+}
 
 function option(args: readonly string[], name: string): string | undefined {
   const index = args.indexOf(name);

@@ -8,7 +8,7 @@ import {
   type DeadLetter,
   type PlatformConfig,
 } from '@orderly/platform';
-import { keysUsage, runKeysCommand } from './keys-command.js';
+import { keysUsage, runKeysCommand, runWorkloadKeysCommand } from './keys-command.js';
 import { runTraceCommand } from './trace-command.js';
 import { checkConfig, configUsage, printConfig } from './config-commands.js';
 
@@ -109,6 +109,12 @@ async function main(argv: string[]): Promise<number> {
   }
   if (group === 'keys') {
     return runKeysCommand(command, rest, {
+      out: (text: string) => process.stdout.write(text),
+      err: (text: string) => process.stderr.write(text),
+    });
+  }
+  if (group === 'workload-keys') {
+    return runWorkloadKeysCommand(command, rest, {
       out: (text: string) => process.stdout.write(text),
       err: (text: string) => process.stderr.write(text),
     });

@@ -39,6 +39,25 @@ export function servicePorts(): Record<ShippedService, number> {
   ) as Record<ShippedService, number>;
 }
 
+/** Each service's operator port (/metrics, /admin/*) as the shipped configuration sets it. */
+export function serviceOperatorPorts(): Record<ShippedService, number> {
+  const services = effectiveClusterConfig().services as Record<string, { operatorPort: number }>;
+  return Object.fromEntries(
+    shippedServices.map((s) => [s, Number(services[s]?.operatorPort)]),
+  ) as Record<ShippedService, number>;
+}
+
+/**
+ * The workloads whose service tokens `service` must verify: the callers its rpcCallers allow, and the
+ * admin callers of its operator port. Its pod mounts exactly their public keys.
+ */
+export function trustedCallers(service: ShippedService): string[] {
+  const config = effectiveClusterConfig();
+  const own = (config.services as Record<string, { rpcCallers?: Record<string, string[]> }>)[service];
+  const admin = (config.workloadIdentity as { adminCallers: string[] }).adminCallers;
+  return [...new Set([...Object.values(own?.rpcCallers ?? {}).flat(), ...admin])].sort();
+}
+
 /** Services with their own database (and so an outbox and inbox on the bus): all but the gateway. */
 export const statefulServices = shippedServices.filter((s) => s !== 'gateway');
 export type StatefulService = (typeof statefulServices)[number];

@@ -1,3 +1,4 @@
+import { createHash, createPrivateKey } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { deepMerge } from '@orderly/platform';
@@ -12,8 +13,10 @@ import {
   natsServiceName,
   postgresPort,
   postgresServiceName,
+  serviceOperatorPorts,
   servicePorts,
   statefulServices,
+  trustedCallers,
 } from './cluster-config.js';
 import { labelsOf } from './labels.js';
 import { monitoringNamespace, networkPolicies, type Connection } from './network-policies.js';
@@ -33,24 +36,36 @@ import {
   flagsFileName,
   identitySecret,
   orderlyService,
+  workloadKeySecret,
+  workloadPublicKeysSecret,
 } from './orderly-services.js';
 
 export const namespace = 'orderly';
 
 /**
  * The connections the architecture has, and no others: the gateway's clients reach the gateway;
- * the gateway calls order, inventory and identity (Connect RPC); every service with a database
- * reaches PostgreSQL and NATS; NATS servers route to each other; the stream job reaches NATS;
- * Prometheus in the monitoring namespace scrapes every service and NATS.
+ * a service's RPC port is reached by the pods of the services its rpcCallers allow (today the
+ * gateway calls order, inventory and identity); every service with a database reaches PostgreSQL
+ * and NATS; NATS servers route to each other; the stream job reaches NATS; Prometheus in the
+ * monitoring namespace scrapes every service's operator port (never its RPC port) and NATS.
  */
 export function architectureConnections(): Connection[] {
   const ports = servicePorts();
+  const operatorPorts = serviceOperatorPorts();
+  const allowlists = effectiveClusterConfig().services as Record<
+    string,
+    { rpcCallers?: Record<string, string[]> }
+  >;
   const pod = (name: string) => ({ pod: name });
   const connections: Connection[] = [
     { from: { anywhere: true }, to: pod('gateway'), port: ports.gateway },
   ];
-  for (const callee of ['order', 'inventory', 'identity'] as const)
-    connections.push({ from: pod('gateway'), to: pod(callee), port: ports[callee] });
+  for (const callee of shippedServices) {
+    const callers = new Set(Object.values(allowlists[callee]?.rpcCallers ?? {}).flat());
+    // Only callers that run as pods: the operator reaches services through kubectl port-forward.
+    for (const caller of shippedServices.filter((s) => callers.has(s)))
+      connections.push({ from: pod(caller), to: pod(callee), port: ports[callee] });
+  }
   for (const service of statefulServices) {
     connections.push({ from: pod(service), to: pod(postgresServiceName), port: postgresPort });
     connections.push({ from: pod(service), to: pod(natsServiceName), port: natsClientPort });
@@ -58,7 +73,7 @@ export function architectureConnections(): Connection[] {
   connections.push({ from: pod('nats-streams'), to: pod(natsServiceName), port: natsClientPort });
   connections.push({ from: pod(natsServiceName), to: pod(natsServiceName), port: natsClusterPort });
   for (const service of shippedServices)
-    connections.push({ from: { monitoring: true }, to: pod(service), port: ports[service] });
+    connections.push({ from: { monitoring: true }, to: pod(service), port: operatorPorts[service] });
   connections.push({ from: { monitoring: true }, to: pod(natsServiceName), port: natsMonitorPort });
   return connections;
 }
@@ -98,7 +113,11 @@ export function kustomizeTree(build: BuildMetadata): Map<string, string> {
   );
   files.set(
     'base/services.yaml',
-    yamlDocuments(shippedServices.flatMap((s) => orderlyService(s, imageTag(s, build), ports[s]))),
+    yamlDocuments(
+      shippedServices.flatMap((s) =>
+        orderlyService(s, imageTag(s, build), ports[s], serviceOperatorPorts()[s]),
+      ),
+    ),
   );
   files.set(
     'base/nats.yaml',
@@ -217,7 +236,39 @@ export function devSecrets(): { name: string; literals: string[] }[] {
         'bootstrap-admin-password=dev-admin-password',
       ],
     },
+    // Workload identity: each service's key pair, and every workload's public key (the operator's too).
+    ...shippedServices.map((s) => ({
+      name: workloadKeySecret(s),
+      literals: [`${s}.private.jwk=${JSON.stringify(devOverlayWorkloadKey(s).privateJwk)}`],
+    })),
+    {
+      name: workloadPublicKeysSecret,
+      // The public keys some pod trusts (its callers'): today the gateway's and the operator's.
+      literals: [...new Set(shippedServices.flatMap((s) => trustedCallers(s)))]
+        .sort()
+        .map((w) => `${w}.public.jwk=${JSON.stringify(devOverlayWorkloadKey(w).publicJwk)}`),
+    },
   ];
+}
+
+/**
+ * Dev overlay only: an Ed25519 key pair derived from a public seed, so the generated tree is the same
+ * on every build. Like the key-encryption key above, anyone can derive it: production creates its
+ * own (docs/security.md).
+ */
+export function devOverlayWorkloadKey(name: string): {
+  privateJwk: Record<string, unknown>;
+  publicJwk: Record<string, unknown>;
+} {
+  const seed = createHash('sha256').update(`orderly-k8s-dev-overlay:${name}`).digest();
+  // PKCS#8 wrapping of a raw Ed25519 seed (RFC 8410).
+  const pkcs8 = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]);
+  const jwk = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }).export({ format: 'jwk' });
+  const common = { kid: `k8s-dev-overlay:${name}`, alg: 'EdDSA', use: 'sig' };
+  return {
+    privateJwk: { ...jwk, ...common },
+    publicJwk: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, ...common },
+  };
 }
 
 export function writeTree(files: ReadonlyMap<string, string>, dir: string): void {

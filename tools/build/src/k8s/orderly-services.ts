@@ -5,7 +5,7 @@ import type { IEnvVar } from 'kubernetes-models/v1/EnvVar';
 import type { ISecurityContext } from 'kubernetes-models/v1/SecurityContext';
 import type { IService } from 'kubernetes-models/v1/Service';
 import type { ShippedService } from '../services.js';
-import { statefulServices } from './cluster-config.js';
+import { statefulServices, trustedCallers } from './cluster-config.js';
 import { labelsOf, selectorOf } from './labels.js';
 import { containerResources } from './sizing.js';
 
@@ -19,6 +19,11 @@ export const flagsConfigMapName = 'orderly-flags';
 /** Secrets the deployment reads (created by the dev overlay, or by the operator in production). */
 export const databaseUrlsSecret = 'orderly-database-urls';
 export const identitySecret = 'orderly-identity';
+/** Workload identity (config/prod.yaml workloadIdentity.keysDir): the service's own key pair, one Secret per service… */
+export const workloadKeySecret = (service: string) => `orderly-workload-identity-${service}`;
+/** …and the public keys of every workload (services and the operator), of which each pod mounts its callers'. */
+export const workloadPublicKeysSecret = 'orderly-workload-public-keys';
+export const workloadKeysMountPath = '/etc/orderly/workload-identity';
 /** The data directory of config/prod.yaml (notification's file sink); an emptyDir, as the root filesystem is read-only. */
 const dataDir = '/var/lib/orderly';
 /** Above platform.shutdown.graceMs (15 s), so a stopping pod finishes in-flight work before SIGKILL. */
@@ -59,13 +64,22 @@ function environment(service: ShippedService): IEnvVar[] {
   return env;
 }
 
-function container(service: ShippedService, image: string, port: number): IContainer {
+function container(
+  service: ShippedService,
+  image: string,
+  port: number,
+  operatorPort: number,
+): IContainer {
   const httpGet = (path: string) => ({ path, port: 'http' });
   return {
     name: service,
     image,
     args: ['--config', `${configMountPath}/${configFileName}`],
-    ports: [{ name: 'http', containerPort: port, protocol: 'TCP' }],
+    // http: Connect RPC (the gateway: its public API) and the probes; operator: /metrics and /admin/*.
+    ports: [
+      { name: 'http', containerPort: port, protocol: 'TCP' },
+      { name: 'operator', containerPort: operatorPort, protocol: 'TCP' },
+    ],
     env: environment(service),
     // /healthz: the process answers (restart it if not); /readyz: database, bus and flags reachable.
     startupProbe: {
@@ -93,6 +107,7 @@ function container(service: ShippedService, image: string, port: number): IConta
     volumeMounts: [
       { name: 'config', mountPath: configMountPath, readOnly: true },
       { name: 'flags', mountPath: flagsMountPath, readOnly: true },
+      { name: 'workload-identity', mountPath: workloadKeysMountPath, readOnly: true },
       { name: 'data', mountPath: dataDir },
       { name: 'tmp', mountPath: '/tmp' },
     ],
@@ -103,6 +118,7 @@ export function orderlyService(
   service: ShippedService,
   image: string,
   port: number,
+  operatorPort: number,
 ): [IDeployment, IService, IPodDisruptionBudget] {
   const labels = labelsOf(service, 'service');
   const deployment: IDeployment = {
@@ -136,10 +152,34 @@ export function orderlyService(
               labelSelector: { matchLabels: selectorOf(service) },
             },
           ],
-          containers: [container(service, image, port)],
+          containers: [container(service, image, port, operatorPort)],
           volumes: [
             { name: 'config', configMap: { name: configMapName } },
             { name: 'flags', configMap: { name: flagsConfigMapName } },
+            {
+              // The service's private key and its callers' public keys, in one read-only folder.
+              name: 'workload-identity',
+              projected: {
+                defaultMode: 0o440,
+                sources: [
+                  {
+                    secret: {
+                      name: workloadKeySecret(service),
+                      items: [{ key: `${service}.private.jwk`, path: `${service}.private.jwk` }],
+                    },
+                  },
+                  {
+                    secret: {
+                      name: workloadPublicKeysSecret,
+                      items: trustedCallers(service).map((caller) => ({
+                        key: `${caller}.public.jwk`,
+                        path: `${caller}.public.jwk`,
+                      })),
+                    },
+                  },
+                ],
+              },
+            },
             { name: 'data', emptyDir: { sizeLimit: '256Mi' } },
             { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
           ],
@@ -153,7 +193,10 @@ export function orderlyService(
     metadata: { name: service, labels },
     spec: {
       selector: selectorOf(service),
-      ports: [{ name: 'http', port, targetPort: 'http', protocol: 'TCP' }],
+      ports: [
+        { name: 'http', port, targetPort: 'http', protocol: 'TCP' },
+        { name: 'operator', port: operatorPort, targetPort: 'operator', protocol: 'TCP' },
+      ],
     },
   };
   const budget: IPodDisruptionBudget = {
