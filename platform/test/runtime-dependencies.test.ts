@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -19,6 +20,7 @@ import { dropTestDatabase, eventually, testServiceConfig } from '../src/testing/
  */
 const serverUrl = process.env.ORDERLY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const natsUrl = process.env.ORDERLY_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
+const repoRoot = new URL('../../', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'orderly-runtime-dependencies-'));
 const migrations = join(dir, 'migrations');
 mkdirSync(migrations);
@@ -152,6 +154,47 @@ describe('starting in any order', () => {
     await expect(failing).rejects.toThrow(/orderly_no_such_role|PostgreSQL/);
     expect(Date.now() - started).toBeLessThan(5000);
   });
+});
+
+describe('a service process started before its dependencies', () => {
+  test('when PostgreSQL and NATS are unreachable, then the process keeps running (/healthz 200, /readyz 503), logs its waits, and a SIGTERM meanwhile stops it with exit 0', async () => {
+    // Arrange: both dependencies at addresses nobody listens on.
+    const [port, operatorPort, closedPostgres, closedNats] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const child = spawn(process.execPath, ['--import', 'tsx', 'services/notification/src/main.ts'], {
+      cwd: repoRoot,
+      env: {
+        ...process.env,
+        ORDERLY_LOG_LEVEL: 'warn',
+        ORDERLY_DATA_DIR: join(dir, 'process-data'),
+        ORDERLY_POSTGRES__URL: `postgres://postgres@127.0.0.1:${closedPostgres}/postgres`,
+        ORDERLY_BUS__NATS_SERVERS: `nats://127.0.0.1:${closedNats}`,
+        ORDERLY_SERVICES__NOTIFICATION__PORT: String(port),
+        ORDERLY_SERVICES__NOTIFICATION__OPERATOR_PORT: String(operatorPort),
+        ORDERLY_STARTUP__DEPENDENCY_RETRY__MAX_DELAY_MS: '500',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    cleanups.push(() => void child.kill('SIGKILL'));
+    const url = `http://127.0.0.1:${port}`;
+
+    // Assert: alive and waiting, not ready.
+    await eventually(async () => expect((await get(`${url}/readyz`)).status).toBe(503), { timeoutMs: 30_000, intervalMs: 200 });
+    expect((await get(`${url}/healthz`)).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(child.exitCode, output).toBeNull();
+    expect((await get(`${url}/readyz`)).body.checks?.postgres).toMatch(/waiting for postgres/);
+    expect(output).toMatch(/postgres unavailable at start, next try in \d+ ms/);
+
+    // A stop asked for while it waits ends it at once, cleanly.
+    child.kill('SIGTERM');
+    const started = Date.now();
+    expect(await exited, output).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5000);
+  }, 60_000);
 });
 
 describe('/readyz budget', () => {

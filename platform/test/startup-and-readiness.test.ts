@@ -59,6 +59,22 @@ describe('waiting for a dependency at start', () => {
   });
 });
 
+describe('abandoning a start', () => {
+  test('when the start is abandoned while it waits, then the wait ends at once with START_ABANDONED', async () => {
+    const { log } = capturingLogger();
+    const controller = new AbortController();
+    const waiting = waitForDependency('nats', () => Promise.reject(new Error('connect', { cause: refused() })), {
+      policy: { baseDelayMs: 60_000, maxDelayMs: 60_000 },
+      log,
+      signal: controller.signal,
+    });
+    setTimeout(() => controller.abort('SIGTERM during start-up'), 20);
+    const started = Date.now();
+    await expect(waiting).rejects.toMatchObject({ code: 'START_ABANDONED' });
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
+
 describe('readiness within a budget', () => {
   test('when a check hangs, then evaluate answers within the budget naming it, and later probes join the running check instead of starting another', async () => {
     const readiness = new Readiness();

@@ -7,6 +7,7 @@ import {
   parseServiceConfig,
 } from '../config/index.js';
 import { findAppError } from '../errors/index.js';
+import { abandonStartupWaits, isStartAbandoned } from './startup.js';
 import { runsService, superviseWorkers, type WorkerSettings } from './workers.js';
 
 export interface Stoppable {
@@ -65,7 +66,8 @@ export async function runServiceMain<Schema extends z.ZodType>(options: {
     return;
   }
   // Listening for signals before the service exists: a SIGTERM during start-up (a rollout that
-  // changed its mind) waits for the start to finish, then stops gracefully like any other.
+  // changed its mind) waits for the start to finish, then stops gracefully like any other — except
+  // a start still waiting for PostgreSQL or NATS, which gives up at once (exit 0: nothing ran yet).
   let service: Stoppable | undefined;
   let stopRequested: string | undefined;
   let stopping = false;
@@ -73,6 +75,7 @@ export async function runServiceMain<Schema extends z.ZodType>(options: {
     if (!service) {
       if (stopRequested) return;
       stopRequested = signal;
+      abandonStartupWaits(`${signal} during start-up`);
       setTimeout(() => {
         process.stderr.write(
           `${options.name}: ${signal} during start-up, and the start did not finish within the grace time\n`,
@@ -107,6 +110,10 @@ export async function runServiceMain<Schema extends z.ZodType>(options: {
   try {
     service = await options.start(config);
   } catch (error) {
+    if (stopRequested && isStartAbandoned(error)) {
+      process.stderr.write(`${options.name}: ${stopRequested} while waiting for a dependency, stopped\n`);
+      process.exit(0);
+    }
     const appError = findAppError(error);
     process.stderr.write(
       `${options.name}: failed to start: ${appError?.code ?? ''} ${String(error)}\n`,

@@ -1,4 +1,4 @@
-import { findAppError } from '../errors/index.js';
+import { AppError, findAppError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import { backoffDelayMs, isDependencyFailure } from '../resilience/index.js';
 
@@ -19,7 +19,24 @@ export interface WaitForDependencyOptions {
   /** Called with why the dependency is being waited for, then with `undefined` once it answered. */
   readonly onWaiting?: (reason: string | undefined) => void;
   readonly random?: () => number;
-  readonly sleep?: (ms: number) => Promise<void>;
+  readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Ends the wait (rejecting with START_ABANDONED); by default, a stop asked for during start-up. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * A process asked to stop while it still waits for a dependency (runServiceMain on SIGTERM during
+ * start-up) should not wait any longer: nothing has been started that needs a graceful stop.
+ */
+const startAbandoned = new AbortController();
+
+/** Ends every dependency wait of this process now and from now on. */
+export function abandonStartupWaits(reason: string): void {
+  startAbandoned.abort(reason);
+}
+
+export function isStartAbandoned(error: unknown): boolean {
+  return findAppError(error)?.code === 'START_ABANDONED';
 }
 
 /** Whether waiting may help: the dependency could not be reached, or did not answer in time. */
@@ -38,8 +55,14 @@ export async function waitForDependency<T>(
   attempt: () => Promise<T>,
   options: WaitForDependencyOptions,
 ): Promise<T> {
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = options.sleep ?? abortableSleep;
+  const signal = options.signal ?? startAbandoned.signal;
   for (let failures = 0; ; ) {
+    if (signal.aborted) {
+      throw new AppError('START_ABANDONED', `start abandoned while waiting for ${dependency}: ${String(signal.reason)}`, {
+        kind: 'unavailable',
+      });
+    }
     try {
       const result = await attempt();
       if (failures > 0) options.log.info({ dependency, failures }, `${dependency} reachable, start continues`);
@@ -53,7 +76,19 @@ export async function waitForDependency<T>(
       const reason = error instanceof Error ? error.message : String(error);
       options.log.warn({ dependency, failures, delayMs, err: error }, `${dependency} unavailable at start, next try in ${delayMs} ms`);
       options.onWaiting?.(`waiting for ${dependency} (${failures} failed tries): ${reason}`);
-      await sleep(delayMs);
+      await sleep(delayMs, signal);
     }
   }
+}
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
