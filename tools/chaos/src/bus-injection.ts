@@ -75,8 +75,28 @@ export class BusInjection {
     await this.publish(messages);
   }
 
+  /** Redrives the dead letters of one subscription, as an operator would; returns how many. */
+  async redrive(subscription: string): Promise<number> {
+    const bus = await this.connect();
+    try {
+      const ids = (await bus.listDeadLetters()).filter((d) => d.subscription === subscription).map((d) => d.id);
+      return ids.length === 0 ? 0 : await bus.redriveDeadLetters(ids);
+    } finally {
+      await bus.close();
+    }
+  }
+
   async deadLetters(): Promise<DeadLetter[]> {
-    const bus = await connectNatsBus({
+    const bus = await this.connect();
+    try {
+      return await bus.listDeadLetters();
+    } finally {
+      await bus.close();
+    }
+  }
+
+  private connect() {
+    return connectNatsBus({
       servers: this.natsUrl(),
       stream,
       deadLetterStream,
@@ -84,11 +104,6 @@ export class BusInjection {
       subjects: [`${subjectPrefix}.>`],
       name: 'orderly-chaos',
     });
-    try {
-      return await bus.listDeadLetters();
-    } finally {
-      await bus.close();
-    }
   }
 
   private async publish(messages: readonly RawMessage[]): Promise<void> {

@@ -46,6 +46,16 @@ export const faultStep = z.discriminatedUnion('fault', [
   z
     .object({
       ...common,
+      fault: z.literal('dead-letter-and-redrive'),
+      /** How long inventory's database refuses every reservation confirmation (those OrderConfirmed end in the dead letters). */
+      seconds: seconds,
+      /** From the step's start: when inventory's dead-lettered settlements are redriven (past reservationTtlMs and the retries). */
+      redriveAfterSeconds: seconds,
+    })
+    .strict(),
+  z
+    .object({
+      ...common,
       fault: z.literal('partition'),
       service,
       dependency,

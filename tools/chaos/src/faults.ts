@@ -20,6 +20,17 @@ export interface FaultRecord {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Inventory's settlement consumer (services/inventory: settleReservationsSubscription). */
+const settleReservationsSubscription = 'inventory.settle-reservations';
+const refuseConfirmationsSql = `
+  CREATE OR REPLACE FUNCTION chaos_refuse_confirmation() RETURNS trigger LANGUAGE plpgsql AS
+    $$ BEGIN RAISE EXCEPTION 'chaos: reservation confirmation refused'; END $$;
+  DROP TRIGGER IF EXISTS chaos_refuse_confirmation ON reservations;
+  CREATE TRIGGER chaos_refuse_confirmation BEFORE UPDATE ON reservations
+    FOR EACH ROW WHEN (NEW.status = 'CONFIRMED') EXECUTE FUNCTION chaos_refuse_confirmation()`;
+const allowConfirmationsSql =
+  'DROP TRIGGER IF EXISTS chaos_refuse_confirmation ON reservations; DROP FUNCTION IF EXISTS chaos_refuse_confirmation()';
 const readyTimeoutMs = 120_000;
 
 /**
@@ -123,6 +134,21 @@ export class FaultInjection {
         return { target: 'bus', extra: { detail: `${await this.bus.resend(step.count, 'random')} published events delivered again` } };
       case 'reorder':
         return { target: 'bus', extra: { detail: `${await this.bus.resend(step.count, 'newest-first')} events re-sent newest first` } };
+      case 'dead-letter-and-redrive': {
+        // A settlement that keeps failing (the database refuses it) exhausts its retries and is dead-lettered;
+        // its reservation must still be held (and sold) when an operator redrives it after reservationTtlMs.
+        this.announce(`inventory refuses reservation confirmations for ${step.seconds} s, redrive at +${step.redriveAfterSeconds} s`);
+        const started = Date.now();
+        await env.sql('inventory', refuseConfirmationsSql);
+        try {
+          await sleep(step.seconds * 1000);
+        } finally {
+          await env.sql('inventory', allowConfirmationsSql);
+        }
+        await sleep(Math.max(0, started + step.redriveAfterSeconds * 1000 - Date.now()));
+        const redriven = await this.bus.redrive(settleReservationsSubscription);
+        return { target: 'inventory', extra: { detail: `${redriven} dead-lettered settlements redriven` } };
+      }
       case 'poison':
         await this.bus.poison(step.count);
         return { target: 'bus', extra: { detail: `${step.count} undecodable OrderPlaced` } };
