@@ -39,7 +39,7 @@ beforeAll(async () => {
   for (const name of serviceNames) ports[name] = await freePort();
   const services: Record<string, Record<string, unknown>> = {};
   for (const name of serviceNames) {
-    services[name] = { port: ports[name] };
+    services[name] = { port: ports[name], operatorPort: 0 };
     if (name !== 'gateway') {
       databases[name] = uniqueName(`orderly_test_rotation_${name}`);
       services[name].database = databases[name];
@@ -131,7 +131,8 @@ function runCli(
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'tools/cli/src/main.ts', ...args], {
       cwd: repoRoot,
-      env: { ...process.env, ORDERLY_LOG_LEVEL: 'silent' },
+      // The services' dataDir: the CLI's operator key is created beside their keys, so they trust it.
+      env: { ...process.env, ORDERLY_LOG_LEVEL: 'silent', ORDERLY_DATA_DIR: dataDir },
     });
     let stdout = '';
     let stderr = '';

@@ -1,9 +1,9 @@
 import {
   ConfigError,
   configValue,
-  serviceEndpointsShape,
   parseConfigSection,
   reloadable,
+  serviceEndpointsShape,
   type ConfigDocument,
 } from '@orderly/platform';
 import { z } from 'zod';
