@@ -2,6 +2,7 @@ import type { FaultStep } from './drill-file.js';
 import type { BusInjection } from './bus-injection.js';
 import type { DrillEnvironment } from './environment.js';
 import type { LoadGenerator } from './load.js';
+import { reorderEvents, reorderPairs } from './reorder.js';
 import { services, type Service } from './service-processes.js';
 
 /** One fault as it happened. */
@@ -43,6 +44,7 @@ export class FaultInjection {
   lastHealedAt = 0;
   private readonly busy = new Map<string, Promise<unknown>>();
   private anyCursor = 0;
+  private reorderCursor = 0;
 
   constructor(
     private readonly env: DrillEnvironment,
@@ -132,8 +134,19 @@ export class FaultInjection {
       }
       case 'duplicate':
         return { target: 'bus', extra: { detail: `${await this.bus.resend(step.count, 'random')} published events delivered again` } };
-      case 'reorder':
-        return { target: 'bus', extra: { detail: `${await this.bus.resend(step.count, 'newest-first')} events re-sent newest first` } };
+      case 'reorder': {
+        // Each reorder step takes the next pair: a later event (the order's cancellation) reaches its consumer first.
+        const pair = reorderPairs[this.reorderCursor++ % reorderPairs.length]!;
+        const link = env.proxy(pair.consumer, 'nats');
+        if (!link) throw new Error(`${pair.consumer} has no nats link`);
+        this.announce(`reorder: hold back up to ${step.count} ${pair.eventType} from ${pair.consumer} until their orders' cancellation is applied`);
+        const sagaTimeoutMs = Number(env.drill.env.ORDERLY_SERVICES__ORDER__SAGA_TIMEOUT_MS ?? 30_000);
+        const o = await reorderEvents(env.nats.url, env.sql.bind(env), link, pair, { count: step.count, cutMs: 3000, boundMs: sagaTimeoutMs + 60_000 });
+        const detail = `${o.held} ${pair.eventType} held back; ${o.reordered} delivered to ${pair.consumer} after it applied the order's cancellation, ${o.releasedAtBound} released at the bound`;
+        // Nothing delivered later-before-earlier: the fault did not happen (a warning in the report).
+        if (o.reordered === 0) throw new Error(detail);
+        return { target: `${pair.consumer} (${pair.eventType})`, extra: { detail } };
+      }
       case 'dead-letter-and-redrive': {
         // A settlement that keeps failing (the database refuses it) exhausts its retries and is dead-lettered;
         // its reservation must still be held (and sold) when an operator redrives it after reservationTtlMs.
