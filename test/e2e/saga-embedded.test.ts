@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -14,6 +14,8 @@ import { e2eSecurityEnv, freePort, services, type Service } from './system-harne
  */
 const repoRoot = new URL('../../', import.meta.url).pathname;
 const dataDir = mkdtempSync(join(tmpdir(), 'orderly-embedded-'));
+// mkdtemp makes it 0700; as root, embedded PostgreSQL runs as the postgres user, which must enter it.
+chmodSync(dataDir, 0o755);
 const ports = {} as Record<Service | 'postgres', number>;
 let launcher: ChildProcess | undefined;
 const output: string[] = [];
