@@ -10,6 +10,7 @@ import {
 } from '@orderly/platform';
 import { keysUsage, runKeysCommand, runWorkloadKeysCommand } from './keys-command.js';
 import { runTraceCommand } from './trace-command.js';
+import { ordersUsage, runOrdersCommand } from './orders-command.js';
 import { checkConfig, configUsage, printConfig } from './config-commands.js';
 
 /**
@@ -25,6 +26,7 @@ const usage = `usage:
   orderly dead-letters redrive [--config file] [--id <id> ...]
   orderly trace <orderId>      [--config file] [--logs file ...] [--json]
 ${keysUsage}
+${ordersUsage}
 ${configUsage}`;
 
 interface DeadLetterSummary {
@@ -109,6 +111,12 @@ async function main(argv: string[]): Promise<number> {
   }
   if (group === 'keys') {
     return runKeysCommand(command, rest, {
+      out: (text: string) => process.stdout.write(text),
+      err: (text: string) => process.stderr.write(text),
+    });
+  }
+  if (group === 'orders') {
+    return runOrdersCommand(command, rest, {
       out: (text: string) => process.stdout.write(text),
       err: (text: string) => process.stderr.write(text),
     });
