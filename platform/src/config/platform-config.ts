@@ -126,6 +126,11 @@ export const platformConfigSchema = z
       /** How often a stopping server closes keep-alive connections that became idle. */
       idleConnectionSweepMs: configValue.positiveInt(),
     }),
+    /** Every service's HTTP listener. */
+    http: z.strictObject({
+      /** Connections the kernel queues until the process accepts them (capped by net.core.somaxconn). */
+      listenBacklog: configValue.positiveInt(),
+    }),
     telemetry: z.strictObject({
       enabled: configValue.boolean(),
       /** OTLP/HTTP base URL (traces, metrics and logs); empty exports nothing. */

@@ -715,7 +715,14 @@ async function openFrontDoor(
   server.keepAliveTimeout = options.platform.rpc.defaultTimeoutMs;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.http.port, options.http.host, () => resolve());
+    server.listen(
+      {
+        port: options.http.port,
+        host: options.http.host,
+        backlog: options.platform.http.listenBacklog,
+      },
+      () => resolve(),
+    );
   });
   const address = server.address() as AddressInfo;
   return Object.assign(front, { url: `http://${options.http.host}:${address.port}` });
