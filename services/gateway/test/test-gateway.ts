@@ -29,12 +29,13 @@ import {
   createLogger,
   errorMappingInterceptor,
   loadConfigDocument,
+  rpcCallerCheck,
   parseServiceConfig,
   type Logger,
   type ServiceConfig,
   type ServiceRuntime,
 } from '@orderly/platform';
-import { testWorkloadIdentityConfig } from '@orderly/platform/testing';
+import { testWorkloadIdentity, testWorkloadIdentityConfig } from '@orderly/platform/testing';
 import { createGatewayService, gatewayConfigSchema, type GatewayConfig } from '../src/app.js';
 import { customerToken, defaultCustomerToken, fakeIdentityService } from './fake-identity.js';
 
@@ -64,13 +65,21 @@ export function gatewayTestConfig(
   return parseServiceConfig(document, 'gateway', gatewayConfigSchema);
 }
 
-/** A real Connect server on port 0 serving fake behaviour, with the platform's error mapping and /healthz. */
+/**
+ * A real Connect server on port 0 serving fake behaviour, with the platform's error mapping and /healthz.
+ * As `callee` it checks callers like the real service: a service token for it from a workload its
+ * shipped `rpcCallers` (config/default.yaml) allow.
+ */
 export async function startUpstream(
   register: (router: ConnectRouter) => void,
+  callee?: string,
 ): Promise<{ url: string; close(): Promise<void> }> {
+  const callerCheck = callee
+    ? [rpcCallerCheck(await testWorkloadIdentity(callee), () => shippedRpcCallers(callee))]
+    : [];
   const connect = connectNodeAdapter({
     routes: register,
-    interceptors: [errorMappingInterceptor(quietLog)],
+    interceptors: [errorMappingInterceptor(quietLog), ...callerCheck],
   });
   // Like a real service runtime: /healthz beside the Connect routes.
   const server: Server = createServer((req, res) => {
@@ -88,6 +97,14 @@ export async function startUpstream(
         server.close(() => resolve());
       }),
   };
+}
+
+function shippedRpcCallers(service: string): Record<string, string[]> {
+  const services = loadConfigDocument({ argv: [], env: {} }).document.services as Record<
+    string,
+    { rpcCallers?: Record<string, string[]> }
+  >;
+  return services[service]?.rpcCallers ?? {};
 }
 
 /** A URL where nothing listens. */
@@ -264,13 +281,19 @@ export async function startTestGateway(
 ): Promise<TestGateway> {
   const orders = fakeOrderService(options.order);
   const inventory = fakeInventoryService(options.inventory);
-  const orderUpstream = await startUpstream((router) => router.service(OrderService, orders.impl));
-  const inventoryUpstream = await startUpstream((router) =>
-    router.service(InventoryService, inventory.impl),
+  // Each fake checks the gateway's service token and allowlist as the real service would.
+  const orderUpstream = await startUpstream(
+    (router) => router.service(OrderService, orders.impl),
+    'order',
+  );
+  const inventoryUpstream = await startUpstream(
+    (router) => router.service(InventoryService, inventory.impl),
+    'inventory',
   );
   const identity = fakeIdentityService(options.identity);
-  const identityUpstream = await startUpstream((router) =>
-    router.service(IdentityService, identity.impl),
+  const identityUpstream = await startUpstream(
+    (router) => router.service(IdentityService, identity.impl),
+    'identity',
   );
   const config = gatewayTestConfig({
     orderServiceUrl: orderUpstream.url,
