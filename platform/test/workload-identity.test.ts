@@ -1,11 +1,13 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { importJWK, type CryptoKey, type JWK } from 'jose';
 import { afterAll, describe, expect, test } from 'vitest';
 import {
   AppError,
   MemoryBus,
   ServiceRuntime,
+  WorkloadIdentity,
   generateWorkloadKeyPair,
   loadConfigDocument,
   memoryWorkloadIdentities,
@@ -24,6 +26,17 @@ const keyFolder = () => {
 afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
+
+/**
+ * A token signed with `privateJwk` that no callee has seen yet: a fresh signer (no token cache), a
+ * second later (Ed25519 is deterministic, so the same claims in the same second give the same token).
+ */
+async function freshToken(name: string, privateJwk: JWK, audience: string): Promise<string> {
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  const key = (await importJWK(privateJwk, 'EdDSA')) as CryptoKey;
+  const signer = new WorkloadIdentity(name, key, privateJwk.kid ?? name, () => Promise.resolve(undefined), settings);
+  return signer.authorization(audience);
+}
 
 async function rejection(promise: Promise<unknown>): Promise<AppError> {
   const error = await promise.then(
@@ -105,6 +118,32 @@ describe('keys on disk', () => {
     const order = await openWorkloadIdentity('order', folder, settings);
     const operator = await openWorkloadIdentity('operator', folder, settings);
     expect(await order.verify(await operator.authorization('order'))).toBe('operator');
+  });
+
+  test('when a workload\'s key is replaced, then a JWK Set trusts old and new keys during the change, and a new kid makes the callee read the file again', async () => {
+    const dir = keyFolder();
+    const folder = { keysDir: dir, dataDir: '/', generateDevKeys: true, production: false, trustRefreshMinIntervalMs: 0 };
+    const order = await openWorkloadIdentity('order', folder, settings);
+    const oldOperator = await openWorkloadIdentity('operator', folder, settings);
+    expect(await order.verify(await oldOperator.authorization('order'))).toBe('operator');
+    const oldPrivate = JSON.parse(readFileSync(join(dir, 'operator.private.jwk'), 'utf8')) as JWK;
+    // The operator gets a new key pair; the public file lists both while callers move over.
+    const oldPublic = JSON.parse(readFileSync(join(dir, 'operator.public.jwk'), 'utf8')) as Record<string, unknown>;
+    const { privateJwk, publicJwk } = generateWorkloadKeyPair('operator');
+    writeFileSync(join(dir, 'operator.public.jwk'), JSON.stringify({ keys: [oldPublic, publicJwk] }));
+    writeFileSync(join(dir, 'operator.private.jwk'), JSON.stringify(privateJwk));
+    const newOperator = await openWorkloadIdentity('operator', folder, settings);
+    expect(await order.verify(await newOperator.authorization('order'))).toBe('operator');
+    expect(await order.verify(await freshToken('operator', oldPrivate, 'order'))).toBe('operator');
+    // The old key leaves the file: tokens it signs are refused once the file is read again.
+    writeFileSync(join(dir, 'operator.public.jwk'), JSON.stringify(publicJwk));
+    const anotherNew = generateWorkloadKeyPair('operator');
+    writeFileSync(join(dir, 'operator.private.jwk'), JSON.stringify(anotherNew.privateJwk));
+    const unknownKid = await openWorkloadIdentity('operator', folder, settings);
+    expect((await rejection(order.verify(await unknownKid.authorization('order')))).code).toBe('CALLER_UNAUTHENTICATED');
+    expect((await rejection(order.verify(await freshToken('operator', oldPrivate, 'order')))).code).toBe(
+      'CALLER_UNAUTHENTICATED',
+    );
   });
 
   test('when environment is production, then generated development keys and generateDevKeys are refused with a clear error', async () => {

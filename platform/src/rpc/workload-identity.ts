@@ -2,7 +2,15 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Interceptor } from '@connectrpc/connect';
-import { SignJWT, decodeJwt, importJWK, jwtVerify, type CryptoKey, type JWK } from 'jose';
+import {
+  SignJWT,
+  decodeJwt,
+  decodeProtectedHeader,
+  importJWK,
+  jwtVerify,
+  type CryptoKey,
+  type JWK,
+} from 'jose';
 import { AppError } from '../errors/index.js';
 
 /**
@@ -33,8 +41,8 @@ export interface WorkloadIdentitySettings {
   readonly verifiedTokenCacheSize: number;
 }
 
-/** Where a workload's public key comes from (a folder, or memory in tests). */
-export type TrustedKeys = (workload: string) => Promise<CryptoKey | undefined>;
+/** Where a workload's public key (the one with `kid`, when given) comes from (a folder, or memory in tests). */
+export type TrustedKeys = (workload: string, kid?: string) => Promise<CryptoKey | undefined>;
 
 export function isWorkloadName(name: string): boolean {
   return workloadNamePattern.test(name);
@@ -101,13 +109,21 @@ export class WorkloadIdentity {
     if (remembered && remembered.expiresAt > now) return remembered.caller;
     if (remembered) this.verified.delete(token);
     let issuer: string | undefined;
+    let kid: string | undefined;
     try {
       issuer = decodeJwt(token).iss;
+      kid = decodeProtectedHeader(token).kid;
     } catch (error) {
       throw callerUnauthenticated('malformed service token', error);
     }
     if (!issuer || !isWorkloadName(issuer)) throw callerUnauthenticated('token names no known caller');
-    const key = await this.trusted(issuer);
+    let key: CryptoKey | undefined;
+    try {
+      key = await this.trusted(issuer, kid);
+    } catch (error) {
+      // An unreadable or refused key file: the caller cannot be authenticated (the cause says why).
+      throw callerUnauthenticated(`no usable key for ${issuer}`, error);
+    }
     if (!key) throw callerUnauthenticated(`no trusted key for ${issuer}`);
     let expiresAt: number;
     try {
@@ -296,27 +312,37 @@ export async function openWorkloadIdentity(
   );
 }
 
-/** Public keys read from `<dir>/<workload>.public.jwk` on first use; a missing one is looked for again after `refreshMs`. */
+/**
+ * Public keys read from `<dir>/<workload>.public.jwk`: one JWK, or a JWK Set (`{"keys": [...]}`) while
+ * a workload's key is replaced (old and new both trusted until every caller signs with the new one).
+ * A file is read when its workload is first seen, and again (at most every `refreshMs`) when a token
+ * names a kid it does not hold or the file was missing: a key added or replaced later (the operator's,
+ * a rotated Secret) is picked up without a restart.
+ */
 export function trustedKeysInFolder(dir: string, production: boolean, refreshMs: number): TrustedKeys {
-  const found = new Map<string, Promise<CryptoKey | undefined>>();
-  const missingSince = new Map<string, number>();
-  return (workload) => {
-    if (!isWorkloadName(workload)) return Promise.resolve(undefined);
-    const known = found.get(workload);
-    if (known) return known;
-    const missed = missingSince.get(workload);
-    if (missed !== undefined && Date.now() - missed < refreshMs) return Promise.resolve(undefined);
+  const files = new Map<string, { readAt: number; byKid: Map<string | undefined, Promise<CryptoKey>> }>();
+  const read = (workload: string) => {
     const file = join(dir, `${workload}.public.jwk`);
-    const jwk = readJwk(file);
-    if (!jwk) {
-      missingSince.set(workload, Date.now());
-      return Promise.resolve(undefined);
+    const byKid = new Map<string | undefined, Promise<CryptoKey>>();
+    const content: (JWK & { keys?: JWK[] }) | undefined = readJwk(file);
+    for (const jwk of content?.keys ?? (content ? [content] : [])) {
+      assertUsableKey(file, jwk, production, false);
+      // Only the public half, even if the file holds a whole key pair.
+      const key = importJWK({ kty: jwk.kty, crv: jwk.crv, x: jwk.x }, algorithm) as Promise<CryptoKey>;
+      byKid.set(jwk.kid, key);
     }
-    assertUsableKey(file, jwk, production, false);
-    // Only the public half, even if the file holds a whole key pair.
-    const key = importJWK({ kty: jwk.kty, crv: jwk.crv, x: jwk.x }, algorithm) as Promise<CryptoKey>;
-    found.set(workload, key);
-    return key;
+    const entry = { readAt: Date.now(), byKid };
+    files.set(workload, entry);
+    return entry;
+  };
+  const pick = (byKid: Map<string | undefined, Promise<CryptoKey>>, kid: string | undefined) =>
+    byKid.get(kid) ?? (byKid.size === 1 && byKid.has(undefined) ? byKid.get(undefined) : undefined);
+  return async (workload, kid) => {
+    if (!isWorkloadName(workload)) return undefined;
+    let entry = files.get(workload);
+    if (!entry || (!pick(entry.byKid, kid) && Date.now() - entry.readAt >= refreshMs))
+      entry = read(workload);
+    return pick(entry.byKid, kid);
   };
 }
 
