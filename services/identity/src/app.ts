@@ -13,6 +13,7 @@ import type { AccountPolicy } from './domain/account.js';
 import { hashPassword } from './domain/password-hash.js';
 import { SigningKeys } from './data-access/signing-keys.js';
 import { ensureBootstrapAdmin } from './entry-points/bootstrap-admin.js';
+import { HashSlots } from './entry-points/hash-slots.js';
 import { identityRpc } from './entry-points/identity-rpc.js';
 import { keyRetirementTask, retireSigningKeys } from './entry-points/key-retirement-task.js';
 
@@ -88,6 +89,7 @@ export async function createIdentityService(
       keys,
       policy,
       scrypt,
+      hashSlots: new HashSlots(service.password.maxConcurrentHashes),
       tokens: {
         issuer: service.issuer,
         audience: service.audience,

@@ -48,6 +48,8 @@ export const identityConfigSchema = z.strictObject({
     minLength: configValue.positiveInt(),
     /** Also bounds the work one login can cause. */
     maxLength: configValue.positiveInt(),
+    /** Password hashes running at once; more wait (each holds 128·cost·blockSize bytes). */
+    maxConcurrentHashes: configValue.positiveInt(),
     scrypt: z
       .strictObject({
         /** N: CPU/memory cost, a power of two. */

@@ -26,6 +26,7 @@ import {
   type ScryptParameters,
 } from '../domain/password-hash.js';
 import { decideRefresh, hashRefreshToken, newRefreshToken } from '../domain/refresh-token.js';
+import type { HashSlots } from './hash-slots.js';
 import {
   insertRefreshToken,
   lockRefreshToken,
@@ -48,6 +49,8 @@ export interface IdentityRpcDeps {
   readonly keys: SigningKeys;
   readonly policy: AccountPolicy;
   readonly scrypt: ScryptParameters;
+  /** Bounds how many password hashes run at once (each holds 128·N·r bytes while it runs). */
+  readonly hashSlots: HashSlots;
   readonly tokens: TokenSettings & {
     readonly refreshTokenTtlMs: number;
     readonly refreshTokenBytes: number;
@@ -108,10 +111,11 @@ export function identityRpc(deps: IdentityRpcDeps): (router: ConnectRouter) => v
     password: string,
     storedHash: string,
     userId: string,
+    signal: AbortSignal,
   ): Promise<string | undefined> {
     if (!needsRehash(storedHash, deps.scrypt)) return undefined;
     try {
-      return await hashPassword(password, deps.scrypt);
+      return await deps.hashSlots.run(() => hashPassword(password, deps.scrypt), signal);
     } catch (error) {
       deps.log.warn({ userId, err: error }, 'password re-hash failed; keeping the stored hash');
       return undefined;
@@ -122,7 +126,10 @@ export function identityRpc(deps: IdentityRpcDeps): (router: ConnectRouter) => v
     router.service(IdentityService, {
       async register(request, context) {
         const input = validateRegistration(request, deps.policy);
-        const passwordHash = await hashPassword(input.password, deps.scrypt);
+        const passwordHash = await deps.hashSlots.run(
+          () => hashPassword(input.password, deps.scrypt),
+          context.signal,
+        );
         const user = await deps.db.transaction(
           (tx) =>
             insertUser(tx, { email: input.email, passwordHash, role: 'customer' }, deps.clock()),
@@ -140,16 +147,25 @@ export function identityRpc(deps: IdentityRpcDeps): (router: ConnectRouter) => v
           (tx) => findUserByEmail(tx, normalizeEmail(request.email)),
           deadline(context),
         );
-        const matches = await verifyPassword(
-          password,
-          found?.passwordHash ?? deps.decoyHash,
-          deps.scrypt.maxMemoryBytes,
+        const matches = await deps.hashSlots.run(
+          () =>
+            verifyPassword(
+              password,
+              found?.passwordHash ?? deps.decoyHash,
+              deps.scrypt.maxMemoryBytes,
+            ),
+          context.signal,
         );
         if (!found || !matches) {
           deps.log.info({ userId: found?.user.id }, 'login refused');
           throw invalidCredentials();
         }
-        const rehashed = await rehashIfWeak(password, found.passwordHash, found.user.id);
+        const rehashed = await rehashIfWeak(
+          password,
+          found.passwordHash,
+          found.user.id,
+          context.signal,
+        );
         const now = deps.clock();
         const tokens = await deps.db.transaction(async (tx) => {
           if (rehashed) {

@@ -6,7 +6,9 @@ import type { ShippedService } from '../services.js';
  * peak RSS identity 279 MB, inventory 239, notification 181, order 310, payment 197, gateway 390;
  * CPU gateway 38 % of a core, order 34 %, inventory 24 %, payment 9 %, notification 8 %, identity 1 %
  * (logins are scrypt: identity's limit allows bursts). Requests ≈ CPU under that load and the RSS
- * seen; memory limits ≈ peak RSS + ~40 % (V8 grows its heap up to what it is allowed).
+ * seen; memory limits ≈ peak RSS + ~40 % (V8 grows its heap up to what it is allowed). identity's
+ * limit adds 256 Mi for its scrypt hashes (2 at once, `password.maxConcurrentHashes`, 128 MiB each at
+ * N = 2^17, r = 8; measured: 4 at once raised a process's peak RSS by 512 MB).
  */
 export const containerResources: Record<
   ShippedService,
@@ -20,7 +22,7 @@ export const containerResources: Record<
     requests: { cpu: '100m', memory: '192Mi' },
     limits: { cpu: '500m', memory: '256Mi' },
   },
-  identity: { requests: { cpu: '100m', memory: '288Mi' }, limits: { cpu: '1', memory: '400Mi' } },
+  identity: { requests: { cpu: '100m', memory: '288Mi' }, limits: { cpu: '1', memory: '656Mi' } },
 };
 
 /** NATS (3 replicas) and PostgreSQL: sized for this system's event rate, not measured by the bench. */
