@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Code, ConnectError } from '@connectrpc/connect';
 import { importJWK, type CryptoKey, type JWK } from 'jose';
 import { afterAll, describe, expect, test } from 'vitest';
 import {
@@ -8,6 +9,8 @@ import {
   MemoryBus,
   ServiceRuntime,
   WorkloadIdentity,
+  errorCodeHeader,
+  fromRpcError,
   generateWorkloadKeyPair,
   loadConfigDocument,
   memoryWorkloadIdentities,
@@ -95,6 +98,20 @@ describe('service tokens', () => {
       `workload identity: ${cachedUs.toFixed(2)} µs/call with both caches, ${verifyUs.toFixed(0)} µs per uncached EdDSA verification\n`,
     );
     expect(cachedUs).toBeLessThan(50);
+  });
+});
+
+describe('refusals seen by the caller', () => {
+  test('when a callee refuses this process\'s identity, then fromRpcError keeps the code but makes it internal (the end user is not at fault)', () => {
+    for (const [code, errorCode] of [
+      [Code.Unauthenticated, 'CALLER_UNAUTHENTICATED'],
+      [Code.PermissionDenied, 'CALLER_NOT_ALLOWED'],
+    ] as const) {
+      const error = fromRpcError(new ConnectError('refused', code, { [errorCodeHeader]: errorCode }), 'order.GetOrder');
+      expect({ code: error.code, kind: error.kind }).toEqual({ code: errorCode, kind: 'internal' });
+    }
+    const userError = fromRpcError(new ConnectError('no', Code.Unauthenticated, { [errorCodeHeader]: 'AUTH_INVALID' }), 'x');
+    expect(userError.kind).toBe('unauthenticated');
   });
 });
 

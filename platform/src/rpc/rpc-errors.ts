@@ -88,8 +88,11 @@ export function fromRpcError(error: unknown, what: string): AppError {
   const kind =
     kindByCode.get(connectError.code) ??
     (connectError.code === Code.Unknown ? 'unavailable' : 'internal');
+  // The callee refused this process's workload identity (workload-identity.ts): a deployment fault
+  // here, never the end user's, so it must not reach them as their own 401/403.
+  const callerRefused = code === 'CALLER_UNAUTHENTICATED' || code === 'CALLER_NOT_ALLOWED';
   return new AppError(code, connectError.rawMessage || `${what} failed`, {
-    kind,
+    kind: callerRefused ? 'internal' : kind,
     cause: error,
     shedding: connectError.metadata.get(sheddingHeader) === '1',
   });
