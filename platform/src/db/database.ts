@@ -71,6 +71,10 @@ export async function ensureDatabase(
     connectionString: databaseUrl(serverUrl, 'postgres'),
     connectionTimeoutMillis: connectTimeoutMs,
   });
+  // A server restart while this short-lived client is connected emits 'error' on it; with no
+  // listener that crashes the process (seen in the long drill). The pending query fails instead,
+  // and the start-up wait retries.
+  client.on('error', () => {});
   try {
     await client.connect();
   } catch (cause) {
