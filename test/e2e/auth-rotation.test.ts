@@ -232,7 +232,16 @@ describe('tokens across a key rotation (whole system)', () => {
     const result = await runCli(['keys', 'rotate', '--url', identityUrl, '--json']);
     const rotated = JSON.parse(result.stdout || '{}') as { kid: string; retiringKid: string };
     const after = await login(alice);
-    const published = await publishedKids();
+    // A rotation the gateway did not ask for reaches its cached JWKS within jwksMaxAgeMs (1 s here):
+    // the gateway serves that document from its cache instead of calling identity per request.
+    let published: string[] = [];
+    await eventually(
+      async () => {
+        published = await publishedKids();
+        expect(published[0]).toBe(rotated.kid);
+      },
+      { timeoutMs: 5_000, intervalMs: 100 },
+    );
     const order = await placeOrder(after.accessToken);
     const listed = await runCli(['keys', 'list', '--url', identityUrl]);
 

@@ -191,6 +191,15 @@ export class AccessTokenVerifier {
     return (await this.current()).jwks;
   }
 
+  /**
+   * Fetches the keys now, after a rotation this gateway asked for: its own JWKS answer then shows the
+   * new key at once. A fetch already under way may predate the rotation, so it is not reused.
+   */
+  async refresh(): Promise<void> {
+    await this.inFlight?.catch(() => undefined);
+    await this.fetch();
+  }
+
   /** The cache, fetching it when empty and starting a background refresh when it is old. */
   private async current(): Promise<CachedJwks> {
     const cached = this.cache;

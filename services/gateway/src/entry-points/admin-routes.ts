@@ -11,11 +11,13 @@ import { callUpstream } from './request-deadline.js';
 export interface AdminRoutesDeps {
   readonly inventoryClient: Client<typeof InventoryService>;
   readonly identityClient: Client<typeof IdentityService>;
+  /** Called after a rotation succeeded, so the gateway's cached JWKS carries the new key. */
+  readonly onKeysRotated: () => Promise<void>;
 }
 
 /** POST /v1/admin/products, /v1/admin/stock and /v1/admin/keys/rotate: the admin role only. */
 export function registerAdminRoutes(app: FastifyInstance, deps: AdminRoutesDeps): void {
-  const { inventoryClient, identityClient } = deps;
+  const { inventoryClient, identityClient, onKeysRotated } = deps;
 
   app.post<{ Body: { sku: string; name: string; priceCents: number } }>(
     '/v1/admin/products',
@@ -68,6 +70,10 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRoutesDeps)
         request.deadline,
         'identity.RotateSigningKey',
         (options) => identityClient.rotateSigningKey({}, options),
+      );
+      // The rotation happened; a failed refresh only delays the JWKS until the next one.
+      await onKeysRotated().catch((error: unknown) =>
+        request.log.warn({ err: error }, 'jwks refresh after rotation failed'),
       );
       return rotationToJson(response);
     },

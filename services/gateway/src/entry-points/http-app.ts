@@ -132,7 +132,11 @@ export async function buildHttpApp({
   registerProductsRoutes(app, { inventoryClient });
   registerOrdersRoutes(app, { orderClient, orderAdmission, limits, telemetry, flags });
   registerAuthRoutes(app, { identityClient, verifier, buckets, config });
-  registerAdminRoutes(app, { inventoryClient, identityClient });
+  registerAdminRoutes(app, {
+    inventoryClient,
+    identityClient,
+    onKeysRotated: () => verifier.refresh(),
+  });
   app.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () =>
     Promise.resolve(app.swagger()),
   );
