@@ -30,7 +30,7 @@ export async function prepareLaunch(kind: 'bundles' | 'source', repoRoot: string
   const bundleDir = join(repoRoot, 'dist/bundles');
   if (!existsSync(bundleDir)) throw new Error(`the build did not write ${bundleDir}`);
   const probeModule = join(workDir, 'probe.mjs');
-  await build({ entryPoints: [probeSource], outfile: probeModule, bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'silent' });
+  await build({ entryPoints: [probeSource], outfile: probeModule, bundle: true, platform: 'node', format: 'esm', target: 'node26', logLevel: 'silent' });
   return { kind, probeModule, bundleDir };
 }
 

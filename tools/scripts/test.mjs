@@ -3,9 +3,27 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { connect } from 'node:net';
 import { parse } from 'yaml';
+
+// The runtime is a pinned package (package.json optionalDependencies, one per platform), not the
+// machine's node: `npm ci` installs it and `npm test` finds it first on PATH. Refuse another one, so a
+// run on the wrong Node cannot pass by accident.
+const packageJson = JSON.parse(readFileSync('package.json', 'utf8'));
+const platformPackage = Object.keys(packageJson.optionalDependencies ?? {}).find((name) =>
+  new RegExp(`^node-(bin-)?${process.platform === 'win32' ? 'win' : process.platform}-${process.arch}$`).test(name),
+);
+const pinned = platformPackage && packageJson.optionalDependencies[platformPackage];
+if (pinned ? process.versions.node !== pinned : !process.versions.node.startsWith('26.')) {
+  console.error(
+    `npm test runs on the pinned Node ${pinned ?? '26'}, but this is ${process.version} (${process.execPath}).\n` +
+      `Run 'npm ci' (it installs the runtime for this platform) and then 'npm test', which puts node_modules/.bin first on PATH.`,
+  );
+  process.exit(1);
+}
+// Every step below (and the bin scripts' `#!/usr/bin/env node`) runs on this same runtime.
+const childEnv = { ...process.env, PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}` };
 
 const defaults = parse(readFileSync('config/default.yaml', 'utf8'));
 const postgresUrl = new URL(process.env.ORDERLY_TEST_POSTGRES_URL ?? defaults.postgres.url);
@@ -41,14 +59,14 @@ if (missing.length > 0) {
 }
 
 const steps = [
-  ['generate contracts', 'node', ['tools/scripts/generate.mjs']],
+  ['generate contracts', process.execPath, ['tools/scripts/generate.mjs']],
   ['buf lint', 'node_modules/.bin/buf', ['lint']],
   ['typecheck', 'node_modules/.bin/tsc', ['-p', 'tsconfig.json']],
   ['lint', 'node_modules/.bin/eslint', ['.', '--max-warnings=0']],
 ];
 if (existsSync('tools/guard/bin/orderly-guard.mjs')) {
-  steps.push(['guardrails', 'node', ['tools/guard/bin/orderly-guard.mjs', 'check', '.']]);
-  steps.push(['contract gate', 'node', ['tools/guard/bin/orderly-guard.mjs', 'contracts']]);
+  steps.push(['guardrails', process.execPath, ['tools/guard/bin/orderly-guard.mjs', 'check', '.']]);
+  steps.push(['contract gate', process.execPath, ['tools/guard/bin/orderly-guard.mjs', 'contracts']]);
 }
 const resultsFile = join(mkdtempSync(join(tmpdir(), 'orderly-test-')), 'vitest.json');
 steps.push([
@@ -60,7 +78,7 @@ steps.push([
 for (const [name, command, args] of steps) {
   const started = Date.now();
   console.log(`\n▶ ${name}`);
-  const result = spawnSync(command, args, { stdio: 'inherit' });
+  const result = spawnSync(command, args, { stdio: 'inherit', env: childEnv });
   if (name === 'tests') printSummary();
   if (result.status !== 0) {
     console.error(`✖ ${name} failed (exit ${result.status ?? result.signal})`);

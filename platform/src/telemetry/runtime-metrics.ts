@@ -1,4 +1,4 @@
-import { PerformanceObserver, constants, monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { PerformanceObserver, constants, monitorEventLoopDelay, type ELDHistogram } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
 import type { Histogram, Meter } from '@opentelemetry/api';
 
@@ -27,7 +27,7 @@ interface EventLoopWindow {
 
 class ProcessSampler {
   private readonly gcHistograms = new Set<Histogram>();
-  private readonly monitor: IntervalHistogram;
+  private readonly monitor: ELDHistogram;
   private readonly observer: PerformanceObserver;
   private readonly windowTimer: NodeJS.Timeout;
   private lastWindow: EventLoopWindow | undefined;

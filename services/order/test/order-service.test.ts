@@ -165,7 +165,8 @@ describe('fulfilment saga', () => {
     await eventually(async () =>
       expect((await operator.getOrderForOperator({ orderId })).order?.cancellationReason).toBe(CancellationReason.OUT_OF_STOCK),
     );
-    expect(recorder.of(OrderCancelledSchema).find((e) => e.orderId === orderId)?.reason).toBe(CancellationReason.OUT_OF_STOCK);
+    // The row commits before the relay publishes OrderCancelled: the event arrives a moment later.
+    await eventually(() => expect(recorder.of(OrderCancelledSchema).find((e) => e.orderId === orderId)?.reason).toBe(CancellationReason.OUT_OF_STOCK));
     expect(recorder.of(PaymentRequestedSchema).some((e) => e.orderId === orderId)).toBe(false);
   });
 

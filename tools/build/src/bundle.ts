@@ -62,7 +62,7 @@ export interface BundleResult {
   readonly embeddedFiles: number;
 }
 
-/** One CommonJS file per service (Node 20's single-executable applications run only CommonJS). */
+/** One CommonJS file per service, the format the single-file binaries start (see sea.ts). */
 export async function bundleService(
   service: ShippedService,
   metadata: BuildMetadata,
@@ -75,7 +75,7 @@ export async function bundleService(
     bundle: true,
     platform: 'node',
     format: 'cjs',
-    target: 'node20',
+    target: 'node26',
     // Whitespace and syntax only: identifiers stay, so stack traces remain readable.
     minifyWhitespace: true,
     minifySyntax: true,
