@@ -98,6 +98,14 @@ export async function runDrill(drill: Drill, options: RunOptions = {}): Promise<
   const startedAt = new Date();
   const commit = gitCommit();
   const env = await DrillEnvironment.create(drill);
+  // Interrupted (Ctrl-C, a CI timeout): stop the drill's services, NATS and PostgreSQL rather than
+  // leaving them running on their ports after the drill itself is gone.
+  const interrupted = (signal: NodeJS.Signals) => {
+    log(`  ${signal}: stopping the drill's processes`);
+    void env.close().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     log(`▶ drill ${drill.name}: ${drill.description}`);
     log(`  on commit ${commit.sha}${commit.dirty ? ' with uncommitted changes' : commit.dirty === undefined ? ' (tree state unknown)' : ''}`);
@@ -207,6 +215,8 @@ export async function runDrill(drill: Drill, options: RunOptions = {}): Promise<
       refusals: load.refusals,
     };
   } finally {
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
     await env.close();
   }
 }
