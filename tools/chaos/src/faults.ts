@@ -160,6 +160,9 @@ export class FaultInjection {
         }
         await sleep(Math.max(0, started + step.redriveAfterSeconds * 1000 - Date.now()));
         const redriven = await this.bus.redrive(settleReservationsSubscription);
+        // Nothing dead-lettered means the step tested nothing (no confirmation exhausted its retries
+        // inside the window): reported as not injected rather than passed.
+        if (redriven === 0) throw new Error(`no settlement was dead-lettered in ${step.seconds} s (retries outlasted the window, or no order was confirmed)`);
         return { target: 'inventory', extra: { detail: `${redriven} dead-lettered settlements redriven` } };
       }
       case 'poison':
