@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createLogger, loadConfigDocument, parseConfigSection, platformConfigSchema } from '@orderly/platform';
+import { dependenciesOf, preflight } from './preflight.js';
 import { serviceNames } from './services.js';
 
 /**
@@ -12,6 +13,13 @@ const root = fileURLToPath(new URL('../../../', import.meta.url));
 const argv = process.argv.slice(2);
 const platform = parseConfigSection(platformConfigSchema, loadConfigDocument({ argv }).document);
 const log = createLogger({ service: 'launcher', level: platform.logLevel, environment: platform.environment });
+
+// Check PostgreSQL and NATS first: six services failing to connect say less than one line naming what to start.
+const missing = await preflight(dependenciesOf(platform));
+if (missing !== undefined) {
+  process.stderr.write(`${missing}\n`);
+  process.exit(1);
+}
 
 const children = new Map<string, ChildProcess>();
 let stopping = false;
