@@ -1,5 +1,5 @@
 // `npm test`: every check CI runs, in order, stopping at the first failure:
-// generate → buf lint → typecheck → lint → guardrails → tests (real PostgreSQL and NATS).
+// generate → buf lint → format → typecheck → lint → guardrails → tests (real PostgreSQL and NATS).
 import { spawnSync } from 'node:child_process';
 import { readFileSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -61,6 +61,8 @@ if (missing.length > 0) {
 const steps = [
   ['generate contracts', process.execPath, ['tools/scripts/generate.mjs']],
   ['buf lint', 'node_modules/.bin/buf', ['lint']],
+  // Formatting is checked, not fixed: `npm run format` rewrites what this reports.
+  ['format', 'node_modules/.bin/prettier', ['--check', '.']],
   ['typecheck', 'node_modules/.bin/tsc', ['-p', 'tsconfig.json']],
   ['lint', 'node_modules/.bin/eslint', ['.', '--max-warnings=0']],
 ];
