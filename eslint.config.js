@@ -33,8 +33,14 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['pg', 'pg-*', '@connectrpc/*', '@nats-io/*', 'fastify', 'pino'], message: 'domain/ stays free of I/O libraries' },
-            { group: ['**/entry-points/**', '**/data-access/**'], message: 'domain/ must not depend on outer layers' },
+            {
+              group: ['pg', 'pg-*', '@connectrpc/*', '@nats-io/*', 'fastify', 'pino'],
+              message: 'domain/ stays free of I/O libraries',
+            },
+            {
+              group: ['**/entry-points/**', '**/data-access/**'],
+              message: 'domain/ must not depend on outer layers',
+            },
           ],
         },
       ],

@@ -41,7 +41,8 @@ function fencedLines(doc: string): { line: string; where: string }[] {
     .split('\n')
     .forEach((line, index) => {
       if (/^\s*```/.test(line)) fenced = !fenced;
-      else if (fenced) lines.push({ line: line.replace(/\s#.*$/, ''), where: `${doc}:${index + 1}` });
+      else if (fenced)
+        lines.push({ line: line.replace(/\s#.*$/, ''), where: `${doc}:${index + 1}` });
     });
   return lines;
 }
@@ -66,9 +67,7 @@ function repositoryPath(token: string): string | undefined {
 function expandBraces(path: string): string[] {
   const match = /\{([^{}]*)\}/.exec(path);
   if (!match) return [path];
-  return match[1]!
-    .split(',')
-    .flatMap((option) => expandBraces(path.replace(match[0], option)));
+  return match[1]!.split(',').flatMap((option) => expandBraces(path.replace(match[0], option)));
 }
 
 function pathExists(path: string): boolean {
@@ -83,13 +82,19 @@ describe.each(docs)('%s', (doc) => {
   test('when its npm and npx commands are read, then each script, npm command and binary exists', () => {
     const problems: string[] = [];
     for (const { line, where } of fencedLines(doc)) {
-      for (const [, command = '', name = ''] of line.matchAll(/(?:^|[\s;&|(])(npm|npx) ([\w:.@/-]+)/g)) {
+      for (const [, command = '', name = ''] of line.matchAll(
+        /(?:^|[\s;&|(])(npm|npx) ([\w:.@/-]+)/g,
+      )) {
         if (command === 'npx') {
-          if (!existsSync(join(root, 'node_modules/.bin', name))) problems.push(`${where}: npx ${name}`);
+          if (!existsSync(join(root, 'node_modules/.bin', name)))
+            problems.push(`${where}: npx ${name}`);
         } else if (name === 'run') {
           const script = /npm run ([\w:.-]+)/.exec(line.slice(line.indexOf('npm run')))?.[1] ?? '';
           if (!(script in scripts)) problems.push(`${where}: npm run ${script}`);
-        } else if (!npmCommands.has(name) || ((name === 'start' || name === 'test') && !(name in scripts))) {
+        } else if (
+          !npmCommands.has(name) ||
+          ((name === 'start' || name === 'test') && !(name in scripts))
+        ) {
           problems.push(`${where}: npm ${name}`);
         }
       }

@@ -13,7 +13,9 @@ test('when the lockfile has a package with an install script, then allowScripts 
   const lock = readJson<{ packages: Record<string, { hasInstallScript?: boolean }> }>(
     'package-lock.json',
   );
-  const { allowScripts = {} } = readJson<{ allowScripts?: Record<string, boolean> }>('package.json');
+  const { allowScripts = {} } = readJson<{ allowScripts?: Record<string, boolean> }>(
+    'package.json',
+  );
   const withScripts = Object.entries(lock.packages)
     .filter(([, entry]) => entry.hasInstallScript === true)
     .map(([path]) => path.split('node_modules/').at(-1) ?? path);

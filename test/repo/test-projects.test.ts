@@ -11,10 +11,13 @@ const usesPostgresOrNats =
   /TestDatabase|startTestApp|test-app|NatsBus|natsUrl|dropTestDatabase|from 'pg'|ORDERLY_TEST_(POSTGRES|NATS)_URL|bench\/src\/main/;
 
 test('when a test outside needsPostgresOrNats is read, then it starts no PostgreSQL or NATS', () => {
-  const unit = globSync(['{platform,services,tools,bench}/**/*.test.ts', 'test/repo/**/*.test.ts'], {
-    cwd: root,
-    exclude: (path) => path.includes('node_modules') || path.includes('fixtures'),
-  }).filter(
+  const unit = globSync(
+    ['{platform,services,tools,bench}/**/*.test.ts', 'test/repo/**/*.test.ts'],
+    {
+      cwd: root,
+      exclude: (path) => path.includes('node_modules') || path.includes('fixtures'),
+    },
+  ).filter(
     (file) =>
       !needsPostgresOrNats.includes(file) &&
       !file.includes('short-drill') &&
@@ -22,7 +25,9 @@ test('when a test outside needsPostgresOrNats is read, then it starts no Postgre
   );
 
   expect(unit.length).toBeGreaterThan(40);
-  expect(unit.filter((file) => usesPostgresOrNats.test(readFileSync(new URL(file, root), 'utf8')))).toEqual([]);
+  expect(
+    unit.filter((file) => usesPostgresOrNats.test(readFileSync(new URL(file, root), 'utf8'))),
+  ).toEqual([]);
 });
 
 test('when needsPostgresOrNats is read, then every file it names exists', () => {

@@ -37,7 +37,11 @@ export function dependenciesOf(config: {
 }
 
 /** Resolves `undefined` when a TCP connection opens within `timeoutMs`, else why it did not. */
-export function tcpProblem(host: string, port: number, timeoutMs: number): Promise<string | undefined> {
+export function tcpProblem(
+  host: string,
+  port: number,
+  timeoutMs: number,
+): Promise<string | undefined> {
   return new Promise((resolve) => {
     const socket = connect({ host, port });
     const done = (problem: string | undefined) => {

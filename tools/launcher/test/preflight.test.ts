@@ -38,7 +38,9 @@ describe('start:distributed preflight', () => {
 
     const message = await preflight(dependenciesOf(config), 500);
 
-    expect(message).toContain(`NATS JetStream at 127.0.0.1:${natsPort} (bus.natsServers): connection refused`);
+    expect(message).toContain(
+      `NATS JetStream at 127.0.0.1:${natsPort} (bus.natsServers): connection refused`,
+    );
     expect(message).toContain('apt-get install nats-server');
     expect(message).toContain('nats-server -js');
     expect(message).not.toContain('PostgreSQL at');
@@ -54,7 +56,9 @@ describe('start:distributed preflight', () => {
 
     const message = await preflight(dependenciesOf(config), 500);
 
-    expect(message).toContain(`PostgreSQL at 127.0.0.1:${postgresPort} (postgres.url): connection refused`);
+    expect(message).toContain(
+      `PostgreSQL at 127.0.0.1:${postgresPort} (postgres.url): connection refused`,
+    );
     expect(message).toContain('apt-get install postgresql');
     expect(message).toContain('brew install postgresql@15');
   });
