@@ -155,3 +155,13 @@ test('when the CLI usage is read, then the checks above know its commands', () =
   );
   expect([...(known.get('dead-letters') ?? [])].sort()).toEqual(['list', 'redrive']);
 });
+
+test('when the docs index is read, then it links every page in docs/ on a line of its own', () => {
+  const index = read('docs/README.md');
+  const pages = docs.filter((doc) => doc.startsWith('docs/') && doc !== 'docs/README.md');
+  expect(
+    pages.filter(
+      (page) => !new RegExp(`^\\|.*\\]\\(${page.slice('docs/'.length)}\\)`, 'm').test(index),
+    ),
+  ).toEqual([]);
+});
