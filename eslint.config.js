@@ -10,8 +10,6 @@ export default tseslint.config(
       '.orderly/**',
       'tools/guard/fixtures/**',
       'bench/results/**',
-      '**/*.mjs',
-      '**/*.cjs',
     ],
   },
   js.configs.recommended,
@@ -35,8 +33,14 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['pg', 'pg-*', '@connectrpc/*', '@nats-io/*', 'fastify', 'pino'], message: 'domain/ stays free of I/O libraries' },
-            { group: ['**/entry-points/**', '**/data-access/**'], message: 'domain/ must not depend on outer layers' },
+            {
+              group: ['pg', 'pg-*', '@connectrpc/*', '@nats-io/*', 'fastify', 'pino'],
+              message: 'domain/ stays free of I/O libraries',
+            },
+            {
+              group: ['**/entry-points/**', '**/data-access/**'],
+              message: 'domain/ must not depend on outer layers',
+            },
           ],
         },
       ],
@@ -45,5 +49,22 @@ export default tseslint.config(
   {
     files: ['eslint.config.js'],
     ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    // Plain-JavaScript entry points (bin scripts, tools/scripts): no types to check, Node's globals.
+    files: ['**/*.mjs', '**/*.cjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'module',
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        URL: 'readonly',
+        Buffer: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+      },
+    },
   },
 );

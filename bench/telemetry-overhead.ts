@@ -99,7 +99,8 @@ async function startSystem(telemetry: boolean): Promise<System> {
     env[`ORDERLY_SERVICES__${name.toUpperCase()}__OPERATOR_PORT`] = '0';
     // The gateway calls the services its configuration has a URL for.
     if (gatewayKeys.includes(`${name}ServiceUrl`)) {
-      env[`ORDERLY_SERVICES__GATEWAY__${name.toUpperCase()}_SERVICE_URL`] = `http://127.0.0.1:${ports[name]}`;
+      env[`ORDERLY_SERVICES__GATEWAY__${name.toUpperCase()}_SERVICE_URL`] =
+        `http://127.0.0.1:${ports[name]}`;
     }
   }
   const child = spawn(process.execPath, ['--import', 'tsx', 'tools/launcher/src/embedded.ts'], {
@@ -118,7 +119,13 @@ async function startSystem(telemetry: boolean): Promise<System> {
   };
   for (;;) {
     if (child.exitCode !== null) giveUp(`embedded system exited ${child.exitCode}`);
-    if (await fetch(`${gateway}/readyz`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`${gateway}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     if (Date.now() > deadline) giveUp('embedded system not ready');
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
@@ -150,7 +157,10 @@ async function seedStock(system: System): Promise<void> {
 
 /** Headers that identify the customer: a bearer token when the gateway has authentication. */
 async function customerHeaders(gateway: string): Promise<Record<string, string>> {
-  const credentials = { email: `bench-${randomUUID()}@example.com`, password: `bench-${randomUUID()}` };
+  const credentials = {
+    email: `bench-${randomUUID()}@example.com`,
+    password: `bench-${randomUUID()}`,
+  };
   const post = (path: string) =>
     fetch(`${gateway}${path}`, {
       method: 'POST',
@@ -159,14 +169,19 @@ async function customerHeaders(gateway: string): Promise<Record<string, string>>
     });
   const registered = await post('/v1/auth/register');
   if (registered.status === 404) return { 'x-customer-id': 'bench' };
-  if (!registered.ok) throw new Error(`register failed: ${registered.status} ${await registered.text()}`);
+  if (!registered.ok)
+    throw new Error(`register failed: ${registered.status} ${await registered.text()}`);
   const login = await post('/v1/auth/login');
   if (!login.ok) throw new Error(`login failed: ${login.status} ${await login.text()}`);
   const { accessToken } = (await login.json()) as { accessToken: string };
   return { authorization: `Bearer ${accessToken}` };
 }
 
-function load(gateway: string, headers: Record<string, string>, seconds: number): Promise<autocannon.Result> {
+function load(
+  gateway: string,
+  headers: Record<string, string>,
+  seconds: number,
+): Promise<autocannon.Result> {
   const body = JSON.stringify({ lines: [{ sku, quantity: 1 }], paymentMethod: 'pm_card_ok' });
   return autocannon({
     url: `${gateway}/v1/orders`,
@@ -178,7 +193,11 @@ function load(gateway: string, headers: Record<string, string>, seconds: number)
         setupRequest: (request) => ({
           ...request,
           body,
-          headers: { ...headers, 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+          headers: {
+            ...headers,
+            'content-type': 'application/json',
+            'idempotency-key': randomUUID(),
+          },
         }),
       },
     ],
@@ -194,7 +213,9 @@ interface Measurement {
   readonly cpuMsPerOrder: number;
 }
 
-async function prepare(mode: 'off' | 'on'): Promise<{ mode: 'off' | 'on'; system: System; headers: Record<string, string> }> {
+async function prepare(
+  mode: 'off' | 'on',
+): Promise<{ mode: 'off' | 'on'; system: System; headers: Record<string, string> }> {
   let system: System | undefined;
   // A free port can be taken by someone else before the system binds it: try again on new ports.
   for (let attempt = 1; !system; attempt++) {
@@ -233,7 +254,8 @@ const results: Measurement[] = [];
 for (let round = 1; round <= rounds; round++) {
   const targets = [await prepare('off'), await prepare('on')];
   try {
-    if (warmupSeconds > 0) await Promise.all(targets.map((t) => load(t.system.gateway, t.headers, warmupSeconds)));
+    if (warmupSeconds > 0)
+      await Promise.all(targets.map((t) => load(t.system.gateway, t.headers, warmupSeconds)));
     const measured = await Promise.all(targets.map((t) => measure(t)));
     for (const m of measured) {
       results.push(m);

@@ -25,7 +25,11 @@ export function customerIdHeaders(users: number, prefix: string): AuthHeaders {
   };
 }
 
-async function postJson(url: string, body: unknown, timeoutMs: number): Promise<{ status: number; json: Record<string, unknown> }> {
+async function postJson(
+  url: string,
+  body: unknown,
+  timeoutMs: number,
+): Promise<{ status: number; json: Record<string, unknown> }> {
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -57,7 +61,12 @@ function findToken(json: Record<string, unknown>): string | undefined {
 }
 
 /** Registers and logs in `users` users through the gateway; their bearer tokens. */
-export async function bearerHeaders(gatewayUrl: string, users: number, prefix: string, timeoutMs: number): Promise<AuthHeaders> {
+export async function bearerHeaders(
+  gatewayUrl: string,
+  users: number,
+  prefix: string,
+  timeoutMs: number,
+): Promise<AuthHeaders> {
   const headers: string[] = [];
   const password = `bench-${prefix}-Passw0rd!`;
   for (let i = 0; i < users; i++) {
@@ -69,9 +78,14 @@ export async function bearerHeaders(gatewayUrl: string, users: number, prefix: s
     }
     const login = await postJson(`${gatewayUrl}/v1/auth/login`, credentials, timeoutMs);
     const token = findToken(login.json) ?? findToken(registered.json);
-    if (!token && login.status >= 400) throw new Error(`login answered ${login.status}: ${JSON.stringify(login.json)}`);
+    if (!token && login.status >= 400)
+      throw new Error(`login answered ${login.status}: ${JSON.stringify(login.json)}`);
     if (!token) throw new Error('no token in the register/login answers');
     headers.push(`Authorization: Bearer ${token}\r\n`);
   }
-  return { kind: 'bearer', headers, note: `Authorization: Bearer, ${users} users registered through /v1/auth/*` };
+  return {
+    kind: 'bearer',
+    headers,
+    note: `Authorization: Bearer, ${users} users registered through /v1/auth/*`,
+  };
 }

@@ -31,7 +31,11 @@ export interface BenchConfig {
   /** Heap-flag variants for the GC table (item 4); each runs on a fresh system. */
   readonly matrixNodeFlags: readonly string[];
   readonly matrixWorkers: readonly number[];
-  readonly matrix: { readonly latencyRate: number; readonly latency: Window; readonly intake: Window };
+  readonly matrix: {
+    readonly latencyRate: number;
+    readonly latency: Window;
+    readonly intake: Window;
+  };
   readonly runMatrix: boolean;
   readonly skus: number;
   readonly stockPerSku: number;
@@ -57,7 +61,10 @@ export interface BenchConfig {
   readonly logLevel: string | undefined;
   readonly postgresUrl: string;
   readonly natsUrl: string;
-  readonly gatewayLimits: { readonly maxLinesPerOrder: number; readonly maxQuantityPerLine: number };
+  readonly gatewayLimits: {
+    readonly maxLinesPerOrder: number;
+    readonly maxQuantityPerLine: number;
+  };
 }
 
 const s = 1000;
@@ -79,7 +86,11 @@ const profiles = {
     matrixWorkers: [1, 2],
     // A rate the system sustains: the open-loop run then measures latency, not queueing, and leaves no
     // backlog behind to starve the intake run that follows it on the same system.
-    matrix: { latencyRate: 150, latency: { warmupMs: 5 * s, durationMs: 15 * s }, intake: { warmupMs: 5 * s, durationMs: 20 * s } },
+    matrix: {
+      latencyRate: 150,
+      latency: { warmupMs: 5 * s, durationMs: 15 * s },
+      intake: { warmupMs: 5 * s, durationMs: 20 * s },
+    },
     runMatrix: true,
     skus: 64,
     stockPerSku: 10_000_000,
@@ -100,7 +111,11 @@ const profiles = {
     requestTimeoutMs: 30 * s,
     matrixNodeFlags: ['', '--max-semi-space-size=64'],
     matrixWorkers: [1, 2],
-    matrix: { latencyRate: 150, latency: { warmupMs: 3 * s, durationMs: 10 * s }, intake: { warmupMs: 3 * s, durationMs: 10 * s } },
+    matrix: {
+      latencyRate: 150,
+      latency: { warmupMs: 3 * s, durationMs: 10 * s },
+      intake: { warmupMs: 3 * s, durationMs: 10 * s },
+    },
     runMatrix: false,
     skus: 64,
     stockPerSku: 10_000_000,
@@ -121,7 +136,11 @@ const profiles = {
     requestTimeoutMs: 20 * s,
     matrixNodeFlags: [''],
     matrixWorkers: [1],
-    matrix: { latencyRate: 100, latency: { warmupMs: 1 * s, durationMs: 3 * s }, intake: { warmupMs: 1 * s, durationMs: 3 * s } },
+    matrix: {
+      latencyRate: 100,
+      latency: { warmupMs: 1 * s, durationMs: 3 * s },
+      intake: { warmupMs: 1 * s, durationMs: 3 * s },
+    },
     runMatrix: false,
     skus: 8,
     stockPerSku: 1_000_000,
@@ -144,7 +163,16 @@ export const benchSettings: Readonly<Record<string, string>> = {
   'services.identity.accessTokenTtlMs': String(4 * 3600 * s),
 };
 
-export const phaseNames = ['ceilings', 'baseline', 'idle', 'e2e', 'latency', 'intake', 'invariants', 'matrix'] as const;
+export const phaseNames = [
+  'ceilings',
+  'baseline',
+  'idle',
+  'e2e',
+  'latency',
+  'intake',
+  'invariants',
+  'matrix',
+] as const;
 
 export const usage = `npm run bench -- [flags]
 
@@ -180,13 +208,35 @@ function flagValue(argv: readonly string[], name: string): string | undefined {
   return prefixed?.slice(name.length + 1);
 }
 
-const list = (value: string | undefined) => (value ? value.split(',').map((v) => v.trim()).filter(Boolean) : undefined);
+const list = (value: string | undefined) =>
+  value
+    ? value
+        .split(',')
+        .map((v) => v.trim())
+        .filter(Boolean)
+    : undefined;
 
-export function parseBenchArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = process.env): BenchConfig {
+export function parseBenchArgs(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): BenchConfig {
   const known = new Set(['--quick', '--smoke', '--matrix', '--no-matrix', '--help']);
   const withValue = new Set([
-    '--only', '--skip', '--duration', '--connections', '--rates', '--workers', '--node-flags', '--cpu-prof',
-    '--target', '--order-db-url', '--notification-db-url', '--log-level', '--out', '--from', '--e2e-rate',
+    '--only',
+    '--skip',
+    '--duration',
+    '--connections',
+    '--rates',
+    '--workers',
+    '--node-flags',
+    '--cpu-prof',
+    '--target',
+    '--order-db-url',
+    '--notification-db-url',
+    '--log-level',
+    '--out',
+    '--from',
+    '--e2e-rate',
   ]);
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
@@ -206,7 +256,8 @@ export function parseBenchArgs(argv: readonly string[], env: Readonly<Record<str
   const only = list(flagValue(argv, '--only'));
   const skip = list(flagValue(argv, '--skip')) ?? [];
   for (const name of [...(only ?? []), ...skip]) {
-    if (!(phaseNames as readonly string[]).includes(name)) throw new Error(`unknown part ${name}; parts: ${phaseNames.join(', ')}`);
+    if (!(phaseNames as readonly string[]).includes(name))
+      throw new Error(`unknown part ${name}; parts: ${phaseNames.join(', ')}`);
   }
   const document = loadConfigDocument({ argv: [], env }).document as {
     postgres: { url: string; poolSize: number };
@@ -215,7 +266,11 @@ export function parseBenchArgs(argv: readonly string[], env: Readonly<Record<str
   };
   const workers = flagValue(argv, '--workers');
   const nodeFlags = flagValue(argv, '--node-flags');
-  const runMatrix = argv.includes('--matrix') ? true : argv.includes('--no-matrix') ? false : p.runMatrix;
+  const runMatrix = argv.includes('--matrix')
+    ? true
+    : argv.includes('--no-matrix')
+      ? false
+      : p.runMatrix;
   return {
     profile,
     connections: Number(flagValue(argv, '--connections') ?? p.connections),
@@ -252,8 +307,12 @@ export function parseBenchArgs(argv: readonly string[], env: Readonly<Record<str
     outDir: flagValue(argv, '--out'),
     logLevel: flagValue(argv, '--log-level'),
     // like the tests: ORDERLY_TEST_* name the shared test servers unless ORDERLY_* set them
-    postgresUrl: env.ORDERLY_POSTGRES__URL ? document.postgres.url : (env.ORDERLY_TEST_POSTGRES_URL ?? document.postgres.url),
-    natsUrl: env.ORDERLY_BUS__NATS_SERVERS ? document.bus.natsServers : (env.ORDERLY_TEST_NATS_URL ?? document.bus.natsServers),
+    postgresUrl: env.ORDERLY_POSTGRES__URL
+      ? document.postgres.url
+      : (env.ORDERLY_TEST_POSTGRES_URL ?? document.postgres.url),
+    natsUrl: env.ORDERLY_BUS__NATS_SERVERS
+      ? document.bus.natsServers
+      : (env.ORDERLY_TEST_NATS_URL ?? document.bus.natsServers),
     gatewayLimits: {
       maxLinesPerOrder: Number(document.services.gateway.maxLinesPerOrder),
       maxQuantityPerLine: Number(document.services.gateway.maxQuantityPerLine),

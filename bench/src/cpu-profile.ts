@@ -40,7 +40,12 @@ function packageOf(url: string, functionName: string): string {
  * `window`: only samples taken between fromMs and toMs (epoch), given when the process exited
  * (the profile's end), so start-up (module loading) does not drown the steady state.
  */
-export function summarizeProfile(file: string, label: string, window?: { fromMs: number; toMs: number; exitedAtMs: number }, top = 15): ProfileSummary {
+export function summarizeProfile(
+  file: string,
+  label: string,
+  window?: { fromMs: number; toMs: number; exitedAtMs: number },
+  top = 15,
+): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
@@ -68,7 +73,9 @@ export function summarizeProfile(file: string, label: string, window?: { fromMs:
       continue;
     }
     const name = functionName || '(anonymous)';
-    const where = url ? `${url.replace(/^file:\/\/.*?\/(node_modules|platform|services|bench)\//, '$1/')}:${lineNumber + 1}` : '';
+    const where = url
+      ? `${url.replace(/^file:\/\/.*?\/(node_modules|platform|services|bench)\//, '$1/')}:${lineNumber + 1}`
+      : '';
     const key = `${name}@${where}`;
     const f = functions.get(key) ?? { name, where, us: 0 };
     f.us += us;
@@ -81,13 +88,20 @@ export function summarizeProfile(file: string, label: string, window?: { fromMs:
   return {
     file,
     label,
-    window: window ? `${new Date(window.fromMs).toISOString().slice(11, 19)}–${new Date(window.toMs).toISOString().slice(11, 19)} UTC` : 'whole process',
+    window: window
+      ? `${new Date(window.fromMs).toISOString().slice(11, 19)}–${new Date(window.toMs).toISOString().slice(11, 19)} UTC`
+      : 'whole process',
     totalMs: Math.round(totalUs / 1000),
     busyMs: Math.round(busyUs / 1000),
     topFunctions: [...functions.values()]
       .sort((a, b) => b.us - a.us)
       .slice(0, top)
-      .map((f) => ({ name: f.name, where: f.where, selfMs: Math.round(f.us / 1000), percentOfBusy: pct(f.us) })),
+      .map((f) => ({
+        name: f.name,
+        where: f.where,
+        selfMs: Math.round(f.us / 1000),
+        percentOfBusy: pct(f.us),
+      })),
     byPackage: [...packages]
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)

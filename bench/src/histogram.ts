@@ -46,7 +46,8 @@ export class Histogram {
   }
 
   merge(other: Histogram): void {
-    for (const [index, count] of other.counts) this.counts.set(index, (this.counts.get(index) ?? 0) + count);
+    for (const [index, count] of other.counts)
+      this.counts.set(index, (this.counts.get(index) ?? 0) + count);
     this.total += other.total;
     this.sum += other.sum;
     this.max = Math.max(this.max, other.max);
@@ -80,11 +81,29 @@ export class Histogram {
     return points;
   }
 
-  serialize(): { buckets: SerializedHistogram; total: number; max: number; min: number; sum: number } {
-    return { buckets: [...this.counts], total: this.total, max: this.max, min: this.min, sum: this.sum };
+  serialize(): {
+    buckets: SerializedHistogram;
+    total: number;
+    max: number;
+    min: number;
+    sum: number;
+  } {
+    return {
+      buckets: [...this.counts],
+      total: this.total,
+      max: this.max,
+      min: this.min,
+      sum: this.sum,
+    };
   }
 
-  static from(data: { buckets: SerializedHistogram; total: number; max: number; min: number; sum: number }): Histogram {
+  static from(data: {
+    buckets: SerializedHistogram;
+    total: number;
+    max: number;
+    min: number;
+    sum: number;
+  }): Histogram {
     const h = new Histogram();
     for (const [index, count] of data.buckets) h.counts.set(index, count);
     h.total = data.total;
@@ -112,7 +131,15 @@ export class Histogram {
 }
 
 /** p50/p90/p99/p99.9/max of a latency histogram in microseconds, as milliseconds. */
-export function latencySummaryMs(h: Histogram): { count: number; p50: number; p90: number; p99: number; p999: number; max: number; mean: number } {
+export function latencySummaryMs(h: Histogram): {
+  count: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  mean: number;
+} {
   const ms = (us: number) => Math.round(us) / 1000;
   return {
     count: h.total,

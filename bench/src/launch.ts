@@ -12,9 +12,21 @@ export type ServiceLaunch =
   | { readonly kind: 'source'; readonly probeModule: string }
   | { readonly kind: 'bundles'; readonly probeModule: string; readonly bundleDir: string };
 
-export function launchArgs(launch: ServiceLaunch, repoRoot: string, service: string, nodeFlags: readonly string[]): string[] {
+export function launchArgs(
+  launch: ServiceLaunch,
+  repoRoot: string,
+  service: string,
+  nodeFlags: readonly string[],
+): string[] {
   if (launch.kind === 'source') {
-    return ['--import', 'tsx', '--import', launch.probeModule, ...nodeFlags, join(repoRoot, `services/${service}/src/main.ts`)];
+    return [
+      '--import',
+      'tsx',
+      '--import',
+      launch.probeModule,
+      ...nodeFlags,
+      join(repoRoot, `services/${service}/src/main.ts`),
+    ];
   }
   return ['--import', launch.probeModule, ...nodeFlags, join(launch.bundleDir, `${service}.cjs`)];
 }
@@ -23,14 +35,30 @@ export function launchArgs(launch: ServiceLaunch, repoRoot: string, service: str
  * Builds what `kind` needs: for bundles, `npm run build` (the production bundles, from the current
  * source) and the probe as one plain-JavaScript module, so no TypeScript loader runs in the services.
  */
-export async function prepareLaunch(kind: 'bundles' | 'source', repoRoot: string, workDir: string): Promise<ServiceLaunch> {
+export async function prepareLaunch(
+  kind: 'bundles' | 'source',
+  repoRoot: string,
+  workDir: string,
+): Promise<ServiceLaunch> {
   const probeSource = join(repoRoot, 'bench/src/probe.ts');
   if (kind === 'source') return { kind, probeModule: probeSource };
-  await runToCompletion(process.execPath, ['--import', 'tsx', join(repoRoot, 'tools/build/src/main.ts'), 'bundles'], repoRoot);
+  await runToCompletion(
+    process.execPath,
+    ['--import', 'tsx', join(repoRoot, 'tools/build/src/main.ts'), 'bundles'],
+    repoRoot,
+  );
   const bundleDir = join(repoRoot, 'dist/bundles');
   if (!existsSync(bundleDir)) throw new Error(`the build did not write ${bundleDir}`);
   const probeModule = join(workDir, 'probe.mjs');
-  await build({ entryPoints: [probeSource], outfile: probeModule, bundle: true, platform: 'node', format: 'esm', target: 'node26', logLevel: 'silent' });
+  await build({
+    entryPoints: [probeSource],
+    outfile: probeModule,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node26',
+    logLevel: 'silent',
+  });
   return { kind, probeModule, bundleDir };
 }
 
@@ -41,6 +69,8 @@ function runToCompletion(command: string, args: readonly string[], cwd: string):
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${args.join(' ')} exited ${code}:\n${output}`))));
+    child.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${args.join(' ')} exited ${code}:\n${output}`)),
+    );
   });
 }

@@ -13,19 +13,54 @@ import {
   platformConfigSchema,
 } from '@orderly/platform';
 import { InventoryService } from '@orderly/inventory/contract/inventory_service';
-import { bearerHeaders, customerIdHeaders, identityServiceExists, type AuthHeaders } from './auth.js';
-import { benchSettings, parseBenchArgs, usage, wants, type BenchConfig, type Window } from './config.js';
+import {
+  bearerHeaders,
+  customerIdHeaders,
+  identityServiceExists,
+  type AuthHeaders,
+} from './auth.js';
+import {
+  benchSettings,
+  parseBenchArgs,
+  usage,
+  wants,
+  type BenchConfig,
+  type Window,
+} from './config.js';
 import { summarizeProfile } from './cpu-profile.js';
 import { Histogram, latencySummaryMs } from './histogram.js';
 import { checkInvariants, readDeadLetterStream } from '@orderly/chaos/invariants';
 import type { LoadJob } from './loadgen/job.js';
 import { checkWrittenReport, writeReport } from './report/write-report.js';
 import { targets } from './targets.js';
-import type { BenchReport, DrainFigures, HttpFigures, MatrixRow, SagaFigures, TargetRow } from './report-types.js';
+import type {
+  BenchReport,
+  DrainFigures,
+  HttpFigures,
+  MatrixRow,
+  SagaFigures,
+  TargetRow,
+} from './report-types.js';
 import { ResourceTracker, type PhaseResources } from './resources.js';
 import { runMeasuredLoad, type MeasuredLoad } from './run-load.js';
-import { completionsBetween, sagaStats, waitForDrain, type SagaDatabases, type SagaWindowStats } from './sagas.js';
-import { createDatabase, databaseUrlFor, defaultConfig, discoverServices, dropDatabase, DistributedSystem, exited, hasPath, repoRoot } from './system.js';
+import {
+  completionsBetween,
+  sagaStats,
+  waitForDrain,
+  type SagaDatabases,
+  type SagaWindowStats,
+} from './sagas.js';
+import {
+  createDatabase,
+  databaseUrlFor,
+  defaultConfig,
+  discoverServices,
+  dropDatabase,
+  DistributedSystem,
+  exited,
+  hasPath,
+  repoRoot,
+} from './system.js';
 
 /**
  * `npm run bench`: one run on one machine — ceilings, the obvious-design baseline, then Orderly's
@@ -35,13 +70,18 @@ import { createDatabase, databaseUrlFor, defaultConfig, discoverServices, dropDa
 /** The processes `pid` started (a service's cluster workers). */
 function childPids(pid: number): number[] {
   try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return [];
   }
 }
 
-const log = (message: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+const log = (message: string) =>
+  process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const hotServices = ['gateway', 'order'];
 
@@ -53,15 +93,25 @@ function git(args: string[]): string {
   }
 }
 
-function httpFigures(name: string, measured: MeasuredLoad, serverLabels: readonly string[]): HttpFigures {
+function httpFigures(
+  name: string,
+  measured: MeasuredLoad,
+  serverLabels: readonly string[],
+): HttpFigures {
   const { load, resources } = measured;
   const windowSeconds = load.windowMs / 1000;
-  const serverCpu = resources.processes.filter((p) => serverLabels.includes(p.label)).reduce((a, p) => a + p.cpuSeconds, 0);
+  const serverCpu = resources.processes
+    .filter((p) => serverLabels.includes(p.label))
+    .reduce((a, p) => a + p.cpuSeconds, 0);
   const loadgen = resources.processes.find((p) => p.label === 'load generator');
-  const machineBusySeconds = (resources.machineBusyPercent / 100) * resources.cores * resources.wallSeconds;
+  const machineBusySeconds =
+    (resources.machineBusyPercent / 100) * resources.cores * resources.wallSeconds;
   // open loop: every request due in the window counts once answered (late answers included);
   // closed loop: answers that arrived within the window
-  const accepted = load.job.mode === 'open' ? (load.statuses[String(load.job.okStatus)] ?? 0) : load.acceptedInWindow;
+  const accepted =
+    load.job.mode === 'open'
+      ? (load.statuses[String(load.job.okStatus)] ?? 0)
+      : load.acceptedInWindow;
   const acceptedPerSecond = Math.round(accepted / windowSeconds);
   return {
     name,
@@ -78,11 +128,15 @@ function httpFigures(name: string, measured: MeasuredLoad, serverLabels: readonl
     acceptedLatencyMs: latencySummaryMs(Histogram.from(load.acceptedLatency)),
     maxQueuedInGenerator: load.maxQueued,
     timeline: load.acceptedPerSecond,
-    serverCpuUsPerRequest: accepted > 0 && serverLabels.length > 0 ? Math.round((serverCpu * 1e6) / accepted) : null,
+    serverCpuUsPerRequest:
+      accepted > 0 && serverLabels.length > 0 ? Math.round((serverCpu * 1e6) / accepted) : null,
     loadGenerator: {
       cpuSeconds: loadgen?.cpuSeconds ?? 0,
       percentOfCore: loadgen?.cpuPercentOfCore ?? 0,
-      percentOfMachineBusy: machineBusySeconds > 0 ? Math.round(((loadgen?.cpuSeconds ?? 0) / machineBusySeconds) * 1000) / 10 : 0,
+      percentOfMachineBusy:
+        machineBusySeconds > 0
+          ? Math.round(((loadgen?.cpuSeconds ?? 0) / machineBusySeconds) * 1000) / 10
+          : 0,
     },
     resources,
     ...(load.sampleErrorBody ? { sampleErrorBody: load.sampleErrorBody } : {}),
@@ -100,12 +154,19 @@ function sagaFigures(stats: SagaWindowStats): SagaFigures {
     open: stats.open,
     toConfirmedMs: latencySummaryMs(stats.toConfirmed),
     toNotifiedMs: latencySummaryMs(stats.toNotified),
-    toConfirmedCdf: cdf.filter((_, i) => i % step === 0 || i === cdf.length - 1).map((p) => ({ ms: Math.round(p.value) / 1000, fraction: p.fraction })),
+    toConfirmedCdf: cdf
+      .filter((_, i) => i % step === 0 || i === cdf.length - 1)
+      .map((p) => ({ ms: Math.round(p.value) / 1000, fraction: p.fraction })),
   };
 }
 
 /** Starts a child server (ceiling or baseline) and waits for the port it announces. */
-async function startTarget(file: string, label: string, probeDir: string, env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+async function startTarget(
+  file: string,
+  label: string,
+  probeDir: string,
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; url: string }> {
   const child = fork(join(repoRoot, 'bench/src/targets', file), [], {
     execArgv: ['--import', 'tsx', '--import', join(repoRoot, 'bench/src/probe.ts')],
     env: { ...process.env, ...env, BENCH_PROBE_DIR: probeDir, BENCH_PROBE_LABEL: label },
@@ -113,7 +174,9 @@ async function startTarget(file: string, label: string, probeDir: string, env: R
   });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (m: { port: number }) => resolve(m.port));
-    child.once('exit', (code) => reject(new Error(`${label} exited with ${code} before listening`)));
+    child.once('exit', (code) =>
+      reject(new Error(`${label} exited with ${code} before listening`)),
+    );
   });
   return { child, url: `http://127.0.0.1:${port}/v1/orders` };
 }
@@ -154,18 +217,26 @@ class Bench {
     this.workersSupported = hasPath(defaults, 'workers.count');
     const applied = Object.entries(benchSettings).filter(([path]) => hasPath(defaults, path));
     if (applied.length > 0 && !config.target) {
-      this.notes.push(`settings changed for the run (they exist in config/default.yaml): ${applied.map(([p, v]) => `${p}=${v}`).join(', ')}`);
+      this.notes.push(
+        `settings changed for the run (they exist in config/default.yaml): ${applied.map(([p, v]) => `${p}=${v}`).join(', ')}`,
+      );
     }
   }
 
-  job(url: string, mode: 'closed' | 'open', window: Window, extra: { connections?: number; rate?: number; keyTag: string; okStatus?: number }): LoadJob {
+  job(
+    url: string,
+    mode: 'closed' | 'open',
+    window: Window,
+    extra: { connections?: number; rate?: number; keyTag: string; okStatus?: number },
+  ): LoadJob {
     const c = this.config;
     return {
       url,
       kind: 'post-order',
       okStatus: extra.okStatus ?? 202,
       mode,
-      connections: extra.connections ?? (mode === 'open' ? c.openLoopMaxConnections : c.connections),
+      connections:
+        extra.connections ?? (mode === 'open' ? c.openLoopMaxConnections : c.connections),
       ...(extra.rate === undefined ? {} : { rate: extra.rate }),
       warmupMs: window.warmupMs,
       durationMs: window.durationMs,
@@ -180,7 +251,8 @@ class Bench {
   async load(job: LoadJob): Promise<MeasuredLoad> {
     const measured = await runMeasuredLoad(job, this.tracker, this.probeDir);
     // orders the system under test accepted (the invariants check they all exist)
-    if (this.system && job.url.startsWith(this.system.url('gateway'))) this.accepted += measured.load.statuses['202'] ?? 0;
+    if (this.system && job.url.startsWith(this.system.url('gateway')))
+      this.accepted += measured.load.statuses['202'] ?? 0;
     this.profileWindow = { fromMs: measured.windowStartMs, toMs: measured.windowEndMs };
     return measured;
   }
@@ -198,7 +270,9 @@ class Bench {
     try {
       // hello world answers 200 to anything; the Fastify ceiling 202 to a valid order
       const okStatus = file === 'hello.ts' ? 200 : 202;
-      const measured = await this.load(this.job(url, 'closed', this.config.ceiling, { keyTag: label, okStatus }));
+      const measured = await this.load(
+        this.job(url, 'closed', this.config.ceiling, { keyTag: label, okStatus }),
+      );
       return httpFigures(name, measured, [label]);
     } finally {
       this.tracker.untrack(label);
@@ -222,7 +296,9 @@ class Bench {
     this.tracker.track('baseline', child.pid);
     try {
       const measured = await this.load(this.job(url, 'closed', c.baseline, { keyTag: 'baseline' }));
-      return httpFigures('Baseline: Fastify + 1 transaction (order + outbox)', measured, ['baseline']);
+      return httpFigures('Baseline: Fastify + 1 transaction (order + outbox)', measured, [
+        'baseline',
+      ]);
     } finally {
       this.tracker.untrack('baseline');
       await stopChild(child);
@@ -235,7 +311,11 @@ class Bench {
 
   private launch: Promise<ServiceLaunch> | undefined;
 
-  async startSystem(nodeFlags: readonly string[], workers: number | undefined, cpuProfile: readonly string[]): Promise<DistributedSystem> {
+  async startSystem(
+    nodeFlags: readonly string[],
+    workers: number | undefined,
+    cpuProfile: readonly string[],
+  ): Promise<DistributedSystem> {
     const c = this.config;
     this.launch ??= prepareLaunch(c.runFrom, repoRoot, this.workDir);
     const system = await DistributedSystem.start({
@@ -248,7 +328,9 @@ class Bench {
       nodeFlags,
       cpuProfile,
       cpuProfileDir: this.profileDir,
-      ...(workers !== undefined && this.workersSupported ? { workers: { count: workers, services: hotServices } } : {}),
+      ...(workers !== undefined && this.workersSupported
+        ? { workers: { count: workers, services: hotServices } }
+        : {}),
       startTimeoutMs: c.startTimeoutMs,
       settings: benchSettings,
     });
@@ -266,7 +348,12 @@ class Bench {
     this.tracker.setDatabases(Object.values(system.databases));
     await this.createCatalog(system.url('inventory'), system.dataDir);
     this.auth = identityServiceExists(repoRoot)
-      ? await bearerHeaders(system.url('gateway'), c.users, `bench-${this.runId}-${system.id}`, c.requestTimeoutMs)
+      ? await bearerHeaders(
+          system.url('gateway'),
+          c.users,
+          `bench-${this.runId}-${system.id}`,
+          c.requestTimeoutMs,
+        )
       : customerIdHeaders(c.users, `bench-${system.id}`);
     return system;
   }
@@ -274,7 +361,10 @@ class Bench {
   async createCatalog(inventoryUrl: string, dataDir: string): Promise<void> {
     const c = this.config;
     // As the operator: the services trust its key, generated beside theirs under their dataDir.
-    const platform = parseConfigSection(platformConfigSchema, loadConfigDocument({ argv: [], env: {}, overrides: { dataDir } }).document);
+    const platform = parseConfigSection(
+      platformConfigSchema,
+      loadConfigDocument({ argv: [], env: {}, overrides: { dataDir } }).document,
+    );
     const inventory = createRpcClient(InventoryService, {
       baseUrl: inventoryUrl,
       defaultTimeoutMs: c.requestTimeoutMs,
@@ -297,8 +387,13 @@ class Bench {
     for (const [s, at] of system.exitedAt) this.exitedAt.set(s, at);
     for (const s of system.services) this.tracker.untrack(s);
     const failed = Object.entries(codes).filter(([, code]) => code !== 0);
-    if (failed.length > 0) this.notes.push(`services that did not stop cleanly: ${failed.map(([s, code]) => `${s} (${code})`).join(', ')}`);
-    await system.cleanup().catch((error: unknown) => this.notes.push(`cleanup failed: ${String(error)}`));
+    if (failed.length > 0)
+      this.notes.push(
+        `services that did not stop cleanly: ${failed.map(([s, code]) => `${s} (${code})`).join(', ')}`,
+      );
+    await system
+      .cleanup()
+      .catch((error: unknown) => this.notes.push(`cleanup failed: ${String(error)}`));
   }
 
   sagaDatabases(): SagaDatabases | undefined {
@@ -309,7 +404,8 @@ class Bench {
         notificationUrl: databaseUrlFor(c.postgresUrl, this.system.databases.notification ?? ''),
       };
     }
-    if (c.targetOrderDbUrl && c.targetNotificationDbUrl) return { orderUrl: c.targetOrderDbUrl, notificationUrl: c.targetNotificationDbUrl };
+    if (c.targetOrderDbUrl && c.targetNotificationDbUrl)
+      return { orderUrl: c.targetOrderDbUrl, notificationUrl: c.targetNotificationDbUrl };
     return undefined;
   }
 
@@ -317,8 +413,15 @@ class Bench {
     const db = this.sagaDatabases();
     if (!db) return undefined;
     const result = await waitForDrain(db, this.config.drainMaxMs, 500);
-    if (!result.drained) this.notes.push(`sagas had not drained after ${Math.round(result.ms / 1000)} s: ${result.left.open} open, ${result.left.unnotified} not notified`);
-    return { drained: result.drained, seconds: Math.round(result.ms / 100) / 10, left: result.left };
+    if (!result.drained)
+      this.notes.push(
+        `sagas had not drained after ${Math.round(result.ms / 1000)} s: ${result.left.open} open, ${result.left.unnotified} not notified`,
+      );
+    return {
+      drained: result.drained,
+      seconds: Math.round(result.ms / 100) / 10,
+      left: result.left,
+    };
   }
 
   serviceLabels(): string[] {
@@ -340,12 +443,16 @@ class Bench {
 async function targetModeSetup(bench: Bench): Promise<void> {
   const c = bench.config;
   const target = c.target ?? '';
-  const response = await fetch(new URL('/v1/products', target), { signal: AbortSignal.timeout(c.requestTimeoutMs) });
+  const response = await fetch(new URL('/v1/products', target), {
+    signal: AbortSignal.timeout(c.requestTimeoutMs),
+  });
   const json = (await response.json()) as { products?: { sku: string; available?: number }[] };
   bench.skus = (json.products ?? []).filter((p) => (p.available ?? 1) > 1000).map((p) => p.sku);
   if (bench.skus.length === 0) bench.skus = (json.products ?? []).map((p) => p.sku);
   if (bench.skus.length === 0) throw new Error(`${target}/v1/products lists no products to order`);
-  bench.notes.push(`target mode: ${target}; ordering ${bench.skus.length} listed products (many will run out unless stock is large)`);
+  bench.notes.push(
+    `target mode: ${target}; ordering ${bench.skus.length} listed products (many will run out unless stock is large)`,
+  );
   bench.auth = customerIdHeaders(c.users, `bench-${bench.runId}`);
 }
 
@@ -354,8 +461,16 @@ async function postgresFacts(url: string): Promise<Record<string, string>> {
   await client.connect();
   try {
     const facts: Record<string, string> = {};
-    for (const setting of ['server_version', 'fsync', 'synchronous_commit', 'max_connections', 'shared_buffers']) {
-      const result = await client.query<{ value: string }>(`SELECT current_setting($1) AS value`, [setting]);
+    for (const setting of [
+      'server_version',
+      'fsync',
+      'synchronous_commit',
+      'max_connections',
+      'shared_buffers',
+    ]) {
+      const result = await client.query<{ value: string }>(`SELECT current_setting($1) AS value`, [
+        setting,
+      ]);
       facts[setting] = result.rows[0]?.value ?? '';
     }
     return facts;
@@ -364,7 +479,12 @@ async function postgresFacts(url: string): Promise<Record<string, string>> {
   }
 }
 
-async function matrixRow(bench: Bench, variant: string, nodeFlags: string[], workers: number | null): Promise<MatrixRow> {
+async function matrixRow(
+  bench: Bench,
+  variant: string,
+  nodeFlags: string[],
+  workers: number | null,
+): Promise<MatrixRow> {
   const c = bench.config;
   const empty = { gcMsPerSecond: {}, gcMaxPauseMs: {}, eventLoopDelayP99Ms: {}, peakRssMB: {} };
   try {
@@ -372,12 +492,21 @@ async function matrixRow(bench: Bench, variant: string, nodeFlags: string[], wor
     const url = bench.gatewayOrdersUrl();
     // Idempotency keys are tokens: the variant's name ("default heap", "--max-semi-space-size=16") is not.
     const tag = `m-${variant.replace(/[^A-Za-z0-9]+/g, '-')}`;
-    const latency = await bench.load(bench.job(url, 'open', c.matrix.latency, { rate: c.matrix.latencyRate, keyTag: `${tag}-lat` }));
-    const intake = await bench.load(bench.job(url, 'closed', c.matrix.intake, { keyTag: `${tag}-in` }));
+    const latency = await bench.load(
+      bench.job(url, 'open', c.matrix.latency, {
+        rate: c.matrix.latencyRate,
+        keyTag: `${tag}-lat`,
+      }),
+    );
+    const intake = await bench.load(
+      bench.job(url, 'closed', c.matrix.intake, { keyTag: `${tag}-in` }),
+    );
     // A row whose requests were refused measured nothing: say so instead of reporting zeros.
     const refused = Object.entries(intake.load.statuses).filter(([status]) => status !== '202');
     if (intake.load.acceptedInWindow === 0 && refused.length > 0) {
-      throw new Error(`no order accepted (${JSON.stringify(intake.load.statuses)}): ${intake.load.sampleErrorBody ?? ''}`);
+      throw new Error(
+        `no order accepted (${JSON.stringify(intake.load.statuses)}): ${intake.load.sampleErrorBody ?? ''}`,
+      );
     }
     const lat = latencySummaryMs(Histogram.from(latency.load.acceptedLatency));
     const inLat = latencySummaryMs(Histogram.from(intake.load.acceptedLatency));
@@ -394,14 +523,27 @@ async function matrixRow(bench: Bench, variant: string, nodeFlags: string[], wor
     };
     for (const p of intake.resources.processes) {
       if (!hotServices.includes(p.label)) continue;
-      row.gcMsPerSecond[p.label] = p.gc ? Math.round((p.gc.totalMs / intake.resources.wallSeconds) * 10) / 10 : NaN;
+      row.gcMsPerSecond[p.label] = p.gc
+        ? Math.round((p.gc.totalMs / intake.resources.wallSeconds) * 10) / 10
+        : NaN;
       row.gcMaxPauseMs[p.label] = p.gc?.maxMs ?? NaN;
       row.eventLoopDelayP99Ms[p.label] = p.eventLoopDelayMs?.p99 ?? NaN;
       row.peakRssMB[p.label] = p.peakRssMB ?? NaN;
     }
     return row;
   } catch (error) {
-    return { variant, nodeFlags: nodeFlags.join(' ') || '(none)', workers, intakePerSecond: NaN, intakeP99Ms: NaN, latencyRate: c.matrix.latencyRate, p99AtRateMs: NaN, p999AtRateMs: NaN, ...empty, error: String(error) };
+    return {
+      variant,
+      nodeFlags: nodeFlags.join(' ') || '(none)',
+      workers,
+      intakePerSecond: NaN,
+      intakeP99Ms: NaN,
+      latencyRate: c.matrix.latencyRate,
+      p99AtRateMs: NaN,
+      p999AtRateMs: NaN,
+      ...empty,
+      error: String(error),
+    };
   } finally {
     await bench.stopSystem();
   }
@@ -425,17 +567,29 @@ async function main(): Promise<void> {
   const loadAverageAtStart = loadavg().map((v) => Math.round(v * 100) / 100);
   const commitFull = git(['rev-parse', 'HEAD']);
   const dirty = git(['status', '--porcelain']).length > 0;
-  const report: { -readonly [K in keyof Omit<BenchReport, 'targets' | 'meta'>]: BenchReport[K] } = { ceilings: {}, latency: [], notes: bench.notes };
+  const report: { -readonly [K in keyof Omit<BenchReport, 'targets' | 'meta'>]: BenchReport[K] } = {
+    ceilings: {},
+    latency: [],
+    notes: bench.notes,
+  };
   const services = config.target ? [] : discoverServices();
   log(`profile ${config.profile}; work dir ${bench.workDir}`);
 
   try {
     if (wants(config, 'ceilings')) {
       log('ceiling 1/2: node:http hello world');
-      report.ceilings.nodeHttp = await bench.ceiling('hello.ts', 'node:http', 'Ceiling: node:http hello world');
+      report.ceilings.nodeHttp = await bench.ceiling(
+        'hello.ts',
+        'node:http',
+        'Ceiling: node:http hello world',
+      );
       log(`  ${report.ceilings.nodeHttp.acceptedPerSecond}/s`);
       log('ceiling 2/2: Fastify JSON-schema validation only');
-      report.ceilings.fastify = await bench.ceiling('fastify-validate.ts', 'fastify', 'Ceiling: Fastify validate-only');
+      report.ceilings.fastify = await bench.ceiling(
+        'fastify-validate.ts',
+        'fastify',
+        'Ceiling: Fastify validate-only',
+      );
       log(`  ${report.ceilings.fastify.acceptedPerSecond}/s`);
     }
     if (wants(config, 'baseline')) {
@@ -444,7 +598,9 @@ async function main(): Promise<void> {
       log(`  ${report.baseline.acceptedPerSecond}/s`);
     }
 
-    const needsSystem = (['idle', 'e2e', 'latency', 'intake', 'invariants'] as const).some((p) => wants(config, p));
+    const needsSystem = (['idle', 'e2e', 'latency', 'intake', 'invariants'] as const).some((p) =>
+      wants(config, p),
+    );
     if (needsSystem) {
       if (config.target) await targetModeSetup(bench);
       else {
@@ -457,7 +613,14 @@ async function main(): Promise<void> {
       const url = bench.gatewayOrdersUrl();
       const labels = bench.serviceLabels();
       // warm the path (JIT, pools, connections) before anything is measured
-      await bench.load(bench.job(url, 'closed', { warmupMs: 0, durationMs: config.ceiling.warmupMs }, { connections: Math.min(50, config.connections), keyTag: 'warm' }));
+      await bench.load(
+        bench.job(
+          url,
+          'closed',
+          { warmupMs: 0, durationMs: config.ceiling.warmupMs },
+          { connections: Math.min(50, config.connections), keyTag: 'warm' },
+        ),
+      );
       await bench.drain();
 
       if (wants(config, 'idle') && !config.target) {
@@ -465,64 +628,116 @@ async function main(): Promise<void> {
         const start = bench.tracker.snapshot(true);
         await sleep(config.idleMs);
         const resources: PhaseResources = bench.tracker.figures(start, bench.tracker.snapshot());
-        const servicesCpu = resources.processes.filter((p) => labels.includes(p.label)).reduce((a, p) => a + p.cpuPercentOfCore, 0);
+        const servicesCpu = resources.processes
+          .filter((p) => labels.includes(p.label))
+          .reduce((a, p) => a + p.cpuPercentOfCore, 0);
         report.idle = { resources, servicesCpuPercentOfCore: Math.round(servicesCpu * 10) / 10 };
         log(`  services use ${report.idle.servicesCpuPercentOfCore} % of a core`);
       }
 
       if (wants(config, 'e2e')) {
         log(`end-to-end at a fixed ${config.e2eRate} orders/s`);
-        const measured = await bench.load(bench.job(url, 'open', config.e2e, { rate: config.e2eRate, keyTag: 'e2e' }));
+        const measured = await bench.load(
+          bench.job(url, 'open', config.e2e, { rate: config.e2eRate, keyTag: 'e2e' }),
+        );
         const drain = await bench.drain();
         const db = bench.sagaDatabases();
         if (db && drain) {
-          const stats = await sagaStats(db, measured.windowStartMs, measured.windowEndMs, Date.now());
-          report.e2eFixed = { rate: config.e2eRate, http: httpFigures(`POST /v1/orders at ${config.e2eRate}/s`, measured, labels), sagas: sagaFigures(stats), drain };
-          log(`  placement→confirmation p50 ${report.e2eFixed.sagas.toConfirmedMs.p50} ms, p99 ${report.e2eFixed.sagas.toConfirmedMs.p99} ms`);
+          const stats = await sagaStats(
+            db,
+            measured.windowStartMs,
+            measured.windowEndMs,
+            Date.now(),
+          );
+          report.e2eFixed = {
+            rate: config.e2eRate,
+            http: httpFigures(`POST /v1/orders at ${config.e2eRate}/s`, measured, labels),
+            sagas: sagaFigures(stats),
+            drain,
+          };
+          log(
+            `  placement→confirmation p50 ${report.e2eFixed.sagas.toConfirmedMs.p50} ms, p99 ${report.e2eFixed.sagas.toConfirmedMs.p99} ms`,
+          );
         }
       }
 
       if (wants(config, 'latency')) {
         for (const rate of config.latencyRates) {
           log(`latency at a fixed ${rate} orders/s`);
-          const measured = await bench.load(bench.job(url, 'open', config.latency, { rate, keyTag: `lat${rate}` }));
+          const measured = await bench.load(
+            bench.job(url, 'open', config.latency, { rate, keyTag: `lat${rate}` }),
+          );
           const http = httpFigures(`POST /v1/orders at ${rate}/s`, measured, labels);
-          log(`  p50 ${http.latencyMs.p50} ms, p99 ${http.latencyMs.p99} ms, p99.9 ${http.latencyMs.p999} ms; accepted ${http.statuses['202'] ?? 0}/${http.sent}`);
+          log(
+            `  p50 ${http.latencyMs.p50} ms, p99 ${http.latencyMs.p99} ms, p99.9 ${http.latencyMs.p999} ms; accepted ${http.statuses['202'] ?? 0}/${http.sent}`,
+          );
           const drain = await bench.drain();
           const db = bench.sagaDatabases();
-          const sagas = db ? sagaFigures(await sagaStats(db, measured.windowStartMs, measured.windowEndMs, Date.now())) : undefined;
+          const sagas = db
+            ? sagaFigures(
+                await sagaStats(db, measured.windowStartMs, measured.windowEndMs, Date.now()),
+              )
+            : undefined;
           report.latency.push({ http, ...(sagas ? { sagas } : {}), ...(drain ? { drain } : {}) });
         }
       }
 
       if (wants(config, 'intake')) {
-        log(`intake and end-to-end at saturation: ${config.connections} connections for ${config.saturation.durationMs / 1000} s`);
-        const measured = await bench.load(bench.job(url, 'closed', config.saturation, { keyTag: 'intake' }));
-        report.intake = httpFigures(`Orderly intake: POST /v1/orders, ${config.connections} connections`, measured, labels);
-        log(`  intake ${report.intake.acceptedPerSecond}/s, p99 ${report.intake.acceptedLatencyMs.p99} ms`);
+        log(
+          `intake and end-to-end at saturation: ${config.connections} connections for ${config.saturation.durationMs / 1000} s`,
+        );
+        const measured = await bench.load(
+          bench.job(url, 'closed', config.saturation, { keyTag: 'intake' }),
+        );
+        report.intake = httpFigures(
+          `Orderly intake: POST /v1/orders, ${config.connections} connections`,
+          measured,
+          labels,
+        );
+        log(
+          `  intake ${report.intake.acceptedPerSecond}/s, p99 ${report.intake.acceptedLatencyMs.p99} ms`,
+        );
         const servicesPeakRssMB = Math.round(
-          report.intake.resources.processes.filter((p) => labels.includes(p.label)).reduce((a, p) => a + (p.peakRssMB ?? 0), 0),
+          report.intake.resources.processes
+            .filter((p) => labels.includes(p.label))
+            .reduce((a, p) => a + (p.peakRssMB ?? 0), 0),
         );
         const db = bench.sagaDatabases();
         if (db) {
           const windowSeconds = (measured.windowEndMs - measured.windowStartMs) / 1000;
-          const inWindow = await completionsBetween(db, measured.windowStartMs, measured.windowEndMs);
+          const inWindow = await completionsBetween(
+            db,
+            measured.windowStartMs,
+            measured.windowEndMs,
+          );
           const drainStart = Date.now();
           const drain = await bench.drain();
           const drained = await completionsBetween(db, measured.windowEndMs, Date.now());
-          const stats = await sagaStats(db, measured.windowStartMs, measured.windowEndMs, Date.now());
+          const stats = await sagaStats(
+            db,
+            measured.windowStartMs,
+            measured.windowEndMs,
+            Date.now(),
+          );
           const sustained = Math.round(inWindow / windowSeconds);
           const drainSeconds = (Date.now() - measured.windowEndMs) / 1000;
           report.saturation = {
             sustainedSagasPerSecond: sustained,
             windowSeconds: Math.round(windowSeconds),
             completionsPerSecond: stats.completionsPerSecond,
-            drain: drain ?? { drained: false, seconds: (Date.now() - drainStart) / 1000, left: { open: -1, unnotified: -1 } },
-            drainSagasPerSecond: drained > 0 && drainSeconds > 0 ? Math.round(drained / drainSeconds) : null,
+            drain: drain ?? {
+              drained: false,
+              seconds: (Date.now() - drainStart) / 1000,
+              left: { open: -1, unnotified: -1 },
+            },
+            drainSagasPerSecond:
+              drained > 0 && drainSeconds > 0 ? Math.round(drained / drainSeconds) : null,
             sagas: sagaFigures(stats),
             servicesPeakRssMB,
           };
-          log(`  sagas completed ${sustained}/s during the window; drain ${report.saturation.drain.seconds} s`);
+          log(
+            `  sagas completed ${sustained}/s during the window; drain ${report.saturation.drain.seconds} s`,
+          );
         }
       }
 
@@ -533,19 +748,27 @@ async function main(): Promise<void> {
         // refunds, outboxes) may still be in flight: check until everything holds or time runs out.
         const settleBy = Date.now() + config.drainMaxMs;
         for (;;) {
-          report.invariants = await checkInvariants((service, text, values) => system.sql(service, text, values), {
-            stockAtStart: bench.stockAtStart,
-            acceptedAtLeast: bench.accepted,
-            // The system's own dead-letter stream (ORDERLY_BUS__DEAD_LETTER_STREAM), read directly; nothing is injected.
-            deadLetters: await readDeadLetterStream(config.natsUrl, `BENCH_${system.id}_DL`),
-            // services.notification.outputFile under the system's ORDERLY_DATA_DIR.
-            notificationOutputFile: join(system.dataDir, 'notifications.jsonl'),
-            waivers: { 'no-phantom-order': 'the load generator does not keep the idempotency keys it sends; the order count is checked against the accepted count' },
-          });
+          report.invariants = await checkInvariants(
+            (service, text, values) => system.sql(service, text, values),
+            {
+              stockAtStart: bench.stockAtStart,
+              acceptedAtLeast: bench.accepted,
+              // The system's own dead-letter stream (ORDERLY_BUS__DEAD_LETTER_STREAM), read directly; nothing is injected.
+              deadLetters: await readDeadLetterStream(config.natsUrl, `BENCH_${system.id}_DL`),
+              // services.notification.outputFile under the system's ORDERLY_DATA_DIR.
+              notificationOutputFile: join(system.dataDir, 'notifications.jsonl'),
+              waivers: {
+                'no-phantom-order':
+                  'the load generator does not keep the idempotency keys it sends; the order count is checked against the accepted count',
+              },
+            },
+          );
           if (report.invariants.ok || Date.now() > settleBy) break;
           await sleep(1000);
         }
-        log(`  ${report.invariants.ok ? 'hold' : `BROKEN: ${report.invariants.problems.join('; ')}`}`);
+        log(
+          `  ${report.invariants.ok ? 'hold' : `BROKEN: ${report.invariants.problems.join('; ')}`}`,
+        );
       }
       await bench.stopSystem();
     }
@@ -555,12 +778,17 @@ async function main(): Promise<void> {
       for (const service of config.cpuProfile) {
         const dir = join(bench.profileDir, service);
         // main threads only (thread id 0), not tsx's loader thread
-        const files = existsSync(dir) ? readdirSync(dir).filter((f) => /\.0\.\d+\.cpuprofile$/.test(f)) : [];
+        const files = existsSync(dir)
+          ? readdirSync(dir).filter((f) => /\.0\.\d+\.cpuprofile$/.test(f))
+          : [];
         const exitedAtMs = bench.exitedAt.get(service);
-        const window = bench.profileWindow && exitedAtMs ? { ...bench.profileWindow, exitedAtMs } : undefined;
-        for (const f of files) report.profiles.push(summarizeProfile(join(dir, f), service, window));
+        const window =
+          bench.profileWindow && exitedAtMs ? { ...bench.profileWindow, exitedAtMs } : undefined;
+        for (const f of files)
+          report.profiles.push(summarizeProfile(join(dir, f), service, window));
       }
-      if (report.profiles.length === 0) bench.notes.push('--cpu-prof: no profile was written (did the services stop gracefully?)');
+      if (report.profiles.length === 0)
+        bench.notes.push('--cpu-prof: no profile was written (did the services stop gracefully?)');
     }
 
     if (wants(config, 'matrix') && !config.target) {
@@ -577,7 +805,9 @@ async function main(): Promise<void> {
           rows.push(await matrixRow(bench, `${workers} worker(s)`, [], workers));
         }
       } else {
-        notes.push('worker-count rows (item 3) are missing: the services have no services.<svc>.workers setting yet; the bench passes --workers as ORDERLY_SERVICES__<SVC>__WORKERS once it exists.');
+        notes.push(
+          'worker-count rows (item 3) are missing: the services have no services.<svc>.workers setting yet; the bench passes --workers as ORDERLY_SERVICES__<SVC>__WORKERS once it exists.',
+        );
       }
       report.matrix = { rows, notes };
     }
@@ -604,7 +834,12 @@ async function main(): Promise<void> {
       postgres,
       target: config.target ?? 'distributed system started by the bench',
       auth: bench.auth.note,
-      workers: config.workers === undefined ? 'default' : bench.workersSupported ? String(config.workers) : `${config.workers} requested, not supported yet`,
+      workers:
+        config.workers === undefined
+          ? 'default'
+          : bench.workersSupported
+            ? String(config.workers)
+            : `${config.workers} requested, not supported yet`,
       nodeFlags: config.nodeFlags.join(' ') || '(none)',
       runFrom: config.target ? 'target' : config.runFrom,
       logLevel: config.logLevel ?? 'from configuration',
@@ -613,14 +848,19 @@ async function main(): Promise<void> {
     targets: [],
   };
   (full as { targets: TargetRow[] }).targets = targets(full);
-  const outDir = config.outDir ?? (config.profile === 'smoke' ? mkdtempSync(join(tmpdir(), 'orderly-bench-smoke-')) : join(repoRoot, 'bench/results'));
+  const outDir =
+    config.outDir ??
+    (config.profile === 'smoke'
+      ? mkdtempSync(join(tmpdir(), 'orderly-bench-smoke-'))
+      : join(repoRoot, 'bench/results'));
   const written = writeReport(full, outDir);
   if (config.cpuProfile.length > 0) log(`CPU profiles kept in ${bench.profileDir}`);
   else rmSync(bench.workDir, { recursive: true, force: true });
   log(`wrote ${written.json}\n      ${written.markdown}`);
   if (config.profile === 'smoke') {
     const problems = checkWrittenReport(written);
-    if (problems.length > 0) throw new Error(`the smoke run's report is not well-formed:\n  ${problems.join('\n  ')}`);
+    if (problems.length > 0)
+      throw new Error(`the smoke run's report is not well-formed:\n  ${problems.join('\n  ')}`);
     log('smoke: the report is complete and well-formed');
   }
 }
@@ -628,7 +868,9 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (error: unknown) => {
-    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exit(1);
   },
 );

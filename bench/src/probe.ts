@@ -1,6 +1,11 @@
 import { writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { PerformanceObserver, performance, constants, type PerformanceEntry } from 'node:perf_hooks';
+import {
+  PerformanceObserver,
+  performance,
+  constants,
+  type PerformanceEntry,
+} from 'node:perf_hooks';
 import { Histogram } from './histogram.js';
 
 /**
@@ -20,7 +25,12 @@ export interface ProbeSnapshot {
   label: string;
   pid: number;
   at: number;
-  gc: { count: number; totalMs: number; maxMs: number; byKind: Record<string, { count: number; totalMs: number }> };
+  gc: {
+    count: number;
+    totalMs: number;
+    maxMs: number;
+    byKind: Record<string, { count: number; totalMs: number }>;
+  };
   /** Event-loop delay samples, µs (cumulative). */
   eld: ReturnType<Histogram['serialize']>;
 }
@@ -60,7 +70,13 @@ if (dir) {
   const file = join(dir, `${label}-${process.pid}.json`);
   const write = () => {
     // RSS and CPU come from /proc (read by the bench); the probe stays cheap.
-    const snapshot: ProbeSnapshot = { label, pid: process.pid, at: Date.now(), gc, eld: eld.serialize() };
+    const snapshot: ProbeSnapshot = {
+      label,
+      pid: process.pid,
+      at: Date.now(),
+      gc,
+      eld: eld.serialize(),
+    };
     try {
       writeFileSync(`${file}.tmp`, JSON.stringify(snapshot));
       renameSync(`${file}.tmp`, file);

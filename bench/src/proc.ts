@@ -35,7 +35,8 @@ export function cpuSecondsOf(pid: number): number | undefined {
 export function memoryOf(pid: number): { rssBytes: number; peakRssBytes: number } | undefined {
   try {
     const text = readFileSync(`/proc/${pid}/status`, 'latin1');
-    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) * 1024;
+    const kb = (key: string) =>
+      Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) * 1024;
     return { rssBytes: kb('VmRSS'), peakRssBytes: kb('VmHWM') };
   } catch {
     return undefined;

@@ -7,7 +7,9 @@ import { targets } from './targets.js';
 /** Re-renders the Markdown and charts of a bench JSON report: `node --import tsx bench/src/render.ts <file.json>`. */
 const file = process.argv[2];
 if (!file) {
-  process.stderr.write('usage: node --import tsx bench/src/render.ts bench/results/<date>-<commit>.json\n');
+  process.stderr.write(
+    'usage: node --import tsx bench/src/render.ts bench/results/<date>-<commit>.json\n',
+  );
   process.exit(2);
 }
 const stored = JSON.parse(readFileSync(file, 'utf8')) as BenchReport;

@@ -31,7 +31,11 @@ export interface HttpFigures {
   readonly timeline: number[];
   /** Server CPU (the measured process or the services) per accepted request, µs. */
   readonly serverCpuUsPerRequest: number | null;
-  readonly loadGenerator: { cpuSeconds: number; percentOfCore: number; percentOfMachineBusy: number };
+  readonly loadGenerator: {
+    cpuSeconds: number;
+    percentOfCore: number;
+    percentOfMachineBusy: number;
+  };
   readonly resources: PhaseResources;
   readonly sampleErrorBody?: string;
 }

@@ -1,7 +1,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Histogram } from './histogram.js';
-import { allProcesses, cmdlineOf, cpuSecondsOf, machineCpu, memoryOf, type ProcCpu } from './proc.js';
+import {
+  allProcesses,
+  cmdlineOf,
+  cpuSecondsOf,
+  machineCpu,
+  memoryOf,
+  type ProcCpu,
+} from './proc.js';
 import type { ProbeSnapshot } from './probe.js';
 
 /**
@@ -17,7 +24,12 @@ export interface ProcessFigures {
   readonly cpuPercentOfCore: number;
   readonly peakRssMB: number | null;
   readonly maxSampledRssMB: number | null;
-  readonly gc: { count: number; totalMs: number; maxMs: number; byKind: Record<string, { count: number; totalMs: number }> } | null;
+  readonly gc: {
+    count: number;
+    totalMs: number;
+    maxMs: number;
+    byKind: Record<string, { count: number; totalMs: number }>;
+  } | null;
   readonly eventLoopDelayMs: { p50: number; p99: number; max: number } | null;
 }
 
@@ -33,7 +45,10 @@ export interface PhaseResources {
   /** busy share of the whole machine, 100 = every core busy */
   readonly machineBusyPercent: number;
   readonly processes: ProcessFigures[];
-  readonly groups: Record<'bench processes' | 'postgres (this run)' | 'postgres (other)' | 'nats-server' | 'other', number>;
+  readonly groups: Record<
+    'bench processes' | 'postgres (this run)' | 'postgres (other)' | 'nats-server' | 'other',
+    number
+  >;
   /** The busiest other processes (not started by this bench, not this run's PostgreSQL backends). */
   readonly topOthers: OtherFigures[];
 }
@@ -96,7 +111,9 @@ export class ResourceTracker {
     const pids = new Set(this.tracked.values());
     for (const file of files) {
       try {
-        const snapshot = JSON.parse(readFileSync(join(this.probeDir, file), 'utf8')) as ProbeSnapshot;
+        const snapshot = JSON.parse(
+          readFileSync(join(this.probeDir, file), 'utf8'),
+        ) as ProbeSnapshot;
         if (pids.has(snapshot.pid)) probes.set(`${snapshot.label}:${snapshot.pid}`, snapshot);
       } catch {
         // being rewritten
@@ -111,7 +128,13 @@ export class ResourceTracker {
     this.sampleRss();
     const tracked = new Map<string, { pid: number; cpu: number | undefined }>();
     for (const [label, pid] of this.tracked) tracked.set(label, { pid, cpu: cpuSecondsOf(pid) });
-    return { at: Date.now(), tracked, all: allProcesses(), machine: machineCpu(), probes: this.readProbes() };
+    return {
+      at: Date.now(),
+      tracked,
+      all: allProcesses(),
+      machine: machineCpu(),
+      probes: this.readProbes(),
+    };
   }
 
   figures(start: Snapshot, end: Snapshot): PhaseResources {
@@ -123,7 +146,10 @@ export class ResourceTracker {
     for (const [label, e] of end.tracked) {
       ourPids.add(e.pid);
       const s = start.tracked.get(label);
-      const cpu = e.cpu !== undefined && s?.cpu !== undefined && s.pid === e.pid ? e.cpu - s.cpu : (e.cpu ?? 0);
+      const cpu =
+        e.cpu !== undefined && s?.cpu !== undefined && s.pid === e.pid
+          ? e.cpu - s.cpu
+          : (e.cpu ?? 0);
       const memory = memoryOf(e.pid);
       const probeEnd = end.probes.get(`${label}:${e.pid}`);
       const probeStart = start.probes.get(`${label}:${e.pid}`);
@@ -133,7 +159,10 @@ export class ResourceTracker {
         const byKind: Record<string, { count: number; totalMs: number }> = {};
         for (const [kind, v] of Object.entries(probeEnd.gc.byKind)) {
           const before = probeStart?.gc.byKind[kind];
-          byKind[kind] = { count: v.count - (before?.count ?? 0), totalMs: round(v.totalMs - (before?.totalMs ?? 0)) };
+          byKind[kind] = {
+            count: v.count - (before?.count ?? 0),
+            totalMs: round(v.totalMs - (before?.totalMs ?? 0)),
+          };
         }
         gc = {
           count: probeEnd.gc.count - (probeStart?.gc.count ?? 0),
@@ -146,7 +175,11 @@ export class ResourceTracker {
           ? Histogram.difference(Histogram.from(probeEnd.eld), Histogram.from(probeStart.eld))
           : Histogram.from(probeEnd.eld);
         if (eld.total > 0) {
-          eventLoopDelayMs = { p50: round(eld.quantile(0.5) / 1000), p99: round(eld.quantile(0.99) / 1000), max: round(eld.max / 1000) };
+          eventLoopDelayMs = {
+            p50: round(eld.quantile(0.5) / 1000),
+            p99: round(eld.quantile(0.99) / 1000),
+            max: round(eld.max / 1000),
+          };
         }
       }
       processes.push({
@@ -155,12 +188,20 @@ export class ResourceTracker {
         cpuSeconds: round(cpu),
         cpuPercentOfCore: pct(cpu),
         peakRssMB: memory ? round(memory.peakRssBytes / 2 ** 20) : null,
-        maxSampledRssMB: this.maxRss.has(label) ? round((this.maxRss.get(label) ?? 0) / 2 ** 20) : null,
+        maxSampledRssMB: this.maxRss.has(label)
+          ? round((this.maxRss.get(label) ?? 0) / 2 ** 20)
+          : null,
         gc,
         eventLoopDelayMs,
       });
     }
-    const groups = { 'bench processes': 0, 'postgres (this run)': 0, 'postgres (other)': 0, 'nats-server': 0, other: 0 };
+    const groups = {
+      'bench processes': 0,
+      'postgres (this run)': 0,
+      'postgres (other)': 0,
+      'nats-server': 0,
+      other: 0,
+    };
     const others = new Map<string, number>();
     for (const [pid, e] of end.all) {
       const s = start.all.get(pid);
@@ -196,7 +237,9 @@ export class ResourceTracker {
       cores: this.cores,
       machineBusyPercent: total > 0 ? Math.round((busy / total) * 1000) / 10 : 0,
       processes,
-      groups: Object.fromEntries(Object.entries(groups).map(([k, v]) => [k, round(v)])) as PhaseResources['groups'],
+      groups: Object.fromEntries(
+        Object.entries(groups).map(([k, v]) => [k, round(v)]),
+      ) as PhaseResources['groups'],
       topOthers: [...others]
         .sort((a, b) => b[1] - a[1])
         .slice(0, 8)

@@ -15,7 +15,11 @@ export interface MeasuredLoad {
   readonly windowEndMs: number;
 }
 
-export async function runMeasuredLoad(job: LoadJob, tracker: ResourceTracker, probeDir: string): Promise<MeasuredLoad> {
+export async function runMeasuredLoad(
+  job: LoadJob,
+  tracker: ResourceTracker,
+  probeDir: string,
+): Promise<MeasuredLoad> {
   const child = fork(join(repoRoot, 'bench/src/loadgen/child.ts'), [], {
     execArgv: ['--import', 'tsx', '--import', join(repoRoot, 'bench/src/probe.ts')],
     env: { ...process.env, BENCH_PROBE_DIR: probeDir, BENCH_PROBE_LABEL: 'loadgen' },
@@ -40,13 +44,20 @@ export async function runMeasuredLoad(job: LoadJob, tracker: ResourceTracker, pr
         if (message.ok && message.result) resolve(message.result);
         else reject(new Error(`load generator failed: ${message.error}`));
       });
-      child.once('exit', (code) => reject(new Error(`load generator exited with ${code} before answering`)));
+      child.once('exit', (code) =>
+        reject(new Error(`load generator exited with ${code} before answering`)),
+      );
       child.send(job);
     });
     end ??= tracker.snapshot();
     start ??= end;
     windowEndMs ||= Date.now();
-    return { load, resources: tracker.figures(start, end), windowStartMs: windowStartMs || load.windowStartEpochMs, windowEndMs };
+    return {
+      load,
+      resources: tracker.figures(start, end),
+      windowStartMs: windowStartMs || load.windowStartEpochMs,
+      windowEndMs,
+    };
   } finally {
     clearTimeout(startTimer);
     clearTimeout(endTimer);

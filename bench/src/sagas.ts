@@ -37,10 +37,21 @@ export interface SagaWindowStats {
 }
 
 /** Sagas of the orders placed in [fromMs, toMs); completions counted up to `untilMs`. */
-export async function sagaStats(db: SagaDatabases, fromMs: number, toMs: number, untilMs: number): Promise<SagaWindowStats> {
+export async function sagaStats(
+  db: SagaDatabases,
+  fromMs: number,
+  toMs: number,
+  untilMs: number,
+): Promise<SagaWindowStats> {
   const from = new Date(fromMs);
   const to = new Date(toMs);
-  const orders = await query<{ id: string; status: string; reason: string | null; placed: string; confirmed: string | null }>(
+  const orders = await query<{
+    id: string;
+    status: string;
+    reason: string | null;
+    placed: string;
+    confirmed: string | null;
+  }>(
     db.orderUrl,
     `SELECT o.id, o.status, o.cancellation_reason AS reason,
             (extract(epoch FROM o.placed_at) * 1000)::float8::text AS placed,
@@ -65,7 +76,8 @@ export async function sagaStats(db: SagaDatabases, fromMs: number, toMs: number,
   let completed = 0;
   let open = 0;
   for (const o of orders) {
-    if (o.status === 'CANCELLED') cancelled[o.reason ?? 'UNKNOWN'] = (cancelled[o.reason ?? 'UNKNOWN'] ?? 0) + 1;
+    if (o.status === 'CANCELLED')
+      cancelled[o.reason ?? 'UNKNOWN'] = (cancelled[o.reason ?? 'UNKNOWN'] ?? 0) + 1;
     else if (o.status !== 'CONFIRMED') open++;
     if (o.status !== 'CONFIRMED' || o.confirmed === null) continue;
     confirmed++;
@@ -79,14 +91,28 @@ export async function sagaStats(db: SagaDatabases, fromMs: number, toMs: number,
     if (doneAt <= untilMs) {
       completed++;
       const second = Math.floor((doneAt - fromMs) / 1000);
-      if (second >= 0 && second < seconds) completionsPerSecond[second] = (completionsPerSecond[second] ?? 0) + 1;
+      if (second >= 0 && second < seconds)
+        completionsPerSecond[second] = (completionsPerSecond[second] ?? 0) + 1;
     }
   }
-  return { placed: orders.length, confirmed, completed, cancelled, open, toConfirmed, toNotified, completionsPerSecond };
+  return {
+    placed: orders.length,
+    confirmed,
+    completed,
+    cancelled,
+    open,
+    toConfirmed,
+    toNotified,
+    completionsPerSecond,
+  };
 }
 
 /** Completed sagas (any placement time) whose completion fell in [fromMs, toMs). */
-export async function completionsBetween(db: SagaDatabases, fromMs: number, toMs: number): Promise<number> {
+export async function completionsBetween(
+  db: SagaDatabases,
+  fromMs: number,
+  toMs: number,
+): Promise<number> {
   const confirmed = await query<{ id: string; at: string }>(
     db.orderUrl,
     `SELECT order_id AS id, (extract(epoch FROM at) * 1000)::float8::text AS at FROM order_status_history
@@ -116,16 +142,27 @@ export async function backlog(db: SagaDatabases): Promise<{ open: number; unnoti
     `SELECT count(*) FILTER (WHERE status IN ('PENDING', 'STOCK_RESERVED'))::text AS open,
             count(*) FILTER (WHERE status IN ('CONFIRMED', 'CANCELLED'))::text AS terminal FROM orders`,
   );
-  const [notes] = await query<{ n: string }>(db.notificationUrl, 'SELECT count(*)::text AS n FROM notifications');
-  return { open: Number(orders?.open ?? 0), unnotified: Number(orders?.terminal ?? 0) - Number(notes?.n ?? 0) };
+  const [notes] = await query<{ n: string }>(
+    db.notificationUrl,
+    'SELECT count(*)::text AS n FROM notifications',
+  );
+  return {
+    open: Number(orders?.open ?? 0),
+    unnotified: Number(orders?.terminal ?? 0) - Number(notes?.n ?? 0),
+  };
 }
 
 /** Waits until no saga is open and every terminal order was notified, or `maxMs` passed. */
-export async function waitForDrain(db: SagaDatabases, maxMs: number, pollMs: number): Promise<{ drained: boolean; ms: number; left: { open: number; unnotified: number } }> {
+export async function waitForDrain(
+  db: SagaDatabases,
+  maxMs: number,
+  pollMs: number,
+): Promise<{ drained: boolean; ms: number; left: { open: number; unnotified: number } }> {
   const started = Date.now();
   for (;;) {
     const left = await backlog(db);
-    if (left.open === 0 && left.unnotified <= 0) return { drained: true, ms: Date.now() - started, left };
+    if (left.open === 0 && left.unnotified <= 0)
+      return { drained: true, ms: Date.now() - started, left };
     if (Date.now() - started > maxMs) return { drained: false, ms: Date.now() - started, left };
     await new Promise((r) => setTimeout(r, pollMs));
   }

@@ -51,7 +51,11 @@ export async function freePort(): Promise<number> {
   });
 }
 
-const envKey = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase().replace(/-/g, '_');
+const envKey = (name: string) =>
+  name
+    .replace(/[A-Z]/g, (c) => `_${c}`)
+    .toUpperCase()
+    .replace(/-/g, '_');
 
 export function databaseUrlFor(serverUrl: string, database: string): string {
   const url = new URL(serverUrl);
@@ -178,12 +182,14 @@ export class DistributedSystem {
       // /metrics and /admin/* on any free port: the bench scrapes none of them.
       env[`ORDERLY_SERVICES__${envKey(s)}__OPERATOR_PORT`] = '0';
       // only the upstreams the gateway's configuration knows (its schema refuses unknown keys)
-      if (gatewayKeys.includes(`${s}ServiceUrl`)) env[`ORDERLY_SERVICES__GATEWAY__${envKey(s)}_SERVICE_URL`] = this.url(s);
+      if (gatewayKeys.includes(`${s}ServiceUrl`))
+        env[`ORDERLY_SERVICES__GATEWAY__${envKey(s)}_SERVICE_URL`] = this.url(s);
     }
     for (const [path, value] of Object.entries(o.settings ?? {})) {
       if (hasPath(defaults, path)) env[`ORDERLY_${path.split('.').map(envKey).join('__')}`] = value;
     }
-    for (const [s, db] of Object.entries(this.databases)) env[`ORDERLY_SERVICES__${envKey(s)}__DATABASE`] = db;
+    for (const [s, db] of Object.entries(this.databases))
+      env[`ORDERLY_SERVICES__${envKey(s)}__DATABASE`] = db;
     if (o.workers && o.workers.services.includes(service)) {
       env[`ORDERLY_WORKERS__COUNT__${envKey(service)}`] = String(o.workers.count);
     }
@@ -209,7 +215,11 @@ export class DistributedSystem {
 
   tail(service: string, lines = 30): string {
     try {
-      return readFileSync(this.logFile(service), 'utf8').trim().split('\n').slice(-lines).join('\n');
+      return readFileSync(this.logFile(service), 'utf8')
+        .trim()
+        .split('\n')
+        .slice(-lines)
+        .join('\n');
     } catch {
       return '';
     }
@@ -220,24 +230,37 @@ export class DistributedSystem {
     for (;;) {
       const child = this.processes.get(service);
       if (child && (child.exitCode !== null || child.signalCode !== null)) {
-        throw new Error(`${service} exited (${child.exitCode ?? child.signalCode}) while starting:\n${this.tail(service)}`);
+        throw new Error(
+          `${service} exited (${child.exitCode ?? child.signalCode}) while starting:\n${this.tail(service)}`,
+        );
       }
       try {
-        const response = await fetch(`${this.url(service)}/readyz`, { signal: AbortSignal.timeout(1000) });
+        const response = await fetch(`${this.url(service)}/readyz`, {
+          signal: AbortSignal.timeout(1000),
+        });
         await response.body?.cancel();
         if (response.ok) return;
       } catch {
         // not listening yet
       }
-      if (Date.now() > deadline) throw new Error(`${service} not ready after ${this.options.startTimeoutMs} ms:\n${this.tail(service)}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `${service} not ready after ${this.options.startTimeoutMs} ms:\n${this.tail(service)}`,
+        );
       await new Promise((r) => setTimeout(r, 200));
     }
   }
 
-  async sql<Row = Record<string, unknown>>(service: string, text: string, values: unknown[] = []): Promise<Row[]> {
+  async sql<Row = Record<string, unknown>>(
+    service: string,
+    text: string,
+    values: unknown[] = [],
+  ): Promise<Row[]> {
     const database = this.databases[service];
     if (!database) throw new Error(`no database for ${service}`);
-    const client = new pg.Client({ connectionString: databaseUrlFor(this.options.postgresUrl, database) });
+    const client = new pg.Client({
+      connectionString: databaseUrlFor(this.options.postgresUrl, database),
+    });
     await client.connect();
     try {
       return (await client.query(text, values)).rows as Row[];
@@ -269,17 +292,20 @@ export class DistributedSystem {
   }
 
   async cleanup(): Promise<void> {
-    for (const db of Object.values(this.databases)) await dropDatabase(this.options.postgresUrl, db).catch(() => undefined);
+    for (const db of Object.values(this.databases))
+      await dropDatabase(this.options.postgresUrl, db).catch(() => undefined);
     const nc = await connect({ servers: this.options.natsUrl });
     try {
       const jsm = await jetstreamManager(nc);
-      for (const stream of [`BENCH_${this.id}`, `BENCH_${this.id}_DL`]) await jsm.streams.delete(stream).catch(() => false);
+      for (const stream of [`BENCH_${this.id}`, `BENCH_${this.id}_DL`])
+        await jsm.streams.delete(stream).catch(() => false);
     } finally {
       await nc.close();
     }
   }
 
   killAll(): void {
-    for (const child of this.processes.values()) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const child of this.processes.values())
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
 }

@@ -16,7 +16,9 @@ describe('Histogram', () => {
   test('when a histogram is serialised and read back, then it answers the same quantiles', () => {
     const h = new Histogram();
     for (let i = 0; i < 1000; i++) h.record(i * i);
-    const copy = Histogram.from(JSON.parse(JSON.stringify(h.serialize())) as ReturnType<Histogram['serialize']>);
+    const copy = Histogram.from(
+      JSON.parse(JSON.stringify(h.serialize())) as ReturnType<Histogram['serialize']>,
+    );
     expect(copy.quantile(0.99)).toBe(h.quantile(0.99));
     expect(copy.total).toBe(1000);
   });

@@ -13,7 +13,10 @@ beforeAll(async () => {
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString()));
     req.on('end', () => {
-      seen.push({ key: req.headers['idempotency-key'] as string | undefined, customer: req.headers['x-customer-id'] as string | undefined });
+      seen.push({
+        key: req.headers['idempotency-key'] as string | undefined,
+        customer: req.headers['x-customer-id'] as string | undefined,
+      });
       if (req.url === '/chunked') {
         res.writeHead(200, { 'content-type': 'text/plain' });
         res.write('hello ');
@@ -40,7 +43,9 @@ describe('load generator', () => {
     const ask = (path: string) =>
       new Promise<{ status: number; body: string }>((resolve, reject) =>
         connection.send(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`, (error, response) =>
-          error || !response ? reject(error ?? new Error('no response')) : resolve({ status: response.status, body: response.body.toString() }),
+          error || !response
+            ? reject(error ?? new Error('no response'))
+            : resolve({ status: response.status, body: response.body.toString() }),
         ),
       );
     expect(await ask('/chunked')).toEqual({ status: 200, body: 'hello world' });

@@ -12,13 +12,19 @@ describe('MemoryBus when a dependency is down', () => {
     const bus = new MemoryBus();
     let attempts = 0;
     const applied: Delivery[] = [];
-    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
-    const subscription = await bus.subscribe(subscriptionOptions({ subjects: ['events.sample'], maxDeliver: 2, retryBackoffMs: [5, 10] }), (delivery) => {
-      attempts++;
-      if (attempts <= 5) return Promise.reject(new Error('transaction failed', { cause: refused }));
-      applied.push(delivery);
-      return Promise.resolve();
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), {
+      code: 'ECONNREFUSED',
     });
+    const subscription = await bus.subscribe(
+      subscriptionOptions({ subjects: ['events.sample'], maxDeliver: 2, retryBackoffMs: [5, 10] }),
+      (delivery) => {
+        attempts++;
+        if (attempts <= 5)
+          return Promise.reject(new Error('transaction failed', { cause: refused }));
+        applied.push(delivery);
+        return Promise.resolve();
+      },
+    );
     try {
       await bus.publish([aMessage('events.sample')]);
       await eventually(() => expect(applied).toHaveLength(1), 5_000);
@@ -34,7 +40,9 @@ describe('MemoryBus when a dependency is down', () => {
 /** What a port throws when the provider behind it cannot be reached, wrapped by the use case. */
 function providerUnavailable(): Error {
   return new Error('refund failed', {
-    cause: new AppError('PROVIDER_UNAVAILABLE', 'the provider is unavailable', { kind: 'unavailable' }),
+    cause: new AppError('PROVIDER_UNAVAILABLE', 'the provider is unavailable', {
+      kind: 'unavailable',
+    }),
   });
 }
 
@@ -44,12 +52,15 @@ describe('MemoryBus when a provider behind a port is unavailable', () => {
     const bus = new MemoryBus();
     let attempts = 0;
     const applied: Delivery[] = [];
-    const subscription = await bus.subscribe(subscriptionOptions({ subjects: ['events.sample'], maxDeliver: 2, retryBackoffMs: [5, 10] }), (delivery) => {
-      attempts++;
-      if (attempts <= 6) return Promise.reject(providerUnavailable());
-      applied.push(delivery);
-      return Promise.resolve();
-    });
+    const subscription = await bus.subscribe(
+      subscriptionOptions({ subjects: ['events.sample'], maxDeliver: 2, retryBackoffMs: [5, 10] }),
+      (delivery) => {
+        attempts++;
+        if (attempts <= 6) return Promise.reject(providerUnavailable());
+        applied.push(delivery);
+        return Promise.resolve();
+      },
+    );
     try {
       // Act
       await bus.publish([aMessage('events.sample')]);
@@ -69,13 +80,16 @@ describe('MemoryBus when a provider behind a port is unavailable', () => {
     const bus = new MemoryBus();
     let attempts = 0;
     const applied: Delivery[] = [];
-    const subscription = await bus.subscribe(subscriptionOptions({ subjects: ['events.sample'], maxDeliver: 2, retryBackoffMs: [5, 10] }), (delivery) => {
-      attempts++;
-      if (attempts <= 6) return Promise.reject(providerUnavailable());
-      if (attempts === 7) return Promise.reject(new Error('a conflict that retrying resolves'));
-      applied.push(delivery);
-      return Promise.resolve();
-    });
+    const subscription = await bus.subscribe(
+      subscriptionOptions({ subjects: ['events.sample'], maxDeliver: 2, retryBackoffMs: [5, 10] }),
+      (delivery) => {
+        attempts++;
+        if (attempts <= 6) return Promise.reject(providerUnavailable());
+        if (attempts === 7) return Promise.reject(new Error('a conflict that retrying resolves'));
+        applied.push(delivery);
+        return Promise.resolve();
+      },
+    );
     try {
       // Act
       await bus.publish([aMessage('events.sample')]);
@@ -94,10 +108,15 @@ describe('MemoryBus when a provider behind a port is unavailable', () => {
     // Arrange
     const bus = new MemoryBus();
     let attempts = 0;
-    const subscription = await bus.subscribe(subscriptionOptions({ subjects: ['events.sample'], maxDeliver: 2, retryBackoffMs: [5, 10] }), () => {
-      attempts++;
-      return Promise.reject(attempts <= 3 ? providerUnavailable() : new Error('poison: cannot be applied'));
-    });
+    const subscription = await bus.subscribe(
+      subscriptionOptions({ subjects: ['events.sample'], maxDeliver: 2, retryBackoffMs: [5, 10] }),
+      () => {
+        attempts++;
+        return Promise.reject(
+          attempts <= 3 ? providerUnavailable() : new Error('poison: cannot be applied'),
+        );
+      },
+    );
     try {
       // Act
       await bus.publish([aMessage('events.sample')]);

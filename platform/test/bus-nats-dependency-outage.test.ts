@@ -34,13 +34,17 @@ describe('NATS bus when a dependency is down', () => {
     const subject = `${prefix}.events.sample`;
     let attempts = 0;
     const applied: Delivery[] = [];
-    const subscription = await bus.subscribe(subscriptionOptions({ subjects: [subject], maxDeliver: 2, retryBackoffMs: [10, 40] }), (delivery) => {
-      attempts++;
-      // The database is "down" for the first five attempts.
-      if (attempts <= 5) return Promise.reject(new Error('transaction failed', { cause: connectionRefused() }));
-      applied.push(delivery);
-      return Promise.resolve();
-    });
+    const subscription = await bus.subscribe(
+      subscriptionOptions({ subjects: [subject], maxDeliver: 2, retryBackoffMs: [10, 40] }),
+      (delivery) => {
+        attempts++;
+        // The database is "down" for the first five attempts.
+        if (attempts <= 5)
+          return Promise.reject(new Error('transaction failed', { cause: connectionRefused() }));
+        applied.push(delivery);
+        return Promise.resolve();
+      },
+    );
     try {
       // Act
       await bus.publish([aMessage(subject)]);
@@ -64,7 +68,9 @@ describe('NATS bus when a dependency is down', () => {
 /** What a port throws when the provider behind it cannot be reached, wrapped by the use case. */
 function providerUnavailable(): Error {
   return new Error('refund failed', {
-    cause: new AppError('PROVIDER_UNAVAILABLE', 'the provider is unavailable', { kind: 'unavailable' }),
+    cause: new AppError('PROVIDER_UNAVAILABLE', 'the provider is unavailable', {
+      kind: 'unavailable',
+    }),
   });
 }
 
@@ -97,12 +103,15 @@ describe('NATS bus when a provider behind a port is unavailable', () => {
       // Arrange
       let attempts = 0;
       const applied: Delivery[] = [];
-      const subscription = await bus.subscribe(subscriptionOptions({ subjects: [subject], maxDeliver: 2, retryBackoffMs: [10, 40] }), (delivery) => {
-        attempts++;
-        if (attempts <= 6) return Promise.reject(providerUnavailable());
-        applied.push(delivery);
-        return Promise.resolve();
-      });
+      const subscription = await bus.subscribe(
+        subscriptionOptions({ subjects: [subject], maxDeliver: 2, retryBackoffMs: [10, 40] }),
+        (delivery) => {
+          attempts++;
+          if (attempts <= 6) return Promise.reject(providerUnavailable());
+          applied.push(delivery);
+          return Promise.resolve();
+        },
+      );
       try {
         // Act
         await bus.publish([aMessage(subject)]);
@@ -122,13 +131,16 @@ describe('NATS bus when a provider behind a port is unavailable', () => {
       // Arrange: redelivered six times during the outage, then one ordinary failure, then success.
       let attempts = 0;
       const applied: Delivery[] = [];
-      const subscription = await bus.subscribe(subscriptionOptions({ subjects: [subject], maxDeliver: 2, retryBackoffMs: [10, 40] }), (delivery) => {
-        attempts++;
-        if (attempts <= 6) return Promise.reject(providerUnavailable());
-        if (attempts === 7) return Promise.reject(new Error('a conflict that retrying resolves'));
-        applied.push(delivery);
-        return Promise.resolve();
-      });
+      const subscription = await bus.subscribe(
+        subscriptionOptions({ subjects: [subject], maxDeliver: 2, retryBackoffMs: [10, 40] }),
+        (delivery) => {
+          attempts++;
+          if (attempts <= 6) return Promise.reject(providerUnavailable());
+          if (attempts === 7) return Promise.reject(new Error('a conflict that retrying resolves'));
+          applied.push(delivery);
+          return Promise.resolve();
+        },
+      );
       try {
         // Act
         await bus.publish([aMessage(subject)]);
@@ -149,21 +161,32 @@ describe('NATS bus when a provider behind a port is unavailable', () => {
       const downUntil = Date.now() + 1_500;
       const calls = new Map<string, number>();
       const applied = new Set<string>();
-      const subscription = await bus.subscribe(subscriptionOptions({ subjects: [subject], maxDeliver: 2, ackWaitMs: 500, retryBackoffMs: [100, 400] }), (delivery) => {
-        if (Date.now() < downUntil) return Promise.reject(providerUnavailable());
-        const n = (calls.get(delivery.id) ?? 0) + 1;
-        calls.set(delivery.id, n);
-        if (n === 1) return Promise.reject(new Error('a conflict that retrying resolves'));
-        applied.add(delivery.id);
-        return Promise.resolve();
-      });
+      const subscription = await bus.subscribe(
+        subscriptionOptions({
+          subjects: [subject],
+          maxDeliver: 2,
+          ackWaitMs: 500,
+          retryBackoffMs: [100, 400],
+        }),
+        (delivery) => {
+          if (Date.now() < downUntil) return Promise.reject(providerUnavailable());
+          const n = (calls.get(delivery.id) ?? 0) + 1;
+          calls.set(delivery.id, n);
+          if (n === 1) return Promise.reject(new Error('a conflict that retrying resolves'));
+          applied.add(delivery.id);
+          return Promise.resolve();
+        },
+      );
       try {
         // Act
         const messages = [aMessage(subject), aMessage(subject), aMessage(subject)];
         await bus.publish(messages);
 
         // Assert
-        await eventually(() => expect([...applied].sort()).toEqual(messages.map((m) => m.id).sort()), 10_000);
+        await eventually(
+          () => expect([...applied].sort()).toEqual(messages.map((m) => m.id).sort()),
+          10_000,
+        );
         expect(await bus.listDeadLetters()).toEqual([]);
       } finally {
         await subscription.stop();
@@ -175,10 +198,15 @@ describe('NATS bus when a provider behind a port is unavailable', () => {
     await withTestBus(async (bus, subject) => {
       // Arrange
       let attempts = 0;
-      const subscription = await bus.subscribe(subscriptionOptions({ subjects: [subject], maxDeliver: 2, retryBackoffMs: [10, 40] }), () => {
-        attempts++;
-        return Promise.reject(attempts <= 3 ? providerUnavailable() : new Error('poison: cannot be applied'));
-      });
+      const subscription = await bus.subscribe(
+        subscriptionOptions({ subjects: [subject], maxDeliver: 2, retryBackoffMs: [10, 40] }),
+        () => {
+          attempts++;
+          return Promise.reject(
+            attempts <= 3 ? providerUnavailable() : new Error('poison: cannot be applied'),
+          );
+        },
+      );
       try {
         // Act
         await bus.publish([aMessage(subject)]);

@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { z } from 'zod';
-import { ConfigError, environmentLayer, loadConfigDocument, parseConfigSection, parseServiceConfig } from '../src/index.js';
+import {
+  ConfigError,
+  environmentLayer,
+  loadConfigDocument,
+  parseConfigSection,
+  parseServiceConfig,
+} from '../src/index.js';
 
 const repoRoot = new URL('../../', import.meta.url).pathname;
 
@@ -17,15 +23,26 @@ describe('configuration', () => {
         ORDERLY_CONFIG: 'ignored.yaml',
         OTHER: 'x',
       }),
-    ).toEqual({ services: { order: { sagaTimeoutMs: '5000' } }, bus: { retryBackoffMs: [100, 500] } });
+    ).toEqual({
+      services: { order: { sagaTimeoutMs: '5000' } },
+      bus: { retryBackoffMs: [100, 500] },
+    });
   });
 
   test('when a --config file is given, then it layers over the defaults and the environment over both', () => {
     const dir = mkdtempSync(join(tmpdir(), 'orderly-config-'));
     const file = join(dir, 'custom.yaml');
-    writeFileSync(file, 'logLevel: debug\nservices:\n  order:\n    sagaTimeoutMs: 1234\n    port: 9000\n');
-    const document = loadConfigDocument({ argv: ['--config', file], env: { ORDERLY_SERVICES__ORDER__PORT: '9001' } });
-    const schema = z.object({ port: z.coerce.number(), sagaTimeoutMs: z.coerce.number() }).passthrough();
+    writeFileSync(
+      file,
+      'logLevel: debug\nservices:\n  order:\n    sagaTimeoutMs: 1234\n    port: 9000\n',
+    );
+    const document = loadConfigDocument({
+      argv: ['--config', file],
+      env: { ORDERLY_SERVICES__ORDER__PORT: '9001' },
+    });
+    const schema = z
+      .object({ port: z.coerce.number(), sagaTimeoutMs: z.coerce.number() })
+      .passthrough();
     const config = parseServiceConfig(document, 'order', schema);
     expect(config.platform.logLevel).toBe('debug');
     expect(config.service).toMatchObject({ port: 9001, sagaTimeoutMs: 1234 });
@@ -42,7 +59,9 @@ describe('configuration', () => {
       }
     })();
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).message).toMatch(/services\.order\.port: value 70000 is invalid: .*65535/);
+    expect((error as ConfigError).message).toMatch(
+      /services\.order\.port: value 70000 is invalid: .*65535/,
+    );
   });
 
   test('when a whole section or a secret is invalid, then the error names them without printing any secret', () => {
@@ -50,7 +69,11 @@ describe('configuration', () => {
       identity: z.strictObject({ adminPassword: z.string().min(12) }),
       gateway: z.strictObject({ port: z.number() }),
     });
-    const document = { identity: { adminPassword: 'hunter2' }, gateway: { port: 1, typo: 'x' }, stray: { apiToken: 'sk-live-123' } };
+    const document = {
+      identity: { adminPassword: 'hunter2' },
+      gateway: { port: 1, typo: 'x' },
+      stray: { apiToken: 'sk-live-123' },
+    };
     const message = (() => {
       try {
         parseConfigSection(schema, document);

@@ -8,7 +8,8 @@ import { dropTestDatabase, uniqueName } from '../src/testing/index.js';
  * failover, an operator) while a transaction held one between two statements made the pg client
  * emit an unhandled 'error' and killed the whole service process.
  */
-const serverUrl = process.env.ORDERLY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const serverUrl =
+  process.env.ORDERLY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const name = uniqueName('orderly_test_platform_connloss');
 let db: Database;
 
@@ -25,7 +26,15 @@ async function terminateBackend(pid: number): Promise<void> {
 beforeAll(async () => {
   await ensureDatabase(serverUrl, name, 5000);
   db = new Database(
-    { url: serverUrl, database: name, poolSize: 2, statementTimeoutMs: 10_000, connectTimeoutMs: 5000, idleTimeoutMs: 10_000, applicationName: 'test' },
+    {
+      url: serverUrl,
+      database: name,
+      poolSize: 2,
+      statementTimeoutMs: 10_000,
+      connectTimeoutMs: 5000,
+      idleTimeoutMs: 10_000,
+      applicationName: 'test',
+    },
     createLogger({ service: 'test', level: 'silent' }),
   );
 });

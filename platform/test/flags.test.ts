@@ -31,7 +31,12 @@ function rolloutFlags(percentOn: number, customers: string[] = ['alice', 'bob'])
           if: [
             { in: [{ var: 'targetingKey' }, customers] },
             'on',
-            { fractional: [['on', percentOn], ['off', 100 - percentOn]] },
+            {
+              fractional: [
+                ['on', percentOn],
+                ['off', 100 - percentOn],
+              ],
+            },
           ],
         },
       },
@@ -41,8 +46,16 @@ function rolloutFlags(percentOn: number, customers: string[] = ['alice', 'bob'])
         defaultVariant: 'configured',
         targeting: { if: [{ '==': [{ var: 'region' }, 'eu'] }, 'five', null] },
       },
-      'retired-flag': { state: 'DISABLED', variants: { on: true, off: false }, defaultVariant: 'on' },
-      greeting: { state: 'ENABLED', variants: { hello: 'hello', hi: 'hi' }, defaultVariant: 'hello' },
+      'retired-flag': {
+        state: 'DISABLED',
+        variants: { on: true, off: false },
+        defaultVariant: 'on',
+      },
+      greeting: {
+        state: 'ENABLED',
+        variants: { hello: 'hello', hi: 'hi' },
+        defaultVariant: 'hello',
+      },
     },
   };
 }
@@ -67,23 +80,33 @@ describe('feature flags', () => {
   test('when a customer is listed, then the rollout flag is on for them whatever the percentage', async () => {
     const { flags } = await flagsFrom(rolloutFlags(0));
     expect(await flags.boolean('payment-provider-v2', false, { targetingKey: 'alice' })).toBe(true);
-    expect(await flags.boolean('payment-provider-v2', false, { targetingKey: 'carol' })).toBe(false);
+    expect(await flags.boolean('payment-provider-v2', false, { targetingKey: 'carol' })).toBe(
+      false,
+    );
   });
 
   test('when the rollout is 0% or 100%, then unlisted customers all get off or all get on', async () => {
     const none = (await flagsFrom(rolloutFlags(0))).flags;
     const all = (await flagsFrom(rolloutFlags(100))).flags;
     for (const customer of ['carol', 'dave', 'erin', 'frank']) {
-      expect(await none.boolean('payment-provider-v2', false, { targetingKey: customer })).toBe(false);
-      expect(await all.boolean('payment-provider-v2', false, { targetingKey: customer })).toBe(true);
+      expect(await none.boolean('payment-provider-v2', false, { targetingKey: customer })).toBe(
+        false,
+      );
+      expect(await all.boolean('payment-provider-v2', false, { targetingKey: customer })).toBe(
+        true,
+      );
     }
   });
 
   test('when the rollout is 30%, then about 30% of customers get it and each customer always gets the same answer', async () => {
     const { flags } = await flagsFrom(rolloutFlags(30, []));
     const customers = Array.from({ length: 1000 }, (_, i) => `customer-${i}`);
-    const first = await Promise.all(customers.map((c) => flags.boolean('payment-provider-v2', false, { targetingKey: c })));
-    const again = await Promise.all(customers.map((c) => flags.boolean('payment-provider-v2', false, { targetingKey: c })));
+    const first = await Promise.all(
+      customers.map((c) => flags.boolean('payment-provider-v2', false, { targetingKey: c })),
+    );
+    const again = await Promise.all(
+      customers.map((c) => flags.boolean('payment-provider-v2', false, { targetingKey: c })),
+    );
     const share = first.filter(Boolean).length / customers.length;
     expect(share).toBeGreaterThan(0.25);
     expect(share).toBeLessThan(0.35);
@@ -96,7 +119,9 @@ describe('feature flags', () => {
     expect(await eu.number('order-max-lines', 0, { targetingKey: 'carol' })).toBe(5);
     expect(await local.number('order-max-lines', 0, { targetingKey: 'carol' })).toBe(0);
     // A context attribute given at evaluation wins over the static one.
-    expect(await local.number('order-max-lines', 0, { targetingKey: 'carol', region: 'eu' })).toBe(5);
+    expect(await local.number('order-max-lines', 0, { targetingKey: 'carol', region: 'eu' })).toBe(
+      5,
+    );
   });
 
   test('when a flag is missing, disabled or of another type, then the safe default is the answer', async () => {
@@ -119,15 +144,23 @@ describe('feature flags', () => {
     const { flags, file } = await flagsFrom(rolloutFlags(0, []));
     const changes: FlagChange[] = [];
     flags.onChange((change) => changes.push(change));
-    expect(await flags.boolean('payment-provider-v2', false, { targetingKey: 'carol' })).toBe(false);
+    expect(await flags.boolean('payment-provider-v2', false, { targetingKey: 'carol' })).toBe(
+      false,
+    );
 
     const updated = JSON.stringify(rolloutFlags(0, ['carol']), null, 2);
     await settle();
     writeFileSync(file, updated);
 
-    await eventually(async () => expect(await flags.boolean('payment-provider-v2', false, { targetingKey: 'carol' })).toBe(true), {
-      timeoutMs: 20_000,
-    });
+    await eventually(
+      async () =>
+        expect(await flags.boolean('payment-provider-v2', false, { targetingKey: 'carol' })).toBe(
+          true,
+        ),
+      {
+        timeoutMs: 20_000,
+      },
+    );
     expect(changes).toHaveLength(1);
     expect(changes[0]?.flagsChanged).toContain('payment-provider-v2');
     const sha = createHash('sha256').update(updated).digest('hex').slice(0, 16);

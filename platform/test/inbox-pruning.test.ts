@@ -12,11 +12,15 @@ import { dropTestDatabase, eventually, testServiceConfig } from '../src/testing/
  * deleted in batches by a periodic task; the retention must exceed the bus's redelivery horizon,
  * and an event redelivered within it is still recognised and skipped.
  */
-const serverUrl = process.env.ORDERLY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const serverUrl =
+  process.env.ORDERLY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const dir = mkdtempSync(join(tmpdir(), 'orderly-inbox-pruning-'));
 const migrations = join(dir, 'migrations');
 mkdirSync(migrations);
-writeFileSync(join(migrations, '0001_applications.sql'), 'CREATE TABLE applications (n serial PRIMARY KEY, event_id text NOT NULL);');
+writeFileSync(
+  join(migrations, '0001_applications.sql'),
+  'CREATE TABLE applications (n serial PRIMARY KEY, event_id text NOT NULL);',
+);
 // Not strict: the test config helper adds the keys every service section has.
 const schema = z.object({ port: z.coerce.number(), database: z.string() });
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -28,9 +32,9 @@ afterAll(async () => {
 
 describe('inbox pruning', () => {
   test('when inbox.retentionMs is not above the redelivery horizon, then the configuration is refused naming the key', () => {
-    expect(() => testServiceConfig('probe', schema, { platform: { inbox: { retentionMs: 60_000 } } })).toThrow(
-      /inbox\.retentionMs: value 60000 is invalid: must be above the redelivery horizon/,
-    );
+    expect(() =>
+      testServiceConfig('probe', schema, { platform: { inbox: { retentionMs: 60_000 } } }),
+    ).toThrow(/inbox\.retentionMs: value 60000 is invalid: must be above the redelivery horizon/);
   });
 
   test('when inbox rows are older than the retention, then they are deleted in batches, recent ones kept, and a redelivery within the horizon is still skipped', async () => {
@@ -55,28 +59,59 @@ describe('inbox pruning', () => {
     ]);
     await runtime.start();
     const events: BusMessage[] = [];
-    for (let i = 0; i < 6; i++) events.push(newEvent(SampleHappenedSchema, { subjectId: `s${i}` }, new Date(), {}, config.platform.bus.subjectPrefix).bus);
+    for (let i = 0; i < 6; i++)
+      events.push(
+        newEvent(
+          SampleHappenedSchema,
+          { subjectId: `s${i}` },
+          new Date(),
+          {},
+          config.platform.bus.subjectPrefix,
+        ).bus,
+      );
     await bus.publish(events);
     const inboxIds = async () =>
-      (await runtime.db.query<{ event_id: string }>("SELECT event_id FROM inbox WHERE subscription = 'probe.applications' ORDER BY event_id")).rows.map((r) => r.event_id);
+      (
+        await runtime.db.query<{ event_id: string }>(
+          "SELECT event_id FROM inbox WHERE subscription = 'probe.applications' ORDER BY event_id",
+        )
+      ).rows.map((r) => r.event_id);
     await eventually(async () => expect(await inboxIds()).toHaveLength(6));
     const [recent, ...old] = events.map((e) => e.id);
     // Act: five rows age past the retention (an hour old); one stays inside it (four minutes old).
-    await runtime.db.query("UPDATE inbox SET processed_at = now() - interval '1 hour' WHERE event_id = ANY($1)", [old]);
-    await runtime.db.query("UPDATE inbox SET processed_at = now() - interval '4 minutes' WHERE event_id = $1", [recent]);
+    await runtime.db.query(
+      "UPDATE inbox SET processed_at = now() - interval '1 hour' WHERE event_id = ANY($1)",
+      [old],
+    );
+    await runtime.db.query(
+      "UPDATE inbox SET processed_at = now() - interval '4 minutes' WHERE event_id = $1",
+      [recent],
+    );
 
     // Assert: the old rows go (in batches of two), the recent one stays.
     await eventually(async () => expect(await inboxIds()).toEqual([recent]), { timeoutMs: 10_000 });
     // A redelivery of the recent event finds its row and is skipped: applied once in all.
     await bus.publish([events[0]!]);
-    const applications = await runtime.db.query<{ n: number }>('SELECT count(*)::int AS n FROM applications WHERE event_id = $1', [recent]);
+    const applications = await runtime.db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM applications WHERE event_id = $1',
+      [recent],
+    );
     expect(applications.rows[0]?.n).toBe(1);
     expect(await inboxIds()).toEqual([recent]);
     // What the horizon guards against: a redelivery after its row was pruned is applied again.
     await bus.publish([events[1]!]);
-    const twice = await runtime.db.query<{ n: number }>('SELECT count(*)::int AS n FROM applications WHERE event_id = $1', [old[0]]);
+    const twice = await runtime.db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM applications WHERE event_id = $1',
+      [old[0]],
+    );
     expect(twice.rows[0]?.n).toBe(2);
     // The delete has its index.
-    expect((await runtime.db.query("SELECT 1 FROM pg_indexes WHERE tablename = 'inbox' AND indexname = 'inbox_processed_at'")).rowCount).toBe(1);
+    expect(
+      (
+        await runtime.db.query(
+          "SELECT 1 FROM pg_indexes WHERE tablename = 'inbox' AND indexname = 'inbox_processed_at'",
+        )
+      ).rowCount,
+    ).toBe(1);
   }, 30_000);
 });

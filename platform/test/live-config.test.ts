@@ -40,7 +40,13 @@ function tempDir(): string {
   return dir;
 }
 
-function serviceYaml(values: { timeoutMs?: number; retryLimit?: number; port?: number; logLevel?: string; poll?: number }): string {
+function serviceYaml(values: {
+  timeoutMs?: number;
+  retryLimit?: number;
+  port?: number;
+  logLevel?: string;
+  poll?: number;
+}): string {
   return [
     `logLevel: ${values.logLevel ?? 'info'}`,
     'configReload:',
@@ -91,7 +97,10 @@ describe('live configuration', () => {
     expect(live.service.retryLimit).toBe(7);
     const applied = events.filter((e) => e.kind === 'applied');
     expect(applied).toHaveLength(1);
-    expect(applied[0]).toMatchObject({ changed: ['services.demo.retryLimit', 'services.demo.timeoutMs'], restartRequired: [] });
+    expect(applied[0]).toMatchObject({
+      changed: ['services.demo.retryLimit', 'services.demo.timeoutMs'],
+      restartRequired: [],
+    });
     expect(live.hash).not.toBe(hashBefore);
     expect(applied[0]?.kind === 'applied' && applied[0].hash).toBe(live.hash);
   });
@@ -128,11 +137,20 @@ describe('live configuration', () => {
 
     expect(live.service.port).toBe(7000);
     expect(live.status().restartRequired).toEqual(['services.demo.port']);
-    expect(events.at(-1)).toMatchObject({ kind: 'applied', changed: ['services.demo.timeoutMs'], restartRequired: ['services.demo.port'] });
+    expect(events.at(-1)).toMatchObject({
+      kind: 'applied',
+      changed: ['services.demo.timeoutMs'],
+      restartRequired: ['services.demo.port'],
+    });
 
     // Only the fixed key changes: nothing is applied, the restart is still reported.
     writeFileSync(file, serviceYaml({ port: 7002, timeoutMs: 1500 }));
-    await eventually(() => expect(events.at(-1)).toMatchObject({ kind: 'restart-required', keys: ['services.demo.port'] }));
+    await eventually(() =>
+      expect(events.at(-1)).toMatchObject({
+        kind: 'restart-required',
+        keys: ['services.demo.port'],
+      }),
+    );
     expect(live.service.port).toBe(7000);
 
     // Back to the start value: nothing needs a restart any more.
@@ -166,7 +184,9 @@ describe('live configuration', () => {
   test('when events are missed, then the poll still picks the change up', async () => {
     const file = join(tempDir(), 'config.yaml');
     writeFileSync(file, serviceYaml({ timeoutMs: 1000, poll: 50 }));
-    const source = new ConfigSource({ load: () => loadConfigDocument({ argv: ['--config', file], env: {} }) });
+    const source = new ConfigSource({
+      load: () => loadConfigDocument({ argv: ['--config', file], env: {} }),
+    });
     const live = LiveConfig.follow(source, 'demo', demoSchema);
     cleanups.push(() => source.close());
     source.watch(() => ({ debounceMs: 0, pollIntervalMs: 50, watchDirectories: false }));
@@ -177,7 +197,9 @@ describe('live configuration', () => {
 
   test('the platform schema marks its reloadable keys, and fixed ones are not', () => {
     const paths = reloadablePaths(platformConfigSchema);
-    expect(paths).toEqual(expect.arrayContaining(['logLevel', 'rpc.defaultTimeoutMs', 'configReload', 'flags.context']));
+    expect(paths).toEqual(
+      expect.arrayContaining(['logLevel', 'rpc.defaultTimeoutMs', 'configReload', 'flags.context']),
+    );
     expect(paths).not.toContain('postgres.url');
     expect(paths).not.toContain('flags.file');
   });
@@ -186,27 +208,57 @@ describe('live configuration', () => {
 describe('configuration layers', () => {
   test('when command-line flags set keys, then they win over the environment, the file and the defaults', () => {
     const file = join(tempDir(), 'config.yaml');
-    writeFileSync(file, 'services:\n  demo:\n    port: 7000\n    database: from_file\n    timeoutMs: 10\n    retryLimit: 1\n');
+    writeFileSync(
+      file,
+      'services:\n  demo:\n    port: 7000\n    database: from_file\n    timeoutMs: 10\n    retryLimit: 1\n',
+    );
     const document = loadConfigDocument({
-      argv: ['--config', file, '--set', 'services.demo.timeoutMs=30', '--services.demo.retryLimit=4', '--json'],
-      env: { ORDERLY_SERVICES__DEMO__TIMEOUT_MS: '20', ORDERLY_SERVICES__DEMO__DATABASE: 'from_env' },
+      argv: [
+        '--config',
+        file,
+        '--set',
+        'services.demo.timeoutMs=30',
+        '--services.demo.retryLimit=4',
+        '--json',
+      ],
+      env: {
+        ORDERLY_SERVICES__DEMO__TIMEOUT_MS: '20',
+        ORDERLY_SERVICES__DEMO__DATABASE: 'from_env',
+      },
     });
     const config = parseServiceConfig(document, 'demo', demoSchema);
-    expect(config.service).toEqual({ port: 7000, database: 'from_env', timeoutMs: 30, retryLimit: 4 });
+    expect(config.service).toEqual({
+      port: 7000,
+      database: 'from_env',
+      timeoutMs: 30,
+      retryLimit: 4,
+    });
   });
 
   test('when the configuration is described, then each value names its source and secrets are redacted', () => {
     const file = join(tempDir(), 'config.yaml');
-    writeFileSync(file, 'services:\n  demo:\n    port: 7000\n    database: demo\n    timeoutMs: 10\n    retryLimit: 1\n    apiToken: abc\n');
+    writeFileSync(
+      file,
+      'services:\n  demo:\n    port: 7000\n    database: demo\n    timeoutMs: 10\n    retryLimit: 1\n    apiToken: abc\n',
+    );
     const document = loadConfigDocument({
       argv: ['--config', file, '--set', 'services.demo.retryLimit=2'],
       env: { ORDERLY_POSTGRES__URL: 'postgres://app:s3cret@db.internal:5432/postgres' },
     });
-    const entries = new Map(describeConfig(document.document, document.layers ?? []).map((e) => [e.key, e]));
+    const entries = new Map(
+      describeConfig(document.document, document.layers ?? []).map((e) => [e.key, e]),
+    );
     expect(entries.get('logLevel')).toMatchObject({ source: 'default' });
-    expect(entries.get('services.demo.port')).toMatchObject({ source: 'file', value: 7000, origin: file });
+    expect(entries.get('services.demo.port')).toMatchObject({
+      source: 'file',
+      value: 7000,
+      origin: file,
+    });
     expect(entries.get('services.demo.retryLimit')).toMatchObject({ source: 'flag', value: '2' });
-    expect(entries.get('postgres.url')).toMatchObject({ source: 'env', value: 'postgres://app:[redacted]@db.internal:5432/postgres' });
+    expect(entries.get('postgres.url')).toMatchObject({
+      source: 'env',
+      value: 'postgres://app:[redacted]@db.internal:5432/postgres',
+    });
     expect(entries.get('services.demo.apiToken')).toMatchObject({ value: '[redacted]' });
     expect(entries.get('embedded.postgresPassword')).toMatchObject({ value: '[redacted]' });
     expect(JSON.stringify([...entries.values()])).not.toContain('s3cret');

@@ -5,7 +5,13 @@ import { FileDescriptorProtoSchema, file_google_protobuf_wrappers } from '@bufbu
 import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { describe, expect, test } from 'vitest';
-import { createLogger, createRpcClient, errorCodeHeader, errorMappingInterceptor, fromRpcError } from '../src/index.js';
+import {
+  createLogger,
+  createRpcClient,
+  errorCodeHeader,
+  errorMappingInterceptor,
+  fromRpcError,
+} from '../src/index.js';
 
 /**
  * Regressions from the chaos drills: a callee that cannot reach its database answered Internal
@@ -18,7 +24,18 @@ const registry = createFileRegistry(
     package: 'test.v1',
     syntax: 'proto3',
     dependency: ['google/protobuf/wrappers.proto'],
-    service: [{ name: 'EchoService', method: [{ name: 'Echo', inputType: '.google.protobuf.StringValue', outputType: '.google.protobuf.StringValue' }] }],
+    service: [
+      {
+        name: 'EchoService',
+        method: [
+          {
+            name: 'Echo',
+            inputType: '.google.protobuf.StringValue',
+            outputType: '.google.protobuf.StringValue',
+          },
+        ],
+      },
+    ],
   }),
   () => file_google_protobuf_wrappers,
 );
@@ -27,17 +44,29 @@ type EchoClient = { echo(request: { value: string }): Promise<{ value: string }>
 
 async function serve(echo: () => Promise<never>): Promise<{ client: EchoClient; server: Server }> {
   const routes = (router: ConnectRouter) => router.service(EchoService, { echo } as never);
-  const server = createServer(connectNodeAdapter({ routes, interceptors: [errorMappingInterceptor(createLogger({ service: 'test', level: 'silent' }))] }));
+  const server = createServer(
+    connectNodeAdapter({
+      routes,
+      interceptors: [errorMappingInterceptor(createLogger({ service: 'test', level: 'silent' }))],
+    }),
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const client = createRpcClient(EchoService, { baseUrl: `http://127.0.0.1:${port}`, defaultTimeoutMs: 5000 }) as unknown as EchoClient;
+  const client = createRpcClient(EchoService, {
+    baseUrl: `http://127.0.0.1:${port}`,
+    defaultTimeoutMs: 5000,
+  }) as unknown as EchoClient;
   return { client, server };
 }
 
 describe('RPC error mapping under failures', () => {
   test('when the handler cannot reach its database, then the caller gets unavailable (DEPENDENCY_UNAVAILABLE), not internal', async () => {
-    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
-    const { client, server } = await serve(() => Promise.reject(new Error('transaction failed', { cause: refused })));
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), {
+      code: 'ECONNREFUSED',
+    });
+    const { client, server } = await serve(() =>
+      Promise.reject(new Error('transaction failed', { cause: refused })),
+    );
     try {
       const error = await client.echo({ value: 'x' }).catch((e: unknown) => ConnectError.from(e));
       expect(error).toBeInstanceOf(ConnectError);

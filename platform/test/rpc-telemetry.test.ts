@@ -26,7 +26,13 @@ const registry = createFileRegistry(
     service: [
       {
         name: 'EchoService',
-        method: [{ name: 'Echo', inputType: '.google.protobuf.StringValue', outputType: '.google.protobuf.StringValue' }],
+        method: [
+          {
+            name: 'Echo',
+            inputType: '.google.protobuf.StringValue',
+            outputType: '.google.protobuf.StringValue',
+          },
+        ],
       },
     ],
   }),
@@ -84,11 +90,19 @@ describe('trace context over Connect', () => {
       }
       const root = spans.spans().find((s) => s.name === `request over ${httpVersion}`);
       const trace = spans.trace(root!.spanContext().traceId);
-      const clientSpan = trace.find((s) => s.resource.attributes['service.name'] === 'caller' && s.name === 'test.v1.EchoService/Echo');
+      const clientSpan = trace.find(
+        (s) =>
+          s.resource.attributes['service.name'] === 'caller' &&
+          s.name === 'test.v1.EchoService/Echo',
+      );
       const serverSpan = trace.find((s) => s.resource.attributes['service.name'] === 'callee');
       expect(clientSpan?.parentSpanContext?.spanId).toBe(root?.spanContext().spanId);
       expect(serverSpan?.parentSpanContext?.spanId).toBe(clientSpan?.spanContext().spanId);
-      expect(serverSpan?.attributes).toMatchObject({ 'rpc.system': 'connect_rpc', 'rpc.service': 'test.v1.EchoService', 'rpc.method': 'Echo' });
+      expect(serverSpan?.attributes).toMatchObject({
+        'rpc.system': 'connect_rpc',
+        'rpc.service': 'test.v1.EchoService',
+        'rpc.method': 'Echo',
+      });
     },
   );
 });

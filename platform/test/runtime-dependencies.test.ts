@@ -18,13 +18,17 @@ import { dropTestDatabase, eventually, testServiceConfig } from '../src/testing/
  * unreachable PostgreSQL or NATS with backoff, answering /healthz 200 and /readyz 503 meanwhile),
  * and /readyz answers within its own budget even when a dependency's link is black-holed.
  */
-const serverUrl = process.env.ORDERLY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const serverUrl =
+  process.env.ORDERLY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const natsUrl = process.env.ORDERLY_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 const repoRoot = new URL('../../', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'orderly-runtime-dependencies-'));
 const migrations = join(dir, 'migrations');
 mkdirSync(migrations);
-writeFileSync(join(migrations, '0001_effects.sql'), 'CREATE TABLE effects (event_id text PRIMARY KEY, subject_id text NOT NULL);');
+writeFileSync(
+  join(migrations, '0001_effects.sql'),
+  'CREATE TABLE effects (event_id text PRIMARY KEY, subject_id text NOT NULL);',
+);
 // Not strict: the test config helper adds the keys every service section has (operatorPort, ...).
 const schema = z.object({ port: z.coerce.number(), database: z.string() });
 const cleanups: (() => Promise<unknown> | void)[] = [];
@@ -39,7 +43,10 @@ afterAll(async () => {
 
 /** `url` pointing at the proxy instead of its own host and port. */
 function through(proxy: TestProxy, url: string): string {
-  return url.replace(/^(\w+:\/\/(?:[^@/]*@)?)[^/]+/, (_match, head: string) => `${head}127.0.0.1:${proxy.port}`);
+  return url.replace(
+    /^(\w+:\/\/(?:[^@/]*@)?)[^/]+/,
+    (_match, head: string) => `${head}127.0.0.1:${proxy.port}`,
+  );
 }
 
 async function freePort(): Promise<number> {
@@ -50,22 +57,31 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function get(url: string): Promise<{ status: number; body: { status?: string; checks?: Record<string, string> } }> {
+async function get(
+  url: string,
+): Promise<{ status: number; body: { status?: string; checks?: Record<string, string> } }> {
   const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-  return { status: response.status, body: (await response.json()) as { status?: string; checks?: Record<string, string> } };
+  return {
+    status: response.status,
+    body: (await response.json()) as { status?: string; checks?: Record<string, string> },
+  };
 }
 
 async function withProxies(pgMode: 'pass' | 'refuse', natsMode: 'pass' | 'refuse') {
   const pgProxy = await TestProxy.forUrl(serverUrl, pgMode).start();
   const natsProxy = await TestProxy.forUrl(natsUrl, natsMode).start();
   proxies.push(pgProxy, natsProxy);
-  cleanups.push(() => pgProxy.close(), () => natsProxy.close());
+  cleanups.push(
+    () => pgProxy.close(),
+    () => natsProxy.close(),
+  );
   const id = randomBytes(4).toString('hex');
   const streams = { stream: `TEST_${id}`, deadLetterStream: `TEST_${id}_DEAD` };
   cleanups.push(async () => {
     const nc = await connect({ servers: natsUrl });
     const jsm = await jetstreamManager(nc);
-    for (const stream of Object.values(streams)) await jsm.streams.delete(stream).catch(() => false);
+    for (const stream of Object.values(streams))
+      await jsm.streams.delete(stream).catch(() => false);
     await nc.close();
   });
   const port = await freePort();
@@ -109,7 +125,9 @@ describe('starting in any order', () => {
     creating.catch((error: unknown) => (failure = error));
 
     // Assert: it waits, alive but not ready.
-    await eventually(async () => expect((await get(`${url}/readyz`)).status).toBe(503), { timeoutMs: 5000 });
+    await eventually(async () => expect((await get(`${url}/readyz`)).status).toBe(503), {
+      timeoutMs: 5000,
+    });
     expect((await get(`${url}/healthz`)).status).toBe(200);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(failure).toBeUndefined();
@@ -117,7 +135,10 @@ describe('starting in any order', () => {
 
     // PostgreSQL comes back first; NATS is still down, so still not ready.
     pgProxy.setMode('pass');
-    await eventually(async () => expect((await get(`${url}/readyz`)).body.checks?.nats).toMatch(/waiting/), { timeoutMs: 5000 });
+    await eventually(
+      async () => expect((await get(`${url}/readyz`)).body.checks?.nats).toMatch(/waiting/),
+      { timeoutMs: 5000 },
+    );
     expect((await get(`${url}/readyz`)).status).toBe(503);
     expect(failure).toBeUndefined();
 
@@ -126,23 +147,35 @@ describe('starting in any order', () => {
     cleanups.push(() => runtime.stop());
     runtime.consume('probe.effects', [
       on(SampleHappenedSchema, async (tx, event, context) => {
-        await tx.query('INSERT INTO effects (event_id, subject_id) VALUES ($1, $2)', [context.eventId, event.subjectId]);
+        await tx.query('INSERT INTO effects (event_id, subject_id) VALUES ($1, $2)', [
+          context.eventId,
+          event.subjectId,
+        ]);
       }),
     ]);
     expect((await runtime.start()).url).toBe(url);
-    await eventually(async () => expect((await get(`${url}/readyz`)).status).toBe(200), { timeoutMs: 5000 });
+    await eventually(async () => expect((await get(`${url}/readyz`)).status).toBe(200), {
+      timeoutMs: 5000,
+    });
 
     // ...and processes work: an event written through the outbox is relayed, consumed and applied.
-    await runtime.db.transaction((tx) => runtime.outbox.add(tx, SampleHappenedSchema, { subjectId: 'after-the-wait' }));
+    await runtime.db.transaction((tx) =>
+      runtime.outbox.add(tx, SampleHappenedSchema, { subjectId: 'after-the-wait' }),
+    );
     await eventually(
-      async () => expect((await runtime.db.query('SELECT subject_id FROM effects')).rows).toEqual([{ subject_id: 'after-the-wait' }]),
+      async () =>
+        expect((await runtime.db.query('SELECT subject_id FROM effects')).rows).toEqual([
+          { subject_id: 'after-the-wait' },
+        ]),
       { timeoutMs: 10_000 },
     );
   }, 30_000);
 
   test('when PostgreSQL refuses the role (a configuration error), then the start fails at once instead of waiting', async () => {
     const config = testServiceConfig('probe', schema, {
-      platform: { postgres: { url: serverUrl.replace(/^(\w+:\/\/)(?:[^@/]*@)?/, '$1orderly_no_such_role@') } },
+      platform: {
+        postgres: { url: serverUrl.replace(/^(\w+:\/\/)(?:[^@/]*@)?/, '$1orderly_no_such_role@') },
+      },
     });
     const started = Date.now();
     const failing = ServiceRuntime.create({
@@ -159,30 +192,44 @@ describe('starting in any order', () => {
 describe('a service process started before its dependencies', () => {
   test('when PostgreSQL and NATS are unreachable, then the process keeps running (/healthz 200, /readyz 503), logs its waits, and a SIGTERM meanwhile stops it with exit 0', async () => {
     // Arrange: both dependencies at addresses nobody listens on.
-    const [port, operatorPort, closedPostgres, closedNats] = [await freePort(), await freePort(), await freePort(), await freePort()];
-    const child = spawn(process.execPath, ['--import', 'tsx', 'services/notification/src/main.ts'], {
-      cwd: repoRoot,
-      env: {
-        ...process.env,
-        ORDERLY_LOG_LEVEL: 'warn',
-        ORDERLY_DATA_DIR: join(dir, 'process-data'),
-        ORDERLY_POSTGRES__URL: `postgres://postgres@127.0.0.1:${closedPostgres}/postgres`,
-        ORDERLY_BUS__NATS_SERVERS: `nats://127.0.0.1:${closedNats}`,
-        ORDERLY_SERVICES__NOTIFICATION__PORT: String(port),
-        ORDERLY_SERVICES__NOTIFICATION__OPERATOR_PORT: String(operatorPort),
-        ORDERLY_STARTUP__DEPENDENCY_RETRY__MAX_DELAY_MS: '500',
+    const [port, operatorPort, closedPostgres, closedNats] = [
+      await freePort(),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    ];
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'services/notification/src/main.ts'],
+      {
+        cwd: repoRoot,
+        env: {
+          ...process.env,
+          ORDERLY_LOG_LEVEL: 'warn',
+          ORDERLY_DATA_DIR: join(dir, 'process-data'),
+          ORDERLY_POSTGRES__URL: `postgres://postgres@127.0.0.1:${closedPostgres}/postgres`,
+          ORDERLY_BUS__NATS_SERVERS: `nats://127.0.0.1:${closedNats}`,
+          ORDERLY_SERVICES__NOTIFICATION__PORT: String(port),
+          ORDERLY_SERVICES__NOTIFICATION__OPERATOR_PORT: String(operatorPort),
+          ORDERLY_STARTUP__DEPENDENCY_RETRY__MAX_DELAY_MS: '500',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    );
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const exited = new Promise<number | null>((resolve) =>
+      child.on('exit', (code) => resolve(code)),
+    );
     cleanups.push(() => void child.kill('SIGKILL'));
     const url = `http://127.0.0.1:${port}`;
 
     // Assert: alive and waiting, not ready.
-    await eventually(async () => expect((await get(`${url}/readyz`)).status).toBe(503), { timeoutMs: 30_000, intervalMs: 200 });
+    await eventually(async () => expect((await get(`${url}/readyz`)).status).toBe(503), {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+    });
     expect((await get(`${url}/healthz`)).status).toBe(200);
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(child.exitCode, output).toBeNull();
@@ -223,7 +270,9 @@ describe('/readyz budget', () => {
 
     // Healed: ready again.
     pgProxy.setMode('pass');
-    await eventually(async () => expect((await get(`${url}/readyz`)).status).toBe(200), { timeoutMs: 15_000 });
+    await eventually(async () => expect((await get(`${url}/readyz`)).status).toBe(200), {
+      timeoutMs: 15_000,
+    });
     await runtime.stop();
   }, 40_000);
 });

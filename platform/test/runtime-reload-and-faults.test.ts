@@ -22,11 +22,15 @@ import { dropTestDatabase, eventually, uniqueName } from '../src/testing/index.j
  * A running service follows its configuration file (log level, readiness details) and the fault
  * injection flags, through its public surface: HTTP, /readyz, the outbox and the bus.
  */
-const serverUrl = process.env.ORDERLY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const serverUrl =
+  process.env.ORDERLY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const dir = mkdtempSync(join(tmpdir(), 'orderly-runtime-faults-'));
 const migrations = join(dir, 'migrations');
 mkdirSync(migrations);
-writeFileSync(join(migrations, '0001_effects.sql'), 'CREATE TABLE effects (event_id text PRIMARY KEY, order_id text NOT NULL);');
+writeFileSync(
+  join(migrations, '0001_effects.sql'),
+  'CREATE TABLE effects (event_id text PRIMARY KEY, order_id text NOT NULL);',
+);
 const schema = z.strictObject({ port: z.coerce.number() });
 const stoppers: (() => Promise<void> | void)[] = [];
 const databases: string[] = [];
@@ -45,7 +49,10 @@ function writeFlags(file: string, values: Record<string, number | boolean>): voi
       { state: 'ENABLED', variants: { current: value }, defaultVariant: 'current' },
     ]),
   );
-  writeFileSync(file, JSON.stringify({ $schema: 'https://flagd.dev/schema/v0/flags.json', flags }, null, 2));
+  writeFileSync(
+    file,
+    JSON.stringify({ $schema: 'https://flagd.dev/schema/v0/flags.json', flags }, null, 2),
+  );
 }
 
 let counter = 0;
@@ -64,7 +71,8 @@ async function startRuntime(options: {
   const configFile = join(dir, `config-${n}.yaml`);
   writeFileSync(configFile, options.configYaml ?? 'logLevel: silent\n');
   const env: Record<string, string> = {};
-  if (process.env.ORDERLY_TEST_POSTGRES_URL) env.ORDERLY_POSTGRES__URL = process.env.ORDERLY_TEST_POSTGRES_URL;
+  if (process.env.ORDERLY_TEST_POSTGRES_URL)
+    env.ORDERLY_POSTGRES__URL = process.env.ORDERLY_TEST_POSTGRES_URL;
   const source = new ConfigSource({
     load: () =>
       loadConfigDocument({
@@ -102,7 +110,13 @@ async function startRuntime(options: {
 
 async function readiness(url: string) {
   const response = await fetch(`${url}/readyz`);
-  return { status: response.status, body: (await response.json()) as { checks: Record<string, string>; details: Record<string, unknown> } };
+  return {
+    status: response.status,
+    body: (await response.json()) as {
+      checks: Record<string, string>;
+      details: Record<string, unknown>;
+    },
+  };
 }
 
 describe('configuration reload in a running service', () => {
@@ -110,12 +124,17 @@ describe('configuration reload in a running service', () => {
     const lines: Record<string, unknown>[] = [];
     const destination = new Writable({
       write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+        for (const line of chunk.toString().split('\n').filter(Boolean))
+          lines.push(JSON.parse(line) as Record<string, unknown>);
         done();
       },
     });
     const log = createLogger({ service: 'probe', level: 'info', destination });
-    const { runtime, configFile, live } = await startRuntime({ flags: {}, configYaml: 'logLevel: info\n', log });
+    const { runtime, configFile, live } = await startRuntime({
+      flags: {},
+      configYaml: 'logLevel: info\n',
+      log,
+    });
     const { url } = await runtime.start();
     runtime.log.debug('before the change');
 
@@ -129,24 +148,42 @@ describe('configuration reload in a running service', () => {
     const audit = lines.filter((l) => l.msg === 'configuration change applied');
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ changed: ['logLevel'], configHash: live.hash });
-    expect((await readiness(url)).body.details).toMatchObject({ config: 'ok', configHash: live.hash });
+    expect((await readiness(url)).body.details).toMatchObject({
+      config: 'ok',
+      configHash: live.hash,
+    });
     // The versions in effect are metrics too, so replicas can be compared.
     const metrics = await (await fetch(`${runtime.operatorUrl ?? ''}/metrics`)).text();
-    expect(metrics).toMatch(new RegExp(`orderly_config_info\\{[^}]*orderly_config_hash="${live.hash}"`));
-    expect(metrics).toMatch(/orderly_config_reloads_total\{[^}]*orderly_config_outcome="applied"[^}]*\} 1/);
+    expect(metrics).toMatch(
+      new RegExp(`orderly_config_info\\{[^}]*orderly_config_hash="${live.hash}"`),
+    );
+    expect(metrics).toMatch(
+      /orderly_config_reloads_total\{[^}]*orderly_config_outcome="applied"[^}]*\} 1/,
+    );
   });
 
   test('when the new file is invalid or changes a fixed key, then /readyz details say so and the service stays ready', async () => {
-    const { runtime, configFile } = await startRuntime({ flags: {}, configYaml: 'logLevel: silent\n' });
+    const { runtime, configFile } = await startRuntime({
+      flags: {},
+      configYaml: 'logLevel: silent\n',
+    });
     const { url } = await runtime.start();
 
     writeFileSync(configFile, 'logLevel: loud\n');
-    await eventually(async () => expect((await readiness(url)).body.details.config).toMatch(/^reload failed: .*logLevel: value "loud" is invalid/s));
+    await eventually(async () =>
+      expect((await readiness(url)).body.details.config).toMatch(
+        /^reload failed: .*logLevel: value "loud" is invalid/s,
+      ),
+    );
     expect((await readiness(url)).status).toBe(200);
     expect(runtime.log.level).toBe('silent');
 
     writeFileSync(configFile, 'logLevel: silent\npostgres:\n  poolSize: 3\n');
-    await eventually(async () => expect((await readiness(url)).body.details.config).toBe('restart required for: postgres.poolSize'));
+    await eventually(async () =>
+      expect((await readiness(url)).body.details.config).toBe(
+        'restart required for: postgres.poolSize',
+      ),
+    );
     expect(runtime.config.postgres.poolSize).not.toBe(3);
     expect((await readiness(url)).body.details.restartRequired).toEqual(['postgres.poolSize']);
   });
@@ -165,7 +202,10 @@ describe.concurrent('fault injection flags', () => {
 
     await settle();
     writeFlags(flagsFile, { 'fault-error-rate': 0 });
-    await eventually(async () => expect(await (await fetch(`${url}/anything`)).text()).toBe('served'), { timeoutMs: 20_000 });
+    await eventually(
+      async () => expect(await (await fetch(`${url}/anything`)).text()).toBe('served'),
+      { timeoutMs: 20_000 },
+    );
   });
 
   test('when fault-latency-ms is set, then requests are held back that long; at 0 the delay is gone', async () => {
@@ -183,7 +223,10 @@ describe.concurrent('fault injection flags', () => {
     await settle();
     writeFlags(flagsFile, { 'fault-latency-ms': 0 });
     await eventually(
-      async () => expect(await (await fetch(`${url}/anything`, { signal: AbortSignal.timeout(1000) })).text()).toBe('served'),
+      async () =>
+        expect(
+          await (await fetch(`${url}/anything`, { signal: AbortSignal.timeout(1000) })).text(),
+        ).toBe('served'),
       { timeoutMs: 20_000 },
     );
   });
@@ -198,23 +241,35 @@ describe.concurrent('fault injection flags', () => {
 
     await settle();
     writeFlags(flagsFile, { 'fault-readiness-fail': false });
-    await eventually(async () => expect((await readiness(url)).status).toBe(200), { timeoutMs: 20_000 });
+    await eventually(async () => expect((await readiness(url)).status).toBe(200), {
+      timeoutMs: 20_000,
+    });
   });
 
   test('when fault-publish-drop-rate is 100, then the outbox keeps the event and retries; at 0 it is delivered exactly once', async () => {
-    const { runtime, flagsFile } = await startRuntime({ flags: { 'fault-publish-drop-rate': 100 }, withDatabase: true });
+    const { runtime, flagsFile } = await startRuntime({
+      flags: { 'fault-publish-drop-rate': 100 },
+      withDatabase: true,
+    });
     runtime.consume('probe.effects', [
       on(SampleHappenedSchema, async (tx, event, context) => {
-        await tx.query('INSERT INTO effects (event_id, order_id) VALUES ($1, $2)', [context.eventId, event.subjectId]);
+        await tx.query('INSERT INTO effects (event_id, order_id) VALUES ($1, $2)', [
+          context.eventId,
+          event.subjectId,
+        ]);
       }),
     ]);
     await runtime.start();
-    await runtime.db.transaction((tx) => runtime.outbox.add(tx, SampleHappenedSchema, { subjectId: 'dropped-order' }));
+    await runtime.db.transaction((tx) =>
+      runtime.outbox.add(tx, SampleHappenedSchema, { subjectId: 'dropped-order' }),
+    );
 
     await eventually(async () => {
-      const { rows } = await runtime.db.query<{ attempts: number; last_error: string; published_at: Date | null }>(
-        'SELECT attempts, last_error, published_at FROM outbox',
-      );
+      const { rows } = await runtime.db.query<{
+        attempts: number;
+        last_error: string;
+        published_at: Date | null;
+      }>('SELECT attempts, last_error, published_at FROM outbox');
       expect(rows[0]?.attempts).toBeGreaterThanOrEqual(2);
       expect(rows[0]?.last_error).toMatch(/dropped/);
       expect(rows[0]?.published_at).toBeNull();
@@ -223,26 +278,43 @@ describe.concurrent('fault injection flags', () => {
 
     writeFlags(flagsFile, { 'fault-publish-drop-rate': 0 });
     await eventually(
-      async () => expect((await runtime.db.query('SELECT order_id FROM effects')).rows).toEqual([{ order_id: 'dropped-order' }]),
+      async () =>
+        expect((await runtime.db.query('SELECT order_id FROM effects')).rows).toEqual([
+          { order_id: 'dropped-order' },
+        ]),
       { timeoutMs: 20_000 },
     );
     await eventually(async () =>
-      expect((await runtime.db.query('SELECT 1 FROM outbox WHERE published_at IS NULL')).rowCount).toBe(0),
+      expect(
+        (await runtime.db.query('SELECT 1 FROM outbox WHERE published_at IS NULL')).rowCount,
+      ).toBe(0),
     );
   });
 
   test('when fault-consumer-delay-ms is set, then deliveries wait before being handled; at 0 new ones are handled at once', async () => {
-    const { runtime, flagsFile } = await startRuntime({ flags: { 'fault-consumer-delay-ms': 20_000 }, withDatabase: true });
+    const { runtime, flagsFile } = await startRuntime({
+      flags: { 'fault-consumer-delay-ms': 20_000 },
+      withDatabase: true,
+    });
     runtime.consume('probe.effects', [
       on(SampleHappenedSchema, async (tx, event, context) => {
-        await tx.query('INSERT INTO effects (event_id, order_id) VALUES ($1, $2)', [context.eventId, event.subjectId]);
+        await tx.query('INSERT INTO effects (event_id, order_id) VALUES ($1, $2)', [
+          context.eventId,
+          event.subjectId,
+        ]);
       }),
     ]);
     await runtime.start();
     const applied = async () =>
-      (await runtime.db.query<{ order_id: string }>('SELECT order_id FROM effects ORDER BY order_id')).rows.map((r) => r.order_id);
+      (
+        await runtime.db.query<{ order_id: string }>(
+          'SELECT order_id FROM effects ORDER BY order_id',
+        )
+      ).rows.map((r) => r.order_id);
     const publish = (orderId: string) =>
-      runtime.db.transaction((tx) => runtime.outbox.add(tx, SampleHappenedSchema, { subjectId: orderId }));
+      runtime.db.transaction((tx) =>
+        runtime.outbox.add(tx, SampleHappenedSchema, { subjectId: orderId }),
+      );
 
     await publish('slow-order');
     await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -252,9 +324,15 @@ describe.concurrent('fault injection flags', () => {
     writeFlags(flagsFile, { 'fault-consumer-delay-ms': 0 });
     await changed;
     // The in-memory bus holds the relay until the slow delivery settles, so publish beside it.
-    await runtime.bus.publish([newEvent(SampleHappenedSchema, { subjectId: 'fast-order' }, new Date()).bus]);
-    await eventually(async () => expect(await applied()).toContain('fast-order'), { timeoutMs: 5_000 });
+    await runtime.bus.publish([
+      newEvent(SampleHappenedSchema, { subjectId: 'fast-order' }, new Date()).bus,
+    ]);
+    await eventually(async () => expect(await applied()).toContain('fast-order'), {
+      timeoutMs: 5_000,
+    });
     expect(await applied()).not.toContain('slow-order');
-    await eventually(async () => expect(await applied()).toContain('slow-order'), { timeoutMs: 30_000 });
+    await eventually(async () => expect(await applied()).toContain('slow-order'), {
+      timeoutMs: 30_000,
+    });
   }, 90_000);
 });

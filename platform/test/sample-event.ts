@@ -22,7 +22,13 @@ const file = create(FileDescriptorProtoSchema, {
     {
       name: 'SampleHappened',
       field: [
-        { name: 'event_id', jsonName: 'eventId', number: 1, label: optional, type: FieldDescriptorProto_Type.STRING },
+        {
+          name: 'event_id',
+          jsonName: 'eventId',
+          number: 1,
+          label: optional,
+          type: FieldDescriptorProto_Type.STRING,
+        },
         {
           name: 'occurred_at',
           jsonName: 'occurredAt',
@@ -31,8 +37,20 @@ const file = create(FileDescriptorProtoSchema, {
           type: FieldDescriptorProto_Type.MESSAGE,
           typeName: '.google.protobuf.Timestamp',
         },
-        { name: 'schema_version', jsonName: 'schemaVersion', number: 3, label: optional, type: FieldDescriptorProto_Type.UINT32 },
-        { name: 'subject_id', jsonName: 'subjectId', number: 4, label: optional, type: FieldDescriptorProto_Type.STRING },
+        {
+          name: 'schema_version',
+          jsonName: 'schemaVersion',
+          number: 3,
+          label: optional,
+          type: FieldDescriptorProto_Type.UINT32,
+        },
+        {
+          name: 'subject_id',
+          jsonName: 'subjectId',
+          number: 4,
+          label: optional,
+          type: FieldDescriptorProto_Type.STRING,
+        },
       ],
     },
   ],
@@ -49,4 +67,6 @@ export type SampleHappened = Message<'platformtest.v1.SampleHappened'> & {
   subjectId: string;
 };
 
-export const SampleHappenedSchema = registry.getMessage('platformtest.v1.SampleHappened') as GenMessage<SampleHappened>;
+export const SampleHappenedSchema = registry.getMessage(
+  'platformtest.v1.SampleHappened',
+) as GenMessage<SampleHappened>;

@@ -9,14 +9,16 @@ function capturingLogger() {
   const lines: Record<string, unknown>[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString().split('\n').filter(Boolean))
+        lines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
   return { log: createLogger({ service: 'probe', level: 'info', destination }), lines };
 }
 
-const refused = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+const refused = () =>
+  Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
 
 describe('waiting for a dependency at start', () => {
   test('when the dependency is unavailable three times, then each wait is logged once with the dependency and its delay (backoff with jitter) and the fourth try succeeds', async () => {
@@ -26,7 +28,10 @@ describe('waiting for a dependency at start', () => {
     let tries = 0;
     const result = await waitForDependency(
       'postgres',
-      () => (++tries <= 3 ? Promise.reject(new Error('connect failed', { cause: refused() })) : Promise.resolve('up')),
+      () =>
+        ++tries <= 3
+          ? Promise.reject(new Error('connect failed', { cause: refused() }))
+          : Promise.resolve('up'),
       {
         policy: { baseDelayMs: 100, maxDelayMs: 1000 },
         log,
@@ -42,7 +47,11 @@ describe('waiting for a dependency at start', () => {
     expect(result).toBe('up');
     expect(slept).toEqual([100, 180, 360]); // max(base, 0.9 × min(max, base·2^(n-1)))
     const waits = lines.filter((l) => String(l.msg).includes('unavailable at start'));
-    expect(waits.map((l) => [l.dependency, l.delayMs])).toEqual([['postgres', 100], ['postgres', 180], ['postgres', 360]]);
+    expect(waits.map((l) => [l.dependency, l.delayMs])).toEqual([
+      ['postgres', 100],
+      ['postgres', 180],
+      ['postgres', 360],
+    ]);
     expect(states.at(-1)).toBeUndefined();
     expect(states[0]).toMatch(/waiting for postgres/);
   });
@@ -50,10 +59,16 @@ describe('waiting for a dependency at start', () => {
   test('when the failure is not "unavailable" (a configuration error), then it is thrown at once', async () => {
     const { log } = capturingLogger();
     let tries = 0;
-    const failing = waitForDependency('postgres', () => {
-      tries++;
-      return Promise.reject(new AppError('DATABASE_LOGIN_REFUSED', 'role refused', { kind: 'invalid' }));
-    }, { policy: { baseDelayMs: 1, maxDelayMs: 1 }, log });
+    const failing = waitForDependency(
+      'postgres',
+      () => {
+        tries++;
+        return Promise.reject(
+          new AppError('DATABASE_LOGIN_REFUSED', 'role refused', { kind: 'invalid' }),
+        );
+      },
+      { policy: { baseDelayMs: 1, maxDelayMs: 1 }, log },
+    );
     await expect(failing).rejects.toThrow('role refused');
     expect(tries).toBe(1);
   });
@@ -63,11 +78,15 @@ describe('abandoning a start', () => {
   test('when the start is abandoned while it waits, then the wait ends at once with START_ABANDONED', async () => {
     const { log } = capturingLogger();
     const controller = new AbortController();
-    const waiting = waitForDependency('nats', () => Promise.reject(new Error('connect', { cause: refused() })), {
-      policy: { baseDelayMs: 60_000, maxDelayMs: 60_000 },
-      log,
-      signal: controller.signal,
-    });
+    const waiting = waitForDependency(
+      'nats',
+      () => Promise.reject(new Error('connect', { cause: refused() })),
+      {
+        policy: { baseDelayMs: 60_000, maxDelayMs: 60_000 },
+        log,
+        signal: controller.signal,
+      },
+    );
     setTimeout(() => controller.abort('SIGTERM during start-up'), 20);
     const started = Date.now();
     await expect(waiting).rejects.toMatchObject({ code: 'START_ABANDONED' });

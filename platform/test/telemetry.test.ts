@@ -17,7 +17,11 @@ import {
 import { eventually, recordSpans } from '../src/testing/index.js';
 
 function platformWith(telemetry: Record<string, unknown>): PlatformConfig {
-  const document = loadConfigDocument({ argv: [], env: {}, overrides: { logLevel: 'silent', telemetry } });
+  const document = loadConfigDocument({
+    argv: [],
+    env: {},
+    overrides: { logLevel: 'silent', telemetry },
+  });
   return parseConfigSection(platformConfigSchema, document.document);
 }
 
@@ -25,7 +29,8 @@ function captureLines(): { lines: Record<string, unknown>[]; stream: Writable } 
   const lines: Record<string, unknown>[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      for (const line of String(chunk).split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of String(chunk).split('\n'))
+        if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
       callback();
     },
   });
@@ -61,8 +66,15 @@ async function freePort(): Promise<number> {
 }
 
 const started: Telemetry[] = [];
-function telemetryFor(settings: Record<string, unknown>, log?: ReturnType<typeof createLogger>): Telemetry {
-  const telemetry = createTelemetry({ service: 'test', platform: platformWith(settings), ...(log ? { log } : {}) });
+function telemetryFor(
+  settings: Record<string, unknown>,
+  log?: ReturnType<typeof createLogger>,
+): Telemetry {
+  const telemetry = createTelemetry({
+    service: 'test',
+    platform: platformWith(settings),
+    ...(log ? { log } : {}),
+  });
   started.push(telemetry);
   return telemetry;
 }
@@ -89,15 +101,32 @@ describe('logs', () => {
       'login attempt',
     );
     const text = JSON.stringify(lines);
-    for (const secret of ['hunter2', 'tok-secret', 'eyJ', 'refresh-secret', 'nested-password', 'pm_card_ok', '4242', '"123"', 'session=abc']) {
+    for (const secret of [
+      'hunter2',
+      'tok-secret',
+      'eyJ',
+      'refresh-secret',
+      'nested-password',
+      'pm_card_ok',
+      '4242',
+      '"123"',
+      'session=abc',
+    ]) {
       expect(text).not.toContain(secret);
     }
-    expect(lines[0]).toMatchObject({ password: '[redacted]', paymentMethod: '[redacted]', msg: 'login attempt' });
+    expect(lines[0]).toMatchObject({
+      password: '[redacted]',
+      paymentMethod: '[redacted]',
+      msg: 'login attempt',
+    });
   });
 
   test('when a line is written inside a span, then it carries the documented fields with trace_id and span_id', async () => {
     const { lines, stream } = captureLines();
-    const telemetry = telemetryFor({}, createLogger({ service: 'test', level: 'info', environment: 'test', destination: stream }));
+    const telemetry = telemetryFor(
+      {},
+      createLogger({ service: 'test', level: 'info', environment: 'test', destination: stream }),
+    );
     const recorder = recordSpans();
     await telemetry.inSpan('work', {}, () => {
       telemetry.log.info({ orderId: 'o-1' }, 'inside');
@@ -141,15 +170,29 @@ describe('sampling and propagation', () => {
     const telemetry = telemetryFor({});
     const recorder = recordSpans();
     const headers = await telemetry.inSpan('producer', {}, () =>
-      Promise.resolve(injectTraceContext({ 'Orderly-Event-Id': 'e-1' }, undefined, { 'order.id': 'o-42' })),
+      Promise.resolve(
+        injectTraceContext({ 'Orderly-Event-Id': 'e-1' }, undefined, { 'order.id': 'o-42' }),
+      ),
     );
     const producer = recorder.spans().find((s) => s.name === 'producer');
     recorder.stop();
     const { traceId, spanId } = producer?.spanContext() ?? {};
-    expect(headers).toMatchObject({ 'Orderly-Event-Id': 'e-1', traceparent: `00-${traceId}-${spanId}-01`, baggage: 'order.id=o-42' });
-    expect(correlationAttributes(extractTraceContext(headers, { trustBaggage: true }))).toEqual({ 'order.id': 'o-42' });
-    expect(correlationAttributes(extractTraceContext(headers, { trustBaggage: false }))).toEqual({});
-    const child = telemetry.tracer.startSpan('child', {}, extractTraceContext(headers, { trustBaggage: false }));
+    expect(headers).toMatchObject({
+      'Orderly-Event-Id': 'e-1',
+      traceparent: `00-${traceId}-${spanId}-01`,
+      baggage: 'order.id=o-42',
+    });
+    expect(correlationAttributes(extractTraceContext(headers, { trustBaggage: true }))).toEqual({
+      'order.id': 'o-42',
+    });
+    expect(correlationAttributes(extractTraceContext(headers, { trustBaggage: false }))).toEqual(
+      {},
+    );
+    const child = telemetry.tracer.startSpan(
+      'child',
+      {},
+      extractTraceContext(headers, { trustBaggage: false }),
+    );
     expect(child.spanContext().traceId).toBe(traceId);
     child.end();
   });
@@ -167,7 +210,13 @@ describe('exporters', () => {
       telemetry.meter.createCounter('test.counter').add(1);
       telemetry.log.info('exported log line');
       await telemetry.shutdown();
-      await eventually(() => expect([...new Set(collector.paths)].sort()).toEqual(['/v1/logs', '/v1/metrics', '/v1/traces']));
+      await eventually(() =>
+        expect([...new Set(collector.paths)].sort()).toEqual([
+          '/v1/logs',
+          '/v1/metrics',
+          '/v1/traces',
+        ]),
+      );
     } finally {
       await collector.close();
     }
@@ -177,7 +226,11 @@ describe('exporters', () => {
     const closedPort = await freePort();
     const telemetry = createTelemetry({
       service: 'unreachable',
-      platform: platformWith({ otlpEndpoint: `http://127.0.0.1:${closedPort}`, shutdownTimeoutMs: 500, exportTimeoutMs: 500 }),
+      platform: platformWith({
+        otlpEndpoint: `http://127.0.0.1:${closedPort}`,
+        shutdownTimeoutMs: 500,
+        exportTimeoutMs: 500,
+      }),
     });
     await telemetry.inSpan('lost', {}, () => Promise.resolve());
     await expect(telemetry.shutdown()).resolves.toBeUndefined();

@@ -19,7 +19,12 @@ import {
   platformConfigSchema,
 } from '../src/index.js';
 
-const settings = { tokenTtlMs: 300_000, renewBeforeMs: 60_000, clockSkewMs: 30_000, verifiedTokenCacheSize: 100 };
+const settings = {
+  tokenTtlMs: 300_000,
+  renewBeforeMs: 60_000,
+  clockSkewMs: 30_000,
+  verifiedTokenCacheSize: 100,
+};
 const dirs: string[] = [];
 const keyFolder = () => {
   const dir = mkdtempSync(join(tmpdir(), 'orderly-workload-keys-'));
@@ -37,7 +42,13 @@ afterAll(() => {
 async function freshToken(name: string, privateJwk: JWK, audience: string): Promise<string> {
   await new Promise((resolve) => setTimeout(resolve, 1100));
   const key = (await importJWK(privateJwk, 'EdDSA')) as CryptoKey;
-  const signer = new WorkloadIdentity(name, key, privateJwk.kid ?? name, () => Promise.resolve(undefined), settings);
+  const signer = new WorkloadIdentity(
+    name,
+    key,
+    privateJwk.kid ?? name,
+    () => Promise.resolve(undefined),
+    settings,
+  );
   return signer.authorization(audience);
 }
 
@@ -102,15 +113,21 @@ describe('service tokens', () => {
 });
 
 describe('refusals seen by the caller', () => {
-  test('when a callee refuses this process\'s identity, then fromRpcError keeps the code but makes it internal (the end user is not at fault)', () => {
+  test("when a callee refuses this process's identity, then fromRpcError keeps the code but makes it internal (the end user is not at fault)", () => {
     for (const [code, errorCode] of [
       [Code.Unauthenticated, 'CALLER_UNAUTHENTICATED'],
       [Code.PermissionDenied, 'CALLER_NOT_ALLOWED'],
     ] as const) {
-      const error = fromRpcError(new ConnectError('refused', code, { [errorCodeHeader]: errorCode }), 'order.GetOrder');
+      const error = fromRpcError(
+        new ConnectError('refused', code, { [errorCodeHeader]: errorCode }),
+        'order.GetOrder',
+      );
       expect({ code: error.code, kind: error.kind }).toEqual({ code: errorCode, kind: 'internal' });
     }
-    const userError = fromRpcError(new ConnectError('no', Code.Unauthenticated, { [errorCodeHeader]: 'AUTH_INVALID' }), 'x');
+    const userError = fromRpcError(
+      new ConnectError('no', Code.Unauthenticated, { [errorCodeHeader]: 'AUTH_INVALID' }),
+      'x',
+    );
     expect(userError.kind).toBe('unauthenticated');
   });
 });
@@ -118,7 +135,13 @@ describe('refusals seen by the caller', () => {
 describe('keys on disk', () => {
   test('when several processes start at once on an empty folder, then one key pair is created and every one of them uses it', async () => {
     const dir = keyFolder();
-    const folder = { keysDir: dir, dataDir: '/', generateDevKeys: true, production: false, trustRefreshMinIntervalMs: 0 };
+    const folder = {
+      keysDir: dir,
+      dataDir: '/',
+      generateDevKeys: true,
+      production: false,
+      trustRefreshMinIntervalMs: 0,
+    };
     const [a, b] = await Promise.all([
       openWorkloadIdentity('order', folder, settings),
       openWorkloadIdentity('order', folder, settings),
@@ -129,25 +152,43 @@ describe('keys on disk', () => {
     expect(JSON.parse(readFileSync(join(dir, 'order.public.jwk'), 'utf8'))).not.toHaveProperty('d');
   });
 
-  test('when a key appears after the callee started (the operator\'s), then the callee trusts it', async () => {
+  test("when a key appears after the callee started (the operator's), then the callee trusts it", async () => {
     const dir = keyFolder();
-    const folder = { keysDir: dir, dataDir: '/', generateDevKeys: true, production: false, trustRefreshMinIntervalMs: 0 };
+    const folder = {
+      keysDir: dir,
+      dataDir: '/',
+      generateDevKeys: true,
+      production: false,
+      trustRefreshMinIntervalMs: 0,
+    };
     const order = await openWorkloadIdentity('order', folder, settings);
     const operator = await openWorkloadIdentity('operator', folder, settings);
     expect(await order.verify(await operator.authorization('order'))).toBe('operator');
   });
 
-  test('when a workload\'s key is replaced, then a JWK Set trusts old and new keys during the change, and a new kid makes the callee read the file again', async () => {
+  test("when a workload's key is replaced, then a JWK Set trusts old and new keys during the change, and a new kid makes the callee read the file again", async () => {
     const dir = keyFolder();
-    const folder = { keysDir: dir, dataDir: '/', generateDevKeys: true, production: false, trustRefreshMinIntervalMs: 0 };
+    const folder = {
+      keysDir: dir,
+      dataDir: '/',
+      generateDevKeys: true,
+      production: false,
+      trustRefreshMinIntervalMs: 0,
+    };
     const order = await openWorkloadIdentity('order', folder, settings);
     const oldOperator = await openWorkloadIdentity('operator', folder, settings);
     expect(await order.verify(await oldOperator.authorization('order'))).toBe('operator');
     const oldPrivate = JSON.parse(readFileSync(join(dir, 'operator.private.jwk'), 'utf8')) as JWK;
     // The operator gets a new key pair; the public file lists both while callers move over.
-    const oldPublic = JSON.parse(readFileSync(join(dir, 'operator.public.jwk'), 'utf8')) as Record<string, unknown>;
+    const oldPublic = JSON.parse(readFileSync(join(dir, 'operator.public.jwk'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
     const { privateJwk, publicJwk } = generateWorkloadKeyPair('operator');
-    writeFileSync(join(dir, 'operator.public.jwk'), JSON.stringify({ keys: [oldPublic, publicJwk] }));
+    writeFileSync(
+      join(dir, 'operator.public.jwk'),
+      JSON.stringify({ keys: [oldPublic, publicJwk] }),
+    );
     writeFileSync(join(dir, 'operator.private.jwk'), JSON.stringify(privateJwk));
     const newOperator = await openWorkloadIdentity('operator', folder, settings);
     expect(await order.verify(await newOperator.authorization('order'))).toBe('operator');
@@ -157,27 +198,55 @@ describe('keys on disk', () => {
     const anotherNew = generateWorkloadKeyPair('operator');
     writeFileSync(join(dir, 'operator.private.jwk'), JSON.stringify(anotherNew.privateJwk));
     const unknownKid = await openWorkloadIdentity('operator', folder, settings);
-    expect((await rejection(order.verify(await unknownKid.authorization('order')))).code).toBe('CALLER_UNAUTHENTICATED');
-    expect((await rejection(order.verify(await freshToken('operator', oldPrivate, 'order')))).code).toBe(
+    expect((await rejection(order.verify(await unknownKid.authorization('order')))).code).toBe(
       'CALLER_UNAUTHENTICATED',
     );
+    expect(
+      (await rejection(order.verify(await freshToken('operator', oldPrivate, 'order')))).code,
+    ).toBe('CALLER_UNAUTHENTICATED');
   });
 
   test('when environment is production, then generated development keys and generateDevKeys are refused with a clear error', async () => {
     const dir = keyFolder();
-    await openWorkloadIdentity('order', { keysDir: dir, dataDir: '/', generateDevKeys: true, production: false, trustRefreshMinIntervalMs: 0 }, settings);
-    const production = { keysDir: dir, dataDir: '/', generateDevKeys: false, production: true, trustRefreshMinIntervalMs: 0 };
+    await openWorkloadIdentity(
+      'order',
+      {
+        keysDir: dir,
+        dataDir: '/',
+        generateDevKeys: true,
+        production: false,
+        trustRefreshMinIntervalMs: 0,
+      },
+      settings,
+    );
+    const production = {
+      keysDir: dir,
+      dataDir: '/',
+      generateDevKeys: false,
+      production: true,
+      trustRefreshMinIntervalMs: 0,
+    };
     const devKey = await rejection(openWorkloadIdentity('order', production, settings));
     expect(devKey.code).toBe('WORKLOAD_IDENTITY_INVALID');
-    expect(devKey.message).toMatch(/generated development key is refused with environment: production/);
-    const generating = await rejection(openWorkloadIdentity('order', { ...production, generateDevKeys: true }, settings));
+    expect(devKey.message).toMatch(
+      /generated development key is refused with environment: production/,
+    );
+    const generating = await rejection(
+      openWorkloadIdentity('order', { ...production, generateDevKeys: true }, settings),
+    );
     expect(generating.message).toMatch(/workloadIdentity.generateDevKeys/);
     const missing = await rejection(openWorkloadIdentity('payment', production, settings));
     expect(missing.message).toMatch(/no workload key for payment/);
     // A key from a Secret (any kid without the dev-only marker) is accepted.
     const { privateJwk, publicJwk } = generateWorkloadKeyPair('inventory');
-    writeFileSync(join(dir, 'inventory.private.jwk'), JSON.stringify({ ...privateJwk, kid: 'inventory-2026' }));
-    writeFileSync(join(dir, 'inventory.public.jwk'), JSON.stringify({ ...publicJwk, kid: 'inventory-2026' }));
+    writeFileSync(
+      join(dir, 'inventory.private.jwk'),
+      JSON.stringify({ ...privateJwk, kid: 'inventory-2026' }),
+    );
+    writeFileSync(
+      join(dir, 'inventory.public.jwk'),
+      JSON.stringify({ ...publicJwk, kid: 'inventory-2026' }),
+    );
     const inventory = await openWorkloadIdentity('inventory', production, settings);
     expect(inventory.name).toBe('inventory');
   });
@@ -190,14 +259,26 @@ describe('keys on disk', () => {
         loadConfigDocument({
           argv: [],
           env: {},
-          overrides: { environment, dataDir, logLevel: 'silent', workloadIdentity: { generateDevKeys: environment !== 'production' } },
+          overrides: {
+            environment,
+            dataDir,
+            logLevel: 'silent',
+            workloadIdentity: { generateDevKeys: environment !== 'production' },
+          },
         }).document,
       );
-    const options = { name: 'probe', http: { host: '127.0.0.1', port: 0, operatorPort: 0 }, bus: new MemoryBus(), usesBus: false };
+    const options = {
+      name: 'probe',
+      http: { host: '127.0.0.1', port: 0, operatorPort: 0 },
+      bus: new MemoryBus(),
+      usesBus: false,
+    };
     const dev = await ServiceRuntime.create({ ...options, platform: platform('development') });
     await dev.stop();
     // The development run generated probe's key pair in dataDir; production finds it and refuses it.
-    const error = await rejection(ServiceRuntime.create({ ...options, platform: platform('production') }));
+    const error = await rejection(
+      ServiceRuntime.create({ ...options, platform: platform('production') }),
+    );
     expect(error.code).toBe('WORKLOAD_IDENTITY_INVALID');
     expect(error.message).toMatch(/generated development key is refused/);
   });

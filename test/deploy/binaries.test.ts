@@ -76,8 +76,12 @@ describe('single-file binaries', () => {
     expect(outcome.cancelled.PAYMENT_DECLINED).toBeGreaterThan(0);
     // Both processes took OrderPlaced deliveries from the one durable consumer: the work is shared.
     // Scraped on the operator ports: the RPC ports serve no /metrics.
-    const first = await processedDeliveries(system.operatorUrl('inventory'), 'inventory.reserve-stock');
-    const secondOperatorUrl = system.replicas.find((r) => r.url === secondInventory)?.operatorUrl ?? '';
+    const first = await processedDeliveries(
+      system.operatorUrl('inventory'),
+      'inventory.reserve-stock',
+    );
+    const secondOperatorUrl =
+      system.replicas.find((r) => r.url === secondInventory)?.operatorUrl ?? '';
     const second = await processedDeliveries(secondOperatorUrl, 'inventory.reserve-stock');
     expect(first, 'deliveries processed by the first inventory process').toBeGreaterThan(0);
     expect(second, 'deliveries processed by the second inventory process').toBeGreaterThan(0);

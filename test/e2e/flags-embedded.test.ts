@@ -43,7 +43,9 @@ const orders = async () =>
 const customerId = 'flags-e2e';
 
 function setFlag(key: string, defaultVariant: string): void {
-  const definitions = JSON.parse(readFileSync(flagsFile, 'utf8')) as { flags: Record<string, { defaultVariant: string }> };
+  const definitions = JSON.parse(readFileSync(flagsFile, 'utf8')) as {
+    flags: Record<string, { defaultVariant: string }>;
+  };
   const flag = definitions.flags[key];
   if (!flag) throw new Error(`no flag ${key} in ${flagsFile}`);
   flag.defaultVariant = defaultVariant;
@@ -68,17 +70,22 @@ async function orderOutcome(orderId: string): Promise<{ status: string; reason: 
 
 /** Places one order and waits for its saga to end. */
 async function placeAndFinish(): Promise<{ status: string; reason: string | null }> {
-  const { order } = await (await orders()).placeOrder({
+  const { order } = await (
+    await orders()
+  ).placeOrder({
     customerId,
     idempotencyKey: randomUUID(),
     lines: [{ sku: plenty.sku, quantity: 1 }],
     paymentMethod: 'pm_card_ok',
   });
-  return eventually(async () => {
-    const outcome = await orderOutcome(order?.orderId ?? '');
-    expect(['CONFIRMED', 'CANCELLED']).toContain(outcome.status);
-    return outcome;
-  }, { timeoutMs: 20_000 });
+  return eventually(
+    async () => {
+      const outcome = await orderOutcome(order?.orderId ?? '');
+      expect(['CONFIRMED', 'CANCELLED']).toContain(outcome.status);
+      return outcome;
+    },
+    { timeoutMs: 20_000 },
+  );
 }
 
 beforeAll(async () => {
@@ -94,23 +101,31 @@ beforeAll(async () => {
   for (const s of services) env[`ORDERLY_SERVICES__${s.toUpperCase()}__PORT`] = String(ports[s]);
   for (const s of services) env[`ORDERLY_SERVICES__${s.toUpperCase()}__OPERATOR_PORT`] = '0';
   env.ORDERLY_WORKLOAD_IDENTITY__KEYS_DIR = testWorkloadKeysDir;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'tools/launcher/src/embedded.ts', '--config', configFile], {
-    cwd: repoRoot,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'tools/launcher/src/embedded.ts', '--config', configFile],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const keep = (chunk: Buffer) => output.push(...chunk.toString().split('\n').filter(Boolean));
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
   launcher = child;
   await eventually(
     async () => {
-      if (child.exitCode !== null) throw new Error(`launcher exited ${child.exitCode}\n${output.slice(-40).join('\n')}`);
+      if (child.exitCode !== null)
+        throw new Error(`launcher exited ${child.exitCode}\n${output.slice(-40).join('\n')}`);
       expect((await fetch(`${gateway()}/readyz`)).ok).toBe(true);
     },
     { timeoutMs: 120_000, intervalMs: 200 },
   );
-  await createCatalog(`http://127.0.0.1:${ports.inventory}`, await testCaller('operator', 'inventory'));
+  await createCatalog(
+    `http://127.0.0.1:${ports.inventory}`,
+    await testCaller('operator', 'inventory'),
+  );
 }, 180_000);
 
 afterAll(async () => {
@@ -129,23 +144,32 @@ describe('npm start follows its flags and configuration files', () => {
 
     setFlag('payment-provider-outage', 'on');
     const editedAt = Date.now();
-    await eventually(async () => expect(await placeAndFinish()).toEqual({ status: 'CANCELLED', reason: 'PAYMENT_DECLINED' }), {
-      timeoutMs: 30_000,
-    });
+    await eventually(
+      async () =>
+        expect(await placeAndFinish()).toEqual({ status: 'CANCELLED', reason: 'PAYMENT_DECLINED' }),
+      {
+        timeoutMs: 30_000,
+      },
+    );
     const outageAfterMs = Date.now() - editedAt;
 
     setFlag('payment-provider-outage', 'off');
     const restoredAt = Date.now();
-    await eventually(async () => expect(await placeAndFinish()).toEqual({ status: 'CONFIRMED', reason: null }), {
-      timeoutMs: 30_000,
-    });
+    await eventually(
+      async () => expect(await placeAndFinish()).toEqual({ status: 'CONFIRMED', reason: null }),
+      {
+        timeoutMs: 30_000,
+      },
+    );
     process.stdout.write(
       `flags e2e: outage effective ${outageAfterMs} ms after the edit, confirmations back ${Date.now() - restoredAt} ms after the revert\n`,
     );
 
     // Every service reports the flags version it runs.
     const sha = createHash('sha256').update(readFileSync(flagsFile)).digest('hex').slice(0, 16);
-    const ready = (await (await fetch(`${gateway()}/readyz`)).json()) as { details: { flagsHash: string } };
+    const ready = (await (await fetch(`${gateway()}/readyz`)).json()) as {
+      details: { flagsHash: string };
+    };
     expect(ready.details.flagsHash).toBe(sha);
   }, 120_000);
 
@@ -155,7 +179,9 @@ describe('npm start follows its flags and configuration files', () => {
 
     writeFileSync(configFile, configYaml(2));
 
-    await eventually(async () => expect((await (await orders()).listOrders({ customerId })).orders).toHaveLength(2));
+    await eventually(async () =>
+      expect((await (await orders()).listOrders({ customerId })).orders).toHaveLength(2),
+    );
     expect(output.join('\n')).not.toMatch(/"level":"(error|fatal)"/);
   }, 60_000);
 });

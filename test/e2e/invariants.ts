@@ -1,6 +1,11 @@
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { readDeadLetterStream, waitForInvariants, type DeadLetterSummary, type Sql } from '@orderly/chaos/invariants';
+import {
+  readDeadLetterStream,
+  waitForInvariants,
+  type DeadLetterSummary,
+  type Sql,
+} from '@orderly/chaos/invariants';
 import { natsUrl, type DistributedSystem } from './system-harness.js';
 
 /**
@@ -18,7 +23,8 @@ export interface E2eRun {
   /** The services' `dataDir`: the notification sink writes there. */
   readonly dataDir: string;
   /** The JetStream dead-letter stream to read, or why the dead letters cannot be read (a waiver). */
-  readonly deadLetters: { readonly natsUrl: string; readonly stream: string } | { readonly waived: string };
+  readonly deadLetters:
+    { readonly natsUrl: string; readonly stream: string } | { readonly waived: string };
 }
 
 /** A distributed system's run: its databases, its dataDir and its own dead-letter stream. */
@@ -33,7 +39,8 @@ export function distributedRun(system: DistributedSystem): E2eRun {
 
 // The e2e client (system-harness placeOrder) does not keep the idempotency keys it sends, so
 // phantoms cannot be told from orders a client asked for; accepted ids are checked instead.
-const phantomWaiver = 'the end-to-end client does not record the idempotency keys it sends; accepted order ids are checked';
+const phantomWaiver =
+  'the end-to-end client does not record the idempotency keys it sends; accepted order ids are checked';
 
 export async function checkInvariants(
   run: E2eRun | DistributedSystem,
@@ -63,7 +70,8 @@ export async function checkInvariants(
       timeoutMs,
       intervalMs: 250,
       beforeCheck: async () => {
-        if ('stream' in source) deadLetters = await readDeadLetterStream(source.natsUrl, source.stream);
+        if ('stream' in source)
+          deadLetters = await readDeadLetterStream(source.natsUrl, source.stream);
       },
     },
   );

@@ -11,9 +11,17 @@ export async function createCatalog(
   inventoryUrl: string,
   identity: RpcClientOptions['identity'],
 ): Promise<Record<string, number>> {
-  const inventory = createRpcClient(InventoryService, { baseUrl: inventoryUrl, defaultTimeoutMs: 10_000, identity });
+  const inventory = createRpcClient(InventoryService, {
+    baseUrl: inventoryUrl,
+    defaultTimeoutMs: 10_000,
+    identity,
+  });
   for (const product of [plenty, scarce]) {
-    await inventory.upsertProduct({ sku: product.sku, name: product.name, priceCents: product.priceCents });
+    await inventory.upsertProduct({
+      sku: product.sku,
+      name: product.name,
+      priceCents: product.priceCents,
+    });
     await inventory.adjustStock({ sku: product.sku, delta: product.stock });
   }
   return { [plenty.sku]: plenty.stock, [scarce.sku]: scarce.stock };
@@ -35,10 +43,15 @@ export async function createCatalogAsAdmin(
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(15_000),
     });
-    if (response.status !== 200) throw new Error(`${path} answered ${response.status} ${await response.text()}`);
+    if (response.status !== 200)
+      throw new Error(`${path} answered ${response.status} ${await response.text()}`);
   };
   for (const product of [plenty, scarce]) {
-    await post('/v1/admin/products', { sku: product.sku, name: product.name, priceCents: Number(product.priceCents) });
+    await post('/v1/admin/products', {
+      sku: product.sku,
+      name: product.name,
+      priceCents: Number(product.priceCents),
+    });
     await post('/v1/admin/stock', { sku: product.sku, delta: product.stock });
   }
   return { [plenty.sku]: plenty.stock, [scarce.sku]: scarce.stock };
@@ -61,7 +74,13 @@ export async function placeOrderMix(
         ? { lines: [{ sku: plenty.sku, quantity: 1 }], paymentMethod: 'pm_card_declined' }
         : kind === 4
           ? { lines: [{ sku: scarce.sku, quantity: 2 }], paymentMethod: 'pm_card_ok' }
-          : { lines: [{ sku: plenty.sku, quantity: 1 + (i % 3) }, { sku: scarce.sku, quantity: 1 }].slice(0, i % 7 === 0 ? 2 : 1), paymentMethod: 'pm_card_ok' };
+          : {
+              lines: [
+                { sku: plenty.sku, quantity: 1 + (i % 3) },
+                { sku: scarce.sku, quantity: 1 },
+              ].slice(0, i % 7 === 0 ? 2 : 1),
+              paymentMethod: 'pm_card_ok',
+            };
     const result = await placeOrder(gatewayUrl, `customer-${i % 17}`, body);
     await onPlaced?.(i);
     return result;

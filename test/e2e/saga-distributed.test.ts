@@ -19,7 +19,10 @@ afterAll(async () => {
 
 /** Orders not yet CONFIRMED or CANCELLED (earlier tests leave none open: their invariants held). */
 async function openSagas(): Promise<number> {
-  const [row] = await system.sql<{ n: string }>('order', "SELECT count(*)::text AS n FROM orders WHERE status IN ('PENDING', 'STOCK_RESERVED')");
+  const [row] = await system.sql<{ n: string }>(
+    'order',
+    "SELECT count(*)::text AS n FROM orders WHERE status IN ('PENDING', 'STOCK_RESERVED')",
+  );
   return Number(row?.n ?? 0);
 }
 
@@ -27,7 +30,9 @@ async function openSagas(): Promise<number> {
  * kill -9 of `services` as soon as (at most 5 s) some sagas are open; returns how many were open
  * just before the kill.
  */
-async function killWhileSagasOpen(services: readonly Parameters<DistributedSystem['crash']>[0][]): Promise<number> {
+async function killWhileSagasOpen(
+  services: readonly Parameters<DistributedSystem['crash']>[0][],
+): Promise<number> {
   const deadline = Date.now() + 5000;
   let open = await openSagas();
   while (open === 0 && Date.now() < deadline) {
@@ -80,6 +85,13 @@ describe('the order saga across processes', () => {
 
   test('when the services get SIGTERM, then they stop gracefully with exit code 0', async () => {
     const codes = await system.stop();
-    expect(codes).toEqual({ order: 0, inventory: 0, payment: 0, notification: 0, identity: 0, gateway: 0 });
+    expect(codes).toEqual({
+      order: 0,
+      inventory: 0,
+      payment: 0,
+      notification: 0,
+      identity: 0,
+      gateway: 0,
+    });
   });
 });

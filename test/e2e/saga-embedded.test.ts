@@ -49,10 +49,15 @@ async function startLauncher(): Promise<void> {
   launcher = child;
   const deadline = Date.now() + 90_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`launcher exited ${child.exitCode}\n${output.slice(-40).join('\n')}`);
-    const ready = await fetch(`http://127.0.0.1:${ports.gateway}/readyz`).then((r) => r.ok, () => false);
+    if (child.exitCode !== null)
+      throw new Error(`launcher exited ${child.exitCode}\n${output.slice(-40).join('\n')}`);
+    const ready = await fetch(`http://127.0.0.1:${ports.gateway}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) return;
-    if (Date.now() > deadline) throw new Error(`embedded system not ready\n${output.slice(-40).join('\n')}`);
+    if (Date.now() > deadline)
+      throw new Error(`embedded system not ready\n${output.slice(-40).join('\n')}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -80,7 +85,10 @@ const sql: SqlRunner = async <Row>(service: string, text: string, values: unknow
 const run: E2eRun = {
   sql,
   dataDir,
-  deadLetters: { waived: 'in-memory bus: dead letters live inside the launcher process (lost with its kill -9), no stream to read' },
+  deadLetters: {
+    waived:
+      'in-memory bus: dead letters live inside the launcher process (lost with its kill -9), no stream to read',
+  },
 };
 
 beforeAll(async () => {
@@ -96,7 +104,11 @@ afterAll(async () => {
 
 describe('embedded mode (npm start)', () => {
   test('when orders are placed, then each ends CONFIRMED or CANCELLED and every invariant holds', async () => {
-    const { accepted, rejected } = await placeOrderMix(`http://127.0.0.1:${ports.gateway}`, 100, 20);
+    const { accepted, rejected } = await placeOrderMix(
+      `http://127.0.0.1:${ports.gateway}`,
+      100,
+      20,
+    );
     expect(rejected, output.slice(-20).join('\n')).toEqual([]);
     const outcome = await checkInvariants(run, accepted, stockAtStart);
     expect(outcome.confirmed).toBeGreaterThan(0);
@@ -107,7 +119,11 @@ describe('embedded mode (npm start)', () => {
     await killLauncher('SIGKILL');
     await startLauncher();
     const second = await placeOrderMix(`http://127.0.0.1:${ports.gateway}`, 20, 10);
-    const outcome = await checkInvariants(run, [...first.accepted, ...second.accepted], stockAtStart);
+    const outcome = await checkInvariants(
+      run,
+      [...first.accepted, ...second.accepted],
+      stockAtStart,
+    );
     expect(outcome.confirmed).toBeGreaterThan(0);
   });
 

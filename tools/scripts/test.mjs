@@ -1,5 +1,5 @@
 // `npm test`: every check CI runs, in order, stopping at the first failure:
-// generate → buf lint → typecheck → lint → guardrails → tests (real PostgreSQL and NATS).
+// generate → buf lint → format → typecheck → lint → guardrails → tests (real PostgreSQL and NATS).
 import { spawnSync } from 'node:child_process';
 import { readFileSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +12,9 @@ import { parse } from 'yaml';
 // run on the wrong Node cannot pass by accident.
 const packageJson = JSON.parse(readFileSync('package.json', 'utf8'));
 const platformPackage = Object.keys(packageJson.optionalDependencies ?? {}).find((name) =>
-  new RegExp(`^node-(bin-)?${process.platform === 'win32' ? 'win' : process.platform}-${process.arch}$`).test(name),
+  new RegExp(
+    `^node-(bin-)?${process.platform === 'win32' ? 'win' : process.platform}-${process.arch}$`,
+  ).test(name),
 );
 const pinned = platformPackage && packageJson.optionalDependencies[platformPackage];
 if (pinned ? process.versions.node !== pinned : !process.versions.node.startsWith('26.')) {
@@ -23,7 +25,10 @@ if (pinned ? process.versions.node !== pinned : !process.versions.node.startsWit
   process.exit(1);
 }
 // Every step below (and the bin scripts' `#!/usr/bin/env node`) runs on this same runtime.
-const childEnv = { ...process.env, PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}` };
+const childEnv = {
+  ...process.env,
+  PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`,
+};
 
 const defaults = parse(readFileSync('config/default.yaml', 'utf8'));
 const postgresUrl = new URL(process.env.ORDERLY_TEST_POSTGRES_URL ?? defaults.postgres.url);
@@ -54,25 +59,39 @@ if (!(await reachable(natsUrl.hostname, natsUrl.port || 4222))) {
   );
 }
 if (missing.length > 0) {
-  console.error(`npm test needs real components that are not reachable:\n  - ${missing.join('\n  - ')}`);
+  console.error(
+    `npm test needs real components that are not reachable:\n  - ${missing.join('\n  - ')}`,
+  );
   process.exit(1);
 }
 
 const steps = [
   ['generate contracts', process.execPath, ['tools/scripts/generate.mjs']],
   ['buf lint', 'node_modules/.bin/buf', ['lint']],
+  // Formatting is checked, not fixed: `npm run format` rewrites what this reports.
+  ['format', 'node_modules/.bin/prettier', ['--check', '.']],
   ['typecheck', 'node_modules/.bin/tsc', ['-p', 'tsconfig.json']],
   ['lint', 'node_modules/.bin/eslint', ['.', '--max-warnings=0']],
 ];
 if (existsSync('tools/guard/bin/orderly-guard.mjs')) {
   steps.push(['guardrails', process.execPath, ['tools/guard/bin/orderly-guard.mjs', 'check', '.']]);
-  steps.push(['contract gate', process.execPath, ['tools/guard/bin/orderly-guard.mjs', 'contracts']]);
+  steps.push([
+    'contract gate',
+    process.execPath,
+    ['tools/guard/bin/orderly-guard.mjs', 'contracts'],
+  ]);
 }
 const resultsFile = join(mkdtempSync(join(tmpdir(), 'orderly-test-')), 'vitest.json');
 steps.push([
   'tests',
   'node_modules/.bin/vitest',
-  ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${resultsFile}`, ...process.argv.slice(2)],
+  [
+    'run',
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${resultsFile}`,
+    ...process.argv.slice(2),
+  ],
 ]);
 
 for (const [name, command, args] of steps) {
@@ -91,5 +110,7 @@ for (const [name, command, args] of steps) {
 function printSummary() {
   if (!existsSync(resultsFile)) return;
   const results = JSON.parse(readFileSync(resultsFile, 'utf8'));
-  console.log(`\ntests: ${results.numPassedTests} passed, ${results.numFailedTests} failed, ${results.numPendingTests} skipped`);
+  console.log(
+    `\ntests: ${results.numPassedTests} passed, ${results.numFailedTests} failed, ${results.numPendingTests} skipped`,
+  );
 }

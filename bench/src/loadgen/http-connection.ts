@@ -140,7 +140,8 @@ export class HttpConnection {
       this.buffer = this.buffer.subarray(this.headerLength);
     }
     if (!this.chunked) {
-      if (this.buffer.length >= this.bodyLength) this.finish(this.buffer.subarray(0, this.bodyLength));
+      if (this.buffer.length >= this.bodyLength)
+        this.finish(this.buffer.subarray(0, this.bodyLength));
       return;
     }
     // chunked: <hex size>\r\n<data>\r\n ... 0\r\n\r\n

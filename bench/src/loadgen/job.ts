@@ -25,15 +25,30 @@ export interface LoadJob {
 }
 
 export interface LoadResult {
-  readonly job: Omit<LoadJob, 'authHeaders' | 'skus'> & { authHeaders?: undefined; skus?: undefined };
+  readonly job: Omit<LoadJob, 'authHeaders' | 'skus'> & {
+    authHeaders?: undefined;
+    skus?: undefined;
+  };
   /** Requests whose intended start (open) or send (closed) fell inside the measured window. */
   readonly sent: number;
   readonly statuses: Record<string, number>;
   readonly errors: Record<string, number>;
   /** Latency in µs of all answered requests in the window (open mode: from the intended start). */
-  readonly latency: { buckets: SerializedHistogram; total: number; max: number; min: number; sum: number };
+  readonly latency: {
+    buckets: SerializedHistogram;
+    total: number;
+    max: number;
+    min: number;
+    sum: number;
+  };
   /** Latency of the accepted ones (202, or 200 for the ceilings). */
-  readonly acceptedLatency: { buckets: SerializedHistogram; total: number; max: number; min: number; sum: number };
+  readonly acceptedLatency: {
+    buckets: SerializedHistogram;
+    total: number;
+    max: number;
+    min: number;
+    sum: number;
+  };
   /** Answers that arrived within the window (closed mode throughput). */
   readonly completedInWindow: number;
   readonly acceptedInWindow: number;

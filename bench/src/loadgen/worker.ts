@@ -99,7 +99,8 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
       if (now <= windowEnd) {
         acceptedInWindow++;
         const second = Math.floor((now - windowStart) / 1000);
-        if (second >= 0 && second < acceptedPerSecond.length) acceptedPerSecond[second] = (acceptedPerSecond[second] ?? 0) + 1;
+        if (second >= 0 && second < acceptedPerSecond.length)
+          acceptedPerSecond[second] = (acceptedPerSecond[second] ?? 0) + 1;
       }
     } else if (sampleErrorBody === undefined && response) {
       sampleErrorBody = `${status} ${response.body.toString('utf8', 0, 300)}`;
@@ -118,15 +119,18 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
   };
 
   // Requests unanswered for too long: count them and replace their connection.
-  const timeoutSweep = setInterval(() => {
-    const now = performance.now();
-    for (const [connection, started] of inFlightStart) {
-      if (now - started > job.requestTimeoutMs) {
-        inFlightStart.delete(connection);
-        connection.destroy('request timed out');
+  const timeoutSweep = setInterval(
+    () => {
+      const now = performance.now();
+      for (const [connection, started] of inFlightStart) {
+        if (now - started > job.requestTimeoutMs) {
+          inFlightStart.delete(connection);
+          connection.destroy('request timed out');
+        }
       }
-    }
-  }, Math.min(1000, job.requestTimeoutMs));
+    },
+    Math.min(1000, job.requestTimeoutMs),
+  );
 
   if (job.mode === 'closed') {
     await new Promise<void>((resolve) => {
@@ -143,16 +147,20 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
         // A shed answer says when to come back: this client waits that long (half to all of it,
         // so 500 loops do not return in lockstep), as a well-behaved client would.
         send(connection, { due: now, inWindow }, (backOffMs) => {
-          if (backOffMs > 0) setTimeout(() => loop(connection), backOffMs * (0.5 + Math.random() / 2));
+          if (backOffMs > 0)
+            setTimeout(() => loop(connection), backOffMs * (0.5 + Math.random() / 2));
           else loop(connection);
         });
       };
       for (let c = 0; c < job.connections; c++) loop(newConnection());
       // Answers that never come must not hold the run forever.
-      setTimeout(() => {
-        stopping = true;
-        for (const c of all) c.destroy('unanswered at end');
-      }, job.warmupMs + job.durationMs + job.drainMs).unref();
+      setTimeout(
+        () => {
+          stopping = true;
+          for (const c of all) c.destroy('unanswered at end');
+        },
+        job.warmupMs + job.durationMs + job.drainMs,
+      ).unref();
     });
   } else {
     const rate = job.rate ?? 1;
@@ -213,7 +221,8 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
       tick();
     });
     for (const slot of queue) {
-      if (slot.inWindow) errors['never sent (generator queue)'] = (errors['never sent (generator queue)'] ?? 0) + 1;
+      if (slot.inWindow)
+        errors['never sent (generator queue)'] = (errors['never sent (generator queue)'] ?? 0) + 1;
     }
   }
   clearInterval(timeoutSweep);

@@ -2,7 +2,16 @@
  * Hand-written SVG charts (no browser, no library): horizontal bars, grouped vertical bars and
  * line charts, each a self-contained <svg> document.
  */
-const palette = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#9c755f'];
+const palette = [
+  '#4e79a7',
+  '#f28e2b',
+  '#59a14f',
+  '#e15759',
+  '#76b7b2',
+  '#edc948',
+  '#b07aa1',
+  '#9c755f',
+];
 const font = 'font-family="sans-serif" font-size="12"';
 
 function esc(text: string): string {
@@ -22,7 +31,11 @@ function fmt(v: number): string {
   return String(Math.round(v * 100) / 100);
 }
 
-export function horizontalBars(title: string, unit: string, bars: { label: string; value: number; note?: string }[]): string {
+export function horizontalBars(
+  title: string,
+  unit: string,
+  bars: { label: string; value: number; note?: string }[],
+): string {
   const width = 760;
   const left = 300;
   const barHeight = 24;
@@ -47,7 +60,12 @@ export function horizontalBars(title: string, unit: string, bars: { label: strin
   );
 }
 
-export function groupedBars(title: string, unit: string, groups: { label: string; values: number[] }[], series: string[]): string {
+export function groupedBars(
+  title: string,
+  unit: string,
+  groups: { label: string; values: number[] }[],
+  series: string[],
+): string {
   const width = 760;
   const height = 340;
   const left = 60;
@@ -73,7 +91,10 @@ export function groupedBars(title: string, unit: string, groups: { label: string
     body += `<text x="${(left + gi * groupWidth + groupWidth / 2).toFixed(1)}" y="${bottom + 18}" text-anchor="middle">${esc(g.label)}</text>`;
   });
   const legend = series
-    .map((s, i) => `<rect x="${left + i * 110}" y="30" width="10" height="10" fill="${palette[i % palette.length]}"/><text x="${left + i * 110 + 14}" y="39">${esc(s)}</text>`)
+    .map(
+      (s, i) =>
+        `<rect x="${left + i * 110}" y="30" width="10" height="10" fill="${palette[i % palette.length]}"/><text x="${left + i * 110 + 14}" y="39">${esc(s)}</text>`,
+    )
     .join('');
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${font}>` +
@@ -96,14 +117,20 @@ export function lines(
   const right = width - 20;
   const top = 50;
   const bottom = height - 50;
-  const all = series.flatMap((s) => s.points).filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
+  const all = series
+    .flatMap((s) => s.points)
+    .filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
   const xsRaw = all.map((p) => p.x);
-  const minX = options.logX ? Math.max(0.01, Math.min(...xsRaw.filter((x) => x > 0), 1)) : Math.min(0, ...xsRaw);
+  const minX = options.logX
+    ? Math.max(0.01, Math.min(...xsRaw.filter((x) => x > 0), 1))
+    : Math.min(0, ...xsRaw);
   const maxX = niceMax(Math.max(1e-9, ...xsRaw));
   const maxY = options.yMax ?? niceMax(Math.max(1e-9, ...all.map((p) => p.y)));
   const tx = (x: number) =>
     options.logX
-      ? left + ((right - left) * (Math.log10(Math.max(x, minX)) - Math.log10(minX))) / Math.max(1e-9, Math.log10(maxX) - Math.log10(minX))
+      ? left +
+        ((right - left) * (Math.log10(Math.max(x, minX)) - Math.log10(minX))) /
+          Math.max(1e-9, Math.log10(maxX) - Math.log10(minX))
       : left + ((right - left) * (x - minX)) / Math.max(1e-9, maxX - minX);
   const ty = (y: number) => bottom - ((bottom - top) * Math.min(y, maxY)) / maxY;
   let body = '';
@@ -112,7 +139,8 @@ export function lines(
     body += `<line x1="${left}" x2="${right}" y1="${ty(v)}" y2="${ty(v)}" stroke="#ddd"/><text x="${left - 6}" y="${ty(v) + 4}" text-anchor="end">${fmt(v)}</text>`;
   }
   const xTicks: number[] = [];
-  if (options.logX) for (let v = 10 ** Math.floor(Math.log10(minX)); v <= maxX * 1.0001; v *= 10) xTicks.push(v);
+  if (options.logX)
+    for (let v = 10 ** Math.floor(Math.log10(minX)); v <= maxX * 1.0001; v *= 10) xTicks.push(v);
   else for (let t = 0; t <= 5; t++) xTicks.push(minX + ((maxX - minX) * t) / 5);
   for (const v of xTicks) {
     if (v < minX * 0.999) continue;
@@ -121,11 +149,16 @@ export function lines(
   series.forEach((s, i) => {
     const pts = s.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
     if (pts.length === 0) return;
-    const d = pts.map((p, j) => `${j === 0 ? 'M' : 'L'}${tx(p.x).toFixed(1)},${ty(p.y).toFixed(1)}`).join(' ');
+    const d = pts
+      .map((p, j) => `${j === 0 ? 'M' : 'L'}${tx(p.x).toFixed(1)},${ty(p.y).toFixed(1)}`)
+      .join(' ');
     body += `<path d="${d}" fill="none" stroke="${palette[i % palette.length]}" stroke-width="2"/>`;
   });
   const legend = series
-    .map((s, i) => `<rect x="${left + i * 190}" y="30" width="10" height="10" fill="${palette[i % palette.length]}"/><text x="${left + i * 190 + 14}" y="39">${esc(s.name)}</text>`)
+    .map(
+      (s, i) =>
+        `<rect x="${left + i * 190}" y="30" width="10" height="10" fill="${palette[i % palette.length]}"/><text x="${left + i * 190 + 14}" y="39">${esc(s.name)}</text>`,
+    )
     .join('');
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${font}>` +

@@ -9,8 +9,14 @@ import { announce, idempotencyHeadersSchema, placeOrderBodySchema } from './orde
  * with PostgreSQL's default durability (synchronous_commit on). 202 after the commit.
  */
 const databaseUrl = process.env.BENCH_BASELINE_DATABASE_URL ?? '';
-const limits = { maxLinesPerOrder: Number(process.env.BENCH_MAX_LINES), maxQuantityPerLine: Number(process.env.BENCH_MAX_QUANTITY) };
-const pool = new pg.Pool({ connectionString: databaseUrl, max: Number(process.env.BENCH_BASELINE_POOL_SIZE) });
+const limits = {
+  maxLinesPerOrder: Number(process.env.BENCH_MAX_LINES),
+  maxQuantityPerLine: Number(process.env.BENCH_MAX_QUANTITY),
+};
+const pool = new pg.Pool({
+  connectionString: databaseUrl,
+  max: Number(process.env.BENCH_BASELINE_POOL_SIZE),
+});
 
 await pool.query(`
   CREATE TABLE IF NOT EXISTS orders (
@@ -40,7 +46,13 @@ app.post<{ Body: Body; Headers: { 'idempotency-key': string; 'x-customer-id'?: s
       await client.query(
         `INSERT INTO orders (id, customer_id, idempotency_key, status, lines, payment_method, placed_at)
          VALUES ($1, $2, $3, 'PENDING', $4, $5, now())`,
-        [id, customerId, request.headers['idempotency-key'], JSON.stringify(request.body.lines), request.body.paymentMethod],
+        [
+          id,
+          customerId,
+          request.headers['idempotency-key'],
+          JSON.stringify(request.body.lines),
+          request.body.paymentMethod,
+        ],
       );
       await client.query('INSERT INTO outbox (event_id, subject, payload) VALUES ($1, $2, $3)', [
         randomUUID(),
@@ -60,4 +72,11 @@ app.post<{ Body: Body; Headers: { 'idempotency-key': string; 'x-customer-id'?: s
 );
 const address = await app.listen({ host: '127.0.0.1', port: 0 });
 announce(Number(new URL(address).port));
-process.on('SIGTERM', () => void app.close().then(() => pool.end()).then(() => process.exit(0)));
+process.on(
+  'SIGTERM',
+  () =>
+    void app
+      .close()
+      .then(() => pool.end())
+      .then(() => process.exit(0)),
+);

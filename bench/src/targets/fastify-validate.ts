@@ -2,7 +2,10 @@ import Fastify from 'fastify';
 import { announce, idempotencyHeadersSchema, placeOrderBodySchema } from './order-schema.js';
 
 /** Ceiling 2: Fastify validating the order body against its JSON schema and answering 202, no I/O. */
-const limits = { maxLinesPerOrder: Number(process.env.BENCH_MAX_LINES), maxQuantityPerLine: Number(process.env.BENCH_MAX_QUANTITY) };
+const limits = {
+  maxLinesPerOrder: Number(process.env.BENCH_MAX_LINES),
+  maxQuantityPerLine: Number(process.env.BENCH_MAX_QUANTITY),
+};
 const app = Fastify({ logger: false });
 app.post(
   '/v1/orders',

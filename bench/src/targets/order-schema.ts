@@ -3,7 +3,10 @@
  * quantity limits, no unknown properties), so the Fastify ceiling and the baseline do the same
  * validation work as the gateway.
  */
-export function placeOrderBodySchema(limits: { maxLinesPerOrder: number; maxQuantityPerLine: number }) {
+export function placeOrderBodySchema(limits: {
+  maxLinesPerOrder: number;
+  maxQuantityPerLine: number;
+}) {
   return {
     type: 'object',
     additionalProperties: false,

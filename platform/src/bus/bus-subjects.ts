@@ -6,4 +6,3 @@ export const defaultEventSubjects: readonly string[] = [`${eventSubjectPrefix}.>
 
 /** Dead letters are published to `deadletter.<subscription>` unless configured otherwise. */
 export const defaultDeadLetterSubjectPrefix = 'deadletter';
-

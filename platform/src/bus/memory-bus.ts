@@ -409,7 +409,10 @@ class Member implements Subscription {
     if (isDependencyOutage(error)) {
       job.attempt -= 1;
       job.dependencyFailures += 1;
-      this.group.retryLater(job, dependencyBackoffMs(this.options.retryBackoffMs, job.dependencyFailures));
+      this.group.retryLater(
+        job,
+        dependencyBackoffMs(this.options.retryBackoffMs, job.dependencyFailures),
+      );
       return;
     }
     job.dependencyFailures = 0;

@@ -287,12 +287,15 @@ class NatsSubscription implements Subscription {
         this.feeds.delete(feed);
       } catch {
         if (!this.stopping) {
-          const timer = setTimeout(() => {
-            this.restartTimers.delete(timer);
-            if (!this.stopping) this.consume(open);
-            // A failed consume loop (permissions, the connection closing under it) starts again after
-            // the subscription's first redelivery delay rather than leaving it silently deaf.
-          }, backoffFor(this.options.retryBackoffMs, 1));
+          const timer = setTimeout(
+            () => {
+              this.restartTimers.delete(timer);
+              if (!this.stopping) this.consume(open);
+              // A failed consume loop (permissions, the connection closing under it) starts again after
+              // the subscription's first redelivery delay rather than leaving it silently deaf.
+            },
+            backoffFor(this.options.retryBackoffMs, 1),
+          );
           this.restartTimers.add(timer);
         }
       }
@@ -320,7 +323,9 @@ class NatsSubscription implements Subscription {
     while (this.inFlight.size >= this.concurrency) await Promise.race(this.inFlight);
     let touchedAt = Date.now();
     while (!this.stopping && Date.now() < this.pausedUntil) {
-      await new Promise((resolve) => setTimeout(resolve, Math.min(this.pausedUntil - Date.now(), 250)));
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.min(this.pausedUntil - Date.now(), 250)),
+      );
       // Held back by an outage, not slow: keep the broker from redelivering it meanwhile.
       if (Date.now() - touchedAt >= this.options.ackWaitMs / 2) {
         m.working();
@@ -345,10 +350,12 @@ class NatsSubscription implements Subscription {
     const now = Date.now();
     this.ownFailures.set(seq, { count, at: now });
     // A nak'd message comes back within its delay and an ack wait, unless another process took it.
-    const staleAfterMs = this.options.ackWaitMs + backoffFor(this.options.retryBackoffMs, this.options.maxDeliver);
+    const staleAfterMs =
+      this.options.ackWaitMs + backoffFor(this.options.retryBackoffMs, this.options.maxDeliver);
     if (now - this.lastSweep < staleAfterMs) return;
     this.lastSweep = now;
-    for (const [key, entry] of this.ownFailures) if (now - entry.at > staleAfterMs) this.ownFailures.delete(key);
+    for (const [key, entry] of this.ownFailures)
+      if (now - entry.at > staleAfterMs) this.ownFailures.delete(key);
   }
 
   private start(m: JsMsg): void {
@@ -358,7 +365,11 @@ class NatsSubscription implements Subscription {
 
   /** Never rejects: every outcome becomes an ack, a nak or a dead letter. */
   private async settle(m: JsMsg): Promise<void> {
-    const delivery = toDelivery(m, this.options.name, (this.ownFailures.get(m.seq)?.count ?? 0) + 1);
+    const delivery = toDelivery(
+      m,
+      this.options.name,
+      (this.ownFailures.get(m.seq)?.count ?? 0) + 1,
+    );
     let failure: { error: unknown } | undefined;
     try {
       await this.handler(delivery);

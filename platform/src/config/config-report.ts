@@ -21,8 +21,10 @@ export function isSecretKey(path: string): boolean {
 
 /** `postgres://user:pw@host/db` → `postgres://user:[redacted]@host/db`; other text unchanged. */
 export function redactUrlCredentials(text: string): string {
-  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/@:\s]*)(:[^/@\s]*)?@/i, (_m, scheme: string, user: string, password?: string) =>
-    password ? `${scheme}${user}:${redactedValue}@` : `${scheme}${user}@`,
+  return text.replace(
+    /^([a-z][a-z0-9+.-]*:\/\/)([^/@:\s]*)(:[^/@\s]*)?@/i,
+    (_m, scheme: string, user: string, password?: string) =>
+      password ? `${scheme}${user}:${redactedValue}@` : `${scheme}${user}@`,
   );
 }
 
@@ -30,13 +32,18 @@ export function redactValue(path: string, value: unknown): unknown {
   if (value === undefined || value === null || value === '') return value;
   if (isSecretKey(path)) return redactedValue;
   if (typeof value === 'string') return redactUrlCredentials(value);
-  if (Array.isArray(value)) return value.map((item: unknown) => (typeof item === 'string' ? redactUrlCredentials(item) : item));
+  if (Array.isArray(value))
+    return value.map((item: unknown) =>
+      typeof item === 'string' ? redactUrlCredentials(item) : item,
+    );
   return value;
 }
 
 function leaves(document: unknown, prefix = ''): [string, unknown][] {
   if (isPlainObject(document) && (Object.keys(document).length > 0 || prefix === '')) {
-    return Object.entries(document).flatMap(([key, value]) => leaves(value, prefix ? `${prefix}.${key}` : key));
+    return Object.entries(document).flatMap(([key, value]) =>
+      leaves(value, prefix ? `${prefix}.${key}` : key),
+    );
   }
   return [[prefix, document]];
 }
@@ -50,7 +57,11 @@ export function describeConfig(effective: unknown, layers: readonly ConfigLayer[
   for (const layer of layers) for (const [key] of leaves(layer.document)) origins.set(key, layer);
   const originOf = (key: string): ConfigLayer | undefined => {
     // A list or mapping may have been replaced as a whole by a layer that set its parent.
-    for (let path = key; path !== ''; path = path.includes('.') ? path.slice(0, path.lastIndexOf('.')) : '') {
+    for (
+      let path = key;
+      path !== '';
+      path = path.includes('.') ? path.slice(0, path.lastIndexOf('.')) : ''
+    ) {
       const layer = origins.get(path);
       if (layer) return layer;
     }
@@ -58,6 +69,11 @@ export function describeConfig(effective: unknown, layers: readonly ConfigLayer[
   };
   return leaves(effective).map(([key, value]) => {
     const layer = originOf(key);
-    return { key, value: redactValue(key, value), source: layer?.source ?? 'default', origin: layer?.origin ?? 'schema' };
+    return {
+      key,
+      value: redactValue(key, value),
+      source: layer?.source ?? 'default',
+      origin: layer?.origin ?? 'schema',
+    };
   });
 }

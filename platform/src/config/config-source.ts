@@ -77,17 +77,24 @@ export class ConfigSource {
   watch(settings: () => WatchSettings): void {
     if (this.closed || this.watchers.length > 0 || this.pollTimer) return;
     this.settings = settings;
-    const dirs = settings().watchDirectories === false ? [] : new Set(this.files.map((file) => dirname(file)));
+    const dirs =
+      settings().watchDirectories === false ? [] : new Set(this.files.map((file) => dirname(file)));
     for (const dir of dirs) {
       try {
         const watcher = watch(dir, { persistent: false }, () => this.scheduleCheck());
         watcher.on('error', (error) => {
-          this.options.log?.warn({ err: error, dir }, 'configuration directory watch failed; polling only');
+          this.options.log?.warn(
+            { err: error, dir },
+            'configuration directory watch failed; polling only',
+          );
           watcher.close();
         });
         this.watchers.push(watcher);
       } catch (error) {
-        this.options.log?.warn({ err: error, dir }, 'cannot watch configuration directory; polling only');
+        this.options.log?.warn(
+          { err: error, dir },
+          'cannot watch configuration directory; polling only',
+        );
       }
     }
     this.schedulePoll();
@@ -135,7 +142,11 @@ export class ConfigSource {
       this.current = document;
       update = { ok: true, document, filesHash: this.hash };
     } catch (error) {
-      update = { ok: false, error: error instanceof Error ? error : new Error(String(error)), filesHash: this.hash };
+      update = {
+        ok: false,
+        error: error instanceof Error ? error : new Error(String(error)),
+        filesHash: this.hash,
+      };
     }
     for (const listener of this.listeners) listener(update);
     return update;

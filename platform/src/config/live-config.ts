@@ -1,6 +1,11 @@
 import type { z } from 'zod';
 import type { ConfigSource, ConfigUpdate } from './config-source.js';
-import { parseServiceConfig, platformConfigSchema, type PlatformConfig, type ServiceConfig } from './platform-config.js';
+import {
+  parseServiceConfig,
+  platformConfigSchema,
+  type PlatformConfig,
+  type ServiceConfig,
+} from './platform-config.js';
 import {
   canonicalJson,
   changedPaths,
@@ -41,7 +46,12 @@ export type ConfigEvent =
       readonly changed: readonly string[];
       readonly restartRequired: readonly string[];
     }
-  | { readonly kind: 'restart-required'; readonly hash: string; readonly filesHash: string; readonly keys: readonly string[] }
+  | {
+      readonly kind: 'restart-required';
+      readonly hash: string;
+      readonly filesHash: string;
+      readonly keys: readonly string[];
+    }
   | { readonly kind: 'rejected'; readonly filesHash: string; readonly error: Error };
 
 interface Effective<Own> {
@@ -146,7 +156,11 @@ export class LiveConfig<Own> implements ServiceConfig<Own> {
     }
     let next: ServiceConfig<Own>;
     try {
-      next = parseServiceConfig(update.document, this.serviceName, this.schema as z.ZodType) as ServiceConfig<Own>;
+      next = parseServiceConfig(
+        update.document,
+        this.serviceName,
+        this.schema as z.ZodType,
+      ) as ServiceConfig<Own>;
     } catch (error) {
       const err = error instanceof Error ? error : new Error(String(error));
       this.reloadError = err.message;
@@ -157,9 +171,14 @@ export class LiveConfig<Own> implements ServiceConfig<Own> {
     const bootTree = treeOf(this.boot, this.serviceName);
     let nextTree = treeOf(next, this.serviceName);
     // Keys that cannot change while running keep their start values; the difference is reported.
-    const restartRequired = changedPaths(bootTree, nextTree).filter((path) => !isReloadable(path, this.reloadableKeys));
-    const signature = canonicalJson(restartRequired.map((path) => [path, valueAtPath(nextTree, path)]));
-    for (const path of restartRequired) nextTree = withValueAtPath(nextTree, path, valueAtPath(bootTree, path));
+    const restartRequired = changedPaths(bootTree, nextTree).filter(
+      (path) => !isReloadable(path, this.reloadableKeys),
+    );
+    const signature = canonicalJson(
+      restartRequired.map((path) => [path, valueAtPath(nextTree, path)]),
+    );
+    for (const path of restartRequired)
+      nextTree = withValueAtPath(nextTree, path, valueAtPath(bootTree, path));
     const changed = changedPaths(treeOf(this.effective, this.serviceName), nextTree);
     const restartChanged = signature !== this.pendingSignature;
     this.pendingSignature = signature;
@@ -167,9 +186,20 @@ export class LiveConfig<Own> implements ServiceConfig<Own> {
     if (changed.length > 0) {
       this.effective = effectiveOf(nextTree, this.serviceName, this.effective.platform.services);
       this.currentHash = hashOf(this.effective);
-      this.emit({ kind: 'applied', hash: this.currentHash, filesHash: this.filesHash, changed, restartRequired });
+      this.emit({
+        kind: 'applied',
+        hash: this.currentHash,
+        filesHash: this.filesHash,
+        changed,
+        restartRequired,
+      });
     } else if (restartChanged && restartRequired.length > 0) {
-      this.emit({ kind: 'restart-required', hash: this.currentHash, filesHash: this.filesHash, keys: restartRequired });
+      this.emit({
+        kind: 'restart-required',
+        hash: this.currentHash,
+        filesHash: this.filesHash,
+        keys: restartRequired,
+      });
     }
   }
 
@@ -185,8 +215,13 @@ export class LiveConfig<Own> implements ServiceConfig<Own> {
 }
 
 /** A `LiveConfig` as is, or a fixed one made from a plain `ServiceConfig`. */
-export function liveConfigOf<Own>(config: ServiceConfig<Own>, serviceName?: string): LiveConfig<Own> {
-  return config instanceof LiveConfig ? (config as LiveConfig<Own>) : LiveConfig.fixed(config, serviceName);
+export function liveConfigOf<Own>(
+  config: ServiceConfig<Own>,
+  serviceName?: string,
+): LiveConfig<Own> {
+  return config instanceof LiveConfig
+    ? (config as LiveConfig<Own>)
+    : LiveConfig.fixed(config, serviceName);
 }
 
 /**
@@ -204,8 +239,15 @@ function withoutServices(platform: PlatformConfig): Omit<PlatformConfig, 'servic
   return copy as Omit<PlatformConfig, 'services'>;
 }
 
-function effectiveOf<Own>(tree: Record<string, unknown>, serviceName: string, services: PlatformConfig['services']): Effective<Own> {
-  const { services: own, ...platform } = tree as { services: Record<string, unknown> } & Record<string, unknown>;
+function effectiveOf<Own>(
+  tree: Record<string, unknown>,
+  serviceName: string,
+  services: PlatformConfig['services'],
+): Effective<Own> {
+  const { services: own, ...platform } = tree as { services: Record<string, unknown> } & Record<
+    string,
+    unknown
+  >;
   return Object.freeze({
     platform: Object.freeze({ ...(platform as Omit<PlatformConfig, 'services'>), services }),
     service: Object.freeze(own[serviceName] as Own),
@@ -213,5 +255,7 @@ function effectiveOf<Own>(tree: Record<string, unknown>, serviceName: string, se
 }
 
 function hashOf<Own>(config: Effective<Own>): string {
-  return contentHash(canonicalJson({ platform: withoutServices(config.platform), service: config.service }));
+  return contentHash(
+    canonicalJson({ platform: withoutServices(config.platform), service: config.service }),
+  );
 }

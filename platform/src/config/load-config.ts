@@ -12,7 +12,9 @@ import { embeddedFile } from '../packaging/embedded-files.js';
  * value names the key, the value and the rule. Each layer is kept, so tools can tell where a value
  * came from (`orderly config print`).
  */
-export const defaultConfigFile = fileURLToPath(new URL('../../../config/default.yaml', import.meta.url));
+export const defaultConfigFile = fileURLToPath(
+  new URL('../../../config/default.yaml', import.meta.url),
+);
 
 const envPrefix = 'ORDERLY_';
 /** Variables with the prefix that select files rather than set keys. */
@@ -82,7 +84,8 @@ function readYamlFile(file: string): Record<string, unknown> {
     throw new ConfigError(`configuration file ${file} is not valid YAML`, [String(cause)]);
   }
   if (parsed === null || parsed === undefined) return {};
-  if (!isPlainObject(parsed)) throw new ConfigError(`configuration file ${file}`, ['the top level must be a mapping']);
+  if (!isPlainObject(parsed))
+    throw new ConfigError(`configuration file ${file}`, ['the top level must be a mapping']);
   return parsed;
 }
 
@@ -91,11 +94,15 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 }
 
 /** Objects merge key by key; anything else (arrays included) is replaced by the upper layer. */
-export function deepMerge(lower: Record<string, unknown>, upper: Record<string, unknown>): Record<string, unknown> {
+export function deepMerge(
+  lower: Record<string, unknown>,
+  upper: Record<string, unknown>,
+): Record<string, unknown> {
   const result: Record<string, unknown> = { ...lower };
   for (const [key, value] of Object.entries(upper)) {
     const existing = result[key];
-    result[key] = isPlainObject(existing) && isPlainObject(value) ? deepMerge(existing, value) : value;
+    result[key] =
+      isPlainObject(existing) && isPlainObject(value) ? deepMerge(existing, value) : value;
   }
   return result;
 }
@@ -104,7 +111,9 @@ const snakeToCamel = (segment: string): string =>
   segment.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
 /** `ORDERLY_SERVICES__ORDER__SAGA_TIMEOUT_MS=5000` sets `services.order.sagaTimeoutMs`. */
-export function environmentLayer(env: Readonly<Record<string, string | undefined>>): Record<string, unknown> {
+export function environmentLayer(
+  env: Readonly<Record<string, string | undefined>>,
+): Record<string, unknown> {
   let layer: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith(envPrefix) || reservedEnv.has(name) || value === undefined) continue;
@@ -143,7 +152,9 @@ export function commandLineLayer(argv: readonly string[]): Record<string, unknow
     const equals = assignment.indexOf('=');
     const key = equals > 0 ? assignment.slice(0, equals) : '';
     if (!keyPattern.test(key)) {
-      throw new ConfigError('invalid command-line setting', [`${arg}: expected <dotted.key>=<value>`]);
+      throw new ConfigError('invalid command-line setting', [
+        `${arg}: expected <dotted.key>=<value>`,
+      ]);
     }
     let nested: unknown = parseEnvValue(assignment.slice(equals + 1));
     for (const segment of key.split('.').reverse()) nested = { [segment]: nested };
@@ -169,22 +180,34 @@ export function loadConfigLayers(sources: ConfigSources = {}): ConfigLayer[] {
   const argv = sources.argv ?? process.argv.slice(2);
   const env = sources.env ?? process.env;
   const defaultsFile = sources.defaultsFile ?? defaultConfigFile;
-  const layers: ConfigLayer[] = [{ source: 'default', origin: defaultsFile, document: readYamlFile(defaultsFile) }];
+  const layers: ConfigLayer[] = [
+    { source: 'default', origin: defaultsFile, document: readYamlFile(defaultsFile) },
+  ];
   for (const profile of sources.profileFiles ?? []) {
     layers.push({ source: 'file', origin: profile, document: readYamlFile(profile) });
   }
   const file = configFileFromArgs(argv, env);
   if (file) layers.push({ source: 'file', origin: file, document: readYamlFile(file) });
-  if (sources.overrides) layers.push({ source: 'override', origin: 'overrides', document: { ...sources.overrides } });
-  layers.push({ source: 'env', origin: `${envPrefix}* environment`, document: environmentLayer(env) });
+  if (sources.overrides)
+    layers.push({ source: 'override', origin: 'overrides', document: { ...sources.overrides } });
+  layers.push({
+    source: 'env',
+    origin: `${envPrefix}* environment`,
+    document: environmentLayer(env),
+  });
   layers.push({ source: 'flag', origin: 'command line', document: commandLineLayer(argv) });
   return layers;
 }
 
 export function loadConfigDocument(sources: ConfigSources = {}): ConfigDocument {
   const layers = loadConfigLayers(sources);
-  const document = layers.reduce<Record<string, unknown>>((merged, layer) => deepMerge(merged, layer.document), {});
-  const files = layers.filter((l) => l.source === 'default' || l.source === 'file').map((l) => l.origin);
+  const document = layers.reduce<Record<string, unknown>>(
+    (merged, layer) => deepMerge(merged, layer.document),
+    {},
+  );
+  const files = layers
+    .filter((l) => l.source === 'default' || l.source === 'file')
+    .map((l) => l.origin);
   return { document, files, layers };
 }
 

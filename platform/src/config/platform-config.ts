@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { configValue, parseConfigSection, type ConfigDocument } from './load-config.js';
 import { reloadable } from './reloadable.js';
 
-const workloadName = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'a workload name (lower-case letters, digits and -)');
+const workloadName = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,62}$/, 'a workload name (lower-case letters, digits and -)');
 
 /**
  * Keys every service reads; each service adds its own section under `services.<name>`.
@@ -96,9 +98,15 @@ export const platformConfigSchema = z
           maxDelayMs: configValue.durationMs(),
         }),
         /** gRPC-style retry throttling: a failure takes a token, a success returns tokenRatio; retries need more than half. */
-        retryBudget: z.strictObject({ maxTokens: configValue.positiveInt(), tokenRatio: z.coerce.number().min(0).max(1) }),
+        retryBudget: z.strictObject({
+          maxTokens: configValue.positiveInt(),
+          tokenRatio: z.coerce.number().min(0).max(1),
+        }),
         /** Opens after failureThreshold failures in a row; one trial call after openMs. */
-        circuitBreaker: z.strictObject({ failureThreshold: configValue.positiveInt(), openMs: configValue.durationMs() }),
+        circuitBreaker: z.strictObject({
+          failureThreshold: configValue.positiveInt(),
+          openMs: configValue.durationMs(),
+        }),
       }),
     }),
     /** How a running process notices a changed configuration file (see LiveConfig). */
@@ -134,7 +142,10 @@ export const platformConfigSchema = z
     telemetry: z.strictObject({
       enabled: configValue.boolean(),
       /** OTLP/HTTP base URL (traces, metrics and logs); empty exports nothing. */
-      otlpEndpoint: z.union([z.literal(''), z.string().regex(/^https?:\/\//, 'must be empty or an http(s):// URL')]),
+      otlpEndpoint: z.union([
+        z.literal(''),
+        z.string().regex(/^https?:\/\//, 'must be empty or an http(s):// URL'),
+      ]),
       /** Probability that a new trace is sampled; children follow their parent's decision. */
       samplingRatio: z.coerce.number().min(0).max(1),
       /** `service.version` of telemetry; empty: the version of the build (packaging/build-info). */
@@ -203,7 +214,9 @@ export function inboxRedeliveryHorizonMs(bus: {
   readonly ackWaitMs: number;
   readonly retryBackoffMs: readonly number[];
 }): number {
-  return bus.duplicateWindowMs + bus.maxDeliver * (bus.ackWaitMs + Math.max(0, ...bus.retryBackoffMs));
+  return (
+    bus.duplicateWindowMs + bus.maxDeliver * (bus.ackWaitMs + Math.max(0, ...bus.retryBackoffMs))
+  );
 }
 
 export type PlatformConfig = z.output<typeof platformConfigSchema>;
@@ -236,5 +249,8 @@ export function parseServiceConfig<Schema extends z.ZodType>(
 ): ServiceConfig<z.output<Schema>> {
   const platform = parseConfigSection(platformConfigSchema, document.document);
   const service = parseConfigSection(serviceSchema, document.document, ['services', serviceName]);
-  return Object.freeze({ platform: Object.freeze(platform), service: Object.freeze(service) as z.output<Schema> });
+  return Object.freeze({
+    platform: Object.freeze(platform),
+    service: Object.freeze(service) as z.output<Schema>,
+  });
 }

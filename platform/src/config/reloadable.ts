@@ -38,16 +38,22 @@ export function isReloadable(path: string, reloadableKeys: readonly string[]): b
 export function changedPaths(before: unknown, after: unknown, prefix = ''): string[] {
   if (isPlainObject(before) && isPlainObject(after)) {
     const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
-    return [...keys].sort().flatMap((key) => changedPaths(before[key], after[key], prefix ? `${prefix}.${key}` : key));
+    return [...keys]
+      .sort()
+      .flatMap((key) => changedPaths(before[key], after[key], prefix ? `${prefix}.${key}` : key));
   }
   return canonicalJson(before) === canonicalJson(after) ? [] : [prefix];
 }
 
 /** JSON with sorted object keys, so equal values give equal text (and equal hashes). */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    isPlainObject(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v,
-  ) ?? 'undefined';
+  return (
+    JSON.stringify(value, (_key, v: unknown) =>
+      isPlainObject(v)
+        ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)))
+        : v,
+    ) ?? 'undefined'
+  );
 }
 
 /** A short, stable content hash (sha256, first 16 hex digits) shown in logs, /readyz and metrics. */
@@ -73,7 +79,11 @@ export function withValueAtPath<T>(document: T, path: string, value: unknown): T
     if (value === undefined) delete copy[head];
     else copy[head] = value;
   } else {
-    copy[head] = withValueAtPath(isPlainObject(copy[head]) ? copy[head] : {}, rest.join('.'), value);
+    copy[head] = withValueAtPath(
+      isPlainObject(copy[head]) ? copy[head] : {},
+      rest.join('.'),
+      value,
+    );
   }
   return copy as T;
 }

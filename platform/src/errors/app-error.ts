@@ -71,9 +71,15 @@ export function isDeadlineExceeded(error: unknown): boolean {
     if (link instanceof AppError && link.kind === 'deadline-exceeded') return true;
     if (link instanceof Error && deadlineNames.has(link.name)) return true;
     // PostgreSQL: 57014 query_canceled (statement_timeout or pg_cancel_backend)
-    if (typeof link === 'object' && link !== null && (link as { code?: unknown }).code === '57014') return true;
+    if (typeof link === 'object' && link !== null && (link as { code?: unknown }).code === '57014')
+      return true;
     // Connect: Code.DeadlineExceeded is 4
-    if (link instanceof Error && link.name === 'ConnectError' && (link as { code?: unknown }).code === 4) return true;
+    if (
+      link instanceof Error &&
+      link.name === 'ConnectError' &&
+      (link as { code?: unknown }).code === 4
+    )
+      return true;
   }
   return false;
 }

@@ -1,4 +1,11 @@
-import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
+import {
+  create,
+  fromBinary,
+  toBinary,
+  type DescMessage,
+  type MessageInitShape,
+  type MessageShape,
+} from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../errors/index.js';
@@ -19,7 +26,10 @@ export type EventInit<Desc extends DescMessage> = Omit<
   '$typeName' | 'eventId' | 'occurredAt' | 'schemaVersion'
 >;
 
-export function eventSubject(schema: DescMessage, subjectPrefix: string = defaultSubjectPrefix): string {
+export function eventSubject(
+  schema: DescMessage,
+  subjectPrefix: string = defaultSubjectPrefix,
+): string {
   return `${subjectPrefix}.${schema.typeName}`;
 }
 
@@ -60,12 +70,19 @@ export function newEvent<Desc extends DescMessage>(
       subject: eventSubject(schema, subjectPrefix),
       id: eventId,
       data: toBinary(schema, message),
-      headers: { ...extraHeaders, [busHeaders.eventId]: eventId, [busHeaders.eventType]: schema.typeName },
+      headers: {
+        ...extraHeaders,
+        [busHeaders.eventId]: eventId,
+        [busHeaders.eventType]: schema.typeName,
+      },
     },
   };
 }
 
-export function decodeEvent<Desc extends DescMessage>(schema: Desc, data: Uint8Array): MessageShape<Desc> {
+export function decodeEvent<Desc extends DescMessage>(
+  schema: Desc,
+  data: Uint8Array,
+): MessageShape<Desc> {
   try {
     return fromBinary(schema, data);
   } catch (cause) {

@@ -79,16 +79,22 @@ export class FaultInjector {
       this.cachedNumber(faultFlags.errorRate, { transport: kind }),
     ]);
     const failure = this.roll(errorRate)
-      ? new AppError(faultInjectedCode, `injected failure (flag ${faultFlags.errorRate} = ${errorRate}%)`, {
-          kind: 'unavailable',
-        })
+      ? new AppError(
+          faultInjectedCode,
+          `injected failure (flag ${faultFlags.errorRate} = ${errorRate}%)`,
+          {
+            kind: 'unavailable',
+          },
+        )
       : undefined;
     return { delayMs: Math.max(0, latency), failure };
   }
 
   /** A reason to fail readiness, or undefined. */
   async readinessFailure(): Promise<string | undefined> {
-    return (await this.cachedBoolean(faultFlags.readinessFail)) ? `failing by flag ${faultFlags.readinessFail}` : undefined;
+    return (await this.cachedBoolean(faultFlags.readinessFail))
+      ? `failing by flag ${faultFlags.readinessFail}`
+      : undefined;
   }
 
   async consumerDelayMs(subscription: string): Promise<number> {
@@ -107,7 +113,8 @@ export class FaultInjector {
     const publish = async (messages: readonly BusMessage[]): Promise<void> => {
       const kept: BusMessage[] = [];
       const dropped: BusMessage[] = [];
-      for (const message of messages) ((await this.dropsPublish(message.subject)) ? dropped : kept).push(message);
+      for (const message of messages)
+        ((await this.dropsPublish(message.subject)) ? dropped : kept).push(message);
       if (kept.length > 0) await bus.publish(kept);
       if (dropped.length > 0) {
         throw new AppError(
@@ -128,7 +135,9 @@ export class FaultInjector {
         if (property === 'publish') return publish;
         if (property === 'subscribe') return subscribe;
         const value: unknown = Reflect.get(target, property, target);
-        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        return typeof value === 'function'
+          ? (value as (...args: unknown[]) => unknown).bind(target)
+          : value;
       },
     });
   }

@@ -93,7 +93,10 @@ class FlagdFileSource {
       this.error = undefined;
       this.hash = this.readHash();
       const change: FlagChange = { hash: this.hash, flagsChanged: details?.flagsChanged ?? [] };
-      this.log?.info({ flagsHash: change.hash, flagsChanged: change.flagsChanged, file: this.file }, 'feature flags changed');
+      this.log?.info(
+        { flagsHash: change.hash, flagsChanged: change.flagsChanged, file: this.file },
+        'feature flags changed',
+      );
       for (const listener of this.listeners) listener(change);
     });
   }
@@ -124,14 +127,19 @@ class FlagdFileSource {
   }
 
   private providerLogger(): OpenFeatureLogger {
-    const text = (args: unknown[]) => args.map((a) => (a instanceof Error ? a.message : String(a))).join(' ');
+    const text = (args: unknown[]) =>
+      args.map((a) => (a instanceof Error ? a.message : String(a))).join(' ');
     return {
       // The file source reports an unreadable or invalid new file here, and keeps the previous flags.
       error: (...args: unknown[]) => {
         this.error = `reload of ${this.file} failed: ${text(args)}`;
-        this.log?.error({ file: this.file, detail: text(args) }, 'feature flags reload failed, previous flags kept');
+        this.log?.error(
+          { file: this.file, detail: text(args) },
+          'feature flags reload failed, previous flags kept',
+        );
       },
-      warn: (...args: unknown[]) => this.log?.warn({ file: this.file, detail: text(args) }, 'feature flags provider warning'),
+      warn: (...args: unknown[]) =>
+        this.log?.warn({ file: this.file, detail: text(args) }, 'feature flags provider warning'),
       info: () => undefined,
       debug: () => undefined,
     };
@@ -145,12 +153,33 @@ class FlagdFileSource {
     }
   }
 
-  evaluate(kind: 'boolean', key: string, defaultValue: boolean, context: EvaluationContext): Promise<boolean>;
-  evaluate(kind: 'number', key: string, defaultValue: number, context: EvaluationContext): Promise<number>;
-  evaluate(kind: 'string', key: string, defaultValue: string, context: EvaluationContext): Promise<string>;
-  evaluate(kind: 'boolean' | 'number' | 'string', key: string, defaultValue: unknown, context: EvaluationContext): Promise<unknown> {
+  evaluate(
+    kind: 'boolean',
+    key: string,
+    defaultValue: boolean,
+    context: EvaluationContext,
+  ): Promise<boolean>;
+  evaluate(
+    kind: 'number',
+    key: string,
+    defaultValue: number,
+    context: EvaluationContext,
+  ): Promise<number>;
+  evaluate(
+    kind: 'string',
+    key: string,
+    defaultValue: string,
+    context: EvaluationContext,
+  ): Promise<string>;
+  evaluate(
+    kind: 'boolean' | 'number' | 'string',
+    key: string,
+    defaultValue: unknown,
+    context: EvaluationContext,
+  ): Promise<unknown> {
     // The SDK never throws from these: a failed evaluation answers the default.
-    if (kind === 'boolean') return this.client.getBooleanValue(key, defaultValue as boolean, context);
+    if (kind === 'boolean')
+      return this.client.getBooleanValue(key, defaultValue as boolean, context);
     if (kind === 'number') return this.client.getNumberValue(key, defaultValue as number, context);
     return this.client.getStringValue(key, defaultValue as string, context);
   }
@@ -190,7 +219,8 @@ class ContextFlags implements Flags {
   private contextOf(context: FlagContext | undefined): EvaluationContext {
     const merged: EvaluationContext = {};
     for (const layer of [this.staticContext(), this.base, context ?? {}]) {
-      for (const [key, value] of Object.entries(layer)) if (value !== undefined) merged[key] = value;
+      for (const [key, value] of Object.entries(layer))
+        if (value !== undefined) merged[key] = value;
     }
     return merged;
   }

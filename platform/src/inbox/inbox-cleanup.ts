@@ -11,7 +11,11 @@ import type { Sql } from '../db/index.js';
  */
 export async function pruneInbox(
   db: Sql,
-  options: { readonly retentionMs: number; readonly batchSize: number; readonly continues?: () => boolean },
+  options: {
+    readonly retentionMs: number;
+    readonly batchSize: number;
+    readonly continues?: () => boolean;
+  },
 ): Promise<number> {
   let deleted = 0;
   for (;;) {

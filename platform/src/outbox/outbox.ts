@@ -188,7 +188,9 @@ export class OutboxRelay {
     }));
     const results = await Promise.allSettled(
       messages.map((message, index) =>
-        tracePublish(this.telemetry, message, rows[index]?.lag_seconds ?? 0, (traced) => this.bus.publish([traced])),
+        tracePublish(this.telemetry, message, rows[index]?.lag_seconds ?? 0, (traced) =>
+          this.bus.publish([traced]),
+        ),
       ),
     );
     const published: string[] = [];
@@ -198,8 +200,14 @@ export class OutboxRelay {
         published.push(row.seq);
         continue;
       }
-      const delay = Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** Math.min(row.attempts, 20));
-      this.log.warn({ err: result.reason, eventId: row.event_id, attempts: row.attempts + 1 }, 'event not published, will retry');
+      const delay = Math.min(
+        this.options.retryMaxMs,
+        this.options.retryBaseMs * 2 ** Math.min(row.attempts, 20),
+      );
+      this.log.warn(
+        { err: result.reason, eventId: row.event_id, attempts: row.attempts + 1 },
+        'event not published, will retry',
+      );
       await this.db.query(
         `UPDATE outbox SET attempts = attempts + 1, last_error = $2,
                next_attempt_at = clock_timestamp() + make_interval(secs => $3::double precision / 1000)
@@ -223,7 +231,8 @@ export class OutboxRelay {
       const { rows } = await this.db.query<{ backlog: number }>(
         'SELECT count(*)::int AS backlog FROM outbox WHERE published_at IS NULL',
       );
-      platformInstruments(this.telemetry.telemetry.meter).outboxBacklog.value = rows[0]?.backlog ?? 0;
+      platformInstruments(this.telemetry.telemetry.meter).outboxBacklog.value =
+        rows[0]?.backlog ?? 0;
     } catch (error) {
       this.log.warn({ err: error }, 'outbox backlog not measured');
     }

@@ -3,9 +3,17 @@ import { findAppError } from '../errors/index.js';
 import { CircuitBreaker, circuitOpenCode } from './circuit-breaker.js';
 
 function aBreaker(now: { t: number }) {
-  return new CircuitBreaker('inventory', { failureThreshold: 3, openMs: 1000, now: () => now.t, isFailure: (e) => (e as Error).message !== 'invalid' });
+  return new CircuitBreaker('inventory', {
+    failureThreshold: 3,
+    openMs: 1000,
+    now: () => now.t,
+    isFailure: (e) => (e as Error).message !== 'invalid',
+  });
 }
-const fail = (message = 'down') => () => Promise.reject(new Error(message));
+const fail =
+  (message = 'down') =>
+  () =>
+    Promise.reject(new Error(message));
 const succeed = () => Promise.resolve('ok');
 
 describe('CircuitBreaker', () => {
@@ -46,7 +54,7 @@ describe('CircuitBreaker', () => {
     expect(breaker.state).toBe('open');
   });
 
-  test('when errors are the caller\'s fault, then they do not open the breaker', async () => {
+  test("when errors are the caller's fault, then they do not open the breaker", async () => {
     const breaker = aBreaker({ t: 0 });
     for (let i = 0; i < 5; i++) await breaker.execute(fail('invalid')).catch(() => undefined);
     expect(breaker.state).toBe('closed');

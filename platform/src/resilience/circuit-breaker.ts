@@ -30,16 +30,21 @@ export class CircuitBreaker {
   ) {}
 
   get state(): CircuitState {
-    if (this.current === 'open' && this.now() - this.openedAt >= this.options.openMs) return 'half-open';
+    if (this.current === 'open' && this.now() - this.openedAt >= this.options.openMs)
+      return 'half-open';
     return this.current;
   }
 
   async execute<T>(work: () => Promise<T>): Promise<T> {
     const state = this.state;
     if (state === 'open' || (state === 'half-open' && this.trialInFlight)) {
-      throw new AppError(circuitOpenCode, `${this.name} is failing; calls are refused for up to ${this.options.openMs} ms`, {
-        kind: 'unavailable',
-      });
+      throw new AppError(
+        circuitOpenCode,
+        `${this.name} is failing; calls are refused for up to ${this.options.openMs} ms`,
+        {
+          kind: 'unavailable',
+        },
+      );
     }
     const trial = state === 'half-open';
     if (trial) this.trialInFlight = true;

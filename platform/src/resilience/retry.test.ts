@@ -6,7 +6,9 @@ const noWait = () => Promise.resolve();
 
 describe('backoffDelayMs', () => {
   test('when attempts grow, then the ceiling doubles up to the maximum and the delay is jittered below it', () => {
-    expect([1, 2, 3, 4, 5, 10].map((a) => backoffDelayMs(policy, a, () => 0.999))).toEqual([99, 199, 399, 799, 999, 999]);
+    expect([1, 2, 3, 4, 5, 10].map((a) => backoffDelayMs(policy, a, () => 0.999))).toEqual([
+      99, 199, 399, 799, 999, 999,
+    ]);
     expect(backoffDelayMs(policy, 3, () => 0)).toBe(0);
   });
 });
@@ -37,10 +39,13 @@ describe('retry', () => {
   test('when the callee asks to retry after a while, then the wait is at least that long', async () => {
     const waits: number[] = [];
     let tries = 0;
-    await retry(
-      () => (++tries < 2 ? Promise.reject(new Error('busy')) : Promise.resolve()),
-      { policy, isRetryable: () => true, retryAfterMs: () => 2000, random: () => 0.5, sleep: (ms) => (waits.push(ms), Promise.resolve()) },
-    );
+    await retry(() => (++tries < 2 ? Promise.reject(new Error('busy')) : Promise.resolve()), {
+      policy,
+      isRetryable: () => true,
+      retryAfterMs: () => 2000,
+      random: () => 0.5,
+      sleep: (ms) => (waits.push(ms), Promise.resolve()),
+    });
     expect(waits).toEqual([2000]);
   });
 

@@ -13,8 +13,15 @@ export interface RetryPolicy {
  * The delay before try number `attempt + 1`: uniformly random in [0, min(max, base·2^(attempt-1))]
  * ("full jitter"), so callers that failed together do not retry together.
  */
-export function backoffDelayMs(policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>, attempt: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(Math.max(0, attempt - 1), 30));
+export function backoffDelayMs(
+  policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>,
+  attempt: number,
+  random: () => number = Math.random,
+): number {
+  const ceiling = Math.min(
+    policy.maxDelayMs,
+    policy.baseDelayMs * 2 ** Math.min(Math.max(0, attempt - 1), 30),
+  );
   return Math.floor(random() * ceiling);
 }
 
@@ -67,7 +74,10 @@ export interface RetryOptions {
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
-export async function retry<T>(work: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
+export async function retry<T>(
+  work: (attempt: number) => Promise<T>,
+  options: RetryOptions,
+): Promise<T> {
   const sleep = options.sleep ?? abortableSleep;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -82,7 +92,10 @@ export async function retry<T>(work: (attempt: number) => Promise<T>, options: R
         (options.budget?.canRetry ?? true) &&
         !options.signal?.aborted;
       if (!more) throw error;
-      const delay = Math.max(backoffDelayMs(options.policy, attempt, options.random), options.retryAfterMs?.(error) ?? 0);
+      const delay = Math.max(
+        backoffDelayMs(options.policy, attempt, options.random),
+        options.retryAfterMs?.(error) ?? 0,
+      );
       await sleep(delay, options.signal);
       if (options.signal?.aborted) throw error;
     }

@@ -20,14 +20,24 @@ export interface RpcResilienceOptions {
   readonly circuitBreaker: { readonly failureThreshold: number; readonly openMs: number };
 }
 
-const unhealthyCodes = new Set([Code.Unavailable, Code.DeadlineExceeded, Code.Internal, Code.Unknown, Code.ResourceExhausted]);
+const unhealthyCodes = new Set([
+  Code.Unavailable,
+  Code.DeadlineExceeded,
+  Code.Internal,
+  Code.Unknown,
+  Code.ResourceExhausted,
+]);
 /** Error codes of refusals made before any handler ran. */
 const refusedBeforeHandling = new Set(['FAULT_INJECTED', circuitOpenCode]);
 const notDeliveredErrnos = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
 
 function errnoChain(error: unknown): string[] {
   const codes: string[] = [];
-  for (let e: unknown = error, depth = 0; e && typeof e === 'object' && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+  for (
+    let e: unknown = error, depth = 0;
+    e && typeof e === 'object' && depth < 8;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string') codes.push(code);
   }
@@ -57,26 +67,33 @@ export function rpcResilienceInterceptor(
     // would turn its backpressure into CIRCUIT_OPEN for every caller.
     isFailure: (error) => {
       const connectError = ConnectError.from(error);
-      return unhealthyCodes.has(connectError.code) && connectError.metadata.get(sheddingHeader) !== '1';
+      return (
+        unhealthyCodes.has(connectError.code) && connectError.metadata.get(sheddingHeader) !== '1'
+      );
     },
     ...(onStateChange ? { onStateChange } : {}),
   });
   const budget = new RetryBudget(options.retryBudget);
   return (next) => async (request) => {
-    const idempotent = request.method.idempotency !== MethodOptions_IdempotencyLevel.IDEMPOTENCY_UNKNOWN;
+    const idempotent =
+      request.method.idempotency !== MethodOptions_IdempotencyLevel.IDEMPOTENCY_UNKNOWN;
     try {
       return await retry(() => breaker.execute(() => next(request)), {
         policy: options.retry,
         budget,
         signal: request.signal,
-        isRetryable: (error) => ConnectError.from(error).code === Code.Unavailable && (idempotent || neverReachedCallee(error)),
+        isRetryable: (error) =>
+          ConnectError.from(error).code === Code.Unavailable &&
+          (idempotent || neverReachedCallee(error)),
         retryAfterMs,
       });
     } catch (error) {
       // The open breaker speaks Connect like any unavailable callee, so callers map it as usual.
       const appError = findAppError(error);
       if (appError?.code === circuitOpenCode) {
-        throw new ConnectError(appError.message, Code.Unavailable, { [errorCodeHeader]: circuitOpenCode });
+        throw new ConnectError(appError.message, Code.Unavailable, {
+          [errorCodeHeader]: circuitOpenCode,
+        });
       }
       throw error;
     }

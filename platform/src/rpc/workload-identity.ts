@@ -116,7 +116,8 @@ export class WorkloadIdentity {
     } catch (error) {
       throw callerUnauthenticated('malformed service token', error);
     }
-    if (!issuer || !isWorkloadName(issuer)) throw callerUnauthenticated('token names no known caller');
+    if (!issuer || !isWorkloadName(issuer))
+      throw callerUnauthenticated('token names no known caller');
     let key: CryptoKey | undefined;
     try {
       key = await this.trusted(issuer, kid);
@@ -200,7 +201,9 @@ export interface WorkloadKeyFolderOptions {
   readonly trustRefreshMinIntervalMs: number;
 }
 
-export function workloadKeysDir(options: Pick<WorkloadKeyFolderOptions, 'keysDir' | 'dataDir'>): string {
+export function workloadKeysDir(
+  options: Pick<WorkloadKeyFolderOptions, 'keysDir' | 'dataDir'>,
+): string {
   return isAbsolute(options.keysDir) ? options.keysDir : resolve(options.dataDir, options.keysDir);
 }
 
@@ -319,8 +322,15 @@ export async function openWorkloadIdentity(
  * names a kid it does not hold or the file was missing: a key added or replaced later (the operator's,
  * a rotated Secret) is picked up without a restart.
  */
-export function trustedKeysInFolder(dir: string, production: boolean, refreshMs: number): TrustedKeys {
-  const files = new Map<string, { readAt: number; byKid: Map<string | undefined, Promise<CryptoKey>> }>();
+export function trustedKeysInFolder(
+  dir: string,
+  production: boolean,
+  refreshMs: number,
+): TrustedKeys {
+  const files = new Map<
+    string,
+    { readAt: number; byKid: Map<string | undefined, Promise<CryptoKey>> }
+  >();
   const read = (workload: string) => {
     const file = join(dir, `${workload}.public.jwk`);
     const byKid = new Map<string | undefined, Promise<CryptoKey>>();
@@ -328,7 +338,10 @@ export function trustedKeysInFolder(dir: string, production: boolean, refreshMs:
     for (const jwk of content?.keys ?? (content ? [content] : [])) {
       assertUsableKey(file, jwk, production, false);
       // Only the public half, even if the file holds a whole key pair.
-      const key = importJWK({ kty: jwk.kty, crv: jwk.crv, x: jwk.x }, algorithm) as Promise<CryptoKey>;
+      const key = importJWK(
+        { kty: jwk.kty, crv: jwk.crv, x: jwk.x },
+        algorithm,
+      ) as Promise<CryptoKey>;
       byKid.set(jwk.kid, key);
     }
     const entry = { readAt: Date.now(), byKid };
@@ -353,7 +366,10 @@ export function trustedKeysInFolder(dir: string, production: boolean, refreshMs:
 export function memoryWorkloadIdentities(settings: WorkloadIdentitySettings): {
   identity(name: string): Promise<WorkloadIdentity>;
 } {
-  const pairs = new Map<string, Promise<{ privateKey: CryptoKey; publicKey: CryptoKey; kid: string }>>();
+  const pairs = new Map<
+    string,
+    Promise<{ privateKey: CryptoKey; publicKey: CryptoKey; kid: string }>
+  >();
   const pairOf = (name: string) => {
     let pair = pairs.get(name);
     if (!pair) {

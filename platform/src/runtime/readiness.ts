@@ -58,8 +58,8 @@ export class Readiness {
       () => 'ok',
       (error: unknown) => (error instanceof Error ? error.message : String(error)),
     );
-    const tracked = withTimeout(run, pingTimeoutMs, `no answer within ${pingTimeoutMs} ms`).finally(() =>
-      this.running.delete(name),
+    const tracked = withTimeout(run, pingTimeoutMs, `no answer within ${pingTimeoutMs} ms`).finally(
+      () => this.running.delete(name),
     );
     this.running.set(name, tracked);
     return tracked;

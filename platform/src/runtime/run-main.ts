@@ -111,7 +111,9 @@ export async function runServiceMain<Schema extends z.ZodType>(options: {
     service = await options.start(config);
   } catch (error) {
     if (stopRequested && isStartAbandoned(error)) {
-      process.stderr.write(`${options.name}: ${stopRequested} while waiting for a dependency, stopped\n`);
+      process.stderr.write(
+        `${options.name}: ${stopRequested} while waiting for a dependency, stopped\n`,
+      );
       process.exit(0);
     }
     const appError = findAppError(error);

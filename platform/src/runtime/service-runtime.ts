@@ -511,7 +511,11 @@ export class ServiceRuntime {
   }
 
   /** `/admin/*`: only for the workloads of `workloadIdentity.adminCallers` (the operator). */
-  private async answerAdmin(path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async answerAdmin(
+    path: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
     try {
       const caller = await this.identity.verify(req.headers.authorization);
       if (!this.live.platform.workloadIdentity.adminCallers.includes(caller))

@@ -57,24 +57,35 @@ export async function waitForDependency<T>(
 ): Promise<T> {
   const sleep = options.sleep ?? abortableSleep;
   const signal = options.signal ?? startAbandoned.signal;
-  for (let failures = 0; ; ) {
+  for (let failures = 0; ;) {
     if (signal.aborted) {
-      throw new AppError('START_ABANDONED', `start abandoned while waiting for ${dependency}: ${String(signal.reason)}`, {
-        kind: 'unavailable',
-      });
+      throw new AppError(
+        'START_ABANDONED',
+        `start abandoned while waiting for ${dependency}: ${String(signal.reason)}`,
+        {
+          kind: 'unavailable',
+        },
+      );
     }
     try {
       const result = await attempt();
-      if (failures > 0) options.log.info({ dependency, failures }, `${dependency} reachable, start continues`);
+      if (failures > 0)
+        options.log.info({ dependency, failures }, `${dependency} reachable, start continues`);
       options.onWaiting?.(undefined);
       return result;
     } catch (error) {
       if (!isUnavailableAtStart(error)) throw error;
       failures++;
       // Full jitter, but never less than the base delay: a zero wait would retry in a tight loop.
-      const delayMs = Math.max(options.policy.baseDelayMs, backoffDelayMs(options.policy, failures, options.random));
+      const delayMs = Math.max(
+        options.policy.baseDelayMs,
+        backoffDelayMs(options.policy, failures, options.random),
+      );
       const reason = error instanceof Error ? error.message : String(error);
-      options.log.warn({ dependency, failures, delayMs, err: error }, `${dependency} unavailable at start, next try in ${delayMs} ms`);
+      options.log.warn(
+        { dependency, failures, delayMs, err: error },
+        `${dependency} unavailable at start, next try in ${delayMs} ms`,
+      );
       options.onWaiting?.(`waiting for ${dependency} (${failures} failed tries): ${reason}`);
       await sleep(delayMs, signal);
     }

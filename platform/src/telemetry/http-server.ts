@@ -1,6 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { SpanKind, SpanStatusCode, context, trace, type Attributes, type Span } from '@opentelemetry/api';
+import {
+  SpanKind,
+  SpanStatusCode,
+  context,
+  trace,
+  type Attributes,
+  type Span,
+} from '@opentelemetry/api';
 import { platformInstruments, secondsSince } from './instruments.js';
 import { extractTraceContext } from './propagation.js';
 import type { Telemetry } from './telemetry.js';
@@ -17,7 +24,17 @@ interface RequestState {
 }
 
 const requests = new WeakMap<IncomingMessage, RequestState>();
-const knownMethods = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
+const knownMethods = new Set([
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'DELETE',
+  'CONNECT',
+  'OPTIONS',
+  'TRACE',
+  'PATCH',
+]);
 
 export function traceHttpRequest(
   telemetry: Telemetry,
@@ -49,7 +66,10 @@ export function traceHttpRequest(
     if (finished) return;
     finished = true;
     const status = res.statusCode;
-    const attributes: Attributes = { 'http.request.method': method, 'http.response.status_code': status };
+    const attributes: Attributes = {
+      'http.request.method': method,
+      'http.response.status_code': status,
+    };
     if (state.route) attributes['http.route'] = state.route;
     if (status >= 500 || !res.writableFinished) {
       attributes['error.type'] = res.writableFinished ? String(status) : 'aborted';
@@ -58,7 +78,10 @@ export function traceHttpRequest(
     }
     span.setAttribute('http.response.status_code', status);
     span.end();
-    platformInstruments(telemetry.meter).httpServerDuration.record(secondsSince(started), attributes);
+    platformInstruments(telemetry.meter).httpServerDuration.record(
+      secondsSince(started),
+      attributes,
+    );
   };
   res.once('finish', finish);
   res.once('close', finish);

@@ -1,6 +1,16 @@
-export { createTelemetry, addProcessSpanProcessor, type Telemetry, type TelemetryOptions } from './telemetry.js';
+export {
+  createTelemetry,
+  addProcessSpanProcessor,
+  type Telemetry,
+  type TelemetryOptions,
+} from './telemetry.js';
 export { traceHttpRequest } from './http-server.js';
-export { traceDelivery, tracePublish, registerSubscription, type MessagingTelemetry } from './messaging.js';
+export {
+  traceDelivery,
+  tracePublish,
+  registerSubscription,
+  type MessagingTelemetry,
+} from './messaging.js';
 export { durationBucketBoundaries, secondsBetween } from './instruments.js';
 export {
   activeTraceIds,

@@ -1,6 +1,10 @@
 import { Writable } from 'node:stream';
 import { ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
-import { SeverityNumber, type AnyValueMap, type Logger as OtelLogger } from '@opentelemetry/api-logs';
+import {
+  SeverityNumber,
+  type AnyValueMap,
+  type Logger as OtelLogger,
+} from '@opentelemetry/api-logs';
 
 /**
  * A pino destination that forwards each JSON log line as an OpenTelemetry log record (OTLP), keeping
@@ -16,7 +20,16 @@ const severities: Record<string, SeverityNumber> = {
 };
 
 /** Fields that become part of the record itself (or the resource), not attributes. */
-const recordFields = new Set(['time', 'level', 'msg', 'trace_id', 'span_id', 'service.name', 'service.version', 'deployment.environment']);
+const recordFields = new Set([
+  'time',
+  'level',
+  'msg',
+  'trace_id',
+  'span_id',
+  'service.name',
+  'service.version',
+  'deployment.environment',
+]);
 
 export function otlpLogStream(logger: OtelLogger): Writable {
   return new Writable({
@@ -41,7 +54,9 @@ function emitLine(logger: OtelLogger, line: string): void {
   for (const [key, value] of Object.entries(record)) {
     if (recordFields.has(key)) continue;
     attributes[key] =
-      typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? value : JSON.stringify(value);
+      typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
+        ? value
+        : JSON.stringify(value);
   }
   const level = typeof record.level === 'string' ? record.level : 'info';
   const traceId = typeof record.trace_id === 'string' ? record.trace_id : undefined;
@@ -53,7 +68,14 @@ function emitLine(logger: OtelLogger, line: string): void {
     body: typeof record.msg === 'string' ? record.msg : '',
     attributes,
     ...(traceId && spanId
-      ? { context: trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: false }) }
+      ? {
+          context: trace.setSpanContext(ROOT_CONTEXT, {
+            traceId,
+            spanId,
+            traceFlags: TraceFlags.SAMPLED,
+            isRemote: false,
+          }),
+        }
       : {}),
   });
 }

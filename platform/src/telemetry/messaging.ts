@@ -1,6 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import { SpanKind, trace, type Attributes } from '@opentelemetry/api';
-import { busHeaders, isDependencyOutage, isPermanentFailure, type BusMessage, type Delivery } from '../bus/bus.js';
+import {
+  busHeaders,
+  isDependencyOutage,
+  isPermanentFailure,
+  type BusMessage,
+  type Delivery,
+} from '../bus/bus.js';
 import { platformInstruments, secondsSince } from './instruments.js';
 import { correlationAttributes, extractTraceContext, injectTraceContext } from './propagation.js';
 import { errorType, runWithSpan, type Telemetry } from './telemetry.js';
@@ -28,7 +34,10 @@ export async function tracePublish(
   const { telemetry, system } = messaging;
   const instruments = platformInstruments(telemetry.meter);
   const parent = extractTraceContext(message.headers, { trustBaggage: true });
-  const base: Attributes = { 'messaging.system': system, 'messaging.destination.name': message.subject };
+  const base: Attributes = {
+    'messaging.system': system,
+    'messaging.destination.name': message.subject,
+  };
   const span = telemetry.tracer.startSpan(
     `publish ${message.subject}`,
     {
@@ -86,7 +95,11 @@ export async function traceDelivery(
   const { telemetry, system } = messaging;
   const instruments = platformInstruments(telemetry.meter);
   const group = { 'messaging.consumer.group.name': delivery.subscription };
-  const base: Attributes = { 'messaging.system': system, 'messaging.destination.name': delivery.subject, ...group };
+  const base: Attributes = {
+    'messaging.system': system,
+    'messaging.destination.name': delivery.subject,
+    ...group,
+  };
   const parent = extractTraceContext(delivery.headers, { trustBaggage: true });
   const span = telemetry.tracer.startSpan(
     `process ${delivery.subject}`,

@@ -8,7 +8,11 @@ import {
   type TextMapGetter,
   type TextMapSetter,
 } from '@opentelemetry/api';
-import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import {
+  CompositePropagator,
+  W3CBaggagePropagator,
+  W3CTraceContextPropagator,
+} from '@opentelemetry/core';
 
 /**
  * W3C trace context on every hop: HTTP and Connect headers, and the headers of bus messages (which
@@ -16,7 +20,11 @@ import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } 
  * between services, so every span that handles an order can say which order it is — without the
  * platform knowing what an order is.
  */
-export const traceHeaders = { traceparent: 'traceparent', tracestate: 'tracestate', baggage: 'baggage' } as const;
+export const traceHeaders = {
+  traceparent: 'traceparent',
+  tracestate: 'tracestate',
+  baggage: 'baggage',
+} as const;
 
 const traceContextPropagator = new W3CTraceContextPropagator();
 /** traceparent, tracestate and baggage. */
@@ -34,7 +42,8 @@ const getter: TextMapGetter<HeaderSource> = {
     if (exact !== undefined) return exact;
     // Bus headers keep the case they were written with; HTTP headers arrive lower-cased.
     const lower = key.toLowerCase();
-    for (const [name, value] of Object.entries(carrier)) if (name.toLowerCase() === lower) return value;
+    for (const [name, value] of Object.entries(carrier))
+      if (name.toLowerCase() === lower) return value;
     return undefined;
   },
 };
@@ -53,7 +62,10 @@ const headersSetter: TextMapSetter<Headers> = {
  * The context a message or request was sent in. `trustBaggage: false` is for the public edge:
  * a client may continue its own trace, but not put attributes on ours.
  */
-export function extractTraceContext(carrier: HeaderSource, options: { trustBaggage: boolean }): Context {
+export function extractTraceContext(
+  carrier: HeaderSource,
+  options: { trustBaggage: boolean },
+): Context {
   const propagator = options.trustBaggage ? tracePropagator : traceContextPropagator;
   return propagator.extract(ROOT_CONTEXT, carrier, getter);
 }
@@ -86,7 +98,8 @@ export function addCorrelation(ctx: Context, entries: Readonly<Record<string, st
 /** The correlation entries of `ctx` as span attributes. */
 export function correlationAttributes(ctx: Context): Attributes {
   const attributes: Attributes = {};
-  for (const [key, entry] of propagation.getBaggage(ctx)?.getAllEntries() ?? []) attributes[key] = entry.value;
+  for (const [key, entry] of propagation.getBaggage(ctx)?.getAllEntries() ?? [])
+    attributes[key] = entry.value;
   return attributes;
 }
 

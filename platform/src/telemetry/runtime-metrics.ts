@@ -1,4 +1,9 @@
-import { PerformanceObserver, constants, monitorEventLoopDelay, type ELDHistogram } from 'node:perf_hooks';
+import {
+  PerformanceObserver,
+  constants,
+  monitorEventLoopDelay,
+  type ELDHistogram,
+} from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
 import type { Histogram, Meter } from '@opentelemetry/api';
 
@@ -40,7 +45,8 @@ class ProcessSampler {
       for (const entry of list.getEntries()) {
         const detail = (entry as { detail?: { kind?: number } }).detail;
         const kind = gcKinds.get(detail?.kind ?? -1) ?? 'unknown';
-        for (const histogram of this.gcHistograms) histogram.record(entry.duration / 1e3, { 'v8js.gc.type': kind });
+        for (const histogram of this.gcHistograms)
+          histogram.record(entry.duration / 1e3, { 'v8js.gc.type': kind });
       }
     });
     this.observer.observe({ entryTypes: ['gc'] });
@@ -92,12 +98,30 @@ export function registerRuntimeMetrics(
   shared.users += 1;
 
   const delay = {
-    min: meter.createObservableGauge('nodejs.eventloop.delay.min', { unit: 's', description: 'Event loop minimum delay.' }),
-    max: meter.createObservableGauge('nodejs.eventloop.delay.max', { unit: 's', description: 'Event loop maximum delay.' }),
-    mean: meter.createObservableGauge('nodejs.eventloop.delay.mean', { unit: 's', description: 'Event loop mean delay.' }),
-    p50: meter.createObservableGauge('nodejs.eventloop.delay.p50', { unit: 's', description: 'Event loop 50th percentile delay.' }),
-    p90: meter.createObservableGauge('nodejs.eventloop.delay.p90', { unit: 's', description: 'Event loop 90th percentile delay.' }),
-    p99: meter.createObservableGauge('nodejs.eventloop.delay.p99', { unit: 's', description: 'Event loop 99th percentile delay.' }),
+    min: meter.createObservableGauge('nodejs.eventloop.delay.min', {
+      unit: 's',
+      description: 'Event loop minimum delay.',
+    }),
+    max: meter.createObservableGauge('nodejs.eventloop.delay.max', {
+      unit: 's',
+      description: 'Event loop maximum delay.',
+    }),
+    mean: meter.createObservableGauge('nodejs.eventloop.delay.mean', {
+      unit: 's',
+      description: 'Event loop mean delay.',
+    }),
+    p50: meter.createObservableGauge('nodejs.eventloop.delay.p50', {
+      unit: 's',
+      description: 'Event loop 50th percentile delay.',
+    }),
+    p90: meter.createObservableGauge('nodejs.eventloop.delay.p90', {
+      unit: 's',
+      description: 'Event loop 90th percentile delay.',
+    }),
+    p99: meter.createObservableGauge('nodejs.eventloop.delay.p99', {
+      unit: 's',
+      description: 'Event loop 99th percentile delay.',
+    }),
   };
   const heapUsed = meter.createObservableGauge('v8js.memory.heap.used', {
     unit: 'By',
@@ -105,7 +129,9 @@ export function registerRuntimeMetrics(
   });
   const observe = (result: Parameters<Parameters<Meter['addBatchObservableCallback']>[0]>[0]) => {
     const window = shared.eventLoop();
-    if (window) for (const key of Object.keys(delay) as (keyof typeof delay)[]) result.observe(delay[key], window[key]);
+    if (window)
+      for (const key of Object.keys(delay) as (keyof typeof delay)[])
+        result.observe(delay[key], window[key]);
     for (const space of getHeapSpaceStatistics()) {
       result.observe(heapUsed, space.space_used_size, { 'v8js.heap.space.name': space.space_name });
     }
@@ -116,7 +142,9 @@ export function registerRuntimeMetrics(
   const gcDuration = meter.createHistogram('v8js.gc.duration', {
     unit: 's',
     description: 'Garbage collection pause durations, by kind.',
-    advice: { explicitBucketBoundaries: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5] },
+    advice: {
+      explicitBucketBoundaries: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    },
   });
   const removeGc = shared.addGcHistogram(gcDuration);
 

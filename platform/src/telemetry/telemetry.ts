@@ -23,7 +23,11 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
-import { MeterProvider, PeriodicExportingMetricReader, type IMetricReader } from '@opentelemetry/sdk-metrics';
+import {
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type IMetricReader,
+} from '@opentelemetry/sdk-metrics';
 import {
   BasicTracerProvider,
   BatchSpanProcessor,
@@ -89,7 +93,6 @@ export interface TelemetryOptions {
   /** A logger made by the caller (tests capture lines); otherwise one is created for the service. */
   readonly log?: Logger;
 }
-
 
 let globalsInstalled = false;
 /** Context manager and propagator are process-wide: install them once, whatever the number of services. */
@@ -170,7 +173,10 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
   if (otlp) {
     readers.push(
       new PeriodicExportingMetricReader({
-        exporter: new OTLPMetricExporter({ url: `${otlp}/v1/metrics`, timeoutMillis: config.exportTimeoutMs }),
+        exporter: new OTLPMetricExporter({
+          url: `${otlp}/v1/metrics`,
+          timeoutMillis: config.exportTimeoutMs,
+        }),
         exportIntervalMillis: config.metricExportIntervalMs,
         exportTimeoutMillis: Math.min(config.exportTimeoutMs, config.metricExportIntervalMs),
       }),
@@ -187,7 +193,10 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
         resource,
         processors: [
           new BatchLogRecordProcessor({
-            exporter: new OTLPLogExporter({ url: `${otlp}/v1/logs`, timeoutMillis: config.exportTimeoutMs }),
+            exporter: new OTLPLogExporter({
+              url: `${otlp}/v1/logs`,
+              timeoutMillis: config.exportTimeoutMs,
+            }),
             exportTimeoutMillis: config.exportTimeoutMs,
           }),
         ],
@@ -280,17 +289,26 @@ function disabledTelemetry(options: TelemetryOptions): Telemetry {
     correlate: () => undefined,
     nameHttpRoute: () => undefined,
     inSpan: (_name, _attributes, work) => work(),
-    durationHistogram: (name, description) => meter.createHistogram(name, { unit: 's', description }),
+    durationHistogram: (name, description) =>
+      meter.createHistogram(name, { unit: 's', description }),
     serveMetrics: (_req, res) => {
       res.writeHead(404, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: { code: 'TELEMETRY_DISABLED', message: 'telemetry.enabled is false' } }));
+      res.end(
+        JSON.stringify({
+          error: { code: 'TELEMETRY_DISABLED', message: 'telemetry.enabled is false' },
+        }),
+      );
     },
     shutdown: () => Promise.resolve(),
   };
 }
 
 /** Runs `work` as the active span `span`, ends it, and records a failure on it. */
-export async function runWithSpan<T>(span: Span, parent: Context, work: () => Promise<T>): Promise<T> {
+export async function runWithSpan<T>(
+  span: Span,
+  parent: Context,
+  work: () => Promise<T>,
+): Promise<T> {
   try {
     return await context.with(trace.setSpan(parent, span), work);
   } catch (error) {
@@ -301,7 +319,12 @@ export async function runWithSpan<T>(span: Span, parent: Context, work: () => Pr
   }
 }
 
-function runInSpan<T>(tracer: Tracer, name: string, attributes: Attributes, work: () => Promise<T>): Promise<T> {
+function runInSpan<T>(
+  tracer: Tracer,
+  name: string,
+  attributes: Attributes,
+  work: () => Promise<T>,
+): Promise<T> {
   const parent = context.active();
   const span = tracer.startSpan(name, { kind: SpanKind.INTERNAL, attributes }, parent);
   return runWithSpan(span, parent, work);
@@ -310,8 +333,12 @@ function runInSpan<T>(tracer: Tracer, name: string, attributes: Attributes, work
 export function recordFailure(span: Span, error: unknown): void {
   // A refusal by load shedding is deliberate and cheap; its stack trace (formatted for the
   // exception event) is neither useful nor cheap when thousands arrive per second.
-  if (!findAppError(error)?.shedding) span.recordException(error instanceof Error ? error : String(error));
-  span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+  if (!findAppError(error)?.shedding)
+    span.recordException(error instanceof Error ? error : String(error));
+  span.setStatus({
+    code: SpanStatusCode.ERROR,
+    message: error instanceof Error ? error.message : String(error),
+  });
   span.setAttribute('error.type', errorType(error));
 }
 

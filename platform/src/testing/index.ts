@@ -66,8 +66,10 @@ export function testServiceConfig<Schema extends z.ZodType>(
   overrides: { platform?: Record<string, unknown>; service?: Record<string, unknown> } = {},
 ): ServiceConfig<z.output<Schema>> {
   const env: Record<string, string> = {};
-  if (process.env.ORDERLY_TEST_POSTGRES_URL) env.ORDERLY_POSTGRES__URL = process.env.ORDERLY_TEST_POSTGRES_URL;
-  if (process.env.ORDERLY_TEST_NATS_URL) env.ORDERLY_BUS__NATS_SERVERS = process.env.ORDERLY_TEST_NATS_URL;
+  if (process.env.ORDERLY_TEST_POSTGRES_URL)
+    env.ORDERLY_POSTGRES__URL = process.env.ORDERLY_TEST_POSTGRES_URL;
+  if (process.env.ORDERLY_TEST_NATS_URL)
+    env.ORDERLY_BUS__NATS_SERVERS = process.env.ORDERLY_TEST_NATS_URL;
   const base = {
     logLevel: process.env.ORDERLY_TEST_LOG_LEVEL ?? 'silent',
     bus: { kind: 'memory', retryBackoffMs: [20, 50, 100] },
@@ -100,13 +102,20 @@ export function testLiveConfig<Schema extends z.ZodType>(
   serviceName: string,
   schema: Schema,
   file: string,
-  overrides: { platform?: Record<string, unknown>; service?: Record<string, unknown>; logLevelFromFile?: boolean } = {},
+  overrides: {
+    platform?: Record<string, unknown>;
+    service?: Record<string, unknown>;
+    logLevelFromFile?: boolean;
+  } = {},
 ): { live: LiveConfig<z.output<Schema>>; source: ConfigSource; close(): void } {
   const env: Record<string, string> = {};
-  if (process.env.ORDERLY_TEST_POSTGRES_URL) env.ORDERLY_POSTGRES__URL = process.env.ORDERLY_TEST_POSTGRES_URL;
-  if (process.env.ORDERLY_TEST_NATS_URL) env.ORDERLY_BUS__NATS_SERVERS = process.env.ORDERLY_TEST_NATS_URL;
+  if (process.env.ORDERLY_TEST_POSTGRES_URL)
+    env.ORDERLY_POSTGRES__URL = process.env.ORDERLY_TEST_POSTGRES_URL;
+  if (process.env.ORDERLY_TEST_NATS_URL)
+    env.ORDERLY_BUS__NATS_SERVERS = process.env.ORDERLY_TEST_NATS_URL;
   // A service with a database gets its own fresh one (stateless services, like the gateway, have none).
-  const hasDatabase = schema instanceof ZodObject && 'database' in (schema.shape as Record<string, unknown>);
+  const hasDatabase =
+    schema instanceof ZodObject && 'database' in (schema.shape as Record<string, unknown>);
   const base: Record<string, unknown> = {
     bus: { kind: 'memory', retryBackoffMs: [20, 50, 100] },
     outbox: { pollIntervalMs: 200 },
@@ -128,7 +137,10 @@ export function testLiveConfig<Schema extends z.ZodType>(
   });
   const live = LiveConfig.follow(source, serviceName, schema);
   const reload = () => live.platform.configReload;
-  source.watch(() => ({ debounceMs: reload().debounceMs, pollIntervalMs: reload().pollIntervalMs }));
+  source.watch(() => ({
+    debounceMs: reload().debounceMs,
+    pollIntervalMs: reload().pollIntervalMs,
+  }));
   return {
     live,
     source,
@@ -174,7 +186,11 @@ export async function recordEvents(
   schemas: readonly DescMessage[],
   name = uniqueName('test.recorder'),
   subjectPrefix = defaultSubjectPrefix,
-): Promise<{ events: { type: string; eventId: string; message: unknown }[]; of<D extends DescMessage>(schema: D): MessageShape<D>[]; stop(): Promise<void> }> {
+): Promise<{
+  events: { type: string; eventId: string; message: unknown }[];
+  of<D extends DescMessage>(schema: D): MessageShape<D>[];
+  stop(): Promise<void>;
+}> {
   const events: { type: string; eventId: string; message: unknown }[] = [];
   const byType = new Map(schemas.map((s) => [s.typeName, s]));
   const subscription: Subscription = await bus.subscribe(
@@ -189,7 +205,8 @@ export async function recordEvents(
     async (delivery) => {
       const type = delivery.headers[busHeaders.eventType] ?? '';
       const schema = byType.get(type);
-      if (schema) events.push({ type, eventId: delivery.id, message: decodeEvent(schema, delivery.data) });
+      if (schema)
+        events.push({ type, eventId: delivery.id, message: decodeEvent(schema, delivery.data) });
       return Promise.resolve();
     },
   );

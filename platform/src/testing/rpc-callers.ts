@@ -14,7 +14,10 @@ export async function callOutcome(call: Promise<unknown>): Promise<CallOutcome> 
     return { code: 'ok' };
   } catch (error) {
     const connectError = ConnectError.from(error);
-    const code = Code[connectError.code].replace(/[A-Z]/g, (c, i: number) => (i > 0 ? '_' : '') + c.toLowerCase());
+    const code = Code[connectError.code].replace(
+      /[A-Z]/g,
+      (c, i: number) => (i > 0 ? '_' : '') + c.toLowerCase(),
+    );
     return { code, errorCode: connectError.metadata.get(errorCodeHeader) ?? undefined };
   }
 }
@@ -28,10 +31,11 @@ export async function callEveryMethod(
   baseUrl: string,
   identity?: RpcClientOptions['identity'],
 ): Promise<Record<string, CallOutcome>> {
-  const client = createRpcClient(service, { baseUrl, defaultTimeoutMs: 5000, ...(identity ? { identity } : {}) }) as unknown as Record<
-    string,
-    (request: unknown) => Promise<unknown>
-  >;
+  const client = createRpcClient(service, {
+    baseUrl,
+    defaultTimeoutMs: 5000,
+    ...(identity ? { identity } : {}),
+  }) as unknown as Record<string, (request: unknown) => Promise<unknown>>;
   const outcomes: Record<string, CallOutcome> = {};
   for (const method of service.methods) {
     outcomes[method.name] = await callOutcome(client[method.localName]!(create(method.input)));

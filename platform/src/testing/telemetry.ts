@@ -1,4 +1,8 @@
-import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import {
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  type ReadableSpan,
+} from '@opentelemetry/sdk-trace-base';
 import { addProcessSpanProcessor } from '../telemetry/index.js';
 
 export type RecordedSpan = ReadableSpan;
@@ -7,12 +11,17 @@ export type RecordedSpan = ReadableSpan;
  * Records every span that any service of this process ends, from now until `stop()`. For tests
  * that assert the shape of a trace without a collector.
  */
-export function recordSpans(): { spans(): RecordedSpan[]; trace(traceId: string): RecordedSpan[]; stop(): void } {
+export function recordSpans(): {
+  spans(): RecordedSpan[];
+  trace(traceId: string): RecordedSpan[];
+  stop(): void;
+} {
   const exporter = new InMemorySpanExporter();
   const remove = addProcessSpanProcessor(new SimpleSpanProcessor(exporter));
   return {
     spans: () => exporter.getFinishedSpans(),
-    trace: (traceId) => exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId),
+    trace: (traceId) =>
+      exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId),
     stop: () => {
       remove();
       exporter.reset();
@@ -21,7 +30,9 @@ export function recordSpans(): { spans(): RecordedSpan[]; trace(traceId: string)
 }
 
 /** Parses Prometheus text into samples: `{ name, labels, value }`. */
-export function parsePrometheus(text: string): { name: string; labels: Record<string, string>; value: number }[] {
+export function parsePrometheus(
+  text: string,
+): { name: string; labels: Record<string, string>; value: number }[] {
   const samples: { name: string; labels: Record<string, string>; value: number }[] = [];
   for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('#')) continue;

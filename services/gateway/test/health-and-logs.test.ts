@@ -70,7 +70,14 @@ describe('request logs', () => {
       expect(found).toHaveLength(3);
       return found;
     });
-    expect(requestLines.map((line) => [line.level, line['http.method'], line['http.route'], line['http.status_code']])).toEqual([
+    expect(
+      requestLines.map((line) => [
+        line.level,
+        line['http.method'],
+        line['http.route'],
+        line['http.status_code'],
+      ]),
+    ).toEqual([
       ['info', 'POST', '/v1/orders', 202],
       ['info', 'GET', '/v1/orders/:orderId', 404],
       ['info', 'GET', 'unmatched', 404],

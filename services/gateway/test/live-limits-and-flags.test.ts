@@ -10,7 +10,13 @@ import type { ServiceRuntime } from '@orderly/platform';
 import { eventually, testLiveConfig } from '@orderly/platform/testing';
 import { createGatewayService, gatewayConfigSchema } from '../src/app.js';
 import { customerToken, fakeIdentityService } from './fake-identity.js';
-import { fakeInventoryService, fakeOrderService, generousRateLimits, send, startUpstream } from './test-gateway.js';
+import {
+  fakeInventoryService,
+  fakeOrderService,
+  generousRateLimits,
+  send,
+  startUpstream,
+} from './test-gateway.js';
 
 /**
  * The gateway's limits follow its configuration file (a reloaded key rebuilds the HTTP app, OpenAPI
@@ -43,9 +49,15 @@ let runtime: ServiceRuntime;
 let url: string;
 
 beforeAll(async () => {
-  const orders = await startUpstream((router) => router.service(OrderService, fakeOrderService().impl));
-  const inventory = await startUpstream((router) => router.service(InventoryService, fakeInventoryService().impl));
-  const identity = await startUpstream((router) => router.service(IdentityService, fakeIdentityService().impl));
+  const orders = await startUpstream((router) =>
+    router.service(OrderService, fakeOrderService().impl),
+  );
+  const inventory = await startUpstream((router) =>
+    router.service(InventoryService, fakeInventoryService().impl),
+  );
+  const identity = await startUpstream((router) =>
+    router.service(IdentityService, fakeIdentityService().impl),
+  );
   upstreams.push(orders, inventory, identity);
   live = testLiveConfig('gateway', gatewayConfigSchema, configFile, {
     platform: { flags: { file: flagsFile } },
@@ -99,8 +111,20 @@ describe('gateway limits and flags at run time', () => {
     await eventually(async () => expect((await placeOrder('other-customer', 3)).status).toBe(400));
     expect((await placeOrder('other-customer', 2)).status).toBe(202);
     const openapi = (await (await fetch(`${url}/openapi.json`)).json()) as {
-      paths: Record<string, { post?: { requestBody: { content: Record<string, { schema: { properties: { lines: { maxItems: number } } } }> } } }>;
+      paths: Record<
+        string,
+        {
+          post?: {
+            requestBody: {
+              content: Record<string, { schema: { properties: { lines: { maxItems: number } } } }>;
+            };
+          };
+        }
+      >;
     };
-    expect(openapi.paths['/v1/orders']?.post?.requestBody.content['application/json']?.schema.properties.lines.maxItems).toBe(2);
+    expect(
+      openapi.paths['/v1/orders']?.post?.requestBody.content['application/json']?.schema.properties
+        .lines.maxItems,
+    ).toBe(2);
   });
 });

@@ -64,9 +64,11 @@ describe('GET /openapi.json', () => {
   });
 
   test('when security is read, then bearer JWT is the default and exactly the public routes opt out', () => {
-    const components = (document as unknown as {
-      components: { securitySchemes: Record<string, unknown> };
-    }).components;
+    const components = (
+      document as unknown as {
+        components: { securitySchemes: Record<string, unknown> };
+      }
+    ).components;
     expect(components.securitySchemes.bearerAuth).toMatchObject({
       type: 'http',
       scheme: 'bearer',

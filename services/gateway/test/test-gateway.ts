@@ -59,7 +59,9 @@ export function gatewayTestConfig(
     overrides: {
       logLevel: 'silent',
       ...testWorkloadIdentityConfig,
-      services: { gateway: { port: 0, operatorPort: 0, rateLimits: generousRateLimits, ...service } },
+      services: {
+        gateway: { port: 0, operatorPort: 0, rateLimits: generousRateLimits, ...service },
+      },
     },
   });
   return parseServiceConfig(document, 'gateway', gatewayConfigSchema);

@@ -1,4 +1,9 @@
-import { ConfigError, configValue, loadConfigDocument, serviceEndpointsShape } from '@orderly/platform';
+import {
+  ConfigError,
+  configValue,
+  loadConfigDocument,
+  serviceEndpointsShape,
+} from '@orderly/platform';
 import { z } from 'zod';
 
 /**

@@ -1,5 +1,12 @@
 import { fileURLToPath } from 'node:url';
-import { liveConfigOf, ServiceRuntime, type Bus, type Flags, type Logger, type ServiceConfig } from '@orderly/platform';
+import {
+  liveConfigOf,
+  ServiceRuntime,
+  type Bus,
+  type Flags,
+  type Logger,
+  type ServiceConfig,
+} from '@orderly/platform';
 import type { InventoryConfig } from './config.js';
 import { demoCatalog } from './domain/demo-catalog.js';
 import { seedCatalogIfEmpty } from './data-access/product-repository.js';

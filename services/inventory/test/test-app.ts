@@ -10,7 +10,12 @@ import {
   type BusMessage,
   type ServiceRuntime,
 } from '@orderly/platform';
-import { dropTestDatabase, recordEvents, testServiceConfig, testCaller } from '@orderly/platform/testing';
+import {
+  dropTestDatabase,
+  recordEvents,
+  testServiceConfig,
+  testCaller,
+} from '@orderly/platform/testing';
 import {
   OrderCancelledSchema,
   OrderConfirmedSchema,

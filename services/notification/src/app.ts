@@ -1,6 +1,13 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { liveConfigOf, ServiceRuntime, type Bus, type Flags, type Logger, type ServiceConfig } from '@orderly/platform';
+import {
+  liveConfigOf,
+  ServiceRuntime,
+  type Bus,
+  type Flags,
+  type Logger,
+  type ServiceConfig,
+} from '@orderly/platform';
 import type { NotificationConfig } from './config.js';
 import type { Sender } from './domain/sender.js';
 import { FileSender } from './data-access/file-sender.js';

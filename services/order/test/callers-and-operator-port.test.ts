@@ -37,19 +37,32 @@ describe('callers of the order service', () => {
   test('when any RPC is called without a service token, then it is UNAUTHENTICATED with CALLER_UNAUTHENTICATED', async () => {
     const outcomes = await callEveryMethod(OrderService, url);
     for (const method of everyMethod)
-      expect(outcomes[method], method).toEqual({ code: 'unauthenticated', errorCode: 'CALLER_UNAUTHENTICATED' });
+      expect(outcomes[method], method).toEqual({
+        code: 'unauthenticated',
+        errorCode: 'CALLER_UNAUTHENTICATED',
+      });
   });
 
   test('when any RPC is called by a service on no allowlist (payment), then it is PERMISSION_DENIED with CALLER_NOT_ALLOWED', async () => {
     const outcomes = await callEveryMethod(OrderService, url, await testCaller('payment', 'order'));
     for (const method of everyMethod)
-      expect(outcomes[method], method).toEqual({ code: 'permission_denied', errorCode: 'CALLER_NOT_ALLOWED' });
+      expect(outcomes[method], method).toEqual({
+        code: 'permission_denied',
+        errorCode: 'CALLER_NOT_ALLOWED',
+      });
   });
 
   test('when a token was signed for another service (inventory), then the order service refuses it as UNAUTHENTICATED', async () => {
-    const outcomes = await callEveryMethod(OrderService, url, await testCaller('gateway', 'inventory'));
+    const outcomes = await callEveryMethod(
+      OrderService,
+      url,
+      await testCaller('gateway', 'inventory'),
+    );
     for (const method of everyMethod)
-      expect(outcomes[method], method).toEqual({ code: 'unauthenticated', errorCode: 'CALLER_UNAUTHENTICATED' });
+      expect(outcomes[method], method).toEqual({
+        code: 'unauthenticated',
+        errorCode: 'CALLER_UNAUTHENTICATED',
+      });
   });
 
   test('when the token is forged (signature changed), then it is UNAUTHENTICATED', async () => {
@@ -57,14 +70,21 @@ describe('callers of the order service', () => {
     const forged = `${token.slice(0, -4)}${token.endsWith('AAAA') ? 'BBBB' : 'AAAA'}`;
     const client = createRpcClient(OrderService, { baseUrl: url, defaultTimeoutMs: 5000 });
     const outcome = await callOutcome(
-      client.getOrder({ orderId: randomUUID(), customerId: 'c' }, { headers: { authorization: `Bearer ${forged}` } }),
+      client.getOrder(
+        { orderId: randomUUID(), customerId: 'c' },
+        { headers: { authorization: `Bearer ${forged}` } },
+      ),
     );
     expect(outcome).toEqual({ code: 'unauthenticated', errorCode: 'CALLER_UNAUTHENTICATED' });
   });
 
   test('when the gateway and the operator call, then each reaches exactly the methods it is allowed (customer reads for the gateway, GetOrderForOperator for the operator)', async () => {
     const gateway = await callEveryMethod(OrderService, url, await testCaller('gateway', 'order'));
-    const operator = await callEveryMethod(OrderService, url, await testCaller('operator', 'order'));
+    const operator = await callEveryMethod(
+      OrderService,
+      url,
+      await testCaller('operator', 'order'),
+    );
     const allowed = (outcomes: Record<string, { errorCode?: string }>) =>
       everyMethod.filter((m) => !outcomes[m]?.errorCode?.startsWith('CALLER_'));
     expect(allowed(gateway)).toEqual(['PlaceOrder', 'GetOrder', 'ListOrders']);
@@ -93,7 +113,9 @@ describe('customer scoping', () => {
       defaultTimeoutMs: 5000,
       identity: await testCaller('operator', 'order'),
     });
-    expect((await operator.getOrderForOperator({ orderId: order!.orderId })).order?.customerId).toBe('owner');
+    expect(
+      (await operator.getOrderForOperator({ orderId: order!.orderId })).order?.customerId,
+    ).toBe('owner');
   });
 });
 
@@ -121,7 +143,9 @@ describe('operator port', () => {
     expect(notOperator.status).toBe(403);
     expect(await notOperator.json()).toMatchObject({ error: { code: 'CALLER_NOT_ALLOWED' } });
     const operator = await testWorkloadIdentity('operator');
-    const listed = await fetch(admin, { headers: { authorization: await operator.authorization('order') } });
+    const listed = await fetch(admin, {
+      headers: { authorization: await operator.authorization('order') },
+    });
     expect(listed.status).toBe(200);
     expect(await listed.json()).toEqual({ deadLetters: [] });
     const redriven = await fetch(`${admin}/redrive`, {

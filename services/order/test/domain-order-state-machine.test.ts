@@ -13,11 +13,20 @@ const at = new Date('2026-01-01T00:00:00Z');
 const later = new Date('2026-01-01T00:00:01Z');
 const anOrder = (): Order =>
   newPendingOrder(
-    { customerId: 'c1', idempotencyKey: 'k1', lines: [{ sku: 'SKU-A', quantity: 2 }], paymentMethod: 'pm_card_ok' },
+    {
+      customerId: 'c1',
+      idempotencyKey: 'k1',
+      lines: [{ sku: 'SKU-A', quantity: 2 }],
+      paymentMethod: 'pm_card_ok',
+    },
     'o1',
     at,
   );
-const stock = { reservationId: 'r1', totalCents: 500, lines: [{ sku: 'SKU-A', quantity: 2, unitPriceCents: 250 }] };
+const stock = {
+  reservationId: 'r1',
+  totalCents: 500,
+  lines: [{ sku: 'SKU-A', quantity: 2, unitPriceCents: 250 }],
+};
 
 describe('order state machine', () => {
   test('when the transitions follow the saga, then they are all legal', () => {
@@ -31,26 +40,39 @@ describe('order state machine', () => {
     expect(canTransition('PENDING', 'CONFIRMED')).toBe(false);
     expect(canTransition('CONFIRMED', 'CANCELLED')).toBe(false);
     expect(canTransition('CANCELLED', 'STOCK_RESERVED')).toBe(false);
-    expect(() => transition(anOrder(), 'CONFIRMED', later)).toThrow(/cannot go from PENDING to CONFIRMED/);
+    expect(() => transition(anOrder(), 'CONFIRMED', later)).toThrow(
+      /cannot go from PENDING to CONFIRMED/,
+    );
   });
 
   test('when stock is reserved, then the order is priced, keeps the reservation and asks for payment', () => {
     const step = onStockReserved(anOrder(), stock, later);
     expect(step).toMatchObject({ kind: 'advanced', publish: 'PaymentRequested' });
     if (step.kind !== 'advanced') return;
-    expect(step.order).toMatchObject({ status: 'STOCK_RESERVED', totalCents: 500, reservationId: 'r1' });
+    expect(step.order).toMatchObject({
+      status: 'STOCK_RESERVED',
+      totalCents: 500,
+      reservationId: 'r1',
+    });
     expect(step.order.history.map((h) => h.status)).toEqual(['PENDING', 'STOCK_RESERVED']);
   });
 
   test('when stock is rejected, then the order is cancelled as OUT_OF_STOCK', () => {
     const step = onStockRejected(anOrder(), later);
-    expect(step).toMatchObject({ kind: 'advanced', publish: 'OrderCancelled', order: { cancellationReason: 'OUT_OF_STOCK' } });
+    expect(step).toMatchObject({
+      kind: 'advanced',
+      publish: 'OrderCancelled',
+      order: { cancellationReason: 'OUT_OF_STOCK' },
+    });
   });
 
   test('when payment succeeds for a reserved order, then it is confirmed', () => {
     const reserved = onStockReserved(anOrder(), stock, later);
     if (reserved.kind !== 'advanced') throw new Error('expected advance');
-    expect(onPaymentSucceeded(reserved.order, later)).toMatchObject({ kind: 'advanced', order: { status: 'CONFIRMED' } });
+    expect(onPaymentSucceeded(reserved.order, later)).toMatchObject({
+      kind: 'advanced',
+      order: { status: 'CONFIRMED' },
+    });
     expect(onPaymentFailed(reserved.order, later)).toMatchObject({
       order: { status: 'CANCELLED', cancellationReason: 'PAYMENT_DECLINED' },
     });
@@ -69,8 +91,15 @@ describe('order state machine', () => {
   });
 
   test('when two requests differ only in their key, then their fingerprints match; different content differs', () => {
-    const base = { customerId: 'c', idempotencyKey: 'a', lines: [{ sku: 'S', quantity: 1 }], paymentMethod: 'pm' };
+    const base = {
+      customerId: 'c',
+      idempotencyKey: 'a',
+      lines: [{ sku: 'S', quantity: 1 }],
+      paymentMethod: 'pm',
+    };
     expect(requestFingerprint(base)).toBe(requestFingerprint({ ...base, idempotencyKey: 'b' }));
-    expect(requestFingerprint(base)).not.toBe(requestFingerprint({ ...base, lines: [{ sku: 'S', quantity: 2 }] }));
+    expect(requestFingerprint(base)).not.toBe(
+      requestFingerprint({ ...base, lines: [{ sku: 'S', quantity: 2 }] }),
+    );
   });
 });

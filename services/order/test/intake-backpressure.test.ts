@@ -1,7 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { MemoryBus, createRpcClient, fromRpcError, type ServiceRuntime } from '@orderly/platform';
-import { dropTestDatabase, eventually, testServiceConfig, testCaller } from '@orderly/platform/testing';
+import {
+  dropTestDatabase,
+  eventually,
+  testServiceConfig,
+  testCaller,
+} from '@orderly/platform/testing';
 import { createOrderService, orderConfigSchema } from '../src/app.js';
 import type { Client } from '@connectrpc/connect';
 import { OrderService } from '../gen/order/v1/order_service_pb.js';
@@ -53,7 +58,11 @@ const eventuallyRefused = (client: Client<typeof OrderService>) =>
 
 describe('intake backpressure', () => {
   test('when as many sagas as allowed are open, then a new order is refused as ORDER_INTAKE_SATURATED, and accepted once they are decided', async () => {
-    const client = createRpcClient(OrderService, { baseUrl: url, defaultTimeoutMs: 5000, identity: await testCaller('gateway', 'order') });
+    const client = createRpcClient(OrderService, {
+      baseUrl: url,
+      defaultTimeoutMs: 5000,
+      identity: await testCaller('gateway', 'order'),
+    });
     // Nobody answers these sagas (no inventory here), so they stay open until their timeout.
     for (let i = 0; i < maxOpenSagas; i++) await client.placeOrder(anOrder());
 
@@ -91,7 +100,11 @@ describe('intake backpressure by age', () => {
   });
 
   test('when the oldest open saga has waited longer than allowed, then new orders are refused until it is decided', async () => {
-    const client = createRpcClient(OrderService, { baseUrl: ageUrl, defaultTimeoutMs: 5000, identity: await testCaller('gateway', 'order') });
+    const client = createRpcClient(OrderService, {
+      baseUrl: ageUrl,
+      defaultTimeoutMs: 5000,
+      identity: await testCaller('gateway', 'order'),
+    });
     await client.placeOrder(anOrder());
 
     const refused = await eventuallyRefused(client);

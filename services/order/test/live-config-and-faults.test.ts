@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { MemoryBus, createRpcClient, fromRpcError, type ServiceRuntime } from '@orderly/platform';
-import { dropTestDatabase, eventually, testLiveConfig, testCaller } from '@orderly/platform/testing';
+import {
+  dropTestDatabase,
+  eventually,
+  testLiveConfig,
+  testCaller,
+} from '@orderly/platform/testing';
 import { createOrderService, orderConfigSchema } from '../src/app.js';
 import { CancellationReason, OrderService, OrderStatus } from '../gen/order/v1/order_service_pb.js';
 
@@ -22,13 +27,21 @@ const writeFlags = (errorRate: number) =>
     flagsFile,
     JSON.stringify({
       $schema: 'https://flagd.dev/schema/v0/flags.json',
-      flags: { 'fault-error-rate': { state: 'ENABLED', variants: { current: errorRate }, defaultVariant: 'current' } },
+      flags: {
+        'fault-error-rate': {
+          state: 'ENABLED',
+          variants: { current: errorRate },
+          defaultVariant: 'current',
+        },
+      },
     }),
   );
 writeFileSync(configFile, orderYaml(600_000));
 writeFlags(0);
 
-const live = testLiveConfig('order', orderConfigSchema, configFile, { platform: { flags: { file: flagsFile } } });
+const live = testLiveConfig('order', orderConfigSchema, configFile, {
+  platform: { flags: { file: flagsFile } },
+});
 const bus = new MemoryBus();
 let runtime: ServiceRuntime;
 let client: ReturnType<typeof createRpcClient<typeof OrderService>>;
@@ -37,8 +50,16 @@ let operator: ReturnType<typeof createRpcClient<typeof OrderService>>;
 beforeAll(async () => {
   runtime = await createOrderService({ config: live.live, bus });
   const { url } = await runtime.start();
-  client = createRpcClient(OrderService, { baseUrl: url, defaultTimeoutMs: 5000, identity: await testCaller('gateway', 'order') });
-  operator = createRpcClient(OrderService, { baseUrl: url, defaultTimeoutMs: 5000, identity: await testCaller('operator', 'order') });
+  client = createRpcClient(OrderService, {
+    baseUrl: url,
+    defaultTimeoutMs: 5000,
+    identity: await testCaller('gateway', 'order'),
+  });
+  operator = createRpcClient(OrderService, {
+    baseUrl: url,
+    defaultTimeoutMs: 5000,
+    identity: await testCaller('operator', 'order'),
+  });
 });
 afterAll(async () => {
   await runtime?.stop();
@@ -60,7 +81,9 @@ describe('order service configuration and flags at run time', () => {
     const { order } = await placeOrder();
     const orderId = order!.orderId;
     await new Promise((resolve) => setTimeout(resolve, 500));
-    expect((await operator.getOrderForOperator({ orderId })).order?.status).toBe(OrderStatus.PENDING);
+    expect((await operator.getOrderForOperator({ orderId })).order?.status).toBe(
+      OrderStatus.PENDING,
+    );
 
     writeFileSync(configFile, orderYaml(300));
 
@@ -85,6 +108,9 @@ describe('order service configuration and flags at run time', () => {
     expect(error).toMatchObject({ code: 'FAULT_INJECTED', kind: 'unavailable' });
 
     writeFlags(0);
-    await eventually(async () => expect((await placeOrder()).order?.status).toBe(OrderStatus.PENDING), { timeoutMs: 20_000 });
+    await eventually(
+      async () => expect((await placeOrder()).order?.status).toBe(OrderStatus.PENDING),
+      { timeoutMs: 20_000 },
+    );
   });
 });

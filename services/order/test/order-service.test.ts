@@ -1,9 +1,27 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Code, ConnectError, type Client } from '@connectrpc/connect';
-import { MemoryBus, createRpcClient, errorCodeHeader, newEvent, type ServiceRuntime } from '@orderly/platform';
-import { dropTestDatabase, eventually, recordEvents, testServiceConfig, testCaller } from '@orderly/platform/testing';
-import { StockRejectedSchema, StockReservedSchema } from '@orderly/inventory/contract/inventory_events';
-import { PaymentFailedSchema, PaymentSucceededSchema } from '@orderly/payment/contract/payment_events';
+import {
+  MemoryBus,
+  createRpcClient,
+  errorCodeHeader,
+  newEvent,
+  type ServiceRuntime,
+} from '@orderly/platform';
+import {
+  dropTestDatabase,
+  eventually,
+  recordEvents,
+  testServiceConfig,
+  testCaller,
+} from '@orderly/platform/testing';
+import {
+  StockRejectedSchema,
+  StockReservedSchema,
+} from '@orderly/inventory/contract/inventory_events';
+import {
+  PaymentFailedSchema,
+  PaymentSucceededSchema,
+} from '@orderly/payment/contract/payment_events';
 import { createOrderService, orderConfigSchema } from '../src/app.js';
 import { OrderService, OrderStatus, CancellationReason } from '../gen/order/v1/order_service_pb.js';
 import {
@@ -14,14 +32,18 @@ import {
 } from '../gen/order/v1/order_events_pb.js';
 import { randomUUID } from 'node:crypto';
 
-const config = testServiceConfig('order', orderConfigSchema, { service: { sagaTimeoutMs: 60_000, sagaSweepIntervalMs: 100 } });
+const config = testServiceConfig('order', orderConfigSchema, {
+  service: { sagaTimeoutMs: 60_000, sagaSweepIntervalMs: 100 },
+});
 const bus = new MemoryBus();
 let runtime: ServiceRuntime;
 let client: Client<typeof OrderService>;
 let operator: Client<typeof OrderService>;
 let recorder: Awaited<ReturnType<typeof recordEvents>>;
 
-const aPlaceOrderRequest = (overrides: Partial<{ customerId: string; idempotencyKey: string; paymentMethod: string }> = {}) => ({
+const aPlaceOrderRequest = (
+  overrides: Partial<{ customerId: string; idempotencyKey: string; paymentMethod: string }> = {},
+) => ({
   customerId: 'customer-1',
   idempotencyKey: randomUUID(),
   lines: [{ sku: 'SKU-A', quantity: 2 }],
@@ -34,11 +56,24 @@ async function publish(event: ReturnType<typeof newEvent>) {
 }
 
 beforeAll(async () => {
-  recorder = await recordEvents(bus, [OrderPlacedSchema, PaymentRequestedSchema, OrderConfirmedSchema, OrderCancelledSchema]);
+  recorder = await recordEvents(bus, [
+    OrderPlacedSchema,
+    PaymentRequestedSchema,
+    OrderConfirmedSchema,
+    OrderCancelledSchema,
+  ]);
   runtime = await createOrderService({ config, bus });
   const { url } = await runtime.start();
-  client = createRpcClient(OrderService, { baseUrl: url, defaultTimeoutMs: 5000, identity: await testCaller('gateway', 'order') });
-  operator = createRpcClient(OrderService, { baseUrl: url, defaultTimeoutMs: 5000, identity: await testCaller('operator', 'order') });
+  client = createRpcClient(OrderService, {
+    baseUrl: url,
+    defaultTimeoutMs: 5000,
+    identity: await testCaller('gateway', 'order'),
+  });
+  operator = createRpcClient(OrderService, {
+    baseUrl: url,
+    defaultTimeoutMs: 5000,
+    identity: await testCaller('operator', 'order'),
+  });
 });
 
 afterAll(async () => {
@@ -52,7 +87,9 @@ describe('PlaceOrder', () => {
     const { order, replayed } = await client.placeOrder(aPlaceOrderRequest());
     expect(replayed).toBe(false);
     expect(order?.status).toBe(OrderStatus.PENDING);
-    await eventually(() => expect(recorder.of(OrderPlacedSchema).map((e) => e.orderId)).toContain(order?.orderId));
+    await eventually(() =>
+      expect(recorder.of(OrderPlacedSchema).map((e) => e.orderId)).toContain(order?.orderId),
+    );
     const placed = recorder.of(OrderPlacedSchema).find((e) => e.orderId === order?.orderId);
     expect(placed?.lines).toEqual([expect.objectContaining({ sku: 'SKU-A', quantity: 2 })]);
     expect(placed?.eventId).toMatch(/^[0-9a-f-]{36}$/);
@@ -72,26 +109,38 @@ describe('PlaceOrder', () => {
     const responses = await Promise.all(requests.map((r) => client.placeOrder(r)));
     const ids = responses.map((r) => r.order!.orderId);
     expect(new Set(ids).size).toBe(40);
-    await eventually(() => expect(recorder.of(OrderPlacedSchema).filter((e) => ids.includes(e.orderId))).toHaveLength(40));
+    await eventually(() =>
+      expect(recorder.of(OrderPlacedSchema).filter((e) => ids.includes(e.orderId))).toHaveLength(
+        40,
+      ),
+    );
   });
 
   test('when the same request is sent many times at once, then one order is created and the others replay it', async () => {
     const request = aPlaceOrderRequest();
-    const responses = await Promise.all(Array.from({ length: 20 }, () => client.placeOrder(request)));
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () => client.placeOrder(request)),
+    );
     expect(new Set(responses.map((r) => r.order!.orderId)).size).toBe(1);
     expect(responses.filter((r) => !r.replayed)).toHaveLength(1);
     await eventually(() =>
-      expect(recorder.of(OrderPlacedSchema).filter((e) => e.orderId === responses[0]!.order!.orderId)).toHaveLength(1),
+      expect(
+        recorder.of(OrderPlacedSchema).filter((e) => e.orderId === responses[0]!.order!.orderId),
+      ).toHaveLength(1),
     );
   });
 
   test('when the same idempotency key comes with different content, then it is ALREADY_EXISTS', async () => {
     const request = aPlaceOrderRequest();
     await client.placeOrder(request);
-    const error = await client.placeOrder({ ...request, lines: [{ sku: 'SKU-B', quantity: 1 }] }).catch((e: unknown) => e);
+    const error = await client
+      .placeOrder({ ...request, lines: [{ sku: 'SKU-B', quantity: 1 }] })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConnectError);
     expect((error as ConnectError).code).toBe(Code.AlreadyExists);
-    expect((error as ConnectError).metadata.get(errorCodeHeader)).toBe('ORDER_IDEMPOTENCY_KEY_REUSED');
+    expect((error as ConnectError).metadata.get(errorCodeHeader)).toBe(
+      'ORDER_IDEMPOTENCY_KEY_REUSED',
+    );
   });
 
   test('when a line has no positive quantity, then it is INVALID_ARGUMENT and nothing is stored', async () => {
@@ -103,7 +152,9 @@ describe('PlaceOrder', () => {
   });
 
   test('when the caller deadline is already spent, then the call fails with DEADLINE_EXCEEDED', async () => {
-    const error = await client.placeOrder(aPlaceOrderRequest(), { timeoutMs: 1 }).catch((e: unknown) => e);
+    const error = await client
+      .placeOrder(aPlaceOrderRequest(), { timeoutMs: 1 })
+      .catch((e: unknown) => e);
     expect((error as ConnectError).code).toBe(Code.DeadlineExceeded);
   });
 });
@@ -111,14 +162,20 @@ describe('PlaceOrder', () => {
 describe('GetOrder and ListOrders', () => {
   test('when another customer asks for an order, then it is NOT_FOUND', async () => {
     const { order } = await client.placeOrder(aPlaceOrderRequest({ customerId: 'owner' }));
-    const error = await client.getOrder({ orderId: order!.orderId, customerId: 'intruder' }).catch((e: unknown) => e);
+    const error = await client
+      .getOrder({ orderId: order!.orderId, customerId: 'intruder' })
+      .catch((e: unknown) => e);
     expect((error as ConnectError).code).toBe(Code.NotFound);
-    expect((await client.getOrder({ orderId: order!.orderId, customerId: 'owner' })).order?.orderId).toBe(order!.orderId);
+    expect(
+      (await client.getOrder({ orderId: order!.orderId, customerId: 'owner' })).order?.orderId,
+    ).toBe(order!.orderId);
   });
 
   test('when the id is unknown or malformed, then it is NOT_FOUND with ORDER_NOT_FOUND', async () => {
     for (const orderId of [randomUUID(), 'not-a-uuid']) {
-      const error = (await client.getOrder({ orderId, customerId: 'customer-1' }).catch((e: unknown) => e)) as ConnectError;
+      const error = (await client
+        .getOrder({ orderId, customerId: 'customer-1' })
+        .catch((e: unknown) => e)) as ConnectError;
       expect(error.code).toBe(Code.NotFound);
       expect(error.metadata.get(errorCodeHeader)).toBe('ORDER_NOT_FOUND');
     }
@@ -149,24 +206,44 @@ describe('fulfilment saga', () => {
   test('when stock is reserved and payment succeeds, then the order is CONFIRMED with its history', async () => {
     const orderId = await placed();
     await publish(reserved(orderId));
-    await eventually(() => expect(recorder.of(PaymentRequestedSchema).find((e) => e.orderId === orderId)?.amountCents).toBe(500n));
-    await publish(newEvent(PaymentSucceededSchema, { orderId, paymentId: randomUUID(), amountCents: 500n }));
-    await eventually(() => expect(recorder.of(OrderConfirmedSchema).some((e) => e.orderId === orderId)).toBe(true));
+    await eventually(() =>
+      expect(
+        recorder.of(PaymentRequestedSchema).find((e) => e.orderId === orderId)?.amountCents,
+      ).toBe(500n),
+    );
+    await publish(
+      newEvent(PaymentSucceededSchema, { orderId, paymentId: randomUUID(), amountCents: 500n }),
+    );
+    await eventually(() =>
+      expect(recorder.of(OrderConfirmedSchema).some((e) => e.orderId === orderId)).toBe(true),
+    );
     const { order } = await operator.getOrderForOperator({ orderId });
     expect(order?.status).toBe(OrderStatus.CONFIRMED);
     expect(order?.totalCents).toBe(500n);
     expect(order?.lines[0]?.unitPriceCents).toBe(250n);
-    expect(order?.history.map((h) => h.status)).toEqual([OrderStatus.PENDING, OrderStatus.STOCK_RESERVED, OrderStatus.CONFIRMED]);
+    expect(order?.history.map((h) => h.status)).toEqual([
+      OrderStatus.PENDING,
+      OrderStatus.STOCK_RESERVED,
+      OrderStatus.CONFIRMED,
+    ]);
   });
 
   test('when stock is rejected, then the order is CANCELLED as OUT_OF_STOCK and no payment is requested', async () => {
     const orderId = await placed();
-    await publish(newEvent(StockRejectedSchema, { orderId, skus: ['SKU-A'], reason: 'OUT_OF_STOCK' }));
+    await publish(
+      newEvent(StockRejectedSchema, { orderId, skus: ['SKU-A'], reason: 'OUT_OF_STOCK' }),
+    );
     await eventually(async () =>
-      expect((await operator.getOrderForOperator({ orderId })).order?.cancellationReason).toBe(CancellationReason.OUT_OF_STOCK),
+      expect((await operator.getOrderForOperator({ orderId })).order?.cancellationReason).toBe(
+        CancellationReason.OUT_OF_STOCK,
+      ),
     );
     // The row commits before the relay publishes OrderCancelled: the event arrives a moment later.
-    await eventually(() => expect(recorder.of(OrderCancelledSchema).find((e) => e.orderId === orderId)?.reason).toBe(CancellationReason.OUT_OF_STOCK));
+    await eventually(() =>
+      expect(recorder.of(OrderCancelledSchema).find((e) => e.orderId === orderId)?.reason).toBe(
+        CancellationReason.OUT_OF_STOCK,
+      ),
+    );
     expect(recorder.of(PaymentRequestedSchema).some((e) => e.orderId === orderId)).toBe(false);
   });
 
@@ -174,7 +251,9 @@ describe('fulfilment saga', () => {
     const orderId = await placed();
     const reservation = reserved(orderId);
     await publish(reservation);
-    await eventually(() => expect(recorder.of(PaymentRequestedSchema).some((e) => e.orderId === orderId)).toBe(true));
+    await eventually(() =>
+      expect(recorder.of(PaymentRequestedSchema).some((e) => e.orderId === orderId)).toBe(true),
+    );
     await publish(newEvent(PaymentFailedSchema, { orderId, reason: 1 }));
     await eventually(() =>
       expect(recorder.of(OrderCancelledSchema).find((e) => e.orderId === orderId)).toMatchObject({
@@ -190,7 +269,11 @@ describe('fulfilment saga', () => {
     await publish(event);
     await publish({ ...event, bus: { ...event.bus } });
     await bus.publish([{ ...event.bus, id: `${event.bus.id}-redelivered` }]);
-    await eventually(() => expect(recorder.of(PaymentRequestedSchema).filter((e) => e.orderId === orderId)).toHaveLength(1));
+    await eventually(() =>
+      expect(recorder.of(PaymentRequestedSchema).filter((e) => e.orderId === orderId)).toHaveLength(
+        1,
+      ),
+    );
     const { order } = await operator.getOrderForOperator({ orderId });
     expect(order?.history).toHaveLength(2);
   });
@@ -199,7 +282,11 @@ describe('fulfilment saga', () => {
     const poison = newEvent(StockReservedSchema, { orderId: randomUUID() });
     await bus.publish([{ ...poison.bus, data: new Uint8Array([0xff, 0xff, 0xff]) }]);
     await eventually(async () =>
-      expect((await bus.listDeadLetters()).some((d) => d.eventId === poison.bus.id && d.subscription === 'order.stock-results')).toBe(true),
+      expect(
+        (await bus.listDeadLetters()).some(
+          (d) => d.eventId === poison.bus.id && d.subscription === 'order.stock-results',
+        ),
+      ).toBe(true),
     );
   });
 });

@@ -1,13 +1,21 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { MemoryBus, createRpcClient, newEvent, type ServiceRuntime } from '@orderly/platform';
-import { dropTestDatabase, eventually, recordEvents, testServiceConfig, testCaller } from '@orderly/platform/testing';
+import {
+  dropTestDatabase,
+  eventually,
+  recordEvents,
+  testServiceConfig,
+  testCaller,
+} from '@orderly/platform/testing';
 import { PaymentSucceededSchema } from '@orderly/payment/contract/payment_events';
 import { createOrderService, orderConfigSchema } from '../src/app.js';
 import { CancellationReason, OrderService, OrderStatus } from '../gen/order/v1/order_service_pb.js';
 import { OrderCancelledSchema } from '../gen/order/v1/order_events_pb.js';
 
-const config = testServiceConfig('order', orderConfigSchema, { service: { sagaTimeoutMs: 300, sagaSweepIntervalMs: 50 } });
+const config = testServiceConfig('order', orderConfigSchema, {
+  service: { sagaTimeoutMs: 300, sagaSweepIntervalMs: 50 },
+});
 const bus = new MemoryBus();
 let runtime: ServiceRuntime;
 let url: string;
@@ -24,8 +32,16 @@ afterAll(async () => {
 describe('saga timeout', () => {
   test('when no answer arrives in time, then the order is cancelled as TIMED_OUT and a late answer is ignored', async () => {
     const recorder = await recordEvents(bus, [OrderCancelledSchema]);
-    const client = createRpcClient(OrderService, { baseUrl: url, defaultTimeoutMs: 5000, identity: await testCaller('gateway', 'order') });
-    const operator = createRpcClient(OrderService, { baseUrl: url, defaultTimeoutMs: 5000, identity: await testCaller('operator', 'order') });
+    const client = createRpcClient(OrderService, {
+      baseUrl: url,
+      defaultTimeoutMs: 5000,
+      identity: await testCaller('gateway', 'order'),
+    });
+    const operator = createRpcClient(OrderService, {
+      baseUrl: url,
+      defaultTimeoutMs: 5000,
+      identity: await testCaller('operator', 'order'),
+    });
     const { order } = await client.placeOrder({
       customerId: 'slow',
       idempotencyKey: randomUUID(),
@@ -33,8 +49,14 @@ describe('saga timeout', () => {
       paymentMethod: 'pm_card_ok',
     });
     const orderId = order!.orderId;
-    await eventually(() => expect(recorder.of(OrderCancelledSchema).find((e) => e.orderId === orderId)?.reason).toBe(CancellationReason.TIMED_OUT));
-    await bus.publish([newEvent(PaymentSucceededSchema, { orderId, paymentId: randomUUID(), amountCents: 1n }).bus]);
+    await eventually(() =>
+      expect(recorder.of(OrderCancelledSchema).find((e) => e.orderId === orderId)?.reason).toBe(
+        CancellationReason.TIMED_OUT,
+      ),
+    );
+    await bus.publish([
+      newEvent(PaymentSucceededSchema, { orderId, paymentId: randomUUID(), amountCents: 1n }).bus,
+    ]);
     const after = await operator.getOrderForOperator({ orderId });
     expect(after.order?.status).toBe(OrderStatus.CANCELLED);
     expect(after.order?.cancellationReason).toBe(CancellationReason.TIMED_OUT);

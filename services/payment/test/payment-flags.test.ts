@@ -6,7 +6,12 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { OrderCancelledSchema, PaymentRequestedSchema } from '@orderly/order/contract/order_events';
 import { CancellationReason } from '@orderly/order/contract/order_service';
 import { MemoryBus, newEvent, type EventInit, type ServiceRuntime } from '@orderly/platform';
-import { dropTestDatabase, eventually, recordEvents, testServiceConfig } from '@orderly/platform/testing';
+import {
+  dropTestDatabase,
+  eventually,
+  recordEvents,
+  testServiceConfig,
+} from '@orderly/platform/testing';
 import {
   FailureReason,
   PaymentFailedSchema,
@@ -34,9 +39,24 @@ function writeFlags(outage: boolean): void {
           state: 'ENABLED',
           variants: { on: true, off: false },
           defaultVariant: 'off',
-          targeting: { if: [{ in: [{ var: 'targetingKey' }, [v2Customer]] }, 'on', { fractional: [['on', 0], ['off', 100]] }] },
+          targeting: {
+            if: [
+              { in: [{ var: 'targetingKey' }, [v2Customer]] },
+              'on',
+              {
+                fractional: [
+                  ['on', 0],
+                  ['off', 100],
+                ],
+              },
+            ],
+          },
         },
-        'payment-provider-outage': { state: 'ENABLED', variants: { on: true, off: false }, defaultVariant: outage ? 'on' : 'off' },
+        'payment-provider-outage': {
+          state: 'ENABLED',
+          variants: { on: true, off: false },
+          defaultVariant: outage ? 'on' : 'off',
+        },
       },
     }),
   );
@@ -54,7 +74,11 @@ let recorder: Awaited<ReturnType<typeof recordEvents>>;
 beforeAll(async () => {
   runtime = await createPaymentService({ config, bus });
   await runtime.start();
-  recorder = await recordEvents(bus, [PaymentSucceededSchema, PaymentFailedSchema, PaymentRefundedSchema]);
+  recorder = await recordEvents(bus, [
+    PaymentSucceededSchema,
+    PaymentFailedSchema,
+    PaymentRefundedSchema,
+  ]);
 });
 
 afterAll(async () => {
@@ -74,7 +98,8 @@ const aPaymentRequest = (overrides: Partial<EventInit<typeof PaymentRequestedSch
     ...overrides,
   });
 
-const of = <T extends { orderId: string }>(events: T[], orderId: string) => events.filter((e) => e.orderId === orderId);
+const of = <T extends { orderId: string }>(events: T[], orderId: string) =>
+  events.filter((e) => e.orderId === orderId);
 
 async function payment(orderId: string) {
   const { rows } = await runtime.db.query<{ status: string; provider_ref: string | null }>(
@@ -98,7 +123,11 @@ describe('payment-provider-v2', () => {
     const onV1 = aPaymentRequest();
     await bus.publish([onV2.bus, onV1.bus]);
 
-    await eventually(() => expect(recorder.of(PaymentSucceededSchema).map((e) => e.orderId)).toEqual(expect.arrayContaining([onV2.message.orderId, onV1.message.orderId])));
+    await eventually(() =>
+      expect(recorder.of(PaymentSucceededSchema).map((e) => e.orderId)).toEqual(
+        expect.arrayContaining([onV2.message.orderId, onV1.message.orderId]),
+      ),
+    );
     expect((await payment(onV2.message.orderId))?.provider_ref).toMatch(/^sim2_ch_/);
     expect((await payment(onV1.message.orderId))?.provider_ref).toMatch(/^sim_ch_/);
   });
@@ -110,22 +139,37 @@ describe('payment-provider-v2', () => {
     await bus.publish([onV2.bus, onV1.bus]);
 
     await eventually(() =>
-      expect(of(recorder.of(PaymentFailedSchema), onV2.message.orderId)).toEqual([expect.objectContaining({ reason: FailureReason.DECLINED })]),
+      expect(of(recorder.of(PaymentFailedSchema), onV2.message.orderId)).toEqual([
+        expect.objectContaining({ reason: FailureReason.DECLINED }),
+      ]),
     );
-    await eventually(() => expect(of(recorder.of(PaymentSucceededSchema), onV1.message.orderId)).toHaveLength(1));
-    expect(await payment(onV2.message.orderId)).toMatchObject({ status: 'DECLINED', provider_ref: null });
+    await eventually(() =>
+      expect(of(recorder.of(PaymentSucceededSchema), onV1.message.orderId)).toHaveLength(1),
+    );
+    expect(await payment(onV2.message.orderId)).toMatchObject({
+      status: 'DECLINED',
+      provider_ref: null,
+    });
   });
 
   test('when an order paid through the second provider is cancelled, then the refund goes back through it', async () => {
     const onV2 = aPaymentRequest({ customerId: v2Customer });
     await bus.publish([onV2.bus]);
-    await eventually(() => expect(of(recorder.of(PaymentSucceededSchema), onV2.message.orderId)).toHaveLength(1));
+    await eventually(() =>
+      expect(of(recorder.of(PaymentSucceededSchema), onV2.message.orderId)).toHaveLength(1),
+    );
 
     await bus.publish([
-      newEvent(OrderCancelledSchema, { orderId: onV2.message.orderId, customerId: v2Customer, reason: CancellationReason.TIMED_OUT }).bus,
+      newEvent(OrderCancelledSchema, {
+        orderId: onV2.message.orderId,
+        customerId: v2Customer,
+        reason: CancellationReason.TIMED_OUT,
+      }).bus,
     ]);
 
-    await eventually(() => expect(of(recorder.of(PaymentRefundedSchema), onV2.message.orderId)).toHaveLength(1));
+    await eventually(() =>
+      expect(of(recorder.of(PaymentRefundedSchema), onV2.message.orderId)).toHaveLength(1),
+    );
     expect((await payment(onV2.message.orderId))?.status).toBe('REFUNDED');
   });
 });
@@ -141,36 +185,54 @@ describe('payment-provider-outage', () => {
         expect.objectContaining({ reason: FailureReason.PROVIDER_UNAVAILABLE }),
       ]),
     );
-    expect(await payment(duringOutage.message.orderId)).toMatchObject({ status: 'DECLINED', provider_ref: null });
-    const { rows } = await runtime.db.query('SELECT 1 FROM provider_ledger WHERE order_id = $1', [duringOutage.message.orderId]);
+    expect(await payment(duringOutage.message.orderId)).toMatchObject({
+      status: 'DECLINED',
+      provider_ref: null,
+    });
+    const { rows } = await runtime.db.query('SELECT 1 FROM provider_ledger WHERE order_id = $1', [
+      duringOutage.message.orderId,
+    ]);
     expect(rows).toEqual([]);
 
     await flagsChanged(() => writeFlags(false));
     const afterOutage = aPaymentRequest();
     await bus.publish([afterOutage.bus]);
-    await eventually(() => expect(of(recorder.of(PaymentSucceededSchema), afterOutage.message.orderId)).toHaveLength(1));
+    await eventually(() =>
+      expect(of(recorder.of(PaymentSucceededSchema), afterOutage.message.orderId)).toHaveLength(1),
+    );
   });
 
   test('when a captured order is cancelled during an outage longer than its redeliveries, then the refund waits (nothing is dead-lettered) and is made once the provider is back', async () => {
     // Arrange
     const paid = aPaymentRequest();
     await bus.publish([paid.bus]);
-    await eventually(() => expect(of(recorder.of(PaymentSucceededSchema), paid.message.orderId)).toHaveLength(1));
+    await eventually(() =>
+      expect(of(recorder.of(PaymentSucceededSchema), paid.message.orderId)).toHaveLength(1),
+    );
     await flagsChanged(() => writeFlags(true));
 
     // Act: the in-memory bus's publish resolves only once the cancellation is settled, so it is not awaited here.
-    const cancellation = newEvent(OrderCancelledSchema, { orderId: paid.message.orderId, customerId: 'customer-on-v1', reason: CancellationReason.TIMED_OUT });
+    const cancellation = newEvent(OrderCancelledSchema, {
+      orderId: paid.message.orderId,
+      customerId: 'customer-on-v1',
+      reason: CancellationReason.TIMED_OUT,
+    });
     const settled = bus.publish([cancellation.bus]);
     // Many times maxDeliver × the test's redelivery delays (20, 50, 100 ms).
     await new Promise((resolve) => setTimeout(resolve, 3000));
-    const duringOutage = { deadLetters: await bus.listDeadLetters(), payment: await payment(paid.message.orderId) };
+    const duringOutage = {
+      deadLetters: await bus.listDeadLetters(),
+      payment: await payment(paid.message.orderId),
+    };
     await flagsChanged(() => writeFlags(false));
     await settled;
 
     // Assert
     expect(duringOutage.deadLetters).toEqual([]);
     expect(duringOutage.payment?.status).toBe('CAPTURED');
-    await eventually(() => expect(of(recorder.of(PaymentRefundedSchema), paid.message.orderId)).toHaveLength(1));
+    await eventually(() =>
+      expect(of(recorder.of(PaymentRefundedSchema), paid.message.orderId)).toHaveLength(1),
+    );
     expect((await payment(paid.message.orderId))?.status).toBe('REFUNDED');
     const { rows } = await runtime.db.query<{ net: string }>(
       `SELECT sum(CASE kind WHEN 'capture' THEN amount_cents ELSE -amount_cents END)::text AS net FROM provider_ledger WHERE order_id = $1`,

@@ -35,7 +35,13 @@ export class BusInjection {
 
   /** Publishes `count` already-published events again: random ones, or the newest ones newest first. */
   async resend(count: number, pick: 'random' | 'newest-first'): Promise<number> {
-    const rows: { event_id: string; subject: string; payload: Buffer; headers: Record<string, string>; created: string }[] = [];
+    const rows: {
+      event_id: string;
+      subject: string;
+      payload: Buffer;
+      headers: Record<string, string>;
+      created: string;
+    }[] = [];
     for (const service of ['order', 'inventory', 'payment'] as const) {
       rows.push(
         ...(await this.sql<(typeof rows)[number]>(
@@ -79,7 +85,9 @@ export class BusInjection {
   async redrive(subscription: string): Promise<number> {
     const bus = await this.connect();
     try {
-      const ids = (await bus.listDeadLetters()).filter((d) => d.subscription === subscription).map((d) => d.id);
+      const ids = (await bus.listDeadLetters())
+        .filter((d) => d.subscription === subscription)
+        .map((d) => d.id);
       return ids.length === 0 ? 0 : await bus.redriveDeadLetters(ids);
     } finally {
       await bus.close();

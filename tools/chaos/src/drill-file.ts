@@ -12,7 +12,9 @@ const serviceOrAny = z.union([service, z.literal('any')]);
 const dependency = z.enum(['postgres', 'nats']);
 const seconds = z.number().nonnegative();
 
-const repeat = z.object({ times: z.number().int().min(1), everySeconds: z.number().positive() }).strict();
+const repeat = z
+  .object({ times: z.number().int().min(1), everySeconds: z.number().positive() })
+  .strict();
 const common = { at: seconds, repeat: repeat.optional(), note: z.string().optional() };
 
 export const faultStep = z.discriminatedUnion('fault', [
@@ -27,9 +29,25 @@ export const faultStep = z.discriminatedUnion('fault', [
       duringRelay: z.boolean().default(false),
     })
     .strict(),
-  z.object({ ...common, fault: z.literal('terminate'), service: serviceOrAny, downSeconds: seconds.default(0.5) }).strict(),
-  z.object({ ...common, fault: z.literal('nats-restart'), downSeconds: seconds.default(2), signal: z.enum(['SIGTERM', 'SIGKILL']).default('SIGTERM') }).strict(),
-  z.object({ ...common, fault: z.literal('postgres-restart'), downSeconds: seconds.default(2) }).strict(),
+  z
+    .object({
+      ...common,
+      fault: z.literal('terminate'),
+      service: serviceOrAny,
+      downSeconds: seconds.default(0.5),
+    })
+    .strict(),
+  z
+    .object({
+      ...common,
+      fault: z.literal('nats-restart'),
+      downSeconds: seconds.default(2),
+      signal: z.enum(['SIGTERM', 'SIGKILL']).default('SIGTERM'),
+    })
+    .strict(),
+  z
+    .object({ ...common, fault: z.literal('postgres-restart'), downSeconds: seconds.default(2) })
+    .strict(),
   z.object({ ...common, fault: z.literal('postgres-cut') }).strict(),
   z
     .object({
@@ -66,8 +84,17 @@ export const faultStep = z.discriminatedUnion('fault', [
     .strict(),
   z.object({ ...common, fault: z.literal('duplicate'), count: z.number().int().min(1) }).strict(),
   z.object({ ...common, fault: z.literal('reorder'), count: z.number().int().min(2) }).strict(),
-  z.object({ ...common, fault: z.literal('poison'), count: z.number().int().min(1).default(1) }).strict(),
-  z.object({ ...common, fault: z.literal('burst'), multiplier: z.number().min(1).default(10), seconds: seconds }).strict(),
+  z
+    .object({ ...common, fault: z.literal('poison'), count: z.number().int().min(1).default(1) })
+    .strict(),
+  z
+    .object({
+      ...common,
+      fault: z.literal('burst'),
+      multiplier: z.number().min(1).default(10),
+      seconds: seconds,
+    })
+    .strict(),
 ]);
 export type FaultStep = z.infer<typeof faultStep>;
 
@@ -87,7 +114,13 @@ export const drillFile = z
         giveUpAfterSeconds: z.number().positive().default(120),
       })
       .strict(),
-    stock: z.object({ plenty: z.number().int().positive().default(10_000_000), scarce: z.number().int().positive().default(50) }).strict().default({ plenty: 10_000_000, scarce: 50 }),
+    stock: z
+      .object({
+        plenty: z.number().int().positive().default(10_000_000),
+        scarce: z.number().int().positive().default(50),
+      })
+      .strict()
+      .default({ plenty: 10_000_000, scarce: 50 }),
     /** Every order must be terminal, and every invariant hold, within this after the last fault healed. */
     healBoundSeconds: z.number().positive().default(120),
     /** ORDERLY_* settings for every service process of this drill. */
@@ -100,17 +133,22 @@ export type Drill = z.infer<typeof drillFile>;
 export function loadDrill(path: string): Drill {
   const parsed = drillFile.safeParse(parse(readFileSync(path, 'utf8')));
   if (!parsed.success) {
-    throw new Error(`${path} is not a valid drill:\n${parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+    throw new Error(
+      `${path} is not a valid drill:\n${parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`,
+    );
   }
   return parsed.data;
 }
 
 /** The schedule with `repeat` unrolled: one entry per fault injection, in time order. */
-export function expandSteps(steps: readonly FaultStep[]): { step: FaultStep; at: number; index: number }[] {
+export function expandSteps(
+  steps: readonly FaultStep[],
+): { step: FaultStep; at: number; index: number }[] {
   const expanded: { step: FaultStep; at: number }[] = [];
   for (const step of steps) {
     const times = step.repeat?.times ?? 1;
-    for (let i = 0; i < times; i++) expanded.push({ step, at: step.at + i * (step.repeat?.everySeconds ?? 0) });
+    for (let i = 0; i < times; i++)
+      expanded.push({ step, at: step.at + i * (step.repeat?.everySeconds ?? 0) });
   }
   return expanded.sort((a, b) => a.at - b.at).map((e, index) => ({ ...e, index }));
 }

@@ -6,7 +6,14 @@ import pg from 'pg';
 import type { Drill } from './drill-file.js';
 import { NatsServer, PostgresServer } from './infrastructure.js';
 import { freePort } from './ports.js';
-import { ServiceProcesses, services, servicesWithDatabase, repoRoot, type Service, type ServiceWithDatabase } from './service-processes.js';
+import {
+  ServiceProcesses,
+  services,
+  servicesWithDatabase,
+  repoRoot,
+  type Service,
+  type ServiceWithDatabase,
+} from './service-processes.js';
 import { TcpProxy } from './tcp-proxy.js';
 
 /**
@@ -19,7 +26,10 @@ type FlagsDocument = { flags: Record<string, Record<string, unknown>> };
 const envKey = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
 
 export class DrillEnvironment {
-  readonly admin = { email: 'admin@chaos.orderly.test', password: `chaos-admin-${randomBytes(8).toString('hex')}` };
+  readonly admin = {
+    email: 'admin@chaos.orderly.test',
+    password: `chaos-admin-${randomBytes(8).toString('hex')}`,
+  };
   private readonly proxies = new Map<string, TcpProxy>();
   private readonly flagsFile: string;
   /** Flags a fault in progress has changed, by name; the rest are the shipped ones. */
@@ -35,7 +45,9 @@ export class DrillEnvironment {
     readonly ports: Record<Service, number>,
   ) {
     this.flagsFile = join(workDir, 'flags.json');
-    this.baseFlags = JSON.parse(readFileSync(join(repoRoot, 'flags/flags.json'), 'utf8')) as FlagsDocument;
+    this.baseFlags = JSON.parse(
+      readFileSync(join(repoRoot, 'flags/flags.json'), 'utf8'),
+    ) as FlagsDocument;
     this.resetFlags();
   }
 
@@ -69,7 +81,10 @@ export class DrillEnvironment {
     await this.postgres.start();
     await this.nats.start();
     for (const service of servicesWithDatabase) {
-      for (const [dependency, port] of [['postgres', this.postgres.port], ['nats', this.nats.port]] as const) {
+      for (const [dependency, port] of [
+        ['postgres', this.postgres.port],
+        ['nats', this.nats.port],
+      ] as const) {
         const proxy = new TcpProxy(`${service}/${dependency}`, { host: '127.0.0.1', port });
         await proxy.start();
         this.proxies.set(proxy.name, proxy);
@@ -123,8 +138,15 @@ export class DrillEnvironment {
   }
 
   /** One query on a service's own database, straight to the server (never through a proxy). */
-  async sql<Row = Record<string, unknown>>(service: ServiceWithDatabase, text: string, values: unknown[] = []): Promise<Row[]> {
-    const client = new pg.Client({ connectionString: this.postgres.url.replace(/\/postgres$/, `/orderly_${service}`), connectionTimeoutMillis: 5000 });
+  async sql<Row = Record<string, unknown>>(
+    service: ServiceWithDatabase,
+    text: string,
+    values: unknown[] = [],
+  ): Promise<Row[]> {
+    const client = new pg.Client({
+      connectionString: this.postgres.url.replace(/\/postgres$/, `/orderly_${service}`),
+      connectionTimeoutMillis: 5000,
+    });
     await client.connect();
     try {
       return (await client.query(text, values)).rows as Row[];
@@ -155,7 +177,12 @@ export class DrillEnvironment {
 
   /** The payment provider unreachable (flag `payment-provider-outage` on) or back (the shipped flag). */
   setProviderOutage(down: boolean): void {
-    if (down) this.flagOverrides.set('payment-provider-outage', { state: 'ENABLED', variants: { on: true, off: false }, defaultVariant: 'on' });
+    if (down)
+      this.flagOverrides.set('payment-provider-outage', {
+        state: 'ENABLED',
+        variants: { on: true, off: false },
+        defaultVariant: 'on',
+      });
     else this.flagOverrides.delete('payment-provider-outage');
     this.writeFlags();
   }

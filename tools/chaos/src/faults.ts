@@ -15,7 +15,10 @@ export interface FaultRecord {
   /** Until the faulted service answered /readyz again (restarts). */
   readonly recoveryMs?: number;
   /** Partitions: how long until /readyz turned false, and true again after the heal. */
-  readonly readiness?: { readonly falseAfterMs: number | undefined; readonly trueAgainAfterMs: number | undefined };
+  readonly readiness?: {
+    readonly falseAfterMs: number | undefined;
+    readonly trueAgainAfterMs: number | undefined;
+  };
   readonly detail?: string;
   readonly error?: string;
 }
@@ -57,7 +60,14 @@ export class FaultInjection {
   async inject(step: FaultStep, index: number, at: number): Promise<void> {
     const started = Date.now();
     const record = (target: string, extra: Partial<FaultRecord> = {}) => {
-      const r: FaultRecord = { index, fault: step.fault, target, atSeconds: at, durationMs: Date.now() - started, ...extra };
+      const r: FaultRecord = {
+        index,
+        fault: step.fault,
+        target,
+        atSeconds: at,
+        durationMs: Date.now() - started,
+        ...extra,
+      };
       this.records.push(r);
       this.lastHealedAt = Math.max(this.lastHealedAt, Date.now());
       this.log(`  [${this.since()} s] ✔ ${step.fault} ${target}${describe(r)}`);
@@ -66,7 +76,9 @@ export class FaultInjection {
       const outcome = await this.apply(step);
       record(outcome.target, outcome.extra);
     } catch (error) {
-      record(step.fault, { error: error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error) });
+      record(step.fault, {
+        error: error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error),
+      });
     }
   }
 
@@ -83,7 +95,12 @@ export class FaultInjection {
         const signal = step.fault === 'kill' ? 'SIGKILL' : 'SIGTERM';
         this.announce(`${step.fault === 'kill' ? 'kill -9' : 'SIGTERM'} ${service}`);
         const duringRelay = step.fault === 'kill' && step.duringRelay;
-        return { target: service, extra: await this.exclusive(service, () => this.restart(service, signal, step.downSeconds * 1000, duringRelay)) };
+        return {
+          target: service,
+          extra: await this.exclusive(service, () =>
+            this.restart(service, signal, step.downSeconds * 1000, duringRelay),
+          ),
+        };
       }
       case 'nats-restart':
         this.announce(`NATS restart (${step.signal}, down ${step.downSeconds} s)`);
@@ -107,13 +124,17 @@ export class FaultInjection {
         return { target: 'postgres', extra: { detail: `${n} connections terminated` } };
       }
       case 'slow':
-        this.announce(`${step.service}: +${step.latencyMs} ms, ${step.errorRatePercent}% errors for ${step.seconds} s (flags)`);
+        this.announce(
+          `${step.service}: +${step.latencyMs} ms, ${step.errorRatePercent}% errors for ${step.seconds} s (flags)`,
+        );
         env.slowDown(step.service, step.latencyMs, step.errorRatePercent);
         await sleep(step.seconds * 1000);
         env.restoreSpeed();
         return { target: step.service, extra: { detail: 'flags reverted' } };
       case 'provider-outage':
-        this.announce(`payment provider unreachable for ${step.seconds} s (flag payment-provider-outage)`);
+        this.announce(
+          `payment provider unreachable for ${step.seconds} s (flag payment-provider-outage)`,
+        );
         await this.exclusive('payment-provider', async () => {
           env.setProviderOutage(true);
           await sleep(step.seconds * 1000);
@@ -123,25 +144,43 @@ export class FaultInjection {
       case 'partition': {
         const proxy = env.proxy(step.service, step.dependency);
         if (!proxy) throw new Error(`${step.service} has no ${step.dependency} link`);
-        this.announce(`cut ${step.service} ↔ ${step.dependency} (${step.mode}) for ${step.seconds} s`);
+        this.announce(
+          `cut ${step.service} ↔ ${step.dependency} (${step.mode}) for ${step.seconds} s`,
+        );
         const heal: { at?: number } = {};
         const readiness = this.watchReadiness(step.service, () => heal.at, Date.now());
         proxy.setMode(step.mode);
         await sleep(step.seconds * 1000);
         proxy.setMode('pass');
         heal.at = Date.now();
-        return { target: `${step.service}↔${step.dependency}`, extra: { readiness: await readiness(), detail: step.mode } };
+        return {
+          target: `${step.service}↔${step.dependency}`,
+          extra: { readiness: await readiness(), detail: step.mode },
+        };
       }
       case 'duplicate':
-        return { target: 'bus', extra: { detail: `${await this.bus.resend(step.count, 'random')} published events delivered again` } };
+        return {
+          target: 'bus',
+          extra: {
+            detail: `${await this.bus.resend(step.count, 'random')} published events delivered again`,
+          },
+        };
       case 'reorder': {
         // Each reorder step takes the next pair: a later event (the order's cancellation) reaches its consumer first.
         const pair = reorderPairs[this.reorderCursor++ % reorderPairs.length]!;
         const link = env.proxy(pair.consumer, 'nats');
         if (!link) throw new Error(`${pair.consumer} has no nats link`);
-        this.announce(`reorder: hold back up to ${step.count} ${pair.eventType} from ${pair.consumer} until their orders' cancellation is applied`);
-        const sagaTimeoutMs = Number(env.drill.env.ORDERLY_SERVICES__ORDER__SAGA_TIMEOUT_MS ?? 30_000);
-        const o = await reorderEvents(env.nats.url, env.sql.bind(env), link, pair, { count: step.count, cutMs: 3000, boundMs: sagaTimeoutMs + 60_000 });
+        this.announce(
+          `reorder: hold back up to ${step.count} ${pair.eventType} from ${pair.consumer} until their orders' cancellation is applied`,
+        );
+        const sagaTimeoutMs = Number(
+          env.drill.env.ORDERLY_SERVICES__ORDER__SAGA_TIMEOUT_MS ?? 30_000,
+        );
+        const o = await reorderEvents(env.nats.url, env.sql.bind(env), link, pair, {
+          count: step.count,
+          cutMs: 3000,
+          boundMs: sagaTimeoutMs + 60_000,
+        });
         const detail = `${o.held} ${pair.eventType} held back; ${o.reordered} delivered to ${pair.consumer} after it applied the order's cancellation, ${o.releasedAtBound} released at the bound`;
         // Nothing delivered later-before-earlier: the fault did not happen (a warning in the report).
         if (o.reordered === 0) throw new Error(detail);
@@ -150,7 +189,9 @@ export class FaultInjection {
       case 'dead-letter-and-redrive': {
         // A settlement that keeps failing (the database refuses it) exhausts its retries and is dead-lettered;
         // its reservation must still be held (and sold) when an operator redrives it after reservationTtlMs.
-        this.announce(`inventory refuses reservation confirmations for ${step.seconds} s, redrive at +${step.redriveAfterSeconds} s`);
+        this.announce(
+          `inventory refuses reservation confirmations for ${step.seconds} s, redrive at +${step.redriveAfterSeconds} s`,
+        );
         const started = Date.now();
         await env.sql('inventory', refuseConfirmationsSql);
         try {
@@ -162,8 +203,14 @@ export class FaultInjection {
         const redriven = await this.bus.redrive(settleReservationsSubscription);
         // Nothing dead-lettered means the step tested nothing (no confirmation exhausted its retries
         // inside the window): reported as not injected rather than passed.
-        if (redriven === 0) throw new Error(`no settlement was dead-lettered in ${step.seconds} s (retries outlasted the window, or no order was confirmed)`);
-        return { target: 'inventory', extra: { detail: `${redriven} dead-lettered settlements redriven` } };
+        if (redriven === 0)
+          throw new Error(
+            `no settlement was dead-lettered in ${step.seconds} s (retries outlasted the window, or no order was confirmed)`,
+          );
+        return {
+          target: 'inventory',
+          extra: { detail: `${redriven} dead-lettered settlements redriven` },
+        };
       }
       case 'poison':
         await this.bus.poison(step.count);
@@ -188,7 +235,12 @@ export class FaultInjection {
     return run;
   }
 
-  private async restart(service: Service, signal: 'SIGKILL' | 'SIGTERM', downMs: number, duringRelay: boolean): Promise<Partial<FaultRecord>> {
+  private async restart(
+    service: Service,
+    signal: 'SIGKILL' | 'SIGTERM',
+    downMs: number,
+    duringRelay: boolean,
+  ): Promise<Partial<FaultRecord>> {
     const { system } = this.env;
     let detail = '';
     if (duringRelay && service !== 'gateway') {
@@ -196,7 +248,10 @@ export class FaultInjection {
       const deadline = Date.now() + 5000;
       while (Date.now() < deadline) {
         const [row] = await this.env
-          .sql<{ n: string }>(service, 'SELECT count(*)::text AS n FROM outbox WHERE published_at IS NULL')
+          .sql<{ n: string }>(
+            service,
+            'SELECT count(*)::text AS n FROM outbox WHERE published_at IS NULL',
+          )
           .catch(() => [{ n: '0' }]);
         if (Number(row?.n) > 0) {
           detail = `${row?.n} outbox rows pending at the kill`;
@@ -223,8 +278,13 @@ export class FaultInjection {
         const ready = await this.env.system.isReady(service);
         const healed = healedAt();
         if (!ready && falseAt === undefined) falseAt = Date.now();
-        if (ready && healed !== undefined && falseAt !== undefined && trueAgainAt === undefined) trueAgainAt = Date.now();
-        if (healed !== undefined && (trueAgainAt !== undefined || falseAt === undefined || Date.now() - healed > 60_000)) return;
+        if (ready && healed !== undefined && falseAt !== undefined && trueAgainAt === undefined)
+          trueAgainAt = Date.now();
+        if (
+          healed !== undefined &&
+          (trueAgainAt !== undefined || falseAt === undefined || Date.now() - healed > 60_000)
+        )
+          return;
         await sleep(250);
       }
     })();
@@ -242,7 +302,10 @@ export class FaultInjection {
 function describe(r: FaultRecord): string {
   const parts: string[] = [];
   if (r.recoveryMs !== undefined) parts.push(` ready again in ${r.recoveryMs} ms`);
-  if (r.readiness) parts.push(` readiness false after ${r.readiness.falseAfterMs ?? '—'} ms, true ${r.readiness.trueAgainAfterMs ?? '—'} ms after heal`);
+  if (r.readiness)
+    parts.push(
+      ` readiness false after ${r.readiness.falseAfterMs ?? '—'} ms, true ${r.readiness.trueAgainAfterMs ?? '—'} ms after heal`,
+    );
   if (r.detail) parts.push(` (${r.detail})`);
   if (r.error) parts.push(` ERROR ${r.error}`);
   return parts.join('');

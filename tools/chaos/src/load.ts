@@ -40,8 +40,10 @@ type Body = { lines: { sku: string; quantity: number }[]; paymentMethod: string 
 /** 3 in 5 pay and are in stock, 1 in 5 is declined, 1 in 5 asks for the scarce product (which runs out). */
 export function orderBody(i: number): Body {
   const kind = i % 5;
-  if (kind === 3) return { lines: [{ sku: catalog.plenty.sku, quantity: 1 }], paymentMethod: 'pm_card_declined' };
-  if (kind === 4) return { lines: [{ sku: catalog.scarce.sku, quantity: 2 }], paymentMethod: 'pm_card_ok' };
+  if (kind === 3)
+    return { lines: [{ sku: catalog.plenty.sku, quantity: 1 }], paymentMethod: 'pm_card_declined' };
+  if (kind === 4)
+    return { lines: [{ sku: catalog.scarce.sku, quantity: 2 }], paymentMethod: 'pm_card_ok' };
   const lines: Body['lines'] = [{ sku: catalog.plenty.sku, quantity: 1 + (i % 3) }];
   if (i % 7 === 0) lines.push({ sku: catalog.scarce.sku, quantity: 1 });
   return { lines, paymentMethod: 'pm_card_ok' };
@@ -50,7 +52,16 @@ export function orderBody(i: number): Body {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class LoadGenerator {
-  readonly stats: LoadStats = { offered: 0, accepted: 0, refused: 0, inDoubt: 0, shed: 0, attempts: 0, retries: 0, byStatus: {} };
+  readonly stats: LoadStats = {
+    offered: 0,
+    accepted: 0,
+    refused: 0,
+    inDoubt: 0,
+    shed: 0,
+    attempts: 0,
+    retries: 0,
+    byStatus: {},
+  };
   readonly acceptedIds: string[] = [];
   readonly sentKeys: string[] = [];
   readonly refusals: string[] = [];
@@ -124,14 +135,22 @@ export class LoadGenerator {
         const token = await this.token(customer);
         const response = await fetch(`${this.options.gatewayUrl}/v1/orders`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'idempotency-key': key },
+          headers: {
+            'content-type': 'application/json',
+            authorization: `Bearer ${token}`,
+            'idempotency-key': key,
+          },
           body,
           signal: AbortSignal.timeout(this.options.requestTimeoutMs),
         });
         status = response.status;
         const retryAfter = response.headers.get('retry-after');
-        if (retryAfter && Number.isFinite(Number(retryAfter))) retryAfterMs = Number(retryAfter) * 1000;
-        const json = (await response.json().catch(() => ({}))) as { orderId?: string; error?: { code?: string } };
+        if (retryAfter && Number.isFinite(Number(retryAfter)))
+          retryAfterMs = Number(retryAfter) * 1000;
+        const json = (await response.json().catch(() => ({}))) as {
+          orderId?: string;
+          error?: { code?: string };
+        };
         if (status === 202 && json.orderId) {
           this.count('202');
           this.stats.accepted++;
@@ -142,7 +161,8 @@ export class LoadGenerator {
         else if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
           this.count(String(status));
           this.stats.refused++;
-          if (this.refusals.length < 20) this.refusals.push(`${status} ${json.error?.code ?? ''} for key ${key}`);
+          if (this.refusals.length < 20)
+            this.refusals.push(`${status} ${json.error?.code ?? ''} for key ${key}`);
           return;
         }
       } catch {
@@ -184,10 +204,12 @@ export class LoadGenerator {
       });
     const registered = await post('/v1/auth/register');
     await registered.body?.cancel();
-    if (registered.status !== 201 && registered.status !== 409) throw new Error(`register answered ${registered.status}`);
+    if (registered.status !== 201 && registered.status !== 409)
+      throw new Error(`register answered ${registered.status}`);
     const response = await post('/v1/auth/login');
     const json = (await response.json()) as { accessToken?: string };
-    if (response.status !== 200 || !json.accessToken) throw new Error(`login answered ${response.status}`);
+    if (response.status !== 200 || !json.accessToken)
+      throw new Error(`login answered ${response.status}`);
     return json.accessToken;
   }
 }
@@ -211,12 +233,17 @@ export async function createCatalog(
       headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` },
       body: JSON.stringify(body),
     });
-    if (response.status !== 200) throw new Error(`${path} answered ${response.status} ${await response.text()}`);
+    if (response.status !== 200)
+      throw new Error(`${path} answered ${response.status} ${await response.text()}`);
   };
   const stockBySku: Record<string, number> = {};
   for (const [kind, product] of Object.entries(catalog)) {
     const quantity = stock[kind as keyof typeof stock];
-    await post('/v1/admin/products', { sku: product.sku, name: product.name, priceCents: product.priceCents });
+    await post('/v1/admin/products', {
+      sku: product.sku,
+      name: product.name,
+      priceCents: product.priceCents,
+    });
     await post('/v1/admin/stock', { sku: product.sku, delta: quantity });
     stockBySku[product.sku] = quantity;
   }

@@ -18,12 +18,21 @@ function argument(name: string): string | undefined {
 
 const drillPath = argument('drill') ?? join(repoRoot, 'chaos/drills/standard.yaml');
 const drill = loadDrill(drillPath);
-const out = argument('out') ?? join(repoRoot, 'chaos/results', `${new Date().toISOString().slice(0, 10)}-${drill.name}`);
-const report = await runDrill(drill, { serviceLog: argument('service-log') ?? join(tmpdir(), `orderly-chaos-${drill.name}-services.log`) });
+const out =
+  argument('out') ??
+  join(repoRoot, 'chaos/results', `${new Date().toISOString().slice(0, 10)}-${drill.name}`);
+const report = await runDrill(drill, {
+  serviceLog: argument('service-log') ?? join(tmpdir(), `orderly-chaos-${drill.name}-services.log`),
+});
 const files = writeReport(report, out);
 console.log(`\n${report.ok ? '✔' : '✖'} drill ${drill.name} ${headline(report)}`);
-console.log(`  ${report.load.accepted} orders accepted, ${report.faults.length} faults, ${report.violations} invariant violations, healed after ${report.heal.healedAfterMs ?? '—'} ms; commit ${report.commit.sha}${report.commit.dirty ? ' (dirty)' : ''}`);
-for (const i of report.invariants) console.log(`  ${i.passed ? '✔' : '✖'} ${i.name}: ${i.checked ? i.violations : i.waived !== undefined ? `waived (${i.waived})` : 'NOT CHECKED'}`);
+console.log(
+  `  ${report.load.accepted} orders accepted, ${report.faults.length} faults, ${report.violations} invariant violations, healed after ${report.heal.healedAfterMs ?? '—'} ms; commit ${report.commit.sha}${report.commit.dirty ? ' (dirty)' : ''}`,
+);
+for (const i of report.invariants)
+  console.log(
+    `  ${i.passed ? '✔' : '✖'} ${i.name}: ${i.checked ? i.violations : i.waived !== undefined ? `waived (${i.waived})` : 'NOT CHECKED'}`,
+  );
 for (const w of report.warnings) console.log(`  ⚠ ${w}`);
 console.log(`report: ${files.markdown}\n        ${files.json}`);
 process.exit(report.ok ? (report.warnings.length > 0 ? 2 : 0) : 1);

@@ -41,7 +41,8 @@ type Sql = <Row>(service: ServiceWithDatabase, text: string, values?: unknown[])
 const statusOf = async (sql: Sql, service: ServiceWithDatabase, text: string, orderId: string) =>
   (await sql<{ status: string }>(service, text, [orderId]))[0]?.status;
 const orderCancelled = async (orderId: string, sql: Sql) =>
-  (await statusOf(sql, 'order', 'SELECT status FROM orders WHERE id::text = $1', orderId)) === 'CANCELLED';
+  (await statusOf(sql, 'order', 'SELECT status FROM orders WHERE id::text = $1', orderId)) ===
+  'CANCELLED';
 
 /** The pairs a drill's reorder steps take in turn. */
 export const reorderPairs: readonly ReorderPair[] = [
@@ -51,7 +52,12 @@ export const reorderPairs: readonly ReorderPair[] = [
     consumer: 'inventory',
     cancellationApplied: async (orderId, sql) =>
       (await orderCancelled(orderId, sql)) &&
-      (await statusOf(sql, 'inventory', 'SELECT status FROM reservations WHERE order_id = $1', orderId)) === 'CANCELLED',
+      (await statusOf(
+        sql,
+        'inventory',
+        'SELECT status FROM reservations WHERE order_id = $1',
+        orderId,
+      )) === 'CANCELLED',
   },
   {
     // OrderCancelled before PaymentRequested: the void must refuse the late charge.
@@ -59,7 +65,12 @@ export const reorderPairs: readonly ReorderPair[] = [
     consumer: 'payment',
     cancellationApplied: async (orderId, sql) =>
       (await orderCancelled(orderId, sql)) &&
-      (await statusOf(sql, 'payment', 'SELECT status FROM payments WHERE order_id = $1', orderId)) === 'VOIDED',
+      (await statusOf(
+        sql,
+        'payment',
+        'SELECT status FROM payments WHERE order_id = $1',
+        orderId,
+      )) === 'VOIDED',
   },
   {
     // The order's own cancellation before StockReserved: the late answer is ignored, the stock released.
@@ -111,12 +122,15 @@ export async function reorderEvents(
   const nc = await connect({ servers: natsUrl });
   try {
     const jsm = await jetstreamManager(nc);
-    const subjects = new Set([pair.eventType, ...(pair.alsoHeld ?? [])].map((t) => `${subjectPrefix}.${t}`));
+    const subjects = new Set(
+      [pair.eventType, ...(pair.alsoHeld ?? [])].map((t) => `${subjectPrefix}.${t}`),
+    );
     const held: Held[] = [];
     // A consumer that also publishes the cause: a few tries, each cut right after a cause was stored.
     for (let attempt = 0; attempt < (pair.causedBy ? 5 : 1) && held.length === 0; attempt++) {
       let next = (await jsm.streams.info(stream)).state.last_seq + 1;
-      if (pair.causedBy) next = await waitForCause(jsm, `${subjectPrefix}.${pair.causedBy}`, next, options.cutMs);
+      if (pair.causedBy)
+        next = await waitForCause(jsm, `${subjectPrefix}.${pair.causedBy}`, next, options.cutMs);
       // Refused, not black-holed: a paused connection would still hand over what the server had pushed.
       cut.setMode('refuse');
       try {
@@ -158,7 +172,12 @@ export async function reorderEvents(
 }
 
 /** Polls (every few ms, for up to `timeoutMs`) until an event of `subject` is stored at or after `from`; returns its sequence. */
-async function waitForCause(jsm: JetStreamManager, subject: string, from: number, timeoutMs: number): Promise<number> {
+async function waitForCause(
+  jsm: JetStreamManager,
+  subject: string,
+  from: number,
+  timeoutMs: number,
+): Promise<number> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     const last = await jsm.streams.getMessage(stream, { last_by_subj: subject }).catch(() => null);
@@ -169,7 +188,13 @@ async function waitForCause(jsm: JetStreamManager, subject: string, from: number
 }
 
 /** Deletes the events of `subjects` stored from `from` on (up to `max`); returns the next sequence to look at. */
-async function takeOff(jsm: JetStreamManager, subjects: ReadonlySet<string>, from: number, max: number, held: Held[]): Promise<number> {
+async function takeOff(
+  jsm: JetStreamManager,
+  subjects: ReadonlySet<string>,
+  from: number,
+  max: number,
+  held: Held[],
+): Promise<number> {
   const last = (await jsm.streams.info(stream)).state.last_seq;
   let seq = from;
   for (; seq <= last && max > 0; seq++) {

@@ -4,27 +4,62 @@ import type { DrillReport } from './run-drill.js';
 
 /** The drill's report as Markdown (for people and the repository) and JSON (for tools). */
 export function renderMarkdown(r: DrillReport): string {
-  const ms = (v: number | undefined) => (v === undefined ? '—' : v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${v} ms`);
+  const ms = (v: number | undefined) =>
+    v === undefined ? '—' : v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${v} ms`;
   const lines: string[] = [];
   lines.push(`# Chaos drill \`${r.drill}\` — ${headline(r)}`);
   lines.push('', r.description, '');
-  lines.push(`Run ${r.startedAt} → ${r.finishedAt} on ${r.machine.cpus} CPUs, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}.`, '');
-  lines.push(`Commit \`${r.commit.sha}\`${r.commit.dirty ? ' **with uncommitted changes** (the run is not reproducible from the commit alone)' : r.commit.dirty === undefined ? ' (working tree state unknown)' : ', clean working tree'}.`, '');
+  lines.push(
+    `Run ${r.startedAt} → ${r.finishedAt} on ${r.machine.cpus} CPUs, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}.`,
+    '',
+  );
+  lines.push(
+    `Commit \`${r.commit.sha}\`${r.commit.dirty ? ' **with uncommitted changes** (the run is not reproducible from the commit alone)' : r.commit.dirty === undefined ? ' (working tree state unknown)' : ', clean working tree'}.`,
+    '',
+  );
   if (r.warnings.length > 0) lines.push('## Warnings', '', ...r.warnings.map((w) => `- ${w}`), '');
   lines.push('## Summary', '');
   lines.push('| figure | value |', '|---|---|');
-  lines.push(`| orders offered / accepted (202) | ${r.load.offered} / **${r.load.accepted}** (${r.load.ratePerSecond}/s for ${r.load.durationSeconds} s, bursts included) |`);
-  lines.push(`| requests retried with the same idempotency key | ${r.load.retries} (of ${r.load.attempts} attempts) |`);
-  lines.push(`| refused (4xx) / in doubt (gave up) / shed by the client | ${r.load.refused} / ${r.load.inDoubt} / ${r.load.shed} |`);
-  lines.push(`| answers by status | ${Object.entries(r.load.byStatus).map(([k, v]) => `${k}: ${v}`).join(', ')} |`);
-  lines.push(`| outcome | ${r.outcome.orders} orders: ${r.outcome.confirmed} confirmed, ${Object.entries(r.outcome.cancelled).map(([k, v]) => `${v} cancelled ${k}`).join(', ') || 'none cancelled'}, ${r.outcome.open} open |`);
-  lines.push(`| faults injected | ${r.faults.length}: ${Object.entries(r.faultCounts).map(([k, v]) => `${k} ×${v}`).join(', ')} |`);
-  lines.push(`| **time to heal** (last fault healed → every invariant holds) | **${ms(r.heal.healedAfterMs)}** (bound ${r.heal.boundSeconds} s; last fault healed at ${r.heal.lastFaultHealedAtSeconds} s, load ended at ${r.heal.loadEndedAtSeconds} s) |`);
-  lines.push(`| dead letters | ${r.deadLetters.total} (${r.deadLetters.injectedPoison} poison messages injected) |`);
+  lines.push(
+    `| orders offered / accepted (202) | ${r.load.offered} / **${r.load.accepted}** (${r.load.ratePerSecond}/s for ${r.load.durationSeconds} s, bursts included) |`,
+  );
+  lines.push(
+    `| requests retried with the same idempotency key | ${r.load.retries} (of ${r.load.attempts} attempts) |`,
+  );
+  lines.push(
+    `| refused (4xx) / in doubt (gave up) / shed by the client | ${r.load.refused} / ${r.load.inDoubt} / ${r.load.shed} |`,
+  );
+  lines.push(
+    `| answers by status | ${Object.entries(r.load.byStatus)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(', ')} |`,
+  );
+  lines.push(
+    `| outcome | ${r.outcome.orders} orders: ${r.outcome.confirmed} confirmed, ${
+      Object.entries(r.outcome.cancelled)
+        .map(([k, v]) => `${v} cancelled ${k}`)
+        .join(', ') || 'none cancelled'
+    }, ${r.outcome.open} open |`,
+  );
+  lines.push(
+    `| faults injected | ${r.faults.length}: ${Object.entries(r.faultCounts)
+      .map(([k, v]) => `${k} ×${v}`)
+      .join(', ')} |`,
+  );
+  lines.push(
+    `| **time to heal** (last fault healed → every invariant holds) | **${ms(r.heal.healedAfterMs)}** (bound ${r.heal.boundSeconds} s; last fault healed at ${r.heal.lastFaultHealedAtSeconds} s, load ended at ${r.heal.loadEndedAtSeconds} s) |`,
+  );
+  lines.push(
+    `| dead letters | ${r.deadLetters.total} (${r.deadLetters.injectedPoison} poison messages injected) |`,
+  );
   lines.push(
     `| process exits the drill did not cause (the supervisor restarts them) | ${r.unexpectedExits.length === 0 ? 'none' : r.unexpectedExits.map((e) => `${e.service} at ${e.atSeconds} s (code ${e.code ?? e.signal})`).join(', ')} |`,
   );
-  lines.push(`| graceful stop at the end (SIGTERM exit codes) | ${Object.entries(r.finalExitCodes).map(([s, c]) => `${s} ${c}`).join(', ')} |`);
+  lines.push(
+    `| graceful stop at the end (SIGTERM exit codes) | ${Object.entries(r.finalExitCodes)
+      .map(([s, c]) => `${s} ${c}`)
+      .join(', ')} |`,
+  );
   lines.push('', '## Invariants', '');
   lines.push('| invariant | meaning | violations |', '|---|---|---|');
   for (const i of r.invariants) {
@@ -38,12 +73,20 @@ export function renderMarkdown(r: DrillReport): string {
     lines.push(`| \`${i.name}\` | ${i.description} | ${outcome} |`);
   }
   lines.push('', '## Faults', '');
-  lines.push('| # | at (s) | fault | target | took | ready again after restart | readiness during a cut | detail |', '|---|---|---|---|---|---|---|---|');
+  lines.push(
+    '| # | at (s) | fault | target | took | ready again after restart | readiness during a cut | detail |',
+    '|---|---|---|---|---|---|---|---|',
+  );
   for (const f of r.faults) {
-    const readiness = f.readiness ? `false after ${ms(f.readiness.falseAfterMs)}, true ${ms(f.readiness.trueAgainAfterMs)} after heal` : '';
-    lines.push(`| ${f.index} | ${f.atSeconds} | ${f.fault} | ${f.target} | ${ms(f.durationMs)} | ${ms(f.recoveryMs)} | ${readiness} | ${f.error ? `ERROR ${f.error}` : (f.detail ?? '')} |`);
+    const readiness = f.readiness
+      ? `false after ${ms(f.readiness.falseAfterMs)}, true ${ms(f.readiness.trueAgainAfterMs)} after heal`
+      : '';
+    lines.push(
+      `| ${f.index} | ${f.atSeconds} | ${f.fault} | ${f.target} | ${ms(f.durationMs)} | ${ms(f.recoveryMs)} | ${readiness} | ${f.error ? `ERROR ${f.error}` : (f.detail ?? '')} |`,
+    );
   }
-  if (r.refusals.length > 0) lines.push('', '## Refusals (first ones)', '', ...r.refusals.map((x) => `- ${x}`));
+  if (r.refusals.length > 0)
+    lines.push('', '## Refusals (first ones)', '', ...r.refusals.map((x) => `- ${x}`));
   return `${lines.join('\n')}\n`;
 }
 

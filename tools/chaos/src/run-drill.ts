@@ -30,9 +30,24 @@ export interface DrillReport {
   readonly load: LoadStats & { ratePerSecond: number; durationSeconds: number };
   readonly faults: FaultRecord[];
   readonly faultCounts: Record<string, number>;
-  readonly unexpectedExits: { service: string; code: number | null; signal: string | null; atSeconds: number }[];
-  readonly heal: { boundSeconds: number; healedAfterMs: number | undefined; lastFaultHealedAtSeconds: number; loadEndedAtSeconds: number };
-  readonly outcome: { orders: number; confirmed: number; cancelled: Record<string, number>; open: number };
+  readonly unexpectedExits: {
+    service: string;
+    code: number | null;
+    signal: string | null;
+    atSeconds: number;
+  }[];
+  readonly heal: {
+    boundSeconds: number;
+    healedAfterMs: number | undefined;
+    lastFaultHealedAtSeconds: number;
+    loadEndedAtSeconds: number;
+  };
+  readonly outcome: {
+    orders: number;
+    confirmed: number;
+    cancelled: Record<string, number>;
+    open: number;
+  };
   readonly deadLetters: { total: number; injectedPoison: number };
   readonly invariants: InvariantReport['invariants'];
   readonly violations: number;
@@ -59,7 +74,12 @@ const seconds = (ms: number) => Math.round(ms / 100) / 10;
 
 /** HEAD and whether the tree has changes (tracked or untracked); `unknown` outside a git checkout. */
 export function gitCommit(cwd: string = repoRoot): DrillReport['commit'] {
-  const git = (...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  const git = (...args: string[]) =>
+    execFileSync('git', args, {
+      cwd,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   try {
     const sha = git('rev-parse', 'HEAD');
     try {
@@ -81,7 +101,9 @@ export function drillWarnings(
   const warnings: string[] = [];
   const failed = faults.filter((f) => f.error !== undefined);
   if (failed.length > 0) {
-    warnings.push(`${failed.length} fault${failed.length === 1 ? '' : 's'} not injected (${failed.map((f) => `#${f.index} ${f.fault}: ${f.error}`).join('; ')})`);
+    warnings.push(
+      `${failed.length} fault${failed.length === 1 ? '' : 's'} not injected (${failed.map((f) => `#${f.index} ${f.fault}: ${f.error}`).join('; ')})`,
+    );
   }
   if (unexpectedExits.length > 0) {
     warnings.push(
@@ -89,7 +111,10 @@ export function drillWarnings(
     );
   }
   const waived = invariants.filter((i) => i.waived !== undefined);
-  if (waived.length > 0) warnings.push(`${waived.length} invariant${waived.length === 1 ? '' : 's'} waived (${waived.map((i) => `${i.name}: ${i.waived}`).join('; ')})`);
+  if (waived.length > 0)
+    warnings.push(
+      `${waived.length} invariant${waived.length === 1 ? '' : 's'} waived (${waived.map((i) => `${i.name}: ${i.waived}`).join('; ')})`,
+    );
   return warnings;
 }
 
@@ -108,10 +133,16 @@ export async function runDrill(drill: Drill, options: RunOptions = {}): Promise<
   process.once('SIGTERM', interrupted);
   try {
     log(`▶ drill ${drill.name}: ${drill.description}`);
-    log(`  on commit ${commit.sha}${commit.dirty ? ' with uncommitted changes' : commit.dirty === undefined ? ' (tree state unknown)' : ''}`);
-    log(`  work dir ${env.workDir}${options.serviceLog ? `; service output → ${options.serviceLog}` : ''}`);
+    log(
+      `  on commit ${commit.sha}${commit.dirty ? ' with uncommitted changes' : commit.dirty === undefined ? ' (tree state unknown)' : ''}`,
+    );
+    log(
+      `  work dir ${env.workDir}${options.serviceLog ? `; service output → ${options.serviceLog}` : ''}`,
+    );
     await env.start(options.serviceLog);
-    log(`  PostgreSQL :${env.postgres.port}, NATS :${env.nats.port} (the drill's own); services ${services.map((s) => `${s}:${env.ports[s]}`).join(' ')}`);
+    log(
+      `  PostgreSQL :${env.postgres.port}, NATS :${env.nats.port} (the drill's own); services ${services.map((s) => `${s}:${env.ports[s]}`).join(' ')}`,
+    );
     const system = env.system;
     const gatewayUrl = system.url('gateway');
     const stockAtStart = await createCatalog(gatewayUrl, env.admin, drill.stock);
@@ -134,14 +165,18 @@ export async function runDrill(drill: Drill, options: RunOptions = {}): Promise<
 
     // The schedule runs beside the load; every step starts at its time.
     const injections = expandSteps(drill.steps).map(({ step, at, index }) =>
-      new Promise((resolve) => setTimeout(resolve, at * 1000)).then(() => faults.inject(step, index, at)),
+      new Promise((resolve) => setTimeout(resolve, at * 1000)).then(() =>
+        faults.inject(step, index, at),
+      ),
     );
     let lastProgress = 0;
     const progress = () => {
       if (Date.now() - lastProgress < 5000) return;
       lastProgress = Date.now();
       const s = load.stats;
-      log(`  [${since()} s] offered ${s.offered} accepted ${s.accepted} open ${load.open} retries ${s.retries} shed ${s.shed} ${JSON.stringify(s.byStatus)}`);
+      log(
+        `  [${since()} s] offered ${s.offered} accepted ${s.accepted} open ${load.open} retries ${s.retries} shed ${s.shed} ${JSON.stringify(s.byStatus)}`,
+      );
     };
     await load.run(drill.load.ratePerSecond, drill.load.durationSeconds * 1000, progress);
     log(`  [${since()} s] load stopped; waiting for open requests and the remaining faults`);
@@ -149,7 +184,9 @@ export async function runDrill(drill: Drill, options: RunOptions = {}): Promise<
     await load.settle();
     const loadEndedAt = Date.now();
     const healFrom = Math.max(faults.lastHealedAt, loadEndedAt);
-    log(`  [${since()} s] all faults healed; ${load.stats.accepted} orders accepted; waiting for the system to settle (bound ${drill.healBoundSeconds} s)`);
+    log(
+      `  [${since()} s] all faults healed; ${load.stats.accepted} orders accepted; waiting for the system to settle (bound ${drill.healBoundSeconds} s)`,
+    );
 
     let deadLetters: DeadLetter[] = [];
     let lastLog = 0;
@@ -181,14 +218,21 @@ export async function runDrill(drill: Drill, options: RunOptions = {}): Promise<
       },
     );
     const healedAfterMs = heldAfterMs === undefined ? undefined : Date.now() - healFrom;
-    log(`  [${since()} s] ${report.ok ? `healed: every invariant holds ${healedAfterMs} ms after the last fault` : `NOT HEALED within ${drill.healBoundSeconds} s`}`);
+    log(
+      `  [${since()} s] ${report.ok ? `healed: every invariant holds ${healedAfterMs} ms after the last fault` : `NOT HEALED within ${drill.healBoundSeconds} s`}`,
+    );
 
     const finalExitCodes = await system.stopAll();
     const graceful = Object.values(finalExitCodes).every((code) => code === 0);
     if (!graceful) log(`  graceful stop exit codes: ${JSON.stringify(finalExitCodes)}`);
     const faultCounts: Record<string, number> = {};
     for (const f of faults.records) faultCounts[f.fault] = (faultCounts[f.fault] ?? 0) + 1;
-    const unexpectedExits = system.unexpectedExits.map((e) => ({ service: e.service, code: e.code, signal: e.signal, atSeconds: seconds(e.at - t0) }));
+    const unexpectedExits = system.unexpectedExits.map((e) => ({
+      service: e.service,
+      code: e.code,
+      signal: e.signal,
+      atSeconds: seconds(e.at - t0),
+    }));
     const warnings = drillWarnings(faults.records, unexpectedExits, report.invariants);
     const ok = report.ok && graceful;
     for (const w of warnings) log(`  warning: ${w}`);
@@ -197,14 +241,32 @@ export async function runDrill(drill: Drill, options: RunOptions = {}): Promise<
       description: drill.description,
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
-      machine: { cpus: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+      machine: {
+        cpus: cpus().length,
+        memoryGiB: Math.round(totalmem() / 2 ** 30),
+        node: process.version,
+      },
       commit,
-      load: { ...load.stats, ratePerSecond: drill.load.ratePerSecond, durationSeconds: drill.load.durationSeconds },
+      load: {
+        ...load.stats,
+        ratePerSecond: drill.load.ratePerSecond,
+        durationSeconds: drill.load.durationSeconds,
+      },
       faults: faults.records.sort((a, b) => a.index - b.index),
       faultCounts,
       unexpectedExits,
-      heal: { boundSeconds: drill.healBoundSeconds, healedAfterMs, lastFaultHealedAtSeconds: seconds(faults.lastHealedAt - t0), loadEndedAtSeconds: seconds(loadEndedAt - t0) },
-      outcome: { orders: report.orders, confirmed: report.confirmed, cancelled: report.cancelled, open: report.open },
+      heal: {
+        boundSeconds: drill.healBoundSeconds,
+        healedAfterMs,
+        lastFaultHealedAtSeconds: seconds(faults.lastHealedAt - t0),
+        loadEndedAtSeconds: seconds(loadEndedAt - t0),
+      },
+      outcome: {
+        orders: report.orders,
+        confirmed: report.confirmed,
+        cancelled: report.cancelled,
+        open: report.open,
+      },
       deadLetters: { total: deadLetters.length, injectedPoison: bus.poisonIds.size },
       invariants: report.invariants,
       violations: report.invariants.reduce((n, i) => n + i.violations, 0),

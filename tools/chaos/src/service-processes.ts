@@ -7,9 +7,22 @@ import { join } from 'node:path';
  * kill -9 hits the service), supervised the way Kubernetes would: a process that exits without the
  * drill asking is started again after a pause, and counted.
  */
-export const services = ['identity', 'order', 'inventory', 'payment', 'notification', 'gateway'] as const;
+export const services = [
+  'identity',
+  'order',
+  'inventory',
+  'payment',
+  'notification',
+  'gateway',
+] as const;
 export type Service = (typeof services)[number];
-export const servicesWithDatabase = ['identity', 'order', 'inventory', 'payment', 'notification'] as const;
+export const servicesWithDatabase = [
+  'identity',
+  'order',
+  'inventory',
+  'payment',
+  'notification',
+] as const;
 export type ServiceWithDatabase = (typeof servicesWithDatabase)[number];
 
 export const repoRoot = new URL('../../../', import.meta.url).pathname;
@@ -24,7 +37,12 @@ export class ServiceProcesses {
   private readonly managed = new Map<Service, Managed>();
   readonly output: string[] = [];
   /** Exits nobody asked for (a service giving up on a dependency, a crash), by service. */
-  readonly unexpectedExits: { service: Service; code: number | null; signal: string | null; at: number }[] = [];
+  readonly unexpectedExits: {
+    service: Service;
+    code: number | null;
+    signal: string | null;
+    at: number;
+  }[] = [];
   private stopped = false;
   private readonly logStream: WriteStream | undefined;
 
@@ -43,11 +61,15 @@ export class ServiceProcesses {
   }
 
   start(service: Service): void {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, `services/${service}/src/main.ts`)], {
-      cwd: repoRoot,
-      env: { ...process.env, ...this.envFor(service) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(repoRoot, `services/${service}/src/main.ts`)],
+      {
+        cwd: repoRoot,
+        env: { ...process.env, ...this.envFor(service) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const entry: Managed = { child, expectedExit: false };
     this.managed.set(service, entry);
     const keep = (chunk: Buffer) => {
@@ -73,14 +95,17 @@ export class ServiceProcesses {
     const started = Date.now();
     for (;;) {
       if (await this.isReady(service)) return Date.now() - started;
-      if (Date.now() - started > timeoutMs) throw new Error(`${service} not ready after ${timeoutMs} ms\n${this.tail(40)}`);
+      if (Date.now() - started > timeoutMs)
+        throw new Error(`${service} not ready after ${timeoutMs} ms\n${this.tail(40)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
 
   async isReady(service: Service): Promise<boolean> {
     try {
-      const response = await fetch(`${this.url(service)}/readyz`, { signal: AbortSignal.timeout(2000) });
+      const response = await fetch(`${this.url(service)}/readyz`, {
+        signal: AbortSignal.timeout(2000),
+      });
       await response.body?.cancel();
       return response.ok;
     } catch {
@@ -95,7 +120,9 @@ export class ServiceProcesses {
     entry.expectedExit = true;
     const { child } = entry;
     if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-    const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const exit = new Promise<number | null>((resolve) =>
+      child.once('exit', (code) => resolve(code)),
+    );
     child.kill(signal);
     return exit;
   }
@@ -104,14 +131,17 @@ export class ServiceProcesses {
   async stopAll(): Promise<Record<string, number | null>> {
     this.stopped = true;
     const codes: Record<string, number | null> = {};
-    await Promise.all([...this.managed.keys()].map(async (s) => (codes[s] = await this.stop(s, 'SIGTERM'))));
+    await Promise.all(
+      [...this.managed.keys()].map(async (s) => (codes[s] = await this.stop(s, 'SIGTERM'))),
+    );
     return codes;
   }
 
   killAll(): void {
     this.stopped = true;
     this.logStream?.end();
-    for (const { child } of this.managed.values()) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const { child } of this.managed.values())
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
 
   tail(n: number): string {

@@ -102,6 +102,8 @@ export class TcpProxy {
 
   async close(): Promise<void> {
     for (const link of [...this.links]) this.drop(link);
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) =>
+      this.server ? this.server.close(() => resolve()) : resolve(),
+    );
   }
 }

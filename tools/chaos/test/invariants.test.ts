@@ -19,9 +19,16 @@ import {
  * the services' own migrations. A consistent world passes every invariant; each test then breaks
  * exactly one promise and expects exactly that invariant to be reported.
  */
-const serverUrl = process.env.ORDERLY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const serverUrl =
+  process.env.ORDERLY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const repoRoot = new URL('../../../', import.meta.url).pathname;
-const schemas: readonly ServiceWithDatabase[] = ['order', 'inventory', 'payment', 'notification', 'identity'];
+const schemas: readonly ServiceWithDatabase[] = [
+  'order',
+  'inventory',
+  'payment',
+  'notification',
+  'identity',
+];
 const database = uniqueName('orderly_invariants');
 const clients = new Map<ServiceWithDatabase, pg.Client>();
 const workDir = mkdtempSync(join(tmpdir(), 'orderly-invariants-'));
@@ -53,7 +60,10 @@ beforeAll(async () => {
     await setup.connect();
     await setup.query(`CREATE SCHEMA "${service}"`);
     await setup.end();
-    const client = new pg.Client({ connectionString: url.toString(), options: `-c search_path="${service}"` });
+    const client = new pg.Client({
+      connectionString: url.toString(),
+      options: `-c search_path="${service}"`,
+    });
     await client.connect();
     for (const migration of migrations(service)) await client.query(migration);
     clients.set(service, client);
@@ -66,20 +76,44 @@ afterAll(async () => {
   rmSync(workDir, { recursive: true, force: true });
 });
 
-const confirmed = { id: randomUUID(), customer: 'customer-1', key: 'key-1', total: 2500n, sku: 'SKU-A', quantity: 2 };
-const cancelled = { id: randomUUID(), customer: 'customer-2', key: 'key-2', total: 990n, sku: 'SKU-B', quantity: 1 };
+const confirmed = {
+  id: randomUUID(),
+  customer: 'customer-1',
+  key: 'key-1',
+  total: 2500n,
+  sku: 'SKU-A',
+  quantity: 2,
+};
+const cancelled = {
+  id: randomUUID(),
+  customer: 'customer-2',
+  key: 'key-2',
+  total: 990n,
+  sku: 'SKU-B',
+  quantity: 1,
+};
 const notificationIds = { confirmed: randomUUID(), cancelled: randomUUID() };
 const stockAtStart = { 'SKU-A': 100, 'SKU-B': 50 };
 
-function sinkLine(order: { id: string; customer: string }, kind: string, notificationId: string): string {
+function sinkLine(
+  order: { id: string; customer: string },
+  kind: string,
+  notificationId: string,
+): string {
   return `${JSON.stringify({ notificationId, orderId: order.id, customerId: order.customer, kind, text: 'Your order …' })}\n`;
 }
 
 /** A run that kept every promise: one confirmed order, one cancelled after its payment was declined. */
 async function consistentWorld(): Promise<void> {
   for (const service of schemas) {
-    const tables = await sql<{ name: string }>(service, 'SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema()');
-    await sql(service, `TRUNCATE ${tables.map((t) => `"${t.name}"`).join(', ')} RESTART IDENTITY CASCADE`);
+    const tables = await sql<{ name: string }>(
+      service,
+      'SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema()',
+    );
+    await sql(
+      service,
+      `TRUNCATE ${tables.map((t) => `"${t.name}"`).join(', ')} RESTART IDENTITY CASCADE`,
+    );
   }
   for (const o of [confirmed, cancelled]) {
     const done = o === confirmed ? 'CONFIRMED' : 'CANCELLED';
@@ -87,28 +121,42 @@ async function consistentWorld(): Promise<void> {
       'order',
       `INSERT INTO orders (id, customer_id, idempotency_key, request_fingerprint, status, cancellation_reason, payment_method, total_cents, placed_at, updated_at)
        VALUES ($1, $2, $3, 'fp', $4, $5, 'pm_card_ok', $6, now(), now())`,
-      [o.id, o.customer, o.key, done, done === 'CANCELLED' ? 'PAYMENT_DECLINED' : null, o.total.toString()],
+      [
+        o.id,
+        o.customer,
+        o.key,
+        done,
+        done === 'CANCELLED' ? 'PAYMENT_DECLINED' : null,
+        o.total.toString(),
+      ],
     );
-    await sql('order', 'INSERT INTO order_lines (order_id, line_no, sku, quantity, unit_price_cents) VALUES ($1, 1, $2, $3, $4)', [
-      o.id,
-      o.sku,
-      o.quantity,
-      (o.total / BigInt(o.quantity)).toString(),
-    ]);
+    await sql(
+      'order',
+      'INSERT INTO order_lines (order_id, line_no, sku, quantity, unit_price_cents) VALUES ($1, 1, $2, $3, $4)',
+      [o.id, o.sku, o.quantity, (o.total / BigInt(o.quantity)).toString()],
+    );
     for (const [seq, status] of ['PENDING', 'STOCK_RESERVED', done].entries()) {
-      await sql('order', 'INSERT INTO order_status_history (order_id, seq, status, at) VALUES ($1, $2, $3, now())', [o.id, seq + 1, status]);
+      await sql(
+        'order',
+        'INSERT INTO order_status_history (order_id, seq, status, at) VALUES ($1, $2, $3, now())',
+        [o.id, seq + 1, status],
+      );
     }
     const [reservation] = await sql<{ id: string }>(
       'inventory',
       `INSERT INTO reservations (order_id, status, created_at, expires_at, settled_at) VALUES ($1, $2, now(), now(), now()) RETURNING id::text`,
       [o.id, done],
     );
-    await sql('inventory', "INSERT INTO products (sku, name, price_cents) VALUES ($1, 'p', 1) ON CONFLICT DO NOTHING", [o.sku]);
-    await sql('inventory', 'INSERT INTO reservation_lines (reservation_id, sku, quantity, unit_price_cents) VALUES ($1, $2, $3, 1)', [
-      reservation!.id,
-      o.sku,
-      o.quantity,
-    ]);
+    await sql(
+      'inventory',
+      "INSERT INTO products (sku, name, price_cents) VALUES ($1, 'p', 1) ON CONFLICT DO NOTHING",
+      [o.sku],
+    );
+    await sql(
+      'inventory',
+      'INSERT INTO reservation_lines (reservation_id, sku, quantity, unit_price_cents) VALUES ($1, $2, $3, 1)',
+      [reservation!.id, o.sku, o.quantity],
+    );
   }
   await sql('inventory', "UPDATE products SET available = 98, sold = 2 WHERE sku = 'SKU-A'");
   await sql('inventory', "UPDATE products SET available = 50 WHERE sku = 'SKU-B'");
@@ -121,16 +169,16 @@ async function consistentWorld(): Promise<void> {
     [confirmed, 'ORDER_CONFIRMED', notificationIds.confirmed],
     [cancelled, 'ORDER_CANCELLED', notificationIds.cancelled],
   ] as const) {
-    await sql('notification', "INSERT INTO notifications (order_id, notification_id, customer_id, kind, text, created_at) VALUES ($1, $2, $3, $4, 't', now())", [
-      o.id,
-      id,
-      o.customer,
-      kind,
-    ]);
+    await sql(
+      'notification',
+      "INSERT INTO notifications (order_id, notification_id, customer_id, kind, text, created_at) VALUES ($1, $2, $3, $4, 't', now())",
+      [o.id, id, o.customer, kind],
+    );
   }
   writeFileSync(
     sinkFile,
-    sinkLine(confirmed, 'ORDER_CONFIRMED', notificationIds.confirmed) + sinkLine(cancelled, 'ORDER_CANCELLED', notificationIds.cancelled),
+    sinkLine(confirmed, 'ORDER_CONFIRMED', notificationIds.confirmed) +
+      sinkLine(cancelled, 'ORDER_CANCELLED', notificationIds.cancelled),
   );
 }
 
@@ -154,19 +202,38 @@ describe('checkInvariants', () => {
   test('when the run kept every promise, then every invariant is checked and holds', async () => {
     const report = await checkInvariants(sql, input);
     expect(report.problems).toEqual([]);
-    expect(report.invariants.map((i) => [i.name, i.checked])).toEqual(invariantNames.map((n) => [n, true]));
+    expect(report.invariants.map((i) => [i.name, i.checked])).toEqual(
+      invariantNames.map((n) => [n, true]),
+    );
     expect(report.ok).toBe(true);
   });
 
-  const violations: Record<InvariantName, { what: string; act: () => Promise<Partial<InvariantInput> | void> }> = {
-    'no-accepted-order-missing': { what: 'an accepted order is not in the database', act: () => Promise.resolve({ acceptedIds: [...input.acceptedIds!, randomUUID()] }) },
-    'no-phantom-order': { what: 'an order has a key no client sent', act: () => Promise.resolve({ sentIdempotencyKeys: [confirmed.key] }) },
+  const violations: Record<
+    InvariantName,
+    { what: string; act: () => Promise<Partial<InvariantInput> | void> }
+  > = {
+    'no-accepted-order-missing': {
+      what: 'an accepted order is not in the database',
+      act: () => Promise.resolve({ acceptedIds: [...input.acceptedIds!, randomUUID()] }),
+    },
+    'no-phantom-order': {
+      what: 'an order has a key no client sent',
+      act: () => Promise.resolve({ sentIdempotencyKeys: [confirmed.key] }),
+    },
     'every-order-terminal': {
       what: 'an order is still STOCK_RESERVED',
       act: async () => {
-        await sql('order', "UPDATE orders SET status = 'STOCK_RESERVED', cancellation_reason = NULL WHERE id = $1", [cancelled.id]);
-        await sql('order', 'DELETE FROM order_status_history WHERE order_id = $1 AND seq = 3', [cancelled.id]);
-        await sql('inventory', "UPDATE reservations SET status = 'CANCELLED' WHERE order_id = $1", [cancelled.id]);
+        await sql(
+          'order',
+          "UPDATE orders SET status = 'STOCK_RESERVED', cancellation_reason = NULL WHERE id = $1",
+          [cancelled.id],
+        );
+        await sql('order', 'DELETE FROM order_status_history WHERE order_id = $1 AND seq = 3', [
+          cancelled.id,
+        ]);
+        await sql('inventory', "UPDATE reservations SET status = 'CANCELLED' WHERE order_id = $1", [
+          cancelled.id,
+        ]);
         await sql('notification', 'DELETE FROM notifications WHERE order_id = $1', [cancelled.id]);
         writeFileSync(sinkFile, sinkLine(confirmed, 'ORDER_CONFIRMED', notificationIds.confirmed));
       },
@@ -174,7 +241,11 @@ describe('checkInvariants', () => {
     'only-legal-transitions': {
       what: 'a history skips STOCK_RESERVED',
       act: async () => {
-        await sql('order', "UPDATE order_status_history SET status = 'CANCELLED' WHERE order_id = $1 AND seq = 2", [confirmed.id]);
+        await sql(
+          'order',
+          "UPDATE order_status_history SET status = 'CANCELLED' WHERE order_id = $1 AND seq = 2",
+          [confirmed.id],
+        );
       },
     },
     'stock-conserved': {
@@ -186,34 +257,57 @@ describe('checkInvariants', () => {
     'reservation-fate-agrees': {
       what: "a cancelled order's reservation is confirmed",
       act: async () => {
-        await sql('inventory', "UPDATE reservations SET status = 'CONFIRMED' WHERE order_id = $1", [cancelled.id]);
+        await sql('inventory', "UPDATE reservations SET status = 'CONFIRMED' WHERE order_id = $1", [
+          cancelled.id,
+        ]);
       },
     },
     'confirmed-order-lines-sold': {
       what: "a confirmed order's reservation sold another quantity than it ordered",
       act: async () => {
-        await sql('inventory', 'UPDATE reservation_lines SET quantity = 3 WHERE sku = $1', [confirmed.sku]);
+        await sql('inventory', 'UPDATE reservation_lines SET quantity = 3 WHERE sku = $1', [
+          confirmed.sku,
+        ]);
       },
     },
     'captured-amount-equals-total': {
       what: 'the provider captured less than the order total',
       act: async () => {
-        await sql('payment', 'UPDATE provider_ledger SET amount_cents = amount_cents - 100 WHERE order_id = $1', [confirmed.id]);
+        await sql(
+          'payment',
+          'UPDATE provider_ledger SET amount_cents = amount_cents - 100 WHERE order_id = $1',
+          [confirmed.id],
+        );
       },
     },
     'notification-delivered-per-terminal-order': {
       what: 'the sink holds no message for the cancelled order (the table says it was sent)',
-      act: () => Promise.resolve(writeFileSync(sinkFile, sinkLine(confirmed, 'ORDER_CONFIRMED', notificationIds.confirmed))),
+      act: () =>
+        Promise.resolve(
+          writeFileSync(
+            sinkFile,
+            sinkLine(confirmed, 'ORDER_CONFIRMED', notificationIds.confirmed),
+          ),
+        ),
     },
     'outboxes-drained': {
       what: 'an event was never published',
       act: async () => {
-        await sql('payment', "INSERT INTO outbox (event_id, subject, event_type, payload) VALUES ($1, 's', 't', '\\x00')", [randomUUID()]);
+        await sql(
+          'payment',
+          "INSERT INTO outbox (event_id, subject, event_type, payload) VALUES ($1, 's', 't', '\\x00')",
+          [randomUUID()],
+        );
       },
     },
     'dead-letters-explained': {
       what: 'a dead letter the run did not inject',
-      act: () => Promise.resolve({ deadLetters: [{ eventId: randomUUID(), subscription: 'order.payment-outcomes', error: 'boom' }] }),
+      act: () =>
+        Promise.resolve({
+          deadLetters: [
+            { eventId: randomUUID(), subscription: 'order.payment-outcomes', error: 'boom' },
+          ],
+        }),
     },
   };
 
@@ -233,12 +327,16 @@ describe('checkInvariants', () => {
     writeFileSync(sinkFile, sinkLine(confirmed, 'ORDER_CONFIRMED', randomUUID()), { flag: 'a' });
     expect(await failing()).toEqual(['notification-delivered-per-terminal-order']);
     await consistentWorld();
-    writeFileSync(sinkFile, sinkLine(cancelled, 'ORDER_CONFIRMED', notificationIds.cancelled), { flag: 'a' });
+    writeFileSync(sinkFile, sinkLine(cancelled, 'ORDER_CONFIRMED', notificationIds.cancelled), {
+      flag: 'a',
+    });
     expect(await failing()).toEqual(['notification-delivered-per-terminal-order']);
   });
 
   test('when the sink repeats a message with the same notification id, then that is no violation (at-least-once towards the sink)', async () => {
-    writeFileSync(sinkFile, sinkLine(confirmed, 'ORDER_CONFIRMED', notificationIds.confirmed), { flag: 'a' });
+    writeFileSync(sinkFile, sinkLine(confirmed, 'ORDER_CONFIRMED', notificationIds.confirmed), {
+      flag: 'a',
+    });
     expect(await failing()).toEqual([]);
   });
 
@@ -252,7 +350,11 @@ describe('checkInvariants', () => {
   });
 
   test('when the input does not allow a check and gives no waiver, then the invariant fails as not checked', async () => {
-    const report = await checkInvariants(sql, { ...input, deadLetters: undefined, notificationOutputFile: undefined });
+    const report = await checkInvariants(sql, {
+      ...input,
+      deadLetters: undefined,
+      notificationOutputFile: undefined,
+    });
     expect(report.ok).toBe(false);
     expect(report.problems).toEqual([
       'notification-delivered-per-terminal-order: not checked (the run gave no input for it and no waiver)',
@@ -264,11 +366,20 @@ describe('checkInvariants', () => {
     const report = await checkInvariants(sql, {
       ...input,
       deadLetters: undefined,
-      waivers: { 'dead-letters-explained': 'in-memory bus: the dead letters live in the launcher process', 'no-phantom-order': '   ' },
+      waivers: {
+        'dead-letters-explained': 'in-memory bus: the dead letters live in the launcher process',
+        'no-phantom-order': '   ',
+      },
     });
     expect(report.ok).toBe(true);
-    expect(report.waived).toEqual(['dead-letters-explained: waived (in-memory bus: the dead letters live in the launcher process)']);
-    const blank = await checkInvariants(sql, { ...input, sentIdempotencyKeys: undefined, waivers: { 'no-phantom-order': '   ' } });
+    expect(report.waived).toEqual([
+      'dead-letters-explained: waived (in-memory bus: the dead letters live in the launcher process)',
+    ]);
+    const blank = await checkInvariants(sql, {
+      ...input,
+      sentIdempotencyKeys: undefined,
+      waivers: { 'no-phantom-order': '   ' },
+    });
     expect(blank.ok, 'a blank reason is no waiver').toBe(false);
   });
 });

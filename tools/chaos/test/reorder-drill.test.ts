@@ -13,7 +13,7 @@ import { runDrill } from '../src/run-drill.js';
  * for an order cancelled before its earlier event arrived).
  */
 describe('reorder fault', () => {
-  test('when a consumer gets an order\'s cancellation before an earlier event of it, then it reserves, charges and confirms nothing for it and every invariant holds', async () => {
+  test("when a consumer gets an order's cancellation before an earlier event of it, then it reserves, charges and confirms nothing for it and every invariant holds", async () => {
     const drill = drillFile.parse({
       name: 'reorder',
       description: 'every reorder pair once, under load',
@@ -25,21 +25,43 @@ describe('reorder fault', () => {
       steps: reorderPairs.map((_, i) => ({ at: 4 + i * 11, fault: 'reorder', count: 5 })),
     });
     const lines: string[] = [];
-    const report = await runDrill(drill, { log: (line) => lines.push(line), serviceLog: join(tmpdir(), 'orderly-chaos-reorder-services.log') });
+    const report = await runDrill(drill, {
+      log: (line) => lines.push(line),
+      serviceLog: join(tmpdir(), 'orderly-chaos-reorder-services.log'),
+    });
     const details = `${renderMarkdown(report)}\nprogress:\n${lines.join('\n')}`;
 
     const reorders = report.faults.filter((f) => f.fault === 'reorder');
-    expect(reorders.map((f) => f.error), details).toEqual(reorderPairs.map(() => undefined));
-    expect(reorders.map((f) => f.target), details).toEqual(reorderPairs.map((p) => `${p.consumer} (${p.eventType})`));
-    for (const f of reorders) expect(Number(/(\d+) delivered/.exec(f.detail ?? '')?.[1]), details).toBeGreaterThan(0);
-    expect(report.invariants.filter((i) => !i.passed).map((i) => i.name), details).toEqual([]);
+    expect(
+      reorders.map((f) => f.error),
+      details,
+    ).toEqual(reorderPairs.map(() => undefined));
+    expect(
+      reorders.map((f) => f.target),
+      details,
+    ).toEqual(reorderPairs.map((p) => `${p.consumer} (${p.eventType})`));
+    for (const f of reorders)
+      expect(Number(/(\d+) delivered/.exec(f.detail ?? '')?.[1]), details).toBeGreaterThan(0);
+    expect(
+      report.invariants.filter((i) => !i.passed).map((i) => i.name),
+      details,
+    ).toEqual([]);
     expect(report.ok, details).toBe(true);
     expect(report.outcome.cancelled.TIMED_OUT, details).toBeGreaterThan(0);
   }, 420_000);
 
   test('the order id is read from field 4 of a saga event', () => {
     // field 1 "e", field 4 "order-1"
-    const data = new Uint8Array([0x0a, 1, 0x65, 0x18, 3, 0x22, 7, ...new TextEncoder().encode('order-1')]);
+    const data = new Uint8Array([
+      0x0a,
+      1,
+      0x65,
+      0x18,
+      3,
+      0x22,
+      7,
+      ...new TextEncoder().encode('order-1'),
+    ]);
     expect(stringField(data, 4)).toBe('order-1');
     expect(stringField(new Uint8Array([0xff]), 4)).toBeUndefined();
   });

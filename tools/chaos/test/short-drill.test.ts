@@ -18,14 +18,20 @@ describe('short chaos drill', () => {
     async () => {
       const drill = loadDrill(join(repoRoot, 'chaos/drills/short.yaml'));
       const lines: string[] = [];
-      const report = await runDrill(drill, { log: (line) => lines.push(line), serviceLog: join(tmpdir(), 'orderly-chaos-short-services.log') });
+      const report = await runDrill(drill, {
+        log: (line) => lines.push(line),
+        serviceLog: join(tmpdir(), 'orderly-chaos-short-services.log'),
+      });
       const details = `${renderMarkdown(report)}\nprogress:\n${lines.join('\n')}`;
       expect(report.violations, details).toBe(0);
       expect(report.ok, details).toBe(true);
       expect(report.load.accepted, details).toBeGreaterThan(800);
       expect(report.faultCounts.kill, details).toBe(6);
       expect(report.faultCounts['nats-restart'], details).toBe(1);
-      expect(report.faults.filter((f) => f.error), details).toEqual([]);
+      expect(
+        report.faults.filter((f) => f.error),
+        details,
+      ).toEqual([]);
       // Readiness follows the dependency: false while the link to NATS is cut, true again after.
       const partitions = report.faults.filter((f) => f.fault === 'partition');
       expect(partitions.length, details).toBeGreaterThan(0);

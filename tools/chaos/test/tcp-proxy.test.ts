@@ -20,14 +20,22 @@ async function anEchoProxy(): Promise<TcpProxy> {
     for (const s of sockets) s.destroy();
     await new Promise((resolve) => server.close(resolve));
   });
-  const proxy = new TcpProxy('echo', { host: '127.0.0.1', port: (server.address() as { port: number }).port });
+  const proxy = new TcpProxy('echo', {
+    host: '127.0.0.1',
+    port: (server.address() as { port: number }).port,
+  });
   await proxy.start();
   closers.push(() => proxy.close());
   return proxy;
 }
 
 /** Connects, sends `text`, and collects what comes back for `waitMs`; `error` when the connection broke. */
-async function exchange(port: number, text: string, waitMs: number, during?: (socket: Socket) => void): Promise<{ received: string; error: boolean }> {
+async function exchange(
+  port: number,
+  text: string,
+  waitMs: number,
+  during?: (socket: Socket) => void,
+): Promise<{ received: string; error: boolean }> {
   const socket = connect(port, '127.0.0.1');
   let received = '';
   let error = false;

@@ -78,27 +78,44 @@ export function configProblems(document: ConfigDocument, services: readonly stri
     if (schema) collect(() => parseConfigSection(schema, document.document, ['services', name]));
   }
   // Rules across sections, once each section is valid on its own.
-  if (services.includes('inventory') && problems.length === 0) collect(() => checkSagaTimeouts(document));
+  if (services.includes('inventory') && problems.length === 0)
+    collect(() => checkSagaTimeouts(document));
   const declared = (document.document.services ?? {}) as Record<string, unknown>;
   for (const name of Object.keys(declared)) {
-    if (!(name in serviceSchemas)) problems.push(`services.${name}: unknown service (known: ${Object.keys(serviceSchemas).join(', ')})`);
+    if (!(name in serviceSchemas))
+      problems.push(
+        `services.${name}: unknown service (known: ${Object.keys(serviceSchemas).join(', ')})`,
+      );
   }
   return problems;
 }
 
 function formatEntries(entries: readonly (ConfigEntry & { reload: string })[]): string {
-  const rows = entries.map((e) => [e.key, JSON.stringify(e.value) ?? 'undefined', e.source, e.reload, e.origin] as const);
+  const rows = entries.map(
+    (e) => [e.key, JSON.stringify(e.value) ?? 'undefined', e.source, e.reload, e.origin] as const,
+  );
   const width = (column: 0 | 1 | 2 | 3) => Math.max(...rows.map((r) => r[column].length));
   const [k, v, s, r] = [width(0), width(1), width(2), width(3)];
-  return rows.map((row) => `${row[0].padEnd(k)}  ${row[1].padEnd(v)}  ${row[2].padEnd(s)}  ${row[3].padEnd(r)}  ${row[4]}`).join('\n');
+  return rows
+    .map(
+      (row) =>
+        `${row[0].padEnd(k)}  ${row[1].padEnd(v)}  ${row[2].padEnd(s)}  ${row[3].padEnd(r)}  ${row[4]}`,
+    )
+    .join('\n');
 }
 
 /** `orderly config print --service order --config config/prod.yaml` */
-export function printConfig(args: readonly string[], env: Readonly<Record<string, string | undefined>>, io: Output): number {
+export function printConfig(
+  args: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  io: Output,
+): number {
   const service = optionValue(args, 'service');
   const schema = service ? serviceSchemas[service] : undefined;
   if (!service || !schema) {
-    io.err(`orderly config print: --service must be one of ${Object.keys(serviceSchemas).join(', ')}\n`);
+    io.err(
+      `orderly config print: --service must be one of ${Object.keys(serviceSchemas).join(', ')}\n`,
+    );
     return 2;
   }
   const argv = withoutOption(args, 'service').filter((a) => a !== '--json');
@@ -108,11 +125,16 @@ export function printConfig(args: readonly string[], env: Readonly<Record<string
     io.err(`invalid configuration for ${service}:\n  ${problems.join('\n  ')}\n`);
     return 1;
   }
-  const platform: Partial<PlatformConfig> = { ...parseConfigSection(platformConfigSchema, document.document) };
+  const platform: Partial<PlatformConfig> = {
+    ...parseConfigSection(platformConfigSchema, document.document),
+  };
   delete platform.services;
   const own = parseConfigSection(schema, document.document, ['services', service]);
   const effective = { ...platform, services: { [service]: own } };
-  const reloadable = [...reloadablePaths(platformConfigSchema), ...reloadablePaths(schema, ['services', service])];
+  const reloadable = [
+    ...reloadablePaths(platformConfigSchema),
+    ...reloadablePaths(schema, ['services', service]),
+  ];
   const entries = describeConfig(effective, document.layers ?? []).map((entry) => ({
     ...entry,
     reload: isReloadable(entry.key, reloadable) ? 'reloadable' : 'restart',
@@ -146,7 +168,10 @@ export function checkConfig(args: readonly string[], io: Output): number {
     let problems: string[];
     try {
       // The file alone over the defaults: the checking machine's environment must not hide a problem.
-      problems = configProblems(loadConfigDocument({ argv: ['--config', file], env: {} }), Object.keys(serviceSchemas));
+      problems = configProblems(
+        loadConfigDocument({ argv: ['--config', file], env: {} }),
+        Object.keys(serviceSchemas),
+      );
     } catch (error) {
       problems = [error instanceof Error ? error.message : String(error)];
     }

@@ -39,7 +39,9 @@ interface DeadLetterSummary {
   error: string;
 }
 
-function summarize(letter: DeadLetter | (Omit<DeadLetter, 'failedAt'> & { failedAt: string })): DeadLetterSummary {
+function summarize(
+  letter: DeadLetter | (Omit<DeadLetter, 'failedAt'> & { failedAt: string }),
+): DeadLetterSummary {
   return {
     id: letter.id,
     subscription: letter.subscription,
@@ -64,7 +66,8 @@ async function adminHeaders(platform: PlatformConfig): Promise<Record<string, st
 
 async function adminJson<T>(response: Response): Promise<T> {
   const body = (await response.json()) as T & { error?: { code: string; message: string } };
-  if (!response.ok) throw new Error(`${body.error?.code ?? response.status} ${body.error?.message ?? ''}`);
+  if (!response.ok)
+    throw new Error(`${body.error?.code ?? response.status} ${body.error?.message ?? ''}`);
   return body;
 }
 
@@ -74,7 +77,9 @@ async function listDeadLetters(platform: PlatformConfig): Promise<DeadLetterSumm
       headers: await adminHeaders(platform),
       signal: AbortSignal.timeout(platform.rpc.defaultTimeoutMs),
     });
-    const body = await adminJson<{ deadLetters: (Omit<DeadLetter, 'failedAt'> & { failedAt: string })[] }>(response);
+    const body = await adminJson<{
+      deadLetters: (Omit<DeadLetter, 'failedAt'> & { failedAt: string })[];
+    }>(response);
     return body.deadLetters.map(summarize);
   }
   const bus = await openBus(platform, 'cli');
@@ -106,7 +111,10 @@ async function redrive(platform: PlatformConfig, ids: string[] | undefined): Pro
 async function main(argv: string[]): Promise<number> {
   const [group, command, ...rest] = argv;
   if (group === 'config' && (command === 'print' || command === 'check')) {
-    const io = { out: (text: string) => process.stdout.write(text), err: (text: string) => process.stderr.write(text) };
+    const io = {
+      out: (text: string) => process.stdout.write(text),
+      err: (text: string) => process.stderr.write(text),
+    };
     return command === 'print' ? printConfig(rest, process.env, io) : checkConfig(rest, io);
   }
   if (group === 'keys') {
@@ -128,23 +136,34 @@ async function main(argv: string[]): Promise<number> {
     });
   }
   if (group === 'trace') {
-    return runTraceCommand(parseConfigSection(platformConfigSchema, loadConfigDocument({ argv: rest }).document), command, rest);
+    return runTraceCommand(
+      parseConfigSection(platformConfigSchema, loadConfigDocument({ argv: rest }).document),
+      command,
+      rest,
+    );
   }
   if (group !== 'dead-letters' || (command !== 'list' && command !== 'redrive')) {
     process.stderr.write(`${usage}\n`);
     return 2;
   }
-  const platform = parseConfigSection(platformConfigSchema, loadConfigDocument({ argv: rest }).document);
+  const platform = parseConfigSection(
+    platformConfigSchema,
+    loadConfigDocument({ argv: rest }).document,
+  );
   if (command === 'list') {
     const letters = await listDeadLetters(platform);
     if (rest.includes('--json')) process.stdout.write(`${JSON.stringify(letters, null, 2)}\n`);
     else if (letters.length === 0) process.stdout.write('no dead letters\n');
     else
       for (const l of letters)
-        process.stdout.write(`${l.id}\t${l.failedAt}\t${l.subscription}\t${l.subject}\tevent ${l.eventId}\tattempts ${l.attempts}\t${l.error}\n`);
+        process.stdout.write(
+          `${l.id}\t${l.failedAt}\t${l.subscription}\t${l.subject}\tevent ${l.eventId}\tattempts ${l.attempts}\t${l.error}\n`,
+        );
     return 0;
   }
-  const ids = rest.flatMap((arg, i) => (arg === '--id' && rest[i + 1] ? [rest[i + 1] as string] : []));
+  const ids = rest.flatMap((arg, i) =>
+    arg === '--id' && rest[i + 1] ? [rest[i + 1] as string] : [],
+  );
   const count = await redrive(platform, ids.length > 0 ? ids : undefined);
   process.stdout.write(`redriven: ${count}\n`);
   return 0;

@@ -26,10 +26,15 @@ export async function runOrdersCommand(
     io.err(`usage:\n${ordersUsage}\n`);
     return 2;
   }
-  const platform = parseConfigSection(platformConfigSchema, loadConfigDocument({ argv: args }).document);
+  const platform = parseConfigSection(
+    platformConfigSchema,
+    loadConfigDocument({ argv: args }).document,
+  );
   const order = platform.services.order as { host?: unknown; port?: unknown } | undefined;
   const urlIndex = args.indexOf('--url');
-  const baseUrl = (urlIndex >= 0 ? args[urlIndex + 1] : undefined) ?? `http://${String(order?.host)}:${String(order?.port)}`;
+  const baseUrl =
+    (urlIndex >= 0 ? args[urlIndex + 1] : undefined) ??
+    `http://${String(order?.host)}:${String(order?.port)}`;
   const client = createRpcClient(OrderService, {
     baseUrl,
     defaultTimeoutMs: platform.rpc.defaultTimeoutMs,

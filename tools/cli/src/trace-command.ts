@@ -30,7 +30,8 @@ const asDate = (value: unknown): Date => (value instanceof Date ? value : new Da
 /** A column or log field as text (objects as JSON). */
 function text(value: unknown): string {
   if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return value.toString();
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return value.toString();
   return value === null || value === undefined ? '' : JSON.stringify(value);
 }
 
@@ -43,41 +44,81 @@ const sources: Record<string, (orderId: string, query: Query) => Promise<Timelin
       [orderId],
     );
     if (!order) return entries;
-    const lines = await query('SELECT sku, quantity FROM order_lines WHERE order_id::text = $1 ORDER BY line_no', [orderId]);
+    const lines = await query(
+      'SELECT sku, quantity FROM order_lines WHERE order_id::text = $1 ORDER BY line_no',
+      [orderId],
+    );
     entries.push({
       at: asDate(order.placed_at),
       service: 'order',
       what: `placed by ${text(order.customer_id)}: ${lines.map((l) => `${text(l.quantity)}× ${text(l.sku)}`).join(', ')}`,
     });
-    const history = await query('SELECT status, at FROM order_status_history WHERE order_id::text = $1 ORDER BY seq', [orderId]);
+    const history = await query(
+      'SELECT status, at FROM order_status_history WHERE order_id::text = $1 ORDER BY seq',
+      [orderId],
+    );
     for (const change of history) {
-      const reason = change.status === 'CANCELLED' && order.cancellation_reason ? ` (${text(order.cancellation_reason)})` : '';
-      entries.push({ at: asDate(change.at), service: 'order', what: `status ${text(change.status)}${reason}` });
+      const reason =
+        change.status === 'CANCELLED' && order.cancellation_reason
+          ? ` (${text(order.cancellation_reason)})`
+          : '';
+      entries.push({
+        at: asDate(change.at),
+        service: 'order',
+        what: `status ${text(change.status)}${reason}`,
+      });
     }
     return entries;
   },
   inventory: async (orderId, query) => {
-    const rows = await query('SELECT id, status, created_at, settled_at FROM reservations WHERE order_id = $1', [orderId]);
+    const rows = await query(
+      'SELECT id, status, created_at, settled_at FROM reservations WHERE order_id = $1',
+      [orderId],
+    );
     return rows.flatMap((r) => [
       { at: asDate(r.created_at), service: 'inventory', what: `reservation ${text(r.id)} created` },
-      ...(r.settled_at ? [{ at: asDate(r.settled_at), service: 'inventory', what: `reservation ${text(r.status)}` }] : []),
+      ...(r.settled_at
+        ? [
+            {
+              at: asDate(r.settled_at),
+              service: 'inventory',
+              what: `reservation ${text(r.status)}`,
+            },
+          ]
+        : []),
     ]);
   },
   payment: async (orderId, query) => {
-    const payments = await query('SELECT status, amount_cents, created_at, updated_at FROM payments WHERE order_id = $1', [orderId]);
-    const ledger = await query('SELECT kind, amount_cents, at FROM provider_ledger WHERE order_id = $1 ORDER BY id', [orderId]);
+    const payments = await query(
+      'SELECT status, amount_cents, created_at, updated_at FROM payments WHERE order_id = $1',
+      [orderId],
+    );
+    const ledger = await query(
+      'SELECT kind, amount_cents, at FROM provider_ledger WHERE order_id = $1 ORDER BY id',
+      [orderId],
+    );
     return [
       ...payments.map((p) => ({
         at: asDate(p.updated_at),
         service: 'payment',
         what: `payment ${text(p.status)} (${text(p.amount_cents)} cents)`,
       })),
-      ...ledger.map((l) => ({ at: asDate(l.at), service: 'payment', what: `provider ${text(l.kind)} ${text(l.amount_cents)} cents` })),
+      ...ledger.map((l) => ({
+        at: asDate(l.at),
+        service: 'payment',
+        what: `provider ${text(l.kind)} ${text(l.amount_cents)} cents`,
+      })),
     ];
   },
   notification: async (orderId, query) => {
-    const rows = await query('SELECT kind, created_at FROM notifications WHERE order_id = $1', [orderId]);
-    return rows.map((n) => ({ at: asDate(n.created_at), service: 'notification', what: `customer notified: ${text(n.kind)}` }));
+    const rows = await query('SELECT kind, created_at FROM notifications WHERE order_id = $1', [
+      orderId,
+    ]);
+    return rows.map((n) => ({
+      at: asDate(n.created_at),
+      service: 'notification',
+      what: `customer notified: ${text(n.kind)}`,
+    }));
   },
 };
 
@@ -92,7 +133,11 @@ function postgresUrl(platform: PlatformConfig): string {
   return url.toString();
 }
 
-export async function traceOrder(platform: PlatformConfig, orderId: string, logFiles: readonly string[] = []): Promise<OrderTrace> {
+export async function traceOrder(
+  platform: PlatformConfig,
+  orderId: string,
+  logFiles: readonly string[] = [],
+): Promise<OrderTrace> {
   const log = createLogger({ service: 'cli', level: 'silent' });
   const timeline: TimelineEntry[] = [];
   const unavailable: Record<string, string> = {};
@@ -103,19 +148,37 @@ export async function traceOrder(platform: PlatformConfig, orderId: string, logF
       unavailable[service] = 'no database configured';
       continue;
     }
-    const db = new Database({ ...platform.postgres, url: postgresUrl(platform), poolSize: 1, database, applicationName: 'orderly-cli' }, log);
+    const db = new Database(
+      {
+        ...platform.postgres,
+        url: postgresUrl(platform),
+        poolSize: 1,
+        database,
+        applicationName: 'orderly-cli',
+      },
+      log,
+    );
     try {
-      const entries = await read(orderId, async (sql, values) => (await db.query<Row>(sql, values)).rows);
+      const entries = await read(
+        orderId,
+        async (sql, values) => (await db.query<Row>(sql, values)).rows,
+      );
       timeline.push(...entries);
-      if (service === 'order') status = entries.filter((e) => e.what.startsWith('status ')).at(-1)?.what.slice('status '.length);
+      if (service === 'order')
+        status = entries
+          .filter((e) => e.what.startsWith('status '))
+          .at(-1)
+          ?.what.slice('status '.length);
     } catch (error) {
-      unavailable[service] = findAppError(error)?.message ?? (error instanceof Error ? error.message : text(error));
+      unavailable[service] =
+        findAppError(error)?.message ?? (error instanceof Error ? error.message : text(error));
     } finally {
       await db.close();
     }
   }
   const traceIds = new Set<string>();
-  for (const file of logFiles) timeline.push(...logEntries(readFileSync(file, 'utf8'), orderId, traceIds));
+  for (const file of logFiles)
+    timeline.push(...logEntries(readFileSync(file, 'utf8'), orderId, traceIds));
   timeline.sort((a, b) => a.at.getTime() - b.at.getTime());
   return { orderId, status, traceIds: [...traceIds], timeline, unavailable };
 }
@@ -132,10 +195,16 @@ function logEntries(content: string, orderId: string, traceIds: Set<string>): Ti
     }
   }
   for (const r of records) {
-    if ((r.orderId === orderId || r['order.id'] === orderId) && typeof r.trace_id === 'string') traceIds.add(r.trace_id);
+    if ((r.orderId === orderId || r['order.id'] === orderId) && typeof r.trace_id === 'string')
+      traceIds.add(r.trace_id);
   }
   return records
-    .filter((r) => r.orderId === orderId || r['order.id'] === orderId || (typeof r.trace_id === 'string' && traceIds.has(r.trace_id)))
+    .filter(
+      (r) =>
+        r.orderId === orderId ||
+        r['order.id'] === orderId ||
+        (typeof r.trace_id === 'string' && traceIds.has(r.trace_id)),
+    )
     .map((r) => ({
       at: asDate(r.time),
       service: `${text(r['service.name'] ?? '?')} log`,
@@ -144,32 +213,57 @@ function logEntries(content: string, orderId: string, traceIds: Set<string>): Ti
     }));
 }
 
-const shownFields = ['status', 'reason', 'http.method', 'http.route', 'http.status_code', 'duration_ms', 'subscription', 'attempt'];
+const shownFields = [
+  'status',
+  'reason',
+  'http.method',
+  'http.route',
+  'http.status_code',
+  'duration_ms',
+  'subscription',
+  'attempt',
+];
 function describeFields(record: Row): string {
-  const parts = shownFields.filter((f) => record[f] !== undefined && record[f] !== null).map((f) => `${f}=${text(record[f])}`);
+  const parts = shownFields
+    .filter((f) => record[f] !== undefined && record[f] !== null)
+    .map((f) => `${f}=${text(record[f])}`);
   return parts.length > 0 ? ` (${parts.join(' ')})` : '';
 }
 
 export function formatTrace(trace: OrderTrace): string {
-  const out: string[] = [`order ${trace.orderId}: ${trace.status ?? 'not found in the order database'}`];
+  const out: string[] = [
+    `order ${trace.orderId}: ${trace.status ?? 'not found in the order database'}`,
+  ];
   if (trace.traceIds.length > 0) out.push(`trace ${trace.traceIds.join(', ')}`);
   const start = trace.timeline[0]?.at.getTime();
   for (const entry of trace.timeline) {
     const offset = start === undefined ? '' : `+${entry.at.getTime() - start} ms`;
-    out.push(`${entry.at.toISOString()}  ${offset.padStart(10)}  ${entry.service.padEnd(18)} ${entry.what}`);
+    out.push(
+      `${entry.at.toISOString()}  ${offset.padStart(10)}  ${entry.service.padEnd(18)} ${entry.what}`,
+    );
   }
   for (const [service, why] of Object.entries(trace.unavailable)) out.push(`(${service}: ${why})`);
   return `${out.join('\n')}\n`;
 }
 
 /** `orderly trace <orderId> [--config file] [--logs file ...] [--json]` */
-export async function runTraceCommand(platform: PlatformConfig, orderId: string | undefined, args: readonly string[]): Promise<number> {
+export async function runTraceCommand(
+  platform: PlatformConfig,
+  orderId: string | undefined,
+  args: readonly string[],
+): Promise<number> {
   if (!orderId || orderId.startsWith('--')) {
-    process.stderr.write('usage: orderly trace <orderId> [--config file] [--logs file ...] [--json]\n');
+    process.stderr.write(
+      'usage: orderly trace <orderId> [--config file] [--logs file ...] [--json]\n',
+    );
     return 2;
   }
-  const logFiles = args.flatMap((arg, i) => (arg === '--logs' && args[i + 1] ? [args[i + 1] as string] : []));
+  const logFiles = args.flatMap((arg, i) =>
+    arg === '--logs' && args[i + 1] ? [args[i + 1] as string] : [],
+  );
   const trace = await traceOrder(platform, orderId, logFiles);
-  process.stdout.write(args.includes('--json') ? `${JSON.stringify(trace, null, 2)}\n` : formatTrace(trace));
+  process.stdout.write(
+    args.includes('--json') ? `${JSON.stringify(trace, null, 2)}\n` : formatTrace(trace),
+  );
   return trace.status === undefined ? 1 : 0;
 }

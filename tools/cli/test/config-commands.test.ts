@@ -13,7 +13,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function capture() {
   const out: string[] = [];
   const err: string[] = [];
-  return { io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) }, out: () => out.join(''), err: () => err.join('') };
+  return {
+    io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) },
+    out: () => out.join(''),
+    err: () => err.join(''),
+  };
 }
 
 function file(name: string, yaml: string): string {
@@ -24,7 +28,10 @@ function file(name: string, yaml: string): string {
 
 describe('orderly config check', () => {
   test('when the file is valid for the platform and every service, then it says ok and exits 0', () => {
-    const good = file('good.yaml', 'logLevel: warn\nservices:\n  order:\n    sagaTimeoutMs: 5000\n');
+    const good = file(
+      'good.yaml',
+      'logLevel: warn\nservices:\n  order:\n    sagaTimeoutMs: 5000\n',
+    );
     const result = capture();
     expect(checkConfig([good], result.io)).toBe(0);
     expect(result.out()).toMatch(/good\.yaml: ok/);
@@ -45,7 +52,10 @@ describe('orderly config check', () => {
   });
 
   test('when the reservation TTL is not above the saga timeout plus one sweep, then the rule across services is reported', () => {
-    const bad = file('ttl.yaml', 'services:\n  order:\n    sagaTimeoutMs: 60000\n  inventory:\n    reservationTtlMs: 30000\n');
+    const bad = file(
+      'ttl.yaml',
+      'services:\n  order:\n    sagaTimeoutMs: 60000\n  inventory:\n    reservationTtlMs: 30000\n',
+    );
     const result = capture();
     expect(checkConfig([bad], result.io)).toBe(1);
     expect(result.err()).toContain(
@@ -55,11 +65,15 @@ describe('orderly config check', () => {
 
   test('when run as a command on a broken file, then the process exits 1 naming the file', () => {
     const broken = file('broken.yaml', 'services: [unclosed\n');
-    const result = spawnSync(process.execPath, ['--import', 'tsx', 'tools/cli/src/main.ts', 'config', 'check', broken], {
-      cwd: repoRoot,
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    const result = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'tools/cli/src/main.ts', 'config', 'check', broken],
+      {
+        cwd: repoRoot,
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('broken.yaml');
     expect(result.stderr).toMatch(/not valid YAML/);
@@ -71,18 +85,43 @@ describe('orderly config print', () => {
     const prod = file('prod.yaml', 'logLevel: warn\nservices:\n  order:\n    port: 9081\n');
     const result = capture();
     const code = printConfig(
-      ['--service', 'order', '--config', prod, '--set', 'services.order.sagaTimeoutMs=4000', '--json'],
-      { ORDERLY_POSTGRES__URL: 'postgres://orderly:hunter2@db:5432/postgres', ORDERLY_SERVICES__ORDER__LIST_LIMIT_MAX: '20' },
+      [
+        '--service',
+        'order',
+        '--config',
+        prod,
+        '--set',
+        'services.order.sagaTimeoutMs=4000',
+        '--json',
+      ],
+      {
+        ORDERLY_POSTGRES__URL: 'postgres://orderly:hunter2@db:5432/postgres',
+        ORDERLY_SERVICES__ORDER__LIST_LIMIT_MAX: '20',
+      },
       result.io,
     );
     expect(code).toBe(0);
-    const { entries } = JSON.parse(result.out()) as { entries: { key: string; value: unknown; source: string; reload: string }[] };
+    const { entries } = JSON.parse(result.out()) as {
+      entries: { key: string; value: unknown; source: string; reload: string }[];
+    };
     const byKey = new Map(entries.map((e) => [e.key, e]));
     expect(byKey.get('postgres.poolSize')).toMatchObject({ source: 'default', reload: 'restart' });
-    expect(byKey.get('logLevel')).toMatchObject({ value: 'warn', source: 'file', reload: 'reloadable' });
-    expect(byKey.get('services.order.port')).toMatchObject({ value: 9081, source: 'file', reload: 'restart' });
+    expect(byKey.get('logLevel')).toMatchObject({
+      value: 'warn',
+      source: 'file',
+      reload: 'reloadable',
+    });
+    expect(byKey.get('services.order.port')).toMatchObject({
+      value: 9081,
+      source: 'file',
+      reload: 'restart',
+    });
     expect(byKey.get('services.order.listLimitMax')).toMatchObject({ value: 20, source: 'env' });
-    expect(byKey.get('services.order.sagaTimeoutMs')).toMatchObject({ value: 4000, source: 'flag', reload: 'reloadable' });
+    expect(byKey.get('services.order.sagaTimeoutMs')).toMatchObject({
+      value: 4000,
+      source: 'flag',
+      reload: 'reloadable',
+    });
     expect(byKey.get('postgres.url')?.value).toBe('postgres://orderly:[redacted]@db:5432/postgres');
     expect(byKey.get('embedded.postgresPassword')?.value).toBe('[redacted]');
     expect(result.out()).not.toContain('hunter2');

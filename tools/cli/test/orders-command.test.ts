@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { MemoryBus, createRpcClient, type ServiceRuntime } from '@orderly/platform';
-import { dropTestDatabase, testCaller, testServiceConfig, testWorkloadKeysDir } from '@orderly/platform/testing';
+import {
+  dropTestDatabase,
+  testCaller,
+  testServiceConfig,
+  testWorkloadKeysDir,
+} from '@orderly/platform/testing';
 import { createOrderService, orderConfigSchema } from '@orderly/order';
 import { OrderService } from '@orderly/order/contract/order_service';
 import { runOrdersCommand } from '../src/orders-command.js';
@@ -26,8 +31,12 @@ afterAll(async () => {
   await dropTestDatabase(config.platform.postgres.url, config.service.database);
 });
 
-test('when an operator asks for any customer\'s order, then the CLI prints it; an unknown id is ORDER_NOT_FOUND', async () => {
-  const gateway = createRpcClient(OrderService, { baseUrl: url, defaultTimeoutMs: 5000, identity: await testCaller('gateway', 'order') });
+test("when an operator asks for any customer's order, then the CLI prints it; an unknown id is ORDER_NOT_FOUND", async () => {
+  const gateway = createRpcClient(OrderService, {
+    baseUrl: url,
+    defaultTimeoutMs: 5000,
+    identity: await testCaller('gateway', 'order'),
+  });
   const { order } = await gateway.placeOrder({
     customerId: 'someone',
     idempotencyKey: randomUUID(),
@@ -37,8 +46,15 @@ test('when an operator asks for any customer\'s order, then the CLI prints it; a
   const out: string[] = [];
   const err: string[] = [];
   const io = { out: (t: string) => out.push(t), err: (t: string) => err.push(t) };
-  expect(await runOrdersCommand('get', [order!.orderId, '--url', url, '--json'], io), err.join('')).toBe(0);
-  expect(JSON.parse(out.join(''))).toMatchObject({ orderId: order!.orderId, customerId: 'someone', status: 'ORDER_STATUS_PENDING' });
+  expect(
+    await runOrdersCommand('get', [order!.orderId, '--url', url, '--json'], io),
+    err.join(''),
+  ).toBe(0);
+  expect(JSON.parse(out.join(''))).toMatchObject({
+    orderId: order!.orderId,
+    customerId: 'someone',
+    status: 'ORDER_STATUS_PENDING',
+  });
   expect(await runOrdersCommand('get', [randomUUID(), '--url', url], io)).toBe(1);
   expect(err.join('')).toContain('ORDER_NOT_FOUND');
 });

@@ -1,6 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createLogger, loadConfigDocument, parseConfigSection, platformConfigSchema } from '@orderly/platform';
+import {
+  createLogger,
+  loadConfigDocument,
+  parseConfigSection,
+  platformConfigSchema,
+} from '@orderly/platform';
+import { dependenciesOf, preflight } from './preflight.js';
 import { serviceNames } from './services.js';
 
 /**
@@ -11,14 +17,29 @@ import { serviceNames } from './services.js';
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const argv = process.argv.slice(2);
 const platform = parseConfigSection(platformConfigSchema, loadConfigDocument({ argv }).document);
-const log = createLogger({ service: 'launcher', level: platform.logLevel, environment: platform.environment });
+const log = createLogger({
+  service: 'launcher',
+  level: platform.logLevel,
+  environment: platform.environment,
+});
+
+// Check PostgreSQL and NATS first: six services failing to connect say less than one line naming what to start.
+const missing = await preflight(dependenciesOf(platform));
+if (missing !== undefined) {
+  process.stderr.write(`${missing}\n`);
+  process.exit(1);
+}
 
 const children = new Map<string, ChildProcess>();
 let stopping = false;
 
 for (const name of serviceNames) {
   // node with tsx's loader (no wrapper process), so signals reach the service itself.
-  const child = spawn(process.execPath, ['--import', 'tsx', `services/${name}/src/main.ts`, ...argv], { cwd: root, stdio: 'inherit' });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', `services/${name}/src/main.ts`, ...argv],
+    { cwd: root, stdio: 'inherit' },
+  );
   children.set(name, child);
   child.on('exit', (code, signal) => {
     children.delete(name);

@@ -27,13 +27,19 @@ function isRunning(pid: number): boolean {
  * would block the next start) or kept running as an orphan that holds the port. Remove the first;
  * stop the second (only if it really is the postgres of this data directory) so we start cleanly.
  */
-async function clearPreviousServer(databaseDir: string, log: Logger, waitMs: number): Promise<void> {
+async function clearPreviousServer(
+  databaseDir: string,
+  log: Logger,
+  waitMs: number,
+): Promise<void> {
   const pidFile = join(databaseDir, 'postmaster.pid');
   if (!existsSync(pidFile)) return;
   const [pidLine, dataDirLine] = readFileSync(pidFile, 'utf8').split('\n');
   const pid = Number(pidLine);
   if (pid > 0 && isRunning(pid)) {
-    const commandLine = existsSync(`/proc/${pid}/cmdline`) ? readFileSync(`/proc/${pid}/cmdline`, 'utf8') : '';
+    const commandLine = existsSync(`/proc/${pid}/cmdline`)
+      ? readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      : '';
     if (!commandLine.includes('postgres') || dataDirLine?.trim() !== databaseDir) return;
     log.warn({ pid }, 'stopping postgres left running by a previous launcher');
     process.kill(pid, 'SIGINT'); // fast shutdown: aborts open transactions, keeps everything committed

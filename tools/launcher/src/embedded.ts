@@ -37,11 +37,18 @@ function loadDocument(): ConfigDocument {
   return {
     ...document,
     document: deepMerge(document.document, launcherLayer),
-    layers: [...(document.layers ?? []), { source: 'override', origin: 'embedded launcher', document: launcherLayer }],
+    layers: [
+      ...(document.layers ?? []),
+      { source: 'override', origin: 'embedded launcher', document: launcherLayer },
+    ],
   };
 }
 const platform = parseConfigSection(platformConfigSchema, loadDocument().document);
-const log = createLogger({ service: 'launcher', level: platform.logLevel, environment: platform.environment });
+const log = createLogger({
+  service: 'launcher',
+  level: platform.logLevel,
+  environment: platform.environment,
+});
 
 const dataDir = resolve(platform.dataDir);
 mkdirSync(dataDir, { recursive: true });
@@ -61,11 +68,17 @@ const postgres = await startEmbeddedPostgres(
   process.exit(1);
 });
 // In one process the gateway calls the identity service beside it, on whatever port it was given.
-const identityAddress = (loadDocument().document.services as Record<string, { host?: unknown; port?: unknown }>).identity;
+const identityAddress = (
+  loadDocument().document.services as Record<string, { host?: unknown; port?: unknown }>
+).identity;
 launcherLayer = {
   postgres: { url: postgres.url },
   dataDir,
-  services: { gateway: { identityServiceUrl: `http://${String(identityAddress?.host)}:${String(identityAddress?.port)}` } },
+  services: {
+    gateway: {
+      identityServiceUrl: `http://${String(identityAddress?.host)}:${String(identityAddress?.port)}`,
+    },
+  },
 };
 // One watched source for every service: a changed file is validated against every schema first, so
 // it is applied by all services or by none.
@@ -73,12 +86,18 @@ const source = new ConfigSource({ load: loadDocument, validate: validateAllServi
 let platformOf: { document: ConfigDocument; platform: PlatformConfig } | undefined;
 const currentPlatform = (): PlatformConfig => {
   if (platformOf?.document !== source.document) {
-    platformOf = { document: source.document, platform: parseConfigSection(platformConfigSchema, source.document.document) };
+    platformOf = {
+      document: source.document,
+      platform: parseConfigSection(platformConfigSchema, source.document.document),
+    };
   }
   return platformOf.platform;
 };
 if (platform.configReload.watch) {
-  source.watch(() => ({ debounceMs: currentPlatform().configReload.debounceMs, pollIntervalMs: currentPlatform().configReload.pollIntervalMs }));
+  source.watch(() => ({
+    debounceMs: currentPlatform().configReload.debounceMs,
+    pollIntervalMs: currentPlatform().configReload.pollIntervalMs,
+  }));
 }
 const flags = await openFlags({
   file: platform.flags.file,

@@ -1,14 +1,32 @@
-import type { Bus, ConfigDocument, ConfigSource, Flags, Logger, ServiceRuntime } from '@orderly/platform';
+import type {
+  Bus,
+  ConfigDocument,
+  ConfigSource,
+  Flags,
+  Logger,
+  ServiceRuntime,
+} from '@orderly/platform';
 import { LiveConfig, parseServiceConfig } from '@orderly/platform';
 import { createGatewayService, gatewayConfigSchema } from '@orderly/gateway';
 import { createIdentityService, identityConfigSchema } from '@orderly/identity';
-import { checkSagaTimeouts, createInventoryService, inventoryConfigSchema } from '@orderly/inventory';
+import {
+  checkSagaTimeouts,
+  createInventoryService,
+  inventoryConfigSchema,
+} from '@orderly/inventory';
 import { createNotificationService, notificationConfigSchema } from '@orderly/notification';
 import { createOrderService, orderConfigSchema } from '@orderly/order';
 import { createPaymentService, paymentConfigSchema } from '@orderly/payment';
 
 /** Every service, in the order they start (the gateway last, so it only accepts work once the rest runs). */
-export const serviceNames = ['order', 'inventory', 'payment', 'notification', 'identity', 'gateway'] as const;
+export const serviceNames = [
+  'order',
+  'inventory',
+  'payment',
+  'notification',
+  'identity',
+  'gateway',
+] as const;
 export type ServiceName = (typeof serviceNames)[number];
 
 /**
@@ -17,22 +35,48 @@ export type ServiceName = (typeof serviceNames)[number];
  */
 export async function buildAllServices(
   document: ConfigDocument,
-  shared: { bus: Bus; log?: (service: ServiceName) => Logger | undefined; source?: ConfigSource; flags?: Flags },
+  shared: {
+    bus: Bus;
+    log?: (service: ServiceName) => Logger | undefined;
+    source?: ConfigSource;
+    flags?: Flags;
+  },
 ): Promise<Map<ServiceName, ServiceRuntime>> {
   const log = (name: ServiceName) => shared.log?.(name);
   const source = shared.source;
   const flags = shared.flags;
-  const config = <Schema extends Parameters<typeof parseServiceConfig>[2]>(name: ServiceName, schema: Schema) =>
+  const config = <Schema extends Parameters<typeof parseServiceConfig>[2]>(
+    name: ServiceName,
+    schema: Schema,
+  ) =>
     source ? LiveConfig.follow(source, name, schema) : parseServiceConfig(document, name, schema);
   const runtimes = new Map<ServiceName, ServiceRuntime>();
-  runtimes.set('order', await createOrderService({ config: config('order', orderConfigSchema), bus: shared.bus, flags, log: log('order') }));
+  runtimes.set(
+    'order',
+    await createOrderService({
+      config: config('order', orderConfigSchema),
+      bus: shared.bus,
+      flags,
+      log: log('order'),
+    }),
+  );
   runtimes.set(
     'inventory',
-    await createInventoryService({ config: config('inventory', inventoryConfigSchema), bus: shared.bus, flags, log: log('inventory') }),
+    await createInventoryService({
+      config: config('inventory', inventoryConfigSchema),
+      bus: shared.bus,
+      flags,
+      log: log('inventory'),
+    }),
   );
   runtimes.set(
     'payment',
-    await createPaymentService({ config: config('payment', paymentConfigSchema), bus: shared.bus, flags, log: log('payment') }),
+    await createPaymentService({
+      config: config('payment', paymentConfigSchema),
+      bus: shared.bus,
+      flags,
+      log: log('payment'),
+    }),
   );
   runtimes.set(
     'notification',
@@ -45,9 +89,20 @@ export async function buildAllServices(
   );
   runtimes.set(
     'identity',
-    await createIdentityService({ config: config('identity', identityConfigSchema), flags, log: log('identity') }),
+    await createIdentityService({
+      config: config('identity', identityConfigSchema),
+      flags,
+      log: log('identity'),
+    }),
   );
-  runtimes.set('gateway', await createGatewayService({ config: config('gateway', gatewayConfigSchema), flags, log: log('gateway') }));
+  runtimes.set(
+    'gateway',
+    await createGatewayService({
+      config: config('gateway', gatewayConfigSchema),
+      flags,
+      log: log('gateway'),
+    }),
+  );
   return runtimes;
 }
 
@@ -66,7 +121,9 @@ export function validateAllServices(document: ConfigDocument): void {
  * Starts services so that no event can be missed: every consumer subscribes before any service
  * starts its outbox relay (the in-memory bus keeps nothing for absent subscribers).
  */
-export async function startAll(runtimes: Map<ServiceName, ServiceRuntime>): Promise<Map<ServiceName, string>> {
+export async function startAll(
+  runtimes: Map<ServiceName, ServiceRuntime>,
+): Promise<Map<ServiceName, string>> {
   for (const runtime of runtimes.values()) await runtime.subscribe();
   const urls = new Map<ServiceName, string>();
   for (const [name, runtime] of runtimes) urls.set(name, (await runtime.start()).url);

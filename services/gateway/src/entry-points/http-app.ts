@@ -102,7 +102,11 @@ export async function buildHttpApp({
         version: '1.0.0',
         description:
           'Place orders and follow their fulfilment. Errors are always {"error":{"code","message"}} with a stable code.',
+        // No open-source licence has been chosen: the API is the project's own, all rights reserved.
+        license: { name: 'Proprietary', identifier: 'LicenseRef-Orderly-Proprietary' },
       },
+      // Relative: the gateway answers wherever it is reached (its host and port, or behind an ingress).
+      servers: [{ url: '/', description: 'The gateway that served this document.' }],
       tags: [
         { name: 'auth', description: 'Accounts, tokens and the keys that verify them.' },
         {

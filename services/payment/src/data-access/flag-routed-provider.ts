@@ -45,7 +45,9 @@ export class FlagRoutedPaymentProvider implements PaymentProvider<Sql> {
     if (await this.flags.boolean(paymentFlags.providerOutage, false)) {
       throw paymentProviderUnavailable('the refund');
     }
-    const provider = request.providerRef.startsWith(this.routes.v2.refPrefix) ? this.routes.v2 : this.routes.v1;
+    const provider = request.providerRef.startsWith(this.routes.v2.refPrefix)
+      ? this.routes.v2
+      : this.routes.v1;
     await provider.refund(request, tx);
   }
 }

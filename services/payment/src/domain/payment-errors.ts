@@ -40,6 +40,10 @@ export const paymentRefundExceedsCapture = (providerRef: string) =>
 
 /** The provider cannot be reached (e.g. the `payment-provider-outage` flag): a refund is retried later. */
 export const paymentProviderUnavailable = (operation: string) =>
-  new AppError('PAYMENT_PROVIDER_UNAVAILABLE', `the payment provider is unavailable, ${operation} will be retried`, {
-    kind: 'unavailable',
-  });
+  new AppError(
+    'PAYMENT_PROVIDER_UNAVAILABLE',
+    `the payment provider is unavailable, ${operation} will be retried`,
+    {
+      kind: 'unavailable',
+    },
+  );

@@ -84,7 +84,9 @@ export function paymentRequestsHandlers(deps: PaymentConsumerDeps): EventHandler
       );
       // An unreachable provider is an answer too: the order must not wait for a saga timeout.
       const reason =
-        result.outcome === 'unavailable' ? FailureReason.PROVIDER_UNAVAILABLE : FailureReason.DECLINED;
+        result.outcome === 'unavailable'
+          ? FailureReason.PROVIDER_UNAVAILABLE
+          : FailureReason.DECLINED;
       await deps.outbox.add(tx, PaymentFailedSchema, { orderId, reason });
       deps.log.info(
         { orderId, paymentId, declineReason: result.reason, outcome: result.outcome },

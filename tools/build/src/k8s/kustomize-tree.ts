@@ -73,7 +73,11 @@ export function architectureConnections(): Connection[] {
   connections.push({ from: pod('nats-streams'), to: pod(natsServiceName), port: natsClientPort });
   connections.push({ from: pod(natsServiceName), to: pod(natsServiceName), port: natsClusterPort });
   for (const service of shippedServices)
-    connections.push({ from: { monitoring: true }, to: pod(service), port: operatorPorts[service] });
+    connections.push({
+      from: { monitoring: true },
+      to: pod(service),
+      port: operatorPorts[service],
+    });
   connections.push({ from: { monitoring: true }, to: pod(natsServiceName), port: natsMonitorPort });
   return connections;
 }
@@ -263,7 +267,9 @@ export function devOverlayWorkloadKey(name: string): {
   const seed = createHash('sha256').update(`orderly-k8s-dev-overlay:${name}`).digest();
   // PKCS#8 wrapping of a raw Ed25519 seed (RFC 8410).
   const pkcs8 = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]);
-  const jwk = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }).export({ format: 'jwk' });
+  const jwk = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }).export({
+    format: 'jwk',
+  });
   const common = { kid: `k8s-dev-overlay:${name}`, alg: 'EdDSA', use: 'sig' };
   return {
     privateJwk: { ...jwk, ...common },
