@@ -10,6 +10,8 @@ export default tseslint.config(
       '.orderly/**',
       'tools/guard/fixtures/**',
       'bench/results/**',
+      'dist/**',
+      'coverage/**',
     ],
   },
   js.configs.recommended,
