@@ -78,6 +78,25 @@ describe('RPC error mapping under failures', () => {
     }
   });
 
+  test('when the request cannot be written because the callee is gone (EPIPE), then the caller sees unavailable, not internal', () => {
+    // What connect-node hands the caller when a pooled connection's peer was killed: code internal.
+    const epipe = Object.assign(new Error('write EPIPE'), { code: 'EPIPE', syscall: 'write' });
+    const error = new ConnectError('write EPIPE', Code.Internal, undefined, undefined, epipe);
+
+    const mapped = fromRpcError(error, 'echo');
+
+    expect(mapped.kind).toBe('unavailable');
+    expect(mapped.code).toBe('UPSTREAM_UNAVAILABLE');
+  });
+
+  test('when the callee itself answers internal, then the caller still sees internal', () => {
+    const error = new ConnectError('internal error', Code.Internal, {
+      [errorCodeHeader]: 'INTERNAL',
+    });
+
+    expect(fromRpcError(error, 'echo').kind).toBe('internal');
+  });
+
   test('when the connection to the callee breaks mid call, then the caller sees unavailable', async () => {
     const { client, server } = await serve(() => {
       // The callee dies while handling: every open connection is cut.

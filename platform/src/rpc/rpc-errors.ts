@@ -82,12 +82,13 @@ export function errorMappingInterceptor(log: Logger): Interceptor {
 /** Rebuilds an AppError from a failed call, so callers handle one error type. */
 export function fromRpcError(error: unknown, what: string): AppError {
   const connectError = ConnectError.from(error);
+  const broken = brokenConnection(connectError);
   const code =
     connectError.metadata.get(errorCodeHeader) ??
-    `UPSTREAM_${Code[connectError.code].toUpperCase()}`;
+    (broken ? 'UPSTREAM_UNAVAILABLE' : `UPSTREAM_${Code[connectError.code].toUpperCase()}`);
   const kind =
     kindByCode.get(connectError.code) ??
-    (connectError.code === Code.Unknown ? 'unavailable' : 'internal');
+    (connectError.code === Code.Unknown || broken ? 'unavailable' : 'internal');
   // The callee refused this process's workload identity (workload-identity.ts): a deployment fault
   // here, never the end user's, so it must not reach them as their own 401/403.
   const callerRefused = code === 'CALLER_UNAUTHENTICATED' || code === 'CALLER_NOT_ALLOWED';
@@ -97,3 +98,30 @@ export function fromRpcError(error: unknown, what: string): AppError {
     shedding: connectError.metadata.get(sheddingHeader) === '1',
   });
 }
+
+/**
+ * The call never reached an answer because the connection was gone: the callee was killed while a
+ * pooled connection still pointed at it (connect-node reports a write's EPIPE as `internal`). Like
+ * `aborted`, the outcome is unknown and the caller should retry with its idempotency key, so it is
+ * `unavailable` (503), not a bug (500). Found by the long chaos drill (6 answers of 500 after kills).
+ */
+function brokenConnection(error: ConnectError): boolean {
+  if (error.metadata.get(errorCodeHeader) !== null) return false; // the callee answered
+  for (
+    let e: unknown = error.cause, depth = 0;
+    e instanceof Error && depth < 8;
+    e = e.cause, depth++
+  ) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && brokenConnectionCodes.has(code)) return true;
+  }
+  return false;
+}
+
+const brokenConnectionCodes = new Set([
+  'EPIPE',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
