@@ -43,6 +43,7 @@ export class DrillEnvironment {
     readonly postgres: PostgresServer,
     readonly nats: NatsServer,
     readonly ports: Record<Service, number>,
+    private readonly operatorPorts: Record<Service, number>,
   ) {
     this.flagsFile = join(workDir, 'flags.json');
     this.baseFlags = JSON.parse(
@@ -57,9 +58,13 @@ export class DrillEnvironment {
     chmodSync(workDir, 0o755);
     const ports = {} as Record<Service, number>;
     for (const s of services) ports[s] = await freePort();
+    // Operator ports are fixed per service too: with port 0 every restart listened on a new ephemeral
+    // port, which could be the one another service was about to restart on (EADDRINUSE, seen in CI).
+    const operatorPorts = {} as Record<Service, number>;
+    for (const s of services) operatorPorts[s] = await freePort();
     const postgres = new PostgresServer(await freePort(), join(workDir, 'postgres'));
     const nats = new NatsServer(await freePort(), join(workDir, 'nats'));
-    return new DrillEnvironment(drill, workDir, postgres, nats, ports);
+    return new DrillEnvironment(drill, workDir, postgres, nats, ports, operatorPorts);
   }
 
   get system(): ServiceProcesses {
@@ -126,8 +131,9 @@ export class DrillEnvironment {
       env[`ORDERLY_SERVICES__GATEWAY__RATE_LIMITS__${limit}__PER_MINUTE`] = '1000000';
     }
     for (const s of services) env[`ORDERLY_SERVICES__${envKey(s)}__PORT`] = String(this.ports[s]);
-    // Operator ports (/metrics, /admin/*): any free one; the drill uses none. Keys: generated under ORDERLY_DATA_DIR, shared by all.
-    for (const s of services) env[`ORDERLY_SERVICES__${envKey(s)}__OPERATOR_PORT`] = '0';
+    // Operator ports (/metrics, /admin/*): the drill uses none. Keys: generated under ORDERLY_DATA_DIR, shared by all.
+    for (const s of services)
+      env[`ORDERLY_SERVICES__${envKey(s)}__OPERATOR_PORT`] = String(this.operatorPorts[s]);
     Object.assign(env, this.drill.env);
     // Each service reaches its dependencies through its own proxies, so one link can be cut alone.
     const pgProxy = this.proxy(service, 'postgres');
