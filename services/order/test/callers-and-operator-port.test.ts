@@ -11,6 +11,7 @@ import {
 } from '@orderly/platform/testing';
 import { createOrderService, orderConfigSchema } from '../src/app.js';
 import { OrderService } from '../gen/order/v1/order_service_pb.js';
+import { orderClientAs } from './order-clients.js';
 
 /**
  * Issue 13 item 3: every OrderService RPC needs a workload identity on its allowlist
@@ -94,11 +95,7 @@ describe('callers of the order service', () => {
 
 describe('customer scoping', () => {
   test('when GetOrder or ListOrders comes without a customer id, then it is INVALID_ARGUMENT with CUSTOMER_ID_REQUIRED', async () => {
-    const client = createRpcClient(OrderService, {
-      baseUrl: url,
-      defaultTimeoutMs: 5000,
-      identity: await testCaller('gateway', 'order'),
-    });
+    const client = await orderClientAs('gateway', url);
     const { order } = await client.placeOrder({
       customerId: 'owner',
       idempotencyKey: randomUUID(),
@@ -108,11 +105,7 @@ describe('customer scoping', () => {
     const expected = { code: 'invalid_argument', errorCode: 'CUSTOMER_ID_REQUIRED' };
     expect(await callOutcome(client.getOrder({ orderId: order!.orderId }))).toEqual(expected);
     expect(await callOutcome(client.listOrders({}))).toEqual(expected);
-    const operator = createRpcClient(OrderService, {
-      baseUrl: url,
-      defaultTimeoutMs: 5000,
-      identity: await testCaller('operator', 'order'),
-    });
+    const operator = await orderClientAs('operator', url);
     expect(
       (await operator.getOrderForOperator({ orderId: order!.orderId })).order?.customerId,
     ).toBe('owner');

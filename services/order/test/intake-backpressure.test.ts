@@ -1,15 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { MemoryBus, createRpcClient, fromRpcError, type ServiceRuntime } from '@orderly/platform';
-import {
-  dropTestDatabase,
-  eventually,
-  testServiceConfig,
-  testCaller,
-} from '@orderly/platform/testing';
+import { MemoryBus, fromRpcError, type ServiceRuntime } from '@orderly/platform';
+import { dropTestDatabase, eventually, testServiceConfig } from '@orderly/platform/testing';
 import { createOrderService, orderConfigSchema } from '../src/app.js';
 import type { Client } from '@connectrpc/connect';
-import { OrderService } from '../gen/order/v1/order_service_pb.js';
+import type { OrderService } from '../gen/order/v1/order_service_pb.js';
+import { orderClientAs } from './order-clients.js';
 
 /**
  * Backpressure: while `maxOpenSagas` orders are still being fulfilled, PlaceOrder refuses new ones
@@ -58,11 +54,7 @@ const eventuallyRefused = (client: Client<typeof OrderService>) =>
 
 describe('intake backpressure', () => {
   test('when as many sagas as allowed are open, then a new order is refused as ORDER_INTAKE_SATURATED, and accepted once they are decided', async () => {
-    const client = createRpcClient(OrderService, {
-      baseUrl: url,
-      defaultTimeoutMs: 5000,
-      identity: await testCaller('gateway', 'order'),
-    });
+    const client = await orderClientAs('gateway', url);
     // Nobody answers these sagas (no inventory here), so they stay open until their timeout.
     for (let i = 0; i < maxOpenSagas; i++) await client.placeOrder(anOrder());
 
@@ -100,11 +92,7 @@ describe('intake backpressure by age', () => {
   });
 
   test('when the oldest open saga has waited longer than allowed, then new orders are refused until it is decided', async () => {
-    const client = createRpcClient(OrderService, {
-      baseUrl: ageUrl,
-      defaultTimeoutMs: 5000,
-      identity: await testCaller('gateway', 'order'),
-    });
+    const client = await orderClientAs('gateway', ageUrl);
     await client.placeOrder(anOrder());
 
     const refused = await eventuallyRefused(client);

@@ -3,15 +3,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { MemoryBus, createRpcClient, fromRpcError, type ServiceRuntime } from '@orderly/platform';
-import {
-  dropTestDatabase,
-  eventually,
-  testLiveConfig,
-  testCaller,
-} from '@orderly/platform/testing';
+import type { createRpcClient } from '@orderly/platform';
+import { MemoryBus, fromRpcError, type ServiceRuntime } from '@orderly/platform';
+import { dropTestDatabase, eventually, testLiveConfig } from '@orderly/platform/testing';
 import { createOrderService, orderConfigSchema } from '../src/app.js';
-import { CancellationReason, OrderService, OrderStatus } from '../gen/order/v1/order_service_pb.js';
+import type { OrderService } from '../gen/order/v1/order_service_pb.js';
+import { CancellationReason, OrderStatus } from '../gen/order/v1/order_service_pb.js';
+import { orderClientAs } from './order-clients.js';
 
 /**
  * The order service follows its configuration file (the saga timeout is read at use time) and the
@@ -50,16 +48,8 @@ let operator: ReturnType<typeof createRpcClient<typeof OrderService>>;
 beforeAll(async () => {
   runtime = await createOrderService({ config: live.live, bus });
   const { url } = await runtime.start();
-  client = createRpcClient(OrderService, {
-    baseUrl: url,
-    defaultTimeoutMs: 5000,
-    identity: await testCaller('gateway', 'order'),
-  });
-  operator = createRpcClient(OrderService, {
-    baseUrl: url,
-    defaultTimeoutMs: 5000,
-    identity: await testCaller('operator', 'order'),
-  });
+  client = await orderClientAs('gateway', url);
+  operator = await orderClientAs('operator', url);
 });
 afterAll(async () => {
   await runtime?.stop();

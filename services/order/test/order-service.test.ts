@@ -1,18 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Code, ConnectError, type Client } from '@connectrpc/connect';
-import {
-  MemoryBus,
-  createRpcClient,
-  errorCodeHeader,
-  newEvent,
-  type ServiceRuntime,
-} from '@orderly/platform';
+import { MemoryBus, errorCodeHeader, newEvent, type ServiceRuntime } from '@orderly/platform';
 import {
   dropTestDatabase,
   eventually,
   recordEvents,
   testServiceConfig,
-  testCaller,
 } from '@orderly/platform/testing';
 import {
   StockRejectedSchema,
@@ -23,7 +16,8 @@ import {
   PaymentSucceededSchema,
 } from '@orderly/payment/contract/payment_events';
 import { createOrderService, orderConfigSchema } from '../src/app.js';
-import { OrderService, OrderStatus, CancellationReason } from '../gen/order/v1/order_service_pb.js';
+import type { OrderService } from '../gen/order/v1/order_service_pb.js';
+import { OrderStatus, CancellationReason } from '../gen/order/v1/order_service_pb.js';
 import {
   OrderCancelledSchema,
   OrderConfirmedSchema,
@@ -31,6 +25,7 @@ import {
   PaymentRequestedSchema,
 } from '../gen/order/v1/order_events_pb.js';
 import { randomUUID } from 'node:crypto';
+import { orderClientAs } from './order-clients.js';
 
 const config = testServiceConfig('order', orderConfigSchema, {
   service: { sagaTimeoutMs: 60_000, sagaSweepIntervalMs: 100 },
@@ -64,16 +59,8 @@ beforeAll(async () => {
   ]);
   runtime = await createOrderService({ config, bus });
   const { url } = await runtime.start();
-  client = createRpcClient(OrderService, {
-    baseUrl: url,
-    defaultTimeoutMs: 5000,
-    identity: await testCaller('gateway', 'order'),
-  });
-  operator = createRpcClient(OrderService, {
-    baseUrl: url,
-    defaultTimeoutMs: 5000,
-    identity: await testCaller('operator', 'order'),
-  });
+  client = await orderClientAs('gateway', url);
+  operator = await orderClientAs('operator', url);
 });
 
 afterAll(async () => {

@@ -1,17 +1,17 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { MemoryBus, createRpcClient, newEvent, type ServiceRuntime } from '@orderly/platform';
+import { MemoryBus, newEvent, type ServiceRuntime } from '@orderly/platform';
 import {
   dropTestDatabase,
   eventually,
   recordEvents,
   testServiceConfig,
-  testCaller,
 } from '@orderly/platform/testing';
 import { PaymentSucceededSchema } from '@orderly/payment/contract/payment_events';
 import { createOrderService, orderConfigSchema } from '../src/app.js';
-import { CancellationReason, OrderService, OrderStatus } from '../gen/order/v1/order_service_pb.js';
+import { CancellationReason, OrderStatus } from '../gen/order/v1/order_service_pb.js';
 import { OrderCancelledSchema } from '../gen/order/v1/order_events_pb.js';
+import { orderClientAs } from './order-clients.js';
 
 const config = testServiceConfig('order', orderConfigSchema, {
   service: { sagaTimeoutMs: 300, sagaSweepIntervalMs: 50 },
@@ -32,16 +32,8 @@ afterAll(async () => {
 describe('saga timeout', () => {
   test('when no answer arrives in time, then the order is cancelled as TIMED_OUT and a late answer is ignored', async () => {
     const recorder = await recordEvents(bus, [OrderCancelledSchema]);
-    const client = createRpcClient(OrderService, {
-      baseUrl: url,
-      defaultTimeoutMs: 5000,
-      identity: await testCaller('gateway', 'order'),
-    });
-    const operator = createRpcClient(OrderService, {
-      baseUrl: url,
-      defaultTimeoutMs: 5000,
-      identity: await testCaller('operator', 'order'),
-    });
+    const client = await orderClientAs('gateway', url);
+    const operator = await orderClientAs('operator', url);
     const { order } = await client.placeOrder({
       customerId: 'slow',
       idempotencyKey: randomUUID(),

@@ -1,18 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, test } from 'vitest';
-import { MemoryBus, createRpcClient, newEvent, type ServiceRuntime } from '@orderly/platform';
+import { MemoryBus, newEvent, type ServiceRuntime } from '@orderly/platform';
 import {
   dropTestDatabase,
   eventually,
   recordEvents,
-  testCaller,
   testServiceConfig,
 } from '@orderly/platform/testing';
 import { StockReservedSchema } from '@orderly/inventory/contract/inventory_events';
 import { PaymentSucceededSchema } from '@orderly/payment/contract/payment_events';
 import { createOrderService, orderConfigSchema } from '../src/app.js';
-import { CancellationReason, OrderService, OrderStatus } from '../gen/order/v1/order_service_pb.js';
+import { CancellationReason, OrderStatus } from '../gen/order/v1/order_service_pb.js';
 import { PaymentRequestedSchema } from '../gen/order/v1/order_events_pb.js';
+import { orderClientAs } from './order-clients.js';
 
 // The periodic sweep never comes around during the test: only the one before the consumers can act.
 const sagaTimeoutMs = 300;
@@ -38,11 +38,7 @@ describe('saga timeout sweep at start', () => {
   test('when the order service starts after an outage longer than the saga timeout, then open sagas are timed out before a waiting PaymentSucceeded is applied', async () => {
     const recorder = await recordEvents(bus, [PaymentRequestedSchema]);
     const first = await startOrderService();
-    const client = createRpcClient(OrderService, {
-      baseUrl: first.url,
-      defaultTimeoutMs: 5000,
-      identity: await testCaller('gateway', 'order'),
-    });
+    const client = await orderClientAs('gateway', first.url);
     const { order } = await client.placeOrder({
       customerId: 'outage',
       idempotencyKey: randomUUID(),
@@ -69,11 +65,7 @@ describe('saga timeout sweep at start', () => {
       newEvent(PaymentSucceededSchema, { orderId, paymentId: randomUUID(), amountCents: 100n }).bus,
     ]);
 
-    const operator = createRpcClient(OrderService, {
-      baseUrl: second.url,
-      defaultTimeoutMs: 5000,
-      identity: await testCaller('operator', 'order'),
-    });
+    const operator = await orderClientAs('operator', second.url);
     const after = await operator.getOrderForOperator({ orderId });
     expect(after.order?.status).toBe(OrderStatus.CANCELLED);
     expect(after.order?.cancellationReason).toBe(CancellationReason.TIMED_OUT);
