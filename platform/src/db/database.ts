@@ -106,8 +106,11 @@ export async function ensureDatabase(
       await client
         .query(`CREATE DATABASE ${pg.escapeIdentifier(database)}`)
         .catch((error: unknown) => {
-          // 42P04 duplicate_database: another process created it between our check and our create.
-          if ((error as { code?: string }).code !== '42P04') throw error;
+          // Another process created it between our check and our create (two workers or replicas
+          // starting together): 42P04 duplicate_database, or 23505 unique_violation on
+          // pg_database_datname_index when the two CREATE DATABASE statements race in the catalog.
+          const state = (error as { code?: string }).code;
+          if (state !== '42P04' && state !== '23505') throw error;
         });
     }
   } finally {
