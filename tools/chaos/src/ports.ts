@@ -1,13 +1,27 @@
 import { createServer } from 'node:net';
 
-/** A port nothing listens on right now (the OS picks it). */
+/**
+ * Ports the drill hands out sit below Linux's default ephemeral range (32768-60999). A port the OS
+ * picked with listen(0) is in that range, and once released it can become the local port of any
+ * outgoing connection (a pooled connection to NATS or PostgreSQL lives for minutes): a service
+ * restarted on it then fails with EADDRINUSE until that connection closes (seen in CI).
+ */
+const first = 20_000;
+const last = 32_000;
+
+/** A port nothing listens on right now, outside the ephemeral range. */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = first + Math.floor(Math.random() * (last - first));
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port between ${first} and ${last}`);
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
