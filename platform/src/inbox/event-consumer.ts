@@ -46,6 +46,23 @@ export interface EventContext {
 export interface EventHandler {
   readonly schema: DescMessage;
   handle(tx: Sql, event: unknown, context: EventContext): Promise<void>;
+  /**
+   * Applies several new events of this type at once (set-based SQL: one statement per table for
+   * the whole run instead of one per event). Called with consecutive events of one batch, in
+   * delivery order; `handle` is then the same code with a run of one.
+   */
+  handleBatch?(tx: Sql, items: readonly BatchItem<unknown>[]): Promise<void>;
+}
+
+/** One event of a run given to a batch handler. */
+export interface BatchItem<Event> {
+  readonly event: Event;
+  readonly context: EventContext;
+  /**
+   * Runs `work` in this event's trace context: what it writes to the outbox (`Outbox.prepare`)
+   * continues this event's trace, and its log lines carry it.
+   */
+  inTrace<T>(work: () => T): T;
 }
 
 /** Binds a handler to the event type it accepts, keeping the event typed inside. */
@@ -64,6 +81,22 @@ export type ConsumerOptions = Omit<SubscriptionOptions, 'name' | 'subjects'> & {
   /** Deliveries applied in one transaction; `maxBatch: 1` applies each on its own. Read at each batch. */
   readonly batch?: () => GroupCommitOptions;
 };
+
+/**
+ * Binds a set-based handler to the event type it accepts. The same function serves a run of many
+ * events (batched subscriptions) and a single event, so the logic is written once.
+ */
+export function onBatch<Desc extends DescMessage>(
+  schema: Desc,
+  handleBatch: (tx: Sql, items: readonly BatchItem<MessageShape<Desc>>[]) => Promise<void>,
+): EventHandler {
+  return {
+    schema,
+    handle: (tx, event, context) =>
+      handleBatch(tx, [{ event: event as MessageShape<Desc>, context, inTrace: (work) => work() }]),
+    handleBatch: (tx, items) => handleBatch(tx, items as readonly BatchItem<MessageShape<Desc>>[]),
+  };
+}
 
 /** One decoded delivery waiting for its batch; `trace` is the delivery span's context. */
 interface PendingEvent {
@@ -85,22 +118,36 @@ export async function startEventConsumer(
 ): Promise<Subscription> {
   const byType = new Map(handlers.map((h) => [h.schema.typeName, h]));
 
-  /** Runs each event's handler in its own trace context, so what it publishes continues its trace. */
+  /**
+   * Runs each new event's handler in its own trace context, so what it publishes continues its
+   * trace. Consecutive events of a handler that has `handleBatch` go to it as one run.
+   */
   const applyAll = async (
     tx: Sql,
     events: readonly PendingEvent[],
     insertedInbox: QueryResultRows<Record<string, unknown>>,
   ): Promise<Applied[]> => {
     const fresh = new Set(insertedInbox.rows.map((row) => String(row.event_id)));
-    const applied: Applied[] = [];
-    for (const pending of events) {
-      const isFresh = fresh.delete(pending.context.eventId);
-      if (isFresh)
-        await otelContext.with(pending.trace, () =>
-          pending.handler.handle(tx, pending.event, pending.context),
-        );
-      applied.push(isFresh);
+    const applied = events.map((pending) => fresh.delete(pending.context.eventId));
+    const run: PendingEvent[] = [];
+    const flush = async () => {
+      const handler = run[0]?.handler;
+      if (!handler?.handleBatch) return;
+      await handler.handleBatch(tx, run.map(batchItem));
+      run.length = 0;
+    };
+    for (const [index, pending] of events.entries()) {
+      if (!applied[index]) continue;
+      if (run.length > 0 && run[0]!.handler !== pending.handler) await flush();
+      if (pending.handler.handleBatch) {
+        run.push(pending);
+        continue;
+      }
+      await otelContext.with(pending.trace, () =>
+        pending.handler.handle(tx, pending.event, pending.context),
+      );
     }
+    await flush();
     return applied;
   };
   // The inbox rows go with BEGIN, in one round trip: one fewer per delivery (of about eight).
@@ -204,6 +251,14 @@ function insertInboxRowsStatement(subscription: string, events: readonly Pending
   );
   return `INSERT INTO inbox (subscription, event_id, event_type) VALUES ${rows.join(', ')}
      ON CONFLICT DO NOTHING RETURNING event_id`;
+}
+
+function batchItem(pending: PendingEvent): BatchItem<unknown> {
+  return {
+    event: pending.event,
+    context: pending.context,
+    inTrace: (work) => otelContext.with(pending.trace, work),
+  };
 }
 
 function toError(error: unknown): Error {
