@@ -46,37 +46,43 @@ export function errorMappingInterceptor(log: Logger): Interceptor {
     try {
       return await next(request);
     } catch (error) {
-      const appError = findAppError(error);
-      const procedure = `${request.service.typeName}/${request.method.name}`;
-      if (appError && appError.kind !== 'internal') {
-        throw new ConnectError(appError.message, codeByKind[appError.kind], {
-          [errorCodeHeader]: appError.code,
-          ...(appError.shedding ? { [sheddingHeader]: '1' } : {}),
-        });
-      }
-      if (isDeadlineExceeded(error)) {
-        throw new ConnectError(
-          `${procedure} did not finish before its deadline`,
-          Code.DeadlineExceeded,
-          {
-            [errorCodeHeader]: 'DEADLINE_EXCEEDED',
-          },
-        );
-      }
-      if (error instanceof ConnectError) throw error;
-      if (isDependencyFailure(error)) {
-        // The database or broker is unreachable: the caller may retry later (503), it is no bug here.
-        log.warn({ err: error, procedure }, 'rpc failed: a dependency is unreachable');
-        throw new ConnectError(`${procedure} cannot reach a dependency`, Code.Unavailable, {
-          [errorCodeHeader]: 'DEPENDENCY_UNAVAILABLE',
-        });
-      }
-      log.error({ err: error, procedure }, 'rpc failed');
-      throw new ConnectError('internal error', Code.Internal, {
-        [errorCodeHeader]: appError?.code ?? 'INTERNAL',
-      });
+      throw toConnectError(error, `${request.service.typeName}/${request.method.name}`, log);
     }
   };
+}
+
+/**
+ * The Connect error a failed procedure answers: an AppError keeps its code and message; anything
+ * else becomes Internal with a generic message, and its detail goes to the log only. Also used for
+ * the per-item errors of a batch call, which must read exactly like the single call's.
+ */
+export function toConnectError(error: unknown, procedure: string, log: Logger): ConnectError {
+  const appError = findAppError(error);
+  if (appError && appError.kind !== 'internal') {
+    return new ConnectError(appError.message, codeByKind[appError.kind], {
+      [errorCodeHeader]: appError.code,
+      ...(appError.shedding ? { [sheddingHeader]: '1' } : {}),
+    });
+  }
+  if (isDeadlineExceeded(error)) {
+    return new ConnectError(
+      `${procedure} did not finish before its deadline`,
+      Code.DeadlineExceeded,
+      { [errorCodeHeader]: 'DEADLINE_EXCEEDED' },
+    );
+  }
+  if (error instanceof ConnectError) return error;
+  if (isDependencyFailure(error)) {
+    // The database or broker is unreachable: the caller may retry later (503), it is no bug here.
+    log.warn({ err: error, procedure }, 'rpc failed: a dependency is unreachable');
+    return new ConnectError(`${procedure} cannot reach a dependency`, Code.Unavailable, {
+      [errorCodeHeader]: 'DEPENDENCY_UNAVAILABLE',
+    });
+  }
+  log.error({ err: error, procedure }, 'rpc failed');
+  return new ConnectError('internal error', Code.Internal, {
+    [errorCodeHeader]: appError?.code ?? 'INTERNAL',
+  });
 }
 
 /** Rebuilds an AppError from a failed call, so callers handle one error type. */

@@ -13,6 +13,7 @@ import {
 } from '@orderly/platform';
 import type { GatewayConfig } from './config.js';
 import { AccessTokenVerifier } from './entry-points/access-token-verifier.js';
+import { OrderIntakeBatcher } from './entry-points/order-intake-batcher.js';
 import { buildHttpApp } from './entry-points/http-app.js';
 import { orderServiceAdmission } from './entry-points/upstream-admission.js';
 import { TokenBuckets } from './entry-points/rate-limiter.js';
@@ -112,6 +113,8 @@ export async function createGatewayService(
   const buckets = new TokenBuckets(service.rateLimits.maxTrackedKeys);
   // Like the buckets, the count of calls in flight must survive the swap.
   const orderAdmission = orderServiceAdmission(() => live.service);
+  // And so must the batches of PlaceOrder calls being gathered.
+  const orderIntake = new OrderIntakeBatcher(orderClient, () => live.service.orderIntakeBatch);
   const build = () =>
     buildHttpApp({
       config: live.service,
@@ -123,6 +126,7 @@ export async function createGatewayService(
       verifier,
       buckets,
       orderAdmission,
+      orderIntake,
       flags: runtime.flags,
     });
   let app = await build();

@@ -39,6 +39,16 @@ export const gatewayConfigSchema = z.strictObject({
   }),
   /** Calls waiting on the order service at once; more are refused with 503 + Retry-After (load shedding). */
   orderServiceMaxInFlight: reloadable(configValue.positiveInt()),
+  /**
+   * PlaceOrder calls gathered into one PlaceOrders call: at most `maxBatch` orders per call and
+   * `maxInFlight` calls at once; a request that finds a free slot is sent at once, alone.
+   */
+  orderIntakeBatch: reloadable(
+    z.strictObject({
+      maxBatch: configValue.positiveInt(),
+      maxInFlight: configValue.positiveInt(),
+    }),
+  ),
   /** The Retry-After (seconds) of a request refused because an upstream is at capacity. */
   overloadRetryAfterSeconds: reloadable(configValue.positiveInt()),
   /** After the order service shed a PlaceOrder (ORDER_INTAKE_SATURATED), answer that here for this long (ms; 0: never). */

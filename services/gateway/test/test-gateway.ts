@@ -22,12 +22,16 @@ import {
   OrderService,
   OrderStatus,
   type Order,
+  PlaceOrderRequestSchema,
   type PlaceOrderRequest,
 } from '@orderly/order/contract/order_service';
 import {
   AppError,
   createLogger,
+  errorCodeHeader,
   errorMappingInterceptor,
+  sheddingHeader,
+  toConnectError,
   loadConfigDocument,
   rpcCallerCheck,
   parseServiceConfig,
@@ -120,7 +124,13 @@ export async function deadUrl(): Promise<string> {
 export function fakeOrderService(overrides: Partial<ServiceImpl<typeof OrderService>> = {}) {
   const orders = new Map<string, Order>();
   const byKey = new Map<string, { fingerprint: string; orderId: string }>();
-  const calls = { placeOrder: [] as PlaceOrderRequest[], getOrder: 0, listOrders: [] as number[] };
+  const calls = {
+    placeOrder: [] as PlaceOrderRequest[],
+    /** The number of orders in each PlaceOrders call. */
+    placeOrders: [] as number[],
+    getOrder: 0,
+    listOrders: [] as number[],
+  };
   const impl: ServiceImpl<typeof OrderService> = {
     placeOrder(request) {
       calls.placeOrder.push(request);
@@ -183,9 +193,49 @@ export function fakeOrderService(overrides: Partial<ServiceImpl<typeof OrderServ
         .reverse();
       return { orders: mine.slice(0, request.limit) };
     },
+    // Filled in below from placeOrder (overridden or not), as the real service does.
+    placeOrders: () => ({ results: [] }),
     ...overrides,
   };
+  if (!overrides.placeOrders) impl.placeOrders = placeOrdersOneByOne(impl, calls.placeOrders);
   return { impl, orders, calls };
+}
+
+/** PlaceOrders as the order service answers it: each order placed as PlaceOrder would, errors per order. */
+function placeOrdersOneByOne(
+  impl: ServiceImpl<typeof OrderService>,
+  sizes: number[],
+): ServiceImpl<typeof OrderService>['placeOrders'] {
+  const log = quietLog;
+  return async (request, context) => {
+    sizes.push(request.orders.length);
+    return {
+      results: await Promise.all(
+        request.orders.map(async (item) => {
+          try {
+            const placed = await impl.placeOrder(
+              item.order ?? create(PlaceOrderRequestSchema),
+              context,
+            );
+            return { outcome: { case: 'placed' as const, value: placed } };
+          } catch (error) {
+            const answer = toConnectError(error, 'order.v1.OrderService/PlaceOrders', log);
+            return {
+              outcome: {
+                case: 'error' as const,
+                value: {
+                  connectCode: answer.code,
+                  errorCode: answer.metadata.get(errorCodeHeader) ?? '',
+                  message: answer.rawMessage,
+                  shedding: answer.metadata.get(sheddingHeader) === '1',
+                },
+              },
+            };
+          }
+        }),
+      ),
+    };
+  };
 }
 
 export const demoProducts = [

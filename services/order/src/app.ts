@@ -67,6 +67,7 @@ export async function createOrderService(options: OrderServiceOptions): Promise<
   );
   runtime.routes(
     orderRpcRoutes(deps, {
+      log: runtime.log,
       get defaultTimeoutMs() {
         return live.platform.rpc.defaultTimeoutMs;
       },

@@ -10,6 +10,7 @@ import type { AccessTokenVerifier } from './access-token-verifier.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { sendError, sendNotFound } from './http-errors.js';
+import { OrderIntakeBatcher } from './order-intake-batcher.js';
 import { registerOrdersRoutes } from './orders-routes.js';
 import { registerProductsRoutes } from './products-routes.js';
 import { TokenBuckets } from './rate-limiter.js';
@@ -29,6 +30,8 @@ export interface HttpAppDeps {
   readonly buckets?: TokenBuckets;
   /** Load shedding in front of the order service; shared across app rebuilds. */
   readonly orderAdmission?: UpstreamAdmission;
+  /** Gathers concurrent PlaceOrder calls into PlaceOrders batches; shared across app rebuilds. */
+  readonly orderIntake?: OrderIntakeBatcher;
   /** Runtime decisions (e.g. `order-max-lines`). */
   readonly flags?: Flags;
 }
@@ -48,6 +51,7 @@ export async function buildHttpApp({
   verifier,
   buckets = new TokenBuckets(config.rateLimits.maxTrackedKeys),
   orderAdmission = orderServiceAdmission(() => config),
+  orderIntake = new OrderIntakeBatcher(orderClient, () => config.orderIntakeBatch),
   flags,
 }: HttpAppDeps): Promise<FastifyInstance> {
   const app = fastify({
@@ -134,7 +138,14 @@ export async function buildHttpApp({
 
   const limits = config;
   registerProductsRoutes(app, { inventoryClient });
-  registerOrdersRoutes(app, { orderClient, orderAdmission, limits, telemetry, flags });
+  registerOrdersRoutes(app, {
+    orderClient,
+    orderIntake,
+    orderAdmission,
+    limits,
+    telemetry,
+    flags,
+  });
   registerAuthRoutes(app, { identityClient, verifier, buckets, config });
   registerAdminRoutes(app, {
     inventoryClient,

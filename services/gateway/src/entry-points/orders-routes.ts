@@ -9,10 +9,13 @@ import { orderToJson, type PlaceOrderBody } from './order-json.js';
 import { callUpstream } from './request-deadline.js';
 import { assertWithinLineLimit } from './order-line-limit.js';
 import { principalOf } from './request-security.js';
+import type { OrderIntakeBatcher } from './order-intake-batcher.js';
 import type { UpstreamAdmission } from './upstream-admission.js';
 
 export interface OrdersRoutesDeps {
   readonly orderClient: Client<typeof OrderService>;
+  /** PlaceOrder goes through it: concurrent orders share one PlaceOrders call. */
+  readonly orderIntake: OrderIntakeBatcher;
   /** Every call to the order service goes through it (503 + Retry-After when at capacity). */
   readonly orderAdmission: UpstreamAdmission;
   /** Names the order a request is about on its span (`order.id`). */
@@ -28,10 +31,13 @@ export interface OrdersRoutesDeps {
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const decimalPattern = /^[0-9]{1,9}$/;
 
-/** POST /v1/orders, GET /v1/orders/{orderId}, GET /v1/orders: one Connect call each, mapped to JSON. */
+/**
+ * POST /v1/orders (batched with concurrent ones into PlaceOrders), GET /v1/orders/{orderId},
+ * GET /v1/orders: Connect calls mapped to JSON.
+ */
 export function registerOrdersRoutes(
   app: FastifyInstance,
-  { orderClient, orderAdmission, limits, telemetry, flags }: OrdersRoutesDeps,
+  { orderClient, orderIntake, orderAdmission, limits, telemetry, flags }: OrdersRoutesDeps,
 ): void {
   app.post<{ Body: PlaceOrderBody; Headers: { 'idempotency-key': string } }>(
     '/v1/orders',
@@ -43,7 +49,7 @@ export function registerOrdersRoutes(
         reply,
         () =>
           callUpstream(request.deadline, 'order.PlaceOrder', (options) =>
-            orderClient.placeOrder(
+            orderIntake.place(
               {
                 customerId: principalOf(request).sub,
                 idempotencyKey: request.headers['idempotency-key'],

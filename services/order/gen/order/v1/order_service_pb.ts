@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file order/v1/order_service.proto.
  */
 export const file_order_v1_order_service: GenFile = /*@__PURE__*/
-  fileDesc("ChxvcmRlci92MS9vcmRlcl9zZXJ2aWNlLnByb3RvEghvcmRlci52MSIvCg5PcmRlckxpbmVJbnB1dBILCgNza3UYASABKAkSEAoIcXVhbnRpdHkYAiABKAUiRAoJT3JkZXJMaW5lEgsKA3NrdRgBIAEoCRIQCghxdWFudGl0eRgCIAEoBRIYChB1bml0X3ByaWNlX2NlbnRzGAMgASgDIl0KDFN0YXR1c0NoYW5nZRIlCgZzdGF0dXMYASABKA4yFS5vcmRlci52MS5PcmRlclN0YXR1cxImCgJhdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiuQIKBU9yZGVyEhAKCG9yZGVyX2lkGAEgASgJEhMKC2N1c3RvbWVyX2lkGAIgASgJEiUKBnN0YXR1cxgDIAEoDjIVLm9yZGVyLnYxLk9yZGVyU3RhdHVzEiIKBWxpbmVzGAQgAygLMhMub3JkZXIudjEuT3JkZXJMaW5lEhMKC3RvdGFsX2NlbnRzGAUgASgDEjkKE2NhbmNlbGxhdGlvbl9yZWFzb24YBiABKA4yHC5vcmRlci52MS5DYW5jZWxsYXRpb25SZWFzb24SJwoHaGlzdG9yeRgHIAMoCzIWLm9yZGVyLnYxLlN0YXR1c0NoYW5nZRIWCg5wYXltZW50X21ldGhvZBgIIAEoCRItCglwbGFjZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIoIBChFQbGFjZU9yZGVyUmVxdWVzdBITCgtjdXN0b21lcl9pZBgBIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYAiABKAkSJwoFbGluZXMYAyADKAsyGC5vcmRlci52MS5PcmRlckxpbmVJbnB1dBIWCg5wYXltZW50X21ldGhvZBgEIAEoCSJGChJQbGFjZU9yZGVyUmVzcG9uc2USHgoFb3JkZXIYASABKAsyDy5vcmRlci52MS5PcmRlchIQCghyZXBsYXllZBgCIAEoCCI4Cg9HZXRPcmRlclJlcXVlc3QSEAoIb3JkZXJfaWQYASABKAkSEwoLY3VzdG9tZXJfaWQYAiABKAkiLgoaR2V0T3JkZXJGb3JPcGVyYXRvclJlcXVlc3QSEAoIb3JkZXJfaWQYASABKAkiPQobR2V0T3JkZXJGb3JPcGVyYXRvclJlc3BvbnNlEh4KBW9yZGVyGAEgASgLMg8ub3JkZXIudjEuT3JkZXIiMgoQR2V0T3JkZXJSZXNwb25zZRIeCgVvcmRlchgBIAEoCzIPLm9yZGVyLnYxLk9yZGVyIjcKEUxpc3RPcmRlcnNSZXF1ZXN0EhMKC2N1c3RvbWVyX2lkGAEgASgJEg0KBWxpbWl0GAIgASgFIjUKEkxpc3RPcmRlcnNSZXNwb25zZRIfCgZvcmRlcnMYASADKAsyDy5vcmRlci52MS5PcmRlciqeAQoLT3JkZXJTdGF0dXMSHAoYT1JERVJfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGAoUT1JERVJfU1RBVFVTX1BFTkRJTkcQARIfChtPUkRFUl9TVEFUVVNfU1RPQ0tfUkVTRVJWRUQQAhIaChZPUkRFUl9TVEFUVVNfQ09ORklSTUVEEAMSGgoWT1JERVJfU1RBVFVTX0NBTkNFTExFRBAEKqwBChJDYW5jZWxsYXRpb25SZWFzb24SIwofQ0FOQ0VMTEFUSU9OX1JFQVNPTl9VTlNQRUNJRklFRBAAEiQKIENBTkNFTExBVElPTl9SRUFTT05fT1VUX09GX1NUT0NLEAESKAokQ0FOQ0VMTEFUSU9OX1JFQVNPTl9QQVlNRU5UX0RFQ0xJTkVEEAISIQodQ0FOQ0VMTEFUSU9OX1JFQVNPTl9USU1FRF9PVVQQAzLHAgoMT3JkZXJTZXJ2aWNlEkcKClBsYWNlT3JkZXISGy5vcmRlci52MS5QbGFjZU9yZGVyUmVxdWVzdBocLm9yZGVyLnYxLlBsYWNlT3JkZXJSZXNwb25zZRJBCghHZXRPcmRlchIZLm9yZGVyLnYxLkdldE9yZGVyUmVxdWVzdBoaLm9yZGVyLnYxLkdldE9yZGVyUmVzcG9uc2USRwoKTGlzdE9yZGVycxIbLm9yZGVyLnYxLkxpc3RPcmRlcnNSZXF1ZXN0Ghwub3JkZXIudjEuTGlzdE9yZGVyc1Jlc3BvbnNlEmIKE0dldE9yZGVyRm9yT3BlcmF0b3ISJC5vcmRlci52MS5HZXRPcmRlckZvck9wZXJhdG9yUmVxdWVzdBolLm9yZGVyLnYxLkdldE9yZGVyRm9yT3BlcmF0b3JSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChxvcmRlci92MS9vcmRlcl9zZXJ2aWNlLnByb3RvEghvcmRlci52MSIvCg5PcmRlckxpbmVJbnB1dBILCgNza3UYASABKAkSEAoIcXVhbnRpdHkYAiABKAUiRAoJT3JkZXJMaW5lEgsKA3NrdRgBIAEoCRIQCghxdWFudGl0eRgCIAEoBRIYChB1bml0X3ByaWNlX2NlbnRzGAMgASgDIl0KDFN0YXR1c0NoYW5nZRIlCgZzdGF0dXMYASABKA4yFS5vcmRlci52MS5PcmRlclN0YXR1cxImCgJhdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiuQIKBU9yZGVyEhAKCG9yZGVyX2lkGAEgASgJEhMKC2N1c3RvbWVyX2lkGAIgASgJEiUKBnN0YXR1cxgDIAEoDjIVLm9yZGVyLnYxLk9yZGVyU3RhdHVzEiIKBWxpbmVzGAQgAygLMhMub3JkZXIudjEuT3JkZXJMaW5lEhMKC3RvdGFsX2NlbnRzGAUgASgDEjkKE2NhbmNlbGxhdGlvbl9yZWFzb24YBiABKA4yHC5vcmRlci52MS5DYW5jZWxsYXRpb25SZWFzb24SJwoHaGlzdG9yeRgHIAMoCzIWLm9yZGVyLnYxLlN0YXR1c0NoYW5nZRIWCg5wYXltZW50X21ldGhvZBgIIAEoCRItCglwbGFjZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIoIBChFQbGFjZU9yZGVyUmVxdWVzdBITCgtjdXN0b21lcl9pZBgBIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYAiABKAkSJwoFbGluZXMYAyADKAsyGC5vcmRlci52MS5PcmRlckxpbmVJbnB1dBIWCg5wYXltZW50X21ldGhvZBgEIAEoCSJGChJQbGFjZU9yZGVyUmVzcG9uc2USHgoFb3JkZXIYASABKAsyDy5vcmRlci52MS5PcmRlchIQCghyZXBsYXllZBgCIAEoCCI/ChJQbGFjZU9yZGVyc1JlcXVlc3QSKQoGb3JkZXJzGAEgAygLMhkub3JkZXIudjEuUGxhY2VPcmRlcnNJdGVtIrYBCg9QbGFjZU9yZGVyc0l0ZW0SKgoFb3JkZXIYASABKAsyGy5vcmRlci52MS5QbGFjZU9yZGVyUmVxdWVzdBJCCg10cmFjZV9jb250ZXh0GAIgAygLMisub3JkZXIudjEuUGxhY2VPcmRlcnNJdGVtLlRyYWNlQ29udGV4dEVudHJ5GjMKEVRyYWNlQ29udGV4dEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiQgoTUGxhY2VPcmRlcnNSZXNwb25zZRIrCgdyZXN1bHRzGAEgAygLMhoub3JkZXIudjEuUGxhY2VPcmRlclJlc3VsdCJ5ChBQbGFjZU9yZGVyUmVzdWx0Ei4KBnBsYWNlZBgBIAEoCzIcLm9yZGVyLnYxLlBsYWNlT3JkZXJSZXNwb25zZUgAEioKBWVycm9yGAIgASgLMhkub3JkZXIudjEuUGxhY2VPcmRlckVycm9ySABCCQoHb3V0Y29tZSJeCg9QbGFjZU9yZGVyRXJyb3ISFAoMY29ubmVjdF9jb2RlGAEgASgFEhIKCmVycm9yX2NvZGUYAiABKAkSDwoHbWVzc2FnZRgDIAEoCRIQCghzaGVkZGluZxgEIAEoCCI4Cg9HZXRPcmRlclJlcXVlc3QSEAoIb3JkZXJfaWQYASABKAkSEwoLY3VzdG9tZXJfaWQYAiABKAkiLgoaR2V0T3JkZXJGb3JPcGVyYXRvclJlcXVlc3QSEAoIb3JkZXJfaWQYASABKAkiPQobR2V0T3JkZXJGb3JPcGVyYXRvclJlc3BvbnNlEh4KBW9yZGVyGAEgASgLMg8ub3JkZXIudjEuT3JkZXIiMgoQR2V0T3JkZXJSZXNwb25zZRIeCgVvcmRlchgBIAEoCzIPLm9yZGVyLnYxLk9yZGVyIjcKEUxpc3RPcmRlcnNSZXF1ZXN0EhMKC2N1c3RvbWVyX2lkGAEgASgJEg0KBWxpbWl0GAIgASgFIjUKEkxpc3RPcmRlcnNSZXNwb25zZRIfCgZvcmRlcnMYASADKAsyDy5vcmRlci52MS5PcmRlciqeAQoLT3JkZXJTdGF0dXMSHAoYT1JERVJfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGAoUT1JERVJfU1RBVFVTX1BFTkRJTkcQARIfChtPUkRFUl9TVEFUVVNfU1RPQ0tfUkVTRVJWRUQQAhIaChZPUkRFUl9TVEFUVVNfQ09ORklSTUVEEAMSGgoWT1JERVJfU1RBVFVTX0NBTkNFTExFRBAEKqwBChJDYW5jZWxsYXRpb25SZWFzb24SIwofQ0FOQ0VMTEFUSU9OX1JFQVNPTl9VTlNQRUNJRklFRBAAEiQKIENBTkNFTExBVElPTl9SRUFTT05fT1VUX09GX1NUT0NLEAESKAokQ0FOQ0VMTEFUSU9OX1JFQVNPTl9QQVlNRU5UX0RFQ0xJTkVEEAISIQodQ0FOQ0VMTEFUSU9OX1JFQVNPTl9USU1FRF9PVVQQAzKTAwoMT3JkZXJTZXJ2aWNlEkcKClBsYWNlT3JkZXISGy5vcmRlci52MS5QbGFjZU9yZGVyUmVxdWVzdBocLm9yZGVyLnYxLlBsYWNlT3JkZXJSZXNwb25zZRJKCgtQbGFjZU9yZGVycxIcLm9yZGVyLnYxLlBsYWNlT3JkZXJzUmVxdWVzdBodLm9yZGVyLnYxLlBsYWNlT3JkZXJzUmVzcG9uc2USQQoIR2V0T3JkZXISGS5vcmRlci52MS5HZXRPcmRlclJlcXVlc3QaGi5vcmRlci52MS5HZXRPcmRlclJlc3BvbnNlEkcKCkxpc3RPcmRlcnMSGy5vcmRlci52MS5MaXN0T3JkZXJzUmVxdWVzdBocLm9yZGVyLnYxLkxpc3RPcmRlcnNSZXNwb25zZRJiChNHZXRPcmRlckZvck9wZXJhdG9yEiQub3JkZXIudjEuR2V0T3JkZXJGb3JPcGVyYXRvclJlcXVlc3QaJS5vcmRlci52MS5HZXRPcmRlckZvck9wZXJhdG9yUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * OrderLineInput is a line as the customer asked for it.
@@ -207,6 +207,136 @@ export const PlaceOrderResponseSchema: GenMessage<PlaceOrderResponse> = /*@__PUR
   messageDesc(file_order_v1_order_service, 5);
 
 /**
+ * @generated from message order.v1.PlaceOrdersRequest
+ */
+export type PlaceOrdersRequest = Message<"order.v1.PlaceOrdersRequest"> & {
+  /**
+   * @generated from field: repeated order.v1.PlaceOrdersItem orders = 1;
+   */
+  orders: PlaceOrdersItem[];
+};
+
+/**
+ * Describes the message order.v1.PlaceOrdersRequest.
+ * Use `create(PlaceOrdersRequestSchema)` to create a new message.
+ */
+export const PlaceOrdersRequestSchema: GenMessage<PlaceOrdersRequest> = /*@__PURE__*/
+  messageDesc(file_order_v1_order_service, 6);
+
+/**
+ * PlaceOrdersItem is one order of a batch with the trace context of the request it
+ * came from, so its saga continues that request's trace and not the batch call's.
+ *
+ * @generated from message order.v1.PlaceOrdersItem
+ */
+export type PlaceOrdersItem = Message<"order.v1.PlaceOrdersItem"> & {
+  /**
+   * @generated from field: order.v1.PlaceOrderRequest order = 1;
+   */
+  order?: PlaceOrderRequest | undefined;
+
+  /**
+   * @generated from field: map<string, string> trace_context = 2;
+   */
+  traceContext: { [key: string]: string };
+};
+
+/**
+ * Describes the message order.v1.PlaceOrdersItem.
+ * Use `create(PlaceOrdersItemSchema)` to create a new message.
+ */
+export const PlaceOrdersItemSchema: GenMessage<PlaceOrdersItem> = /*@__PURE__*/
+  messageDesc(file_order_v1_order_service, 7);
+
+/**
+ * @generated from message order.v1.PlaceOrdersResponse
+ */
+export type PlaceOrdersResponse = Message<"order.v1.PlaceOrdersResponse"> & {
+  /**
+   * @generated from field: repeated order.v1.PlaceOrderResult results = 1;
+   */
+  results: PlaceOrderResult[];
+};
+
+/**
+ * Describes the message order.v1.PlaceOrdersResponse.
+ * Use `create(PlaceOrdersResponseSchema)` to create a new message.
+ */
+export const PlaceOrdersResponseSchema: GenMessage<PlaceOrdersResponse> = /*@__PURE__*/
+  messageDesc(file_order_v1_order_service, 8);
+
+/**
+ * PlaceOrderResult is one order's outcome: placed, or the error PlaceOrder would have answered.
+ *
+ * @generated from message order.v1.PlaceOrderResult
+ */
+export type PlaceOrderResult = Message<"order.v1.PlaceOrderResult"> & {
+  /**
+   * @generated from oneof order.v1.PlaceOrderResult.outcome
+   */
+  outcome: {
+    /**
+     * @generated from field: order.v1.PlaceOrderResponse placed = 1;
+     */
+    value: PlaceOrderResponse;
+    case: "placed";
+  } | {
+    /**
+     * @generated from field: order.v1.PlaceOrderError error = 2;
+     */
+    value: PlaceOrderError;
+    case: "error";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message order.v1.PlaceOrderResult.
+ * Use `create(PlaceOrderResultSchema)` to create a new message.
+ */
+export const PlaceOrderResultSchema: GenMessage<PlaceOrderResult> = /*@__PURE__*/
+  messageDesc(file_order_v1_order_service, 9);
+
+/**
+ * PlaceOrderError is the Connect error PlaceOrder would have answered for this order.
+ *
+ * @generated from message order.v1.PlaceOrderError
+ */
+export type PlaceOrderError = Message<"order.v1.PlaceOrderError"> & {
+  /**
+   * connect_code is the numeric Connect code (3 invalid_argument, 6 already_exists, ...).
+   *
+   * @generated from field: int32 connect_code = 1;
+   */
+  connectCode: number;
+
+  /**
+   * error_code is the stable error code (e.g. IDEMPOTENCY_KEY_REUSED).
+   *
+   * @generated from field: string error_code = 2;
+   */
+  errorCode: string;
+
+  /**
+   * @generated from field: string message = 3;
+   */
+  message: string;
+
+  /**
+   * shedding marks deliberate load shedding, not a failure.
+   *
+   * @generated from field: bool shedding = 4;
+   */
+  shedding: boolean;
+};
+
+/**
+ * Describes the message order.v1.PlaceOrderError.
+ * Use `create(PlaceOrderErrorSchema)` to create a new message.
+ */
+export const PlaceOrderErrorSchema: GenMessage<PlaceOrderError> = /*@__PURE__*/
+  messageDesc(file_order_v1_order_service, 10);
+
+/**
  * @generated from message order.v1.GetOrderRequest
  */
 export type GetOrderRequest = Message<"order.v1.GetOrderRequest"> & {
@@ -228,7 +358,7 @@ export type GetOrderRequest = Message<"order.v1.GetOrderRequest"> & {
  * Use `create(GetOrderRequestSchema)` to create a new message.
  */
 export const GetOrderRequestSchema: GenMessage<GetOrderRequest> = /*@__PURE__*/
-  messageDesc(file_order_v1_order_service, 6);
+  messageDesc(file_order_v1_order_service, 11);
 
 /**
  * @generated from message order.v1.GetOrderForOperatorRequest
@@ -245,7 +375,7 @@ export type GetOrderForOperatorRequest = Message<"order.v1.GetOrderForOperatorRe
  * Use `create(GetOrderForOperatorRequestSchema)` to create a new message.
  */
 export const GetOrderForOperatorRequestSchema: GenMessage<GetOrderForOperatorRequest> = /*@__PURE__*/
-  messageDesc(file_order_v1_order_service, 7);
+  messageDesc(file_order_v1_order_service, 12);
 
 /**
  * @generated from message order.v1.GetOrderForOperatorResponse
@@ -262,7 +392,7 @@ export type GetOrderForOperatorResponse = Message<"order.v1.GetOrderForOperatorR
  * Use `create(GetOrderForOperatorResponseSchema)` to create a new message.
  */
 export const GetOrderForOperatorResponseSchema: GenMessage<GetOrderForOperatorResponse> = /*@__PURE__*/
-  messageDesc(file_order_v1_order_service, 8);
+  messageDesc(file_order_v1_order_service, 13);
 
 /**
  * @generated from message order.v1.GetOrderResponse
@@ -279,7 +409,7 @@ export type GetOrderResponse = Message<"order.v1.GetOrderResponse"> & {
  * Use `create(GetOrderResponseSchema)` to create a new message.
  */
 export const GetOrderResponseSchema: GenMessage<GetOrderResponse> = /*@__PURE__*/
-  messageDesc(file_order_v1_order_service, 9);
+  messageDesc(file_order_v1_order_service, 14);
 
 /**
  * @generated from message order.v1.ListOrdersRequest
@@ -301,7 +431,7 @@ export type ListOrdersRequest = Message<"order.v1.ListOrdersRequest"> & {
  * Use `create(ListOrdersRequestSchema)` to create a new message.
  */
 export const ListOrdersRequestSchema: GenMessage<ListOrdersRequest> = /*@__PURE__*/
-  messageDesc(file_order_v1_order_service, 10);
+  messageDesc(file_order_v1_order_service, 15);
 
 /**
  * @generated from message order.v1.ListOrdersResponse
@@ -318,7 +448,7 @@ export type ListOrdersResponse = Message<"order.v1.ListOrdersResponse"> & {
  * Use `create(ListOrdersResponseSchema)` to create a new message.
  */
 export const ListOrdersResponseSchema: GenMessage<ListOrdersResponse> = /*@__PURE__*/
-  messageDesc(file_order_v1_order_service, 11);
+  messageDesc(file_order_v1_order_service, 16);
 
 /**
  * OrderStatus is a state of the fulfilment saga.
@@ -409,6 +539,20 @@ export const OrderService: GenService<{
     methodKind: "unary";
     input: typeof PlaceOrderRequestSchema;
     output: typeof PlaceOrderResponseSchema;
+  },
+  /**
+   * PlaceOrders places several orders in one call: the gateway gathers the requests
+   * that arrive together, so a burst of orders costs one hop instead of one each.
+   * Every order is placed exactly as PlaceOrder would place it (same checks, same
+   * idempotency) and gets its own result, in request order. A refusal of the whole
+   * call (intake saturated) is the call's error.
+   *
+   * @generated from rpc order.v1.OrderService.PlaceOrders
+   */
+  placeOrders: {
+    methodKind: "unary";
+    input: typeof PlaceOrdersRequestSchema;
+    output: typeof PlaceOrdersResponseSchema;
   },
   /**
    * GetOrder returns one of the customer's orders with its status history. customer_id
