@@ -4,6 +4,8 @@
  *   - Connect, HTTP/1.1 keep-alive, binary protobuf (what Orderly uses);
  *   - Connect, HTTP/1.1, JSON;
  *   - Connect, HTTP/2 cleartext (h2c, one multiplexed session), binary protobuf;
+ *   - Connect, HTTP/1.1, binary, with the calls in flight together batched into PlaceOrders (what
+ *     the gateway does since the intake hop was batched);
  *   - a bare node:http POST carrying the same protobuf bytes (no RPC framework: the floor).
  * Client and server run in this one process with no telemetry and a handler that answers at
  * once, so the figure is the transport's own CPU per call (client + server), from process.cpuUsage.
@@ -23,6 +25,7 @@ import {
   PlaceOrderRequestSchema,
   PlaceOrderResponseSchema,
 } from '@orderly/order/contract/order_service';
+import { GroupCommit } from '@orderly/platform';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) => {
@@ -58,6 +61,9 @@ const response = create(PlaceOrderResponseSchema, {
 const routes = (router: ConnectRouter) =>
   router.service(OrderService, {
     placeOrder: () => response,
+    placeOrders: (batch) => ({
+      results: batch.orders.map(() => ({ outcome: { case: 'placed' as const, value: response } })),
+    }),
     getOrder: () => ({ order: response.order }),
     listOrders: () => ({ orders: [] }),
   });
@@ -101,6 +107,28 @@ for (const useBinaryFormat of [true, false]) {
   );
   await measure(`Connect HTTP/1.1 ${useBinaryFormat ? 'binary' : 'JSON'}`, () =>
     client.placeOrder(request, { timeoutMs: 5000 }),
+  );
+}
+
+// What the gateway does (services/gateway/src/entry-points/order-intake-batcher.ts): the calls in
+// flight together share one PlaceOrders call, at most 4 calls at once (services.gateway.orderIntakeBatch).
+{
+  const client = createClient(
+    OrderService,
+    createConnectTransport({ baseUrl: h1Url, httpVersion: '1.1', useBinaryFormat: true }),
+  );
+  const batches = new GroupCommit<typeof request, unknown>(
+    () => ({ maxBatch: 64, maxInFlight: 4 }),
+    async (orders) =>
+      (
+        await client.placeOrders(
+          { orders: orders.map((order) => ({ order, traceContext: {} })) },
+          { timeoutMs: 5000 },
+        )
+      ).results,
+  );
+  await measure(`Connect HTTP/1.1 binary, PlaceOrders batches (≤ 4 in flight)`, () =>
+    batches.submit(request),
   );
 }
 
