@@ -12,7 +12,7 @@ import type { OrderConfig } from './config.js';
 import { orderDeps } from './data-access/order-store.js';
 import { orderMetrics } from './entry-points/order-metrics.js';
 import { orderRpcRoutes } from './entry-points/order-rpc.js';
-import { openOrdersBacklog } from './data-access/order-repository.js';
+import { SagaBacklogMonitor } from './entry-points/saga-backlog.js';
 import {
   paymentResultHandlers,
   paymentResultsSubscription,
@@ -57,13 +57,11 @@ export async function createOrderService(options: OrderServiceOptions): Promise<
   }));
   const metrics = orderMetrics(runtime.telemetry);
   // Measured on a timer, not per request: PlaceOrder pays a variable read, not a query.
-  let backlog = { open: 0, oldestAgeMs: 0 };
+  const backlog = new SagaBacklogMonitor(runtime.db, () => live.service.idleBacklogRecheckMs);
   runtime.every(
     'saga-backlog',
     () => live.service.openSagaCountIntervalMs,
-    async () => {
-      backlog = await openOrdersBacklog(runtime.db);
-    },
+    () => backlog.count(),
   );
   runtime.routes(
     orderRpcRoutes(deps, {
@@ -74,9 +72,14 @@ export async function createOrderService(options: OrderServiceOptions): Promise<
       get listLimitMax() {
         return live.service.listLimitMax;
       },
-      metrics,
+      metrics: {
+        placed: (order) => {
+          backlog.placed();
+          metrics.placed(order);
+        },
+      },
       intake: {
-        backlog: () => backlog,
+        backlog: () => backlog.current,
         maxOpenSagas: () => live.service.maxOpenSagas,
         maxOpenSagaAgeMs: () => live.service.maxOpenSagaAgeMs,
       },
@@ -93,18 +96,22 @@ export async function createOrderService(options: OrderServiceOptions): Promise<
   runtime.consume(paymentResultsSubscription, paymentResultHandlers(consumerDeps), {
     batched: true,
   });
+  const sweep = sagaTimeoutSweeper(
+    deps,
+    runtime.log,
+    () => ({
+      timeoutMs: live.service.sagaTimeoutMs,
+      batchSize: live.service.sagaSweepBatchSize,
+    }),
+    metrics.timedOut,
+  );
   runtime.every(
     'saga-timeout-sweeper',
     () => live.service.sagaSweepIntervalMs,
-    sagaTimeoutSweeper(
-      deps,
-      runtime.log,
-      () => ({
-        timeoutMs: live.service.sagaTimeoutMs,
-        batchSize: live.service.sagaSweepBatchSize,
-      }),
-      metrics.timedOut,
-    ),
+    // No transaction while no open saga can have timed out yet (an idle or healthy system).
+    async () => {
+      if (backlog.mayHaveTimedOut(live.service.sagaTimeoutMs)) await sweep();
+    },
     // Once before the consumers too: after a long outage, sagas past their timeout are cancelled
     // before the answers that waited in the stream are applied.
     { runBeforeConsumers: true },

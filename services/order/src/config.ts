@@ -30,6 +30,8 @@ export const orderConfigSchema = z.strictObject({
   maxOpenSagaAgeMs: reloadable(configValue.positiveInt()),
   /** How often the number of open sagas is counted. */
   openSagaCountIntervalMs: reloadable(configValue.positiveInt()),
+  /** While no saga is open and none was placed here, the count runs only this often (other replicas' orders). */
+  idleBacklogRecheckMs: reloadable(configValue.positiveInt()),
 });
 
 export type OrderConfig = z.output<typeof orderConfigSchema>;
