@@ -25,17 +25,31 @@ export function customerIdHeaders(users: number, prefix: string): AuthHeaders {
   };
 }
 
+/** How long registering and logging in may wait out a gateway's login rate limit (429 + Retry-After). */
+const rateLimitedForAtMostMs = 10 * 60_000;
+
 async function postJson(
   url: string,
   body: unknown,
   timeoutMs: number,
 ): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(timeoutMs),
-  });
+  const giveUpAt = Date.now() + rateLimitedForAtMostMs;
+  let response: Response;
+  for (;;) {
+    response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (response.status !== 429 || Date.now() > giveUpAt) break;
+    // a running system keeps its login limits (a few per minute per address): wait as told
+    await response.body?.cancel();
+    const retryAfterS = Number(response.headers.get('retry-after'));
+    await new Promise((r) =>
+      setTimeout(r, Number.isFinite(retryAfterS) && retryAfterS > 0 ? retryAfterS * 1000 : 1000),
+    );
+  }
   const text = await response.text();
   let json: Record<string, unknown> = {};
   try {
@@ -88,4 +102,26 @@ export async function bearerHeaders(
     headers,
     note: `Authorization: Bearer, ${users} users registered through /v1/auth/*`,
   };
+}
+
+/**
+ * A running system's customers: registered and logged in through its /v1/auth/* (each request then
+ * carries `Authorization: Bearer`); a gateway without /v1/auth/register (404) takes X-Customer-Id.
+ */
+export async function targetCustomers(
+  target: string,
+  users: number,
+  prefix: string,
+  timeoutMs: number,
+): Promise<AuthHeaders> {
+  const gateway = new URL(target).origin;
+  const probe = await fetch(new URL('/v1/auth/register', gateway), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{}',
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  await probe.body?.cancel();
+  if (probe.status === 404) return customerIdHeaders(users, prefix);
+  return bearerHeaders(gateway, users, prefix, timeoutMs);
 }

@@ -17,32 +17,48 @@ import {
   bearerHeaders,
   customerIdHeaders,
   identityServiceExists,
+  targetCustomers,
   type AuthHeaders,
 } from './auth.js';
 import {
+  BenchUsageError,
   benchSettings,
-  parseBenchArgs,
+  parseCommandLine,
+  phaseNames,
   usage,
   wants,
   type BenchConfig,
   type Window,
 } from './config.js';
+import {
+  counterDeltas,
+  prepareStatementCounting,
+  snapshotCounters,
+  type CountersSnapshot,
+  type StatementCounting,
+} from './counters.js';
 import { summarizeProfile } from './cpu-profile.js';
+import { buildEmbeddedBundle, EmbeddedSystem } from './embedded.js';
 import { Histogram, latencySummaryMs } from './histogram.js';
 import { checkInvariants, readDeadLetterStream } from '@orderly/chaos/invariants';
 import type { LoadJob } from './loadgen/job.js';
+import { failureCounts } from './failures.js';
 import { checkWrittenReport, writeReport } from './report/write-report.js';
 import { targets } from './targets.js';
 import type {
   BenchReport,
   DrainFigures,
+  EmbeddedFigures,
+  HalfSaturation,
   HttpFigures,
   MatrixRow,
+  SagaCost,
   SagaFigures,
   TargetRow,
+  TelemetryRow,
 } from './report-types.js';
 import { ResourceTracker, type PhaseResources } from './resources.js';
-import { runMeasuredLoad, type MeasuredLoad } from './run-load.js';
+import { runMeasuredLoad, type MeasuredLoad, type WindowHooks } from './run-load.js';
 import {
   completionsBetween,
   sagaStats,
@@ -64,8 +80,10 @@ import {
 
 /**
  * `npm run bench`: one run on one machine — ceilings, the obvious-design baseline, then Orderly's
- * distributed system (intake, latency at fixed rates, end-to-end sagas, resources) — written to
- * bench/results/<date>-<commit>.{json,md} with SVG charts.
+ * distributed system at production's trace sampling (idle, latency at fixed rates, end-to-end sagas,
+ * saturation with CPU, statements and bus hops per completed saga, half of saturation), the cost of
+ * 100 % sampling, and `npm start`'s embedded system — written to
+ * bench/results/<date>-<commit>.{json,md} with SVG charts, the issue's targets judged in one table.
  */
 /** The processes `pid` started (a service's cluster workers). */
 function childPids(pid: number): number[] {
@@ -114,6 +132,7 @@ function httpFigures(
       : load.acceptedInWindow;
   const acceptedPerSecond = Math.round(accepted / windowSeconds);
   return {
+    failures: failureCounts(load.job.okStatus, load.statuses, load.errors),
     name,
     mode: load.job.mode,
     connections: load.job.connections,
@@ -153,6 +172,7 @@ function sagaFigures(stats: SagaWindowStats): SagaFigures {
     cancelled: stats.cancelled,
     open: stats.open,
     toConfirmedMs: latencySummaryMs(stats.toConfirmed),
+    toTerminalMs: latencySummaryMs(stats.toTerminal),
     toNotifiedMs: latencySummaryMs(stats.toNotified),
     toConfirmedCdf: cdf
       .filter((_, i) => i % step === 0 || i === cdf.length - 1)
@@ -204,8 +224,10 @@ class Bench {
   accepted = 0;
   workersSupported = false;
   private workerLabels: string[] = [];
-  /** The window the CPU profiles are summarised over (the last measured load window). */
+  /** The window the CPU profiles are summarised over (the saturation window). */
   profileWindow: { fromMs: number; toMs: number } | undefined;
+  embedded: EmbeddedSystem | undefined;
+  statementCounting: StatementCounting = { ok: false, reason: 'not checked' };
   readonly exitedAt = new Map<string, number>();
 
   constructor(readonly config: BenchConfig) {
@@ -248,12 +270,14 @@ class Bench {
     };
   }
 
-  async load(job: LoadJob): Promise<MeasuredLoad> {
-    const measured = await runMeasuredLoad(job, this.tracker, this.probeDir);
+  async load<T = undefined>(
+    job: LoadJob,
+    hooks?: WindowHooks<T>,
+  ): Promise<MeasuredLoad & { edges?: { start: T; end: T } }> {
+    const measured = await runMeasuredLoad(job, this.tracker, this.probeDir, hooks);
     // orders the system under test accepted (the invariants check they all exist)
     if (this.system && job.url.startsWith(this.system.url('gateway')))
       this.accepted += measured.load.statuses['202'] ?? 0;
-    this.profileWindow = { fromMs: measured.windowStartMs, toMs: measured.windowEndMs };
     return measured;
   }
 
@@ -315,8 +339,10 @@ class Bench {
     nodeFlags: readonly string[],
     workers: number | undefined,
     cpuProfile: readonly string[],
+    samplingRatio = this.config.productionSamplingRatio,
   ): Promise<DistributedSystem> {
     const c = this.config;
+    this.accepted = 0;
     this.launch ??= prepareLaunch(c.runFrom, repoRoot, this.workDir);
     const system = await DistributedSystem.start({
       launch: await this.launch,
@@ -332,7 +358,7 @@ class Bench {
         ? { workers: { count: workers, services: hotServices } }
         : {}),
       startTimeoutMs: c.startTimeoutMs,
-      settings: benchSettings,
+      settings: { ...benchSettings, 'telemetry.samplingRatio': String(samplingRatio) },
     });
     this.system = system;
     this.workerLabels = [];
@@ -347,15 +373,50 @@ class Bench {
     }
     this.tracker.setDatabases(Object.values(system.databases));
     await this.createCatalog(system.url('inventory'), system.dataDir);
-    this.auth = identityServiceExists(repoRoot)
-      ? await bearerHeaders(
-          system.url('gateway'),
-          c.users,
-          `bench-${this.runId}-${system.id}`,
-          c.requestTimeoutMs,
-        )
-      : customerIdHeaders(c.users, `bench-${system.id}`);
+    this.auth = await this.customers(system.url('gateway'), `bench-${this.runId}-${system.id}`);
     return system;
+  }
+
+  /** Customers with bearer tokens from /v1/auth/* when the system has the identity service. */
+  async customers(gatewayUrl: string, prefix: string): Promise<AuthHeaders> {
+    const c = this.config;
+    return identityServiceExists(repoRoot)
+      ? bearerHeaders(gatewayUrl, c.users, prefix, c.requestTimeoutMs)
+      : customerIdHeaders(c.users, prefix);
+  }
+
+  /** `npm start`'s system, bundled and started on its own ports and data directory. */
+  async startEmbedded(): Promise<EmbeddedSystem> {
+    const c = this.config;
+    this.launch ??= prepareLaunch(c.runFrom, repoRoot, this.workDir);
+    const launch = await this.launch;
+    const bundle = await buildEmbeddedBundle(repoRoot);
+    const system = await EmbeddedSystem.start({
+      bundle,
+      probeModule: launch.probeModule,
+      probeDir: this.probeDir,
+      repoRoot,
+      logFile: join(this.workDir, 'embedded.log'),
+      startTimeoutMs: c.startTimeoutMs,
+      ...(c.logLevel ? { logLevel: c.logLevel } : {}),
+      settings: benchSettings,
+    });
+    this.embedded = system;
+    this.tracker.track('embedded (one Node process)', system.child.pid);
+    this.tracker.trackDescendants('embedded PostgreSQL', system.child.pid);
+    await this.createCatalog(system.url('inventory'), system.dataDir);
+    this.auth = await this.customers(system.url('gateway'), `bench-${this.runId}-embedded`);
+    return system;
+  }
+
+  async stopEmbedded(): Promise<void> {
+    const system = this.embedded;
+    if (!system) return;
+    this.embedded = undefined;
+    this.tracker.untrack('embedded (one Node process)');
+    this.tracker.untrack('embedded PostgreSQL');
+    const code = await system.stop();
+    if (code !== 0) this.notes.push(`the embedded system did not stop cleanly (${code})`);
   }
 
   async createCatalog(inventoryUrl: string, dataDir: string): Promise<void> {
@@ -404,6 +465,7 @@ class Bench {
         notificationUrl: databaseUrlFor(c.postgresUrl, this.system.databases.notification ?? ''),
       };
     }
+    if (this.embedded) return this.embedded.sagaDatabases();
     if (c.targetOrderDbUrl && c.targetNotificationDbUrl)
       return { orderUrl: c.targetOrderDbUrl, notificationUrl: c.targetNotificationDbUrl };
     return undefined;
@@ -437,6 +499,7 @@ class Bench {
   killChildren(): void {
     for (const child of this.children) child.kill('SIGKILL');
     this.system?.killAll();
+    this.embedded?.killAll();
   }
 }
 
@@ -453,7 +516,10 @@ async function targetModeSetup(bench: Bench): Promise<void> {
   bench.notes.push(
     `target mode: ${target}; ordering ${bench.skus.length} listed products (many will run out unless stock is large)`,
   );
-  bench.auth = customerIdHeaders(c.users, `bench-${bench.runId}`);
+  bench.auth = await targetCustomers(target, c.users, `bench-${bench.runId}`, c.requestTimeoutMs);
+  bench.notes.push(
+    "target mode measures what a client sees — intake throughput, latency and failures, and with --order-db-url/--notification-db-url the sagas' end-to-end figures. It cannot measure the target's per-process CPU (so no CPU per saga), its statements or bus hops per saga, its idle CPU or RSS, and it runs neither the embedded system nor the 100 % sampling comparison; the ceilings and the obvious-design baseline run on this machine, which may not be the target's.",
+  );
 }
 
 async function postgresFacts(url: string): Promise<Record<string, string>> {
@@ -508,8 +574,9 @@ async function matrixRow(
         `no order accepted (${JSON.stringify(intake.load.statuses)}): ${intake.load.sampleErrorBody ?? ''}`,
       );
     }
-    const lat = latencySummaryMs(Histogram.from(latency.load.acceptedLatency));
-    const inLat = latencySummaryMs(Histogram.from(intake.load.acceptedLatency));
+    // every request, failures included (at their elapsed time)
+    const lat = latencySummaryMs(Histogram.from(latency.load.latency));
+    const inLat = latencySummaryMs(Histogram.from(intake.load.latency));
     const row: MatrixRow = {
       variant,
       nodeFlags: nodeFlags.join(' ') || '(none)',
@@ -549,13 +616,282 @@ async function matrixRow(
   }
 }
 
+/** The idle figure of the whole system: its processes, its PostgreSQL (backends and shared background), NATS. */
+function wholeSystemIdle(
+  resources: PhaseResources,
+  labels: readonly string[],
+): { percentOfCore: number; parts: Record<string, number> } {
+  const pct = (seconds: number) => Math.round((seconds / resources.wallSeconds) * 1000) / 10;
+  const services = resources.processes
+    .filter((p) => labels.includes(p.label))
+    .reduce((a, p) => a + p.cpuSeconds, 0);
+  const parts: Record<string, number> = {
+    services: pct(services),
+    "PostgreSQL (this run's backends)": pct(resources.groups['postgres (this run)']),
+    'PostgreSQL (shared background)': pct(resources.groups['postgres (shared)']),
+    NATS: pct(resources.groups['nats-server']),
+  };
+  const total =
+    services +
+    resources.groups['postgres (this run)'] +
+    resources.groups['postgres (shared)'] +
+    resources.groups['nats-server'];
+  return { percentOfCore: pct(total), parts };
+}
+
+const round = (v: number, digits = 2) => Math.round(v * 10 ** digits) / 10 ** digits;
+
+/** CPU, statements and bus hops of the completed sagas of one window. */
+function sagaCost(
+  resources: PhaseResources,
+  labels: readonly string[],
+  completed: number,
+  windowSeconds: number,
+  counters: { start: CountersSnapshot; end: CountersSnapshot } | undefined,
+  statementCounting: StatementCounting,
+  system: DistributedSystem,
+): SagaCost {
+  const none = completed > 0 ? undefined : { notMeasured: 'no saga completed in the window' };
+  const perSaga = (v: number) => (completed > 0 ? v / completed : NaN);
+  const cpuRows: { label: string; cpuSeconds: number; msPerSaga: number; note?: string }[] = [];
+  for (const p of resources.processes) {
+    if (!labels.includes(p.label)) continue;
+    cpuRows.push({
+      label: p.label,
+      cpuSeconds: p.cpuSeconds,
+      msPerSaga: round(perSaga(p.cpuSeconds * 1000)),
+    });
+  }
+  const group = (
+    label: string,
+    key: keyof PhaseResources['groups'],
+    note?: string,
+  ): (typeof cpuRows)[number] => ({
+    label,
+    cpuSeconds: resources.groups[key],
+    msPerSaga: round(perSaga(resources.groups[key] * 1000)),
+    ...(note ? { note } : {}),
+  });
+  cpuRows.push(group("PostgreSQL (this run's databases)", 'postgres (this run)'));
+  cpuRows.push(
+    group(
+      'PostgreSQL (shared background)',
+      'postgres (shared)',
+      'postmaster, WAL writer, checkpointer, background writer: they serve every database on the server',
+    ),
+  );
+  cpuRows.push(group('NATS server', 'nats-server'));
+  const cpu = none ?? {
+    rows: cpuRows,
+    sumMsPerSaga: round(cpuRows.reduce((a, r) => a + r.msPerSaga, 0)),
+  };
+  const deltas = counters ? counterDeltas(counters.start, counters.end) : {};
+  const counterErrors = counters ? [...counters.start.errors, ...counters.end.errors] : [];
+  let statements: SagaCost['statements'];
+  if (!statementCounting.ok) statements = { notMeasured: statementCounting.reason };
+  else if (!deltas.statements)
+    statements = {
+      notMeasured: `pg_stat_statements could not be read: ${counterErrors.join('; ') || 'no snapshot'}`,
+    };
+  else if (none) statements = none;
+  else {
+    const serviceOf = new Map(Object.entries(system.databases).map(([s, db]) => [db, s]));
+    const byDatabase = Object.entries(deltas.statements)
+      .map(([database, calls]) => ({
+        database,
+        service: serviceOf.get(database) ?? database,
+        calls,
+        perSaga: round(perSaga(calls), 1),
+      }))
+      .sort((a, b) => b.calls - a.calls);
+    const total = byDatabase.reduce((a, d) => a + d.calls, 0);
+    statements = { total, perSaga: round(perSaga(total), 1), byDatabase };
+  }
+  let bus: SagaCost['bus'];
+  if (deltas.published === undefined || deltas.delivered === undefined)
+    bus = {
+      notMeasured: `JetStream's counters could not be read: ${counterErrors.join('; ') || 'no snapshot'}`,
+    };
+  else if (none) bus = none;
+  else
+    bus = {
+      stream: `BENCH_${system.id}`,
+      published: deltas.published,
+      delivered: deltas.delivered,
+      acked: deltas.acked ?? 0,
+      publishesPerSaga: round(perSaga(deltas.published), 1),
+      deliveriesPerSaga: round(perSaga(deltas.delivered), 1),
+    };
+  return {
+    completedSagas: completed,
+    windowSeconds: round(windowSeconds, 1),
+    cpu,
+    statements,
+    bus,
+  };
+}
+
+/** Sampling `ratio` on a fresh distributed system, open loop at `rate`: CPU per completed saga. */
+async function telemetryRow(bench: Bench, ratio: number, rate: number): Promise<TelemetryRow> {
+  const c = bench.config;
+  try {
+    await bench.startSystem(c.nodeFlags, c.workers, [], ratio);
+    const url = bench.gatewayOrdersUrl();
+    const labels = bench.serviceLabels();
+    await bench.load(
+      bench.job(
+        url,
+        'closed',
+        { warmupMs: 0, durationMs: c.ceiling.warmupMs },
+        { connections: Math.min(50, c.connections), keyTag: `tel${ratio}-warm` },
+      ),
+    );
+    await bench.drain();
+    const measured = await bench.load(
+      bench.job(url, 'open', c.telemetry.window, { rate, keyTag: `tel${ratio}` }),
+    );
+    await bench.drain();
+    const db = bench.sagaDatabases();
+    const completed = db
+      ? await completionsBetween(db, measured.windowStartMs, measured.windowEndMs)
+      : 0;
+    const r = measured.resources;
+    const servicesCpu = r.processes
+      .filter((p) => labels.includes(p.label))
+      .reduce((a, p) => a + p.cpuSeconds, 0);
+    const systemCpu =
+      servicesCpu +
+      r.groups['postgres (this run)'] +
+      r.groups['postgres (shared)'] +
+      r.groups['nats-server'];
+    const windowSeconds = (measured.windowEndMs - measured.windowStartMs) / 1000;
+    return {
+      samplingRatio: ratio,
+      rate,
+      http: httpFigures(`POST /v1/orders at ${rate}/s, sampling ${ratio}`, measured, labels),
+      completedSagas: completed,
+      windowSeconds: round(windowSeconds, 1),
+      servicesMsPerSaga: completed > 0 ? round((servicesCpu * 1000) / completed) : NaN,
+      systemMsPerSaga: completed > 0 ? round((systemCpu * 1000) / completed) : NaN,
+    };
+  } catch (error) {
+    return { samplingRatio: ratio, rate, error: String(error) };
+  } finally {
+    await bench.stopSystem();
+  }
+}
+
+const embeddedNode = 'embedded (one Node process)';
+const embeddedPostgres = 'embedded PostgreSQL';
+
+/** `npm start`'s system: idle, then completed sagas/s at saturation, RSS. */
+async function embeddedPhase(bench: Bench): Promise<EmbeddedFigures> {
+  const c = bench.config;
+  const document = loadConfigDocument({
+    argv: [],
+    env: {},
+    profileFiles: [join(repoRoot, 'config/embedded.yaml')],
+  }).document as { telemetry: { samplingRatio: number } };
+  const figures: { -readonly [K in keyof EmbeddedFigures]: EmbeddedFigures[K] } = {
+    bundle:
+      'dist/bench/orderly-embedded.mjs (tools/launcher/src/embedded.ts bundled by bench/src/embedded.ts)',
+    samplingRatio: `${document.telemetry.samplingRatio} (npm start's configuration: config/default.yaml + config/embedded.yaml)`,
+  };
+  try {
+    const system = await bench.startEmbedded();
+    const url = `${system.url('gateway')}/v1/orders`;
+    const labels = [embeddedNode, embeddedPostgres];
+    await bench.load(
+      bench.job(
+        url,
+        'closed',
+        { warmupMs: 0, durationMs: c.ceiling.warmupMs },
+        { connections: Math.min(50, c.connections), keyTag: 'emb-warm' },
+      ),
+    );
+    await bench.drain();
+    log(`embedded idle: ${c.embedded.idleMs / 1000} s with no load`);
+    const start = bench.tracker.snapshot(true);
+    await sleep(c.embedded.idleMs);
+    const idle = bench.tracker.figures(start, bench.tracker.snapshot());
+    figures.idle = {
+      resources: idle,
+      percentOfCore: round(
+        idle.processes
+          .filter((p) => labels.includes(p.label))
+          .reduce((a, p) => a + p.cpuPercentOfCore, 0),
+        1,
+      ),
+    };
+    log(`  ${figures.idle.percentOfCore} % of a core`);
+    log(
+      `embedded saturation: ${c.connections} connections for ${c.embedded.saturation.durationMs / 1000} s`,
+    );
+    const measured = await bench.load(
+      bench.job(url, 'closed', c.embedded.saturation, { keyTag: 'emb-sat' }),
+    );
+    figures.intake = httpFigures(
+      `Embedded intake: POST /v1/orders, ${c.connections} connections`,
+      measured,
+      labels,
+    );
+    const db = system.sagaDatabases();
+    const windowSeconds = (measured.windowEndMs - measured.windowStartMs) / 1000;
+    const inWindow = await completionsBetween(db, measured.windowStartMs, measured.windowEndMs);
+    const drain = await bench.drain();
+    const stats = await sagaStats(db, measured.windowStartMs, measured.windowEndMs, Date.now());
+    figures.sustainedSagasPerSecond = Math.round(inWindow / windowSeconds);
+    figures.windowSeconds = Math.round(windowSeconds);
+    figures.sagas = sagaFigures(stats);
+    if (drain) figures.drain = drain;
+    const node = measured.resources.processes.find((p) => p.label === embeddedNode);
+    const postgres = measured.resources.processes.find((p) => p.label === embeddedPostgres);
+    figures.peakRssMB = node?.peakRssMB ?? null;
+    figures.postgresPssMB = postgres?.tree?.maxSampledPssMB ?? null;
+    if (inWindow > 0) {
+      const nodeMs = ((node?.cpuSeconds ?? 0) * 1000) / inWindow;
+      const postgresMs = ((postgres?.cpuSeconds ?? 0) * 1000) / inWindow;
+      figures.cpuMsPerSaga = {
+        node: round(nodeMs),
+        postgres: round(postgresMs),
+        sum: round(nodeMs + postgresMs),
+      };
+    }
+    log(
+      `  intake ${figures.intake.acceptedPerSecond}/s; sagas completed ${figures.sustainedSagasPerSecond}/s; peak RSS ${figures.peakRssMB} MB`,
+    );
+  } catch (error) {
+    figures.error = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    log(`  embedded run failed: ${String(error).split('\n')[0]}`);
+  } finally {
+    await bench.stopEmbedded();
+  }
+  return figures;
+}
+
+function gitRaw(args: string[]): string {
+  try {
+    return execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8' });
+  } catch {
+    return '';
+  }
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
-  if (argv.includes('--help')) {
+  let parsed: ReturnType<typeof parseCommandLine>;
+  try {
+    parsed = parseCommandLine(argv);
+  } catch (error) {
+    if (!(error instanceof BenchUsageError)) throw error;
+    process.stderr.write(`${error.message}`);
+    process.exit(2);
+  }
+  if (parsed.help) {
     process.stdout.write(usage);
     return;
   }
-  const config = parseBenchArgs(argv);
+  const config = parsed.config;
   const bench = new Bench(config);
   const onSignal = () => {
     bench.killChildren();
@@ -564,10 +900,17 @@ async function main(): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   process.once('exit', () => bench.killChildren());
-  const loadAverageAtStart = loadavg().map((v) => Math.round(v * 100) / 100);
+  const loadAverage = () => loadavg().map((v) => Math.round(v * 100) / 100);
+  const loadAverageAtStart = loadAverage();
   const commitFull = git(['rev-parse', 'HEAD']);
-  const dirty = git(['status', '--porcelain']).length > 0;
-  const report: { -readonly [K in keyof Omit<BenchReport, 'targets' | 'meta'>]: BenchReport[K] } = {
+  const dirtyFiles = gitRaw(['status', '--porcelain', '--untracked-files=all'])
+    .split('\n')
+    .filter((line) => line.length > 3)
+    .map((line) => line.slice(3));
+  const dirty = dirtyFiles.length > 0;
+  const report: {
+    -readonly [K in keyof Omit<BenchReport, 'targets' | 'meta'>]: BenchReport[K];
+  } = {
     ceilings: {},
     latency: [],
     notes: bench.notes,
@@ -598,14 +941,21 @@ async function main(): Promise<void> {
       log(`  ${report.baseline.acceptedPerSecond}/s`);
     }
 
-    const needsSystem = (['idle', 'e2e', 'latency', 'intake', 'invariants'] as const).some((p) =>
-      wants(config, p),
+    const needsSystem = (['idle', 'e2e', 'latency', 'intake', 'half', 'invariants'] as const).some(
+      (p) => wants(config, p),
     );
     if (needsSystem) {
       if (config.target) await targetModeSetup(bench);
       else {
-        log(`starting the distributed system (${services.join(', ')})`);
+        log(
+          `starting the distributed system (${services.join(', ')}), trace sampling ${config.productionSamplingRatio} as in config/prod.yaml`,
+        );
         await bench.startSystem(config.nodeFlags, config.workers, config.cpuProfile);
+        if (wants(config, 'intake')) {
+          bench.statementCounting = await prepareStatementCounting(config.postgresUrl);
+          if (!bench.statementCounting.ok)
+            log(`  statements per saga not measured: ${bench.statementCounting.reason}`);
+        }
       }
       if (config.workers !== undefined && !bench.workersSupported) {
         bench.notes.push(`--workers ${config.workers} ignored: no workers.count setting exists`);
@@ -631,8 +981,14 @@ async function main(): Promise<void> {
         const servicesCpu = resources.processes
           .filter((p) => labels.includes(p.label))
           .reduce((a, p) => a + p.cpuPercentOfCore, 0);
-        report.idle = { resources, servicesCpuPercentOfCore: Math.round(servicesCpu * 10) / 10 };
-        log(`  services use ${report.idle.servicesCpuPercentOfCore} % of a core`);
+        report.idle = {
+          resources,
+          servicesCpuPercentOfCore: Math.round(servicesCpu * 10) / 10,
+          wholeSystem: wholeSystemIdle(resources, labels),
+        };
+        log(
+          `  services use ${report.idle.servicesCpuPercentOfCore} % of a core; the whole system ${report.idle.wholeSystem?.percentOfCore} %`,
+        );
       }
 
       if (wants(config, 'e2e')) {
@@ -669,7 +1025,7 @@ async function main(): Promise<void> {
           );
           const http = httpFigures(`POST /v1/orders at ${rate}/s`, measured, labels);
           log(
-            `  p50 ${http.latencyMs.p50} ms, p99 ${http.latencyMs.p99} ms, p99.9 ${http.latencyMs.p999} ms; accepted ${http.statuses['202'] ?? 0}/${http.sent}`,
+            `  p50 ${http.latencyMs.p50} ms, p99 ${http.latencyMs.p99} ms, p99.9 ${http.latencyMs.p999} ms (failures included); accepted ${http.statuses['202'] ?? 0}/${http.sent}`,
           );
           const drain = await bench.drain();
           const db = bench.sagaDatabases();
@@ -686,16 +1042,31 @@ async function main(): Promise<void> {
         log(
           `intake and end-to-end at saturation: ${config.connections} connections for ${config.saturation.durationMs / 1000} s`,
         );
+        const system = bench.system;
+        const hooks = system
+          ? {
+              atWindowEdge: () =>
+                snapshotCounters({
+                  postgresUrl: config.postgresUrl,
+                  databases: Object.values(system.databases),
+                  statements: bench.statementCounting.ok,
+                  natsUrl: config.natsUrl,
+                  stream: `BENCH_${system.id}`,
+                }),
+            }
+          : undefined;
         const measured = await bench.load(
           bench.job(url, 'closed', config.saturation, { keyTag: 'intake' }),
+          hooks,
         );
+        bench.profileWindow = { fromMs: measured.windowStartMs, toMs: measured.windowEndMs };
         report.intake = httpFigures(
           `Orderly intake: POST /v1/orders, ${config.connections} connections`,
           measured,
           labels,
         );
         log(
-          `  intake ${report.intake.acceptedPerSecond}/s, p99 ${report.intake.acceptedLatencyMs.p99} ms`,
+          `  intake ${report.intake.acceptedPerSecond}/s, p99 ${report.intake.latencyMs.p99} ms (failures included)`,
         );
         const servicesPeakRssMB = Math.round(
           report.intake.resources.processes
@@ -734,9 +1105,84 @@ async function main(): Promise<void> {
               drained > 0 && drainSeconds > 0 ? Math.round(drained / drainSeconds) : null,
             sagas: sagaFigures(stats),
             servicesPeakRssMB,
+            ...(system
+              ? {
+                  cost: sagaCost(
+                    measured.resources,
+                    labels,
+                    inWindow,
+                    windowSeconds,
+                    measured.edges,
+                    bench.statementCounting,
+                    system,
+                  ),
+                }
+              : {}),
           };
+          const cost = report.saturation.cost;
           log(
             `  sagas completed ${sustained}/s during the window; drain ${report.saturation.drain.seconds} s`,
+          );
+          if (cost) {
+            const said = (v: object, figure: string) =>
+              'notMeasured' in v ? `not measured (${String(v.notMeasured).slice(0, 80)})` : figure;
+            log(
+              `  per completed saga: CPU ${said(cost.cpu, 'sumMsPerSaga' in cost.cpu ? `${cost.cpu.sumMsPerSaga} ms` : '')}, statements ${said(cost.statements, 'perSaga' in cost.statements ? String(cost.statements.perSaga) : '')}, publishes/deliveries ${said(cost.bus, 'publishesPerSaga' in cost.bus ? `${cost.bus.publishesPerSaga}/${cost.bus.deliveriesPerSaga}` : '')}`,
+            );
+          }
+        } else {
+          bench.notes.push(
+            'completed sagas/s, CPU and statements per saga need the order and notification databases: --order-db-url and --notification-db-url with --target',
+          );
+        }
+      }
+
+      if (wants(config, 'half')) {
+        const basis = report.saturation
+          ? {
+              rate: report.saturation.sustainedSagasPerSecond / 2,
+              text: `half of the ${report.saturation.sustainedSagasPerSecond} completed sagas/s measured at saturation`,
+            }
+          : report.intake
+            ? {
+                rate: report.intake.acceptedPerSecond / 2,
+                text: `half of the ${report.intake.acceptedPerSecond} accepted orders/s at saturation (completed sagas were not measured: no order/notification databases)`,
+              }
+            : undefined;
+        if (!basis) {
+          bench.notes.push(
+            'the half-saturation part needs the intake part (saturation) first: not run',
+          );
+        } else if (basis.rate < 1) {
+          bench.notes.push(`the half-saturation part did not run: ${basis.text} is below 1/s`);
+        } else {
+          const rate = Math.max(1, Math.round(basis.rate));
+          log(`half of saturation: open loop at ${rate} orders/s (${basis.text})`);
+          const measured = await bench.load(
+            bench.job(url, 'open', config.half, { rate, keyTag: 'half' }),
+          );
+          const http = httpFigures(
+            `POST /v1/orders at ${rate}/s (half of saturation)`,
+            measured,
+            labels,
+          );
+          const drain = await bench.drain();
+          const db = bench.sagaDatabases();
+          const sagas = db
+            ? sagaFigures(
+                await sagaStats(db, measured.windowStartMs, measured.windowEndMs, Date.now()),
+              )
+            : undefined;
+          const half: HalfSaturation = {
+            rate,
+            basis: basis.text,
+            http,
+            ...(sagas ? { sagas } : {}),
+            ...(drain ? { drain } : {}),
+          };
+          report.half = half;
+          log(
+            `  intake p99 ${http.latencyMs.p99} ms, ${http.failures?.total ?? 0} failed (${http.failures?.shed ?? 0} shed); placement→terminal p99 ${sagas?.toTerminalMs?.p99 ?? 'n/a'} ms`,
           );
         }
       }
@@ -772,7 +1218,6 @@ async function main(): Promise<void> {
       }
       await bench.stopSystem();
     }
-
     if (config.cpuProfile.length > 0) {
       report.profiles = [];
       for (const service of config.cpuProfile) {
@@ -789,6 +1234,35 @@ async function main(): Promise<void> {
       }
       if (report.profiles.length === 0)
         bench.notes.push('--cpu-prof: no profile was written (did the services stop gracefully?)');
+    }
+
+    if (wants(config, 'telemetry') && !config.target) {
+      const rate = report.half?.rate ?? Math.max(1, Math.round(config.e2eRate / 2));
+      const rows: TelemetryRow[] = [];
+      for (const ratio of [config.productionSamplingRatio, 1]) {
+        log(`telemetry: sampling ${ratio} on a fresh system, ${rate} orders/s offered`);
+        const row = await telemetryRow(bench, ratio, rate);
+        log(
+          row.error
+            ? `  failed: ${row.error.split('\n')[0]}`
+            : `  ${row.systemMsPerSaga} ms CPU per completed saga (services ${row.servicesMsPerSaga} ms)`,
+        );
+        rows.push(row);
+      }
+      report.telemetry = {
+        rows,
+        note: `Each row a fresh distributed system with telemetry.samplingRatio set, the same open-loop rate (${report.half ? 'the half-saturation rate of this run' : 'half of --e2e-rate'}), ${config.telemetry.window.durationMs / 1000} s measured; no exporter (otlpEndpoint empty), so this is the cost of making spans, not of shipping them.`,
+      };
+    } else if (!config.target && !config.runTelemetry && !config.only) {
+      report.telemetry = {
+        rows: [],
+        note: `not measured in a ${config.profile} run: the cost of 100 % sampling (two fresh systems, sampling ${config.productionSamplingRatio} vs 1.0 at one offered rate) runs in the full run, \`npm run bench\`, or with \`--only telemetry\`.`,
+      };
+    }
+
+    if (wants(config, 'embedded') && !config.target) {
+      log("embedded: npm start's system from a bundle, its own ports and data directory");
+      report.embedded = await embeddedPhase(bench);
     }
 
     if (wants(config, 'matrix') && !config.target) {
@@ -813,6 +1287,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await bench.stopSystem().catch(() => undefined);
+    await bench.stopEmbedded().catch(() => undefined);
     bench.tracker.stop();
   }
 
@@ -824,6 +1299,7 @@ async function main(): Promise<void> {
       durationSeconds: Math.round((Date.now() - bench.startedAt) / 1000),
       commit: commitFull.slice(0, 12) || 'unknown',
       dirty,
+      dirtyFiles,
       profile: config.profile,
       args: argv,
       node: process.version,
@@ -831,6 +1307,10 @@ async function main(): Promise<void> {
       cpuModel: cpus()[0]?.model ?? '',
       memoryGB: Math.round(totalmem() / 2 ** 30),
       loadAverageAtStart,
+      loadAverageAtEnd: loadAverage(),
+      samplingRatio: config.target
+        ? "the target's own"
+        : `${config.productionSamplingRatio} (telemetry.samplingRatio of config/prod.yaml)`,
       postgres,
       target: config.target ?? 'distributed system started by the bench',
       auth: bench.auth.note,
@@ -858,7 +1338,10 @@ async function main(): Promise<void> {
   else rmSync(bench.workDir, { recursive: true, force: true });
   log(`wrote ${written.json}\n      ${written.markdown}`);
   if (config.profile === 'smoke') {
-    const problems = checkWrittenReport(written);
+    const problems = checkWrittenReport(
+      written,
+      config.target ? [] : phaseNames.filter((part) => wants(config, part)),
+    );
     if (problems.length > 0)
       throw new Error(`the smoke run's report is not well-formed:\n  ${problems.join('\n  ')}`);
     log('smoke: the report is complete and well-formed');

@@ -8,6 +8,7 @@ const ticksPerSecond = 100; // USER_HZ on Linux
 
 export interface ProcCpu {
   readonly pid: number;
+  readonly ppid: number;
   readonly comm: string;
   readonly cpuSeconds: number;
 }
@@ -22,7 +23,8 @@ function readStat(pid: number): ProcCpu | undefined {
     // fields[0] is state (field 3); utime is field 14, stime field 15
     const utime = Number(fields[11]);
     const stime = Number(fields[12]);
-    return { pid, comm, cpuSeconds: (utime + stime) / ticksPerSecond };
+    // fields[1] is the parent's pid (field 4)
+    return { pid, ppid: Number(fields[1]), comm, cpuSeconds: (utime + stime) / ticksPerSecond };
   } catch {
     return undefined;
   }
@@ -41,6 +43,38 @@ export function memoryOf(pid: number): { rssBytes: number; peakRssBytes: number 
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Proportional set size (shared pages divided among the processes that map them), from
+ * /proc/<pid>/smaps_rollup: PostgreSQL's processes all map its shared buffers, so summing their RSS
+ * would count those many times over.
+ */
+export function pssBytesOf(pid: number): number | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'latin1');
+    const kb = /^Pss:\s+(\d+) kB/m.exec(text)?.[1];
+    return kb === undefined ? undefined : Number(kb) * 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The processes below `pid` (children, their children, …) in a snapshot of every process. */
+export function descendantsOf(pid: number, all: ReadonlyMap<number, ProcCpu>): number[] {
+  const children = new Map<number, number[]>();
+  for (const p of all.values()) {
+    const list = children.get(p.ppid) ?? [];
+    list.push(p.pid);
+    children.set(p.ppid, list);
+  }
+  const found: number[] = [];
+  const stack = [...(children.get(pid) ?? [])];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    found.push(next);
+    stack.push(...(children.get(next) ?? []));
+  }
+  return found;
 }
 
 export function cmdlineOf(pid: number): string {

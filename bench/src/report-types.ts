@@ -13,6 +13,19 @@ export interface LatencyMs {
   readonly mean: number;
 }
 
+/** Every request of a window that was not accepted, by kind; none is ever dropped from a figure. */
+export interface FailureCounts {
+  readonly total: number;
+  /** 503 answers: load shedding (ORDER_INTAKE_SATURATED, UPSTREAM_OVERLOADED) and unavailability */
+  readonly shed: number;
+  /** other non-accepted answers, by status */
+  readonly otherStatuses: Record<string, number>;
+  /** no answer at all: timed out, unanswered when the run ended, never sent by the generator */
+  readonly noAnswer: number;
+  /** connections that broke before an answer (reset, closed) */
+  readonly connectionErrors: number;
+}
+
 export interface HttpFigures {
   readonly name: string;
   readonly mode: 'closed' | 'open';
@@ -25,8 +38,11 @@ export interface HttpFigures {
   /** Accepted (202, or 200 for a GET) answers per second within the window. */
   readonly acceptedPerSecond: number;
   readonly answeredPerSecond: number;
+  /** Every request of the window, failures included (at their elapsed time, at least the timeout when unanswered). */
   readonly latencyMs: LatencyMs;
   readonly acceptedLatencyMs: LatencyMs;
+  /** Older reports lack it (their latencyMs left out requests without an answer). */
+  readonly failures?: FailureCounts;
   readonly maxQueuedInGenerator: number;
   readonly timeline: number[];
   /** Server CPU (the measured process or the services) per accepted request, µs. */
@@ -47,6 +63,8 @@ export interface SagaFigures {
   readonly cancelled: Record<string, number>;
   readonly open: number;
   readonly toConfirmedMs: LatencyMs;
+  /** placement → CONFIRMED or CANCELLED, every order placed in the window (still open: its age when counted). */
+  readonly toTerminalMs?: LatencyMs;
   readonly toNotifiedMs: LatencyMs;
   readonly toConfirmedCdf: { ms: number; fraction: number }[];
 }
@@ -73,6 +91,90 @@ export interface MatrixRow {
   readonly error?: string;
 }
 
+/** A figure the run could not measure, and why (never a made-up number). */
+export interface NotMeasured {
+  readonly notMeasured: string;
+}
+
+/** What the completed sagas of the saturation window cost, measured over that window. */
+export interface SagaCost {
+  readonly completedSagas: number;
+  readonly windowSeconds: number;
+  /** CPU per completed saga by process (services, PostgreSQL, NATS); the load generator is not the system. */
+  readonly cpu:
+    | {
+        readonly rows: { label: string; cpuSeconds: number; msPerSaga: number; note?: string }[];
+        readonly sumMsPerSaga: number;
+      }
+    | NotMeasured;
+  /** pg_stat_statements calls in this run's databases. */
+  readonly statements:
+    | {
+        readonly total: number;
+        readonly perSaga: number;
+        readonly byDatabase: {
+          database: string;
+          service: string;
+          calls: number;
+          perSaga: number;
+        }[];
+      }
+    | NotMeasured;
+  /** JetStream's counters of this run's stream and its consumers. */
+  readonly bus:
+    | {
+        readonly stream: string;
+        readonly published: number;
+        readonly delivered: number;
+        readonly acked: number;
+        readonly publishesPerSaga: number;
+        readonly deliveriesPerSaga: number;
+      }
+    | NotMeasured;
+}
+
+export function isNotMeasured(v: unknown): v is NotMeasured {
+  return typeof v === 'object' && v !== null && 'notMeasured' in v;
+}
+
+export interface HalfSaturation {
+  readonly rate: number;
+  /** Where the rate comes from ("half of 160 completed sagas/s at saturation"). */
+  readonly basis: string;
+  readonly http: HttpFigures;
+  readonly sagas?: SagaFigures;
+  readonly drain?: DrainFigures;
+}
+
+export interface EmbeddedFigures {
+  readonly bundle: string;
+  readonly samplingRatio: string;
+  readonly idle?: { resources: PhaseResources; percentOfCore: number };
+  readonly intake?: HttpFigures;
+  readonly sustainedSagasPerSecond?: number;
+  readonly windowSeconds?: number;
+  readonly sagas?: SagaFigures;
+  readonly drain?: DrainFigures;
+  /** VmHWM of the one Node process (services, bus, launcher). */
+  readonly peakRssMB?: number | null;
+  /** Largest sampled sum of its PostgreSQL processes' PSS. */
+  readonly postgresPssMB?: number | null;
+  readonly cpuMsPerSaga?: { node: number; postgres: number; sum: number };
+  readonly error?: string;
+}
+
+export interface TelemetryRow {
+  readonly samplingRatio: number;
+  readonly rate: number;
+  readonly http?: HttpFigures;
+  readonly completedSagas?: number;
+  readonly windowSeconds?: number;
+  /** Services' CPU, and services + PostgreSQL + NATS, per completed saga (ms). */
+  readonly servicesMsPerSaga?: number;
+  readonly systemMsPerSaga?: number;
+  readonly error?: string;
+}
+
 export interface TargetRow {
   readonly target: string;
   readonly goal: string;
@@ -86,6 +188,8 @@ export interface BenchReport {
     readonly durationSeconds: number;
     readonly commit: string;
     readonly dirty: boolean;
+    /** `git status --porcelain` at the start: what the dirty tree held. */
+    readonly dirtyFiles?: string[];
     readonly profile: string;
     readonly args: string[];
     readonly node: string;
@@ -93,6 +197,9 @@ export interface BenchReport {
     readonly cpuModel: string;
     readonly memoryGB: number;
     readonly loadAverageAtStart: number[];
+    readonly loadAverageAtEnd?: number[];
+    /** telemetry.samplingRatio of the headline distributed system, and where it comes from. */
+    readonly samplingRatio?: string;
     readonly postgres: Record<string, string>;
     readonly target: string;
     readonly auth: string;
@@ -105,7 +212,12 @@ export interface BenchReport {
   };
   readonly ceilings: { nodeHttp?: HttpFigures; fastify?: HttpFigures };
   readonly baseline?: HttpFigures;
-  readonly idle?: { resources: PhaseResources; servicesCpuPercentOfCore: number };
+  readonly idle?: {
+    resources: PhaseResources;
+    servicesCpuPercentOfCore: number;
+    /** services + this run's PostgreSQL backends + PostgreSQL's shared background + NATS */
+    wholeSystem?: { percentOfCore: number; parts: Record<string, number> };
+  };
   readonly e2eFixed?: { rate: number; http: HttpFigures; sagas: SagaFigures; drain: DrainFigures };
   readonly latency: { http: HttpFigures; sagas?: SagaFigures; drain?: DrainFigures }[];
   readonly intake?: HttpFigures;
@@ -117,7 +229,11 @@ export interface BenchReport {
     readonly drainSagasPerSecond: number | null;
     readonly sagas: SagaFigures;
     readonly servicesPeakRssMB: number;
+    readonly cost?: SagaCost;
   };
+  readonly half?: HalfSaturation;
+  readonly telemetry?: { rows: TelemetryRow[]; note: string };
+  readonly embedded?: EmbeddedFigures;
   readonly invariants?: InvariantReport;
   readonly matrix?: { rows: MatrixRow[]; notes: string[] };
   readonly profiles?: ProfileSummary[];

@@ -5,8 +5,10 @@ import {
   allProcesses,
   cmdlineOf,
   cpuSecondsOf,
+  descendantsOf,
   machineCpu,
   memoryOf,
+  pssBytesOf,
   type ProcCpu,
 } from './proc.js';
 import type { ProbeSnapshot } from './probe.js';
@@ -31,6 +33,8 @@ export interface ProcessFigures {
     byKind: Record<string, { count: number; totalMs: number }>;
   } | null;
   readonly eventLoopDelayMs: { p50: number; p99: number; max: number } | null;
+  /** A process tree (e.g. an embedded PostgreSQL): how many processes, memory as their PSS sum. */
+  readonly tree?: { readonly processes: number; readonly maxSampledPssMB: number | null };
 }
 
 export interface OtherFigures {
@@ -46,7 +50,12 @@ export interface PhaseResources {
   readonly machineBusyPercent: number;
   readonly processes: ProcessFigures[];
   readonly groups: Record<
-    'bench processes' | 'postgres (this run)' | 'postgres (other)' | 'nats-server' | 'other',
+    | 'bench processes'
+    | 'postgres (this run)'
+    | 'postgres (shared)'
+    | 'postgres (other)'
+    | 'nats-server'
+    | 'other',
     number
   >;
   /** The busiest other processes (not started by this bench, not this run's PostgreSQL backends). */
@@ -56,14 +65,21 @@ export interface PhaseResources {
 interface Snapshot {
   readonly at: number;
   readonly tracked: Map<string, { pid: number; cpu: number | undefined }>;
+  /** Per tracked tree: CPU seconds of each process below its root. */
+  readonly trees: Map<string, { pid: number; cpu: Map<number, number> }>;
   readonly all: Map<number, ProcCpu>;
   readonly machine: { busySeconds: number; totalSeconds: number };
   readonly probes: Map<string, ProbeSnapshot>;
 }
 
+/** A PostgreSQL client backend's title names its client address: `… 127.0.0.1(53122) idle`. */
+const clientBackend = /\(\d+\)|\[local\]/;
+
 export class ResourceTracker {
   private readonly tracked = new Map<string, number>();
+  private readonly trees = new Map<string, number>();
   private readonly maxRss = new Map<string, number>();
+  private readonly maxPss = new Map<string, number>();
   private readonly sampler: NodeJS.Timeout;
   private databaseNames: string[] = [];
 
@@ -80,8 +96,14 @@ export class ResourceTracker {
     if (pid) this.tracked.set(label, pid);
   }
 
+  /** The processes below `pid` (not `pid` itself), counted together under `label`. */
+  trackDescendants(label: string, pid: number | undefined): void {
+    if (pid) this.trees.set(label, pid);
+  }
+
   untrack(label: string): void {
     this.tracked.delete(label);
+    this.trees.delete(label);
   }
 
   /** PostgreSQL backends whose process title names one of these databases count as this run's. */
@@ -97,6 +119,12 @@ export class ResourceTracker {
     for (const [label, pid] of this.tracked) {
       const memory = memoryOf(pid);
       if (memory) this.maxRss.set(label, Math.max(this.maxRss.get(label) ?? 0, memory.rssBytes));
+    }
+    if (this.trees.size === 0) return;
+    const all = allProcesses();
+    for (const [label, root] of this.trees) {
+      const pss = descendantsOf(root, all).reduce((a, pid) => a + (pssBytesOf(pid) ?? 0), 0);
+      this.maxPss.set(label, Math.max(this.maxPss.get(label) ?? 0, pss));
     }
   }
 
@@ -124,14 +152,25 @@ export class ResourceTracker {
 
   /** `startsWindow`: the sampled RSS maximum starts afresh from here. */
   snapshot(startsWindow = false): Snapshot {
-    if (startsWindow) this.maxRss.clear();
+    if (startsWindow) {
+      this.maxRss.clear();
+      this.maxPss.clear();
+    }
     this.sampleRss();
     const tracked = new Map<string, { pid: number; cpu: number | undefined }>();
     for (const [label, pid] of this.tracked) tracked.set(label, { pid, cpu: cpuSecondsOf(pid) });
+    const all = allProcesses();
+    const trees = new Map<string, { pid: number; cpu: Map<number, number> }>();
+    for (const [label, root] of this.trees) {
+      const cpu = new Map<number, number>();
+      for (const pid of descendantsOf(root, all)) cpu.set(pid, all.get(pid)?.cpuSeconds ?? 0);
+      trees.set(label, { pid: root, cpu });
+    }
     return {
       at: Date.now(),
       tracked,
-      all: allProcesses(),
+      trees,
+      all,
       machine: machineCpu(),
       probes: this.readProbes(),
     };
@@ -195,9 +234,33 @@ export class ResourceTracker {
         eventLoopDelayMs,
       });
     }
+    for (const [label, e] of end.trees) {
+      const s = start.trees.get(label);
+      let cpu = 0;
+      for (const [pid, seconds] of e.cpu) {
+        ourPids.add(pid);
+        cpu += seconds - (s?.pid === e.pid ? (s.cpu.get(pid) ?? 0) : 0);
+      }
+      const pss = this.maxPss.get(label);
+      processes.push({
+        label,
+        pid: e.pid,
+        cpuSeconds: round(cpu),
+        cpuPercentOfCore: pct(cpu),
+        peakRssMB: null,
+        maxSampledRssMB: null,
+        gc: null,
+        eventLoopDelayMs: null,
+        tree: {
+          processes: e.cpu.size,
+          maxSampledPssMB: pss === undefined ? null : round(pss / 2 ** 20),
+        },
+      });
+    }
     const groups = {
       'bench processes': 0,
       'postgres (this run)': 0,
+      'postgres (shared)': 0,
       'postgres (other)': 0,
       'nats-server': 0,
       other: 0,
@@ -213,8 +276,17 @@ export class ResourceTracker {
       }
       if (e.comm === 'postgres') {
         const cmd = cmdlineOf(pid);
-        if (this.databaseNames.some((db) => cmd.includes(` ${db} `))) {
+        const words = new Set(cmd.split(/\s+/));
+        if (this.databaseNames.some((db) => words.has(db))) {
           groups['postgres (this run)'] += cpu;
+          continue;
+        }
+        if (!clientBackend.test(cmd)) {
+          // the postmaster and its background processes (WAL writer, checkpointer, background
+          // writer, autovacuum launcher): they serve every database on the server, this run's too
+          groups['postgres (shared)'] += cpu;
+          const name = `postgres: ${/postgres: \S+: (.+)$/.exec(cmd)?.[1] ?? 'postmaster'}`;
+          others.set(name, (others.get(name) ?? 0) + cpu);
           continue;
         }
         groups['postgres (other)'] += cpu;

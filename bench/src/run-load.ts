@@ -15,11 +15,17 @@ export interface MeasuredLoad {
   readonly windowEndMs: number;
 }
 
-export async function runMeasuredLoad(
+/** Read at the instants the measured window starts and ends (e.g. database and bus counters). */
+export interface WindowHooks<T> {
+  readonly atWindowEdge: () => Promise<T>;
+}
+
+export async function runMeasuredLoad<T = undefined>(
   job: LoadJob,
   tracker: ResourceTracker,
   probeDir: string,
-): Promise<MeasuredLoad> {
+  hooks?: WindowHooks<T>,
+): Promise<MeasuredLoad & { edges?: { start: T; end: T } }> {
   const child = fork(join(repoRoot, 'bench/src/loadgen/child.ts'), [], {
     execArgv: ['--import', 'tsx', '--import', join(repoRoot, 'bench/src/probe.ts')],
     env: { ...process.env, BENCH_PROBE_DIR: probeDir, BENCH_PROBE_LABEL: 'loadgen' },
@@ -30,13 +36,17 @@ export async function runMeasuredLoad(
   let end: ReturnType<ResourceTracker['snapshot']> | undefined;
   let windowStartMs = 0;
   let windowEndMs = 0;
+  let startEdge: Promise<T> | undefined;
+  let endEdge: Promise<T> | undefined;
   const startTimer = setTimeout(() => {
     windowStartMs = Date.now();
     start = tracker.snapshot(true);
+    startEdge = hooks?.atWindowEdge();
   }, job.warmupMs);
   const endTimer = setTimeout(() => {
     windowEndMs = Date.now();
     end = tracker.snapshot();
+    endEdge = hooks?.atWindowEdge();
   }, job.warmupMs + job.durationMs);
   try {
     const load = await new Promise<LoadResult>((resolve, reject) => {
@@ -52,11 +62,17 @@ export async function runMeasuredLoad(
     end ??= tracker.snapshot();
     start ??= end;
     windowEndMs ||= Date.now();
+    if (hooks) {
+      startEdge ??= hooks.atWindowEdge();
+      endEdge ??= hooks.atWindowEdge();
+    }
+    const edges = startEdge && endEdge ? { start: await startEdge, end: await endEdge } : undefined;
     return {
       load,
       resources: tracker.figures(start, end),
       windowStartMs: windowStartMs || load.windowStartEpochMs,
       windowEndMs,
+      ...(edges ? { edges } : {}),
     };
   } finally {
     clearTimeout(startTimer);

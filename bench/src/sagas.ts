@@ -30,6 +30,11 @@ export interface SagaWindowStats {
   readonly open: number;
   /** placement → CONFIRMED, µs */
   readonly toConfirmed: Histogram;
+  /**
+   * placement → terminal, µs, every order placed in the window: CONFIRMED and CANCELLED at the
+   * time of that history row, an order still open at its age when counted (`untilMs`).
+   */
+  readonly toTerminal: Histogram;
   /** placement → notified (complete saga), µs */
   readonly toNotified: Histogram;
   /** completions per second from `fromMs` (index 0) on */
@@ -51,12 +56,15 @@ export async function sagaStats(
     reason: string | null;
     placed: string;
     confirmed: string | null;
+    cancelled: string | null;
   }>(
     db.orderUrl,
     `SELECT o.id, o.status, o.cancellation_reason AS reason,
             (extract(epoch FROM o.placed_at) * 1000)::float8::text AS placed,
             (SELECT (extract(epoch FROM h.at) * 1000)::float8::text FROM order_status_history h
-              WHERE h.order_id = o.id AND h.status = 'CONFIRMED' LIMIT 1) AS confirmed
+              WHERE h.order_id = o.id AND h.status = 'CONFIRMED' LIMIT 1) AS confirmed,
+            (SELECT (extract(epoch FROM h.at) * 1000)::float8::text FROM order_status_history h
+              WHERE h.order_id = o.id AND h.status = 'CANCELLED' LIMIT 1) AS cancelled
        FROM orders o WHERE o.placed_at >= $1 AND o.placed_at < $2`,
     [from, to],
   );
@@ -68,6 +76,7 @@ export async function sagaStats(
   );
   const notifiedAt = new Map(notified.map((n) => [n.order_id, Number(n.at)]));
   const toConfirmed = new Histogram();
+  const toTerminal = new Histogram();
   const toNotified = new Histogram();
   const cancelled: Record<string, number> = {};
   const seconds = Math.max(1, Math.ceil((untilMs - fromMs) / 1000));
@@ -76,6 +85,13 @@ export async function sagaStats(
   let completed = 0;
   let open = 0;
   for (const o of orders) {
+    const terminalAt =
+      o.status === 'CONFIRMED' && o.confirmed !== null
+        ? Number(o.confirmed)
+        : o.status === 'CANCELLED' && o.cancelled !== null
+          ? Number(o.cancelled)
+          : untilMs;
+    toTerminal.record(Math.max(0, terminalAt - Number(o.placed)) * 1000);
     if (o.status === 'CANCELLED')
       cancelled[o.reason ?? 'UNKNOWN'] = (cancelled[o.reason ?? 'UNKNOWN'] ?? 0) + 1;
     else if (o.status !== 'CONFIRMED') open++;
@@ -102,6 +118,7 @@ export async function sagaStats(
     cancelled,
     open,
     toConfirmed,
+    toTerminal,
     toNotified,
     completionsPerSecond,
   };

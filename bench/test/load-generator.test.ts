@@ -76,4 +76,52 @@ describe('load generator', () => {
     expect(new Set(seen.map((s) => s.key)).size).toBe(seen.length);
     expect(new Set(seen.map((s) => s.customer))).toEqual(new Set(['c-1', 'c-2']));
   });
+
+  test('when answers are refused, broken or never come, then each is a failure and stays in the latency distribution', async () => {
+    let n = 0;
+    const flaky = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const i = n++;
+        if (i % 4 === 0) res.writeHead(202).end('{}');
+        else if (i % 4 === 1) res.writeHead(503, { 'retry-after': '0' }).end('{}');
+        else if (i % 4 === 2) req.socket.destroy();
+        // i % 4 === 3: never answered
+      });
+    });
+    await new Promise<void>((resolve) => flaky.listen(0, '127.0.0.1', resolve));
+    try {
+      const result = await runLoad({
+        url: `http://127.0.0.1:${(flaky.address() as { port: number }).port}/v1/orders`,
+        kind: 'post-order',
+        okStatus: 202,
+        mode: 'open',
+        connections: 50,
+        rate: 80,
+        warmupMs: 0,
+        durationMs: 500,
+        requestTimeoutMs: 300,
+        drainMs: 1000,
+        authHeaders: [],
+        skus: ['SKU-A'],
+        keyPrefix: 'failures',
+      });
+      const accepted = result.statuses['202'] ?? 0;
+      const failed =
+        Object.entries(result.statuses)
+          .filter(([s]) => s !== '202')
+          .reduce((a, [, c]) => a + c, 0) + Object.values(result.errors).reduce((a, c) => a + c, 0);
+      expect(result.sent).toBe(40);
+      expect(accepted + failed).toBe(result.sent);
+      expect(result.statuses['503']).toBeGreaterThan(0);
+      expect(result.errors['request timed out']).toBeGreaterThan(0);
+      const latency = Histogram.from(result.latency);
+      expect(latency.total).toBe(result.sent);
+      // an unanswered request is in the distribution at no less than the timeout
+      expect(latency.max).toBeGreaterThanOrEqual(300_000);
+    } finally {
+      flaky.closeAllConnections();
+      await new Promise((resolve) => flaky.close(resolve));
+    }
+  });
 });

@@ -32,8 +32,14 @@ export interface LoadResult {
   /** Requests whose intended start (open) or send (closed) fell inside the measured window. */
   readonly sent: number;
   readonly statuses: Record<string, number>;
+  /** Requests in the window that got no HTTP answer, by reason (see worker.ts for the no-answer ones). */
   readonly errors: Record<string, number>;
-  /** Latency in µs of all answered requests in the window (open mode: from the intended start). */
+  /**
+   * Latency in µs of every request in the window (open mode: from the intended start), failures
+   * included: a non-accepted answer at its elapsed time, a broken connection at the time it broke,
+   * a request with no answer (timed out, unanswered at the end, never sent) at its elapsed time but
+   * at least the request timeout.
+   */
   readonly latency: {
     buckets: SerializedHistogram;
     total: number;

@@ -10,6 +10,12 @@ import type { LoadJob, LoadResult } from './job.js';
  * could finally be sent.
  */
 
+/** Errors that mean the request got no answer at all (as opposed to a broken connection). */
+export const timedOut = 'request timed out';
+export const unansweredAtEnd = 'unanswered at end';
+export const neverSent = 'never sent (generator queue)';
+const noAnswerErrors = new Set([timedOut, unansweredAtEnd, neverSent]);
+
 interface Slot {
   readonly due: number;
   readonly inWindow: boolean;
@@ -80,18 +86,29 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
     return c;
   };
 
+  /**
+   * A request that got no answer stays in the latency distribution: at its elapsed time, and at
+   * least the request timeout when it never got one (timed out, unanswered at the end, never sent).
+   */
+  const recordFailure = (slot: Slot, key: string, noAnswer: boolean) => {
+    errors[key] = (errors[key] ?? 0) + 1;
+    const elapsedMs = performance.now() - slot.due;
+    latency.record((noAnswer ? Math.max(elapsedMs, job.requestTimeoutMs) : elapsedMs) * 1000);
+  };
+
   const complete = (slot: Slot, error: Error | undefined, response: ResponseInfo | undefined) => {
     const now = performance.now();
     inFlight--;
     if (!slot.inWindow) return;
     if (error) {
       const key = error.message.slice(0, 60);
-      errors[key] = (errors[key] ?? 0) + 1;
+      recordFailure(slot, key, noAnswerErrors.has(key));
       return;
     }
     const status = response?.status ?? 0;
     statuses[status] = (statuses[status] ?? 0) + 1;
     const us = (now - slot.due) * 1000;
+    // every answer, accepted or not, at its elapsed time
     latency.record(us);
     if (now <= windowEnd) completedInWindow++;
     if (status === okStatus) {
@@ -125,7 +142,7 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
       for (const [connection, started] of inFlightStart) {
         if (now - started > job.requestTimeoutMs) {
           inFlightStart.delete(connection);
-          connection.destroy('request timed out');
+          connection.destroy(timedOut);
         }
       }
     },
@@ -157,7 +174,7 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
       setTimeout(
         () => {
           stopping = true;
-          for (const c of all) c.destroy('unanswered at end');
+          for (const c of all) c.destroy(unansweredAtEnd);
         },
         job.warmupMs + job.durationMs + job.drainMs,
       ).unref();
@@ -220,14 +237,16 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
       };
       tick();
     });
-    for (const slot of queue) {
-      if (slot.inWindow)
-        errors['never sent (generator queue)'] = (errors['never sent (generator queue)'] ?? 0) + 1;
+    // Requests still queued in the generator at the end were due and never sent: failures with no
+    // answer. Taken off the queue first, so the answers destroyed below do not dispatch them.
+    for (const slot of queue.splice(0)) {
+      if (slot.inWindow) recordFailure(slot, neverSent, true);
     }
   }
+  stopping = true;
   clearInterval(timeoutSweep);
   // requests still waiting fail (and are counted) as "unanswered at end"
-  for (const c of all) c.destroy('unanswered at end');
+  for (const c of all) c.destroy(unansweredAtEnd);
   const cpu = process.cpuUsage(cpuStart);
   return {
     job: { ...job, authHeaders: undefined, skus: undefined },
