@@ -1068,11 +1068,15 @@ async function main(): Promise<void> {
         log(
           `  intake ${report.intake.acceptedPerSecond}/s, p99 ${report.intake.latencyMs.p99} ms (failures included)`,
         );
-        const servicesPeakRssMB = Math.round(
-          report.intake.resources.processes
-            .filter((p) => labels.includes(p.label))
-            .reduce((a, p) => a + (p.peakRssMB ?? 0), 0),
-        );
+        // --target: the target's processes are not ours to read
+        const servicesPeakRssMB =
+          labels.length > 0
+            ? Math.round(
+                report.intake.resources.processes
+                  .filter((p) => labels.includes(p.label))
+                  .reduce((a, p) => a + (p.peakRssMB ?? 0), 0),
+              )
+            : null;
         const db = bench.sagaDatabases();
         if (db) {
           const windowSeconds = (measured.windowEndMs - measured.windowStartMs) / 1000;

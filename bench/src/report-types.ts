@@ -228,7 +228,8 @@ export interface BenchReport {
     readonly drain: DrainFigures;
     readonly drainSagasPerSecond: number | null;
     readonly sagas: SagaFigures;
-    readonly servicesPeakRssMB: number;
+    /** null: not measured (--target). */
+    readonly servicesPeakRssMB: number | null;
     readonly cost?: SagaCost;
   };
   readonly half?: HalfSaturation;
