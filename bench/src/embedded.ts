@@ -110,7 +110,8 @@ export async function buildEmbeddedBundle(repoRoot: string): Promise<string> {
 }
 
 export interface EmbeddedOptions {
-  readonly bundle: string;
+  /** The bundle to run on plain node; undefined: the launcher's TypeScript through tsx (`--from source`). */
+  readonly bundle: string | undefined;
   readonly probeModule: string;
   readonly probeDir: string;
   readonly repoRoot: string;
@@ -178,7 +179,16 @@ export class EmbeddedSystem {
       ),
     );
     const log = openSync(o.logFile, 'a');
-    const child = spawn(process.execPath, ['--import', o.probeModule, o.bundle], {
+    const args = o.bundle
+      ? ['--import', o.probeModule, o.bundle]
+      : [
+          '--import',
+          'tsx',
+          '--import',
+          o.probeModule,
+          join(o.repoRoot, 'tools/launcher/src/embedded.ts'),
+        ];
+    const child = spawn(process.execPath, args, {
       cwd: o.repoRoot,
       env: { ...inherited, ...env, ...o.extraEnv },
       stdio: ['ignore', log, log],

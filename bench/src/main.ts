@@ -390,7 +390,7 @@ class Bench {
     const c = this.config;
     this.launch ??= prepareLaunch(c.runFrom, repoRoot, this.workDir);
     const launch = await this.launch;
-    const bundle = await buildEmbeddedBundle(repoRoot);
+    const bundle = launch.kind === 'bundles' ? await buildEmbeddedBundle(repoRoot) : undefined;
     const system = await EmbeddedSystem.start({
       bundle,
       probeModule: launch.probeModule,
@@ -794,7 +794,9 @@ async function embeddedPhase(bench: Bench): Promise<EmbeddedFigures> {
   }).document as { telemetry: { samplingRatio: number } };
   const figures: { -readonly [K in keyof EmbeddedFigures]: EmbeddedFigures[K] } = {
     bundle:
-      'dist/bench/orderly-embedded.mjs (tools/launcher/src/embedded.ts bundled by bench/src/embedded.ts)',
+      c.runFrom === 'bundles'
+        ? 'dist/bench/orderly-embedded.mjs (tools/launcher/src/embedded.ts bundled by bench/src/embedded.ts)'
+        : 'TypeScript source via tsx (tools/launcher/src/embedded.ts, as `npm start` runs it)',
     samplingRatio: `${document.telemetry.samplingRatio} (npm start's configuration: config/default.yaml + config/embedded.yaml)`,
   };
   try {
@@ -1265,7 +1267,9 @@ async function main(): Promise<void> {
     }
 
     if (wants(config, 'embedded') && !config.target) {
-      log("embedded: npm start's system from a bundle, its own ports and data directory");
+      log(
+        `embedded: npm start's system ${config.runFrom === 'bundles' ? 'from a bundle' : 'through tsx'}, its own ports and data directory`,
+      );
       report.embedded = await embeddedPhase(bench);
     }
 
