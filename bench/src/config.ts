@@ -273,7 +273,7 @@ const list = (value: string | undefined) =>
         .filter(Boolean)
     : undefined;
 
-/** A positive number (an integer unless `fraction`), or a usage error naming the flag. */
+/** A positive number (an integer when `integer`), or a usage error naming the flag. */
 function positive(flag: string, value: string | undefined, integer = true): number | undefined {
   if (value === undefined) return undefined;
   const v = Number(value);
@@ -298,8 +298,8 @@ function httpUrl(flag: string, value: string | undefined): string | undefined {
 }
 
 /**
- * \`--node-flags --max-semi-space-size=64\` (the documented form) is ambiguous to parseArgs, whose
- * strict mode refuses a value that starts with a dash unless it is written \`--node-flags=…\`.
+ * `--node-flags --max-semi-space-size=64` (the documented form) is ambiguous to parseArgs, whose
+ * strict mode refuses a value that starts with a dash unless it is written `--node-flags=…`.
  */
 function joinDashValues(argv: readonly string[]): string[] {
   const out: string[] = [];
@@ -328,7 +328,7 @@ export type ParsedCommandLine =
 
 /**
  * The command line, parsed strictly (node:util parseArgs): an unknown flag, a positional argument,
- * a missing or malformed value is a usage error; \`--help\` asks for the usage and nothing else.
+ * a missing or malformed value is a usage error; `--help` asks for the usage and nothing else.
  */
 export function parseCommandLine(
   argv: readonly string[],
@@ -424,16 +424,6 @@ export function parseCommandLine(
       },
     },
   };
-}
-
-/** The configuration of a run (throws a usage error for --help: callers ask parseCommandLine first). */
-export function parseBenchArgs(
-  argv: readonly string[],
-  env: Readonly<Record<string, string | undefined>> = process.env,
-): BenchConfig {
-  const parsed = parseCommandLine(argv, env);
-  if (parsed.help) throw new BenchUsageError('--help asks for the usage, not a run');
-  return parsed.config;
 }
 
 export function wants(config: BenchConfig, part: PhaseName): boolean {
