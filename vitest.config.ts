@@ -32,6 +32,7 @@ export const needsPostgresOrNats = [
   'services/order/test/live-config-and-faults.test.ts',
   'services/order/test/order-service.test.ts',
   'services/order/test/place-orders.test.ts',
+  'services/order/test/saga-batches.test.ts',
   'services/order/test/saga-timeout.test.ts',
   'services/order/test/sweep-before-consumers.test.ts',
   'services/payment/test/payment-events.test.ts',

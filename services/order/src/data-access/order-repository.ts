@@ -1,5 +1,6 @@
 import type { Sql } from '@orderly/platform';
 import type { CancellationReason, Order, OrderLine, OrderStatus } from '../domain/order.js';
+import type { OrderChange } from '../domain/order-store.js';
 
 /** SQL for the order aggregate. Everything runs in the caller's transaction. */
 
@@ -59,16 +60,7 @@ export async function findByIdempotencyKey(
   return row && { order: toOrder(row), fingerprint: row.request_fingerprint };
 }
 
-export async function findOrder(
-  tx: Sql,
-  orderId: string,
-  options: { forUpdate?: boolean } = {},
-): Promise<Order | undefined> {
-  // Lock the order row first so two answers for one order are applied one after the other.
-  if (options.forUpdate) {
-    const locked = await tx.query('SELECT 1 FROM orders WHERE id = $1 FOR UPDATE', [orderId]);
-    if (locked.rowCount === 0) return undefined;
-  }
+export async function findOrder(tx: Sql, orderId: string): Promise<Order | undefined> {
   const { rows } = await tx.query<OrderRow>(`${selectOrder} WHERE o.id = $1`, [orderId]);
   return rows[0] && toOrder(rows[0]);
 }
@@ -81,48 +73,117 @@ export async function listOrders(tx: Sql, customerId: string, limit: number): Pr
   return rows.map(toOrder);
 }
 
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /**
- * Persists a transition — the new state, priced lines if they changed, and the history entry — in
- * one statement: each statement is a round trip, and round trips are most of the saga's cost.
+ * Locks the orders among `orderIds` that exist and loads them, in one statement; the map is keyed
+ * by the ids as given. Rows are locked in id order, so two runs that share orders queue behind
+ * each other instead of deadlocking. An id that is not a UUID names no order (rather than failing
+ * the statement for the whole run).
  */
-export async function saveTransition(tx: Sql, before: Order, after: Order): Promise<void> {
-  const change = after.history[after.history.length - 1];
-  if (!change) return;
-  const priced = after.lines !== before.lines ? after.lines : [];
-  await tx.query(
-    `WITH updated AS (
-       UPDATE orders SET status = $2, cancellation_reason = $3, total_cents = $4, reservation_id = $5,
-                         updated_at = $6
-        WHERE id = $1
-        RETURNING id),
-     priced AS (
-       UPDATE order_lines l SET unit_price_cents = p.price
-         FROM unnest($7::text[], $8::bigint[]) AS p(sku, price)
-        WHERE l.order_id = $1 AND l.sku = p.sku)
-     INSERT INTO order_status_history (order_id, seq, status, at)
-     SELECT id, $9, $2, $6 FROM updated`,
-    [
-      after.id,
-      after.status,
-      after.cancellationReason ?? null,
-      after.totalCents,
-      after.reservationId ?? null,
-      change.at,
-      priced.map((l) => l.sku),
-      priced.map((l) => l.unitPriceCents ?? 0),
-      after.history.length,
-    ],
+export async function lockOrders(
+  tx: Sql,
+  orderIds: readonly string[],
+): Promise<Map<string, Order>> {
+  const ids = orderIds.filter((id) => uuidPattern.test(id));
+  if (ids.length === 0) return new Map();
+  const { rows } = await tx.query<OrderRow>(
+    `${selectOrder} WHERE o.id = ANY($1::uuid[]) ORDER BY o.id FOR UPDATE OF o`,
+    [ids],
+  );
+  // PostgreSQL spells a uuid in lower case.
+  const orders = new Map(
+    (await withCurrentLinesAndHistory(tx, rows)).map((order) => [order.id, order]),
+  );
+  return new Map(
+    ids.flatMap((id) => {
+      const order = orders.get(id.toLowerCase());
+      return order ? [[id, order] as const] : [];
+    }),
   );
 }
 
-/** Open orders placed before `cutoff`, locked for this sweeper (others skip them). */
-export async function lockTimedOutOrders(tx: Sql, cutoff: Date, limit: number): Promise<string[]> {
-  const { rows } = await tx.query<{ id: string }>(
-    `SELECT id FROM orders WHERE status IN ('PENDING', 'STOCK_RESERVED') AND placed_at < $1
-      ORDER BY placed_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
+/** Open orders placed before `cutoff`, locked for this sweeper (others skip them) and loaded. */
+export async function lockTimedOutOrders(tx: Sql, cutoff: Date, limit: number): Promise<Order[]> {
+  const { rows } = await tx.query<OrderRow>(
+    `${selectOrder} WHERE o.status IN ('PENDING', 'STOCK_RESERVED') AND o.placed_at < $1
+      ORDER BY o.placed_at LIMIT $2 FOR UPDATE OF o SKIP LOCKED`,
     [cutoff, limit],
   );
-  return rows.map((r) => r.id);
+  return withCurrentLinesAndHistory(tx, rows);
+}
+
+/**
+ * A locking read that had to wait for another transaction returns that transaction's version of
+ * the order row, but its lines and history as of the statement's start (PostgreSQL re-reads only
+ * the locked row). Every transition changes the status and appends it to the history, and no
+ * status comes back, so history whose last entry is not the row's status missed a transition:
+ * those orders (rare: only when two answers for one order raced) are read again, now that they
+ * are locked.
+ */
+async function withCurrentLinesAndHistory(tx: Sql, rows: readonly OrderRow[]): Promise<Order[]> {
+  const stale = rows.filter((row) => row.history.at(-1)?.status !== row.status).map((r) => r.id);
+  if (stale.length === 0) return rows.map(toOrder);
+  const { rows: reread } = await tx.query<OrderRow>(`${selectOrder} WHERE o.id = ANY($1::uuid[])`, [
+    stale,
+  ]);
+  const current = new Map(reread.map((row) => [row.id, row]));
+  return rows.map((row) => toOrder(current.get(row.id) ?? row));
+}
+
+/**
+ * Persists the changes of many orders — new state, priced lines where they changed, and every
+ * history entry added since `before` — in one statement: each statement is a round trip, and
+ * round trips are most of the saga's cost.
+ */
+export async function saveChanges(tx: Sql, changes: readonly OrderChange[]): Promise<void> {
+  const changed = changes.filter((c) => c.after.history.length > c.before.history.length);
+  if (changed.length === 0) return;
+  const priced = changed.flatMap(({ before, after }) =>
+    after.lines !== before.lines ? after.lines.map((line) => ({ orderId: after.id, line })) : [],
+  );
+  const history = changed.flatMap(({ before, after }) =>
+    after.history.slice(before.history.length).map((change, index) => ({
+      orderId: after.id,
+      seq: before.history.length + index + 1,
+      change,
+    })),
+  );
+  await tx.query(
+    `WITH changed AS (
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::timestamptz[])
+         AS c(id, status, cancellation_reason, total_cents, reservation_id, at)),
+     updated AS (
+       UPDATE orders o SET status = c.status, cancellation_reason = c.cancellation_reason,
+                           total_cents = c.total_cents, reservation_id = c.reservation_id,
+                           updated_at = c.at
+         FROM changed c
+        WHERE o.id = c.id
+        RETURNING o.id),
+     priced AS (
+       UPDATE order_lines l SET unit_price_cents = p.price
+         FROM unnest($7::uuid[], $8::text[], $9::bigint[]) AS p(order_id, sku, price)
+        WHERE l.order_id = p.order_id AND l.sku = p.sku)
+     INSERT INTO order_status_history (order_id, seq, status, at)
+     SELECT h.order_id, h.seq, h.status, h.at
+       FROM unnest($10::uuid[], $11::int[], $12::text[], $13::timestamptz[]) AS h(order_id, seq, status, at)
+       JOIN updated u ON u.id = h.order_id`,
+    [
+      changed.map((c) => c.after.id),
+      changed.map((c) => c.after.status),
+      changed.map((c) => c.after.cancellationReason ?? null),
+      changed.map((c) => c.after.totalCents),
+      changed.map((c) => c.after.reservationId ?? null),
+      changed.map((c) => c.after.history.at(-1)!.at),
+      priced.map((p) => p.orderId),
+      priced.map((p) => p.line.sku),
+      priced.map((p) => p.line.unitPriceCents ?? 0),
+      history.map((h) => h.orderId),
+      history.map((h) => h.seq),
+      history.map((h) => h.change.status),
+      history.map((h) => h.change.at),
+    ],
+  );
 }
 
 /** A new order as group commit hands it to storage. */

@@ -34,31 +34,27 @@ export const cancellationReasonToProto: Record<
   TIMED_OUT: CancellationReason.TIMED_OUT,
 };
 
-/** Writes the order's event to the outbox, in the transaction that changed the order. */
-async function publishOrderEvent(
-  tx: Sql,
-  outbox: Outbox,
-  order: Order,
-  event: OrderEventKind,
-): Promise<void> {
+/**
+ * Builds the order's event for the outbox, capturing the active trace context: call it in the
+ * context of what caused the event (the answer's delivery), write it with `Outbox.addPrepared` in
+ * the transaction that changed the order.
+ */
+function prepareOrderEvent(outbox: Outbox, order: Order, event: OrderEventKind): PreparedEvent {
   const common = { orderId: order.id, customerId: order.customerId };
   // Every span that handles this event, in any service, is labelled with the order it is about.
   const correlation = { correlation: { 'order.id': order.id } };
   switch (event) {
     case 'OrderPlaced':
-      await outbox.add(
-        tx,
+      return outbox.prepare(
         OrderPlacedSchema,
         {
           ...common,
           lines: order.lines.map((l) => ({ sku: l.sku, quantity: l.quantity })),
         },
         correlation,
-      );
-      return;
+      ).prepared;
     case 'PaymentRequested':
-      await outbox.add(
-        tx,
+      return outbox.prepare(
         PaymentRequestedSchema,
         {
           ...common,
@@ -66,11 +62,9 @@ async function publishOrderEvent(
           paymentMethod: order.paymentMethod,
         },
         correlation,
-      );
-      return;
+      ).prepared;
     case 'OrderConfirmed':
-      await outbox.add(
-        tx,
+      return outbox.prepare(
         OrderConfirmedSchema,
         {
           ...common,
@@ -79,11 +73,9 @@ async function publishOrderEvent(
           placedAt: timestampFromDate(order.placedAt),
         },
         correlation,
-      );
-      return;
+      ).prepared;
     case 'OrderCancelled':
-      await outbox.add(
-        tx,
+      return outbox.prepare(
         OrderCancelledSchema,
         {
           ...common,
@@ -94,18 +86,19 @@ async function publishOrderEvent(
           placedAt: timestampFromDate(order.placedAt),
         },
         correlation,
-      );
-      return;
+      ).prepared;
   }
 }
 
 export function orderStore(tx: Sql, outbox: Outbox): OrderStore {
   return {
-    find: (orderId, options) => repository.findOrder(tx, orderId, options),
+    find: (orderId) => repository.findOrder(tx, orderId),
     list: (customerId, limit) => repository.listOrders(tx, customerId, limit),
-    saveTransition: (before, after) => repository.saveTransition(tx, before, after),
+    lockForSaga: (orderIds) => repository.lockOrders(tx, orderIds),
     lockTimedOut: (cutoff, limit) => repository.lockTimedOutOrders(tx, cutoff, limit),
-    publish: (order, event) => publishOrderEvent(tx, outbox, order, event),
+    saveChanges: (changes) => repository.saveChanges(tx, changes),
+    prepare: (order, event) => prepareOrderEvent(outbox, order, event),
+    publish: (events) => outbox.addPrepared(tx, events),
   };
 }
 

@@ -72,21 +72,58 @@ export function onSagaTimedOut(order: Order, at: Date): SagaStep {
   return { kind: 'advanced', order: cancel(order, 'TIMED_OUT', at), publish: 'OrderCancelled' };
 }
 
-/** Applies one saga answer to an order, locked for the duration of the caller's transaction. */
-export async function advanceSaga(
+/** One answer of a run: the order it is about and the step it takes from the order's state. */
+export interface SagaAnswer {
+  readonly orderId: string;
+  /** What answered (the event's name, or `saga timeout`), for errors. */
+  readonly answer: string;
+  readonly decide: (order: Order) => SagaStep;
+  /** Runs `work` in this answer's trace context, so the event it publishes continues that trace. */
+  readonly inTrace?: <T>(work: () => T) => T;
+}
+
+/**
+ * Applies a run of answers, in one transaction, with the same few statements however many there
+ * are: every order they name is locked and loaded at once, each step is decided in memory in the
+ * run's order (a second answer for an order sees the first one's result, exactly as if they were
+ * applied one after the other), then all changes and all events are written with one statement
+ * each. An answer for an order that does not exist fails the whole run before anything is written
+ * (the consumer then applies each event of the batch alone, so only that one fails).
+ */
+export async function advanceSagas(
   store: OrderStore,
-  orderId: string,
-  answer: string,
-  decide: (order: Order) => SagaStep,
-): Promise<SagaStep> {
-  const order = await store.find(orderId, { forUpdate: true });
-  if (!order) throw eventForUnknownOrder(orderId, answer);
-  const step = decide(order);
-  if (step.kind === 'advanced') {
-    await store.saveTransition(order, step.order);
-    await store.publish(step.order, step.publish);
+  answers: readonly SagaAnswer[],
+): Promise<SagaStep[]> {
+  const orders = await store.lockForSaga([...new Set(answers.map((a) => a.orderId))]);
+  return applySteps(store, orders, answers);
+}
+
+/** Decides each answer against the orders' latest state and writes the outcome; `loaded` are locked. */
+async function applySteps(
+  store: OrderStore,
+  loaded: ReadonlyMap<string, Order>,
+  answers: readonly SagaAnswer[],
+): Promise<SagaStep[]> {
+  const latest = new Map(loaded);
+  const steps: SagaStep[] = [];
+  const events: ReturnType<OrderStore['prepare']>[] = [];
+  for (const answer of answers) {
+    const order = latest.get(answer.orderId);
+    if (!order) throw eventForUnknownOrder(answer.orderId, answer.answer);
+    const step = answer.decide(order);
+    steps.push(step);
+    if (step.kind === 'ignored') continue;
+    latest.set(answer.orderId, step.order);
+    const prepare = () => store.prepare(step.order, step.publish);
+    events.push(answer.inTrace ? answer.inTrace(prepare) : prepare());
   }
-  return step;
+  const changes = [...latest].flatMap(([orderId, after]) => {
+    const before = loaded.get(orderId);
+    return before && before !== after ? [{ before, after }] : [];
+  });
+  await store.saveChanges(changes);
+  await store.publish(events);
+  return steps;
 }
 
 /** Cancels up to `limit` sagas that have been open longer than `timeoutMs`; returns their ids. */
@@ -97,9 +134,16 @@ export async function cancelTimedOutSagas(
 ): Promise<string[]> {
   const now = deps.clock();
   return deps.transaction(async (store) => {
-    const ids = await store.lockTimedOut(new Date(now.getTime() - timeoutMs), limit);
-    for (const id of ids)
-      await advanceSaga(store, id, 'saga timeout', (order) => onSagaTimedOut(order, now));
-    return ids;
+    const orders = await store.lockTimedOut(new Date(now.getTime() - timeoutMs), limit);
+    await applySteps(
+      store,
+      new Map(orders.map((order) => [order.id, order])),
+      orders.map((order) => ({
+        orderId: order.id,
+        answer: 'saga timeout',
+        decide: (current) => onSagaTimedOut(current, now),
+      })),
+    );
+    return orders.map((order) => order.id);
   });
 }

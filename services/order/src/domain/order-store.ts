@@ -1,20 +1,37 @@
-import type { DeadlineOptions } from '@orderly/platform';
+import type { DeadlineOptions, PreparedEvent } from '@orderly/platform';
 import type { Order } from './order.js';
 
 /** Events the order service publishes, by what happened to the order. */
 export type OrderEventKind =
   'OrderPlaced' | 'PaymentRequested' | 'OrderConfirmed' | 'OrderCancelled';
 
+/** An order's saga state as loaded (`before`) and as it is to be stored (`after`). */
+export interface OrderChange {
+  readonly before: Order;
+  readonly after: Order;
+}
+
 /**
  * What use cases need from storage, inside one transaction. Implemented in data-access/ on top of
- * SQL and the outbox, so `publish` commits together with the state change.
+ * SQL and the outbox, so `publish` commits together with the state change. The saga's methods work
+ * on many orders at once, with one statement each, however many orders a run names.
  */
 export interface OrderStore {
-  find(orderId: string, options?: { forUpdate?: boolean }): Promise<Order | undefined>;
+  find(orderId: string): Promise<Order | undefined>;
   list(customerId: string, limit: number): Promise<Order[]>;
-  saveTransition(before: Order, after: Order): Promise<void>;
-  lockTimedOut(cutoff: Date, limit: number): Promise<string[]>;
-  publish(order: Order, event: OrderEventKind): Promise<void>;
+  /**
+   * Locks the orders that exist among `orderIds` until the transaction ends (in id order, so two
+   * runs never wait for each other crosswise) and returns them keyed by the ids as given, as
+   * committed when the lock was granted.
+   */
+  lockForSaga(orderIds: readonly string[]): Promise<ReadonlyMap<string, Order>>;
+  /** Locks up to `limit` open orders placed before `cutoff` that nobody else holds, oldest first. */
+  lockTimedOut(cutoff: Date, limit: number): Promise<Order[]>;
+  /** Stores each order's new state, priced lines and the history entries added since `before`. */
+  saveChanges(changes: readonly OrderChange[]): Promise<void>;
+  /** Builds the order's event now, so it carries the caller's trace context; `publish` writes it. */
+  prepare(order: Order, event: OrderEventKind): PreparedEvent;
+  publish(events: readonly PreparedEvent[]): Promise<void>;
 }
 
 /** A new order as it is handed to storage. */

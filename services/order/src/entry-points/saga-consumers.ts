@@ -1,5 +1,5 @@
 import type { DescMessage, MessageShape } from '@bufbuild/protobuf';
-import { on, type EventHandler, type Logger, type Outbox } from '@orderly/platform';
+import { onBatch, type EventHandler, type Logger, type Outbox } from '@orderly/platform';
 import {
   StockRejectedSchema,
   StockReservedSchema,
@@ -9,7 +9,7 @@ import {
   PaymentSucceededSchema,
 } from '@orderly/payment/contract/payment_events';
 import {
-  advanceSaga,
+  advanceSagas,
   onPaymentFailed,
   onPaymentSucceeded,
   onStockRejected,
@@ -31,39 +31,56 @@ export interface SagaConsumerDeps {
   readonly onFinished?: (order: Order) => void;
 }
 
-/** One answer event → one saga step on the order it names, in the inbox transaction. */
-function sagaAnswer<Desc extends DescMessage>(
+/**
+ * Answer events → saga steps on the orders they name, in the inbox transaction. A run of answers
+ * (consecutive ones of a batch) is applied set-based: one statement locks and loads all their
+ * orders, one stores every change and one writes every event, instead of four per answer.
+ */
+function sagaAnswers<Desc extends DescMessage>(
   deps: SagaConsumerDeps,
   schema: Desc,
   rule: (order: Order, event: MessageShape<Desc> & { orderId: string }, now: Date) => SagaStep,
 ): EventHandler {
   const answer = schema.name;
-  return on(schema, async (tx, message) => {
-    const event = message as MessageShape<Desc> & { orderId: string };
-    const step = await advanceSaga(orderStore(tx, deps.outbox), event.orderId, answer, (order) =>
-      rule(order, event, deps.clock()),
+  return onBatch(schema, async (tx, items) => {
+    const events = items.map((item) => item.event as MessageShape<Desc> & { orderId: string });
+    const steps = await advanceSagas(
+      orderStore(tx, deps.outbox),
+      events.map((event, index) => ({
+        orderId: event.orderId,
+        answer,
+        decide: (order) => rule(order, event, deps.clock()),
+        inTrace: (work) => items[index]!.inTrace(work),
+      })),
     );
-    if (step.kind === 'ignored') {
-      deps.log.info({ orderId: event.orderId, answer, why: step.why }, 'saga answer ignored');
-      return;
-    }
-    if (step.order.status === 'CONFIRMED' || step.order.status === 'CANCELLED') {
-      deps.log.info(
-        {
-          orderId: step.order.id,
-          status: step.order.status,
-          reason: step.order.cancellationReason,
-        },
-        'saga finished',
-      );
-      deps.onFinished?.(step.order);
-    }
+    // In each answer's trace, so its log lines carry it.
+    steps.forEach((step, index) =>
+      items[index]!.inTrace(() => reportStep(deps, answer, events[index]!.orderId, step)),
+    );
   });
+}
+
+function reportStep(deps: SagaConsumerDeps, answer: string, orderId: string, step: SagaStep): void {
+  if (step.kind === 'ignored') {
+    deps.log.info({ orderId, answer, why: step.why }, 'saga answer ignored');
+    return;
+  }
+  if (step.order.status === 'CONFIRMED' || step.order.status === 'CANCELLED') {
+    deps.log.info(
+      {
+        orderId: step.order.id,
+        status: step.order.status,
+        reason: step.order.cancellationReason,
+      },
+      'saga finished',
+    );
+    deps.onFinished?.(step.order);
+  }
 }
 
 export function stockResultHandlers(deps: SagaConsumerDeps): EventHandler[] {
   return [
-    sagaAnswer(deps, StockReservedSchema, (order, event, now) =>
+    sagaAnswers(deps, StockReservedSchema, (order, event, now) =>
       onStockReserved(
         order,
         {
@@ -78,15 +95,15 @@ export function stockResultHandlers(deps: SagaConsumerDeps): EventHandler[] {
         now,
       ),
     ),
-    sagaAnswer(deps, StockRejectedSchema, (order, _event, now) => onStockRejected(order, now)),
+    sagaAnswers(deps, StockRejectedSchema, (order, _event, now) => onStockRejected(order, now)),
   ];
 }
 
 export function paymentResultHandlers(deps: SagaConsumerDeps): EventHandler[] {
   return [
-    sagaAnswer(deps, PaymentSucceededSchema, (order, _event, now) =>
+    sagaAnswers(deps, PaymentSucceededSchema, (order, _event, now) =>
       onPaymentSucceeded(order, now),
     ),
-    sagaAnswer(deps, PaymentFailedSchema, (order, _event, now) => onPaymentFailed(order, now)),
+    sagaAnswers(deps, PaymentFailedSchema, (order, _event, now) => onPaymentFailed(order, now)),
   ];
 }
