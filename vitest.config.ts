@@ -36,6 +36,7 @@ export const needsPostgresOrNats = [
   'services/order/test/saga-timeout.test.ts',
   'services/order/test/sweep-before-consumers.test.ts',
   'services/payment/test/payment-events.test.ts',
+  'services/payment/test/payment-batches.test.ts',
   'services/payment/test/payment-flags.test.ts',
   'tools/chaos/test/invariants.test.ts',
   'tools/chaos/test/reorder-drill.test.ts',

@@ -3,6 +3,7 @@ import { findAppError } from '@orderly/platform';
 import type { Payment, PaymentStatus } from '../src/domain/payment.js';
 import {
   assertChargeable,
+  chargesOfRun,
   decideCharge,
   decideOnCancellation,
 } from '../src/domain/payment-decisions.js';
@@ -33,6 +34,26 @@ describe('decideCharge', () => {
       action: 'refuse',
       reason: 'ORDER_ALREADY_CANCELLED',
     });
+  });
+});
+
+describe('chargesOfRun', () => {
+  test('when a run names an order twice, then only its first request is charged', () => {
+    const requests = [
+      { orderId: 'order-1', amountCents: 100n },
+      { orderId: 'order-2', amountCents: 200n },
+      { orderId: 'order-1', amountCents: 999n },
+    ];
+    expect(chargesOfRun(new Map(), requests)).toEqual([requests[0], requests[1]]);
+  });
+
+  test('when an order already has a payment record, then none of its requests is charged', () => {
+    const existing = new Map([
+      ['order-1', aPayment('DECLINED')],
+      ['order-2', aPayment('VOIDED', { orderId: 'order-2' })],
+    ]);
+    const requests = [{ orderId: 'order-1' }, { orderId: 'order-2' }, { orderId: 'order-3' }];
+    expect(chargesOfRun(existing, requests)).toEqual([{ orderId: 'order-3' }]);
   });
 });
 

@@ -49,3 +49,20 @@ export function assertChargeable(request: ChargeRequest): void {
   if (request.amountCents <= 0n)
     throw paymentRequestInvalid(request.orderId, 'amount must be positive');
 }
+
+/**
+ * The requests of a run (in delivery order) that are charged: the first one for each order that
+ * has no payment record. Every later request for that order finds the record the charge left
+ * (CAPTURED or DECLINED) and is already answered, exactly as if they were applied one by one.
+ */
+export function chargesOfRun<Request extends { readonly orderId: string }>(
+  existing: ReadonlyMap<string, Payment>,
+  requests: readonly Request[],
+): Request[] {
+  const seen = new Set<string>();
+  return requests.filter((request) => {
+    if (seen.has(request.orderId)) return false;
+    seen.add(request.orderId);
+    return decideCharge(existing.get(request.orderId)).action === 'charge';
+  });
+}
