@@ -229,7 +229,7 @@ describe('tokens across a key rotation (whole system)', () => {
     const identityUrl = urls.get('identity') ?? '';
 
     // Asynchronously: the identity service answering it runs in this very process.
-    const result = await runCli(['keys', 'rotate', '--url', identityUrl, '--json']);
+    const result = await runCli(['keys', 'rotate', '--yes', '--url', identityUrl, '--json']);
     const rotated = JSON.parse(result.stdout || '{}') as { kid: string; retiringKid: string };
     const after = await login(alice);
     // A rotation the gateway did not ask for reaches its cached JWKS within jwksMaxAgeMs (1 s here):

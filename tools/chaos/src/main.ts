@@ -1,5 +1,6 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { defineCommand, parseCommand, processIo, toolVersion } from '@orderly/cli/command-line';
 import { loadDrill } from './drill-file.js';
 import { headline, writeReport } from './report.js';
 import { runDrill } from './run-drill.js';
@@ -9,20 +10,51 @@ import { repoRoot } from './service-processes.js';
  * `npm run chaos [-- --drill chaos/drills/long.yaml] [--out chaos/results/name]`: runs a drill and
  * writes its report (Markdown + JSON). Exit code: 0 PASSED; 2 PASSED with warnings (a fault not
  * injected, a service exit the drill did not cause, an invariant waived); 1 FAILED (an invariant
- * violated or not checked, or a service that did not stop gracefully). See docs/chaos.md.
+ * violated or not checked, or a service that did not stop gracefully). A command-line mistake also
+ * exits 2, before anything starts and without a report. See docs/chaos.md.
  */
-function argument(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
+const chaosCommand = defineCommand({
+  name: 'npm run chaos',
+  summary:
+    'runs a chaos drill (Orderly as separate processes on its own PostgreSQL and NATS, faults under load) and writes its report.',
+  synopsis: '-- [--drill <file>] [--out <path prefix>] [--service-log <file>]',
+  options: {
+    drill: {
+      type: 'string',
+      value: 'file',
+      description: 'the drill to run (default chaos/drills/standard.yaml)',
+    },
+    out: {
+      type: 'string',
+      value: 'path prefix',
+      description: 'where the report goes, as .md and .json (default chaos/results/<date>-<drill>)',
+    },
+    'service-log': {
+      type: 'string',
+      value: 'file',
+      description: 'every line the services print (default in the temp folder)',
+    },
+  },
+  notes:
+    'Exit code: 0 PASSED; 2 PASSED with warnings; 1 FAILED. A command-line mistake also exits 2,\nbefore anything starts and without a report.',
+  examples: [
+    'npm run chaos -- --drill chaos/drills/short.yaml --out /tmp/short',
+    'npm run chaos -- --drill chaos/drills/long.yaml',
+  ],
+  version: toolVersion(new URL('../package.json', import.meta.url)),
+});
 
-const drillPath = argument('drill') ?? join(repoRoot, 'chaos/drills/standard.yaml');
+const args = parseCommand(chaosCommand, process.argv.slice(2), processIo);
+if ('exitCode' in args) process.exit(args.exitCode);
+const { values } = args;
+
+const drillPath = values.drill ?? join(repoRoot, 'chaos/drills/standard.yaml');
 const drill = loadDrill(drillPath);
 const out =
-  argument('out') ??
+  values.out ??
   join(repoRoot, 'chaos/results', `${new Date().toISOString().slice(0, 10)}-${drill.name}`);
 const report = await runDrill(drill, {
-  serviceLog: argument('service-log') ?? join(tmpdir(), `orderly-chaos-${drill.name}-services.log`),
+  serviceLog: values['service-log'] ?? join(tmpdir(), `orderly-chaos-${drill.name}-services.log`),
 });
 const files = writeReport(report, out);
 console.log(`\n${report.ok ? '✔' : '✖'} drill ${drill.name} ${headline(report)}`);

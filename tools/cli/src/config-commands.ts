@@ -18,6 +18,8 @@ import { checkSagaTimeouts, inventoryConfigSchema } from '@orderly/inventory';
 import { notificationConfigSchema } from '@orderly/notification';
 import { orderConfigSchema } from '@orderly/order';
 import { paymentConfigSchema } from '@orderly/payment';
+import { parseCommand, usageFailure, type CommandIo } from './command-line.js';
+import { checkConfigCommand, printConfigCommand } from './commands.js';
 
 /**
  * `orderly config print` and `orderly config check`: the configuration as data, inspected without
@@ -33,33 +35,6 @@ export const serviceSchemas: Readonly<Record<string, ServiceSchema>> = {
   order: orderConfigSchema,
   payment: paymentConfigSchema,
 };
-
-export const configUsage = `  orderly config print --service <name> [--config file] [--set key=value ...] [--<key>=value ...] [--json]
-  orderly config check <file> [<file> ...]`;
-
-interface Output {
-  out(text: string): void;
-  err(text: string): void;
-}
-
-function optionValue(args: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] ?? '';
-    if (arg === `--${name}`) return args[i + 1];
-    if (arg.startsWith(`--${name}=`)) return arg.slice(name.length + 3);
-  }
-  return undefined;
-}
-
-function withoutOption(args: readonly string[], name: string): string[] {
-  const kept: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] ?? '';
-    if (arg === `--${name}`) i++;
-    else if (!arg.startsWith(`--${name}=`)) kept.push(arg);
-  }
-  return kept;
-}
 
 /** Every problem of `document` for the platform and the given services (key, value and rule each). */
 export function configProblems(document: ConfigDocument, services: readonly string[]): string[] {
@@ -106,20 +81,22 @@ function formatEntries(entries: readonly (ConfigEntry & { reload: string })[]): 
 
 /** `orderly config print --service order --config config/prod.yaml` */
 export function printConfig(
-  args: readonly string[],
+  argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
-  io: Output,
+  io: CommandIo,
 ): number {
-  const service = optionValue(args, 'service');
+  const spec = printConfigCommand;
+  const args = parseCommand(spec, argv, io);
+  if ('exitCode' in args) return args.exitCode;
+  const service = args.values.service;
   const schema = service ? serviceSchemas[service] : undefined;
-  if (!service || !schema) {
-    io.err(
-      `orderly config print: --service must be one of ${Object.keys(serviceSchemas).join(', ')}\n`,
+  if (!service || !schema)
+    return usageFailure(
+      spec,
+      `--service must be one of ${Object.keys(serviceSchemas).join(', ')}`,
+      io,
     );
-    return 2;
-  }
-  const argv = withoutOption(args, 'service').filter((a) => a !== '--json');
-  const document = loadConfigDocument({ argv, env });
+  const document = loadConfigDocument({ argv: args.configArgv, env });
   const problems = configProblems(document, [service]);
   if (problems.length > 0) {
     io.err(`invalid configuration for ${service}:\n  ${problems.join('\n  ')}\n`);
@@ -139,7 +116,7 @@ export function printConfig(
     ...entry,
     reload: isReloadable(entry.key, reloadable) ? 'reloadable' : 'restart',
   }));
-  if (args.includes('--json')) {
+  if (args.values.json) {
     io.out(`${JSON.stringify({ service, files: document.files, entries }, null, 2)}\n`);
     return 0;
   }
@@ -152,12 +129,10 @@ export function printConfig(
 }
 
 /** `orderly config check deploy/prod/config.yaml`: the file over the defaults, for every service. */
-export function checkConfig(args: readonly string[], io: Output): number {
-  const files = args.filter((a) => !a.startsWith('--'));
-  if (files.length === 0) {
-    io.err('orderly config check: name at least one file\n');
-    return 2;
-  }
+export function checkConfig(argv: readonly string[], io: CommandIo): number {
+  const args = parseCommand(checkConfigCommand, argv, io);
+  if ('exitCode' in args) return args.exitCode;
+  const files = args.positionals;
   let failed = false;
   for (const file of files) {
     if (!existsSync(file)) {

@@ -9,32 +9,29 @@ import {
   parseConfigSection,
   platformConfigSchema,
 } from '@orderly/platform';
+import { parseCommand, usageFailure, type CommandIo } from './command-line.js';
+import { getOrderCommand } from './commands.js';
 
 /**
  * `orderly orders get <orderId>`: any customer's order, through GetOrderForOperator as the operator
  * workload (the customer-facing GetOrder needs the customer's id).
  */
-export const ordersUsage = `  orderly orders get <orderId>  [--config file] [--url order-url] [--json]`;
-
 export async function runOrdersCommand(
   command: string | undefined,
-  args: readonly string[],
-  io: { out(text: string): void; err(text: string): void },
+  argv: readonly string[],
+  io: CommandIo,
 ): Promise<number> {
-  const orderId = args[0];
-  if (command !== 'get' || !orderId || orderId.startsWith('--')) {
-    io.err(`usage:\n${ordersUsage}\n`);
-    return 2;
-  }
+  const spec = getOrderCommand;
+  if (command !== 'get') return usageFailure(spec, `unknown command '${command ?? ''}'`, io);
+  const args = parseCommand(spec, argv, io);
+  if ('exitCode' in args) return args.exitCode;
+  const orderId = args.positionals[0]!;
   const platform = parseConfigSection(
     platformConfigSchema,
-    loadConfigDocument({ argv: args }).document,
+    loadConfigDocument({ argv: args.configArgv }).document,
   );
   const order = platform.services.order as { host?: unknown; port?: unknown } | undefined;
-  const urlIndex = args.indexOf('--url');
-  const baseUrl =
-    (urlIndex >= 0 ? args[urlIndex + 1] : undefined) ??
-    `http://${String(order?.host)}:${String(order?.port)}`;
+  const baseUrl = args.values.url ?? `http://${String(order?.host)}:${String(order?.port)}`;
   const client = createRpcClient(OrderService, {
     baseUrl,
     defaultTimeoutMs: platform.rpc.defaultTimeoutMs,
@@ -43,7 +40,7 @@ export async function runOrdersCommand(
   try {
     const found = (await client.getOrderForOperator({ orderId })).order;
     if (!found) throw new Error(`order ${orderId}: empty answer`);
-    if (args.includes('--json')) io.out(`${JSON.stringify(toJson(OrderSchema, found))}\n`);
+    if (args.values.json) io.out(`${JSON.stringify(toJson(OrderSchema, found))}\n`);
     else
       io.out(
         `${found.orderId}\tcustomer ${found.customerId}\t${OrderStatus[found.status]}\ttotal ${found.totalCents} cents\t${found.lines.length} line(s)\n`,

@@ -1,5 +1,15 @@
 import { readFileSync } from 'node:fs';
-import { Database, createLogger, findAppError, type PlatformConfig } from '@orderly/platform';
+import {
+  Database,
+  createLogger,
+  findAppError,
+  loadConfigDocument,
+  parseConfigSection,
+  platformConfigSchema,
+  type PlatformConfig,
+} from '@orderly/platform';
+import { parseCommand, type CommandIo } from './command-line.js';
+import { traceCommand } from './commands.js';
 
 /**
  * `orderly trace <orderId>`: an order's timeline from the services' own data, for when no tracing
@@ -246,24 +256,15 @@ export function formatTrace(trace: OrderTrace): string {
   return `${out.join('\n')}\n`;
 }
 
-/** `orderly trace <orderId> [--config file] [--logs file ...] [--json]` */
-export async function runTraceCommand(
-  platform: PlatformConfig,
-  orderId: string | undefined,
-  args: readonly string[],
-): Promise<number> {
-  if (!orderId || orderId.startsWith('--')) {
-    process.stderr.write(
-      'usage: orderly trace <orderId> [--config file] [--logs file ...] [--json]\n',
-    );
-    return 2;
-  }
-  const logFiles = args.flatMap((arg, i) =>
-    arg === '--logs' && args[i + 1] ? [args[i + 1] as string] : [],
+/** `orderly trace <orderId> [--logs file ...] [--json]` */
+export async function runTraceCommand(argv: readonly string[], io: CommandIo): Promise<number> {
+  const args = parseCommand(traceCommand, argv, io);
+  if ('exitCode' in args) return args.exitCode;
+  const platform = parseConfigSection(
+    platformConfigSchema,
+    loadConfigDocument({ argv: args.configArgv }).document,
   );
-  const trace = await traceOrder(platform, orderId, logFiles);
-  process.stdout.write(
-    args.includes('--json') ? `${JSON.stringify(trace, null, 2)}\n` : formatTrace(trace),
-  );
+  const trace = await traceOrder(platform, args.positionals[0]!, args.values.logs);
+  io.out(args.values.json ? `${JSON.stringify(trace, null, 2)}\n` : formatTrace(trace));
   return trace.status === undefined ? 1 : 0;
 }

@@ -6,16 +6,32 @@ import {
   parseConfigSection,
   platformConfigSchema,
 } from '@orderly/platform';
+import { defineCommand, parseCommand, processIo, toolVersion } from '@orderly/cli/command-line';
 import { dependenciesOf, preflight } from './preflight.js';
 import { serviceNames } from './services.js';
 
 /**
  * `npm run start:distributed`: one process per service (as in production), against PostgreSQL and
- * NATS JetStream from configuration. Passes its arguments (e.g. `--config config/dev.yaml`) to each
- * service, prefixes nothing (each line is already JSON with service.name), and forwards SIGINT/SIGTERM.
+ * NATS JetStream from configuration. Passes its configuration arguments (`--config config/dev.yaml`,
+ * settings) to each service, prefixes nothing (each line is already JSON with service.name), and
+ * forwards SIGINT/SIGTERM.
  */
+const distributedCommand = defineCommand({
+  name: 'npm run start:distributed',
+  summary:
+    'runs one process per service against the PostgreSQL and NATS JetStream of the configuration.',
+  synopsis: '--',
+  options: {},
+  configLayers: true,
+  notes:
+    'The script passes --config config/dev.yaml; a --config given after -- replaces it. Every service\ngets the configuration arguments. Checks that PostgreSQL and NATS answer before starting any.',
+  examples: ['npm run start:distributed -- --config config/prod.yaml --logLevel=debug'],
+  version: toolVersion(new URL('../package.json', import.meta.url)),
+});
+const args = parseCommand(distributedCommand, process.argv.slice(2), processIo);
+if ('exitCode' in args) process.exit(args.exitCode);
+const argv = args.configArgv;
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const argv = process.argv.slice(2);
 const platform = parseConfigSection(platformConfigSchema, loadConfigDocument({ argv }).document);
 const log = createLogger({
   service: 'launcher',

@@ -14,6 +14,7 @@ import {
   type ConfigDocument,
   type PlatformConfig,
 } from '@orderly/platform';
+import { defineCommand, parseCommand, processIo, toolVersion } from '@orderly/cli/command-line';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
 import { buildAllServices, startAll, stopAll, validateAllServices } from './services.js';
 
@@ -22,8 +23,22 @@ import { buildAllServices, startAll, stopAll, validateAllServices } from './serv
  * in-memory bus, every service on its own port, a demo catalog. Killing the process at any moment
  * loses nothing: events stay in the outboxes until every consumer has committed them.
  */
+const embeddedCommand = defineCommand({
+  name: 'npm start',
+  summary:
+    'runs the whole system in one process: embedded PostgreSQL, the in-memory bus, every service on its own port.',
+  synopsis: '--',
+  options: {},
+  configLayers: true,
+  notes:
+    'Configuration: defaults < config/embedded.yaml < --config file < ORDERLY_* variables < settings.\nStop with Ctrl-C (SIGINT) or SIGTERM.',
+  examples: ['npm start -- --config my-embedded.yaml --logLevel=debug'],
+  version: toolVersion(new URL('../package.json', import.meta.url)),
+});
+const args = parseCommand(embeddedCommand, process.argv.slice(2), processIo);
+if ('exitCode' in args) process.exit(args.exitCode);
+const argv = args.configArgv;
 const embeddedConfig = fileURLToPath(new URL('../../../config/embedded.yaml', import.meta.url));
-const argv = process.argv.slice(2);
 
 /**
  * Every layer, read again at each reload: defaults < config/embedded.yaml < `--config` file <

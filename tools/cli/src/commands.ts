@@ -1,0 +1,228 @@
+import { defineCommand, toolVersion, type Program } from './command-line.js';
+
+/**
+ * Every `orderly` command: its usage, options and an example (what `--help` prints), and the module
+ * that runs it. A module is loaded only when its command runs, so `--help`, a usage error or a
+ * dead-letters command does not load every service's code.
+ */
+export const orderlyVersion = toolVersion(new URL('../package.json', import.meta.url));
+
+export const listDeadLettersCommand = defineCommand({
+  name: `orderly dead-letters list`,
+  summary:
+    'lists the messages that failed maxDeliver times (or once, permanently), with their error.',
+  synopsis: '[--json]',
+  options: {
+    json: { type: 'boolean', description: 'print JSON instead of one tab-separated line each' },
+  },
+  configLayers: true,
+  notes:
+    "With the NATS bus it reads JetStream; with the in-memory bus (embedded mode) it asks the running\nprocess, on the order service's operator port, as the operator workload.",
+  examples: ['npm run orderly -- dead-letters list --config config/embedded.yaml'],
+  version: orderlyVersion,
+});
+
+export const redriveDeadLettersCommand = defineCommand({
+  name: `orderly dead-letters redrive`,
+  summary: 'publishes dead letters again to their subject and removes them from the dead letters.',
+  synopsis: '(--id <id> ... | --all)',
+  options: {
+    id: {
+      type: 'string',
+      multiple: true,
+      value: 'id',
+      description: 'a dead letter to redrive (its id from dead-letters list); repeatable',
+    },
+    all: { type: 'boolean', description: 'redrive every dead letter' },
+  },
+  configLayers: true,
+  notes:
+    'Without --id or --all nothing is redriven. A subscription that already applied an event ignores\nit again (its inbox).',
+  examples: [
+    'npm run orderly -- dead-letters redrive --id 17 --id 18',
+    'npm run orderly -- dead-letters redrive --all --config config/embedded.yaml',
+  ],
+  version: orderlyVersion,
+});
+
+export const traceCommand = defineCommand({
+  name: `orderly trace`,
+  summary: "prints an order's timeline from the services' own data (read-only).",
+  synopsis: '<orderId> [--logs <file> ...] [--json]',
+  positionals: { name: '<orderId>', min: 1, max: 1 },
+  options: {
+    logs: {
+      type: 'string',
+      multiple: true,
+      value: 'file',
+      description:
+        'JSON log lines: those about the order and those sharing its trace ids; repeatable',
+    },
+    json: { type: 'boolean', description: 'print the trace as JSON' },
+  },
+  configLayers: true,
+  notes: 'Exit code 1 when the order is not in the order database.',
+  examples: ['npm run orderly -- trace <orderId> --config config/embedded.yaml --logs orderly.log'],
+  version: orderlyVersion,
+});
+
+const identityUrl = {
+  type: 'string',
+  value: 'url',
+  description: "the identity service's RPC address (default: services.identity host and port)",
+} as const;
+
+export const rotateKeysCommand = defineCommand({
+  name: `orderly keys rotate`,
+  summary:
+    "replaces the identity service's signing key: a new key signs from now on, the current one retires once its tokens have expired.",
+  synopsis: '--yes [--url <url>] [--json]',
+  options: {
+    yes: { type: 'boolean', description: 'rotate (a rotation cannot be undone)' },
+    url: identityUrl,
+    json: { type: 'boolean', description: 'print the new and the retiring key as JSON' },
+  },
+  configLayers: true,
+  notes: 'Without --yes nothing changes.',
+  examples: [
+    'npm run orderly -- keys rotate --yes --config config/embedded.yaml',
+    'npm run orderly -- keys rotate --yes --url http://127.0.0.1:8085',
+  ],
+  version: orderlyVersion,
+});
+
+export const listKeysCommand = defineCommand({
+  name: `orderly keys list`,
+  summary: 'lists the published signing keys: the signing one first, then those retiring.',
+  synopsis: '[--url <url>] [--json]',
+  options: {
+    url: identityUrl,
+    json: { type: 'boolean', description: 'print JSON' },
+  },
+  configLayers: true,
+  examples: ['npm run orderly -- keys list --config config/embedded.yaml'],
+  version: orderlyVersion,
+});
+
+export const generateWorkloadKeysCommand = defineCommand({
+  name: `orderly workload-keys generate`,
+  summary:
+    'writes one production Ed25519 key pair per workload, <name>.private.jwk and <name>.public.jwk.',
+  synopsis: '<name> ... --out <dir>',
+  positionals: { name: '<name>', min: 1 },
+  options: {
+    out: { type: 'string', value: 'dir', description: 'the folder to write them to (required)' },
+  },
+  notes: 'Never overwrites a file. docs/deploy.md shows the Secrets to create from them.',
+  examples: [
+    'npm run orderly -- workload-keys generate gateway order inventory payment notification identity operator --out keys',
+  ],
+  version: orderlyVersion,
+});
+
+export const getOrderCommand = defineCommand({
+  name: `orderly orders get`,
+  summary: "prints any customer's order, as the operator workload (GetOrderForOperator).",
+  synopsis: '<orderId> [--url <url>] [--json]',
+  positionals: { name: '<orderId>', min: 1, max: 1 },
+  options: {
+    url: {
+      type: 'string',
+      value: 'url',
+      description: "the order service's RPC address (default: services.order host and port)",
+    },
+    json: { type: 'boolean', description: 'print the order as JSON' },
+  },
+  configLayers: true,
+  examples: ['npm run orderly -- orders get <orderId> --config config/embedded.yaml'],
+  version: orderlyVersion,
+});
+
+export const printConfigCommand = defineCommand({
+  name: `orderly config print`,
+  summary:
+    "prints a service's effective configuration: each value, its source and whether it reloads; secrets redacted.",
+  synopsis: '--service <name> [--json]',
+  options: {
+    service: { type: 'string', value: 'name', description: 'the service (required)' },
+    json: { type: 'boolean', description: 'print JSON' },
+  },
+  configLayers: true,
+  notes: 'Starts nothing and opens no connection.',
+  examples: [
+    'npm run orderly -- config print --service order --config config/prod.yaml',
+    'npm run orderly -- config print --service payment --set logLevel=debug --json',
+  ],
+  version: orderlyVersion,
+});
+
+export const checkConfigCommand = defineCommand({
+  name: `orderly config check`,
+  summary: 'validates configuration files against the platform and every service schema.',
+  synopsis: '<file> ...',
+  positionals: { name: '<file>', min: 1 },
+  options: {},
+  notes:
+    "Each file alone over the defaults, without the environment (the checking machine's variables\nmust not hide a problem); no network. Exit code 1 when a file is invalid.",
+  examples: ['npm run orderly -- config check config/prod.yaml'],
+  version: orderlyVersion,
+});
+
+export const orderlyProgram: Program = {
+  name: 'orderly',
+  summary:
+    "the operator's command line: dead letters, order timelines, signing keys, orders, configuration.",
+  version: orderlyVersion,
+  commands: {
+    'dead-letters': {
+      list: {
+        spec: listDeadLettersCommand,
+        run: async (argv, io) =>
+          (await import('./dead-letters-command.js')).listDeadLetters(argv, io),
+      },
+      redrive: {
+        spec: redriveDeadLettersCommand,
+        run: async (argv, io) =>
+          (await import('./dead-letters-command.js')).redriveDeadLetters(argv, io),
+      },
+    },
+    trace: {
+      spec: traceCommand,
+      run: async (argv, io) => (await import('./trace-command.js')).runTraceCommand(argv, io),
+    },
+    keys: {
+      rotate: {
+        spec: rotateKeysCommand,
+        run: async (argv, io) => (await import('./keys-command.js')).rotateKeys(argv, io),
+      },
+      list: {
+        spec: listKeysCommand,
+        run: async (argv, io) => (await import('./keys-command.js')).listKeys(argv, io),
+      },
+    },
+    'workload-keys': {
+      generate: {
+        spec: generateWorkloadKeysCommand,
+        run: async (argv, io) => (await import('./keys-command.js')).generateWorkloadKeys(argv, io),
+      },
+    },
+    orders: {
+      get: {
+        spec: getOrderCommand,
+        run: async (argv, io) =>
+          (await import('./orders-command.js')).runOrdersCommand('get', argv, io),
+      },
+    },
+    config: {
+      print: {
+        spec: printConfigCommand,
+        run: async (argv, io) =>
+          (await import('./config-commands.js')).printConfig(argv, process.env, io),
+      },
+      check: {
+        spec: checkConfigCommand,
+        run: async (argv, io) => (await import('./config-commands.js')).checkConfig(argv, io),
+      },
+    },
+  },
+};
