@@ -40,6 +40,7 @@ export const needsPostgresOrNats = [
   'services/payment/test/payment-flags.test.ts',
   'tools/chaos/test/invariants.test.ts',
   'tools/chaos/test/reorder-drill.test.ts',
+  'tools/cli/test/dead-letters-command.test.ts',
   'tools/cli/test/orders-command.test.ts',
   'bench/test/bench-smoke.test.ts',
 ];
