@@ -7,6 +7,7 @@ import { defineConfig } from 'vitest/config';
  * test/repo/test-projects.test.ts keeps this list honest.
  */
 export const needsPostgresOrNats = [
+  'platform/test/batch-handlers.test.ts',
   'platform/test/bus-nats-dependency-outage.test.ts',
   'platform/test/bus-nats.test.ts',
   'platform/test/database-connection-loss.test.ts',

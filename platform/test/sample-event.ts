@@ -10,7 +10,8 @@ import {
 
 /**
  * A sample event for platform tests, described in code so the platform depends on no service's
- * contract: `platformtest.v1.SampleHappened { event_id, occurred_at, schema_version, subject_id }`.
+ * contract: `platformtest.v1.SampleHappened { event_id, occurred_at, schema_version, subject_id }` (and
+ * `SampleEnded`, the same fields).
  */
 const optional = FieldDescriptorProto_Label.OPTIONAL;
 const file = create(FileDescriptorProtoSchema, {
@@ -21,6 +22,40 @@ const file = create(FileDescriptorProtoSchema, {
   messageType: [
     {
       name: 'SampleHappened',
+      field: [
+        {
+          name: 'event_id',
+          jsonName: 'eventId',
+          number: 1,
+          label: optional,
+          type: FieldDescriptorProto_Type.STRING,
+        },
+        {
+          name: 'occurred_at',
+          jsonName: 'occurredAt',
+          number: 2,
+          label: optional,
+          type: FieldDescriptorProto_Type.MESSAGE,
+          typeName: '.google.protobuf.Timestamp',
+        },
+        {
+          name: 'schema_version',
+          jsonName: 'schemaVersion',
+          number: 3,
+          label: optional,
+          type: FieldDescriptorProto_Type.UINT32,
+        },
+        {
+          name: 'subject_id',
+          jsonName: 'subjectId',
+          number: 4,
+          label: optional,
+          type: FieldDescriptorProto_Type.STRING,
+        },
+      ],
+    },
+    {
+      name: 'SampleEnded',
       field: [
         {
           name: 'event_id',
@@ -70,3 +105,15 @@ export type SampleHappened = Message<'platformtest.v1.SampleHappened'> & {
 export const SampleHappenedSchema = registry.getMessage(
   'platformtest.v1.SampleHappened',
 ) as GenMessage<SampleHappened>;
+
+/** A second type with the same fields, for subscriptions that take several types. */
+export type SampleEnded = Message<'platformtest.v1.SampleEnded'> & {
+  eventId: string;
+  occurredAt?: Timestamp;
+  schemaVersion: number;
+  subjectId: string;
+};
+
+export const SampleEndedSchema = registry.getMessage(
+  'platformtest.v1.SampleEnded',
+) as GenMessage<SampleEnded>;

@@ -98,6 +98,28 @@ export function onBatch<Desc extends DescMessage>(
   };
 }
 
+/**
+ * One set-based handler for several event types of a subscription (tell them apart by
+ * `item.event.$typeName`): consecutive events of any of these types are one run, so the handler can
+ * take all its locks in one sorted statement — two runs in one transaction, each sorted on its own,
+ * could still deadlock with another batch.
+ */
+export function onBatchOf<const Schemas extends readonly DescMessage[]>(
+  schemas: Schemas,
+  handleBatch: (
+    tx: Sql,
+    items: readonly BatchItem<MessageShape<Schemas[number]>>[],
+  ) => Promise<void>,
+): EventHandler[] {
+  const shared = (tx: Sql, items: readonly BatchItem<unknown>[]) =>
+    handleBatch(tx, items as readonly BatchItem<MessageShape<Schemas[number]>>[]);
+  return schemas.map((schema) => ({
+    schema,
+    handle: (tx, event, context) => shared(tx, [{ event, context, inTrace: (work) => work() }]),
+    handleBatch: shared,
+  }));
+}
+
 /** One decoded delivery waiting for its batch; `trace` is the delivery span's context. */
 interface PendingEvent {
   readonly handler: EventHandler;
@@ -120,7 +142,7 @@ export async function startEventConsumer(
 
   /**
    * Runs each new event's handler in its own trace context, so what it publishes continues its
-   * trace. Consecutive events of a handler that has `handleBatch` go to it as one run.
+   * trace. Consecutive events whose handlers share a `handleBatch` go to it as one run.
    */
   const applyAll = async (
     tx: Sql,
@@ -138,7 +160,9 @@ export async function startEventConsumer(
     };
     for (const [index, pending] of events.entries()) {
       if (!applied[index]) continue;
-      if (run.length > 0 && run[0]!.handler !== pending.handler) await flush();
+      // A run is one handleBatch function: one handler, or several sharing it (onBatchOf).
+      if (run.length > 0 && run[0]!.handler.handleBatch !== pending.handler.handleBatch)
+        await flush();
       if (pending.handler.handleBatch) {
         run.push(pending);
         continue;
@@ -173,10 +197,13 @@ export async function startEventConsumer(
         return await inTransaction(events);
       } catch {
         // One delivery failed and took the batch's transaction with it: nothing of the batch was
-        // committed. Apply each on its own, so only the failing one fails (and is retried or dead-lettered).
-        return Promise.all(
-          events.map((pending) => applyAlone(pending).catch((error: unknown) => toError(error))),
-        );
+        // committed. Apply each on its own, so only the failing one fails (and is retried or
+        // dead-lettered) — one after the other in delivery order, as the batch would have: two
+        // events about one order (a declined and a good payment request) must not swap places.
+        const outcomes: (Applied | Error)[] = [];
+        for (const pending of events)
+          outcomes.push(await applyAlone(pending).catch((error: unknown) => toError(error)));
+        return outcomes;
       }
     });
 
