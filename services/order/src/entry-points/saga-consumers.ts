@@ -1,5 +1,5 @@
 import type { DescMessage, MessageShape } from '@bufbuild/protobuf';
-import { onBatch, type EventHandler, type Logger, type Outbox } from '@orderly/platform';
+import { onBatchOf, type EventHandler, type Logger, type Outbox } from '@orderly/platform';
 import {
   StockRejectedSchema,
   StockReservedSchema,
@@ -31,33 +31,52 @@ export interface SagaConsumerDeps {
   readonly onFinished?: (order: Order) => void;
 }
 
+/** How one kind of answer advances an order. */
+interface AnswerRule {
+  readonly schema: DescMessage;
+  readonly decide: (order: Order, event: never, now: Date) => SagaStep;
+}
+
+function answerRule<Desc extends DescMessage>(
+  schema: Desc,
+  decide: (order: Order, event: MessageShape<Desc> & { orderId: string }, now: Date) => SagaStep,
+): AnswerRule {
+  return { schema, decide: decide };
+}
+
 /**
  * Answer events → saga steps on the orders they name, in the inbox transaction. A run of answers
- * (consecutive ones of a batch) is applied set-based: one statement locks and loads all their
- * orders, one stores every change and one writes every event, instead of four per answer.
+ * (consecutive ones of a batch, of any of the subscription's types) is applied set-based: one
+ * statement locks and loads all their orders in id order, one stores every change and one writes
+ * every event, instead of four per answer. One run per batch means one lock statement per
+ * transaction, so two batches cannot deadlock on orders.
  */
-function sagaAnswers<Desc extends DescMessage>(
-  deps: SagaConsumerDeps,
-  schema: Desc,
-  rule: (order: Order, event: MessageShape<Desc> & { orderId: string }, now: Date) => SagaStep,
-): EventHandler {
-  const answer = schema.name;
-  return onBatch(schema, async (tx, items) => {
-    const events = items.map((item) => item.event as MessageShape<Desc> & { orderId: string });
-    const steps = await advanceSagas(
-      orderStore(tx, deps.outbox),
-      events.map((event, index) => ({
-        orderId: event.orderId,
-        answer,
-        decide: (order) => rule(order, event, deps.clock()),
-        inTrace: (work) => items[index]!.inTrace(work),
-      })),
-    );
-    // In each answer's trace, so its log lines carry it.
-    steps.forEach((step, index) =>
-      items[index]!.inTrace(() => reportStep(deps, answer, events[index]!.orderId, step)),
-    );
-  });
+function sagaAnswers(deps: SagaConsumerDeps, rules: readonly AnswerRule[]): EventHandler[] {
+  const byType = new Map(rules.map((rule) => [rule.schema.typeName, rule]));
+  return onBatchOf(
+    rules.map((rule) => rule.schema),
+    async (tx, items) => {
+      const answers = items.map((item) => {
+        const event = item.event as unknown as { $typeName: string; orderId: string };
+        const rule = byType.get(event.$typeName)!;
+        return { event, rule, item };
+      });
+      const steps = await advanceSagas(
+        orderStore(tx, deps.outbox),
+        answers.map(({ event, rule, item }) => ({
+          orderId: event.orderId,
+          answer: rule.schema.name,
+          decide: (order: Order) => rule.decide(order, event as never, deps.clock()),
+          inTrace: <T>(work: () => T) => item.inTrace(work),
+        })),
+      );
+      // In each answer's trace, so its log lines carry it.
+      steps.forEach((step, index) => {
+        const { event, rule, item } = answers[index]!;
+        item.inTrace(() => reportStep(deps, rule.schema.name, event.orderId, step));
+      });
+    },
+  );
 }
 
 function reportStep(deps: SagaConsumerDeps, answer: string, orderId: string, step: SagaStep): void {
@@ -79,8 +98,8 @@ function reportStep(deps: SagaConsumerDeps, answer: string, orderId: string, ste
 }
 
 export function stockResultHandlers(deps: SagaConsumerDeps): EventHandler[] {
-  return [
-    sagaAnswers(deps, StockReservedSchema, (order, event, now) =>
+  return sagaAnswers(deps, [
+    answerRule(StockReservedSchema, (order, event, now) =>
       onStockReserved(
         order,
         {
@@ -95,15 +114,13 @@ export function stockResultHandlers(deps: SagaConsumerDeps): EventHandler[] {
         now,
       ),
     ),
-    sagaAnswers(deps, StockRejectedSchema, (order, _event, now) => onStockRejected(order, now)),
-  ];
+    answerRule(StockRejectedSchema, (order, _event, now) => onStockRejected(order, now)),
+  ]);
 }
 
 export function paymentResultHandlers(deps: SagaConsumerDeps): EventHandler[] {
-  return [
-    sagaAnswers(deps, PaymentSucceededSchema, (order, _event, now) =>
-      onPaymentSucceeded(order, now),
-    ),
-    sagaAnswers(deps, PaymentFailedSchema, (order, _event, now) => onPaymentFailed(order, now)),
-  ];
+  return sagaAnswers(deps, [
+    answerRule(PaymentSucceededSchema, (order, _event, now) => onPaymentSucceeded(order, now)),
+    answerRule(PaymentFailedSchema, (order, _event, now) => onPaymentFailed(order, now)),
+  ]);
 }
