@@ -84,6 +84,9 @@ export async function createInventoryService(
       },
     }),
   );
+  // Batched: deliveries that arrive together are one transaction and one run of set-based SQL.
+  // Two batches cannot deadlock: every run locks in one global order ("lock order" in
+  // data-access/reservation-repository.ts).
   runtime.consume(
     reserveStockSubscription,
     reserveStockHandlers({
@@ -94,10 +97,12 @@ export async function createInventoryService(
         return live.service.reservationTtlMs;
       },
     }),
+    { batched: true },
   );
   runtime.consume(
     settleReservationsSubscription,
     settleReservationsHandlers({ log: runtime.log, clock }),
+    { batched: true },
   );
   const staleMetrics = staleReservationMetrics(runtime.telemetry);
   runtime.every(

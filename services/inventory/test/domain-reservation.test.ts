@@ -3,7 +3,9 @@ import {
   canTransition,
   decideRepeatedOrderPlaced,
   decideReservation,
+  decideReservations,
   decideSettlement,
+  decideSettlements,
   mergeOrderLines,
   reservationExpiresAt,
   reservationStatuses,
@@ -175,6 +177,155 @@ describe('decideSettlement', () => {
     expect(decideSettlement('cancelled', 'EXPIRED')).toBe('ignore');
     expect(decideSettlement('cancelled', 'REJECTED')).toBe('ignore');
     expect(decideSettlement('cancelled', 'CONFIRMED')).toBe('unexpected');
+  });
+});
+
+/** Ids r1, r2, … in the order they are asked for. */
+function sequentialIds(): () => string {
+  let next = 0;
+  return () => `r${++next}`;
+}
+
+describe('decideReservations', () => {
+  test('when orders of one run compete for the stock, then they take it in delivery order', () => {
+    const steps = decideReservations(
+      [
+        { orderId: 'o1', lines: [{ sku: 'SKU-MUG', quantity: 2 }] },
+        { orderId: 'o2', lines: [{ sku: 'SKU-MUG', quantity: 1 }] },
+        { orderId: 'o3', lines: [{ sku: 'SKU-COFFEE', quantity: 10 }] },
+      ],
+      new Map(),
+      catalog(coffee, mug),
+      sequentialIds(),
+    );
+    expect(steps).toEqual([
+      {
+        kind: 'decided',
+        reservationId: 'r1',
+        decision: expect.objectContaining({ outcome: 'reserved' }) as unknown,
+      },
+      {
+        kind: 'decided',
+        reservationId: 'r2',
+        decision: { outcome: 'rejected', reason: 'OUT_OF_STOCK', skus: ['SKU-MUG'] },
+      },
+      {
+        kind: 'decided',
+        reservationId: 'r3',
+        decision: expect.objectContaining({ outcome: 'reserved' }) as unknown,
+      },
+    ]);
+  });
+
+  test('when a rejected order would have fitted, then its stock stays for the next order of the run', () => {
+    const steps = decideReservations(
+      [
+        {
+          orderId: 'o1',
+          lines: [
+            { sku: 'SKU-MUG', quantity: 1 },
+            { sku: 'SKU-NOPE', quantity: 1 },
+          ],
+        },
+        { orderId: 'o2', lines: [{ sku: 'SKU-MUG', quantity: 2 }] },
+      ],
+      new Map(),
+      catalog(mug),
+      sequentialIds(),
+    );
+    expect(steps.map((s) => (s.kind === 'decided' ? s.decision.outcome : s.kind))).toEqual([
+      'rejected',
+      'reserved',
+    ]);
+  });
+
+  test('when an order repeats within the run or already has a reservation, then the repeated-OrderPlaced rules apply', () => {
+    const steps = decideReservations(
+      [
+        { orderId: 'o1', lines: [{ sku: 'SKU-MUG', quantity: 1 }] },
+        { orderId: 'o1', lines: [{ sku: 'SKU-MUG', quantity: 1 }] },
+        { orderId: 'o2', lines: [{ sku: 'SKU-MUG', quantity: 1 }] },
+        { orderId: 'o3', lines: [{ sku: 'SKU-MUG', quantity: 1 }] },
+      ],
+      new Map([
+        ['o2', { id: 'old-2', status: 'CANCELLED' as const }],
+        ['o3', { id: 'old-3', status: 'CONFIRMED' as const }],
+      ]),
+      catalog(mug),
+      sequentialIds(),
+    );
+    expect(steps).toEqual([
+      expect.objectContaining({ kind: 'decided', reservationId: 'r1' }),
+      { kind: 'ignore', reservationId: 'r1' },
+      { kind: 'already-settled', status: 'CANCELLED' },
+      { kind: 'ignore', reservationId: 'old-3' },
+    ]);
+  });
+});
+
+describe('decideSettlements', () => {
+  const held = (id: string, status: 'RESERVED' | 'EXPIRED', quantity = 2) => ({
+    id,
+    status,
+    lines: [{ sku: 'SKU-MUG', quantity }],
+  });
+
+  test('when a run confirms, cancels and cancels again, then each order is settled once in delivery order', () => {
+    const steps = decideSettlements(
+      [
+        { orderId: 'o1', outcome: 'confirmed' },
+        { orderId: 'o2', outcome: 'cancelled' },
+        { orderId: 'o2', outcome: 'cancelled' },
+        { orderId: 'o3', outcome: 'cancelled' },
+        { orderId: 'o3', outcome: 'confirmed' },
+      ],
+      new Map([
+        ['o1', held('r1', 'RESERVED')],
+        ['o2', held('r2', 'RESERVED')],
+      ]),
+      new Map(),
+      sequentialIds(),
+    );
+    expect(steps).toEqual([
+      {
+        action: 'confirm',
+        reservationId: 'r1',
+        from: 'RESERVED',
+        to: 'CONFIRMED',
+        lines: held('r1', 'RESERVED').lines,
+      },
+      {
+        action: 'release',
+        reservationId: 'r2',
+        from: 'RESERVED',
+        to: 'CANCELLED',
+        lines: held('r2', 'RESERVED').lines,
+      },
+      { action: 'ignore', status: 'CANCELLED' },
+      { action: 'record-tombstone', reservationId: 'r1' },
+      { action: 'unexpected', status: 'CANCELLED' },
+    ]);
+  });
+
+  test('when a legacy EXPIRED reservation is confirmed, then units released earlier in the run count as available', () => {
+    const reservations = new Map([
+      ['o1', held('r1', 'RESERVED', 2)],
+      ['o2', held('r2', 'EXPIRED', 3)],
+    ]);
+    const confirmBoth = [
+      { orderId: 'o2', outcome: 'confirmed' as const },
+      { orderId: 'o1', outcome: 'cancelled' as const },
+      { orderId: 'o2', outcome: 'confirmed' as const },
+    ];
+
+    const steps = decideSettlements(
+      confirmBoth,
+      reservations,
+      new Map([['SKU-MUG', 1]]),
+      sequentialIds(),
+    );
+
+    expect(steps.map((s) => s.action)).toEqual(['expired-short', 'release', 'confirm-expired']);
   });
 });
 

@@ -43,8 +43,9 @@ export async function upsertProduct(sql: Sql, input: ProductInput, now: Date): P
 }
 
 /**
- * Locks the products with these SKUs, always in SKU order so that concurrent transactions
- * never deadlock, and returns those that exist.
+ * Locks the products with these SKUs in one statement, always in SKU order (byte order,
+ * `COLLATE "C"`, whatever the database's collation) so that concurrent transactions never deadlock
+ * (see "lock order" in reservation-repository.ts), and returns those that exist.
  */
 export async function lockProducts(
   sql: Sql,
@@ -52,7 +53,7 @@ export async function lockProducts(
 ): Promise<Map<string, Product>> {
   if (skus.length === 0) return new Map();
   const { rows } = await sql.query<ProductRow>(
-    `SELECT ${columns} FROM products WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE`,
+    `SELECT ${columns} FROM products WHERE sku = ANY($1::text[]) ORDER BY sku COLLATE "C" FOR UPDATE`,
     [[...new Set(skus)]],
   );
   return new Map(rows.map((row) => [row.sku, toProduct(row)]));
@@ -76,15 +77,13 @@ export async function recordStockAdjustment(
 }
 
 /**
- * Applies stock movements (several for one SKU are added up). Locks the rows in SKU order first —
- * unless the caller says it already holds those locks (`lockProducts` earlier in the transaction),
- * which saves a round trip; the CHECK constraints refuse any counter going below zero.
+ * Applies stock movements with one statement (several for one SKU are added up) to rows the caller
+ * has locked (`lockProducts`); the CHECK constraints refuse any counter going below zero.
  */
 export async function applyStockMovements(
   sql: Sql,
   movements: readonly StockMovement[],
   now: Date,
-  options: { readonly alreadyLocked?: boolean } = {},
 ): Promise<void> {
   const bySku = new Map<string, { available: number; reserved: number; sold: number }>();
   for (const m of movements) {
@@ -97,7 +96,6 @@ export async function applyStockMovements(
   }
   if (bySku.size === 0) return;
   const skus = [...bySku.keys()].sort();
-  if (!options.alreadyLocked) await lockProducts(sql, skus);
   const totals = skus.map((sku) => bySku.get(sku)!);
   await sql.query(
     `UPDATE products p

@@ -1,4 +1,5 @@
 import type { Sql } from '@orderly/platform';
+import { invalidReservationTransition, reservationRace } from '../domain/inventory-errors.js';
 import {
   isReservationStatus,
   type PricedLine,
@@ -12,12 +13,6 @@ export interface StoredReservation {
   readonly orderId: string;
   readonly status: ReservationStatus;
   readonly expiresAt: Date | undefined;
-}
-
-export interface ReservedQuantity {
-  readonly reservationId: string;
-  readonly sku: string;
-  readonly quantity: number;
 }
 
 interface ReservationRow {
@@ -38,87 +33,151 @@ function toReservation(row: ReservationRow): StoredReservation {
   };
 }
 
-/** The order's reservation, locked for the rest of the transaction. */
-export async function lockReservationOfOrder(
+/** A locked reservation with the lines it holds (none for a REJECTED one or a tombstone). */
+export interface LockedReservation extends StoredReservation {
+  readonly lines: readonly { readonly sku: string; readonly quantity: number }[];
+}
+
+/** Advisory lock space of order ids (the first key of `pg_advisory_xact_lock(int, int)`). */
+const orderLockSpace = 0x494e5631;
+
+/**
+ * Lock order: why inventory's transactions cannot deadlock. Each consumer transaction is one run
+ * (a batch, or one event alone; settle's two event types share one handler) and locks in one
+ * global order, each step with one statement:
+ *
+ *   1. advisory locks on its order ids, by key, then those orders' reservation rows (here);
+ *   2. the product rows it needs, by SKU (`lockProducts`).
+ *
+ * It writes only what that covers: the rows it locked, and new reservations of orders it holds in
+ * (1), so an insert never waits for another transaction's insert of the same order id. A
+ * reservation row lock can then only wait for the stale-reservation report, which never waits
+ * itself; every other wait is for a lock above all those the transaction holds, and waits that only
+ * go up cannot close a cycle. (A second run in one transaction would lock below the first: keep one
+ * set-based handler per subscription.)
+ *
+ * Returns the reservations of these orders that exist, locked for the rest of the transaction,
+ * with their lines when `withLines`. (One created by the transaction this one waited for is not
+ * seen — the statement's snapshot is older — so inserting it again fails the run with
+ * INVENTORY_RESERVATION_RACE and the retry decides under it.)
+ */
+export async function lockReservationsOfOrders(
   sql: Sql,
-  orderId: string,
-): Promise<StoredReservation | undefined> {
-  const { rows } = await sql.query<ReservationRow>(
-    'SELECT id, order_id, status, expires_at FROM reservations WHERE order_id = $1 FOR UPDATE',
-    [orderId],
+  orderIds: readonly string[],
+  options: { readonly withLines?: boolean } = {},
+): Promise<Map<string, LockedReservation>> {
+  const ids = [...new Set(orderIds)].sort();
+  const reservations = new Map<string, LockedReservation>();
+  if (ids.length === 0) return reservations;
+  // An init plan: every advisory lock is taken, in key order, before any row is read.
+  const lockOrders = `(SELECT count(pg_advisory_xact_lock($2, k))
+        FROM (SELECT DISTINCT hashtext(o) AS k FROM unnest($1::text[]) AS o ORDER BY k) AS keys) >= 0`;
+  const { rows } = await sql.query<
+    ReservationRow & { sku: string | null; quantity: number | null }
+  >(
+    options.withLines
+      ? `SELECT r.id, r.order_id, r.status, r.expires_at, l.sku, l.quantity
+           FROM reservations r LEFT JOIN reservation_lines l ON l.reservation_id = r.id
+          WHERE r.order_id = ANY($1::text[]) AND ${lockOrders}
+          ORDER BY r.order_id, l.sku FOR UPDATE OF r`
+      : `SELECT r.id, r.order_id, r.status, r.expires_at, NULL AS sku, NULL::int AS quantity
+           FROM reservations r
+          WHERE r.order_id = ANY($1::text[]) AND ${lockOrders}
+          ORDER BY r.order_id FOR UPDATE OF r`,
+    [ids, orderLockSpace],
   );
-  return rows[0] ? toReservation(rows[0]) : undefined;
+  for (const row of rows) {
+    const reservation = reservations.get(row.order_id) ?? { ...toReservation(row), lines: [] };
+    reservations.set(
+      row.order_id,
+      row.sku === null || row.quantity === null
+        ? reservation
+        : {
+            ...reservation,
+            lines: [...reservation.lines, { sku: row.sku, quantity: row.quantity }],
+          },
+    );
+  }
+  return reservations;
+}
+
+/** A reservation to insert; its id is chosen by the caller, so events can name it before the write. */
+export interface NewReservation {
+  readonly id: string;
+  readonly orderId: string;
+  readonly status: ReservationStatus;
+  readonly createdAt: Date;
+  readonly expiresAt?: Date | undefined;
+  readonly settledAt?: Date | undefined;
+  readonly lines?: readonly PricedLine[];
+}
+
+/** A locked reservation going `from` → `to`. */
+export interface ReservationTransition {
+  readonly id: string;
+  readonly orderId: string;
+  readonly from: ReservationStatus;
+  readonly to: ReservationStatus;
 }
 
 /**
- * Inserts the order's reservation with its lines, in one statement (one round trip); returns its
- * id, or undefined when the order already has one (inserted concurrently: the caller decides again
- * under the other row), in which case no line is written either.
+ * Writes a run's reservations in one statement: the new ones with their lines (multi-row inserts
+ * from arrays) and the status changes of locked ones (settled at `now`). Throws when one was not
+ * written: a reservation for that order appeared meanwhile (the retry decides again under it).
  */
-export async function insertReservation(
+export async function writeReservations(
   sql: Sql,
-  reservation: {
-    orderId: string;
-    status: ReservationStatus;
-    createdAt: Date;
-    expiresAt?: Date | undefined;
-    settledAt?: Date | undefined;
+  changes: {
+    readonly inserts: readonly NewReservation[];
+    readonly transitions: readonly ReservationTransition[];
   },
-  lines: readonly PricedLine[] = [],
-): Promise<string | undefined> {
-  const { rows } = await sql.query<{ id: string }>(
-    `WITH reservation AS (
-       INSERT INTO reservations (order_id, status, created_at, expires_at, settled_at)
-       VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (order_id) DO NOTHING RETURNING id),
+  now: Date,
+): Promise<void> {
+  const inserts = [...changes.inserts].sort((a, b) => compare(a.orderId, b.orderId));
+  const transitions = [...changes.transitions].sort((a, b) => compare(a.orderId, b.orderId));
+  if (inserts.length === 0 && transitions.length === 0) return;
+  const lines = inserts.flatMap((r) => (r.lines ?? []).map((line) => ({ id: r.id, ...line })));
+  const { rows } = await sql.query<{ inserted: string[]; settled: string[] }>(
+    `WITH inserted AS (
+       INSERT INTO reservations (id, order_id, status, created_at, expires_at, settled_at)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[])
+       ON CONFLICT (order_id) DO NOTHING
+       RETURNING id),
      lines AS (
        INSERT INTO reservation_lines (reservation_id, sku, quantity, unit_price_cents)
-       SELECT reservation.id, l.sku, l.quantity, l.unit_price_cents
-         FROM reservation, unnest($6::text[], $7::int[], $8::bigint[]) AS l(sku, quantity, unit_price_cents))
-     SELECT id FROM reservation`,
+       SELECT l.reservation_id, l.sku, l.quantity, l.unit_price_cents
+         FROM unnest($7::uuid[], $8::text[], $9::int[], $10::bigint[]) AS l (reservation_id, sku, quantity, unit_price_cents)
+         JOIN inserted ON inserted.id = l.reservation_id),
+     settled AS (
+       UPDATE reservations r SET status = t.status, settled_at = $14
+         FROM unnest($11::uuid[], $12::text[], $13::text[]) AS t (id, status, from_status)
+        WHERE r.id = t.id AND r.status = t.from_status
+       RETURNING r.id)
+     SELECT ARRAY(SELECT id::text FROM inserted) AS inserted, ARRAY(SELECT id::text FROM settled) AS settled`,
     [
-      reservation.orderId,
-      reservation.status,
-      reservation.createdAt,
-      reservation.expiresAt ?? null,
-      reservation.settledAt ?? null,
+      inserts.map((r) => r.id),
+      inserts.map((r) => r.orderId),
+      inserts.map((r) => r.status),
+      inserts.map((r) => r.createdAt),
+      inserts.map((r) => r.expiresAt ?? null),
+      inserts.map((r) => r.settledAt ?? null),
+      lines.map((l) => l.id),
       lines.map((l) => l.sku),
       lines.map((l) => l.quantity),
       lines.map((l) => l.unitPriceCents.toString()),
+      transitions.map((t) => t.id),
+      transitions.map((t) => t.to),
+      transitions.map((t) => t.from),
+      now,
     ],
   );
-  return rows[0]?.id;
-}
-
-export async function reservedQuantities(
-  sql: Sql,
-  reservationIds: readonly string[],
-): Promise<ReservedQuantity[]> {
-  if (reservationIds.length === 0) return [];
-  const { rows } = await sql.query<{ reservation_id: string; sku: string; quantity: number }>(
-    `SELECT reservation_id, sku, quantity FROM reservation_lines WHERE reservation_id = ANY($1::uuid[]) ORDER BY sku`,
-    [reservationIds],
-  );
-  return rows.map((row) => ({
-    reservationId: row.reservation_id,
-    sku: row.sku,
-    quantity: row.quantity,
-  }));
-}
-
-/** Settles reservations that are still `from` (RESERVED unless said; the caller checked the transition). */
-export async function settleReservations(
-  sql: Sql,
-  reservationIds: readonly string[],
-  status: ReservationStatus,
-  now: Date,
-  from: ReservationStatus = 'RESERVED',
-): Promise<void> {
-  if (reservationIds.length === 0) return;
-  await sql.query(
-    `UPDATE reservations SET status = $2, settled_at = $3 WHERE id = ANY($1::uuid[]) AND status = $4`,
-    [reservationIds, status, now, from],
-  );
+  const inserted = new Set(rows[0]?.inserted ?? []);
+  const notInserted = inserts.find((r) => !inserted.has(r.id));
+  if (notInserted) throw reservationRace(notInserted.orderId);
+  const settled = new Set(rows[0]?.settled ?? []);
+  // Impossible while the rows are locked; checked so counters never move without their reservation.
+  const notSettled = transitions.find((t) => !settled.has(t.id));
+  if (notSettled) throw invalidReservationTransition(notSettled.id, notSettled.from, notSettled.to);
 }
 
 /**
@@ -152,3 +211,5 @@ export async function countReservationsHeldSince(sql: Sql, cutoff: Date): Promis
   );
   return rows[0]?.n ?? 0;
 }
+
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

@@ -184,6 +184,147 @@ export function decideSettlement(
   }
 }
 
+/** An OrderPlaced to decide: its order and lines. */
+export interface ReservationRequest {
+  readonly orderId: string;
+  readonly lines: readonly OrderLine[];
+}
+
+/** What one OrderPlaced of a run does. */
+export type ReservationStep =
+  /** A new reservation: RESERVED with its lines, or REJECTED. */
+  | {
+      readonly kind: 'decided';
+      readonly reservationId: string;
+      readonly decision: ReservationDecision;
+    }
+  /** The order has a live reservation already: nothing is written, nothing is answered. */
+  | { readonly kind: 'ignore'; readonly reservationId: string }
+  /** The order's reservation is settled: StockRejected(ORDER_ALREADY_SETTLED), nothing written. */
+  | { readonly kind: 'already-settled'; readonly status: ReservationStatus };
+
+/**
+ * Decides a run of OrderPlaced events in delivery order, exactly as if each had been applied on
+ * its own after the previous one committed: an earlier order takes the stock first, and an order
+ * decided earlier in the run has its reservation for the later ones. `reservationsByOrder` and
+ * `productsBySku` are the state before the run (read under lock); `newId` names new reservations.
+ */
+export function decideReservations(
+  requests: readonly ReservationRequest[],
+  reservationsByOrder: ReadonlyMap<
+    string,
+    { readonly id: string; readonly status: ReservationStatus }
+  >,
+  productsBySku: ReadonlyMap<string, ReservableProduct>,
+  newId: () => string,
+): ReservationStep[] {
+  const reservations = new Map(reservationsByOrder);
+  const products = new Map(productsBySku);
+  return requests.map(({ orderId, lines }): ReservationStep => {
+    const existing = reservations.get(orderId);
+    if (existing) {
+      return decideRepeatedOrderPlaced(existing.status) === 'ignore'
+        ? { kind: 'ignore', reservationId: existing.id }
+        : { kind: 'already-settled', status: existing.status };
+    }
+    const decision = decideReservation(lines, products);
+    const reservationId = newId();
+    reservations.set(orderId, {
+      id: reservationId,
+      status: decision.outcome === 'reserved' ? 'RESERVED' : 'REJECTED',
+    });
+    if (decision.outcome === 'reserved') {
+      for (const line of decision.lines) {
+        const product = products.get(line.sku)!;
+        products.set(line.sku, { ...product, available: product.available - line.quantity });
+      }
+    }
+    return { kind: 'decided', reservationId, decision };
+  });
+}
+
+/** An order's reservation as a settlement sees it. */
+export interface HeldReservation {
+  readonly id: string;
+  readonly status: ReservationStatus;
+  readonly lines: readonly OrderLine[];
+}
+
+export interface SettlementRequest {
+  readonly orderId: string;
+  readonly outcome: 'confirmed' | 'cancelled';
+}
+
+/** What one OrderConfirmed / OrderCancelled of a run does (the actions of decideSettlement). */
+export type SettlementStep =
+  /** The reservation goes `from` → `to`; its lines' units are sold, released or taken again. */
+  | {
+      readonly action: 'confirm' | 'release' | 'confirm-expired';
+      readonly reservationId: string;
+      readonly from: ReservationStatus;
+      readonly to: ReservationStatus;
+      readonly lines: readonly OrderLine[];
+    }
+  | { readonly action: 'record-tombstone'; readonly reservationId: string }
+  /** A legacy EXPIRED reservation whose units are no longer available: the event must fail. */
+  | { readonly action: 'expired-short'; readonly reservationId: string; readonly skus: string[] }
+  | { readonly action: 'unexpected' | 'ignore'; readonly status: ReservationStatus | undefined };
+
+/**
+ * Decides a run of settlements in delivery order, as if each had been applied on its own after
+ * the previous one committed (a second cancellation of one order in the run finds it cancelled).
+ * `reservationsByOrder` and `availableBySku` are the state before the run (read under lock);
+ * `newId` names tombstones.
+ */
+export function decideSettlements(
+  requests: readonly SettlementRequest[],
+  reservationsByOrder: ReadonlyMap<string, HeldReservation>,
+  availableBySku: ReadonlyMap<string, number>,
+  newId: () => string,
+): SettlementStep[] {
+  const reservations = new Map(reservationsByOrder);
+  const available = new Map(availableBySku);
+  const addAvailable = (lines: readonly OrderLine[], sign: 1 | -1) => {
+    for (const line of lines)
+      available.set(line.sku, (available.get(line.sku) ?? 0) + sign * line.quantity);
+  };
+  return requests.map(({ orderId, outcome }): SettlementStep => {
+    const reservation = reservations.get(orderId);
+    const action = decideSettlement(outcome, reservation?.status);
+    switch (action) {
+      case 'confirm':
+      case 'release': {
+        // decideSettlement only answers these for an existing RESERVED reservation.
+        const { id, status, lines } = reservation!;
+        const to = action === 'confirm' ? 'CONFIRMED' : 'CANCELLED';
+        assertTransition(id, status, to);
+        reservations.set(orderId, { id, status: to, lines });
+        if (action === 'release') addAvailable(lines, 1);
+        return { action, reservationId: id, from: status, to, lines };
+      }
+      case 'confirm-expired': {
+        const { id, status, lines } = reservation!;
+        const short = lines
+          .filter((line) => (available.get(line.sku) ?? 0) < line.quantity)
+          .map((line) => line.sku);
+        if (short.length > 0) return { action: 'expired-short', reservationId: id, skus: short };
+        assertTransition(id, status, 'CONFIRMED');
+        reservations.set(orderId, { id, status: 'CONFIRMED', lines });
+        addAvailable(lines, -1);
+        return { action, reservationId: id, from: status, to: 'CONFIRMED', lines };
+      }
+      case 'record-tombstone': {
+        const reservationId = newId();
+        reservations.set(orderId, { id: reservationId, status: 'CANCELLED', lines: [] });
+        return { action, reservationId };
+      }
+      case 'unexpected':
+      case 'ignore':
+        return { action, status: reservation?.status };
+    }
+  });
+}
+
 /**
  * When a reservation made (or last reported) at `now` is reported as stale if still RESERVED. It
  * keeps holding its stock after that: only its order's saga settles it.

@@ -1,18 +1,31 @@
-import { on, type EventHandler, type Logger, type Sql } from '@orderly/platform';
-import { OrderCancelledSchema, OrderConfirmedSchema } from '@orderly/order/contract/order_events';
+import { randomUUID } from 'node:crypto';
 import {
-  expiredReservationShort,
-  reservationRace,
-  unusableEvent,
-} from '../domain/inventory-errors.js';
-import { confirmMovement, releaseMovement, retakeMovement } from '../domain/product.js';
-import { assertTransition, decideSettlement } from '../domain/reservation.js';
+  onBatchOf,
+  type BatchItem,
+  type EventHandler,
+  type Logger,
+  type Sql,
+} from '@orderly/platform';
+import {
+  OrderCancelledSchema,
+  OrderConfirmedSchema,
+  type OrderCancelled,
+  type OrderConfirmed,
+} from '@orderly/order/contract/order_events';
+import { expiredReservationShort, unusableEvent } from '../domain/inventory-errors.js';
+import {
+  confirmMovement,
+  releaseMovement,
+  retakeMovement,
+  type StockMovement,
+} from '../domain/product.js';
+import { decideSettlements } from '../domain/reservation.js';
 import { applyStockMovements, lockProducts } from '../data-access/product-repository.js';
 import {
-  insertReservation,
-  lockReservationOfOrder,
-  reservedQuantities,
-  settleReservations,
+  lockReservationsOfOrders,
+  writeReservations,
+  type NewReservation,
+  type ReservationTransition,
 } from '../data-access/reservation-repository.js';
 
 export const settleReservationsSubscription = 'inventory.settle-reservations';
@@ -22,107 +35,136 @@ export interface SettleReservationsDeps {
   readonly clock: () => Date;
 }
 
+const movementOf = {
+  confirm: confirmMovement,
+  release: releaseMovement,
+  'confirm-expired': retakeMovement,
+} as const;
+
 /**
  * OrderConfirmed / OrderCancelled → the order's reservation is settled. Keyed by order id (the
- * reservation id in the event is informative): the order's reservation row is locked first, so a
- * confirmation and a cancellation never settle one reservation twice. A RESERVED reservation is
- * confirmed whatever its age: the saga, not a clock here, decides when held stock goes back.
+ * reservation id in the event is informative): the orders' reservation rows are locked first, so
+ * a confirmation and a cancellation never settle one reservation twice. Both types share one
+ * set-based handler, so a batch of them is one run, applied like reserve-stock's: reservations and
+ * then stock rows locked (reservation-repository.ts, "lock order"), each event decided in memory in
+ * delivery order, one statement per table. A RESERVED reservation is confirmed whatever its age:
+ * the saga, not a clock here, decides when held stock goes back.
  */
 export function settleReservationsHandlers(deps: SettleReservationsDeps): EventHandler[] {
-  return [
-    on(OrderConfirmedSchema, async (tx, event) => {
-      if (event.orderId === '')
-        throw unusableEvent(OrderConfirmedSchema.typeName, 'order_id is empty');
-      await settle(tx, deps, 'confirmed', event.orderId);
-    }),
-    on(OrderCancelledSchema, async (tx, event) => {
-      if (event.orderId === '')
-        throw unusableEvent(OrderCancelledSchema.typeName, 'order_id is empty');
-      await settle(tx, deps, 'cancelled', event.orderId);
-    }),
-  ];
+  return onBatchOf([OrderConfirmedSchema, OrderCancelledSchema] as const, (tx, items) =>
+    settle(tx, deps, items),
+  );
 }
 
 async function settle(
   tx: Sql,
   deps: SettleReservationsDeps,
-  outcome: 'confirmed' | 'cancelled',
-  orderId: string,
+  items: readonly BatchItem<OrderConfirmed | OrderCancelled>[],
 ): Promise<void> {
+  for (const { event } of items)
+    if (event.orderId === '') throw unusableEvent(event.$typeName, 'order_id is empty');
   const now = deps.clock();
-  const reservation = await lockReservationOfOrder(tx, orderId);
-  const action = decideSettlement(outcome, reservation?.status);
-  switch (action) {
-    case 'confirm':
-    case 'release': {
-      // decideSettlement only answers these for an existing RESERVED reservation.
-      const { id, status } = reservation!;
-      const next = action === 'confirm' ? 'CONFIRMED' : 'CANCELLED';
-      assertTransition(id, status, next);
-      const movement = action === 'confirm' ? confirmMovement : releaseMovement;
-      const quantities = await reservedQuantities(tx, [id]);
-      await applyStockMovements(
-        tx,
-        quantities.map((q) => movement(q.sku, q.quantity)),
-        now,
-      );
-      await settleReservations(tx, [id], next, now);
-      deps.log.info(
-        { orderId, reservationId: id },
-        action === 'confirm' ? 'reservation confirmed' : 'reservation cancelled, stock released',
-      );
-      return;
+  const requests = items.map(({ event }) => ({
+    orderId: event.orderId,
+    outcome:
+      event.$typeName === OrderConfirmedSchema.typeName
+        ? ('confirmed' as const)
+        : ('cancelled' as const),
+  }));
+
+  const reservations = await lockReservationsOfOrders(
+    tx,
+    requests.map((r) => r.orderId),
+    { withLines: true },
+  );
+  const products = await lockProducts(
+    tx,
+    [...reservations.values()]
+      .filter((r) => r.status === 'RESERVED' || r.status === 'EXPIRED')
+      .flatMap((r) => r.lines.map((line) => line.sku)),
+  );
+  const available = new Map([...products].map(([sku, product]) => [sku, product.available]));
+  const steps = decideSettlements(requests, reservations, available, randomUUID);
+
+  const tombstones: NewReservation[] = [];
+  const transitions: ReservationTransition[] = [];
+  const movements: StockMovement[] = [];
+  // Logged once the run's writes succeeded, each in its event's trace.
+  const logs: { item: BatchItem<unknown>; write: () => void }[] = [];
+  for (const [index, step] of steps.entries()) {
+    const item = items[index]!;
+    const { orderId } = item.event;
+    const { outcome } = requests[index]!;
+    switch (step.action) {
+      case 'confirm':
+      case 'release':
+      case 'confirm-expired': {
+        const { reservationId, from, to, lines } = step;
+        transitions.push({ id: reservationId, orderId, from, to });
+        for (const line of lines) movements.push(movementOf[step.action](line.sku, line.quantity));
+        logs.push({
+          item,
+          write: () =>
+            step.action === 'confirm-expired'
+              ? deps.log.warn(
+                  { orderId, reservationId },
+                  'order confirmed after its reservation expired, units taken again',
+                )
+              : deps.log.info(
+                  { orderId, reservationId },
+                  step.action === 'confirm'
+                    ? 'reservation confirmed'
+                    : 'reservation cancelled, stock released',
+                ),
+        });
+        break;
+      }
+      case 'expired-short':
+        // Legacy data: an earlier version's expiry sweep released this stock and it was sold
+        // since. The event fails (alone, once the batch is retried one event at a time) so an
+        // operator restocks and redrives it.
+        throw expiredReservationShort(orderId, step.skus);
+      case 'record-tombstone':
+        tombstones.push({
+          id: step.reservationId,
+          orderId,
+          status: 'CANCELLED',
+          createdAt: now,
+          settledAt: now,
+        });
+        logs.push({
+          item,
+          write: () =>
+            deps.log.info(
+              { orderId },
+              'order cancelled before any reservation, tombstone recorded',
+            ),
+        });
+        break;
+      case 'unexpected':
+        logs.push({
+          item,
+          write: () =>
+            deps.log.warn(
+              { orderId, outcome, status: step.status },
+              'settlement does not match the reservation, left unchanged',
+            ),
+        });
+        break;
+      case 'ignore':
+        logs.push({
+          item,
+          write: () =>
+            deps.log.debug(
+              { orderId, outcome, status: step.status },
+              'reservation already settled',
+            ),
+        });
+        break;
     }
-    case 'record-tombstone': {
-      const tombstone = await insertReservation(tx, {
-        orderId,
-        status: 'CANCELLED',
-        createdAt: now,
-        settledAt: now,
-      });
-      // A reservation was inserted meanwhile: the retry settles that one instead.
-      if (tombstone === undefined) throw reservationRace(orderId);
-      deps.log.info({ orderId }, 'order cancelled before any reservation, tombstone recorded');
-      return;
-    }
-    case 'confirm-expired': {
-      // Legacy data: an earlier version's expiry sweep released this stock. Sold again only if
-      // it is still there; otherwise the event fails so an operator restocks and redrives it.
-      const { id, status } = reservation!;
-      assertTransition(id, status, 'CONFIRMED');
-      const quantities = await reservedQuantities(tx, [id]);
-      const products = await lockProducts(
-        tx,
-        quantities.map((q) => q.sku),
-      );
-      const short = quantities
-        .filter((q) => (products.get(q.sku)?.available ?? 0) < q.quantity)
-        .map((q) => q.sku);
-      if (short.length > 0) throw expiredReservationShort(orderId, short);
-      await applyStockMovements(
-        tx,
-        quantities.map((q) => retakeMovement(q.sku, q.quantity)),
-        now,
-        { alreadyLocked: true },
-      );
-      await settleReservations(tx, [id], 'CONFIRMED', now, 'EXPIRED');
-      deps.log.warn(
-        { orderId, reservationId: id },
-        'order confirmed after its reservation expired, units taken again',
-      );
-      return;
-    }
-    case 'unexpected':
-      deps.log.warn(
-        { orderId, outcome, status: reservation?.status },
-        'settlement does not match the reservation, left unchanged',
-      );
-      return;
-    case 'ignore':
-      deps.log.debug(
-        { orderId, outcome, status: reservation?.status },
-        'reservation already settled',
-      );
-      return;
   }
+
+  await writeReservations(tx, { inserts: tombstones, transitions }, now);
+  await applyStockMovements(tx, movements, now);
+  for (const { item, write } of logs) item.inTrace(write);
 }
