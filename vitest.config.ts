@@ -27,6 +27,7 @@ export const needsPostgresOrNats = [
   'services/inventory/test/rpc-callers.test.ts',
   'services/inventory/test/settle-reservations.test.ts',
   'services/inventory/test/stale-reservations.test.ts',
+  'services/notification/test/batched-messages.test.ts',
   'services/notification/test/customer-messages.test.ts',
   'services/notification/test/failing-sender.test.ts',
   'services/order/test/callers-and-operator-port.test.ts',

@@ -65,6 +65,9 @@ export async function createNotificationService(
       log: runtime.log,
       clock: options.clock ?? (() => new Date()),
     }),
+    // Batched: the file sender writes each notification id once, so a batch that is rolled back
+    // and applied again event by event repeats no line.
+    { batched: true },
   );
   return runtime;
 }
