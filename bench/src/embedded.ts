@@ -114,6 +114,7 @@ export interface EmbeddedOptions {
   readonly bundle: string | undefined;
   readonly probeModule: string;
   readonly probeDir: string;
+  readonly probeLabel: string;
   readonly repoRoot: string;
   readonly logFile: string;
   readonly startTimeoutMs: number;
@@ -158,7 +159,8 @@ export class EmbeddedSystem {
       ORDERLY_SERVICES__INVENTORY__SEED_DEMO_CATALOG: 'false',
       ORDERLY_SERVICES__IDENTITY__PASSWORD__SCRYPT__COST: '16384',
       BENCH_PROBE_DIR: o.probeDir,
-      BENCH_PROBE_LABEL: 'embedded',
+      // the tracker's label: the bench finds the probe's GC and event-loop figures by it
+      BENCH_PROBE_LABEL: o.probeLabel,
     };
     if (o.logLevel) env.ORDERLY_LOG_LEVEL = o.logLevel;
     const gatewayKeys = Object.keys(defaults.services?.gateway ?? {});

@@ -101,6 +101,9 @@ function childPids(pid: number): number[] {
 const log = (message: string) =>
   process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Labels of the embedded system's processes in the resource figures (and its probe's). */
+const embeddedNode = 'embedded (one Node process)';
+const embeddedPostgres = 'embedded PostgreSQL';
 const hotServices = ['gateway', 'order'];
 
 function git(args: string[]): string {
@@ -395,6 +398,7 @@ class Bench {
       bundle,
       probeModule: launch.probeModule,
       probeDir: this.probeDir,
+      probeLabel: embeddedNode,
       repoRoot,
       logFile: join(this.workDir, 'embedded.log'),
       startTimeoutMs: c.startTimeoutMs,
@@ -402,8 +406,8 @@ class Bench {
       settings: benchSettings,
     });
     this.embedded = system;
-    this.tracker.track('embedded (one Node process)', system.child.pid);
-    this.tracker.trackDescendants('embedded PostgreSQL', system.child.pid);
+    this.tracker.track(embeddedNode, system.child.pid);
+    this.tracker.trackDescendants(embeddedPostgres, system.child.pid);
     await this.createCatalog(system.url('inventory'), system.dataDir);
     this.auth = await this.customers(system.url('gateway'), `bench-${this.runId}-embedded`);
     return system;
@@ -413,8 +417,8 @@ class Bench {
     const system = this.embedded;
     if (!system) return;
     this.embedded = undefined;
-    this.tracker.untrack('embedded (one Node process)');
-    this.tracker.untrack('embedded PostgreSQL');
+    this.tracker.untrack(embeddedNode);
+    this.tracker.untrack(embeddedPostgres);
     const code = await system.stop();
     if (code !== 0) this.notes.push(`the embedded system did not stop cleanly (${code})`);
   }
@@ -780,9 +784,6 @@ async function telemetryRow(bench: Bench, ratio: number, rate: number): Promise<
     await bench.stopSystem();
   }
 }
-
-const embeddedNode = 'embedded (one Node process)';
-const embeddedPostgres = 'embedded PostgreSQL';
 
 /** `npm start`'s system: idle, then completed sagas/s at saturation, RSS. */
 async function embeddedPhase(bench: Bench): Promise<EmbeddedFigures> {
