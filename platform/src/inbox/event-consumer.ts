@@ -273,9 +273,14 @@ export async function startEventConsumer(
  * (escaped), because it travels with BEGIN as one simple query.
  */
 function insertInboxRowsStatement(subscription: string, events: readonly PendingEvent[]): string {
-  const rows = events.map(
-    (e) => `(${sqlLiteral(subscription)}, ${sqlLiteral(e.context.eventId)}, ${sqlLiteral(e.type)})`,
-  );
+  // In event id order: two batches holding the same redelivered events must take their inbox
+  // rows' locks in one order, or they could deadlock on them.
+  const rows = [...events]
+    .sort((a, b) => (a.context.eventId < b.context.eventId ? -1 : 1))
+    .map(
+      (e) =>
+        `(${sqlLiteral(subscription)}, ${sqlLiteral(e.context.eventId)}, ${sqlLiteral(e.type)})`,
+    );
   return `INSERT INTO inbox (subscription, event_id, event_type) VALUES ${rows.join(', ')}
      ON CONFLICT DO NOTHING RETURNING event_id`;
 }
