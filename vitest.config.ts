@@ -15,6 +15,7 @@ export const needsPostgresOrNats = [
   'platform/test/ensure-database-race.test.ts',
   'platform/test/inbox-pruning.test.ts',
   'platform/test/outbox-inbox.test.ts',
+  'platform/test/outbox-relay.test.ts',
   'platform/test/runtime-dependencies.test.ts',
   'platform/test/runtime-reload-and-faults.test.ts',
   'services/identity/test/identity-rpc.test.ts',

@@ -35,7 +35,11 @@ const name = uniqueName('orderly_test_platform_outbox');
 let db: Database;
 const relayOptions = {
   batchSize: 50,
-  pollIntervalMs: 100,
+  handoffLeaseMs: 10_000,
+  maxInFlight: 64,
+  maxQueued: 10_000,
+  markDelayMs: 10,
+  safetyIntervalMs: 30_000,
   retryBaseMs: 20,
   retryMaxMs: 100,
   retentionMs: 60_000,
@@ -162,6 +166,7 @@ describe('outbox', () => {
     const relay = new OutboxRelay(db, bus, log, relayOptions);
     relay.start();
     const outbox = new Outbox();
+    outbox.handOffTo(relay);
     const event = await db.transaction((tx) =>
       outbox.add(tx, SampleHappenedSchema, { subjectId: randomUUID() }),
     );
@@ -191,7 +196,7 @@ describe('outbox', () => {
     const hung: Bus = Object.create(memory) as Bus;
     hung.publish = () => new Promise<void>(() => {});
     const dying = new OutboxRelay(db, hung, log, { ...relayOptions, claimLeaseMs: 1500 });
-    void dying.publishBatch();
+    void dying.publishDue();
     await eventually(async () => {
       const { rows } = await db.query<{ claimed: boolean }>(
         'SELECT next_attempt_at > clock_timestamp() AS claimed FROM outbox WHERE event_id = $1',
@@ -200,10 +205,10 @@ describe('outbox', () => {
       expect(rows[0]?.claimed).toBe(true);
     });
     const successor = new OutboxRelay(db, memory, log, relayOptions);
-    expect(await successor.publishBatch()).toBe(0);
+    expect(await successor.publishDue()).toBe(0);
     expect(received).not.toContain(event.eventId);
 
-    await eventually(async () => expect(await successor.publishBatch()).toBeGreaterThan(0), {
+    await eventually(async () => expect(await successor.publishDue()).toBeGreaterThan(0), {
       timeoutMs: 5000,
       intervalMs: 100,
     });

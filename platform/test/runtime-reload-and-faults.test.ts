@@ -82,7 +82,7 @@ async function startRuntime(options: {
           flags: { file: flagsFile },
           configReload: { debounceMs: 20, pollIntervalMs: 100 },
           bus: { kind: 'memory', retryBackoffMs: [20] },
-          outbox: { pollIntervalMs: 100, retryBaseMs: 50, retryMaxMs: 200 },
+          outbox: { retryBaseMs: 50, retryMaxMs: 200 },
           services: { probe: { port: 0 } },
         },
       }),

@@ -73,7 +73,6 @@ beforeAll(async () => {
       dataDir,
       postgres: { url: postgresUrl },
       bus: { kind: 'memory', retryBackoffMs: [20, 50, 100] },
-      outbox: { pollIntervalMs: 100 },
       services,
     },
   });

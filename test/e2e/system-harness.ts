@@ -177,7 +177,8 @@ export class DistributedSystem {
       ORDERLY_BUS__DEAD_LETTER_SUBJECT_PREFIX: `e2e${this.id}dl`,
       ORDERLY_BUS__RETRY_BACKOFF_MS: '[50,200,500]',
       ORDERLY_BUS__ACK_WAIT_MS: '5000',
-      ORDERLY_OUTBOX__POLL_INTERVAL_MS: '250',
+      // Rows handed to a worker that is killed are published by its restart (or a sibling) after this.
+      ORDERLY_OUTBOX__HANDOFF_LEASE_MS: '2000',
       ORDERLY_OUTBOX__RETRY_MAX_MS: '1000',
       ORDERLY_SHUTDOWN__GRACE_MS: '10000',
       ORDERLY_SERVICES__INVENTORY__SEED_DEMO_CATALOG: 'false',

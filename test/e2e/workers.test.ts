@@ -46,19 +46,9 @@ describe('worker processes per service', () => {
     expect(rejected, system.output.tail()).toEqual([]);
     // No worker died under load and had to be replaced.
     expect(childPids(orderPid), system.output.tail()).toEqual(orderWorkers);
-    // Each worker runs the whole service: two outbox relays listen for new rows. A relay whose LISTEN
-    // connection was refused (e.g. PostgreSQL at max_connections while other suites run) retries on
-    // its poll interval, so the count is awaited rather than sampled once.
-    await eventually(
-      async () => {
-        const listeners = await system.sql<{ pid: number }>(
-          'order',
-          "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
-        );
-        expect(listeners, system.output.tail()).toHaveLength(2);
-      },
-      { timeoutMs: 15_000 },
-    );
+    // Each worker runs the whole service, its own outbox relay included: what a worker commits is
+    // handed to its relay (no LISTEN connection since publish on commit); the invariants include
+    // 'every outbox drained'.
     await checkInvariants(system, accepted, stockAtStart);
   });
 

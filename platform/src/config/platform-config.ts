@@ -48,14 +48,28 @@ export const platformConfigSchema = z
         }),
       ),
     }),
+    /**
+     * Committed outbox rows are handed to the relay in process and published at once; a safety pass
+     * finds what was left (crash, failed publish) when it falls due, or every safetyIntervalMs.
+     */
     outbox: z.strictObject({
+      /** Rows one safety pass claims at most. */
       batchSize: reloadable(configValue.positiveInt()),
-      pollIntervalMs: configValue.durationMs(),
+      /** Rows handed to this process's relay are left to it this long before any relay's safety pass may take them. */
+      handoffLeaseMs: reloadable(configValue.durationMs()),
+      /** Publishes awaiting the broker's acknowledgement at once. */
+      maxInFlight: reloadable(configValue.positiveInt()),
+      /** Handed events a relay holds in memory at most; more wait for the safety pass. */
+      maxQueued: reloadable(configValue.positiveInt()),
+      /** Acknowledged publishes gather this long before one statement marks them all published. */
+      markDelayMs: reloadable(configValue.durationMs()),
+      /** Longest time between two safety passes (how late another replica's orphaned rows are found). */
+      safetyIntervalMs: reloadable(configValue.positiveInt()),
       retryBaseMs: reloadable(configValue.durationMs()),
       retryMaxMs: reloadable(configValue.durationMs()),
       retentionMs: reloadable(configValue.durationMs()),
       cleanupIntervalMs: configValue.durationMs(),
-      /** Rows a relay claimed wait this long before another relay may publish them (it died). */
+      /** Rows a safety pass claimed wait this long before another relay may publish them (it died). */
       claimLeaseMs: reloadable(configValue.durationMs()),
     }),
     /**

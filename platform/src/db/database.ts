@@ -23,6 +23,15 @@ export interface Sql {
     text: string,
     values?: readonly unknown[],
   ): Promise<QueryResultRows<Row>>;
+  /**
+   * Calls `callback` once what was written through this Sql so far is committed: after COMMIT for
+   * a transaction — never after a ROLLBACK, nor when COMMIT fails — and at once for the pool,
+   * whose statements each commit on their own. Callbacks run in the order they were registered,
+   * synchronously, so they must be cheap (the outbox uses it to hand committed rows to the relay);
+   * one that throws is logged and does not fail the commit. Optional: an Sql without it gives no
+   * such notice.
+   */
+  afterCommit?(callback: () => void): void;
 }
 
 export interface DeadlineOptions {
@@ -154,6 +163,11 @@ export class Database implements Sql {
     return this.options.database;
   }
 
+  /** A statement through the pool commits on its own: by the time it returns, it has. */
+  afterCommit(callback: () => void): void {
+    this.runAfterCommit([callback]);
+  }
+
   async query<Row = Record<string, unknown>>(
     text: string,
     values?: readonly unknown[],
@@ -202,15 +216,20 @@ export class Database implements Sql {
         options.opening === undefined || last === undefined
           ? undefined
           : { rows: last.rows as Record<string, unknown>[], rowCount: last.rowCount ?? 0 };
+      let afterCommit: (() => void)[] | undefined;
       const tx: Sql = {
         query: async <Row>(text: string, values?: readonly unknown[]) => {
           const result = await client.query(this.statements.config(text, values));
           return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
         },
+        afterCommit: (callback) => {
+          (afterCommit ??= []).push(callback);
+        },
       };
       const result = await work(tx, opening);
       unwatch();
       await client.query('COMMIT');
+      if (afterCommit) this.runAfterCommit(afterCommit);
       return result;
     } catch (error) {
       unwatch();
@@ -222,6 +241,17 @@ export class Database implements Sql {
     } finally {
       client.removeListener('error', onConnectionError);
       client.release(broken);
+    }
+  }
+
+  /** The commit happened: a callback that throws is logged, never reported as the commit failing. */
+  private runAfterCommit(callbacks: readonly (() => void)[]): void {
+    for (const callback of callbacks) {
+      try {
+        callback();
+      } catch (error) {
+        this.log.error({ err: error }, 'after-commit callback failed');
+      }
     }
   }
 

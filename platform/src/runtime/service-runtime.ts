@@ -407,7 +407,7 @@ export class ServiceRuntime {
     await this.subscribe();
     const url = await this.listen();
     if (this.database && this.sharedBus) {
-      // The relay reads its options at each pass, so the reloadable ones follow the configuration.
+      // The relay reads its options each time it uses them, so the reloadable ones follow the configuration.
       const live = this.live;
       const outboxOptions = new Proxy({} as PlatformConfig['outbox'], {
         get: (_target, key) => live.platform.outbox[key as keyof PlatformConfig['outbox']],
@@ -420,6 +420,8 @@ export class ServiceRuntime {
         this.messagingTelemetry(),
       );
       this.relay.start();
+      // From now on, what commits outbox rows hands them to the relay (publish on commit).
+      this.outbox.handOffTo(this.relay);
     }
     const database = this.database;
     if (database) {
@@ -662,6 +664,9 @@ export class ServiceRuntime {
     for (const task of this.tasks) if (task.timer) clearTimeout(task.timer);
     await Promise.all(this.tasks.map((task) => task.running ?? Promise.resolve()));
     await Promise.all(this.subscriptions.map((s) => s.stop()));
+    // Consumers and tasks have stopped writing; the relay publishes what it was handed, and any
+    // later row is due at once for the next relay's start.
+    this.outbox.handOffTo(undefined);
     await this.relay?.stop();
     if (this.ownsBus) await this.sharedBus?.close();
     await this.database?.close();

@@ -73,7 +73,6 @@ export function testServiceConfig<Schema extends z.ZodType>(
   const base = {
     logLevel: process.env.ORDERLY_TEST_LOG_LEVEL ?? 'silent',
     bus: { kind: 'memory', retryBackoffMs: [20, 50, 100] },
-    outbox: { pollIntervalMs: 200 },
     ...testWorkloadIdentityConfig,
     services: {
       [serviceName]: {
@@ -118,7 +117,6 @@ export function testLiveConfig<Schema extends z.ZodType>(
     schema instanceof ZodObject && 'database' in (schema.shape as Record<string, unknown>);
   const base: Record<string, unknown> = {
     bus: { kind: 'memory', retryBackoffMs: [20, 50, 100] },
-    outbox: { pollIntervalMs: 200 },
     ...testWorkloadIdentityConfig,
     services: {
       [serviceName]: {

@@ -110,7 +110,8 @@ export class DrillEnvironment {
       ORDERLY_BUS__KIND: 'nats',
       ORDERLY_BUS__RETRY_BACKOFF_MS: '[100,500,1000,2000]',
       ORDERLY_BUS__ACK_WAIT_MS: '10000',
-      ORDERLY_OUTBOX__POLL_INTERVAL_MS: '250',
+      // Rows handed to a relay that is killed are published by its restart after this.
+      ORDERLY_OUTBOX__HANDOFF_LEASE_MS: '2000',
       ORDERLY_OUTBOX__RETRY_MAX_MS: '2000',
       ORDERLY_SHUTDOWN__GRACE_MS: '10000',
       ORDERLY_TELEMETRY__ENABLED: 'false',
