@@ -38,21 +38,36 @@ export class SimulatedPaymentProvider implements PaymentProvider<Sql> {
   }
 
   async charge(request: ProviderChargeRequest, tx: Sql): Promise<ProviderChargeResult> {
+    const declined = this.declineReason(request);
+    if (declined === undefined) {
+      // One statement for a new capture (the common case); a key seen before writes nothing.
+      const { rows: captured } = await tx.query<{ provider_ref: string }>(
+        `INSERT INTO provider_ledger (kind, order_id, amount_cents, provider_ref, idempotency_key, at)
+         VALUES ('capture', $1, $2, $3, $4, $5)
+         ON CONFLICT (idempotency_key) DO NOTHING
+         RETURNING provider_ref`,
+        [
+          request.orderId,
+          request.amountCents,
+          `${this.refPrefix}${randomUUID()}`,
+          request.idempotencyKey,
+          this.clock(),
+        ],
+      );
+      const providerRef = captured[0]?.provider_ref;
+      if (providerRef !== undefined) return { outcome: 'captured', providerRef };
+    }
+    // A repeated key returns its first outcome, whatever this request says.
     const { rows: seen } = await tx.query<{ provider_ref: string }>(
       `SELECT provider_ref FROM provider_ledger WHERE idempotency_key = $1 AND kind = 'capture'`,
       [request.idempotencyKey],
     );
     const earlier = seen[0];
     if (earlier !== undefined) return { outcome: 'captured', providerRef: earlier.provider_ref };
-    const declined = this.declineReason(request);
     if (declined !== undefined) return { outcome: 'declined', reason: declined };
-    const providerRef = `${this.refPrefix}${randomUUID()}`;
-    await tx.query(
-      `INSERT INTO provider_ledger (kind, order_id, amount_cents, provider_ref, idempotency_key, at)
-       VALUES ('capture', $1, $2, $3, $4, $5)`,
-      [request.orderId, request.amountCents, providerRef, request.idempotencyKey, this.clock()],
+    throw new Error(
+      `idempotency key ${request.idempotencyKey} is taken by a ledger entry that is not a capture`,
     );
-    return { outcome: 'captured', providerRef };
   }
 
   async refund(request: ProviderRefundRequest, tx: Sql): Promise<void> {
