@@ -14,8 +14,11 @@ export {
 export { durationBucketBoundaries, secondsBetween } from './instruments.js';
 export {
   activeTraceIds,
+  captureTrace,
   correlationAttributes,
   extractTraceContext,
+  inTraceOf,
   injectTraceContext,
   traceHeaders,
+  type CapturedTrace,
 } from './propagation.js';

@@ -111,3 +111,27 @@ export function activeTraceIds(): { trace_id: string; span_id: string } | undefi
   if (!trace.isSpanContextValid(spanContext)) return undefined;
   return { trace_id: spanContext.traceId, span_id: spanContext.spanId };
 }
+
+/** The active trace, kept to continue it later: work done for many requests at once (a batch). */
+export interface CapturedTrace {
+  /** Runs `work` in the captured trace. */
+  run<T>(work: () => T): T;
+  /** The captured trace as W3C trace-context headers, to carry it inside a message. */
+  headers(): Record<string, string>;
+}
+
+export function captureTrace(): CapturedTrace {
+  const captured = context.active();
+  return {
+    run: (work) => context.with(captured, work),
+    headers: () => injectTraceContext({}, captured),
+  };
+}
+
+/**
+ * Runs `work` in the trace that `headers` carry (as written by `CapturedTrace.headers`), e.g. one
+ * item of a batch call; baggage is not trusted, as at the public edge.
+ */
+export function inTraceOf<T>(headers: Readonly<Record<string, string>>, work: () => T): T {
+  return context.with(extractTraceContext(headers, { trustBaggage: false }), work);
+}

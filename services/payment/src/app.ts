@@ -74,6 +74,7 @@ export async function createPaymentService(
     provider,
     log: runtime.log,
     clock,
+    providerConcurrency: () => config.service.providerConcurrency,
   };
   // Batched: each handler locks only its own order's payment rows.
   runtime.consume(paymentSubscriptions.charge, paymentRequestsHandlers(deps), { batched: true });

@@ -8,6 +8,8 @@ export const paymentConfigSchema = z.strictObject({
   /** operatorPort (/metrics, admin endpoints) and rpcCallers (who may call each RPC). */
   ...serviceEndpointsShape,
   database: z.string().min(1),
+  /** Provider calls of one batch of payment requests (or refunds) in flight at once. */
+  providerConcurrency: reloadable(configValue.positiveInt()),
   /** The second simulated provider (flag `payment-provider-v2`). */
   providerV2: z.strictObject({
     /** It declines charges above this amount (AMOUNT_OVER_LIMIT). */

@@ -1,5 +1,4 @@
 import { Code, ConnectError, type Client } from '@connectrpc/connect';
-import { context as otelContext, type Context } from '@opentelemetry/api';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type {
   OrderService,
@@ -8,10 +7,11 @@ import type {
   PlaceOrderResult,
 } from '@orderly/order/contract/order_service';
 import {
+  captureTrace,
   errorCodeHeader,
   GroupCommit,
-  injectTraceContext,
   sheddingHeader,
+  type CapturedTrace,
   type GroupCommitOptions,
 } from '@orderly/platform';
 
@@ -21,7 +21,7 @@ interface Placement {
   readonly request: PlaceOrderInit;
   readonly options: { readonly signal: AbortSignal; readonly timeoutMs: number };
   /** The request's trace: a batch of one is sent in it, a larger batch carries it per order. */
-  readonly trace: Context;
+  readonly trace: CapturedTrace;
 }
 
 /**
@@ -46,7 +46,7 @@ export class OrderIntakeBatcher {
     request: PlaceOrderInit,
     options: { signal: AbortSignal; timeoutMs: number },
   ): Promise<PlaceOrderResponse> {
-    const placed = this.batches.submit({ request, options, trace: otelContext.active() });
+    const placed = this.batches.submit({ request, options, trace: captureTrace() });
     // The batch may outlive this request's budget; the request stops waiting when its own ends.
     return untilAborted(placed, options.signal);
   }
@@ -56,17 +56,13 @@ export class OrderIntakeBatcher {
   ): Promise<readonly (PlaceOrderResponse | Error)[]> {
     const [first] = placements;
     if (placements.length === 1 && first) {
-      return [
-        await otelContext.with(first.trace, () =>
-          this.client.placeOrder(first.request, first.options),
-        ),
-      ];
+      return [await first.trace.run(() => this.client.placeOrder(first.request, first.options))];
     }
     const response = await this.client.placeOrders(
       {
         orders: placements.map((p) => ({
           order: p.request,
-          traceContext: injectTraceContext({}, p.trace),
+          traceContext: p.trace.headers(),
         })),
       },
       // No one request's signal may cancel the others' orders; the longest budget bounds the call.

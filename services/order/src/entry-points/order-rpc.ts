@@ -1,9 +1,8 @@
 import type { ConnectRouter, HandlerContext } from '@connectrpc/connect';
-import { context as otelContext } from '@opentelemetry/api';
 import {
   deadlineOf,
   errorCodeHeader,
-  extractTraceContext,
+  inTraceOf,
   sheddingHeader,
   toConnectError,
   type Logger,
@@ -88,16 +87,14 @@ export function orderRpcRoutes(deps: OrderDeps, options: OrderRpcOptions) {
         // Each order joins the same group commit as a single PlaceOrder would, in its own trace.
         const results = await Promise.all(
           request.orders.map((item) =>
-            otelContext.with(
-              extractTraceContext(item.traceContext, { trustBaggage: false }),
-              (): Promise<PlaceOrderResult> =>
-                placeOne(item.order ?? emptyRequest, context).then(
-                  (placed) => ({ outcome: { case: 'placed', value: placed } }) as PlaceOrderResult,
-                  (error: unknown) =>
-                    ({
-                      outcome: { case: 'error', value: placeOrderError(error) },
-                    }) as PlaceOrderResult,
-                ),
+            inTraceOf(item.traceContext, (): Promise<PlaceOrderResult> =>
+              placeOne(item.order ?? emptyRequest, context).then(
+                (placed) => ({ outcome: { case: 'placed', value: placed } }) as PlaceOrderResult,
+                (error: unknown) =>
+                  ({
+                    outcome: { case: 'error', value: placeOrderError(error) },
+                  }) as PlaceOrderResult,
+              ),
             ),
           ),
         );

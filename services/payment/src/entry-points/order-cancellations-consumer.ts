@@ -68,15 +68,19 @@ export function orderCancellationsHandlers(deps: PaymentConsumerDeps): EventHand
         return { kind: 'nothing', orderId, status: existing?.status };
       });
       const refunds = compensations.flatMap((c) => (c.kind === 'refund' ? [c] : []));
-      await callEach(tx, refunds, (refund, shared) =>
-        deps.provider.refund(
-          {
-            providerRef: refund.providerRef,
-            amountCents: refund.amountCents,
-            idempotencyKey: refundIdempotencyKey(refund.orderId),
-          },
-          shared,
-        ),
+      await callEach(
+        tx,
+        refunds,
+        (refund, shared) =>
+          deps.provider.refund(
+            {
+              providerRef: refund.providerRef,
+              amountCents: refund.amountCents,
+              idempotencyKey: refundIdempotencyKey(refund.orderId),
+            },
+            shared,
+          ),
+        deps.providerConcurrency(),
       );
       await paymentRepository.recordCancellations(
         tx,

@@ -28,6 +28,8 @@ export interface PaymentConsumerDeps {
   readonly provider: PaymentProvider<Sql>;
   readonly log: Logger;
   readonly clock: () => Date;
+  /** Provider calls of one run in flight at once (services.payment.providerConcurrency). */
+  readonly providerConcurrency: () => number;
 }
 
 /** What became of one PaymentRequested, for its log line. */
@@ -59,11 +61,15 @@ export function paymentRequestsHandlers(deps: PaymentConsumerDeps): EventHandler
       await paymentRepository.lockOrders(tx, orderIds);
       const existing = await paymentRepository.find(tx, orderIds);
       const charges = chargesOfRun(existing, requests);
-      const results = await callEach(tx, charges, (request, shared) =>
-        deps.provider.charge(
-          { ...request, idempotencyKey: chargeIdempotencyKey(request.orderId) },
-          shared,
-        ),
+      const results = await callEach(
+        tx,
+        charges,
+        (request, shared) =>
+          deps.provider.charge(
+            { ...request, idempotencyKey: chargeIdempotencyKey(request.orderId) },
+            shared,
+          ),
+        deps.providerConcurrency(),
       );
       const resultOf = new Map(charges.map((request, index) => [request.orderId, results[index]]));
 

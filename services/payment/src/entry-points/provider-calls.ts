@@ -1,10 +1,8 @@
 import type { QueryResultRows, Sql } from '@orderly/platform';
 
-/** Provider calls of one run in flight at once: they are the slow part and independent of each other. */
-export const providerConcurrency = 4;
-
 /**
- * Calls the provider for each item, at most `providerConcurrency` at a time, and returns the
+ * Calls the provider for each item, at most `concurrency` at a time (they are the slow part and
+ * independent of each other), and returns the
  * results in item order. The calls get the transaction as `tx`, through which their statements
  * run one at a time (a provider that keeps its ledger in the payment database writes it there; one
  * connection takes one statement at a time). After a failure no new call starts, and the first
@@ -15,6 +13,7 @@ export async function callEach<Item, Result>(
   tx: Sql,
   items: readonly Item[],
   call: (item: Item, tx: Sql) => Promise<Result>,
+  concurrency: number,
 ): Promise<Result[]> {
   const shared = oneAtATime(tx);
   const results: Result[] = [];
@@ -31,7 +30,7 @@ export async function callEach<Item, Result>(
     }
   };
   await Promise.all(
-    Array.from({ length: Math.min(providerConcurrency, items.length) }, () => worker()),
+    Array.from({ length: Math.min(Math.max(1, concurrency), items.length) }, () => worker()),
   );
   if (failure !== undefined) {
     throw failure.error instanceof Error ? failure.error : new Error(String(failure.error));
