@@ -42,12 +42,15 @@ export async function prepareLaunch(
 ): Promise<ServiceLaunch> {
   const probeSource = join(repoRoot, 'bench/src/probe.ts');
   if (kind === 'source') return { kind, probeModule: probeSource };
+  // Into the run's own folder: another build at the same time (tests) must not swap bundles under it.
+  const distDir = join(workDir, 'dist');
   await runToCompletion(
     process.execPath,
     ['--import', 'tsx', join(repoRoot, 'tools/build/src/main.ts'), 'bundles'],
     repoRoot,
+    { ...process.env, ORDERLY_DIST_DIR: distDir },
   );
-  const bundleDir = join(repoRoot, 'dist/bundles');
+  const bundleDir = join(distDir, 'bundles');
   if (!existsSync(bundleDir)) throw new Error(`the build did not write ${bundleDir}`);
   const probeModule = join(workDir, 'probe.mjs');
   await build({
@@ -62,9 +65,14 @@ export async function prepareLaunch(
   return { kind, probeModule, bundleDir };
 }
 
-function runToCompletion(command: string, args: readonly string[], cwd: string): Promise<void> {
+function runToCompletion(
+  command: string,
+  args: readonly string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

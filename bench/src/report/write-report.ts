@@ -190,7 +190,7 @@ export function writeReport(
       `PostgreSQL ${m.postgres.server_version ?? '?'} (fsync ${m.postgres.fsync ?? '?'}, synchronous_commit ${m.postgres.synchronous_commit ?? '?'}); ` +
       `load average at start ${m.loadAverageAtStart.join(' / ')}, at end ${m.loadAverageAtEnd?.join(' / ') ?? 'not recorded'}. Target: ${m.target}. Customers: ${m.auth}. ` +
       `Trace sampling of the distributed system: ${m.samplingRatio ?? 'from configuration'}. ` +
-      `Services run from: ${m.runFrom === 'bundles' ? 'the production bundles (dist/bundles, plain node)' : m.runFrom === 'source' ? 'TypeScript source via tsx' : (m.runFrom ?? 'TypeScript source via tsx')}. Workers: ${m.workers}; node flags: ${m.nodeFlags}; log level: ${m.logLevel}. Load generator on the same machine (its CPU is shown in every row).`,
+      `Services run from: ${m.runFrom === 'bundles' ? "the production bundles (tools/build, built into the run's own folder; plain node)" : m.runFrom === 'source' ? 'TypeScript source via tsx' : (m.runFrom ?? 'TypeScript source via tsx')}. Workers: ${m.workers}; node flags: ${m.nodeFlags}; log level: ${m.logLevel}. Load generator on the same machine (its CPU is shown in every row).`,
   );
   md.push('');
   md.push('## Headline');
