@@ -340,9 +340,9 @@ export class ServiceRuntime {
 
   /**
    * Applies these events once each (inbox). `batched`: deliveries that arrive together share one
-   * transaction (bus.consumerBatch). Only for handlers that lock nothing but their own event's rows:
-   * a batch locks rows of many events in arrival order, so two batches locking shared rows (stock of
-   * one SKU) in different orders deadlock — inventory's consumers therefore stay unbatched.
+   * transaction (bus.consumerBatch). Handlers that lock rows shared between events (stock of one SKU)
+   * must be set-based (`onBatch`/`onBatchOf`) and lock a run's rows in one sorted statement per
+   * table: per-event handlers in a batch lock in arrival order, and two such batches deadlock.
    */
   consume(
     subscription: string,
