@@ -217,3 +217,5 @@ export async function recordEvents(
 }
 export * from './telemetry.js';
 export * from './rpc-callers.js';
+
+export { recordTransactions, type RecordedTransaction } from './sql-transactions.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { databaseUrl } from '@orderly/platform';
-import { dropTestDatabase, eventually } from '@orderly/platform/testing';
+import { dropTestDatabase, eventually, recordTransactions } from '@orderly/platform/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import {
   StockRejectedSchema,
@@ -79,42 +79,10 @@ async function deadlocksOf(serverUrl: string, database: string): Promise<number>
   }
 }
 
-/**
- * Counts the queries (round trips) the service sends in its consumers' transactions, from the
- * `BEGIN` that carries the inbox insert to `COMMIT` or `ROLLBACK` (both included), on the
- * driver's connections to `database`. Other queries (the outbox relay, the RPCs) are not counted.
- */
+/** Round trips of the service's consumer transactions (BEGIN with the inbox rows … COMMIT). */
 function countConsumerQueries(database: string): { count(): number; stop(): void } {
-  const prototype = pg.Client.prototype as unknown as {
-    query: (this: pg.Client, ...args: unknown[]) => unknown;
-  };
-  const original = prototype.query;
-  const inConsumerTransaction = new WeakSet<object>();
-  let count = 0;
-  prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    const first = args[0];
-    const text =
-      typeof first === 'string'
-        ? first
-        : typeof first === 'object' && first !== null && 'text' in first
-          ? String(first.text)
-          : '';
-    if (this.database === database) {
-      if (text.startsWith('BEGIN') && text.includes('INSERT INTO inbox'))
-        inConsumerTransaction.add(this);
-      if (inConsumerTransaction.has(this)) {
-        count++;
-        if (text === 'COMMIT' || text === 'ROLLBACK') inConsumerTransaction.delete(this);
-      }
-    }
-    return original.apply(this, args);
-  };
-  return {
-    count: () => count,
-    stop: () => {
-      prototype.query = original;
-    },
-  };
+  const recorder = recordTransactions(database);
+  return { count: () => recorder.consumerStatements(), stop: () => recorder.stop() };
 }
 
 describe('inventory consumers, batched', () => {

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { OrderCancelledSchema, OrderConfirmedSchema } from '@orderly/order/contract/order_events';
 import { CancellationReason } from '@orderly/order/contract/order_service';
@@ -13,7 +12,7 @@ import {
   type ServiceConfig,
   type ServiceRuntime,
 } from '@orderly/platform';
-import { dropTestDatabase, testServiceConfig } from '@orderly/platform/testing';
+import { dropTestDatabase, testServiceConfig, recordTransactions } from '@orderly/platform/testing';
 import {
   createNotificationService,
   notificationConfigSchema,
@@ -97,37 +96,10 @@ async function recorded(
 }
 
 /** Queries (round trips) sent in the consumer's transactions, BEGIN with the inbox insert to COMMIT. */
+/** Round trips of the service's consumer transactions (BEGIN with the inbox rows … COMMIT). */
 function countConsumerQueries(database: string): { count(): number; stop(): void } {
-  const prototype = pg.Client.prototype as unknown as {
-    query: (this: pg.Client, ...args: unknown[]) => unknown;
-  };
-  const original = prototype.query;
-  const inConsumerTransaction = new WeakSet<object>();
-  let count = 0;
-  prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    const first = args[0];
-    const text =
-      typeof first === 'string'
-        ? first
-        : typeof first === 'object' && first !== null && 'text' in first
-          ? String(first.text)
-          : '';
-    if (this.database === database) {
-      if (text.startsWith('BEGIN') && text.includes('INSERT INTO inbox'))
-        inConsumerTransaction.add(this);
-      if (inConsumerTransaction.has(this)) {
-        count++;
-        if (text === 'COMMIT' || text === 'ROLLBACK') inConsumerTransaction.delete(this);
-      }
-    }
-    return original.apply(this, args);
-  };
-  return {
-    count: () => count,
-    stop: () => {
-      prototype.query = original;
-    },
-  };
+  const recorder = recordTransactions(database);
+  return { count: () => recorder.consumerStatements(), stop: () => recorder.stop() };
 }
 
 describe('notification.customer-messages, batched', () => {

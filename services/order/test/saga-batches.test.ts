@@ -3,7 +3,12 @@ import { fromBinary, type DescMessage, type MessageShape } from '@bufbuild/proto
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { Client } from '@connectrpc/connect';
 import { MemoryBus, newEvent, type ServiceRuntime } from '@orderly/platform';
-import { dropTestDatabase, eventually, testServiceConfig } from '@orderly/platform/testing';
+import {
+  dropTestDatabase,
+  eventually,
+  testServiceConfig,
+  recordTransactions,
+} from '@orderly/platform/testing';
 import {
   StockRejectedSchema,
   StockReservedSchema,
@@ -24,7 +29,6 @@ import {
   type OrderService,
 } from '../gen/order/v1/order_service_pb.js';
 import { orderClientAs } from './order-clients.js';
-import { recordTransactions } from './sql-transactions.js';
 
 /**
  * Saga answers that arrive together are applied as one run (set-based): these tests publish

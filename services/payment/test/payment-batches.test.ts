@@ -4,7 +4,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { OrderCancelledSchema, PaymentRequestedSchema } from '@orderly/order/contract/order_events';
 import { CancellationReason } from '@orderly/order/contract/order_service';
 import { MemoryBus, newEvent, type EventInit, type ServiceRuntime } from '@orderly/platform';
-import { dropTestDatabase, eventually, testServiceConfig } from '@orderly/platform/testing';
+import {
+  dropTestDatabase,
+  eventually,
+  testServiceConfig,
+  recordTransactions,
+} from '@orderly/platform/testing';
 import {
   FailureReason,
   PaymentFailedSchema,
@@ -13,7 +18,6 @@ import {
 } from '../gen/payment/v1/payment_events_pb.js';
 import { createPaymentService, paymentConfigSchema } from '../src/app.js';
 import { orderLockNamespace } from '../src/data-access/payment-repository.js';
-import { recordTransactions } from './sql-transactions.js';
 
 /**
  * Requests and cancellations that arrive together are applied as one run (set-based): these tests

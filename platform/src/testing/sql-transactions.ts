@@ -49,7 +49,14 @@ export function recordTransactions(database: string) {
     else done();
     return result;
   };
+  const isConsumerTransaction = (t: RecordedTransaction) =>
+    t.statements[0]?.startsWith('BEGIN') === true && t.statements[0].includes('INSERT INTO inbox');
   return {
+    /** Every event consumer's transaction (the BEGIN that carries its inbox rows). */
+    consumerTransactions: () => transactions.filter(isConsumerTransaction),
+    /** Round trips of every consumer transaction so far, BEGIN and COMMIT/ROLLBACK included. */
+    consumerStatements: () =>
+      transactions.filter(isConsumerTransaction).reduce((n, t) => n + t.statements.length, 0),
     of: (subscription: string) =>
       transactions.filter((t) =>
         t.statements.some(
