@@ -8,10 +8,10 @@ import { repoRoot } from './service-processes.js';
 
 /**
  * `npm run chaos [-- --drill chaos/drills/long.yaml] [--out chaos/results/name]`: runs a drill and
- * writes its report (Markdown + JSON). Exit code: 0 PASSED; 2 PASSED with warnings (a fault not
+ * writes its report (Markdown + JSON). Exit code: 0 PASSED; 3 PASSED with warnings (a fault not
  * injected, a service exit the drill did not cause, an invariant waived); 1 FAILED (an invariant
- * violated or not checked, or a service that did not stop gracefully). A command-line mistake also
- * exits 2, before anything starts and without a report. See docs/chaos.md.
+ * violated or not checked, or a service that did not stop gracefully). A command-line mistake exits 2,
+ * before anything starts and without a report — never a code a passing drill uses. See docs/chaos.md.
  */
 const chaosCommand = defineCommand({
   name: 'npm run chaos',
@@ -36,7 +36,7 @@ const chaosCommand = defineCommand({
     },
   },
   notes:
-    'Exit code: 0 PASSED; 2 PASSED with warnings; 1 FAILED. A command-line mistake also exits 2,\nbefore anything starts and without a report.',
+    'Exit code: 0 PASSED; 3 PASSED with warnings; 1 FAILED. A command-line mistake exits 2,\nbefore anything starts and without a report.',
   examples: [
     'npm run chaos -- --drill chaos/drills/short.yaml --out /tmp/short',
     'npm run chaos -- --drill chaos/drills/long.yaml',
@@ -67,4 +67,5 @@ for (const i of report.invariants)
   );
 for (const w of report.warnings) console.log(`  ⚠ ${w}`);
 console.log(`report: ${files.markdown}\n        ${files.json}`);
-process.exit(report.ok ? (report.warnings.length > 0 ? 2 : 0) : 1);
+// 3, not 2: a script that accepts a drill with warnings must not accept a mistyped command line.
+process.exit(report.ok ? (report.warnings.length > 0 ? 3 : 0) : 1);

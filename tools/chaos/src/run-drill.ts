@@ -57,7 +57,7 @@ export interface DrillReport {
   readonly ok: boolean;
   /**
    * What makes a pass weaker: faults that could not be injected, service exits the drill did not
-   * cause, invariants waived. `PASSED with warnings` when there are any; main exits 2 then.
+   * cause, invariants waived. `PASSED with warnings` when there are any; main exits 3 then.
    */
   readonly warnings: string[];
   readonly verdict: 'PASSED' | 'PASSED with warnings' | 'FAILED';
