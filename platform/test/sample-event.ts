@@ -14,81 +14,44 @@ import {
  * `SampleEnded`, the same fields).
  */
 const optional = FieldDescriptorProto_Label.OPTIONAL;
+const sampleFields = [
+  {
+    name: 'event_id',
+    jsonName: 'eventId',
+    number: 1,
+    label: optional,
+    type: FieldDescriptorProto_Type.STRING,
+  },
+  {
+    name: 'occurred_at',
+    jsonName: 'occurredAt',
+    number: 2,
+    label: optional,
+    type: FieldDescriptorProto_Type.MESSAGE,
+    typeName: '.google.protobuf.Timestamp',
+  },
+  {
+    name: 'schema_version',
+    jsonName: 'schemaVersion',
+    number: 3,
+    label: optional,
+    type: FieldDescriptorProto_Type.UINT32,
+  },
+  {
+    name: 'subject_id',
+    jsonName: 'subjectId',
+    number: 4,
+    label: optional,
+    type: FieldDescriptorProto_Type.STRING,
+  },
+];
 const file = create(FileDescriptorProtoSchema, {
   name: 'platformtest/v1/sample_events.proto',
   package: 'platformtest.v1',
   syntax: 'proto3',
   dependency: ['google/protobuf/timestamp.proto'],
-  messageType: [
-    {
-      name: 'SampleHappened',
-      field: [
-        {
-          name: 'event_id',
-          jsonName: 'eventId',
-          number: 1,
-          label: optional,
-          type: FieldDescriptorProto_Type.STRING,
-        },
-        {
-          name: 'occurred_at',
-          jsonName: 'occurredAt',
-          number: 2,
-          label: optional,
-          type: FieldDescriptorProto_Type.MESSAGE,
-          typeName: '.google.protobuf.Timestamp',
-        },
-        {
-          name: 'schema_version',
-          jsonName: 'schemaVersion',
-          number: 3,
-          label: optional,
-          type: FieldDescriptorProto_Type.UINT32,
-        },
-        {
-          name: 'subject_id',
-          jsonName: 'subjectId',
-          number: 4,
-          label: optional,
-          type: FieldDescriptorProto_Type.STRING,
-        },
-      ],
-    },
-    {
-      name: 'SampleEnded',
-      field: [
-        {
-          name: 'event_id',
-          jsonName: 'eventId',
-          number: 1,
-          label: optional,
-          type: FieldDescriptorProto_Type.STRING,
-        },
-        {
-          name: 'occurred_at',
-          jsonName: 'occurredAt',
-          number: 2,
-          label: optional,
-          type: FieldDescriptorProto_Type.MESSAGE,
-          typeName: '.google.protobuf.Timestamp',
-        },
-        {
-          name: 'schema_version',
-          jsonName: 'schemaVersion',
-          number: 3,
-          label: optional,
-          type: FieldDescriptorProto_Type.UINT32,
-        },
-        {
-          name: 'subject_id',
-          jsonName: 'subjectId',
-          number: 4,
-          label: optional,
-          type: FieldDescriptorProto_Type.STRING,
-        },
-      ],
-    },
-  ],
+  // Both types have the same fields.
+  messageType: ['SampleHappened', 'SampleEnded'].map((name) => ({ name, field: sampleFields })),
 });
 
 const registry = createFileRegistry(file, (name) =>
