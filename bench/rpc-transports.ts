@@ -24,7 +24,7 @@ import {
   OrderStatus,
   PlaceOrderRequestSchema,
   PlaceOrderResponseSchema,
-} from '@orderly/order/contract/order_service';
+} from '@orderly/order-contract/order_service';
 import { GroupCommit } from '@orderly/platform';
 
 const args = process.argv.slice(2);

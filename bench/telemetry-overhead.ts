@@ -20,7 +20,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { InventoryService } from '@orderly/inventory/contract/inventory_service';
+import { InventoryService } from '@orderly/inventory-contract/inventory_service';
 import {
   createRpcClient,
   loadConfigDocument,

@@ -12,7 +12,7 @@ import {
   parseConfigSection,
   platformConfigSchema,
 } from '@orderly/platform';
-import { InventoryService } from '@orderly/inventory/contract/inventory_service';
+import { InventoryService } from '@orderly/inventory-contract/inventory_service';
 import {
   bearerHeaders,
   customerIdHeaders,

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { randomUUID } from 'node:crypto';
-import { OrderService } from '@orderly/order/contract/order_service';
+import { OrderService } from '@orderly/order-contract/order_service';
 import { createRpcClient } from '@orderly/platform';
 import { eventually, testCaller, testWorkloadKeysDir } from '@orderly/platform/testing';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';

@@ -1,5 +1,5 @@
 import { createRpcClient, type RpcClientOptions } from '@orderly/platform';
-import { InventoryService } from '@orderly/inventory/contract/inventory_service';
+import { InventoryService } from '@orderly/inventory-contract/inventory_service';
 import { e2eAdmin, logIn, placeOrder, withConcurrency } from './system-harness.js';
 
 /** The products an end-to-end run sells: one with plenty of stock, one that runs out. */

@@ -1,7 +1,7 @@
 import type { Client } from '@connectrpc/connect';
-import { IdentityService } from '@orderly/identity/contract/identity_service';
-import { InventoryService } from '@orderly/inventory/contract/inventory_service';
-import { OrderService } from '@orderly/order/contract/order_service';
+import { IdentityService } from '@orderly/identity-contract/identity_service';
+import { InventoryService } from '@orderly/inventory-contract/inventory_service';
+import { OrderService } from '@orderly/order-contract/order_service';
 import {
   createRpcClient,
   fromRpcError,

@@ -2,8 +2,8 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { create } from '@bufbuild/protobuf';
 import type { ServiceImpl } from '@connectrpc/connect';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
-import type { IdentityService } from '@orderly/identity/contract/identity_service';
-import { JwkSchema, Role, type Jwk } from '@orderly/identity/contract/identity_service';
+import type { IdentityService } from '@orderly/identity-contract/identity_service';
+import { JwkSchema, Role, type Jwk } from '@orderly/identity-contract/identity_service';
 import { AppError } from '@orderly/platform';
 
 /**

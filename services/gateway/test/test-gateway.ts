@@ -11,12 +11,12 @@ import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { ConnectRouter, ServiceImpl } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
-import { IdentityService } from '@orderly/identity/contract/identity_service';
+import { IdentityService } from '@orderly/identity-contract/identity_service';
 import {
   InventoryService,
   ProductSchema,
   type Product,
-} from '@orderly/inventory/contract/inventory_service';
+} from '@orderly/inventory-contract/inventory_service';
 import {
   OrderSchema,
   OrderService,
@@ -24,7 +24,7 @@ import {
   type Order,
   PlaceOrderRequestSchema,
   type PlaceOrderRequest,
-} from '@orderly/order/contract/order_service';
+} from '@orderly/order-contract/order_service';
 import {
   AppError,
   createLogger,

@@ -1,7 +1,7 @@
 import { Code } from '@connectrpc/connect';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { Role } from '../gen/identity/v1/identity_service_pb.js';
+import { Role } from '@orderly/identity-contract/identity_service';
 import {
   aPassword,
   anEmail,

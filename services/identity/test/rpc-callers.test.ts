@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { callEveryMethod, testCaller } from '@orderly/platform/testing';
-import { IdentityService } from '@orderly/identity/contract/identity_service';
+import { IdentityService } from '@orderly/identity-contract/identity_service';
 import { startTestIdentity, type TestIdentity } from './test-app.js';
 
 /** Issue 13 item 3: every IdentityService RPC (RotateSigningKey included) needs an allowlisted workload identity. */

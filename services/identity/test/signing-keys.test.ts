@@ -1,7 +1,7 @@
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { eventually } from '@orderly/platform/testing';
-import { Role } from '../gen/identity/v1/identity_service_pb.js';
+import { Role } from '@orderly/identity-contract/identity_service';
 import { createIdentityService } from '../src/app.js';
 import {
   aPassword,

@@ -9,7 +9,7 @@ import {
   type ServiceRuntime,
 } from '@orderly/platform';
 import { dropTestDatabase, testServiceConfig, testCaller } from '@orderly/platform/testing';
-import { IdentityService } from '../gen/identity/v1/identity_service_pb.js';
+import { IdentityService } from '@orderly/identity-contract/identity_service';
 import { createIdentityService, identityConfigSchema } from '../src/app.js';
 
 export type IdentityClient = Client<typeof IdentityService>;

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   StockRejectedSchema,
   StockReservedSchema,
-} from '../gen/inventory/v1/inventory_events_pb.js';
+} from '@orderly/inventory-contract/inventory_events';
 import {
   aProduct,
   aSku,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { MemoryBus, type ServiceRuntime } from '@orderly/platform';
 import { callEveryMethod, dropTestDatabase, testCaller } from '@orderly/platform/testing';
-import { InventoryService } from '../gen/inventory/v1/inventory_service_pb.js';
+import { InventoryService } from '@orderly/inventory-contract/inventory_service';
 import { createInventoryService } from '../src/app.js';
 import { inventoryTestConfig } from './test-app.js';
 

@@ -1,6 +1,6 @@
 import { eventually } from '@orderly/platform/testing';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { StockReservedSchema } from '../gen/inventory/v1/inventory_events_pb.js';
+import { StockReservedSchema } from '@orderly/inventory-contract/inventory_events';
 import {
   aProduct,
   conservationReport,

@@ -20,12 +20,12 @@ import {
   OrderCancelledSchema,
   OrderConfirmedSchema,
   OrderPlacedSchema,
-} from '@orderly/order/contract/order_events';
+} from '@orderly/order-contract/order_events';
 import {
   StockRejectedSchema,
   StockReservedSchema,
-} from '../gen/inventory/v1/inventory_events_pb.js';
-import { InventoryService } from '../gen/inventory/v1/inventory_service_pb.js';
+} from '@orderly/inventory-contract/inventory_events';
+import { InventoryService } from '@orderly/inventory-contract/inventory_service';
 import { createInventoryService, inventoryConfigSchema } from '../src/app.js';
 
 export type InventoryClient = Client<typeof InventoryService>;

@@ -3,8 +3,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { OrderCancelledSchema, OrderConfirmedSchema } from '@orderly/order/contract/order_events';
-import { CancellationReason } from '@orderly/order/contract/order_service';
+import { OrderCancelledSchema, OrderConfirmedSchema } from '@orderly/order-contract/order_events';
+import { CancellationReason } from '@orderly/order-contract/order_service';
 import {
   MemoryBus,
   createLogger,

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromBinary } from '@bufbuild/protobuf';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { OrderCancelledSchema, OrderConfirmedSchema } from '@orderly/order/contract/order_events';
-import { CancellationReason } from '@orderly/order/contract/order_service';
+import { OrderCancelledSchema, OrderConfirmedSchema } from '@orderly/order-contract/order_events';
+import { CancellationReason } from '@orderly/order-contract/order_service';
 import {
   MemoryBus,
   busHeaders,
@@ -23,7 +23,7 @@ import {
 import {
   CustomerNotifiedSchema,
   NotificationKind,
-} from '../gen/notification/v1/notification_events_pb.js';
+} from '@orderly/notification-contract/notification_events';
 import {
   createNotificationService,
   notificationConfigSchema,

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { OrderConfirmedSchema } from '@orderly/order/contract/order_events';
+import { OrderConfirmedSchema } from '@orderly/order-contract/order_events';
 import { MemoryBus, newEvent, type ServiceConfig, type ServiceRuntime } from '@orderly/platform';
 import { dropTestDatabase, testServiceConfig } from '@orderly/platform/testing';
 import {

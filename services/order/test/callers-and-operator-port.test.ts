@@ -10,7 +10,7 @@ import {
   testWorkloadIdentity,
 } from '@orderly/platform/testing';
 import { createOrderService, orderConfigSchema } from '../src/app.js';
-import { OrderService } from '../gen/order/v1/order_service_pb.js';
+import { OrderService } from '@orderly/order-contract/order_service';
 import { orderClientAs } from './order-clients.js';
 
 /**

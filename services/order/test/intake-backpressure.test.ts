@@ -4,7 +4,7 @@ import { MemoryBus, fromRpcError, type ServiceRuntime } from '@orderly/platform'
 import { dropTestDatabase, eventually, testServiceConfig } from '@orderly/platform/testing';
 import { createOrderService, orderConfigSchema } from '../src/app.js';
 import type { Client } from '@connectrpc/connect';
-import type { OrderService } from '../gen/order/v1/order_service_pb.js';
+import type { OrderService } from '@orderly/order-contract/order_service';
 import { orderClientAs } from './order-clients.js';
 
 /**

@@ -7,8 +7,8 @@ import type { createRpcClient } from '@orderly/platform';
 import { MemoryBus, fromRpcError, type ServiceRuntime } from '@orderly/platform';
 import { dropTestDatabase, eventually, testLiveConfig } from '@orderly/platform/testing';
 import { createOrderService, orderConfigSchema } from '../src/app.js';
-import type { OrderService } from '../gen/order/v1/order_service_pb.js';
-import { CancellationReason, OrderStatus } from '../gen/order/v1/order_service_pb.js';
+import type { OrderService } from '@orderly/order-contract/order_service';
+import { CancellationReason, OrderStatus } from '@orderly/order-contract/order_service';
 import { orderClientAs } from './order-clients.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { Client } from '@connectrpc/connect';
 import { createRpcClient } from '@orderly/platform';
 import { testCaller } from '@orderly/platform/testing';
-import { OrderService } from '../gen/order/v1/order_service_pb.js';
+import { OrderService } from '@orderly/order-contract/order_service';
 
 /** An order service client calling as `caller` (the gateway, or the operator), as the allowlist expects. */
 export async function orderClientAs(

@@ -10,20 +10,20 @@ import {
 import {
   StockRejectedSchema,
   StockReservedSchema,
-} from '@orderly/inventory/contract/inventory_events';
+} from '@orderly/inventory-contract/inventory_events';
 import {
   PaymentFailedSchema,
   PaymentSucceededSchema,
-} from '@orderly/payment/contract/payment_events';
+} from '@orderly/payment-contract/payment_events';
 import { createOrderService, orderConfigSchema } from '../src/app.js';
-import type { OrderService } from '../gen/order/v1/order_service_pb.js';
-import { OrderStatus, CancellationReason } from '../gen/order/v1/order_service_pb.js';
+import type { OrderService } from '@orderly/order-contract/order_service';
+import { OrderStatus, CancellationReason } from '@orderly/order-contract/order_service';
 import {
   OrderCancelledSchema,
   OrderConfirmedSchema,
   OrderPlacedSchema,
   PaymentRequestedSchema,
-} from '../gen/order/v1/order_events_pb.js';
+} from '@orderly/order-contract/order_events';
 import { randomUUID } from 'node:crypto';
 import { orderClientAs } from './order-clients.js';
 

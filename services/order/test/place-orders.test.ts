@@ -10,8 +10,8 @@ import {
 } from '@orderly/platform';
 import { dropTestDatabase, eventually, testServiceConfig } from '@orderly/platform/testing';
 import { createOrderService, orderConfigSchema } from '../src/app.js';
-import { OrderStatus, type OrderService } from '../gen/order/v1/order_service_pb.js';
-import { OrderPlacedSchema } from '../gen/order/v1/order_events_pb.js';
+import { OrderStatus, type OrderService } from '@orderly/order-contract/order_service';
+import { OrderPlacedSchema } from '@orderly/order-contract/order_events';
 import { orderClientAs } from './order-clients.js';
 
 /**

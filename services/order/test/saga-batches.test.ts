@@ -12,22 +12,22 @@ import {
 import {
   StockRejectedSchema,
   StockReservedSchema,
-} from '@orderly/inventory/contract/inventory_events';
+} from '@orderly/inventory-contract/inventory_events';
 import {
   PaymentFailedSchema,
   PaymentSucceededSchema,
-} from '@orderly/payment/contract/payment_events';
+} from '@orderly/payment-contract/payment_events';
 import { createOrderService, orderConfigSchema } from '../src/app.js';
 import {
   OrderCancelledSchema,
   OrderConfirmedSchema,
   PaymentRequestedSchema,
-} from '../gen/order/v1/order_events_pb.js';
+} from '@orderly/order-contract/order_events';
 import {
   CancellationReason,
   OrderStatus,
   type OrderService,
-} from '../gen/order/v1/order_service_pb.js';
+} from '@orderly/order-contract/order_service';
 import { orderClientAs } from './order-clients.js';
 
 /**

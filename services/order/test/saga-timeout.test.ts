@@ -7,10 +7,10 @@ import {
   recordEvents,
   testServiceConfig,
 } from '@orderly/platform/testing';
-import { PaymentSucceededSchema } from '@orderly/payment/contract/payment_events';
+import { PaymentSucceededSchema } from '@orderly/payment-contract/payment_events';
 import { createOrderService, orderConfigSchema } from '../src/app.js';
-import { CancellationReason, OrderStatus } from '../gen/order/v1/order_service_pb.js';
-import { OrderCancelledSchema } from '../gen/order/v1/order_events_pb.js';
+import { CancellationReason, OrderStatus } from '@orderly/order-contract/order_service';
+import { OrderCancelledSchema } from '@orderly/order-contract/order_events';
 import { orderClientAs } from './order-clients.js';
 
 const config = testServiceConfig('order', orderConfigSchema, {

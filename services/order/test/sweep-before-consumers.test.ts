@@ -7,11 +7,11 @@ import {
   recordEvents,
   testServiceConfig,
 } from '@orderly/platform/testing';
-import { StockReservedSchema } from '@orderly/inventory/contract/inventory_events';
-import { PaymentSucceededSchema } from '@orderly/payment/contract/payment_events';
+import { StockReservedSchema } from '@orderly/inventory-contract/inventory_events';
+import { PaymentSucceededSchema } from '@orderly/payment-contract/payment_events';
 import { createOrderService, orderConfigSchema } from '../src/app.js';
-import { CancellationReason, OrderStatus } from '../gen/order/v1/order_service_pb.js';
-import { PaymentRequestedSchema } from '../gen/order/v1/order_events_pb.js';
+import { CancellationReason, OrderStatus } from '@orderly/order-contract/order_service';
+import { PaymentRequestedSchema } from '@orderly/order-contract/order_events';
 import { orderClientAs } from './order-clients.js';
 
 // The periodic sweep never comes around during the test: only the one before the consumers can act.

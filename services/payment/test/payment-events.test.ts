@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { fromBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { OrderCancelledSchema, PaymentRequestedSchema } from '@orderly/order/contract/order_events';
-import { CancellationReason } from '@orderly/order/contract/order_service';
+import { OrderCancelledSchema, PaymentRequestedSchema } from '@orderly/order-contract/order_events';
+import { CancellationReason } from '@orderly/order-contract/order_service';
 import {
   MemoryBus,
   busHeaders,
@@ -22,7 +22,7 @@ import {
   PaymentFailedSchema,
   PaymentRefundedSchema,
   PaymentSucceededSchema,
-} from '../gen/payment/v1/payment_events_pb.js';
+} from '@orderly/payment-contract/payment_events';
 import { createPaymentService, paymentConfigSchema } from '../src/app.js';
 
 const config = testServiceConfig('payment', paymentConfigSchema);

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { OrderCancelledSchema, PaymentRequestedSchema } from '@orderly/order/contract/order_events';
-import { CancellationReason } from '@orderly/order/contract/order_service';
+import { OrderCancelledSchema, PaymentRequestedSchema } from '@orderly/order-contract/order_events';
+import { CancellationReason } from '@orderly/order-contract/order_service';
 import { MemoryBus, newEvent, type EventInit, type ServiceRuntime } from '@orderly/platform';
 import {
   dropTestDatabase,
@@ -17,7 +17,7 @@ import {
   PaymentFailedSchema,
   PaymentRefundedSchema,
   PaymentSucceededSchema,
-} from '../gen/payment/v1/payment_events_pb.js';
+} from '@orderly/payment-contract/payment_events';
 import { createPaymentService, paymentConfigSchema } from '../src/app.js';
 
 /**

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { timestampDate } from '@bufbuild/protobuf/wkt';
-import { IdentityService } from '@orderly/identity/contract/identity_service';
+import { IdentityService } from '@orderly/identity-contract/identity_service';
 import {
   createRpcClient,
   fromRpcError,

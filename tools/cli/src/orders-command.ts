@@ -1,5 +1,5 @@
 import { toJson } from '@bufbuild/protobuf';
-import { OrderSchema, OrderService, OrderStatus } from '@orderly/order/contract/order_service';
+import { OrderSchema, OrderService, OrderStatus } from '@orderly/order-contract/order_service';
 import {
   createRpcClient,
   fromRpcError,

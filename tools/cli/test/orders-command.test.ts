@@ -8,7 +8,7 @@ import {
   testWorkloadKeysDir,
 } from '@orderly/platform/testing';
 import { createOrderService, orderConfigSchema } from '@orderly/order';
-import { OrderService } from '@orderly/order/contract/order_service';
+import { OrderService } from '@orderly/order-contract/order_service';
 import { runOrdersCommand } from '../src/orders-command.js';
 
 /** `orderly orders get` looks any order up as the operator (GetOrderForOperator), not as a customer. */

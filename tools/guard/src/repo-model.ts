@@ -55,6 +55,21 @@ export class RepoModel {
     return matchesAnyGlob(file, this.config.contracts.generated);
   }
 
+  /**
+   * Whose contract a proto or generated file is: the service holding it, else the folder name of the
+   * contract package holding it (`contracts/order/gen/...` → `order`).
+   */
+  contractOwnerOf(file: string): string | undefined {
+    const service = this.serviceOf(file);
+    if (service) return service.name;
+    if (
+      !this.isContract(file) &&
+      matchingDirPrefix(file, this.config.contracts.proto) === undefined
+    )
+      return undefined;
+    return this.packageOf(file)?.dir.split('/').pop();
+  }
+
   isAllowedShared(file: string): boolean {
     return isUnderAnyDir(file, this.config.allowedSharedPackages);
   }

@@ -1,7 +1,7 @@
 import type { Client } from '@connectrpc/connect';
 import type { FastifyInstance } from 'fastify';
-import type { IdentityService } from '@orderly/identity/contract/identity_service';
-import type { InventoryService } from '@orderly/inventory/contract/inventory_service';
+import type { IdentityService } from '@orderly/identity-contract/identity_service';
+import type { InventoryService } from '@orderly/inventory-contract/inventory_service';
 import { adjustStockSchema, rotateKeysSchema, upsertProductSchema } from './admin-schemas.js';
 import { rotationToJson } from './auth-routes.js';
 import { upstreamInvalidResponse, validationFailed } from './http-errors.js';

@@ -5,7 +5,7 @@ import {
   Role,
   type IdentityService,
   type TokenPair,
-} from '@orderly/identity/contract/identity_service';
+} from '@orderly/identity-contract/identity_service';
 import type { GatewayConfig } from '../config.js';
 import type { AccessTokenVerifier } from './access-token-verifier.js';
 import {

@@ -1,9 +1,9 @@
 import { fastify, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Client } from '@connectrpc/connect';
-import type { IdentityService } from '@orderly/identity/contract/identity_service';
-import type { InventoryService } from '@orderly/inventory/contract/inventory_service';
-import type { OrderService } from '@orderly/order/contract/order_service';
+import type { IdentityService } from '@orderly/identity-contract/identity_service';
+import type { InventoryService } from '@orderly/inventory-contract/inventory_service';
+import type { OrderService } from '@orderly/order-contract/order_service';
 import type { Flags, Logger, Telemetry } from '@orderly/platform';
 import type { GatewayConfig } from '../config.js';
 import type { AccessTokenVerifier } from './access-token-verifier.js';

@@ -5,7 +5,7 @@ import type {
   PlaceOrderRequestSchema,
   PlaceOrderResponse,
   PlaceOrderResult,
-} from '@orderly/order/contract/order_service';
+} from '@orderly/order-contract/order_service';
 import {
   captureTrace,
   errorCodeHeader,

@@ -1,6 +1,6 @@
 import { timestampDate, type Timestamp } from '@bufbuild/protobuf/wkt';
-import type { Product } from '@orderly/inventory/contract/inventory_service';
-import { CancellationReason, OrderStatus, type Order } from '@orderly/order/contract/order_service';
+import type { Product } from '@orderly/inventory-contract/inventory_service';
+import { CancellationReason, OrderStatus, type Order } from '@orderly/order-contract/order_service';
 import { upstreamInvalidResponse } from './http-errors.js';
 import type { cancellationReasons, orderStatuses } from './json-schemas.js';
 

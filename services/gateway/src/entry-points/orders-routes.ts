@@ -1,6 +1,6 @@
 import type { Client } from '@connectrpc/connect';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { OrderService } from '@orderly/order/contract/order_service';
+import type { OrderService } from '@orderly/order-contract/order_service';
 import { findAppError, type Flags, type Telemetry } from '@orderly/platform';
 import type { GatewayConfig } from '../config.js';
 import { orderNotFound } from './http-errors.js';

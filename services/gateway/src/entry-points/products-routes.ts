@@ -1,6 +1,6 @@
 import type { Client } from '@connectrpc/connect';
 import type { FastifyInstance } from 'fastify';
-import type { InventoryService } from '@orderly/inventory/contract/inventory_service';
+import type { InventoryService } from '@orderly/inventory-contract/inventory_service';
 import { listProductsSchema } from './json-schemas.js';
 import { productToJson } from './order-json.js';
 import { callUpstream } from './request-deadline.js';

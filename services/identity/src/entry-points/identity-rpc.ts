@@ -8,7 +8,7 @@ import {
   Role as ProtoRole,
   type TokenPairSchema,
   type UserSchema,
-} from '../../gen/identity/v1/identity_service_pb.js';
+} from '@orderly/identity-contract/identity_service';
 import {
   isPossibleLogin,
   normalizeEmail,

@@ -4,7 +4,7 @@ import { deadlineOf, type Database, type Logger } from '@orderly/platform';
 import {
   InventoryService,
   type ProductSchema,
-} from '../../gen/inventory/v1/inventory_service_pb.js';
+} from '@orderly/inventory-contract/inventory_service';
 import { invalidStockAdjustment, unknownSku } from '../domain/inventory-errors.js';
 import {
   applyStockAdjustment,

@@ -11,11 +11,11 @@ import {
   type PreparedEvent,
   type Sql,
 } from '@orderly/platform';
-import { OrderPlacedSchema, type OrderPlaced } from '@orderly/order/contract/order_events';
+import { OrderPlacedSchema, type OrderPlaced } from '@orderly/order-contract/order_events';
 import {
   StockRejectedSchema,
   StockReservedSchema,
-} from '../../gen/inventory/v1/inventory_events_pb.js';
+} from '@orderly/inventory-contract/inventory_events';
 import { unusableEvent } from '../domain/inventory-errors.js';
 import { reserveMovement, type StockMovement } from '../domain/product.js';
 import {

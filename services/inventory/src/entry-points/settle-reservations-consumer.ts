@@ -11,7 +11,7 @@ import {
   OrderConfirmedSchema,
   type OrderCancelled,
   type OrderConfirmed,
-} from '@orderly/order/contract/order_events';
+} from '@orderly/order-contract/order_events';
 import { expiredReservationShort, unusableEvent } from '../domain/inventory-errors.js';
 import {
   confirmMovement,

@@ -3,8 +3,8 @@ import {
   OrderConfirmedSchema,
   type OrderCancelled,
   type OrderConfirmed,
-} from '@orderly/order/contract/order_events';
-import { CancellationReason } from '@orderly/order/contract/order_service';
+} from '@orderly/order-contract/order_events';
+import { CancellationReason } from '@orderly/order-contract/order_service';
 import {
   onBatchOf,
   type BatchItem,
@@ -16,7 +16,7 @@ import {
 import {
   CustomerNotifiedSchema,
   NotificationKind,
-} from '../../gen/notification/v1/notification_events_pb.js';
+} from '@orderly/notification-contract/notification_events';
 import { composeMessage } from '../domain/compose-message.js';
 import type { CancellationCause, CustomerMessage } from '../domain/notification.js';
 import { notificationEventInvalid } from '../domain/notification-errors.js';

@@ -13,8 +13,8 @@ import {
   OrderConfirmedSchema,
   OrderPlacedSchema,
   PaymentRequestedSchema,
-} from '../../gen/order/v1/order_events_pb.js';
-import { CancellationReason } from '../../gen/order/v1/order_service_pb.js';
+} from '@orderly/order-contract/order_events';
+import { CancellationReason } from '@orderly/order-contract/order_service';
 import type { Order } from '../domain/order.js';
 import type {
   NewOrder,

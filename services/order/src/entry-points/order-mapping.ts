@@ -4,7 +4,7 @@ import {
   OrderSchema,
   OrderStatus,
   type Order as OrderMessage,
-} from '../../gen/order/v1/order_service_pb.js';
+} from '@orderly/order-contract/order_service';
 import type { Order } from '../domain/order.js';
 import { cancellationReasonToProto } from '../data-access/order-store.js';
 

@@ -12,7 +12,7 @@ import {
   type PlaceOrderRequest,
   type PlaceOrderResponse,
   type PlaceOrderResult,
-} from '../../gen/order/v1/order_service_pb.js';
+} from '@orderly/order-contract/order_service';
 import { getOrder, listOrders } from '../domain/get-order.js';
 import type { OrderDeps } from '../domain/order-store.js';
 import { placeOrder } from '../domain/place-order.js';

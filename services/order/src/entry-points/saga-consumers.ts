@@ -3,11 +3,11 @@ import { onBatchOf, type EventHandler, type Logger, type Outbox } from '@orderly
 import {
   StockRejectedSchema,
   StockReservedSchema,
-} from '@orderly/inventory/contract/inventory_events';
+} from '@orderly/inventory-contract/inventory_events';
 import {
   PaymentFailedSchema,
   PaymentSucceededSchema,
-} from '@orderly/payment/contract/payment_events';
+} from '@orderly/payment-contract/payment_events';
 import {
   advanceSagas,
   onPaymentFailed,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { OrderCancelledSchema } from '@orderly/order/contract/order_events';
+import { OrderCancelledSchema } from '@orderly/order-contract/order_events';
 import { onBatch, type EventHandler } from '@orderly/platform';
-import { PaymentRefundedSchema } from '../../gen/payment/v1/payment_events_pb.js';
+import { PaymentRefundedSchema } from '@orderly/payment-contract/payment_events';
 import type { Payment } from '../domain/payment.js';
 import { decideOnCancellation } from '../domain/payment-decisions.js';
 import { paymentCancellationInvalid } from '../domain/payment-errors.js';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { PaymentRequestedSchema } from '@orderly/order/contract/order_events';
+import { PaymentRequestedSchema } from '@orderly/order-contract/order_events';
 import {
   onBatch,
   type EventHandler,
@@ -12,7 +12,7 @@ import {
   FailureReason,
   PaymentFailedSchema,
   PaymentSucceededSchema,
-} from '../../gen/payment/v1/payment_events_pb.js';
+} from '@orderly/payment-contract/payment_events';
 import type { Payment } from '../domain/payment.js';
 import { assertChargeable, chargesOfRun, decideCharge } from '../domain/payment-decisions.js';
 import {

@@ -69,8 +69,16 @@ export function checkContracts(path: string, options: ContractOptions = {}): Con
     const baseFiles = filesAt(root, base.sha).map((file) =>
       subdir === '' ? file : file.slice(subdir.length + 1),
     );
+    // The base's own buf.yaml says where its modules were: contracts that moved since then
+    // (e.g. services/<svc>/proto → contracts/<svc>/proto) are still compared, not skipped.
+    const baseModules = bufModulePaths(
+      git(root, ['show', `${base.sha}:${subdir === '' ? '' : `${subdir}/`}buf.yaml`]).stdout,
+    );
     const baseProtos = baseFiles.filter(
-      (file) => file.endsWith('.proto') && matchingDirPrefix(file, config.contracts.proto),
+      (file) =>
+        file.endsWith('.proto') &&
+        (matchingDirPrefix(file, config.contracts.proto) !== undefined ||
+          baseModules.some((dir) => file.startsWith(`${dir}/`))),
     );
     if (baseProtos.length === 0 || !baseFiles.includes('buf.yaml')) {
       report.skipped = `no base to compare (${base.sha.slice(0, 12)} has no proto files in a buf workspace yet)`;
@@ -97,6 +105,13 @@ export function checkContracts(path: string, options: ContractOptions = {}): Con
   }
   report.ok = report.lint.length === 0 && report.breaking.length === 0;
   return report;
+}
+
+/** The `modules: - path: <dir>` entries of a buf.yaml (v2); none for v1 or an empty text. */
+export function bufModulePaths(bufYaml: string): string[] {
+  return [...bufYaml.matchAll(/^\s*-\s*path:\s*["']?([^"'\s#]+)["']?/gm)].map(([, dir]) =>
+    dir!.replace(/\/+$/, ''),
+  );
 }
 
 /** buf clones the ref with depth 50 by default; deepen when the base is further back. */
@@ -158,20 +173,18 @@ function asText(value: unknown): string {
 }
 
 function serviceOfProto(model: RepoModel, path: string): string | undefined {
-  const direct = model.serviceOf(path);
-  if (direct) return direct.name;
+  const direct = model.contractOwnerOf(path);
+  if (direct) return direct;
   // Some buf versions print paths relative to the module root: find the module holding the file.
-  for (const service of model.services) {
-    const candidates = model.files.filter(
-      (file) => file.startsWith(`${service.root}/`) && file.endsWith(`/${path}`),
-    );
-    if (candidates.some((file) => matchingDirPrefix(file, model.config.contracts.proto)))
-      return service.name;
-  }
-  return undefined;
+  const holder = model.files.find(
+    (file) =>
+      file.endsWith(`/${path}`) &&
+      matchingDirPrefix(file, model.config.contracts.proto) !== undefined,
+  );
+  return holder ? model.contractOwnerOf(holder) : undefined;
 }
 
-/** Everything outside a service that imports its generated contract, named by service or package. */
+/** Everything outside a contract's owner that imports its generated code, named by service or package. */
 export function findConsumers(model: RepoModel, services: Set<string>): Record<string, string[]> {
   const index = new SourceIndex(model);
   const resolver = new ImportResolver(model);
@@ -186,11 +199,11 @@ export function findConsumers(model: RepoModel, services: Set<string>): Record<s
         !matchesAnyGlob(resolution.path, model.config.contracts.generated)
       )
         continue;
-      const owner = model.serviceOf(resolution.path);
-      if (!owner || owner === importer || !services.has(owner.name)) continue;
+      const owner = model.contractOwnerOf(resolution.path);
+      if (!owner || owner === importer?.name || !services.has(owner)) continue;
       const label =
         importer?.name ?? model.packageOf(file)?.name ?? file.split('/').slice(0, 2).join('/');
-      (consumers[owner.name] ??= new Set()).add(label);
+      (consumers[owner] ??= new Set()).add(label);
     }
   }
   return Object.fromEntries(
