@@ -110,8 +110,9 @@ for (const useBinaryFormat of [true, false]) {
   );
 }
 
-// What the gateway does (services/gateway/src/entry-points/order-intake-batcher.ts): the calls in
-// flight together share one PlaceOrders call, at most 4 calls at once (services.gateway.orderIntakeBatch).
+// What the gateway does (services/gateway/src/entry-points/orders/order-intake-batcher.ts):
+// the calls in flight together share one PlaceOrders call, at most 4 calls at once
+// (services.gateway.orderIntakeBatch).
 {
   const client = createClient(
     OrderService,

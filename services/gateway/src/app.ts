@@ -12,11 +12,11 @@ import {
   type ServiceConfig,
 } from '@orderly/platform';
 import type { GatewayConfig } from './config.js';
-import { AccessTokenVerifier } from './entry-points/access-token-verifier.js';
-import { OrderIntakeBatcher } from './entry-points/order-intake-batcher.js';
-import { buildHttpApp } from './entry-points/http-app.js';
-import { orderServiceAdmission } from './entry-points/upstream-admission.js';
-import { TokenBuckets } from './entry-points/rate-limiter.js';
+import { AccessTokenVerifier } from './entry-points/auth/access-token-verifier.js';
+import { OrderIntakeBatcher } from './entry-points/orders/order-intake-batcher.js';
+import { buildHttpApp } from './entry-points/http/http-app.js';
+import { orderServiceAdmission } from './entry-points/http/upstream-admission.js';
+import { TokenBuckets } from './entry-points/http/rate-limiter.js';
 
 export { gatewayConfigSchema, type GatewayConfig } from './config.js';
 

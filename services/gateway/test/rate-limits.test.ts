@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { TokenBuckets, windowSeconds } from '../src/entry-points/rate-limiter.js';
+import { TokenBuckets, windowSeconds } from '../src/entry-points/http/rate-limiter.js';
 import { customerToken } from './fake-identity.js';
 import { bearer, send, startTestGateway, type TestGateway } from './test-gateway.js';
 

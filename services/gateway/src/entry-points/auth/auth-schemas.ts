@@ -1,7 +1,7 @@
-import type { GatewayConfig } from '../config.js';
-import { errorResponses, noSecurity } from './json-schemas.js';
+import type { GatewayConfig } from '../../config.js';
+import { errorResponses, noSecurity } from '../http/json-schemas.js';
 
-/** JSON schemas of /v1/auth/* and the JWKS (see json-schemas.ts for how they are used). */
+/** JSON schemas of /v1/auth/* and the JWKS (see ../http/json-schemas.ts for how they are used). */
 type AuthLimits = GatewayConfig['auth'];
 
 const credentials = (limits: AuthLimits) => ({

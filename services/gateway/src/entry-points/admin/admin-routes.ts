@@ -3,10 +3,10 @@ import type { FastifyInstance } from 'fastify';
 import type { IdentityService } from '@orderly/identity-contract/identity_service';
 import type { InventoryService } from '@orderly/inventory-contract/inventory_service';
 import { adjustStockSchema, rotateKeysSchema, upsertProductSchema } from './admin-schemas.js';
-import { rotationToJson } from './auth-routes.js';
-import { upstreamInvalidResponse, validationFailed } from './http-errors.js';
-import { productToJson } from './order-json.js';
-import { callUpstream } from './request-deadline.js';
+import { rotationToJson } from '../auth/auth-routes.js';
+import { upstreamInvalidResponse, validationFailed } from '../http/http-errors.js';
+import { productToJson } from '../orders/order-json.js';
+import { callUpstream } from '../http/request-deadline.js';
 
 export interface AdminRoutesDeps {
   readonly inventoryClient: Client<typeof InventoryService>;

@@ -1,4 +1,4 @@
-import { bearerSecurity, errorResponses, skuSchema } from './json-schemas.js';
+import { bearerSecurity, errorResponses, skuSchema } from '../http/json-schemas.js';
 
 /** JSON schemas of /v1/admin/*: catalog, stock and key rotation, for the admin role only. */
 

@@ -1,8 +1,8 @@
 import { timestampDate, type Timestamp } from '@bufbuild/protobuf/wkt';
 import type { Product } from '@orderly/inventory-contract/inventory_service';
 import { CancellationReason, OrderStatus, type Order } from '@orderly/order-contract/order_service';
-import { upstreamInvalidResponse } from './http-errors.js';
-import type { cancellationReasons, orderStatuses } from './json-schemas.js';
+import { upstreamInvalidResponse } from '../http/http-errors.js';
+import type { cancellationReasons, orderStatuses } from '../http/json-schemas.js';
 
 /** Proto ↔ public JSON. Money is an int64 in the contracts and a JSON number (cents) here. */
 export interface OrderJson {

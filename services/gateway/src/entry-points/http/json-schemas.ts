@@ -1,4 +1,4 @@
-import type { GatewayConfig } from '../config.js';
+import type { GatewayConfig } from '../../config.js';
 
 /**
  * JSON schemas of the public API. Fastify validates requests and serializes responses with them,

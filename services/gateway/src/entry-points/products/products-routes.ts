@@ -1,9 +1,9 @@
 import type { Client } from '@connectrpc/connect';
 import type { FastifyInstance } from 'fastify';
 import type { InventoryService } from '@orderly/inventory-contract/inventory_service';
-import { listProductsSchema } from './json-schemas.js';
-import { productToJson } from './order-json.js';
-import { callUpstream } from './request-deadline.js';
+import { listProductsSchema } from '../http/json-schemas.js';
+import { productToJson } from '../orders/order-json.js';
+import { callUpstream } from '../http/request-deadline.js';
 
 export interface ProductsRoutesDeps {
   readonly inventoryClient: Client<typeof InventoryService>;

@@ -1,5 +1,5 @@
 import type { Flags } from '@orderly/platform';
-import { validationFailed } from './http-errors.js';
+import { validationFailed } from '../http/http-errors.js';
 
 /**
  * `order-max-lines` (number flag): a tighter limit on lines per order for the customers it targets

@@ -6,7 +6,7 @@ import {
   type IdentityService,
   type TokenPair,
 } from '@orderly/identity-contract/identity_service';
-import type { GatewayConfig } from '../config.js';
+import type { GatewayConfig } from '../../config.js';
 import type { AccessTokenVerifier } from './access-token-verifier.js';
 import {
   jwksSchema,
@@ -15,10 +15,10 @@ import {
   refreshSchema,
   registerSchema,
 } from './auth-schemas.js';
-import { upstreamInvalidResponse } from './http-errors.js';
-import { enforceRateLimits } from './request-security.js';
-import type { TokenBuckets } from './rate-limiter.js';
-import { callUpstream } from './request-deadline.js';
+import { upstreamInvalidResponse } from '../http/http-errors.js';
+import { enforceRateLimits } from '../http/request-security.js';
+import type { TokenBuckets } from '../http/rate-limiter.js';
+import { callUpstream } from '../http/request-deadline.js';
 
 export interface AuthRoutesDeps {
   readonly identityClient: Client<typeof IdentityService>;

@@ -2,15 +2,15 @@ import type { Client } from '@connectrpc/connect';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { OrderService } from '@orderly/order-contract/order_service';
 import { findAppError, type Flags, type Telemetry } from '@orderly/platform';
-import type { GatewayConfig } from '../config.js';
-import { orderNotFound } from './http-errors.js';
-import { getOrderSchema, listOrdersSchema, placeOrderSchema } from './json-schemas.js';
+import type { GatewayConfig } from '../../config.js';
+import { orderNotFound } from '../http/http-errors.js';
+import { getOrderSchema, listOrdersSchema, placeOrderSchema } from '../http/json-schemas.js';
 import { orderToJson, type PlaceOrderBody } from './order-json.js';
-import { callUpstream } from './request-deadline.js';
+import { callUpstream } from '../http/request-deadline.js';
 import { assertWithinLineLimit } from './order-line-limit.js';
-import { principalOf } from './request-security.js';
+import { principalOf } from '../http/request-security.js';
 import type { OrderIntakeBatcher } from './order-intake-batcher.js';
-import type { UpstreamAdmission } from './upstream-admission.js';
+import type { UpstreamAdmission } from '../http/upstream-admission.js';
 
 export interface OrdersRoutesDeps {
   readonly orderClient: Client<typeof OrderService>;

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { GatewayConfig } from '../config.js';
-import type { AccessTokenVerifier, Principal } from './access-token-verifier.js';
-import { adminRequired, invalidToken, missingToken, rateLimited } from './auth-errors.js';
+import type { GatewayConfig } from '../../config.js';
+import type { AccessTokenVerifier, Principal } from '../auth/access-token-verifier.js';
+import { adminRequired, invalidToken, missingToken, rateLimited } from '../auth/auth-errors.js';
 import {
   windowSeconds,
   type RateLimit,
