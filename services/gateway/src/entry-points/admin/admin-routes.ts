@@ -5,7 +5,7 @@ import type { InventoryService } from '@orderly/inventory-contract/inventory_ser
 import { adjustStockSchema, rotateKeysSchema, upsertProductSchema } from './admin-schemas.js';
 import { rotationToJson } from '../auth/auth-routes.js';
 import { upstreamInvalidResponse, validationFailed } from '../http/http-errors.js';
-import { productToJson } from '../orders/order-json.js';
+import { productToJson } from '../products/product-json.js';
 import { callUpstream } from '../http/request-deadline.js';
 
 export interface AdminRoutesDeps {

@@ -1,4 +1,5 @@
 import { bearerSecurity, errorResponses, skuSchema } from '../http/json-schemas.js';
+import { productSchema } from '../products/product-schemas.js';
 
 /** JSON schemas of /v1/admin/*: catalog, stock and key rotation, for the admin role only. */
 
@@ -6,18 +7,7 @@ const adminErrors = [400, 401, 403, 413, 415, 429, 500, 503, 504];
 /** Stock counts are 32-bit on the wire. */
 const largestStockDelta = 2 ** 31 - 1;
 
-const productResponse = {
-  description: 'The product as it is now.',
-  type: 'object',
-  additionalProperties: false,
-  required: ['sku', 'name', 'priceCents', 'available'],
-  properties: {
-    sku: { type: 'string' },
-    name: { type: 'string' },
-    priceCents: { type: 'integer' },
-    available: { type: 'integer' },
-  },
-} as const;
+const productResponse = { description: 'The product as it is now.', ...productSchema };
 
 export const upsertProductSchema = {
   operationId: 'upsertProduct',

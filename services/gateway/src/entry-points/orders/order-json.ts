@@ -1,10 +1,10 @@
 import { timestampDate, type Timestamp } from '@bufbuild/protobuf/wkt';
-import type { Product } from '@orderly/inventory-contract/inventory_service';
 import { CancellationReason, OrderStatus, type Order } from '@orderly/order-contract/order_service';
 import { upstreamInvalidResponse } from '../http/http-errors.js';
-import type { cancellationReasons, orderStatuses } from '../http/json-schemas.js';
+import { cents } from '../http/money-json.js';
+import type { cancellationReasons, orderStatuses } from './order-schemas.js';
 
-/** Proto ↔ public JSON. Money is an int64 in the contracts and a JSON number (cents) here. */
+/** Proto ↔ public JSON of an order. */
 export interface OrderJson {
   orderId: string;
   status: (typeof orderStatuses)[number];
@@ -14,13 +14,6 @@ export interface OrderJson {
   cancellationReason?: (typeof cancellationReasons)[number];
   placedAt: string;
   history: { status: (typeof orderStatuses)[number]; at: string }[];
-}
-
-export interface ProductJson {
-  sku: string;
-  name: string;
-  priceCents: number;
-  available: number;
 }
 
 export interface PlaceOrderBody {
@@ -40,12 +33,6 @@ const reasonNames = new Map<CancellationReason, NonNullable<OrderJson['cancellat
   [CancellationReason.PAYMENT_DECLINED, 'PAYMENT_DECLINED'],
   [CancellationReason.TIMED_OUT, 'TIMED_OUT'],
 ]);
-
-function cents(value: bigint): number {
-  const asNumber = Number(value);
-  if (!Number.isSafeInteger(asNumber)) throw upstreamInvalidResponse('an amount');
-  return asNumber;
-}
 
 function statusName(status: OrderStatus): OrderJson['status'] {
   const name = statusNames.get(status);
@@ -78,13 +65,4 @@ export function orderToJson(order: Order): OrderJson {
   const reason = reasonNames.get(order.cancellationReason);
   if (reason) json.cancellationReason = reason;
   return json;
-}
-
-export function productToJson(product: Product): ProductJson {
-  return {
-    sku: product.sku,
-    name: product.name,
-    priceCents: cents(product.priceCents),
-    available: product.available,
-  };
 }

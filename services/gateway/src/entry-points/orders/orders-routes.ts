@@ -2,15 +2,19 @@ import type { Client } from '@connectrpc/connect';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { OrderService } from '@orderly/order-contract/order_service';
 import { findAppError, type Flags, type Telemetry } from '@orderly/platform';
-import type { GatewayConfig } from '../../config.js';
 import { orderNotFound } from '../http/http-errors.js';
-import { getOrderSchema, listOrdersSchema, placeOrderSchema } from '../http/json-schemas.js';
-import { orderToJson, type PlaceOrderBody } from './order-json.js';
 import { callUpstream } from '../http/request-deadline.js';
-import { assertWithinLineLimit } from './order-line-limit.js';
 import { principalOf } from '../http/request-security.js';
-import type { OrderIntakeBatcher } from './order-intake-batcher.js';
 import type { UpstreamAdmission } from '../http/upstream-admission.js';
+import type { OrderIntakeBatcher } from './order-intake-batcher.js';
+import { orderToJson, type PlaceOrderBody } from './order-json.js';
+import { assertWithinLineLimit } from './order-line-limit.js';
+import {
+  getOrderSchema,
+  listOrdersSchema,
+  placeOrderSchema,
+  type OrderLimits,
+} from './order-schemas.js';
 
 export interface OrdersRoutesDeps {
   readonly orderClient: Client<typeof OrderService>;
@@ -20,10 +24,7 @@ export interface OrdersRoutesDeps {
   readonly orderAdmission: UpstreamAdmission;
   /** Names the order a request is about on its span (`order.id`). */
   readonly telemetry: Pick<Telemetry, 'correlate'>;
-  readonly limits: Pick<
-    GatewayConfig,
-    'maxLinesPerOrder' | 'maxQuantityPerLine' | 'idempotencyKeyMaxLength' | 'listLimitMax'
-  >;
+  readonly limits: OrderLimits;
   /** Runtime decisions per customer (`order-max-lines`); absent in tests that do not need them. */
   readonly flags?: Flags;
 }

@@ -1,9 +1,9 @@
 import type { Client } from '@connectrpc/connect';
 import type { FastifyInstance } from 'fastify';
 import type { InventoryService } from '@orderly/inventory-contract/inventory_service';
-import { listProductsSchema } from '../http/json-schemas.js';
-import { productToJson } from '../orders/order-json.js';
 import { callUpstream } from '../http/request-deadline.js';
+import { productToJson } from './product-json.js';
+import { listProductsSchema } from './product-schemas.js';
 
 export interface ProductsRoutesDeps {
   readonly inventoryClient: Client<typeof InventoryService>;

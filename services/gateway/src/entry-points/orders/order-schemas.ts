@@ -1,0 +1,189 @@
+import type { GatewayConfig } from '../../config.js';
+import { bearerSecurity, errorResponses, skuSchema } from '../http/json-schemas.js';
+
+/** JSON schemas of /v1/orders (see ../http/json-schemas.ts for how they are used). */
+
+/** The configured limits the order schemas are built from. */
+export type OrderLimits = Pick<
+  GatewayConfig,
+  'maxLinesPerOrder' | 'maxQuantityPerLine' | 'idempotencyKeyMaxLength' | 'listLimitMax'
+>;
+
+export const orderStatuses = ['PENDING', 'STOCK_RESERVED', 'CONFIRMED', 'CANCELLED'] as const;
+export const cancellationReasons = ['OUT_OF_STOCK', 'PAYMENT_DECLINED', 'TIMED_OUT'] as const;
+
+const readErrors = [400, 401, 404, 429, 500, 503, 504];
+const writeErrors = [400, 401, 404, 409, 413, 415, 429, 500, 503, 504];
+
+/** The customer is the access token's subject; the only header a route adds is the idempotency key. */
+function idempotencyHeaders(limits: OrderLimits) {
+  return {
+    type: 'object',
+    required: ['Idempotency-Key'],
+    properties: {
+      'Idempotency-Key': {
+        type: 'string',
+        minLength: 1,
+        maxLength: limits.idempotencyKeyMaxLength,
+        pattern: '^[A-Za-z0-9_.:-]+$',
+        description: 'Repeating a request with the same key and body returns the same order.',
+      },
+    },
+  };
+}
+
+const orderSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['orderId', 'status', 'lines', 'totalCents', 'placedAt', 'history'],
+  properties: {
+    orderId: { type: 'string', format: 'uuid' },
+    status: { type: 'string', enum: orderStatuses },
+    lines: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['sku', 'quantity', 'unitPriceCents'],
+        properties: {
+          sku: { type: 'string' },
+          quantity: { type: 'integer' },
+          unitPriceCents: {
+            type: 'integer',
+            description: 'Known once stock is reserved; 0 before.',
+          },
+        },
+      },
+    },
+    totalCents: { type: 'integer' },
+    paymentMethod: { type: 'string' },
+    cancellationReason: { type: 'string', enum: cancellationReasons },
+    placedAt: { type: 'string', format: 'date-time' },
+    history: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['status', 'at'],
+        properties: {
+          status: { type: 'string', enum: orderStatuses },
+          at: { type: 'string', format: 'date-time' },
+        },
+      },
+    },
+  },
+} as const;
+
+const orderIdParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['orderId'],
+  properties: {
+    orderId: {
+      type: 'string',
+      format: 'uuid',
+      description: 'Anything that is not a known order of the customer is 404.',
+    },
+  },
+} as const;
+
+export function placeOrderSchema(limits: OrderLimits) {
+  return {
+    operationId: 'placeOrder',
+    summary: 'Place an order',
+    description:
+      'Accepts the order (202) and starts fulfilment; poll GET /v1/orders/{orderId} for its outcome. ' +
+      'The same Idempotency-Key with the same body answers the same order again (Idempotent-Replayed: true); ' +
+      'with a different body it is 409.',
+    tags: ['orders'],
+    security: bearerSecurity,
+    headers: idempotencyHeaders(limits),
+    body: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['lines', 'paymentMethod'],
+      properties: {
+        lines: {
+          type: 'array',
+          minItems: 1,
+          maxItems: limits.maxLinesPerOrder,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['sku', 'quantity'],
+            properties: {
+              sku: skuSchema,
+              quantity: { type: 'integer', minimum: 1, maximum: limits.maxQuantityPerLine },
+            },
+          },
+        },
+        paymentMethod: { type: 'string', pattern: '^[a-z0-9_]{1,64}$', examples: ['pm_card_ok'] },
+      },
+    },
+    response: {
+      202: {
+        description: 'Accepted (or replayed): the order as it is now.',
+        headers: {
+          Location: {
+            type: 'string',
+            description: 'Where to read the order: /v1/orders/{orderId}.',
+          },
+          'Idempotent-Replayed': {
+            type: 'string',
+            enum: ['true'],
+            description: 'Present when the Idempotency-Key had already been used with this body.',
+          },
+        },
+        ...orderSchema,
+      },
+      ...errorResponses(writeErrors),
+    },
+  };
+}
+
+export function getOrderSchema(_limits: OrderLimits) {
+  return {
+    operationId: 'getOrder',
+    summary: "Read one of the customer's orders",
+    description:
+      "A malformed id, an unknown id and another customer's order are all 404 ORDER_NOT_FOUND.",
+    tags: ['orders'],
+    security: bearerSecurity,
+    params: orderIdParams,
+    response: {
+      200: { description: 'The order with its status history.', ...orderSchema },
+      ...errorResponses(readErrors),
+    },
+  };
+}
+
+export function listOrdersSchema(limits: OrderLimits) {
+  return {
+    operationId: 'listOrders',
+    summary: "List the customer's orders, newest first",
+    tags: ['orders'],
+    security: bearerSecurity,
+    querystring: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        limit: {
+          type: 'integer',
+          minimum: 1,
+          maximum: limits.listLimitMax,
+          description: `How many orders at most (default ${limits.listLimitMax}).`,
+        },
+      },
+    },
+    response: {
+      200: {
+        description: "The customer's orders.",
+        type: 'object',
+        additionalProperties: false,
+        required: ['orders'],
+        properties: { orders: { type: 'array', items: orderSchema } },
+      },
+      ...errorResponses(readErrors),
+    },
+  };
+}
