@@ -1,19 +1,14 @@
 import type { Sql } from '@orderly/platform';
 import { invalidReservationTransition, reservationRace } from '../domain/inventory-errors.js';
-import {
-  isReservationStatus,
-  type PricedLine,
-  type ReservationStatus,
-} from '../domain/reservation.js';
+import type {
+  LockedReservation,
+  ReservationChanges,
+  StaleReservation,
+  StoredReservation,
+} from '../domain/inventory-store.js';
+import { isReservationStatus } from '../domain/reservation.js';
 
 /** SQL for reservations and their lines. */
-
-export interface StoredReservation {
-  readonly id: string;
-  readonly orderId: string;
-  readonly status: ReservationStatus;
-  readonly expiresAt: Date | undefined;
-}
 
 interface ReservationRow {
   id: string;
@@ -31,11 +26,6 @@ function toReservation(row: ReservationRow): StoredReservation {
     status: row.status,
     expiresAt: row.expires_at ?? undefined,
   };
-}
-
-/** A locked reservation with the lines it holds (none for a REJECTED one or a tombstone). */
-export interface LockedReservation extends StoredReservation {
-  readonly lines: readonly { readonly sku: string; readonly quantity: number }[];
 }
 
 /** Advisory lock space of order ids (the first key of `pg_advisory_xact_lock(int, int)`). */
@@ -101,25 +91,6 @@ export async function lockReservationsOfOrders(
   return reservations;
 }
 
-/** A reservation to insert; its id is chosen by the caller, so events can name it before the write. */
-export interface NewReservation {
-  readonly id: string;
-  readonly orderId: string;
-  readonly status: ReservationStatus;
-  readonly createdAt: Date;
-  readonly expiresAt?: Date | undefined;
-  readonly settledAt?: Date | undefined;
-  readonly lines?: readonly PricedLine[];
-}
-
-/** A locked reservation going `from` → `to`. */
-export interface ReservationTransition {
-  readonly id: string;
-  readonly orderId: string;
-  readonly from: ReservationStatus;
-  readonly to: ReservationStatus;
-}
-
 /**
  * Writes a run's reservations in one statement: the new ones with their lines (multi-row inserts
  * from arrays) and the status changes of locked ones (settled at `now`). Throws when one was not
@@ -127,10 +98,7 @@ export interface ReservationTransition {
  */
 export async function writeReservations(
   sql: Sql,
-  changes: {
-    readonly inserts: readonly NewReservation[];
-    readonly transitions: readonly ReservationTransition[];
-  },
+  changes: ReservationChanges,
   now: Date,
 ): Promise<void> {
   const inserts = [...changes.inserts].sort((a, b) => compare(a.orderId, b.orderId));
@@ -190,7 +158,7 @@ export async function markStaleReservationsReported(
   now: Date,
   nextReportAt: Date,
   limit: number,
-): Promise<(StoredReservation & { readonly createdAt: Date })[]> {
+): Promise<StaleReservation[]> {
   const { rows } = await sql.query<ReservationRow & { created_at: Date }>(
     `UPDATE reservations r SET expires_at = $3
        FROM (SELECT id FROM reservations

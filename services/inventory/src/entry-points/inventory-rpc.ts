@@ -5,19 +5,12 @@ import {
   InventoryService,
   type ProductSchema,
 } from '@orderly/inventory-contract/inventory_service';
-import { invalidStockAdjustment, unknownSku } from '../domain/inventory-errors.js';
-import {
-  applyStockAdjustment,
-  isValidSku,
-  validateProductInput,
-  type Product,
-} from '../domain/product.js';
-import {
-  listProducts,
-  lockProducts,
-  recordStockAdjustment,
-  upsertProduct,
-} from '../data-access/product-repository.js';
+import { invalidStockAdjustment } from '../domain/inventory-errors.js';
+import { isValidSku, validateProductInput, type Product } from '../domain/product.js';
+import { inventoryStore } from '../data-access/inventory-store.js';
+import { adjustStock } from '../use-cases/adjust-stock.js';
+import { listProducts } from '../use-cases/list-products.js';
+import { upsertProduct } from '../use-cases/upsert-product.js';
 
 export interface InventoryRpcDeps {
   readonly db: Database;
@@ -37,13 +30,16 @@ function toProto(product: Product): MessageInitShape<typeof ProductSchema> {
   };
 }
 
-/** InventoryService: proto ↔ domain, one transaction per call under the caller's deadline. */
+/**
+ * InventoryService: proto ↔ domain and one use case per call, in one transaction under the
+ * caller's deadline. Malformed input is refused before the transaction is opened.
+ */
 export function inventoryRpc(deps: InventoryRpcDeps): (router: ConnectRouter) => void {
   return (router) =>
     router.service(InventoryService, {
       async listProducts(_request, context) {
         const products = await deps.db.transaction(
-          (tx) => listProducts(tx),
+          (tx) => listProducts(inventoryStore(tx)),
           deadlineOf(context, deps.defaultTimeoutMs),
         );
         return { products: products.map(toProto) };
@@ -56,7 +52,7 @@ export function inventoryRpc(deps: InventoryRpcDeps): (router: ConnectRouter) =>
           priceCents: request.priceCents,
         });
         const product = await deps.db.transaction(
-          (tx) => upsertProduct(tx, input, deps.clock()),
+          (tx) => upsertProduct(inventoryStore(tx), input, deps.clock()),
           deadlineOf(context, deps.defaultTimeoutMs),
         );
         deps.log.info({ sku: product.sku }, 'product upserted');
@@ -67,16 +63,12 @@ export function inventoryRpc(deps: InventoryRpcDeps): (router: ConnectRouter) =>
         if (!isValidSku(request.sku))
           throw invalidStockAdjustment(['sku must be 1 to 32 of A-Z, 0-9 and -']);
         const product = await deps.db.transaction(
-          async (tx) => {
-            const current = (await lockProducts(tx, [request.sku])).get(request.sku);
-            if (!current) throw unknownSku(request.sku);
-            const available = applyStockAdjustment(current, request.delta);
-            return recordStockAdjustment(
-              tx,
-              { sku: current.sku, delta: request.delta, available },
+          (tx) =>
+            adjustStock(
+              inventoryStore(tx),
+              { sku: request.sku, delta: request.delta },
               deps.clock(),
-            );
-          },
+            ),
           deadlineOf(context, deps.defaultTimeoutMs),
         );
         deps.log.info({ sku: product.sku, delta: request.delta }, 'stock adjusted');

@@ -1,11 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import type { DescMessage } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import {
   onBatch,
   type BatchItem,
   type EventHandler,
-  type EventInit,
   type Logger,
   type Outbox,
   type PreparedEvent,
@@ -17,18 +14,9 @@ import {
   StockReservedSchema,
 } from '@orderly/inventory-contract/inventory_events';
 import { unusableEvent } from '../domain/inventory-errors.js';
-import { reserveMovement, type StockMovement } from '../domain/product.js';
-import {
-  decideReservations,
-  reservationExpiresAt,
-  type ReservationRequest,
-} from '../domain/reservation.js';
-import { applyStockMovements, lockProducts } from '../data-access/product-repository.js';
-import {
-  lockReservationsOfOrders,
-  writeReservations,
-  type NewReservation,
-} from '../data-access/reservation-repository.js';
+import type { ReservationRequest } from '../domain/reservation.js';
+import { inventoryStore } from '../data-access/inventory-store.js';
+import { reserveStock, type ReserveStockOutcome } from '../use-cases/reserve-stock.js';
 
 export const reserveStockSubscription = 'inventory.reserve-stock';
 
@@ -41,122 +29,97 @@ export interface ReserveStockDeps {
 
 /**
  * OrderPlaced → all lines reserved (StockReserved) or none (StockRejected), in the inbox's
- * transaction. A run of events (a batch; one event on its own is a run of one) is applied with a
- * fixed number of statements: its orders' reservations and the stock rows it needs are locked
- * (reservation-repository.ts, "lock order"), every order is decided in memory in delivery order — an earlier
- * order takes the stock first, as if applied alone — and the results are written with one
- * statement per table. The unique order id makes a second reservation for one order impossible.
+ * transaction. A run of events (a batch; one event on its own is a run of one) is one call of
+ * reserveStock, with a fixed number of statements: its orders' reservations and the stock rows it
+ * needs are locked (reservation-repository.ts, "lock order"), every order is decided in delivery
+ * order and the results are written with one statement per table, the answers with one more. The
+ * unique order id makes a second reservation for one order impossible.
  */
 export function reserveStockHandlers(deps: ReserveStockDeps): EventHandler[] {
-  return [onBatch(OrderPlacedSchema, (tx, items) => reserveStock(tx, deps, items))];
+  return [onBatch(OrderPlacedSchema, (tx, items) => reserve(tx, deps, items))];
 }
 
-async function reserveStock(
+async function reserve(
   tx: Sql,
   deps: ReserveStockDeps,
   items: readonly BatchItem<OrderPlaced>[],
 ): Promise<void> {
   for (const { event } of items)
     if (event.orderId === '') throw unusableEvent(OrderPlacedSchema.typeName, 'order_id is empty');
-  const now = deps.clock();
   const requests: ReservationRequest[] = items.map(({ event }) => ({
     orderId: event.orderId,
     lines: event.lines.map((line) => ({ sku: line.sku, quantity: line.quantity })),
   }));
 
-  const existing = await lockReservationsOfOrders(
-    tx,
-    requests.map((r) => r.orderId),
+  const outcomes = await reserveStock(
+    inventoryStore(tx),
+    requests,
+    deps.clock(),
+    deps.reservationTtlMs,
   );
-  const products = await lockProducts(
-    tx,
-    requests.filter((r) => !existing.has(r.orderId)).flatMap((r) => r.lines.map((l) => l.sku)),
-  );
-  const steps = decideReservations(requests, existing, products, randomUUID);
 
-  const expiresAt = reservationExpiresAt(now, deps.reservationTtlMs);
-  const inserts: NewReservation[] = [];
-  const movements: StockMovement[] = [];
   const events: PreparedEvent[] = [];
-  // Logged once the run's writes succeeded, each in its event's trace.
-  const logs: { item: BatchItem<OrderPlaced>; write: () => void }[] = [];
-  for (const [index, step] of steps.entries()) {
+  for (const [index, outcome] of outcomes.entries()) {
     const item = items[index]!;
-    const { orderId } = item.event;
-    const publish = <Desc extends DescMessage>(schema: Desc, init: EventInit<Desc>) =>
-      events.push(item.inTrace(() => deps.outbox.prepare(schema, init).prepared));
-    if (step.kind === 'ignore') {
-      logs.push({
-        item,
-        write: () =>
-          deps.log.info(
-            { orderId, reservationId: step.reservationId },
-            'order already has stock reserved, ignored',
-          ),
-      });
-      continue;
-    }
-    if (step.kind === 'already-settled') {
-      publish(StockRejectedSchema, { orderId, skus: [], reason: 'ORDER_ALREADY_SETTLED' });
-      logs.push({
-        item,
-        write: () =>
-          deps.log.info({ orderId, status: step.status }, 'order already settled, stock rejected'),
-      });
-      continue;
-    }
-    const { decision, reservationId } = step;
-    if (decision.outcome === 'rejected') {
-      inserts.push({
-        id: reservationId,
-        orderId,
-        status: 'REJECTED',
-        createdAt: now,
-        settledAt: now,
-      });
-      publish(StockRejectedSchema, {
-        orderId,
-        skus: [...decision.skus],
-        reason: decision.reason,
-      });
-      logs.push({
-        item,
-        write: () =>
-          deps.log.info(
-            { orderId, reason: decision.reason, skus: decision.skus },
-            'stock rejected',
-          ),
-      });
-      continue;
-    }
-    inserts.push({
-      id: reservationId,
-      orderId,
-      status: 'RESERVED',
-      createdAt: now,
-      expiresAt,
-      lines: decision.lines,
-    });
-    for (const line of decision.lines) movements.push(reserveMovement(line.sku, line.quantity));
-    publish(StockReservedSchema, {
-      orderId,
-      reservationId,
-      lines: decision.lines.map((line) => ({
-        sku: line.sku,
-        quantity: line.quantity,
-        unitPriceCents: line.unitPriceCents,
-      })),
-      totalCents: decision.totalCents,
-      expiresAt: timestampFromDate(expiresAt),
-    });
-    logs.push({
-      item,
-      write: () => deps.log.info({ orderId, reservationId }, 'stock reserved'),
-    });
+    const prepared = item.inTrace(() => answerOf(deps.outbox, outcome));
+    if (prepared) events.push(prepared);
   }
-
-  await writeReservations(tx, { inserts, transitions: [] }, now);
-  await applyStockMovements(tx, movements, now);
   await deps.outbox.addPrepared(tx, events);
-  for (const { item, write } of logs) item.inTrace(write);
+  // Logged once the run's writes succeeded, each in its event's trace.
+  for (const [index, outcome] of outcomes.entries())
+    items[index]!.inTrace(() => logOutcome(deps.log, outcome));
+}
+
+/** The event that answers the order: StockReserved, StockRejected or none. */
+function answerOf(outbox: Outbox, outcome: ReserveStockOutcome): PreparedEvent | undefined {
+  const { orderId } = outcome;
+  switch (outcome.kind) {
+    case 'reserved':
+      return outbox.prepare(StockReservedSchema, {
+        orderId,
+        reservationId: outcome.reservationId,
+        lines: outcome.lines.map((line) => ({
+          sku: line.sku,
+          quantity: line.quantity,
+          unitPriceCents: line.unitPriceCents,
+        })),
+        totalCents: outcome.totalCents,
+        expiresAt: timestampFromDate(outcome.expiresAt),
+      }).prepared;
+    case 'rejected':
+      return outbox.prepare(StockRejectedSchema, {
+        orderId,
+        skus: [...outcome.skus],
+        reason: outcome.reason,
+      }).prepared;
+    case 'already-settled':
+      return outbox.prepare(StockRejectedSchema, {
+        orderId,
+        skus: [],
+        reason: 'ORDER_ALREADY_SETTLED',
+      }).prepared;
+    case 'already-reserved':
+      return undefined;
+  }
+}
+
+function logOutcome(log: Logger, outcome: ReserveStockOutcome): void {
+  const { orderId } = outcome;
+  switch (outcome.kind) {
+    case 'reserved':
+      log.info({ orderId, reservationId: outcome.reservationId }, 'stock reserved');
+      return;
+    case 'rejected':
+      log.info({ orderId, reason: outcome.reason, skus: outcome.skus }, 'stock rejected');
+      return;
+    case 'already-settled':
+      log.info({ orderId, status: outcome.status }, 'order already settled, stock rejected');
+      return;
+    case 'already-reserved':
+      log.info(
+        { orderId, reservationId: outcome.reservationId },
+        'order already has stock reserved, ignored',
+      );
+      return;
+  }
 }

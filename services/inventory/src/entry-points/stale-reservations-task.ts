@@ -1,9 +1,9 @@
 import type { Database, Logger, Telemetry } from '@orderly/platform';
-import { reservationExpiresAt } from '../domain/reservation.js';
+import { inventoryStore } from '../data-access/inventory-store.js';
 import {
-  countReservationsHeldSince,
-  markStaleReservationsReported,
-} from '../data-access/reservation-repository.js';
+  reportStaleReservations as report,
+  type StaleReservationFigures,
+} from '../use-cases/report-stale-reservations.js';
 
 export const staleReservationsTask = 'inventory.report-stale-reservations';
 
@@ -19,7 +19,9 @@ export interface StaleReservationsDeps {
  * The stale-reservation metrics: `inventory.reservations.stale` (reservations held longer than
  * reservationTtlMs at the last sweep) and `inventory.reservations.stale_reported` (warnings logged).
  */
-export function staleReservationMetrics(telemetry: Pick<Telemetry, 'meter'>) {
+export function staleReservationMetrics(
+  telemetry: Pick<Telemetry, 'meter'>,
+): StaleReservationFigures {
   let stale = 0;
   telemetry.meter
     .createObservableGauge('inventory.reservations.stale', {
@@ -41,41 +43,19 @@ export function staleReservationMetrics(telemetry: Pick<Telemetry, 'meter'>) {
 }
 
 /**
- * Reports reservations held longer than reservationTtlMs, and never releases their stock: the
- * order's saga owns the reservation (OrderConfirmed sells it; OrderCancelled, also sent by the
- * saga's own timeout, releases it). A stale one means a stuck saga or a dead-lettered settlement:
- * each is logged as a warning once per TTL, and the gauge counts them all. Returns how many were logged.
+ * One run of the task: the report (use-cases/report-stale-reservations.ts), each batch in a
+ * transaction of its own. Returns how many reservations were logged.
  */
-export async function reportStaleReservations(
+export function reportStaleReservations(
   deps: StaleReservationsDeps,
-  metrics: ReturnType<typeof staleReservationMetrics>,
+  metrics: StaleReservationFigures,
 ): Promise<number> {
-  const now = deps.clock();
-  let total = 0;
-  for (;;) {
-    const reported = await deps.db.transaction((tx) =>
-      markStaleReservationsReported(
-        tx,
-        now,
-        reservationExpiresAt(now, deps.reservationTtlMs),
-        deps.batchSize,
-      ),
-    );
-    for (const r of reported)
-      deps.log.warn(
-        {
-          orderId: r.orderId,
-          reservationId: r.id,
-          heldMs: now.getTime() - r.createdAt.getTime(),
-          reservationTtlMs: deps.reservationTtlMs,
-        },
-        'reservation held longer than its TTL, order saga looks stuck',
-      );
-    total += reported.length;
-    if (reported.length < deps.batchSize) break;
-  }
-  if (total > 0) metrics.reported(total);
-  const cutoff = new Date(now.getTime() - deps.reservationTtlMs);
-  metrics.setStale(await deps.db.transaction((tx) => countReservationsHeldSince(tx, cutoff)));
-  return total;
+  return report(
+    (work) => deps.db.transaction((tx) => work(inventoryStore(tx))),
+    deps.log,
+    metrics,
+    deps.clock(),
+    deps.reservationTtlMs,
+    deps.batchSize,
+  );
 }

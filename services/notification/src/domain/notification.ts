@@ -11,3 +11,18 @@ export interface CustomerMessage {
   readonly kind: NotificationKind;
   readonly text: string;
 }
+
+/** An order's terminal state, as the customer's message needs it. */
+export type OrderOutcome =
+  | {
+      readonly kind: 'ORDER_CONFIRMED';
+      readonly orderId: string;
+      readonly customerId: string;
+      readonly totalCents: bigint;
+    }
+  | {
+      readonly kind: 'ORDER_CANCELLED';
+      readonly orderId: string;
+      readonly customerId: string;
+      readonly cause: CancellationCause;
+    };

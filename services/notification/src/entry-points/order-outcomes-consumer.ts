@@ -17,12 +17,11 @@ import {
   CustomerNotifiedSchema,
   NotificationKind,
 } from '@orderly/notification-contract/notification_events';
-import { composeMessage } from '../domain/compose-message.js';
-import type { CancellationCause, CustomerMessage } from '../domain/notification.js';
+import type { CancellationCause, OrderOutcome } from '../domain/notification.js';
 import { notificationEventInvalid } from '../domain/notification-errors.js';
-import { notificationIdFor } from '../domain/notification-id.js';
 import type { Sender } from '../domain/sender.js';
 import { notificationRepository } from '../data-access/notification-repository.js';
+import { notifyCustomers, type NotifyCustomersStore } from '../use-cases/notify-customers.js';
 
 export interface NotificationConsumerDeps {
   readonly outbox: Outbox;
@@ -45,91 +44,66 @@ const wireKinds = {
 } as const;
 
 /**
- * `notification.customer-messages`: one message per order, for whichever terminal event
- * (OrderConfirmed or OrderCancelled) arrives first. A later terminal event for the same order is
- * ignored: the order state machine never emits both, so a second one is a bug upstream and the
- * customer keeps the first message. Both types share one set-based handler: a run of events (a
- * batch) is recorded with one insert and one outbox statement, then its messages are sent.
+ * `notification.customer-messages`: OrderConfirmed / OrderCancelled → the customer's message
+ * (notifyCustomers: one per order, for whichever terminal event arrives first). Both types share
+ * one set-based handler: a run of events (a batch) is one call of the use case, recorded with one
+ * insert and one outbox statement, then its messages are sent, each in its event's trace.
  */
 export function orderOutcomesHandlers(deps: NotificationConsumerDeps): EventHandler[] {
-  const notify = async (
-    tx: Sql,
-    run: readonly { item: BatchItem<unknown>; message: CustomerMessage }[],
-  ): Promise<void> => {
-    // The first event of the run for an order is the one that counts, as if applied one by one.
-    const firsts = new Map<string, CustomerMessage>();
-    for (const { message } of run)
-      if (!firsts.has(message.orderId)) firsts.set(message.orderId, message);
-    const inserted = await notificationRepository.insertAbsent(
-      tx,
-      [...firsts.values()],
-      deps.clock(),
-    );
-    const fresh = run.filter(
-      ({ message }) => firsts.get(message.orderId) === message && inserted.has(message.orderId),
-    );
-    const freshMessages = new Set(fresh.map(({ message }) => message));
-    for (const { item, message } of run) {
-      if (freshMessages.has(message)) continue;
-      item.inTrace(() =>
-        deps.log.info(
-          { orderId: message.orderId, kind: message.kind },
-          'order already notified, event ignored',
-        ),
-      );
-    }
-    await deps.outbox.addPrepared(
-      tx,
-      fresh.map(
-        ({ item, message }) =>
-          item.inTrace(() =>
-            deps.outbox.prepare(CustomerNotifiedSchema, {
-              orderId: message.orderId,
-              customerId: message.customerId,
-              kind: wireKinds[message.kind],
-              notificationId: message.notificationId,
-            }),
-          ).prepared,
-      ),
-    );
-    // Last, inside the transaction: a failing send rolls the records back and the events are
-    // retried. Every send has finished before that, so a sink sees a repeat only after the line.
-    const sent = await Promise.allSettled(
-      fresh.map(({ item, message }) => item.inTrace(() => deps.sender.send(message))),
-    );
-    const failed = sent.find((result) => result.status === 'rejected');
-    if (failed) throw failed.reason;
-  };
-  return onBatchOf([OrderConfirmedSchema, OrderCancelledSchema] as const, (tx, items) => {
-    for (const { event } of items)
-      if (event.orderId === '')
-        throw notificationEventInvalid(event.$typeName, 'order id is empty');
-    return notify(
-      tx,
-      items.map((item) => ({ item, message: messageFor(item.event) })),
-    );
-  });
+  return onBatchOf([OrderConfirmedSchema, OrderCancelledSchema] as const, (tx, items) =>
+    notify(tx, deps, items),
+  );
 }
 
-function messageFor(event: OrderConfirmed | OrderCancelled): CustomerMessage {
-  const common = {
-    notificationId: notificationIdFor(event.orderId),
-    orderId: event.orderId,
-    customerId: event.customerId,
-  };
-  return event.$typeName === OrderConfirmedSchema.typeName
-    ? {
-        ...common,
-        kind: 'ORDER_CONFIRMED',
-        text: composeMessage('ORDER_CONFIRMED', event.orderId, event.totalCents),
-      }
-    : {
-        ...common,
-        kind: 'ORDER_CANCELLED',
-        text: composeMessage(
-          'ORDER_CANCELLED',
-          event.orderId,
-          causes[event.reason] ?? 'UNSPECIFIED',
+async function notify(
+  tx: Sql,
+  deps: NotificationConsumerDeps,
+  items: readonly BatchItem<OrderConfirmed | OrderCancelled>[],
+): Promise<void> {
+  for (const { event } of items)
+    if (event.orderId === '') throw notificationEventInvalid(event.$typeName, 'order id is empty');
+  const outcomes = items.map(({ event }) => outcomeOf(event));
+  // An order's message is its first event's (the use case keeps the first): sent in its trace.
+  const firstOf = new Map<string, BatchItem<unknown>>();
+  for (const item of items)
+    if (!firstOf.has(item.event.orderId)) firstOf.set(item.event.orderId, item);
+  const inTraceOf = <T>(orderId: string, work: () => T): T => firstOf.get(orderId)!.inTrace(work);
+  const store: NotifyCustomersStore = {
+    insertAbsent: (messages, at) => notificationRepository.insertAbsent(tx, messages, at),
+    addCustomerNotified: (messages) =>
+      deps.outbox.addPrepared(
+        tx,
+        messages.map(
+          (message) =>
+            inTraceOf(message.orderId, () =>
+              deps.outbox.prepare(CustomerNotifiedSchema, {
+                orderId: message.orderId,
+                customerId: message.customerId,
+                kind: wireKinds[message.kind],
+                notificationId: message.notificationId,
+              }),
+            ).prepared,
         ),
-      };
+      ),
+  };
+  const sender: Sender = {
+    send: (message) => inTraceOf(message.orderId, () => deps.sender.send(message)),
+  };
+
+  const results = await notifyCustomers(store, sender, outcomes, deps.clock());
+
+  for (const [index, result] of results.entries()) {
+    if (result !== 'already-notified') continue;
+    const { orderId, kind } = outcomes[index]!;
+    items[index]!.inTrace(() =>
+      deps.log.info({ orderId, kind }, 'order already notified, event ignored'),
+    );
+  }
+}
+
+function outcomeOf(event: OrderConfirmed | OrderCancelled): OrderOutcome {
+  const common = { orderId: event.orderId, customerId: event.customerId };
+  return event.$typeName === OrderConfirmedSchema.typeName
+    ? { ...common, kind: 'ORDER_CONFIRMED', totalCents: event.totalCents }
+    : { ...common, kind: 'ORDER_CANCELLED', cause: causes[event.reason] ?? 'UNSPECIFIED' };
 }
