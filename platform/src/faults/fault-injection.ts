@@ -1,7 +1,7 @@
 import type { Interceptor } from '@connectrpc/connect';
 import type { Bus, BusMessage, DeliveryHandler, SubscriptionOptions } from '../bus/bus.js';
 import { AppError } from '../errors/index.js';
-import type { FlagContext, Flags } from './flags.js';
+import type { FlagContext, Flags } from '../flags/index.js';
 
 /**
  * Fault injection driven by flags, the same family for every service (target one with a rule on

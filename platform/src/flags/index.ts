@@ -1,2 +1,1 @@
 export * from './flags.js';
-export * from './fault-injection.js';

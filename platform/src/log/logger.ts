@@ -1,5 +1,5 @@
 import { pino, type Logger as PinoLogger } from 'pino';
-import { activeTraceIds } from '../telemetry/propagation.js';
+import { context, trace } from '@opentelemetry/api';
 
 /**
  * Structured JSON logs on stdout. Services receive a `Logger` from the platform and never import
@@ -68,4 +68,13 @@ export function createLogger(options: LoggerOptions): Logger {
     mixin: () => activeTraceIds() ?? {},
   };
   return options.destination ? pino(pinoOptions, options.destination) : pino(pinoOptions);
+}
+
+/** Trace and span id of the active span, when there is one (for log lines). */
+function activeTraceIds(): { trace_id: string; span_id: string } | undefined {
+  const span = trace.getSpan(context.active());
+  if (!span) return undefined;
+  const spanContext = span.spanContext();
+  if (!trace.isSpanContextValid(spanContext)) return undefined;
+  return { trace_id: spanContext.traceId, span_id: spanContext.spanId };
 }

@@ -1,4 +1,3 @@
 export * from './circuit-breaker.js';
 export * from './retry.js';
-export * from './rpc-resilience.js';
 export * from './dependency-failure.js';

@@ -4,10 +4,7 @@ import { createConnectTransport } from '@connectrpc/connect-node';
 import type { DescService } from '@bufbuild/protobuf';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { rpcClientTelemetry } from './rpc-telemetry.js';
-import {
-  rpcResilienceInterceptor,
-  type RpcResilienceOptions,
-} from '../resilience/rpc-resilience.js';
+import { rpcResilienceInterceptor, type RpcResilienceOptions } from './rpc-resilience.js';
 import { workloadCredentials, type WorkloadIdentity } from './workload-identity.js';
 
 export interface RpcClientOptions {

@@ -1,9 +1,16 @@
 import { MethodOptions_IdempotencyLevel } from '@bufbuild/protobuf/wkt';
 import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import { findAppError } from '../errors/index.js';
-import { errorCodeHeader, sheddingHeader } from '../rpc/rpc-errors.js';
-import { CircuitBreaker, circuitOpenCode, type CircuitState } from './circuit-breaker.js';
-import { retry, RetryBudget, type RetryBudgetOptions, type RetryPolicy } from './retry.js';
+import {
+  CircuitBreaker,
+  circuitOpenCode,
+  retry,
+  RetryBudget,
+  type CircuitState,
+  type RetryBudgetOptions,
+  type RetryPolicy,
+} from '../resilience/index.js';
+import { errorCodeHeader, sheddingHeader } from './rpc-errors.js';
 
 /**
  * Resilience for one RPC client (one callee): a circuit breaker, and retries with backoff, jitter

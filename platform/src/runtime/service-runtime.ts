@@ -24,7 +24,8 @@ import {
   type MessagingTelemetry,
   type Telemetry,
 } from '../telemetry/index.js';
-import { FaultInjector, openFlags, type Flags, type FlagsHandle } from '../flags/index.js';
+import { FaultInjector } from '../faults/index.js';
+import { openFlags, type Flags, type FlagsHandle } from '../flags/index.js';
 import { buildInfo } from '../packaging/build-info.js';
 import { Readiness, type ReadinessCheck } from './readiness.js';
 import { waitForDependency } from './startup.js';

@@ -13,7 +13,6 @@ export {
 } from './messaging.js';
 export { durationBucketBoundaries, secondsBetween } from './instruments.js';
 export {
-  activeTraceIds,
   captureTrace,
   correlationAttributes,
   extractTraceContext,

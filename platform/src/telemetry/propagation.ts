@@ -2,7 +2,6 @@ import {
   ROOT_CONTEXT,
   context,
   propagation,
-  trace,
   type Attributes,
   type Context,
   type TextMapGetter,
@@ -101,15 +100,6 @@ export function correlationAttributes(ctx: Context): Attributes {
   for (const [key, entry] of propagation.getBaggage(ctx)?.getAllEntries() ?? [])
     attributes[key] = entry.value;
   return attributes;
-}
-
-/** Trace and span id of the active span, when there is one (for log lines). */
-export function activeTraceIds(): { trace_id: string; span_id: string } | undefined {
-  const span = trace.getSpan(context.active());
-  if (!span) return undefined;
-  const spanContext = span.spanContext();
-  if (!trace.isSpanContextValid(spanContext)) return undefined;
-  return { trace_id: spanContext.traceId, span_id: spanContext.spanId };
 }
 
 /** The active trace, kept to continue it later: work done for many requests at once (a batch). */
