@@ -1,21 +1,15 @@
 import type { CryptoKey } from 'jose';
-import type { Database, DeadlineOptions, Logger, Sql } from '@orderly/platform';
+import type { Database, Logger, Sql } from '@orderly/platform';
 import { noSigningKey, signingKeyUnreadable } from '../domain/identity-errors.js';
-import { generateSigningKey, openPrivateKey, retireAfter } from '../domain/signing-key.js';
-import {
-  findActiveKey,
-  insertActiveKey,
-  lockActiveKey,
-  markRetiring,
-  retireDueKeys,
-} from './signing-key-repository.js';
+import { generateSigningKey, openPrivateKey, type NewSigningKey } from '../domain/signing-key.js';
+import { findActiveKey, insertActiveKey, lockActiveKey } from './signing-key-repository.js';
 
 const uniqueViolation = '23505';
 
 /**
  * The service's signing keys: which one signs now (read from the database on every use, so every
- * replica follows a rotation at once), its opened private half (cached per kid), rotation and
- * retirement.
+ * replica follows a rotation at once), its opened private half (cached per kid), and new keys
+ * sealed with the key-encryption key, which never leaves this class.
  */
 export class SigningKeys {
   private readonly opened = new Map<string, CryptoKey>();
@@ -64,47 +58,16 @@ export class SigningKeys {
     return (await this.current(db)).kid;
   }
 
-  /**
-   * A new key signs from now on; the one it replaces stays published until every token it
-   * signed has expired (accessTokenTtlMs + clockSkewMs).
-   */
-  async rotate(
-    db: Database,
-    lifetimes: { accessTokenTtlMs: number; clockSkewMs: number },
-    now: Date,
-    deadline?: DeadlineOptions,
-  ): Promise<{ kid: string; retiringKid: string | undefined; retireAfter: Date }> {
-    const key = await generateSigningKey(this.keyEncryptionKey);
-    const retireAt = retireAfter(now, lifetimes.accessTokenTtlMs, lifetimes.clockSkewMs);
-    const replace = () =>
-      db.transaction(async (tx) => {
-        const active = await lockActiveKey(tx);
-        if (active) await markRetiring(tx, active.kid, retireAt);
-        await insertActiveKey(tx, key, now);
-        return active?.kid;
-      }, deadline);
-    let previous: string | undefined;
-    try {
-      previous = await replace();
-    } catch (error) {
-      // A concurrent rotation replaced the key we waited for: replace its key instead.
-      if ((error as { code?: unknown }).code !== uniqueViolation) throw error;
-      previous = await replace();
-    }
-    this.log.info(
-      { kid: key.kid, retiringKid: previous, retireAfter: retireAt },
-      'signing key rotated',
-    );
-    return { kid: key.kid, retiringKid: previous, retireAfter: retireAt };
+  /** A new key pair, its private half sealed with the key-encryption key. */
+  generate(): Promise<NewSigningKey> {
+    return generateSigningKey(this.keyEncryptionKey);
   }
 
-  /** Retires keys whose tokens have all expired; they leave the JWKS. */
-  async retireDue(db: Database, now: Date): Promise<string[]> {
-    const retired = await db.transaction((tx) => retireDueKeys(tx, now));
-    for (const kid of retired) {
+  /** Keys that were retired (they left the JWKS): their opened private halves are dropped. */
+  forgetRetired(kids: readonly string[]): void {
+    for (const kid of kids) {
       this.opened.delete(kid);
       this.log.info({ kid }, 'signing key retired');
     }
-    return retired;
   }
 }

@@ -30,6 +30,17 @@ export const noSigningKey = () =>
     kind: 'unavailable',
   });
 
+/**
+ * Another signing key became active while a rotation waited for the one it replaces; the rotation
+ * is retried once against that key.
+ */
+export const activeSigningKeyTaken = (cause: unknown) =>
+  new AppError(
+    'IDENTITY_ACTIVE_SIGNING_KEY_TAKEN',
+    'another signing key became active at the same time',
+    { kind: 'internal', cause },
+  );
+
 /** The stored private key cannot be decrypted: the key-encryption key is not the one it was sealed with. */
 export const signingKeyUnreadable = (kid: string, cause: unknown) =>
   new AppError(

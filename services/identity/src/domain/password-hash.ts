@@ -89,3 +89,27 @@ export function needsRehash(encoded: string, parameters: ScryptParameters): bool
     Buffer.from(hash, 'base64').length < parameters.keyLength
   );
 }
+
+/**
+ * Password hashing as the use cases call it: with the configured parameters, each hash run by
+ * `schedule` (e.g. within a bounded number of slots, given up when the request is cancelled).
+ */
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  /** True when `password` matches `encoded` (see verifyPassword). */
+  verify(password: string, encoded: string): Promise<boolean>;
+  /** True when `encoded` is weaker than the configured parameters (see needsRehash). */
+  needsRehash(encoded: string): boolean;
+}
+
+export function passwordHasher(
+  parameters: ScryptParameters,
+  schedule: <T>(work: () => Promise<T>) => Promise<T> = (work) => work(),
+): PasswordHasher {
+  return {
+    hash: (password) => schedule(() => hashPassword(password, parameters)),
+    verify: (password, encoded) =>
+      schedule(() => verifyPassword(password, encoded, parameters.maxMemoryBytes)),
+    needsRehash: (encoded) => needsRehash(encoded, parameters),
+  };
+}

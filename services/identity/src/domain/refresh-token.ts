@@ -23,6 +23,13 @@ export function newRefreshToken(bytes: number): { token: string; hash: Buffer } 
   return { token, hash: hashRefreshToken(token) };
 }
 
+/** Refresh tokens we issue are base64url; anything else cannot be one and is refused unhashed. */
+const refreshTokenPattern = /^[A-Za-z0-9_-]{16,512}$/;
+
+export function isPossibleRefreshToken(token: string): boolean {
+  return refreshTokenPattern.test(token);
+}
+
 export function hashRefreshToken(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();
 }

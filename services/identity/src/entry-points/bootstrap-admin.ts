@@ -1,11 +1,12 @@
 import type { Database, Logger } from '@orderly/platform';
-import { validateRegistration, type AccountPolicy } from '../domain/account.js';
-import { hashPassword, type ScryptParameters } from '../domain/password-hash.js';
-import { findUserByEmail, insertUser } from '../data-access/user-repository.js';
+import type { AccountPolicy } from '../domain/account.js';
+import { passwordHasher, type ScryptParameters } from '../domain/password-hash.js';
+import { accountStore } from '../data-access/identity-store.js';
+import { bootstrapAdmin } from '../use-cases/bootstrap-admin.js';
 
 /**
- * Creates the configured admin at start when a password is configured (from the environment) and
- * the email is not registered yet. An existing account is left as it is, whatever its role.
+ * At start: creates the configured admin (bootstrapAdmin) when a password is configured and the
+ * email is not registered yet. Its statements run on the pool, each committing on its own.
  */
 export async function ensureBootstrapAdmin(deps: {
   db: Database;
@@ -15,21 +16,12 @@ export async function ensureBootstrapAdmin(deps: {
   scrypt: ScryptParameters;
   now: Date;
 }): Promise<void> {
-  if (!deps.admin.password) return;
-  const input = validateRegistration(deps.admin, deps.policy);
-  const existing = await findUserByEmail(deps.db, input.email);
-  if (existing) {
-    if (existing.user.role !== 'admin') {
-      deps.log.warn(
-        { userId: existing.user.id },
-        'bootstrap admin email belongs to a customer; not promoted',
-      );
-    }
-    return;
-  }
-  const passwordHash = await hashPassword(input.password, deps.scrypt);
-  const user = await deps.db.transaction((tx) =>
-    insertUser(tx, { email: input.email, passwordHash, role: 'admin' }, deps.now),
+  await bootstrapAdmin(
+    accountStore(deps.db),
+    deps.admin,
+    passwordHasher(deps.scrypt),
+    deps.policy,
+    deps.now,
+    deps.log,
   );
-  if (user) deps.log.info({ userId: user.id }, 'bootstrap admin created');
 }

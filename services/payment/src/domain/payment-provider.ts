@@ -33,6 +33,15 @@ export interface PaymentProvider<Tx> {
   refund(request: ProviderRefundRequest, tx: Tx): Promise<void>;
 }
 
+/**
+ * The provider as a use case calls it: bound to the caller's open transaction (see
+ * `PaymentProvider`), and safe to call several times at once.
+ */
+export interface ProviderSession {
+  charge(request: ProviderChargeRequest): Promise<ProviderChargeResult>;
+  refund(request: ProviderRefundRequest): Promise<void>;
+}
+
 /** A charge is made at most once per order: the order id is the idempotency key. */
 export const chargeIdempotencyKey = (orderId: string): string => orderId;
 export const refundIdempotencyKey = (orderId: string): string => `${orderId}:refund`;

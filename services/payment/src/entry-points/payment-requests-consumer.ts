@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { PaymentRequestedSchema } from '@orderly/order-contract/order_events';
 import {
   onBatch,
@@ -13,15 +12,10 @@ import {
   PaymentFailedSchema,
   PaymentSucceededSchema,
 } from '@orderly/payment-contract/payment_events';
-import type { Payment } from '../domain/payment.js';
-import { assertChargeable, chargesOfRun, decideCharge } from '../domain/payment-decisions.js';
-import {
-  chargeIdempotencyKey,
-  type PaymentProvider,
-  type ProviderChargeResult,
-} from '../domain/payment-provider.js';
-import { paymentRepository } from '../data-access/payment-repository.js';
-import { callEach } from './provider-calls.js';
+import type { PaymentProvider } from '../domain/payment-provider.js';
+import { paymentStore } from '../data-access/payment-store.js';
+import { providerSession } from '../data-access/provider-session.js';
+import { chargePayment, type ChargeOutcome } from '../use-cases/charge-payment.js';
 
 export interface PaymentConsumerDeps {
   readonly outbox: Outbox;
@@ -32,129 +26,93 @@ export interface PaymentConsumerDeps {
   readonly providerConcurrency: () => number;
 }
 
-/** What became of one PaymentRequested, for its log line. */
-type ChargeAnswer =
-  | { readonly kind: 'already-answered'; readonly status: Payment['status'] }
-  | { readonly kind: 'refused' }
-  | { readonly kind: 'charged'; readonly payment: Payment; readonly result: ProviderChargeResult };
-
 /**
- * `payment.charge`: answers each order's PaymentRequested once, charging at most once per order.
- * A run of requests (consecutive ones of a batch) locks and reads all their orders' payment records
- * with one statement each, calls the provider for the new charges (a few at a time), then records
- * every payment with one statement and every answer with one more.
+ * `payment.charge`: answers each order's PaymentRequested once (chargePayment), a run of requests
+ * (consecutive ones of a batch) at a time, then writes every answer to the outbox with one
+ * statement: PaymentSucceeded for a capture, PaymentFailed for a decline, an unreachable provider
+ * or an order cancelled first.
  */
 export function paymentRequestsHandlers(deps: PaymentConsumerDeps): EventHandler[] {
   return [
     onBatch(PaymentRequestedSchema, async (tx, items) => {
-      const requests = items.map(({ event }) => {
-        const request = {
+      const outcomes = await chargePayment(
+        paymentStore(tx),
+        providerSession(deps.provider, tx),
+        items.map(({ event }) => ({
           orderId: event.orderId,
           customerId: event.customerId,
           amountCents: event.amountCents,
           paymentMethod: event.paymentMethod,
-        };
-        assertChargeable(request);
-        return request;
-      });
-      const orderIds = requests.map((r) => r.orderId);
-      await paymentRepository.lockOrders(tx, orderIds);
-      const existing = await paymentRepository.find(tx, orderIds);
-      const charges = chargesOfRun(existing, requests);
-      const results = await callEach(
-        tx,
-        charges,
-        (request, shared) =>
-          deps.provider.charge(
-            { ...request, idempotencyKey: chargeIdempotencyKey(request.orderId) },
-            shared,
-          ),
+        })),
+        deps.clock(),
         deps.providerConcurrency(),
       );
-      const resultOf = new Map(charges.map((request, index) => [request.orderId, results[index]]));
+      await deps.outbox.addPrepared(
+        tx,
+        outcomes.flatMap((outcome, index) => {
+          const event = answerOf(deps.outbox, outcome);
+          return event === undefined ? [] : [items[index]!.inTrace(event)];
+        }),
+      );
 
-      // In delivery order, against the records as this run leaves them: a second request for an
-      // order finds the payment the first one made.
-      const records = new Map(existing);
-      const payments: Payment[] = [];
-      const events: PreparedEvent[] = [];
-      const answers = requests.map((request, index): ChargeAnswer => {
-        const { orderId } = request;
-        const item = items[index]!;
-        const decision = decideCharge(records.get(orderId));
-        if (decision.action === 'already-answered') {
-          return { kind: 'already-answered', status: decision.status };
-        }
-        if (decision.action === 'refuse') {
-          events.push(
-            item.inTrace(
-              () =>
-                deps.outbox.prepare(PaymentFailedSchema, {
-                  orderId,
-                  reason: FailureReason.ORDER_ALREADY_CANCELLED,
-                }).prepared,
-            ),
-          );
-          return { kind: 'refused' };
-        }
-        const result = resultOf.get(orderId);
-        if (result === undefined) throw new Error(`no provider answer for order ${orderId}`);
-        const payment: Payment = {
-          orderId,
-          paymentId: randomUUID(),
-          status: result.outcome === 'captured' ? 'CAPTURED' : 'DECLINED',
-          amountCents: request.amountCents,
-          providerRef: result.outcome === 'captured' ? result.providerRef : null,
-        };
-        records.set(orderId, payment);
-        payments.push(payment);
-        events.push(
-          item.inTrace(() =>
-            result.outcome === 'captured'
-              ? deps.outbox.prepare(PaymentSucceededSchema, {
-                  orderId,
-                  paymentId: payment.paymentId,
-                  amountCents: request.amountCents,
-                }).prepared
-              : deps.outbox.prepare(PaymentFailedSchema, {
-                  orderId,
-                  // An unreachable provider is an answer too: the order must not wait for a saga timeout.
-                  reason:
-                    result.outcome === 'unavailable'
-                      ? FailureReason.PROVIDER_UNAVAILABLE
-                      : FailureReason.DECLINED,
-                }).prepared,
-          ),
-        );
-        return { kind: 'charged', payment, result };
-      });
-      await paymentRepository.insert(tx, payments, deps.clock());
-      await deps.outbox.addPrepared(tx, events);
-
-      answers.forEach((answer, index) =>
-        items[index]!.inTrace(() => logAnswer(deps.log, requests[index]!.orderId, answer)),
+      outcomes.forEach((outcome, index) =>
+        items[index]!.inTrace(() => logOutcome(deps.log, outcome)),
       );
     }),
   ];
 }
 
-function logAnswer(log: Logger, orderId: string, answer: ChargeAnswer): void {
-  switch (answer.kind) {
+/** The event that answers the request, as a function to prepare it in the request's trace. */
+function answerOf(outbox: Outbox, outcome: ChargeOutcome): (() => PreparedEvent) | undefined {
+  switch (outcome.kind) {
     case 'already-answered':
-      log.info({ orderId, status: answer.status }, 'payment already answered, request ignored');
+      return undefined;
+    case 'refused':
+      return () =>
+        outbox.prepare(PaymentFailedSchema, {
+          orderId: outcome.orderId,
+          reason: FailureReason.ORDER_ALREADY_CANCELLED,
+        }).prepared;
+    case 'charged': {
+      const { payment, result } = outcome;
+      if (result.outcome === 'captured') {
+        return () =>
+          outbox.prepare(PaymentSucceededSchema, {
+            orderId: payment.orderId,
+            paymentId: payment.paymentId,
+            amountCents: payment.amountCents,
+          }).prepared;
+      }
+      const reason =
+        result.outcome === 'unavailable'
+          ? FailureReason.PROVIDER_UNAVAILABLE
+          : FailureReason.DECLINED;
+      return () =>
+        outbox.prepare(PaymentFailedSchema, { orderId: payment.orderId, reason }).prepared;
+    }
+  }
+}
+
+function logOutcome(log: Logger, outcome: ChargeOutcome): void {
+  switch (outcome.kind) {
+    case 'already-answered':
+      log.info(
+        { orderId: outcome.orderId, status: outcome.status },
+        'payment already answered, request ignored',
+      );
       return;
     case 'refused':
-      log.info({ orderId }, 'payment refused, order already cancelled');
+      log.info({ orderId: outcome.orderId }, 'payment refused, order already cancelled');
       return;
     case 'charged': {
-      const { payment, result } = answer;
+      const { payment, result } = outcome;
       if (result.outcome === 'captured') {
-        log.info({ orderId, paymentId: payment.paymentId }, 'payment captured');
+        log.info({ orderId: payment.orderId, paymentId: payment.paymentId }, 'payment captured');
         return;
       }
       log.info(
         {
-          orderId,
+          orderId: payment.orderId,
           paymentId: payment.paymentId,
           declineReason: result.reason,
           outcome: result.outcome,
