@@ -1,3 +1,8 @@
+import type { ServerResponse } from 'node:http';
+import type { LiveConfig, PlatformConfig } from '../config/index.js';
+import type { Flags } from '../flags/index.js';
+import { sendJson } from './json-answers.js';
+
 /**
  * The checks behind `/readyz`, answered within a budget of their own. Each check runs at most once
  * at a time: a probe that arrives while a check is still running (a black-holed link, where a ping
@@ -74,4 +79,45 @@ function withTimeout(work: Promise<string>, ms: number, fallback: string): Promi
     timer.unref();
   });
   return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
+/** `/readyz`: 200 when every check answered 'ok' within the budget, else 503 naming the others. */
+export async function sendReadiness(
+  res: ServerResponse,
+  readiness: Readiness,
+  health: PlatformConfig['health'],
+  details: Record<string, unknown> | undefined,
+): Promise<void> {
+  const checks = await readiness.evaluate({
+    budgetMs: health.readyzBudgetMs,
+    pingTimeoutMs: health.pingTimeoutMs,
+  });
+  const ready = Object.values(checks).every((r) => r === 'ok');
+  sendJson(res, ready ? 200 : 503, {
+    status: ready ? 'ready' : 'not-ready',
+    checks,
+    ...(details ? { details } : {}),
+  });
+}
+
+/**
+ * Which configuration and flags this process runs, and whether the last reload worked. Informative:
+ * a rejected reload or a change waiting for a restart does not make the service unready (it keeps
+ * serving with its last good configuration).
+ */
+export function configDetails(live: LiveConfig<unknown>, flags: Flags): Record<string, unknown> {
+  const config = live.status();
+  const flagsStatus = flags.status();
+  let configState = 'ok';
+  if (config.reloadError) configState = `reload failed: ${config.reloadError}`;
+  else if (config.restartRequired.length > 0)
+    configState = `restart required for: ${config.restartRequired.join(', ')}`;
+  return {
+    config: configState,
+    configHash: config.hash,
+    configFilesHash: config.filesHash,
+    restartRequired: config.restartRequired,
+    flags: flagsStatus.error ? flagsStatus.error : 'ok',
+    flagsHash: flagsStatus.hash,
+  };
 }
