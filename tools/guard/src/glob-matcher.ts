@@ -64,7 +64,17 @@ export function matchingDirPrefix(path: string, dirGlobs: readonly string[]): st
     const prefix = segments.slice(0, length).join('/');
     if (dirGlobs.some((glob) => matchesGlob(prefix, glob))) return prefix;
   }
-  return undefined;
+  // `.` is the repository itself: a repository that is one service.
+  return dirGlobs.some(isRootGlob) ? '' : undefined;
+}
+
+export function isRootGlob(glob: string): boolean {
+  return glob === '.' || glob === './' || glob === '';
+}
+
+/** `src/app.ts` for `services/order/src/app.ts` in `services/order`; the path itself for the root. */
+export function pathUnder(path: string, dir: string): string {
+  return dir === '' ? path : path.slice(dir.length + 1);
 }
 
 /** True when the path is a directory matched by one of the globs or lies inside one. */

@@ -8,6 +8,8 @@ import {
   type RuleId,
   type Severity,
 } from './finding.ts';
+import { CallGraph } from './analysis/call-graph.ts';
+import { createGuardProgram } from './analysis/program.ts';
 import { ImportResolver } from './import-resolver.ts';
 import { RepoModel } from './repo-model.ts';
 import type { Rule, RuleContext } from './rule-context.ts';
@@ -47,11 +49,21 @@ export function checkRepository(root: string, options: CheckOptions = {}): Check
   const absoluteRoot = resolve(root);
   const config = loadConfig(absoluteRoot, options.configPath);
   const model = new RepoModel(absoluteRoot, config);
+  const index = new SourceIndex(model);
+  const resolver = new ImportResolver(model);
+  let graph: CallGraph | undefined;
   const context: RuleContext = {
     model,
-    index: new SourceIndex(model),
-    resolver: new ImportResolver(model),
+    index,
+    resolver,
     config,
+    callGraph: () => {
+      if (!graph) {
+        const files = model.sourceFiles().filter((file) => !model.isTestFile(file));
+        graph = new CallGraph(context, createGuardProgram(model, index, resolver, files), files);
+      }
+      return graph;
+    },
   };
   const findings: Finding[] = [];
   for (const [id, rule] of Object.entries(rules) as [RuleId, Rule][]) {

@@ -33,7 +33,7 @@ export class RepoModel {
     this.files = walkFiles(root, config.exclude);
     this.fileSet = new Set(this.files);
     this.packages = readWorkspacePackages(root, this.files);
-    this.services = discoverServices(this.files, config.serviceRoots, this.packages);
+    this.services = discoverServices(root, this.files, config.serviceRoots, this.packages);
   }
 
   readText(file: string): string {
@@ -110,8 +110,9 @@ export class RepoModel {
   }
 }
 
+/** TypeScript and JavaScript sources (declaration files excluded): services are written in both. */
 export function isTypeScript(file: string): boolean {
-  return /\.(?:[cm]?ts|tsx)$/.test(file) && !file.endsWith('.d.ts');
+  return /\.(?:[cm]?[jt]s|[jt]sx)$/.test(file) && !file.endsWith('.d.ts');
 }
 
 const alwaysSkipped = new Set(['node_modules', 'dist', 'coverage']);
@@ -170,6 +171,7 @@ function readWorkspacePackages(root: string, files: string[]): Map<string, Works
 }
 
 function discoverServices(
+  repoRoot: string,
   files: string[],
   serviceRoots: string[],
   packages: Map<string, WorkspacePackage>,
@@ -181,8 +183,15 @@ function discoverServices(
   }
   return [...roots].sort().map((root) => {
     const pkg = [...packages.values()].find((candidate) => candidate.dir === root);
-    return { name: basename(root), root, ...(pkg ? { packageName: pkg.name } : {}) };
+    const name = root === '' ? rootServiceName(repoRoot) : basename(root);
+    return { name, root, ...(pkg ? { packageName: pkg.name } : {}) };
   });
+}
+
+/** A repository that is one service is named after its package (scope dropped), else its directory. */
+function rootServiceName(repoRoot: string): string {
+  const name = readJson(join(repoRoot, 'package.json'))?.name;
+  return typeof name === 'string' ? (name.split('/').pop() ?? name) : basename(repoRoot);
 }
 
 export function fileExists(root: string, file: string): boolean {

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import ts from 'typescript';
 import type { RepoModel } from './repo-model.ts';
 import type { SourceLocation } from './finding.ts';
@@ -22,7 +23,7 @@ export interface ParsedFile {
   imports: ImportRef[];
 }
 
-/** Parses each file once; rules share the ASTs. Syntax only: no type checker, so no node_modules needed. */
+/** Parses each file once; rules and the type checker's program share the ASTs. */
 export class SourceIndex {
   private readonly parsed = new Map<string, ParsedFile>();
 
@@ -31,12 +32,13 @@ export class SourceIndex {
   get(file: string): ParsedFile {
     let parsed = this.parsed.get(file);
     if (!parsed) {
+      // Absolute names: the type checker's program shares these ASTs (analysis/program.ts).
       const sourceFile = ts.createSourceFile(
-        file,
+        join(this.model.root, file),
         this.model.readText(file),
         ts.ScriptTarget.Latest,
         true,
-        file.endsWith('.tsx') ? ts.ScriptKind.TSX : ts.ScriptKind.TS,
+        scriptKindOf(file),
       );
       parsed = { file, sourceFile, imports: collectImports(sourceFile) };
       this.parsed.set(file, parsed);
@@ -52,6 +54,13 @@ export class SourceIndex {
     }
     return undefined;
   }
+}
+
+function scriptKindOf(file: string): ts.ScriptKind {
+  if (file.endsWith('.tsx')) return ts.ScriptKind.TSX;
+  if (file.endsWith('.jsx')) return ts.ScriptKind.JSX;
+  if (/\.[cm]?js$/.test(file)) return ts.ScriptKind.JS;
+  return ts.ScriptKind.TS;
 }
 
 function collectImports(sourceFile: ts.SourceFile): ImportRef[] {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { checkRepository } from '../src/guard-check.ts';
-import { badFixture, goodFixture } from './guard-runner.ts';
+import { badFixture, checkFixture, goodFixture } from './guard-runner.ts';
 
 type Expected = [rule: string, file: string, line: number, column: number];
 
@@ -74,7 +74,7 @@ const expectedBadFindings: Expected[] = [
 
 describe('orderly-guard check on the fixtures', () => {
   test('when the bad fixture is checked, then exactly the planted anti-patterns are reported', () => {
-    const result = checkRepository(badFixture);
+    const result = checkFixture(badFixture);
     const actual = result.findings.map((finding): Expected => [
       finding.rule,
       finding.file,
@@ -86,7 +86,7 @@ describe('orderly-guard check on the fixtures', () => {
   });
 
   test('when the bad fixture is checked, then every rule fires at least once', () => {
-    const rules = new Set(checkRepository(badFixture).findings.map((finding) => finding.rule));
+    const rules = new Set(checkFixture(badFixture).findings.map((finding) => finding.rule));
     expect([...rules].sort()).toEqual([
       'layering',
       'no-dependency-hijack',
@@ -98,17 +98,21 @@ describe('orderly-guard check on the fixtures', () => {
   });
 
   test('when the good fixture is checked, then nothing is reported', () => {
-    const result = checkRepository(goodFixture);
+    const result = checkFixture(goodFixture);
     expect(result.findings).toEqual([]);
     expect(result.failed).toBe(false);
   });
 
   test('when a handler chains calls through helpers, then the message names the path to each service', () => {
-    const finding = checkRepository(badFixture, { only: ['no-sync-call-chain'] }).findings.find(
+    const finding = checkFixture(badFixture).findings.find(
       (candidate) => candidate.file.endsWith('order-rpc.ts') && candidate.line === 17,
     );
-    expect(finding?.message).toContain('b (deps.stock.reserve() via reserveEverything');
-    expect(finding?.message).toContain('via reserveEverything → chargeCard');
+    expect(finding?.message).toContain(
+      'b: reserveEverything() services/a/src/entry-points/order-rpc.ts:18 → deps.stock.reserve() services/a/src/entry-points/fulfilment-helpers.ts:4',
+    );
+    expect(finding?.message).toContain(
+      'c: reserveEverything() services/a/src/entry-points/order-rpc.ts:18 → chargeCard() services/a/src/entry-points/fulfilment-helpers.ts:5 → fetch(`http://c:8080/charge/${sku}`) services/a/src/entry-points/fulfilment-helpers.ts:9',
+    );
   });
 
   test('when a timeout is computed from literals, then the finding points at its use and names the literal', () => {

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { vi } from 'vitest';
 import { main } from '../src/cli.ts';
+import { checkRepository, type CheckResult } from '../src/guard-check.ts';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -8,6 +9,19 @@ export const guardRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const badFixture = join(guardRoot, 'fixtures', 'bad');
 export const goodFixture = join(guardRoot, 'fixtures', 'good');
 export const contractsFixture = join(guardRoot, 'fixtures', 'contracts');
+export const checkoutFixture = join(guardRoot, 'fixtures', 'checkout');
+
+const fullChecks = new Map<string, CheckResult>();
+
+/** One full check per fixture and test file: building the type-checked program is the slow part. */
+export function checkFixture(root: string): CheckResult {
+  let result = fullChecks.get(root);
+  if (!result) {
+    result = checkRepository(root);
+    fullChecks.set(root, result);
+  }
+  return result;
+}
 
 /** Runs the real bin (node + tsx), the way `npx orderly-guard` does. */
 export function runGuard(

@@ -2,9 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ajvDraft04 from 'ajv-draft-04';
 import { describe, expect, test } from 'vitest';
-import { checkRepository } from '../src/guard-check.ts';
 import { formatSarif } from '../src/report/sarif-formatter.ts';
-import { badFixture, goodFixture, guardRoot } from './guard-runner.ts';
+import { badFixture, checkFixture, goodFixture, guardRoot } from './guard-runner.ts';
 
 // CommonJS package: under NodeNext the default import is `module.exports`, whose `.default` is the class.
 const Ajv = ajvDraft04.default;
@@ -29,7 +28,7 @@ function sarifValidator() {
 
 describe('SARIF output', () => {
   test('when the bad fixture is reported as SARIF, then the log validates against the SARIF 2.1.0 schema', () => {
-    const result = checkRepository(badFixture);
+    const result = checkFixture(badFixture);
     const log = JSON.parse(formatSarif(result.findings, result.root, '0.1.0')) as {
       version: string;
       runs: {
@@ -49,7 +48,7 @@ describe('SARIF output', () => {
   });
 
   test('when there are no findings, then the SARIF log is still valid with an empty result list', () => {
-    const result = checkRepository(goodFixture);
+    const result = checkFixture(goodFixture);
     const log = JSON.parse(formatSarif(result.findings, result.root, '0.1.0')) as {
       runs: { results: unknown[] }[];
     };

@@ -1,5 +1,5 @@
 import type { RawFinding } from '../finding.ts';
-import { matchesAnyGlob } from '../glob-matcher.ts';
+import { matchesAnyGlob, pathUnder } from '../glob-matcher.ts';
 import type { RuleContext } from '../rule-context.ts';
 import { locationOf } from '../source-index.ts';
 
@@ -12,7 +12,7 @@ export function layeringRule({ model, index, resolver, config }: RuleContext): R
   for (const file of model.sourceFiles()) {
     const service = model.serviceOf(file);
     if (!service || model.isTestFile(file)) continue;
-    const inService = file.slice(service.root.length + 1);
+    const inService = pathUnder(file, service.root);
     if (!matchesAnyGlob(inService, domain)) continue;
     for (const ref of index.get(file).imports) {
       const resolution = resolver.resolve(file, ref.specifier);
@@ -32,7 +32,7 @@ export function layeringRule({ model, index, resolver, config }: RuleContext): R
         continue;
       }
       if (model.serviceOf(resolution.path) !== service) continue;
-      const targetInService = resolution.path.slice(service.root.length + 1);
+      const targetInService = pathUnder(resolution.path, service.root);
       if (!matchesAnyGlob(targetInService, forbiddenDirs)) continue;
       findings.push({
         rule,
