@@ -16,7 +16,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -29,6 +28,8 @@ import {
   parseConfigSection,
   platformConfigSchema,
 } from '@orderly/platform';
+import { freePort } from '@orderly/platform/testing';
+import { serviceNames } from '@orderly/system';
 
 const repoRoot = new URL('../', import.meta.url).pathname;
 const args = process.argv.slice(2);
@@ -47,19 +48,8 @@ const prod = parseConfigSection(
   platformConfigSchema,
   loadConfigDocument({ argv: ['--config', join(repoRoot, 'config/prod.yaml')], env: {} }).document,
 );
-const services = Object.keys(prod.services);
+const services = serviceNames;
 const sku = 'BENCH-TELEMETRY';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** CPU seconds (user + system) the process has used so far, from /proc (Linux, 100 ticks/s). */
 const ticksPerSecond = 100;

@@ -1,27 +1,26 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { parse as parseYaml } from 'yaml';
 import { jetstreamManager } from '@nats-io/jetstream';
+import { freePort } from '@orderly/platform/testing';
+import { hasDatabase, serviceNames } from '@orderly/system';
 import { launchArgs, type ServiceLaunch } from './launch.js';
 import { connect } from '@nats-io/transport-node';
 
 /**
  * The distributed system under test: one process per service (by default `node dist/bundles/<svc>.cjs`,
  * as production runs it; see launch.ts), configured through ORDERLY_* variables like the e2e harness, with its
- * own databases, ports, stream and subject prefix so a run never touches anything else. Services
- * are discovered from services/*\/src/main.ts, so a new one (identity) is started too.
+ * own databases, ports, stream and subject prefix so a run never touches anything else. The
+ * services are the system's (@orderly/system), so a new one is started too.
  */
 export const repoRoot = new URL('../../', import.meta.url).pathname;
 
+/** Every service, in start order (the gateway last: it checks its upstreams for readiness). */
 export function discoverServices(): string[] {
-  const dir = join(repoRoot, 'services');
-  const found = readdirSync(dir).filter((name) => existsSync(join(dir, name, 'src/main.ts')));
-  // the gateway last: it checks its upstreams for readiness
-  return [...found.filter((s) => s !== 'gateway'), ...found.filter((s) => s === 'gateway')];
+  return [...serviceNames];
 }
 
 type ConfigTree = { services?: Record<string, Record<string, unknown>> } & Record<string, unknown>;
@@ -40,16 +39,7 @@ export function hasPath(tree: unknown, path: string): boolean {
   return true;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 const envKey = (name: string) =>
   name
@@ -129,7 +119,7 @@ export class DistributedSystem {
     const databases: Record<string, string> = {};
     for (const s of discoverServices()) {
       ports[s] = await freePort();
-      if (s !== 'gateway') databases[s] = `orderly_bench_${id}_${s.replace(/-/g, '_')}`;
+      if (hasDatabase(s)) databases[s] = `orderly_bench_${id}_${s.replace(/-/g, '_')}`;
     }
     const system = new DistributedSystem(id, ports, databases, options);
     for (const s of system.services) system.startService(s);

@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -11,7 +10,7 @@ import { z } from 'zod';
 import { SampleHappenedSchema } from './sample-event.js';
 import { TestProxy } from './tcp-proxy.js';
 import { on, ServiceRuntime } from '../src/index.js';
-import { dropTestDatabase, eventually, testServiceConfig } from '../src/testing/index.js';
+import { dropTestDatabase, eventually, freePort, testServiceConfig } from '../src/testing/index.js';
 
 /**
  * Issue 13 §5: a service starts whatever the order its dependencies come up in (it waits for an
@@ -47,14 +46,6 @@ function through(proxy: TestProxy, url: string): string {
     /^(\w+:\/\/(?:[^@/]*@)?)[^/]+/,
     (_match, head: string) => `${head}127.0.0.1:${proxy.port}`,
   );
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function get(

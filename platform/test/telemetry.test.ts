@@ -14,7 +14,7 @@ import {
   type PlatformConfig,
   type Telemetry,
 } from '../src/index.js';
-import { eventually, recordSpans } from '../src/testing/index.js';
+import { eventually, freePort, recordSpans } from '../src/testing/index.js';
 
 function platformWith(telemetry: Record<string, unknown>): PlatformConfig {
   const document = loadConfigDocument({
@@ -55,14 +55,6 @@ async function fakeCollector(): Promise<{ url: string; paths: string[]; close():
     paths,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 const started: Telemetry[] = [];

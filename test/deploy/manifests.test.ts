@@ -4,12 +4,7 @@ import { dirname, join } from 'node:path';
 import type { IEnvVar } from 'kubernetes-models/v1/EnvVar';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadConfigDocument, parseServiceConfig } from '@orderly/platform';
-import { gatewayConfigSchema } from '@orderly/gateway';
-import { identityConfigSchema } from '@orderly/identity';
-import { inventoryConfigSchema } from '@orderly/inventory';
-import { notificationConfigSchema } from '@orderly/notification';
-import { orderConfigSchema } from '@orderly/order';
-import { paymentConfigSchema } from '@orderly/payment';
+import { serviceNames, services, servicesWithDatabase } from '@orderly/system';
 import { kustomizeTree, writeTree, devSecrets } from '@orderly/build/k8s/kustomize-tree';
 import { renderKustomization, type K8sObject } from '@orderly/build/k8s/render';
 import { schemaProblems } from '@orderly/build/k8s/validate';
@@ -23,15 +18,7 @@ import {
  * The Kubernetes manifests, rendered offline exactly as `kubectl apply -k` would render the tree
  * that `npm run build:manifests` writes, and checked without a cluster.
  */
-const schemas = {
-  order: orderConfigSchema,
-  inventory: inventoryConfigSchema,
-  payment: paymentConfigSchema,
-  notification: notificationConfigSchema,
-  identity: identityConfigSchema,
-  gateway: gatewayConfigSchema,
-} as const;
-const serviceNames = Object.keys(schemas) as (keyof typeof schemas)[];
+const schemas = Object.fromEntries(services.map((s) => [s.name, s.configSchema]));
 const build = {
   version: '0.1.0',
   commit: 'abcdef0123456789abcdef0123456789abcdef01',
@@ -164,7 +151,7 @@ describe.each(['dev', 'prod'] as const)('the %s overlay', (overlay) => {
         const config = parseServiceConfig(
           loadConfigDocument({ argv, env }),
           service,
-          schemas[service],
+          schemas[service]!,
         );
         const own = config.service as { host: string; port: number; operatorPort: number };
         expect(own.host, `${service} listens on the pod's addresses`).toBe('0.0.0.0');
@@ -257,10 +244,7 @@ describe.each(['dev', 'prod'] as const)('the %s overlay', (overlay) => {
     const expected = [
       `outside -> gateway:${port('gateway')}`,
       ...['order', 'inventory', 'identity'].map((s) => `gateway -> ${s}:${port(s)}`),
-      ...['order', 'inventory', 'payment', 'notification', 'identity'].flatMap((s) => [
-        `${s} -> postgres:5432`,
-        `${s} -> nats:4222`,
-      ]),
+      ...servicesWithDatabase.flatMap((s) => [`${s} -> postgres:5432`, `${s} -> nats:4222`]),
       'nats-streams -> nats:4222',
       'nats -> nats:6222',
       ...serviceNames.map((s) => `monitoring -> ${s}:${portNamed(s, 'operator')}`),
@@ -296,7 +280,7 @@ describe.each(['dev', 'prod'] as const)('the %s overlay', (overlay) => {
     const init = (
       find(objects, 'ConfigMap', 'postgres-init') as unknown as { data: Record<string, string> }
     ).data['10-orderly-databases.sh'];
-    for (const service of ['order', 'inventory', 'payment', 'notification', 'identity']) {
+    for (const service of servicesWithDatabase) {
       expect(init).toContain(`CREATE DATABASE orderly_${service} OWNER orderly_${service};`);
       expect(init).toContain(`REVOKE CONNECT ON DATABASE orderly_${service} FROM PUBLIC;`);
     }

@@ -9,11 +9,12 @@ import { MemoryBus, loadConfigDocument, type ServiceRuntime } from '@orderly/pla
 import { dropTestDatabase, eventually, uniqueName } from '@orderly/platform/testing';
 import {
   buildAllServices,
+  hasDatabase,
   serviceNames,
   startAll,
   stopAll,
   type ServiceName,
-} from '../../tools/launcher/src/services.js';
+} from '@orderly/system';
 import { freePort, postgresUrl } from './system-harness.js';
 
 /**
@@ -40,7 +41,7 @@ beforeAll(async () => {
   const services: Record<string, Record<string, unknown>> = {};
   for (const name of serviceNames) {
     services[name] = { port: ports[name], operatorPort: 0 };
-    if (name !== 'gateway') {
+    if (hasDatabase(name)) {
       databases[name] = uniqueName(`orderly_test_rotation_${name}`);
       services[name].database = databases[name];
     }

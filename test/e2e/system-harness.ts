@@ -1,14 +1,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { dropTestDatabase, testWorkloadKeysDir } from '@orderly/platform/testing';
-import { shippedServices, type ShippedService } from '@orderly/build/services';
+import { dropTestDatabase, freePort, testWorkloadKeysDir } from '@orderly/platform/testing';
+import {
+  serviceNames,
+  servicesWithDatabase,
+  type ServiceName,
+  type ServiceWithDatabase,
+} from '@orderly/system';
 
 /**
  * Runs Orderly as real separate processes for end-to-end tests: one process per service on the
@@ -22,9 +26,9 @@ const repoRoot = new URL('../../', import.meta.url).pathname;
 // node itself with tsx's loader (not the tsx wrapper): a kill -9 must hit the service process.
 const nodeWithTsx = [process.execPath, '--import', 'tsx'] as const;
 
-/** Every service, in the order the build ships and starts them (one list for build and tests). */
-export const services = shippedServices;
-export type Service = ShippedService;
+/** Every service, in the order they start (the system's one list, @orderly/system). */
+export const services = serviceNames;
+export type Service = ServiceName;
 
 /** How one service process is started; `env` is the system's environment for it (ports, databases, bus). */
 export interface ServiceCommand {
@@ -43,16 +47,7 @@ export const fromSource: ServiceLauncher = (service, env) => ({
   env: { ...process.env, ...env },
 });
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 const envKey = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
 
@@ -111,7 +106,7 @@ export class DistributedSystem {
   private constructor(
     readonly id: string,
     readonly ports: Record<Service, number>,
-    readonly databases: Record<Exclude<Service, 'gateway'>, string>,
+    readonly databases: Record<ServiceWithDatabase, string>,
     readonly dataDir: string,
     private readonly extraEnv: Record<string, string>,
     private readonly launch: ServiceLauncher,
@@ -125,13 +120,8 @@ export class DistributedSystem {
     const id = randomBytes(3).toString('hex');
     const ports = {} as Record<Service, number>;
     for (const s of services) ports[s] = await freePort();
-    const databases = {
-      order: `orderly_e2e_${id}_order`,
-      inventory: `orderly_e2e_${id}_inventory`,
-      payment: `orderly_e2e_${id}_payment`,
-      notification: `orderly_e2e_${id}_notification`,
-      identity: `orderly_e2e_${id}_identity`,
-    };
+    const databases = {} as Record<ServiceWithDatabase, string>;
+    for (const s of servicesWithDatabase) databases[s] = `orderly_e2e_${id}_${s}`;
     const dataDir = mkdtempSync(join(tmpdir(), 'orderly-e2e-'));
     const system = new DistributedSystem(
       id,
@@ -246,7 +236,7 @@ export class DistributedSystem {
   }
 
   async sql<Row = Record<string, unknown>>(
-    service: Exclude<Service, 'gateway'>,
+    service: ServiceWithDatabase,
     text: string,
     values: unknown[] = [],
   ): Promise<Row[]> {

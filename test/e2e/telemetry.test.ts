@@ -24,11 +24,12 @@ import {
 } from '@orderly/platform/testing';
 import {
   buildAllServices,
+  hasDatabase,
   serviceNames,
   startAll,
   stopAll,
   type ServiceName,
-} from '../../tools/launcher/src/services.js';
+} from '@orderly/system';
 import { freePort, postgresUrl } from './system-harness.js';
 
 /**
@@ -64,7 +65,7 @@ beforeAll(async () => {
   const services: Record<string, Record<string, unknown>> = {};
   for (const name of serviceNames) {
     services[name] = { port: ports[name], operatorPort: 0 };
-    if (name !== 'gateway') {
+    if (hasDatabase(name)) {
       databases[name] = uniqueName(`orderly_test_telemetry_${name}`);
       services[name].database = databases[name];
     }

@@ -1,2 +1,3 @@
 export * from './service-runtime.js';
 export * from './run-main.js';
+export * from './define-service.js';

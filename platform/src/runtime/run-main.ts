@@ -1,12 +1,11 @@
-import type { z } from 'zod';
 import {
   ConfigSource,
   LiveConfig,
-  type ConfigDocument,
   loadConfigDocument,
   parseServiceConfig,
 } from '../config/index.js';
 import { findAppError } from '../errors/index.js';
+import { createService, type AnyServiceDefinition } from './define-service.js';
 import { abandonStartupWaits, isStartAbandoned } from './startup.js';
 import { runsService, superviseWorkers, type WorkerSettings } from './workers.js';
 
@@ -15,34 +14,28 @@ export interface Stoppable {
 }
 
 /**
- * The body of every service's `main.ts`: load and validate configuration (a bad value exits 1 with
- * the key, value and rule), start the service with a `LiveConfig` that follows the configuration
- * files (`configReload`), and on SIGTERM/SIGINT stop it gracefully and exit 0.
+ * The whole of every service's `main.ts`: load and validate configuration (a bad value exits 1 with
+ * the key, value and rule; `checkDocument` runs with the schema), create and start the service of
+ * `definition` with a `LiveConfig` that follows the configuration files (`configReload`), and on
+ * SIGTERM/SIGINT stop it gracefully and exit 0.
  * If the graceful stop takes longer than `shutdown.graceMs`, exit 1 rather than hang.
  * With `workers.count.<name>` > 1 this process only supervises that many workers (./workers.ts).
+ * Call it without awaiting (`void runServiceMain(definition)`): the bundle for single-file binaries is
+ * CommonJS, which has no top-level await, and it reports its own failures and exits non-zero.
  */
-export async function runServiceMain<Schema extends z.ZodType>(options: {
-  readonly name: string;
-  readonly configSchema: Schema;
-  /**
-   * Rules across sections of the whole document (e.g. one service's timeout against another's),
-   * checked with the schemas at start and at every reload; they throw a ConfigError.
-   */
-  readonly checkDocument?: (document: ConfigDocument) => void;
-  readonly start: (config: LiveConfig<z.output<Schema>>) => Promise<Stoppable>;
-}): Promise<void> {
-  let config: LiveConfig<z.output<Schema>>;
+export async function runServiceMain(definition: AnyServiceDefinition): Promise<void> {
+  let config: LiveConfig<unknown>;
   let source: ConfigSource;
   try {
     const argv = process.argv.slice(2);
     source = new ConfigSource({
       load: () => loadConfigDocument({ argv, env: process.env }),
       validate: (document) => {
-        parseServiceConfig(document, options.name, options.configSchema);
-        options.checkDocument?.(document);
+        parseServiceConfig(document, definition.name, definition.configSchema);
+        definition.checkDocument?.(document);
       },
     });
-    config = LiveConfig.follow(source, options.name, options.configSchema);
+    config = LiveConfig.follow(source, definition.name, definition.configSchema);
     const reload = () => config.platform.configReload;
     if (reload().watch)
       source.watch(() => ({
@@ -51,18 +44,18 @@ export async function runServiceMain<Schema extends z.ZodType>(options: {
       }));
   } catch (error) {
     process.stderr.write(
-      `${options.name}: ${error instanceof Error ? error.message : String(error)}\n`,
+      `${definition.name}: ${error instanceof Error ? error.message : String(error)}\n`,
     );
     process.exit(1);
   }
   const workers: WorkerSettings = {
-    count: config.platform.workers.count[options.name] ?? 1,
+    count: config.platform.workers.count[definition.name] ?? 1,
     restartDelayMs: config.platform.workers.restartDelayMs,
     graceMs: config.platform.shutdown.graceMs,
   };
   if (!runsService(workers)) {
     source.close();
-    superviseWorkers(options.name, workers);
+    superviseWorkers(definition.name, workers);
     return;
   }
   // Listening for signals before the service exists: a SIGTERM during start-up (a rollout that
@@ -78,7 +71,7 @@ export async function runServiceMain<Schema extends z.ZodType>(options: {
       abandonStartupWaits(`${signal} during start-up`);
       setTimeout(() => {
         process.stderr.write(
-          `${options.name}: ${signal} during start-up, and the start did not finish within the grace time\n`,
+          `${definition.name}: ${signal} during start-up, and the start did not finish within the grace time\n`,
         );
         process.exit(1);
       }, config.platform.shutdown.graceMs).unref();
@@ -86,10 +79,10 @@ export async function runServiceMain<Schema extends z.ZodType>(options: {
     }
     if (stopping) return;
     stopping = true;
-    process.stderr.write(`${options.name}: ${signal} received, stopping\n`);
+    process.stderr.write(`${definition.name}: ${signal} received, stopping\n`);
     const forced = setTimeout(() => {
       process.stderr.write(
-        `${options.name}: graceful stop took longer than ${config.platform.shutdown.graceMs} ms\n`,
+        `${definition.name}: graceful stop took longer than ${config.platform.shutdown.graceMs} ms\n`,
       );
       process.exit(1);
     }, config.platform.shutdown.graceMs);
@@ -100,7 +93,7 @@ export async function runServiceMain<Schema extends z.ZodType>(options: {
         process.exit(0);
       },
       (error: unknown) => {
-        process.stderr.write(`${options.name}: stop failed: ${String(error)}\n`);
+        process.stderr.write(`${definition.name}: stop failed: ${String(error)}\n`);
         process.exit(1);
       },
     );
@@ -108,17 +101,19 @@ export async function runServiceMain<Schema extends z.ZodType>(options: {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   try {
-    service = await options.start(config);
+    const runtime = await createService(definition, { config });
+    await runtime.start();
+    service = runtime;
   } catch (error) {
     if (stopRequested && isStartAbandoned(error)) {
       process.stderr.write(
-        `${options.name}: ${stopRequested} while waiting for a dependency, stopped\n`,
+        `${definition.name}: ${stopRequested} while waiting for a dependency, stopped\n`,
       );
       process.exit(0);
     }
     const appError = findAppError(error);
     process.stderr.write(
-      `${options.name}: failed to start: ${appError?.code ?? ''} ${String(error)}\n`,
+      `${definition.name}: failed to start: ${appError?.code ?? ''} ${String(error)}\n`,
     );
     if (error instanceof Error && error.cause instanceof Error)
       process.stderr.write(`  cause: ${error.cause.message}\n`);

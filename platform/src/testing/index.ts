@@ -59,7 +59,10 @@ export function uniqueName(prefix: string): string {
   return `${prefix}_${randomBytes(4).toString('hex')}`;
 }
 
-/** A service config for tests: its own fresh database, port 0, in-memory bus, quiet logs. */
+/**
+ * A service config for tests: its own fresh database (when its schema has a `database` key), port 0,
+ * in-memory bus, quiet logs.
+ */
 export function testServiceConfig<Schema extends z.ZodType>(
   serviceName: string,
   schema: Schema,
@@ -78,7 +81,7 @@ export function testServiceConfig<Schema extends z.ZodType>(
       [serviceName]: {
         port: 0,
         operatorPort: 0,
-        database: uniqueName(`orderly_test_${serviceName}`),
+        ...(hasDatabaseKey(schema) ? { database: uniqueName(`orderly_test_${serviceName}`) } : {}),
         ...overrides.service,
       },
     },
@@ -112,9 +115,6 @@ export function testLiveConfig<Schema extends z.ZodType>(
     env.ORDERLY_POSTGRES__URL = process.env.ORDERLY_TEST_POSTGRES_URL;
   if (process.env.ORDERLY_TEST_NATS_URL)
     env.ORDERLY_BUS__NATS_SERVERS = process.env.ORDERLY_TEST_NATS_URL;
-  // A service with a database gets its own fresh one (stateless services, like the gateway, have none).
-  const hasDatabase =
-    schema instanceof ZodObject && 'database' in (schema.shape as Record<string, unknown>);
   const base: Record<string, unknown> = {
     bus: { kind: 'memory', retryBackoffMs: [20, 50, 100] },
     ...testWorkloadIdentityConfig,
@@ -122,7 +122,7 @@ export function testLiveConfig<Schema extends z.ZodType>(
       [serviceName]: {
         port: 0,
         operatorPort: 0,
-        ...(hasDatabase ? { database: uniqueName(`orderly_test_${serviceName}`) } : {}),
+        ...(hasDatabaseKey(schema) ? { database: uniqueName(`orderly_test_${serviceName}`) } : {}),
         ...overrides.service,
       },
     },
@@ -147,6 +147,11 @@ export function testLiveConfig<Schema extends z.ZodType>(
       source.close();
     },
   };
+}
+
+/** A service with a database gets its own fresh one (stateless services, like the gateway, have none). */
+function hasDatabaseKey(schema: z.ZodType): boolean {
+  return schema instanceof ZodObject && 'database' in (schema.shape as Record<string, unknown>);
 }
 
 /** Drops a test database (forcing out leftover connections). */
@@ -217,5 +222,7 @@ export async function recordEvents(
 }
 export * from './telemetry.js';
 export * from './rpc-callers.js';
+export * from './ports.js';
+export * from './test-service.js';
 
 export { recordTransactions, type RecordedTransaction } from './sql-transactions.js';

@@ -7,8 +7,8 @@ import { IdentityService } from '@orderly/identity-contract/identity_service';
 import { InventoryService } from '@orderly/inventory-contract/inventory_service';
 import { OrderService } from '@orderly/order-contract/order_service';
 import type { ServiceRuntime } from '@orderly/platform';
-import { eventually, testLiveConfig } from '@orderly/platform/testing';
-import { createGatewayService, gatewayConfigSchema } from '../src/app.js';
+import { eventually, startTestService, testLiveConfig } from '@orderly/platform/testing';
+import { gatewayConfigSchema, gatewayService } from '../src/service.js';
 import { customerToken, fakeIdentityService } from './fake-identity.js';
 import {
   fakeInventoryService,
@@ -68,8 +68,7 @@ beforeAll(async () => {
       rateLimits: generousRateLimits,
     },
   });
-  runtime = await createGatewayService({ config: live.live });
-  ({ url } = await runtime.start());
+  ({ runtime, url } = await startTestService(gatewayService, { config: live.live }));
 });
 
 afterAll(async () => {

@@ -39,8 +39,12 @@ import {
   type ServiceConfig,
   type ServiceRuntime,
 } from '@orderly/platform';
-import { testWorkloadIdentity, testWorkloadIdentityConfig } from '@orderly/platform/testing';
-import { createGatewayService, gatewayConfigSchema, type GatewayConfig } from '../src/app.js';
+import {
+  startTestService,
+  testWorkloadIdentity,
+  testWorkloadIdentityConfig,
+} from '@orderly/platform/testing';
+import { gatewayConfigSchema, gatewayService, type GatewayConfig } from '../src/service.js';
 import { customerToken, defaultCustomerToken, fakeIdentityService } from './fake-identity.js';
 
 const quietLog = createLogger({ service: 'fake-upstream', level: 'silent' });
@@ -353,11 +357,10 @@ export async function startTestGateway(
     identityServiceUrl: identityUpstream.url,
     ...options.service,
   });
-  const runtime = await createGatewayService({
+  const { runtime, url } = await startTestService(gatewayService, {
     config,
     ...(options.log ? { log: options.log } : {}),
   });
-  const { url } = await runtime.start();
   return {
     url,
     runtime,

@@ -2,7 +2,6 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { eventually } from '@orderly/platform/testing';
 import { Role } from '@orderly/identity-contract/identity_service';
-import { createIdentityService } from '../src/app.js';
 import {
   aPassword,
   anEmail,
@@ -111,7 +110,7 @@ describe('key-encryption key', () => {
   test('when the environment is production and the key is the dev-only one, then the service refuses to start naming the key', async () => {
     const config = identityTestConfig({}, { environment: 'production' });
 
-    await expect(createIdentityService({ config })).rejects.toThrow(
+    await expect(startTestIdentity({ config })).rejects.toThrow(
       /services\.identity\.keyEncryptionKey.*dev-only key is refused/s,
     );
   });
@@ -122,7 +121,7 @@ describe('key-encryption key', () => {
       { environment: 'production' },
     );
 
-    await expect(createIdentityService({ config })).rejects.toThrow(/dev-only key is refused/);
+    await expect(startTestIdentity({ config })).rejects.toThrow(/dev-only key is refused/);
   });
 
   test('when the key is not 32 bytes of base64, then the configuration is invalid', () => {
@@ -139,7 +138,7 @@ describe('key-encryption key', () => {
       keyEncryptionKey: otherKey,
     });
     try {
-      await expect(createIdentityService({ config })).rejects.toMatchObject({
+      await expect(startTestIdentity({ config })).rejects.toMatchObject({
         code: 'IDENTITY_SIGNING_KEY_UNREADABLE',
       });
     } finally {

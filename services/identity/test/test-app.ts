@@ -8,9 +8,9 @@ import {
   errorCodeHeader,
   type ServiceRuntime,
 } from '@orderly/platform';
-import { dropTestDatabase, testServiceConfig, testCaller } from '@orderly/platform/testing';
+import { startTestService, testServiceConfig, testCaller } from '@orderly/platform/testing';
 import { IdentityService } from '@orderly/identity-contract/identity_service';
-import { createIdentityService, identityConfigSchema } from '../src/app.js';
+import { identityConfigSchema, identityService } from '../src/service.js';
 
 export type IdentityClient = Client<typeof IdentityService>;
 
@@ -71,26 +71,25 @@ export async function startTestIdentity(
       this.now = new Date(this.now.getTime() + ms);
     },
   };
-  const runtime = await createIdentityService({ config, log, clock: () => clock.now });
-  const { url } = await runtime.start();
+  const service = await startTestService(identityService, {
+    config,
+    log,
+    clock: () => clock.now,
+  });
   const client = createRpcClient(IdentityService, {
-    baseUrl: url,
+    baseUrl: service.url,
     defaultTimeoutMs: 10_000,
     identity: await testCaller('gateway', 'identity'),
   });
   return {
-    runtime,
+    runtime: service.runtime,
     client,
-    url,
+    url: service.url,
     config,
     logText: () => raw.join(''),
     logLines,
     clock,
-    stop: async (stopOptions = {}) => {
-      await runtime.stop();
-      if (!stopOptions.keepDatabase)
-        await dropTestDatabase(config.platform.postgres.url, config.service.database);
-    },
+    stop: (stopOptions) => service.stop(stopOptions),
   };
 }
 

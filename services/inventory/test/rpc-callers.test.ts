@@ -1,23 +1,25 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { MemoryBus, type ServiceRuntime } from '@orderly/platform';
-import { callEveryMethod, dropTestDatabase, testCaller } from '@orderly/platform/testing';
+import {
+  callEveryMethod,
+  startTestService,
+  testCaller,
+  type TestService,
+} from '@orderly/platform/testing';
 import { InventoryService } from '@orderly/inventory-contract/inventory_service';
-import { createInventoryService } from '../src/app.js';
+import { inventoryService, type InventoryConfig } from '../src/service.js';
 import { inventoryTestConfig } from './test-app.js';
 
 /** Issue 13 item 3: every InventoryService RPC (AdjustStock included) needs an allowlisted workload identity. */
-const config = inventoryTestConfig();
-let runtime: ServiceRuntime;
+let inventory: TestService<InventoryConfig>;
 let url: string;
 
 beforeAll(async () => {
-  runtime = await createInventoryService({ config, bus: new MemoryBus() });
-  ({ url } = await runtime.start());
+  inventory = await startTestService(inventoryService, { config: inventoryTestConfig() });
+  ({ url } = inventory);
 });
 
 afterAll(async () => {
-  await runtime?.stop();
-  await dropTestDatabase(config.platform.postgres.url, config.service.database);
+  await inventory?.stop();
 });
 
 const everyMethod = InventoryService.methods.map((m) => m.name);

@@ -11,8 +11,8 @@ import {
   type ServiceRuntime,
 } from '@orderly/platform';
 import {
-  dropTestDatabase,
   recordEvents,
+  startTestService,
   testServiceConfig,
   testCaller,
 } from '@orderly/platform/testing';
@@ -26,7 +26,7 @@ import {
   StockReservedSchema,
 } from '@orderly/inventory-contract/inventory_events';
 import { InventoryService } from '@orderly/inventory-contract/inventory_service';
-import { createInventoryService, inventoryConfigSchema } from '../src/app.js';
+import { inventoryConfigSchema, inventoryService } from '../src/service.js';
 
 export type InventoryClient = Client<typeof InventoryService>;
 
@@ -70,26 +70,28 @@ export async function startTestApp(
   });
   const log = createLogger({ service: 'inventory', level: 'debug', destination });
   const recorder = await recordEvents(bus, [StockReservedSchema, StockRejectedSchema]);
-  const runtime = await createInventoryService({ config, bus, log });
-  const { url } = await runtime.start();
+  const service = await startTestService(inventoryService, {
+    config,
+    bus,
+    log,
+    ...(options.keepDatabase ? { keepDatabase: true } : {}),
+  });
   const client = createRpcClient(InventoryService, {
-    baseUrl: url,
+    baseUrl: service.url,
     defaultTimeoutMs: 5000,
     identity: await testCaller('gateway', 'inventory'),
   });
   return {
-    runtime,
+    runtime: service.runtime,
     bus,
     client,
     recorder,
     logLines,
     config,
     stop: async () => {
-      await runtime.stop();
+      await service.stop();
       await recorder.stop();
       await bus.close();
-      if (!options.keepDatabase)
-        await dropTestDatabase(config.platform.postgres.url, config.service.database);
     },
   };
 }

@@ -12,12 +12,17 @@ import {
   type ServiceConfig,
   type ServiceRuntime,
 } from '@orderly/platform';
-import { dropTestDatabase, testServiceConfig, recordTransactions } from '@orderly/platform/testing';
 import {
-  createNotificationService,
+  dropTestDatabase,
+  recordTransactions,
+  startTestService,
+  testServiceConfig,
+} from '@orderly/platform/testing';
+import {
   notificationConfigSchema,
+  notificationService,
   type NotificationConfig,
-} from '../src/app.js';
+} from '../src/service.js';
 import { FileSender } from '../src/data-access/file-sender.js';
 import { composeMessage } from '../src/domain/compose-message.js';
 import type { CustomerMessage } from '../src/domain/notification.js';
@@ -59,8 +64,11 @@ beforeAll(async () => {
       }
     },
   };
-  runtime = await createNotificationService({ config, bus, sender });
-  await runtime.start();
+  ({ runtime } = await startTestService(notificationService, {
+    config,
+    bus,
+    adapters: { sender },
+  }));
 });
 
 afterAll(async () => {

@@ -18,6 +18,7 @@ import {
   dropTestDatabase,
   eventually,
   recordEvents,
+  startTestService,
   testServiceConfig,
 } from '@orderly/platform/testing';
 import {
@@ -25,10 +26,10 @@ import {
   NotificationKind,
 } from '@orderly/notification-contract/notification_events';
 import {
-  createNotificationService,
   notificationConfigSchema,
+  notificationService,
   type NotificationConfig,
-} from '../src/app.js';
+} from '../src/service.js';
 import type { CustomerMessage } from '../src/domain/notification.js';
 
 let dataDir: string;
@@ -43,8 +44,7 @@ beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'orderly-notification-'));
   config = testServiceConfig('notification', notificationConfigSchema, { platform: { dataDir } });
   // The default sender: messages go to <dataDir>/<outputFile>.
-  runtime = await createNotificationService({ config, bus });
-  await runtime.start();
+  ({ runtime } = await startTestService(notificationService, { config, bus }));
   recorder = await recordEvents(bus, [CustomerNotifiedSchema]);
 });
 

@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { OrderConfirmedSchema } from '@orderly/order-contract/order_events';
 import { MemoryBus, newEvent, type ServiceConfig, type ServiceRuntime } from '@orderly/platform';
-import { dropTestDatabase, testServiceConfig } from '@orderly/platform/testing';
+import { dropTestDatabase, startTestService, testServiceConfig } from '@orderly/platform/testing';
 import {
-  createNotificationService,
   notificationConfigSchema,
+  notificationService,
   type NotificationConfig,
-} from '../src/app.js';
+} from '../src/service.js';
 import type { CustomerMessage } from '../src/domain/notification.js';
 import type { Sender } from '../src/domain/sender.js';
 
@@ -34,8 +34,11 @@ const sender: Sender = {
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'orderly-notification-'));
   config = testServiceConfig('notification', notificationConfigSchema, { platform: { dataDir } });
-  runtime = await createNotificationService({ config, bus, sender });
-  await runtime.start();
+  ({ runtime } = await startTestService(notificationService, {
+    config,
+    bus,
+    adapters: { sender },
+  }));
 });
 
 afterAll(async () => {

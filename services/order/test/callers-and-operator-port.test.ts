@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { MemoryBus, createRpcClient, type ServiceRuntime } from '@orderly/platform';
+import { createRpcClient, type ServiceRuntime } from '@orderly/platform';
 import {
   callEveryMethod,
   callOutcome,
   dropTestDatabase,
+  startTestService,
   testCaller,
   testServiceConfig,
   testWorkloadIdentity,
 } from '@orderly/platform/testing';
-import { createOrderService, orderConfigSchema } from '../src/app.js';
+import { orderConfigSchema, orderService } from '../src/service.js';
 import { OrderService } from '@orderly/order-contract/order_service';
 import { orderClientAs } from './order-clients.js';
 
@@ -23,8 +24,7 @@ let runtime: ServiceRuntime;
 let url: string;
 
 beforeAll(async () => {
-  runtime = await createOrderService({ config, bus: new MemoryBus() });
-  ({ url } = await runtime.start());
+  ({ runtime, url } = await startTestService(orderService, { config }));
 });
 
 afterAll(async () => {

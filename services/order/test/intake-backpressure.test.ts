@@ -1,8 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { MemoryBus, fromRpcError, type ServiceRuntime } from '@orderly/platform';
-import { dropTestDatabase, eventually, testServiceConfig } from '@orderly/platform/testing';
-import { createOrderService, orderConfigSchema } from '../src/app.js';
+import {
+  dropTestDatabase,
+  eventually,
+  startTestService,
+  testServiceConfig,
+} from '@orderly/platform/testing';
+import { orderConfigSchema, orderService } from '../src/service.js';
 import type { Client } from '@connectrpc/connect';
 import type { OrderService } from '@orderly/order-contract/order_service';
 import { orderClientAs } from './order-clients.js';
@@ -26,8 +31,7 @@ let runtime: ServiceRuntime;
 let url: string;
 
 beforeAll(async () => {
-  runtime = await createOrderService({ config, bus });
-  ({ url } = await runtime.start());
+  ({ runtime, url } = await startTestService(orderService, { config, bus }));
 });
 afterAll(async () => {
   await runtime?.stop();
@@ -83,8 +87,9 @@ describe('intake backpressure by age', () => {
   let ageRuntime: ServiceRuntime;
   let ageUrl: string;
   beforeAll(async () => {
-    ageRuntime = await createOrderService({ config: ageConfig, bus: new MemoryBus() });
-    ({ url: ageUrl } = await ageRuntime.start());
+    ({ runtime: ageRuntime, url: ageUrl } = await startTestService(orderService, {
+      config: ageConfig,
+    }));
   });
   afterAll(async () => {
     await ageRuntime?.stop();

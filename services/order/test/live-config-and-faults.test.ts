@@ -5,8 +5,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { createRpcClient } from '@orderly/platform';
 import { MemoryBus, fromRpcError, type ServiceRuntime } from '@orderly/platform';
-import { dropTestDatabase, eventually, testLiveConfig } from '@orderly/platform/testing';
-import { createOrderService, orderConfigSchema } from '../src/app.js';
+import {
+  dropTestDatabase,
+  eventually,
+  startTestService,
+  testLiveConfig,
+} from '@orderly/platform/testing';
+import { orderConfigSchema, orderService } from '../src/service.js';
 import type { OrderService } from '@orderly/order-contract/order_service';
 import { CancellationReason, OrderStatus } from '@orderly/order-contract/order_service';
 import { orderClientAs } from './order-clients.js';
@@ -46,8 +51,8 @@ let client: ReturnType<typeof createRpcClient<typeof OrderService>>;
 let operator: ReturnType<typeof createRpcClient<typeof OrderService>>;
 
 beforeAll(async () => {
-  runtime = await createOrderService({ config: live.live, bus });
-  const { url } = await runtime.start();
+  let url: string;
+  ({ runtime, url } = await startTestService(orderService, { config: live.live, bus }));
   client = await orderClientAs('gateway', url);
   operator = await orderClientAs('operator', url);
 });

@@ -5,6 +5,7 @@ import {
   dropTestDatabase,
   eventually,
   recordEvents,
+  startTestService,
   testServiceConfig,
 } from '@orderly/platform/testing';
 import {
@@ -15,7 +16,7 @@ import {
   PaymentFailedSchema,
   PaymentSucceededSchema,
 } from '@orderly/payment-contract/payment_events';
-import { createOrderService, orderConfigSchema } from '../src/app.js';
+import { orderConfigSchema, orderService } from '../src/service.js';
 import type { OrderService } from '@orderly/order-contract/order_service';
 import { OrderStatus, CancellationReason } from '@orderly/order-contract/order_service';
 import {
@@ -57,8 +58,8 @@ beforeAll(async () => {
     OrderConfirmedSchema,
     OrderCancelledSchema,
   ]);
-  runtime = await createOrderService({ config, bus });
-  const { url } = await runtime.start();
+  let url: string;
+  ({ runtime, url } = await startTestService(orderService, { config, bus }));
   client = await orderClientAs('gateway', url);
   operator = await orderClientAs('operator', url);
 });

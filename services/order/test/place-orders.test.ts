@@ -8,8 +8,13 @@ import {
   type ServiceRuntime,
   type Subscription,
 } from '@orderly/platform';
-import { dropTestDatabase, eventually, testServiceConfig } from '@orderly/platform/testing';
-import { createOrderService, orderConfigSchema } from '../src/app.js';
+import {
+  dropTestDatabase,
+  eventually,
+  startTestService,
+  testServiceConfig,
+} from '@orderly/platform/testing';
+import { orderConfigSchema, orderService } from '../src/service.js';
 import { OrderStatus, type OrderService } from '@orderly/order-contract/order_service';
 import { OrderPlacedSchema } from '@orderly/order-contract/order_events';
 import { orderClientAs } from './order-clients.js';
@@ -53,8 +58,8 @@ beforeAll(async () => {
       return Promise.resolve();
     },
   );
-  runtime = await createOrderService({ config, bus });
-  const { url } = await runtime.start();
+  let url: string;
+  ({ runtime, url } = await startTestService(orderService, { config, bus }));
   client = await orderClientAs('gateway', url);
 });
 

@@ -6,8 +6,9 @@ import { MemoryBus, newEvent, type ServiceRuntime } from '@orderly/platform';
 import {
   dropTestDatabase,
   eventually,
-  testServiceConfig,
   recordTransactions,
+  startTestService,
+  testServiceConfig,
 } from '@orderly/platform/testing';
 import {
   StockRejectedSchema,
@@ -17,7 +18,7 @@ import {
   PaymentFailedSchema,
   PaymentSucceededSchema,
 } from '@orderly/payment-contract/payment_events';
-import { createOrderService, orderConfigSchema } from '../src/app.js';
+import { orderConfigSchema, orderService } from '../src/service.js';
 import {
   OrderCancelledSchema,
   OrderConfirmedSchema,
@@ -45,8 +46,8 @@ let operator: Client<typeof OrderService>;
 let sql: ReturnType<typeof recordTransactions>;
 
 beforeAll(async () => {
-  runtime = await createOrderService({ config, bus });
-  const { url } = await runtime.start();
+  let url: string;
+  ({ runtime, url } = await startTestService(orderService, { config, bus }));
   client = await orderClientAs('gateway', url);
   operator = await orderClientAs('operator', url);
   sql = recordTransactions(config.service.database);

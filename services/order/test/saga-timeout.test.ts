@@ -5,10 +5,11 @@ import {
   dropTestDatabase,
   eventually,
   recordEvents,
+  startTestService,
   testServiceConfig,
 } from '@orderly/platform/testing';
 import { PaymentSucceededSchema } from '@orderly/payment-contract/payment_events';
-import { createOrderService, orderConfigSchema } from '../src/app.js';
+import { orderConfigSchema, orderService } from '../src/service.js';
 import { CancellationReason, OrderStatus } from '@orderly/order-contract/order_service';
 import { OrderCancelledSchema } from '@orderly/order-contract/order_events';
 import { orderClientAs } from './order-clients.js';
@@ -21,8 +22,7 @@ let runtime: ServiceRuntime;
 let url: string;
 
 beforeAll(async () => {
-  runtime = await createOrderService({ config, bus });
-  ({ url } = await runtime.start());
+  ({ runtime, url } = await startTestService(orderService, { config, bus }));
 });
 afterAll(async () => {
   await runtime?.stop();

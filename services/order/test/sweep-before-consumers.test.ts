@@ -5,11 +5,12 @@ import {
   dropTestDatabase,
   eventually,
   recordEvents,
+  startTestService,
   testServiceConfig,
 } from '@orderly/platform/testing';
 import { StockReservedSchema } from '@orderly/inventory-contract/inventory_events';
 import { PaymentSucceededSchema } from '@orderly/payment-contract/payment_events';
-import { createOrderService, orderConfigSchema } from '../src/app.js';
+import { orderConfigSchema, orderService } from '../src/service.js';
 import { CancellationReason, OrderStatus } from '@orderly/order-contract/order_service';
 import { PaymentRequestedSchema } from '@orderly/order-contract/order_events';
 import { orderClientAs } from './order-clients.js';
@@ -28,9 +29,8 @@ afterAll(async () => {
 });
 
 async function startOrderService() {
-  const runtime = await createOrderService({ config, bus });
+  const { runtime, url } = await startTestService(orderService, { config, bus });
   runtimes.push(runtime);
-  const { url } = await runtime.start();
   return { runtime, url };
 }
 

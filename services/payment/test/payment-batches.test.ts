@@ -7,8 +7,9 @@ import { MemoryBus, newEvent, type EventInit, type ServiceRuntime } from '@order
 import {
   dropTestDatabase,
   eventually,
-  testServiceConfig,
   recordTransactions,
+  startTestService,
+  testServiceConfig,
 } from '@orderly/platform/testing';
 import {
   FailureReason,
@@ -16,7 +17,7 @@ import {
   PaymentRefundedSchema,
   PaymentSucceededSchema,
 } from '@orderly/payment-contract/payment_events';
-import { createPaymentService, paymentConfigSchema } from '../src/app.js';
+import { paymentConfigSchema, paymentService } from '../src/service.js';
 import { orderLockNamespace } from '../src/data-access/payment-repository.js';
 
 /**
@@ -31,8 +32,7 @@ let runtime: ServiceRuntime;
 let sql: ReturnType<typeof recordTransactions>;
 
 beforeAll(async () => {
-  runtime = await createPaymentService({ config, bus });
-  await runtime.start();
+  ({ runtime } = await startTestService(paymentService, { config, bus }));
   sql = recordTransactions(config.service.database);
 });
 

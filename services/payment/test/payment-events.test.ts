@@ -15,6 +15,7 @@ import {
   dropTestDatabase,
   eventually,
   recordEvents,
+  startTestService,
   testServiceConfig,
 } from '@orderly/platform/testing';
 import {
@@ -23,7 +24,7 @@ import {
   PaymentRefundedSchema,
   PaymentSucceededSchema,
 } from '@orderly/payment-contract/payment_events';
-import { createPaymentService, paymentConfigSchema } from '../src/app.js';
+import { paymentConfigSchema, paymentService } from '../src/service.js';
 
 const config = testServiceConfig('payment', paymentConfigSchema);
 // A zero duplicate window makes the bus hand a re-published message to the consumers again, as a
@@ -33,8 +34,7 @@ let runtime: ServiceRuntime;
 let recorder: Awaited<ReturnType<typeof recordEvents>>;
 
 beforeAll(async () => {
-  runtime = await createPaymentService({ config, bus });
-  await runtime.start();
+  ({ runtime } = await startTestService(paymentService, { config, bus }));
   recorder = await recordEvents(bus, [
     PaymentSucceededSchema,
     PaymentFailedSchema,

@@ -10,6 +10,7 @@ import {
   dropTestDatabase,
   eventually,
   recordEvents,
+  startTestService,
   testServiceConfig,
 } from '@orderly/platform/testing';
 import {
@@ -18,7 +19,7 @@ import {
   PaymentRefundedSchema,
   PaymentSucceededSchema,
 } from '@orderly/payment-contract/payment_events';
-import { createPaymentService, paymentConfigSchema } from '../src/app.js';
+import { paymentConfigSchema, paymentService } from '../src/service.js';
 
 /**
  * The payment service's flags: `payment-provider-v2` moves targeted customers to the second
@@ -72,8 +73,7 @@ let runtime: ServiceRuntime;
 let recorder: Awaited<ReturnType<typeof recordEvents>>;
 
 beforeAll(async () => {
-  runtime = await createPaymentService({ config, bus });
-  await runtime.start();
+  ({ runtime } = await startTestService(paymentService, { config, bus }));
   recorder = await recordEvents(bus, [
     PaymentSucceededSchema,
     PaymentFailedSchema,

@@ -1,15 +1,11 @@
 import { fileURLToPath } from 'node:url';
+import { serviceNames, type ServiceName } from '@orderly/system';
 
-/** The services that ship as bundles, binaries and images, in start order of the architecture. */
-export const shippedServices = [
-  'order',
-  'inventory',
-  'payment',
-  'notification',
-  'identity',
-  'gateway',
-] as const;
-export type ShippedService = (typeof shippedServices)[number];
+/** The services that ship as bundles, binaries and images: the system's, in its start order. */
+export const shippedServices = serviceNames;
+export type ShippedService = ServiceName;
+/** Services with their own database (and so an outbox and inbox on the bus). */
+export { servicesWithDatabase, type ServiceWithDatabase } from '@orderly/system';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 /**

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import type { Drill } from './drill-file.js';
 import { NatsServer, PostgresServer } from './infrastructure.js';
-import { freePort } from './ports.js';
+import { freePort } from '@orderly/platform/testing';
 import {
   ServiceProcesses,
   services,

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { busHeaders } from '@orderly/platform';
+import { servicesWithDatabase, type ServiceWithDatabase } from '@orderly/system';
 
 /**
  * The promises Orderly makes, checked after a run against each service's own database and the
@@ -19,7 +20,7 @@ import { busHeaders } from '@orderly/platform';
  * An invariant the input did not allow to check FAILS, unless the run waived it with a reason
  * (`waivers`), which the report prints.
  */
-export type ServiceWithDatabase = 'order' | 'inventory' | 'payment' | 'notification' | 'identity';
+export type { ServiceWithDatabase };
 
 export type Sql = <Row = Record<string, unknown>>(
   service: ServiceWithDatabase,
@@ -105,13 +106,6 @@ export interface InvariantReport {
 }
 
 const exampleCount = 5;
-const databaseServices: readonly ServiceWithDatabase[] = [
-  'order',
-  'inventory',
-  'payment',
-  'notification',
-  'identity',
-];
 
 /** Legal order transitions (services/order/src/domain): anything else in the history is a violation. */
 const legalTransitions = new Set([
@@ -430,7 +424,7 @@ export async function checkInvariants(sql: Sql, input: InvariantInput): Promise<
   );
 
   const undrained: string[] = [];
-  for (const service of input.outboxServices ?? databaseServices) {
+  for (const service of input.outboxServices ?? servicesWithDatabase) {
     const [row] = await sql<{ n: string }>(
       service,
       'SELECT count(*)::text AS n FROM outbox WHERE published_at IS NULL',

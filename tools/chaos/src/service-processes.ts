@@ -1,29 +1,22 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
+import {
+  serviceNames,
+  servicesWithDatabase,
+  type ServiceName,
+  type ServiceWithDatabase,
+} from '@orderly/system';
 
 /**
  * One OS process per service (`node --import tsx services/<svc>/src/main.ts`: node itself, so a
  * kill -9 hits the service), supervised the way Kubernetes would: a process that exits without the
  * drill asking is started again after a pause, and counted.
+ * The services are the system's (@orderly/system), in its start order.
  */
-export const services = [
-  'identity',
-  'order',
-  'inventory',
-  'payment',
-  'notification',
-  'gateway',
-] as const;
-export type Service = (typeof services)[number];
-export const servicesWithDatabase = [
-  'identity',
-  'order',
-  'inventory',
-  'payment',
-  'notification',
-] as const;
-export type ServiceWithDatabase = (typeof servicesWithDatabase)[number];
+export const services = serviceNames;
+export type Service = ServiceName;
+export { servicesWithDatabase, type ServiceWithDatabase };
 
 export const repoRoot = new URL('../../../', import.meta.url).pathname;
 

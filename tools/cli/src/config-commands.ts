@@ -12,12 +12,7 @@ import {
   type PlatformConfig,
   type parseServiceConfig,
 } from '@orderly/platform';
-import { gatewayConfigSchema } from '@orderly/gateway';
-import { identityConfigSchema } from '@orderly/identity';
-import { checkSagaTimeouts, inventoryConfigSchema } from '@orderly/inventory';
-import { notificationConfigSchema } from '@orderly/notification';
-import { orderConfigSchema } from '@orderly/order';
-import { paymentConfigSchema } from '@orderly/payment';
+import { services } from '@orderly/system';
 import { parseCommand, usageFailure, type CommandIo } from './command-line.js';
 import { checkConfigCommand, printConfigCommand } from './commands.js';
 
@@ -27,17 +22,15 @@ import { checkConfigCommand, printConfigCommand } from './commands.js';
  */
 type ServiceSchema = Parameters<typeof parseServiceConfig>[2];
 
-export const serviceSchemas: Readonly<Record<string, ServiceSchema>> = {
-  gateway: gatewayConfigSchema,
-  identity: identityConfigSchema,
-  inventory: inventoryConfigSchema,
-  notification: notificationConfigSchema,
-  order: orderConfigSchema,
-  payment: paymentConfigSchema,
-};
+/** Every service's schema, by name in alphabetical order (how the commands list them). */
+export const serviceSchemas: Readonly<Record<string, ServiceSchema>> = Object.fromEntries(
+  [...services]
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((s) => [s.name, s.configSchema as ServiceSchema]),
+);
 
 /** Every problem of `document` for the platform and the given services (key, value and rule each). */
-export function configProblems(document: ConfigDocument, services: readonly string[]): string[] {
+export function configProblems(document: ConfigDocument, names: readonly string[]): string[] {
   const problems: string[] = [];
   const collect = (check: () => void) => {
     try {
@@ -48,13 +41,17 @@ export function configProblems(document: ConfigDocument, services: readonly stri
     }
   };
   collect(() => parseConfigSection(platformConfigSchema, document.document));
-  for (const name of services) {
+  for (const name of names) {
     const schema = serviceSchemas[name];
     if (schema) collect(() => parseConfigSection(schema, document.document, ['services', name]));
   }
   // Rules across sections, once each section is valid on its own.
-  if (services.includes('inventory') && problems.length === 0)
-    collect(() => checkSagaTimeouts(document));
+  if (problems.length === 0) {
+    for (const definition of services) {
+      const { checkDocument } = definition;
+      if (checkDocument && names.includes(definition.name)) collect(() => checkDocument(document));
+    }
+  }
   const declared = (document.document.services ?? {}) as Record<string, unknown>;
   for (const name of Object.keys(declared)) {
     if (!(name in serviceSchemas))

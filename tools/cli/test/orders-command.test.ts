@@ -1,34 +1,32 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { MemoryBus, createRpcClient, type ServiceRuntime } from '@orderly/platform';
+import { createRpcClient } from '@orderly/platform';
 import {
-  dropTestDatabase,
+  startTestService,
   testCaller,
-  testServiceConfig,
   testWorkloadKeysDir,
+  type TestService,
 } from '@orderly/platform/testing';
-import { createOrderService, orderConfigSchema } from '@orderly/order';
+import { orderService, type OrderConfig } from '@orderly/order';
 import { OrderService } from '@orderly/order-contract/order_service';
 import { runOrdersCommand } from '../src/orders-command.js';
 
 /** `orderly orders get` looks any order up as the operator (GetOrderForOperator), not as a customer. */
-const config = testServiceConfig('order', orderConfigSchema);
-let runtime: ServiceRuntime;
+let order: TestService<OrderConfig>;
 let url: string;
 const savedKeysDir = process.env.ORDERLY_WORKLOAD_IDENTITY__KEYS_DIR;
 
 beforeAll(async () => {
   // The CLI finds its operator key where the test's services find theirs.
   process.env.ORDERLY_WORKLOAD_IDENTITY__KEYS_DIR = testWorkloadKeysDir;
-  runtime = await createOrderService({ config, bus: new MemoryBus() });
-  ({ url } = await runtime.start());
+  order = await startTestService(orderService);
+  ({ url } = order);
 });
 
 afterAll(async () => {
   if (savedKeysDir === undefined) delete process.env.ORDERLY_WORKLOAD_IDENTITY__KEYS_DIR;
   else process.env.ORDERLY_WORKLOAD_IDENTITY__KEYS_DIR = savedKeysDir;
-  await runtime?.stop();
-  await dropTestDatabase(config.platform.postgres.url, config.service.database);
+  await order?.stop();
 });
 
 test("when an operator asks for any customer's order, then the CLI prints it; an unknown id is ORDER_NOT_FOUND", async () => {

@@ -8,7 +8,7 @@ import {
 } from '@orderly/platform';
 import { defineCommand, parseCommand, processIo, toolVersion } from '@orderly/cli/command-line';
 import { dependenciesOf, preflight } from './preflight.js';
-import { serviceNames } from './services.js';
+import { serviceNames } from '@orderly/system';
 
 /**
  * `npm run start:distributed`: one process per service (as in production), against PostgreSQL and

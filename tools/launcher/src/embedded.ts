@@ -16,7 +16,7 @@ import {
 } from '@orderly/platform';
 import { defineCommand, parseCommand, processIo, toolVersion } from '@orderly/cli/command-line';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
-import { buildAllServices, startAll, stopAll, validateAllServices } from './services.js';
+import { buildAllServices, startAll, stopAll, validateAllServices } from '@orderly/system';
 
 /**
  * `npm start`: the whole system in one process. Embedded PostgreSQL (data under dataDir), the

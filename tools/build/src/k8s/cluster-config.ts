@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { deepMerge, loadConfigDocument } from '@orderly/platform';
 import { parse } from 'yaml';
-import { repoRoot, shippedServices, type ShippedService } from '../services.js';
+import {
+  repoRoot,
+  servicesWithDatabase,
+  shippedServices,
+  type ServiceWithDatabase,
+  type ShippedService,
+} from '../services.js';
 
 /** In-cluster names: one Kubernetes Service per Orderly service, plus `nats` and `postgres`. */
 export const natsServiceName = 'nats';
@@ -60,9 +66,9 @@ export function trustedCallers(service: ShippedService): string[] {
   return [...new Set([...Object.values(own?.rpcCallers ?? {}).flat(), ...admin])].sort();
 }
 
-/** Services with their own database (and so an outbox and inbox on the bus): all but the gateway. */
-export const statefulServices = shippedServices.filter((s) => s !== 'gateway');
-export type StatefulService = (typeof statefulServices)[number];
+/** Services with their own database (and so an outbox and inbox on the bus), from the registry. */
+export const statefulServices = servicesWithDatabase;
+export type StatefulService = ServiceWithDatabase;
 
 export function databaseName(service: ShippedService): string {
   const { document } = loadConfigDocument({

@@ -1,15 +1,18 @@
 import { createServer } from 'node:net';
 
 /**
- * Ports the drill hands out sit below Linux's default ephemeral range (32768-60999). A port the OS
- * picked with listen(0) is in that range, and once released it can become the local port of any
- * outgoing connection (a pooled connection to NATS or PostgreSQL lives for minutes): a service
- * restarted on it then fails with EADDRINUSE until that connection closes (seen in CI).
+ * Ports handed out sit below Linux's default ephemeral range (32768-60999). A port the OS picked
+ * with listen(0) is in that range, and once released it can become the local port of any outgoing
+ * connection (a pooled connection to NATS or PostgreSQL lives for minutes): a service restarted on
+ * it then fails with EADDRINUSE until that connection closes (seen in CI).
  */
 const first = 20_000;
 const last = 32_000;
 
-/** A port nothing listens on right now, outside the ephemeral range. */
+/**
+ * A port nothing listens on right now on 127.0.0.1, outside the ephemeral range: for a process a
+ * test or tool starts that must be told its port in advance (and may be restarted on it).
+ */
 export async function freePort(): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt++) {
     const port = first + Math.floor(Math.random() * (last - first));

@@ -1,0 +1,89 @@
+import { fileURLToPath } from 'node:url';
+import { defineService } from '@orderly/platform';
+import { checkSagaTimeouts, inventoryConfigSchema } from './config.js';
+import { demoCatalog } from './domain/demo-catalog.js';
+import { seedCatalogIfEmpty } from './data-access/product-repository.js';
+import { inventoryRpc } from './entry-points/inventory-rpc.js';
+import {
+  reportStaleReservations,
+  staleReservationMetrics,
+  staleReservationsTask,
+} from './entry-points/stale-reservations-task.js';
+import {
+  reserveStockHandlers,
+  reserveStockSubscription,
+} from './entry-points/reserve-stock-consumer.js';
+import {
+  settleReservationsHandlers,
+  settleReservationsSubscription,
+} from './entry-points/settle-reservations-consumer.js';
+
+export { checkSagaTimeouts, inventoryConfigSchema, type InventoryConfig } from './config.js';
+export { reserveStockSubscription, settleReservationsSubscription };
+
+/**
+ * The inventory service: the catalog RPCs, the reserve-stock and settle-reservations consumers, and
+ * the stale-reservation report. Its database is seeded with the demo catalog when configured.
+ */
+export const inventoryService = defineService({
+  name: 'inventory',
+  configSchema: inventoryConfigSchema,
+  database: { migrationsPath: fileURLToPath(new URL('./data-access/migrations', import.meta.url)) },
+  checkDocument: checkSagaTimeouts,
+  async wire(runtime, { live, clock }) {
+    // A LiveConfig makes the reloadable keys follow the file: they are read from `live` when used.
+    if (live.service.seedDemoCatalog) {
+      const inserted = await runtime.db.transaction((tx) =>
+        seedCatalogIfEmpty(tx, demoCatalog, clock()),
+      );
+      if (inserted > 0) runtime.log.info({ products: inserted }, 'demo catalog seeded');
+    }
+    runtime.routes(
+      inventoryRpc({
+        db: runtime.db,
+        log: runtime.log,
+        clock,
+        get defaultTimeoutMs() {
+          return live.platform.rpc.defaultTimeoutMs;
+        },
+      }),
+    );
+    // Batched: deliveries that arrive together are one transaction and one run of set-based SQL.
+    // Two batches cannot deadlock: every run locks in one global order ("lock order" in
+    // data-access/reservation-repository.ts).
+    runtime.consume(
+      reserveStockSubscription,
+      reserveStockHandlers({
+        outbox: runtime.outbox,
+        log: runtime.log,
+        clock,
+        get reservationTtlMs() {
+          return live.service.reservationTtlMs;
+        },
+      }),
+      { batched: true },
+    );
+    runtime.consume(
+      settleReservationsSubscription,
+      settleReservationsHandlers({ log: runtime.log, clock }),
+      { batched: true },
+    );
+    const staleMetrics = staleReservationMetrics(runtime.telemetry);
+    runtime.every(
+      staleReservationsTask,
+      () => live.service.expirySweepIntervalMs,
+      async () => {
+        await reportStaleReservations(
+          {
+            db: runtime.db,
+            log: runtime.log,
+            clock,
+            reservationTtlMs: live.service.reservationTtlMs,
+            batchSize: live.service.expirySweepBatchSize,
+          },
+          staleMetrics,
+        );
+      },
+    );
+  },
+});

@@ -1,0 +1,45 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defineService, type ServiceContext } from '@orderly/platform';
+import { notificationConfigSchema, type NotificationConfig } from './config.js';
+import type { Sender } from './domain/sender.js';
+import { FileSender } from './data-access/file-sender.js';
+import { orderOutcomesHandlers } from './entry-points/order-outcomes-consumer.js';
+
+export { notificationConfigSchema, type NotificationConfig } from './config.js';
+
+/** Event subscriptions of the notification service. */
+export const notificationSubscriptions = {
+  customerMessages: 'notification.customer-messages',
+} as const;
+
+/** What a test may put in place of the notification service's own adapters. */
+export interface NotificationAdapters {
+  /** By default the file sender writing `<dataDir>/<outputFile>`. */
+  readonly sender: Sender;
+}
+
+/**
+ * The notification service: no RPC API, one consumer that sends each terminal order's customer
+ * message (plus health endpoints).
+ */
+export const notificationService = defineService({
+  name: 'notification',
+  configSchema: notificationConfigSchema,
+  database: { migrationsPath: fileURLToPath(new URL('./data-access/migrations', import.meta.url)) },
+  wire(
+    runtime,
+    { live, clock, adapters }: ServiceContext<NotificationConfig, NotificationAdapters>,
+  ) {
+    const sender =
+      adapters.sender ??
+      new FileSender(join(live.platform.dataDir, live.service.outputFile), runtime.log);
+    runtime.consume(
+      notificationSubscriptions.customerMessages,
+      orderOutcomesHandlers({ outbox: runtime.outbox, sender, log: runtime.log, clock }),
+      // Batched: the file sender writes each notification id once, so a batch that is rolled back
+      // and applied again event by event repeats no line.
+      { batched: true },
+    );
+  },
+});
