@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { canTransition, transition, type Order } from '../src/domain/order.js';
+import { canTransition, newPendingOrder, transition, type Order } from '../src/domain/order.js';
 import {
   onPaymentFailed,
   onPaymentSucceeded,
@@ -7,7 +7,7 @@ import {
   onStockRejected,
   onStockReserved,
 } from '../src/domain/fulfillment-saga.js';
-import { newPendingOrder, requestFingerprint } from '../src/domain/place-order.js';
+import { requestFingerprint } from '../src/domain/order-request.js';
 
 const at = new Date('2026-01-01T00:00:00Z');
 const later = new Date('2026-01-01T00:00:01Z');
@@ -24,8 +24,8 @@ const anOrder = (): Order =>
   );
 const stock = {
   reservationId: 'r1',
-  totalCents: 500,
-  lines: [{ sku: 'SKU-A', quantity: 2, unitPriceCents: 250 }],
+  totalCents: 500n,
+  lines: [{ sku: 'SKU-A', quantity: 2, unitPriceCents: 250n }],
 };
 
 describe('order state machine', () => {
@@ -51,7 +51,7 @@ describe('order state machine', () => {
     if (step.kind !== 'advanced') return;
     expect(step.order).toMatchObject({
       status: 'STOCK_RESERVED',
-      totalCents: 500,
+      totalCents: 500n,
       reservationId: 'r1',
     });
     expect(step.order.history.map((h) => h.status)).toEqual(['PENDING', 'STOCK_RESERVED']);

@@ -1,6 +1,11 @@
 import type { Sql } from '@orderly/platform';
-import type { CancellationReason, Order, OrderLine, OrderStatus } from '../domain/order.js';
-import type { OrderChange } from '../domain/order-store.js';
+import {
+  isOrderId,
+  type CancellationReason,
+  type Order,
+  type OrderStatus,
+} from '../domain/order.js';
+import type { NewOrder, OrderChange } from '../domain/order-store.js';
 
 /** SQL for the order aggregate. Everything runs in the caller's transaction. */
 
@@ -33,12 +38,12 @@ function toOrder(row: OrderRow): Order {
     id: row.id,
     customerId: row.customer_id,
     status: row.status,
-    lines: row.lines.map((l): OrderLine => ({
+    lines: row.lines.map((l) => ({
       sku: l.sku,
       quantity: l.quantity,
-      unitPriceCents: l.unit_price_cents === null ? undefined : Number(l.unit_price_cents),
+      unitPriceCents: l.unit_price_cents === null ? undefined : BigInt(l.unit_price_cents),
     })),
-    totalCents: Number(row.total_cents),
+    totalCents: BigInt(row.total_cents),
     paymentMethod: row.payment_method,
     reservationId: row.reservation_id ?? undefined,
     cancellationReason: row.cancellation_reason ?? undefined,
@@ -73,8 +78,6 @@ export async function listOrders(tx: Sql, customerId: string, limit: number): Pr
   return rows.map(toOrder);
 }
 
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * Locks the orders among `orderIds` that exist and loads them, in one statement; the map is keyed
  * by the ids as given. Rows are locked in id order, so two runs that share orders queue behind
@@ -85,7 +88,7 @@ export async function lockOrders(
   tx: Sql,
   orderIds: readonly string[],
 ): Promise<Map<string, Order>> {
-  const ids = orderIds.filter((id) => uuidPattern.test(id));
+  const ids = orderIds.filter(isOrderId);
   if (ids.length === 0) return new Map();
   const { rows } = await tx.query<OrderRow>(
     `${selectOrder} WHERE o.id = ANY($1::uuid[]) ORDER BY o.id FOR UPDATE OF o`,
@@ -177,7 +180,7 @@ export async function saveChanges(tx: Sql, changes: readonly OrderChange[]): Pro
       changed.map((c) => c.after.history.at(-1)!.at),
       priced.map((p) => p.orderId),
       priced.map((p) => p.line.sku),
-      priced.map((p) => p.line.unitPriceCents ?? 0),
+      priced.map((p) => p.line.unitPriceCents ?? 0n),
       history.map((h) => h.orderId),
       history.map((h) => h.seq),
       history.map((h) => h.change.status),
@@ -186,22 +189,12 @@ export async function saveChanges(tx: Sql, changes: readonly OrderChange[]): Pro
   );
 }
 
-/** A new order as group commit hands it to storage. */
-export interface NewOrderRecord {
-  readonly order: Order;
-  readonly idempotencyKey: string;
-  readonly fingerprint: string;
-}
-
 /**
  * Inserts a batch of new orders with one statement per table. Orders whose customer already used
  * the idempotency key are skipped (including a second use inside the same batch); returns the ids
  * that were inserted.
  */
-export async function insertOrders(
-  tx: Sql,
-  records: readonly NewOrderRecord[],
-): Promise<Set<string>> {
+export async function insertOrders(tx: Sql, records: readonly NewOrder[]): Promise<Set<string>> {
   const { rows } = await tx.query<{ id: string }>(
     `INSERT INTO orders (id, customer_id, idempotency_key, request_fingerprint, status, payment_method,
                          total_cents, placed_at, updated_at)

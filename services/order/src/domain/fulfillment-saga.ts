@@ -1,6 +1,6 @@
 import { eventForUnknownOrder } from './order-errors.js';
-import { cancel, isTerminal, transition, type Order } from './order.js';
-import type { OrderDeps, OrderStore } from './order-store.js';
+import { cancel, isTerminal, transition, type Order, type OrderLine } from './order.js';
+import type { OrderChange, OrderEventKind } from './order-store.js';
 
 /**
  * What the saga does when an answer arrives. Each step returns the order's next state and the
@@ -8,21 +8,33 @@ import type { OrderDeps, OrderStore } from './order-store.js';
  * compensation for those is driven by OrderCancelled, which inventory and payment act on.
  */
 export type SagaStep =
-  | { readonly kind: 'ignored'; readonly why: string }
+  | { readonly kind: 'ignored'; readonly orderId: string; readonly why: string }
   | { readonly kind: 'advanced'; readonly order: Order; readonly publish: SagaEvent };
 
-export type SagaEvent = 'PaymentRequested' | 'OrderConfirmed' | 'OrderCancelled';
+export type SagaEvent = Exclude<OrderEventKind, 'OrderPlaced'>;
+
+/** A line as inventory reserved and priced it. */
+export type PricedLine = OrderLine & { readonly unitPriceCents: bigint };
 
 export interface ReservedStock {
   readonly reservationId: string;
-  readonly lines: readonly { sku: string; quantity: number; unitPriceCents: number }[];
-  readonly totalCents: number;
+  readonly lines: readonly PricedLine[];
+  readonly totalCents: bigint;
 }
+
+/** An answer the saga waits for (from inventory or payment), or its own timeout. */
+export type SagaAnswer =
+  | ({ readonly kind: 'StockReserved'; readonly orderId: string } & ReservedStock)
+  | { readonly kind: 'StockRejected'; readonly orderId: string }
+  | { readonly kind: 'PaymentSucceeded'; readonly orderId: string }
+  | { readonly kind: 'PaymentFailed'; readonly orderId: string }
+  | { readonly kind: 'SagaTimedOut'; readonly orderId: string };
 
 function ignoredUnlessExpected(order: Order, expected: Order['status']): SagaStep | undefined {
   if (order.status === expected) return undefined;
   return {
     kind: 'ignored',
+    orderId: order.id,
     why: isTerminal(order.status)
       ? `order already ${order.status}`
       : `order is ${order.status}, not ${expected}`,
@@ -35,11 +47,7 @@ export function onStockReserved(order: Order, stock: ReservedStock, at: Date): S
   const next = transition(order, 'STOCK_RESERVED', at, {
     reservationId: stock.reservationId,
     totalCents: stock.totalCents,
-    lines: stock.lines.map((l) => ({
-      sku: l.sku,
-      quantity: l.quantity,
-      unitPriceCents: l.unitPriceCents,
-    })),
+    lines: stock.lines,
   });
   return { kind: 'advanced', order: next, publish: 'PaymentRequested' };
 }
@@ -68,82 +76,58 @@ export function onPaymentFailed(order: Order, at: Date): SagaStep {
 
 /** A saga that got no answer in time is cancelled; OrderCancelled releases stock and refunds. */
 export function onSagaTimedOut(order: Order, at: Date): SagaStep {
-  if (isTerminal(order.status)) return { kind: 'ignored', why: `order already ${order.status}` };
+  if (isTerminal(order.status)) {
+    return { kind: 'ignored', orderId: order.id, why: `order already ${order.status}` };
+  }
   return { kind: 'advanced', order: cancel(order, 'TIMED_OUT', at), publish: 'OrderCancelled' };
 }
 
-/** One answer of a run: the order it is about and the step it takes from the order's state. */
-export interface SagaAnswer {
-  readonly orderId: string;
-  /** What answered (the event's name, or `saga timeout`), for errors. */
-  readonly answer: string;
-  readonly decide: (order: Order) => SagaStep;
-  /** Runs `work` in this answer's trace context, so the event it publishes continues that trace. */
-  readonly inTrace?: <T>(work: () => T) => T;
+/** The step an answer takes from the order's current state. */
+function decideSagaStep(order: Order, answer: SagaAnswer, at: Date): SagaStep {
+  switch (answer.kind) {
+    case 'StockReserved':
+      return onStockReserved(order, answer, at);
+    case 'StockRejected':
+      return onStockRejected(order, at);
+    case 'PaymentSucceeded':
+      return onPaymentSucceeded(order, at);
+    case 'PaymentFailed':
+      return onPaymentFailed(order, at);
+    case 'SagaTimedOut':
+      return onSagaTimedOut(order, at);
+  }
+}
+
+/** A run of answers decided: one step per answer, and the orders that changed. */
+export interface SagaRun {
+  readonly steps: readonly SagaStep[];
+  readonly changes: readonly OrderChange[];
 }
 
 /**
- * Applies a run of answers, in one transaction, with the same few statements however many there
- * are: every order they name is locked and loaded at once, each step is decided in memory in the
- * run's order (a second answer for an order sees the first one's result, exactly as if they were
- * applied one after the other), then all changes and all events are written with one statement
- * each. An answer for an order that does not exist fails the whole run before anything is written
- * (the consumer then applies each event of the batch alone, so only that one fails).
+ * Decides a run of answers against `loaded` (the orders they name, locked), in the run's order: a
+ * second answer for an order sees the first one's result, exactly as if they were applied one
+ * after the other. An answer for an order that is not loaded fails the whole run.
  */
-export async function advanceSagas(
-  store: OrderStore,
-  answers: readonly SagaAnswer[],
-): Promise<SagaStep[]> {
-  const orders = await store.lockForSaga([...new Set(answers.map((a) => a.orderId))]);
-  return applySteps(store, orders, answers);
-}
-
-/** Decides each answer against the orders' latest state and writes the outcome; `loaded` are locked. */
-async function applySteps(
-  store: OrderStore,
+export function decideSagaRun(
   loaded: ReadonlyMap<string, Order>,
   answers: readonly SagaAnswer[],
-): Promise<SagaStep[]> {
+  at: Date,
+): SagaRun {
   const latest = new Map(loaded);
-  const steps: SagaStep[] = [];
-  const events: ReturnType<OrderStore['prepare']>[] = [];
-  for (const answer of answers) {
+  const steps = answers.map((answer) => {
     const order = latest.get(answer.orderId);
-    if (!order) throw eventForUnknownOrder(answer.orderId, answer.answer);
-    const step = answer.decide(order);
-    steps.push(step);
-    if (step.kind === 'ignored') continue;
-    latest.set(answer.orderId, step.order);
-    const prepare = () => store.prepare(step.order, step.publish);
-    events.push(answer.inTrace ? answer.inTrace(prepare) : prepare());
-  }
+    if (!order) {
+      const what = answer.kind === 'SagaTimedOut' ? 'saga timeout' : answer.kind;
+      throw eventForUnknownOrder(answer.orderId, what);
+    }
+    const step = decideSagaStep(order, answer, at);
+    if (step.kind === 'advanced') latest.set(answer.orderId, step.order);
+    return step;
+  });
   const changes = [...latest].flatMap(([orderId, after]) => {
     const before = loaded.get(orderId);
     return before && before !== after ? [{ before, after }] : [];
   });
-  await store.saveChanges(changes);
-  await store.publish(events);
-  return steps;
-}
-
-/** Cancels up to `limit` sagas that have been open longer than `timeoutMs`; returns their ids. */
-export async function cancelTimedOutSagas(
-  deps: OrderDeps,
-  timeoutMs: number,
-  limit: number,
-): Promise<string[]> {
-  const now = deps.clock();
-  return deps.transaction(async (store) => {
-    const orders = await store.lockTimedOut(new Date(now.getTime() - timeoutMs), limit);
-    await applySteps(
-      store,
-      new Map(orders.map((order) => [order.id, order])),
-      orders.map((order) => ({
-        orderId: order.id,
-        answer: 'saga timeout',
-        decide: (current) => onSagaTimedOut(current, now),
-      })),
-    );
-    return orders.map((order) => order.id);
-  });
+  return { steps, changes };
 }

@@ -1,4 +1,3 @@
-import type { DeadlineOptions, PreparedEvent } from '@orderly/platform';
 import type { Order } from './order.js';
 
 /** Events the order service publishes, by what happened to the order. */
@@ -11,14 +10,31 @@ export interface OrderChange {
   readonly after: Order;
 }
 
+/** A new order as it is handed to storage, with the key and content it was requested with. */
+export interface NewOrder {
+  readonly order: Order;
+  readonly idempotencyKey: string;
+  readonly fingerprint: string;
+}
+
 /**
- * What use cases need from storage, inside one transaction. Implemented in data-access/ on top of
- * SQL and the outbox, so `publish` commits together with the state change. The saga's methods work
- * on many orders at once, with one statement each, however many orders a run names.
+ * What use cases need from storage, inside one transaction (each use case names the part it
+ * uses). Implemented in data-access/ on top of SQL. Every method that takes many orders works on
+ * all of them with one statement per table, however many there are.
  */
 export interface OrderStore {
   find(orderId: string): Promise<Order | undefined>;
   list(customerId: string, limit: number): Promise<Order[]>;
+  /**
+   * Inserts the new orders whose customer has not used the idempotency key yet (a second use
+   * inside the same call included); returns the ids it inserted.
+   */
+  insertNew(orders: readonly NewOrder[]): Promise<ReadonlySet<string>>;
+  /** The customer's order recorded under `idempotencyKey`, with its request's fingerprint. */
+  findByIdempotencyKey(
+    customerId: string,
+    idempotencyKey: string,
+  ): Promise<{ order: Order; fingerprint: string } | undefined>;
   /**
    * Locks the orders that exist among `orderIds` until the transaction ends (in id order, so two
    * runs never wait for each other crosswise) and returns them keyed by the ids as given, as
@@ -29,34 +45,4 @@ export interface OrderStore {
   lockTimedOut(cutoff: Date, limit: number): Promise<Order[]>;
   /** Stores each order's new state, priced lines and the history entries added since `before`. */
   saveChanges(changes: readonly OrderChange[]): Promise<void>;
-  /** Builds the order's event now, so it carries the caller's trace context; `publish` writes it. */
-  prepare(order: Order, event: OrderEventKind): PreparedEvent;
-  publish(events: readonly PreparedEvent[]): Promise<void>;
-}
-
-/** A new order as it is handed to storage. */
-export interface NewOrder {
-  readonly order: Order;
-  readonly idempotencyKey: string;
-  readonly fingerprint: string;
-}
-
-/** What storage did with a new order: created it, or found the customer's key already used. */
-export type RecordOutcome =
-  | { readonly created: true }
-  | {
-      readonly created: false;
-      readonly existing: { order: Order; fingerprint: string } | undefined;
-    };
-
-export interface OrderDeps {
-  /**
-   * Records a new order together with its OrderPlaced event, atomically, unless the customer
-   * already used the idempotency key. Concurrent calls may share one transaction (group commit).
-   */
-  recordNewOrder(record: NewOrder, deadline?: DeadlineOptions): Promise<RecordOutcome>;
-  /** Runs `work` in one transaction (with the caller's deadline, when there is one). */
-  transaction<T>(work: (store: OrderStore) => Promise<T>, deadline?: DeadlineOptions): Promise<T>;
-  clock(): Date;
-  newId(): string;
 }

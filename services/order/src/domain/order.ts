@@ -1,17 +1,20 @@
 import { illegalTransition } from './order-errors.js';
+import type { OrderRequest } from './order-request.js';
 
 /**
  * The order aggregate and its saga state machine:
  * PENDING → STOCK_RESERVED → CONFIRMED, and PENDING | STOCK_RESERVED → CANCELLED (with a reason).
+ * Money is integer minor units (cents) as `bigint`, as in inventory and the contracts.
  */
 export type OrderStatus = 'PENDING' | 'STOCK_RESERVED' | 'CONFIRMED' | 'CANCELLED';
 export type CancellationReason = 'OUT_OF_STOCK' | 'PAYMENT_DECLINED' | 'TIMED_OUT';
 
+/** A line as the customer asked for it, and later as inventory priced it. */
 export interface OrderLine {
   readonly sku: string;
   readonly quantity: number;
   /** Known once inventory priced the reservation. */
-  readonly unitPriceCents: number | undefined;
+  readonly unitPriceCents?: bigint;
 }
 
 export interface StatusChange {
@@ -24,12 +27,35 @@ export interface Order {
   readonly customerId: string;
   readonly status: OrderStatus;
   readonly lines: readonly OrderLine[];
-  readonly totalCents: number;
+  readonly totalCents: bigint;
   readonly paymentMethod: string;
   readonly reservationId: string | undefined;
   readonly cancellationReason: CancellationReason | undefined;
   readonly placedAt: Date;
   readonly history: readonly StatusChange[];
+}
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Order ids are UUIDs (in any case): anything else names no order. */
+export function isOrderId(value: string): boolean {
+  return uuidPattern.test(value);
+}
+
+/** The order a request creates: PENDING, unpriced, with its lines as the customer gave them. */
+export function newPendingOrder(request: OrderRequest, id: string, now: Date): Order {
+  return {
+    id,
+    customerId: request.customerId,
+    status: 'PENDING',
+    lines: request.lines,
+    totalCents: 0n,
+    paymentMethod: request.paymentMethod,
+    reservationId: undefined,
+    cancellationReason: undefined,
+    placedAt: now,
+    history: [{ status: 'PENDING', at: now }],
+  };
 }
 
 const legalTransitions: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {

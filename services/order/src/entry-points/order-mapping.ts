@@ -1,12 +1,19 @@
 import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import {
+  CancellationReason,
   OrderSchema,
   OrderStatus,
   type Order as OrderMessage,
+  type PlaceOrderRequest,
 } from '@orderly/order-contract/order_service';
 import type { Order } from '../domain/order.js';
-import { cancellationReasonToProto } from '../data-access/order-store.js';
+import { assertPlaceable, type OrderRequest } from '../domain/order-request.js';
+
+/**
+ * OrderService messages ↔ the domain, the RPC boundary's only mapping. Money is `bigint` cents on
+ * both sides; an unpriced line is 0 in the contract.
+ */
 
 const statusToProto: Record<Order['status'], OrderStatus> = {
   PENDING: OrderStatus.PENDING,
@@ -15,7 +22,39 @@ const statusToProto: Record<Order['status'], OrderStatus> = {
   CANCELLED: OrderStatus.CANCELLED,
 };
 
-/** Maps the aggregate to its contract shape. */
+const cancellationReasonToProto: Record<
+  NonNullable<Order['cancellationReason']>,
+  CancellationReason
+> = {
+  OUT_OF_STOCK: CancellationReason.OUT_OF_STOCK,
+  PAYMENT_DECLINED: CancellationReason.PAYMENT_DECLINED,
+  TIMED_OUT: CancellationReason.TIMED_OUT,
+};
+
+/** The contract's reason for a cancelled order; UNSPECIFIED while it is not cancelled. */
+export function cancellationReasonOf(order: Order): CancellationReason {
+  return order.cancellationReason
+    ? cancellationReasonToProto[order.cancellationReason]
+    : CancellationReason.UNSPECIFIED;
+}
+
+/**
+ * A PlaceOrder request as the domain's request, checked (`assertPlaceable`) here, so a request
+ * that cannot be placed is refused before it joins a transaction.
+ */
+export function orderRequestFromProto(
+  request: Pick<PlaceOrderRequest, 'customerId' | 'idempotencyKey' | 'lines' | 'paymentMethod'>,
+): OrderRequest {
+  const orderRequest: OrderRequest = {
+    customerId: request.customerId,
+    idempotencyKey: request.idempotencyKey,
+    lines: request.lines.map(({ sku, quantity }) => ({ sku, quantity })),
+    paymentMethod: request.paymentMethod,
+  };
+  assertPlaceable(orderRequest);
+  return orderRequest;
+}
+
 export function orderToProto(order: Order): OrderMessage {
   return create(OrderSchema, {
     orderId: order.id,
@@ -24,12 +63,10 @@ export function orderToProto(order: Order): OrderMessage {
     lines: order.lines.map((l) => ({
       sku: l.sku,
       quantity: l.quantity,
-      unitPriceCents: BigInt(l.unitPriceCents ?? 0),
+      unitPriceCents: l.unitPriceCents ?? 0n,
     })),
-    totalCents: BigInt(order.totalCents),
-    cancellationReason: order.cancellationReason
-      ? cancellationReasonToProto[order.cancellationReason]
-      : 0,
+    totalCents: order.totalCents,
+    cancellationReason: cancellationReasonOf(order),
     history: order.history.map((h) => ({
       status: statusToProto[h.status],
       at: timestampFromDate(h.at),

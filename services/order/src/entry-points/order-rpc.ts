@@ -13,12 +13,14 @@ import {
   type PlaceOrderResponse,
   type PlaceOrderResult,
 } from '@orderly/order-contract/order_service';
-import { getOrder, listOrders } from '../domain/get-order.js';
-import type { OrderDeps } from '../domain/order-store.js';
-import { placeOrder } from '../domain/place-order.js';
-import { customerIdRequired, intakeSaturated } from '../domain/order-errors.js';
+import { customerIdRequired, intakeSaturated, orderNotFound } from '../domain/order-errors.js';
+import { isOrderId } from '../domain/order.js';
+import type { OrderDeps } from '../data-access/order-store.js';
+import { getOrder } from '../use-cases/get-order.js';
+import { listOrders } from '../use-cases/list-orders.js';
+import { orderIntake } from './order-intake.js';
 import type { OrderMetrics } from './order-metrics.js';
-import { orderToProto } from './order-mapping.js';
+import { orderRequestFromProto, orderToProto } from './order-mapping.js';
 
 export interface OrderRpcOptions {
   readonly defaultTimeoutMs: number;
@@ -38,6 +40,7 @@ const emptyRequest = { customerId: '', idempotencyKey: '', lines: [], paymentMet
 
 /** OrderService over Connect: maps requests to use cases and orders back to the contract. */
 export function orderRpcRoutes(deps: OrderDeps, options: OrderRpcOptions) {
+  const place = orderIntake(deps);
   /** Intake backpressure: refuses the whole call while too many sagas are open or too old. */
   const refuseWhenSaturated = (): void => {
     if (!options.intake) return;
@@ -53,14 +56,8 @@ export function orderRpcRoutes(deps: OrderDeps, options: OrderRpcOptions) {
     request: Pick<PlaceOrderRequest, 'customerId' | 'idempotencyKey' | 'lines' | 'paymentMethod'>,
     context: HandlerContext,
   ): Promise<PlaceOrderResponse> => {
-    const { order, replayed } = await placeOrder(
-      deps,
-      {
-        customerId: request.customerId,
-        idempotencyKey: request.idempotencyKey,
-        lines: request.lines.map((l) => ({ sku: l.sku, quantity: l.quantity })),
-        paymentMethod: request.paymentMethod,
-      },
+    const { order, replayed } = await place(
+      orderRequestFromProto(request),
       deadlineOf(context, options.defaultTimeoutMs),
     );
     if (!replayed) options.metrics?.placed(order);
@@ -75,6 +72,20 @@ export function orderRpcRoutes(deps: OrderDeps, options: OrderRpcOptions) {
       message: answer.rawMessage,
       shedding: answer.metadata.get(sheddingHeader) === '1',
     };
+  };
+  /** GetOrder and GetOrderForOperator: an id that is not a UUID names no order (no query). */
+  const findOne = async (
+    orderId: string,
+    customerId: string | undefined,
+    context: HandlerContext,
+  ) => {
+    if (!isOrderId(orderId)) throw orderNotFound(orderId);
+    const order = await deps.transaction(
+      (store) => getOrder(store, orderId, customerId),
+      deadlineOf(context, options.defaultTimeoutMs),
+    );
+    if (!order) throw orderNotFound(orderId);
+    return { order: orderToProto(order) };
   };
   return (router: ConnectRouter) =>
     router.service(OrderService, {
@@ -103,32 +114,17 @@ export function orderRpcRoutes(deps: OrderDeps, options: OrderRpcOptions) {
       async getOrder(request, context) {
         // Customer-facing: always scoped to one customer (an empty id is no "any customer").
         if (!request.customerId) throw customerIdRequired();
-        const order = await getOrder(
-          deps,
-          request.orderId,
-          request.customerId,
-          deadlineOf(context, options.defaultTimeoutMs),
-        );
-        return { order: orderToProto(order) };
+        return findOne(request.orderId, request.customerId, context);
       },
       async getOrderForOperator(request, context) {
         // Any customer's order: the allowlist (services.order.rpcCallers) admits the operator only.
-        const order = await getOrder(
-          deps,
-          request.orderId,
-          undefined,
-          deadlineOf(context, options.defaultTimeoutMs),
-        );
-        return { order: orderToProto(order) };
+        return findOne(request.orderId, undefined, context);
       },
       async listOrders(request, context) {
         if (!request.customerId) throw customerIdRequired();
-        const limit =
-          request.limit > 0 ? Math.min(request.limit, options.listLimitMax) : options.listLimitMax;
-        const orders = await listOrders(
-          deps,
-          request.customerId,
-          limit,
+        const { listLimitMax } = options;
+        const orders = await deps.transaction(
+          (store) => listOrders(store, request.customerId, request.limit, listLimitMax),
           deadlineOf(context, options.defaultTimeoutMs),
         );
         return { orders: orders.map(orderToProto) };

@@ -1,6 +1,8 @@
 import type { Logger } from '@orderly/platform';
-import { cancelTimedOutSagas } from '../domain/fulfillment-saga.js';
-import type { OrderDeps } from '../domain/order-store.js';
+import type { SagaStep } from '../domain/fulfillment-saga.js';
+import type { OrderDeps } from '../data-access/order-store.js';
+import { cancelTimedOutOrders } from '../use-cases/cancel-timed-out-orders.js';
+import { sagaStepEvents } from './order-event-mapping.js';
 
 /** A periodic pass that cancels sagas which got no answer in time (compensation follows by event). */
 export function sagaTimeoutSweeper(
@@ -11,12 +13,19 @@ export function sagaTimeoutSweeper(
 ) {
   return async () => {
     const { timeoutMs, batchSize } = settings();
-    let cancelled: string[];
+    let steps: readonly SagaStep[];
     do {
-      cancelled = await cancelTimedOutSagas(deps, timeoutMs, batchSize);
-      for (const orderId of cancelled)
+      const now = deps.clock();
+      steps = await deps.transaction(async (store, tx) => {
+        const taken = await cancelTimedOutOrders(store, timeoutMs, batchSize, now);
+        await deps.outbox.addPrepared(tx, sagaStepEvents(deps.outbox, taken));
+        return taken;
+      });
+      for (const step of steps) {
+        const orderId = step.kind === 'advanced' ? step.order.id : step.orderId;
         log.warn({ orderId, timeoutMs }, 'saga timed out, order cancelled');
-      if (cancelled.length > 0) onTimedOut?.(cancelled.length);
-    } while (cancelled.length === batchSize);
+      }
+      if (steps.length > 0) onTimedOut?.(steps.length);
+    } while (steps.length === batchSize);
   };
 }
