@@ -1,16 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import {
-  Database,
-  MemoryBus,
-  createLogger,
-  ensureDatabase,
-  newEvent,
-  onBatch,
-  onBatchOf,
-  platformMigrations,
-  startEventConsumer,
-} from '../src/index.js';
+import { Database, MemoryBus, createLogger, newEvent, onBatch, onBatchOf } from '../src/index.js';
+import { ensureDatabase, platformMigrations } from '../src/db/index.js';
+import { startEventConsumer } from '../src/inbox/index.js';
 import { dropTestDatabase, eventually, uniqueName } from '../src/testing/index.js';
 import { SampleEndedSchema, SampleHappenedSchema } from './sample-event.js';
 

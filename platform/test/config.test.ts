@@ -6,11 +6,11 @@ import { describe, expect, test } from 'vitest';
 import { z } from 'zod';
 import {
   ConfigError,
-  environmentLayer,
   loadConfigDocument,
   parseConfigSection,
   parseServiceConfig,
 } from '../src/index.js';
+import { environmentLayer } from '../src/config/index.js';
 
 const repoRoot = new URL('../../', import.meta.url).pathname;
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import pg from 'pg';
-import { Database, createLogger, databaseUrl, ensureDatabase } from '../src/index.js';
+import { Database, createLogger, databaseUrl } from '../src/index.js';
+import { ensureDatabase } from '../src/db/index.js';
 import { dropTestDatabase, uniqueName } from '../src/testing/index.js';
 
 /**

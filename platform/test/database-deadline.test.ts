@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { Database, createLogger, ensureDatabase, isDeadlineExceeded } from '../src/index.js';
+import { Database, createLogger, isDeadlineExceeded } from '../src/index.js';
+import { ensureDatabase } from '../src/db/index.js';
 import { dropTestDatabase, uniqueName } from '../src/testing/index.js';
 
 const serverUrl =

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import { ensureDatabase } from '../src/index.js';
+import { ensureDatabase } from '../src/db/index.js';
 import { dropTestDatabase, uniqueName } from '../src/testing/index.js';
 
 /**

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { z } from 'zod';
 import { SampleHappenedSchema } from './sample-event.js';
-import { MemoryBus, newEvent, on, ServiceRuntime, type BusMessage } from '../src/index.js';
+import { MemoryBus, newEvent, ServiceRuntime, type BusMessage } from '../src/index.js';
+import { on } from '../src/inbox/index.js';
 import { dropTestDatabase, eventually, testServiceConfig } from '../src/testing/index.js';
 
 /**

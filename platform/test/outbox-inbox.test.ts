@@ -7,17 +7,15 @@ import {
   Database,
   MemoryBus,
   Outbox,
-  OutboxRelay,
   connectNatsBus,
   createLogger,
-  ensureDatabase,
   newEvent,
-  on,
-  platformMigrations,
-  startEventConsumer,
   type Bus,
   type BusMessage,
 } from '../src/index.js';
+import { ensureDatabase, platformMigrations } from '../src/db/index.js';
+import { on, startEventConsumer } from '../src/inbox/index.js';
+import { OutboxRelay } from '../src/outbox/index.js';
 import { dropTestDatabase, eventually, uniqueName } from '../src/testing/index.js';
 
 import { SampleHappenedSchema } from './sample-event.js';

@@ -7,22 +7,20 @@ import {
   Database,
   MemoryBus,
   Outbox,
-  OutboxRelay,
   connectNatsBus,
   createLogger,
-  createTelemetry,
-  ensureDatabase,
   loadConfigDocument,
   parseConfigSection,
   platformConfigSchema,
-  platformMigrations,
   type Bus,
   type BusMessage,
   type DatabaseOptions,
-  type OutboxRelayOptions,
   type QueryResultRows,
   type Subscription,
 } from '../src/index.js';
+import { ensureDatabase, platformMigrations } from '../src/db/index.js';
+import { OutboxRelay, type OutboxRelayOptions } from '../src/outbox/index.js';
+import { createTelemetry } from '../src/telemetry/index.js';
 import { platformInstruments } from '../src/telemetry/instruments.js';
 import { dropTestDatabase, eventually, uniqueName } from '../src/testing/index.js';
 import { SampleHappenedSchema } from './sample-event.js';

@@ -11,8 +11,8 @@ import {
   createRpcClient,
   errorCodeHeader,
   errorMappingInterceptor,
-  type RpcResilienceOptions,
 } from '../src/index.js';
+import { type RpcResilienceOptions } from '../src/rpc/index.js';
 
 /** A one-method service built in the test: `test.v1.EchoService/Echo(StringValue) → StringValue`. */
 const registry = createFileRegistry(

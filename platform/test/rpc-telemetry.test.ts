@@ -6,14 +6,9 @@ import { FileDescriptorProtoSchema, file_google_protobuf_wrappers } from '@bufbu
 import { createClient, type ConnectRouter } from '@connectrpc/connect';
 import { connectNodeAdapter, createConnectTransport } from '@connectrpc/connect-node';
 import { afterAll, describe, expect, test } from 'vitest';
-import {
-  createTelemetry,
-  loadConfigDocument,
-  parseConfigSection,
-  platformConfigSchema,
-  rpcClientTelemetry,
-  rpcServerTelemetry,
-} from '../src/index.js';
+import { loadConfigDocument, parseConfigSection, platformConfigSchema } from '../src/index.js';
+import { rpcClientTelemetry, rpcServerTelemetry } from '../src/rpc/index.js';
+import { createTelemetry } from '../src/telemetry/index.js';
 import { recordSpans } from '../src/testing/index.js';
 
 /** A one-method service built in the test: `test.v1.EchoService/Echo(StringValue) → StringValue`. */

@@ -9,7 +9,8 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { z } from 'zod';
 import { SampleHappenedSchema } from './sample-event.js';
 import { TestProxy } from './tcp-proxy.js';
-import { on, ServiceRuntime } from '../src/index.js';
+import { ServiceRuntime } from '../src/index.js';
+import { on } from '../src/inbox/index.js';
 import { dropTestDatabase, eventually, freePort, testServiceConfig } from '../src/testing/index.js';
 
 /**

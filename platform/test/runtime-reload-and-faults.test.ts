@@ -11,11 +11,11 @@ import {
   createLogger,
   loadConfigDocument,
   newEvent,
-  on,
   parseServiceConfig,
   ServiceRuntime,
   type Logger,
 } from '../src/index.js';
+import { on } from '../src/inbox/index.js';
 import { dropTestDatabase, eventually, uniqueName } from '../src/testing/index.js';
 
 /**

@@ -4,16 +4,18 @@ import { Writable } from 'node:stream';
 import { afterEach, describe, expect, test } from 'vitest';
 import {
   createLogger,
-  correlationAttributes,
-  createTelemetry,
-  extractTraceContext,
-  injectTraceContext,
   loadConfigDocument,
   parseConfigSection,
   platformConfigSchema,
   type PlatformConfig,
   type Telemetry,
 } from '../src/index.js';
+import {
+  correlationAttributes,
+  createTelemetry,
+  extractTraceContext,
+  injectTraceContext,
+} from '../src/telemetry/index.js';
 import { eventually, freePort, recordSpans } from '../src/testing/index.js';
 
 function platformWith(telemetry: Record<string, unknown>): PlatformConfig {

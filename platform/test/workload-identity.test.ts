@@ -13,11 +13,10 @@ import {
   fromRpcError,
   generateWorkloadKeyPair,
   loadConfigDocument,
-  memoryWorkloadIdentities,
-  openWorkloadIdentity,
   parseConfigSection,
   platformConfigSchema,
 } from '../src/index.js';
+import { memoryWorkloadIdentities, openWorkloadIdentity } from '../src/rpc/index.js';
 
 const settings = {
   tokenTtlMs: 300_000,
