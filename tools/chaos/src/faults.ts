@@ -1,3 +1,4 @@
+import { hasDatabase } from '@orderly/system';
 import type { FaultStep } from './drill-file.js';
 import type { BusInjection } from './bus-injection.js';
 import type { DrillEnvironment } from './environment.js';
@@ -243,7 +244,7 @@ export class FaultInjection {
   ): Promise<Partial<FaultRecord>> {
     const { system } = this.env;
     let detail = '';
-    if (duringRelay && service !== 'gateway') {
+    if (duringRelay && hasDatabase(service)) {
       // Wait (briefly) for the relay to have work, so the kill lands mid relay / mid batch.
       const deadline = Date.now() + 5000;
       while (Date.now() < deadline) {
