@@ -1,8 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { defineService } from '@orderly/platform';
 import { checkSagaTimeouts, inventoryConfigSchema } from './config.js';
-import { demoCatalog } from './domain/demo-catalog.js';
-import { seedCatalogIfEmpty } from './data-access/product-repository.js';
+import { seedDemoCatalogAtStart } from './entry-points/demo-catalog-seeding.js';
 import { inventoryRpc } from './entry-points/inventory-rpc.js';
 import {
   reportStaleReservations,
@@ -32,12 +31,8 @@ export const inventoryService = defineService({
   checkDocument: checkSagaTimeouts,
   async wire(runtime, { live, clock }) {
     // A LiveConfig makes the reloadable keys follow the file: they are read from `live` when used.
-    if (live.service.seedDemoCatalog) {
-      const inserted = await runtime.db.transaction((tx) =>
-        seedCatalogIfEmpty(tx, demoCatalog, clock()),
-      );
-      if (inserted > 0) runtime.log.info({ products: inserted }, 'demo catalog seeded');
-    }
+    if (live.service.seedDemoCatalog)
+      await seedDemoCatalogAtStart({ db: runtime.db, log: runtime.log, clock });
     runtime.routes(
       inventoryRpc({
         db: runtime.db,

@@ -1,6 +1,6 @@
 import type { DemoProduct } from './demo-catalog.js';
 import type { Product, ProductInput, StockMovement } from './product.js';
-import type { OrderLine, PricedLine, ReservationStatus } from './reservation.js';
+import type { StockLine, PricedLine, ReservationStatus } from './reservation.js';
 
 /**
  * What inventory's use cases read and write, bound to one transaction (implemented by
@@ -65,7 +65,7 @@ export interface StoredReservation {
 
 /** A locked reservation with the lines it holds (none for a REJECTED one or a tombstone). */
 export interface LockedReservation extends StoredReservation {
-  readonly lines: readonly OrderLine[];
+  readonly lines: readonly StockLine[];
 }
 
 export interface StaleReservation extends StoredReservation {

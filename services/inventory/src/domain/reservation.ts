@@ -45,7 +45,8 @@ export function assertTransition(
   if (!canTransition(from, to)) throw invalidReservationTransition(reservationId, from, to);
 }
 
-export interface OrderLine {
+/** Units of one SKU: a line of an order as inventory sees it, or one a reservation holds. */
+export interface StockLine {
   readonly sku: string;
   readonly quantity: number;
 }
@@ -83,7 +84,7 @@ export type ReservationDecision =
     };
 
 /** One line per SKU (quantities of repeated SKUs added up), in SKU order. */
-export function mergeOrderLines(lines: readonly OrderLine[]): OrderLine[] {
+export function mergeOrderLines(lines: readonly StockLine[]): StockLine[] {
   const bySku = new Map<string, number>();
   for (const line of lines) bySku.set(line.sku, (bySku.get(line.sku) ?? 0) + line.quantity);
   return [...bySku.entries()]
@@ -96,7 +97,7 @@ export function mergeOrderLines(lines: readonly OrderLine[]): OrderLine[] {
  * decision names the SKUs that were unknown or short. Never reserves more than `available`.
  */
 export function decideReservation(
-  lines: readonly OrderLine[],
+  lines: readonly StockLine[],
   productsBySku: ReadonlyMap<string, ReservableProduct>,
 ): ReservationDecision {
   const invalid = lines.filter((line) => !Number.isInteger(line.quantity) || line.quantity < 1);
@@ -187,7 +188,7 @@ export function decideSettlement(
 /** An OrderPlaced to decide: its order and lines. */
 export interface ReservationRequest {
   readonly orderId: string;
-  readonly lines: readonly OrderLine[];
+  readonly lines: readonly StockLine[];
 }
 
 /** What one OrderPlaced of a run does. */
@@ -247,7 +248,7 @@ export function decideReservations(
 export interface HeldReservation {
   readonly id: string;
   readonly status: ReservationStatus;
-  readonly lines: readonly OrderLine[];
+  readonly lines: readonly StockLine[];
 }
 
 export interface SettlementRequest {
@@ -263,7 +264,7 @@ export type SettlementStep =
       readonly reservationId: string;
       readonly from: ReservationStatus;
       readonly to: ReservationStatus;
-      readonly lines: readonly OrderLine[];
+      readonly lines: readonly StockLine[];
     }
   | { readonly action: 'record-tombstone'; readonly reservationId: string }
   /** A legacy EXPIRED reservation whose units are no longer available: the event must fail. */
@@ -284,7 +285,7 @@ export function decideSettlements(
 ): SettlementStep[] {
   const reservations = new Map(reservationsByOrder);
   const available = new Map(availableBySku);
-  const addAvailable = (lines: readonly OrderLine[], sign: 1 | -1) => {
+  const addAvailable = (lines: readonly StockLine[], sign: 1 | -1) => {
     for (const line of lines)
       available.set(line.sku, (available.get(line.sku) ?? 0) + sign * line.quantity);
   };
