@@ -7,7 +7,7 @@ import type { IService } from 'kubernetes-models/v1/Service';
 import type { ShippedService } from '../services.js';
 import { statefulServices, trustedCallers } from './cluster-config.js';
 import { labelsOf, selectorOf } from './labels.js';
-import { containerResources } from './sizing.js';
+import { containerResourcesOf } from './sizing.js';
 
 /** Where the ConfigMaps are mounted: whole directories, so kubelet's atomic `..data` symlink swap reaches the files. */
 export const configMountPath = '/etc/orderly/config';
@@ -102,7 +102,7 @@ function container(
       failureThreshold: 2,
       timeoutSeconds: 3,
     },
-    resources: containerResources[service],
+    resources: containerResourcesOf(service),
     securityContext: restrictedSecurityContext,
     volumeMounts: [
       { name: 'config', mountPath: configMountPath, readOnly: true },
