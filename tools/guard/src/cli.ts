@@ -102,6 +102,12 @@ function runCheck(args: string[]): number {
         : formatText(result.findings);
   if (typeof values.output === 'string') writeFileSync(values.output, `${output}\n`);
   else process.stdout.write(`${output}\n`);
+  for (const note of result.notes) process.stderr.write(`orderly-guard: note: ${note}\n`);
+  if (result.suppressed.length > 0 && format === 'text') {
+    process.stderr.write(
+      `orderly-guard: ${result.suppressed.length} finding(s) suppressed by "suppressions" in the config (each with a reason)\n`,
+    );
+  }
   return result.failed ? 1 : 0;
 }
 

@@ -15,6 +15,16 @@ export interface DependencyException {
   reason: string;
 }
 
+/** A finding accepted on purpose: kept out of the report, with the reason on record. */
+export interface Suppression {
+  rule: RuleId;
+  /** File glob the finding is in. */
+  file: string;
+  /** Only findings whose message contains this text (all in the file when omitted). */
+  contains?: string;
+  reason: string;
+}
+
 export interface GuardConfig {
   /** Directory globs; each match is one service, named after its directory. */
   serviceRoots: string[];
@@ -75,6 +85,26 @@ export interface GuardConfig {
     criticalPackages: string[];
     exceptions: DependencyException[];
   };
+  retries: {
+    /** Calls that wait between attempts (`await sleep(ms)`); `new Promise(r => setTimeout(r, ms))` is always one. */
+    sleepCalls: string[];
+  };
+  database: {
+    /** File globs of migrations (SQL, or TS/JS holding SQL): the tables they create belong to their service. */
+    migrations: string[];
+  };
+  gateway: {
+    /** Paths any service may call on another without them being in its contract (health probes). */
+    allowedPaths: string[];
+    /** File globs of OpenAPI documents that declare a service's HTTP contract (besides its proto RPCs). */
+    openapi: string[];
+  };
+  domainTypes: {
+    /** Type names ending with one of these are technical (wiring, options), not domain types. */
+    ignoreSuffixes: string[];
+  };
+  /** Findings accepted with a reason (true findings that stay for now, or false positives). */
+  suppressions: Suppression[];
   severity: {
     /** Findings at or above this severity make `check` exit non-zero. */
     threshold: Severity;
@@ -242,6 +272,39 @@ export const defaultConfig: GuardConfig = {
     },
   },
   dependencies: { criticalPackages: [], exceptions: [] },
+  retries: { sleepCalls: ['sleep', 'delay', 'wait', 'pause', 'setTimeout', 'backoff'] },
+  database: { migrations: ['**/migrations/**'] },
+  gateway: {
+    allowedPaths: ['/healthz', '/readyz', '/livez', '/health', '/ready', '/live', '/metrics'],
+    openapi: ['**/openapi*.{yaml,yml,json}'],
+  },
+  domainTypes: {
+    ignoreSuffixes: [
+      'Deps',
+      'Dependencies',
+      'Config',
+      'Options',
+      'Settings',
+      'Props',
+      'Context',
+      'Client',
+      'Port',
+      'Repository',
+      'Store',
+      'Service',
+      'Handler',
+      'Request',
+      'Response',
+      'Row',
+      'Input',
+      'Output',
+      'Params',
+      'Error',
+      'Schema',
+      'Metrics',
+    ],
+  },
+  suppressions: [],
   severity: { threshold: 'error', rules: {} },
 };
 
@@ -308,6 +371,11 @@ function validate(config: GuardConfig, source: string): void {
     ['telemetryLibraries', config.telemetryLibraries],
     ['businessTypeNames', config.businessTypeNames],
     ['dependencies.criticalPackages', config.dependencies.criticalPackages],
+    ['retries.sleepCalls', config.retries.sleepCalls],
+    ['database.migrations', config.database.migrations],
+    ['gateway.allowedPaths', config.gateway.allowedPaths],
+    ['gateway.openapi', config.gateway.openapi],
+    ['domainTypes.ignoreSuffixes', config.domainTypes.ignoreSuffixes],
   ];
   for (const [key, value] of stringLists) {
     if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) {
@@ -327,6 +395,21 @@ function validate(config: GuardConfig, source: string): void {
       );
     }
   }
+  if (!Array.isArray(config.suppressions))
+    throw new ConfigError(`${source}: "suppressions" must be an array`);
+  config.suppressions.forEach((suppression, index) => {
+    const where = `${source}: suppressions[${index}]`;
+    if (
+      !isRecord(suppression) ||
+      !(ruleIds as readonly string[]).includes(String(suppression.rule))
+    )
+      throw new ConfigError(`${where} needs a known "rule"`);
+    if (typeof suppression.file !== 'string') throw new ConfigError(`${where} needs a "file" glob`);
+    if (typeof suppression.reason !== 'string' || suppression.reason.trim() === '')
+      throw new ConfigError(
+        `${where} (${suppression.rule} in ${suppression.file}) needs a non-empty "reason"`,
+      );
+  });
   config.dependencies.exceptions.forEach((exception, index) => {
     if (!isRecord(exception) || typeof exception.package !== 'string') {
       throw new ConfigError(`${source}: dependencies.exceptions[${index}] needs a "package"`);

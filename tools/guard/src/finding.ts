@@ -6,6 +6,11 @@ export const ruleIds = [
   'no-scattered-telemetry',
   'no-dependency-hijack',
   'layering',
+  'no-retry-storm',
+  'no-shared-database',
+  'no-gateway-bypass',
+  'no-domain-type-drift',
+  'no-leak-prone-code',
 ] as const;
 
 export type RuleId = (typeof ruleIds)[number];

@@ -11,7 +11,7 @@ describe('orderly-guard CLI', { timeout: 60_000 }, () => {
     expect(stdout).toMatch(
       /^services\/a\/src\/domain\/shared-order\.ts:2:15 {2}no-shared-domain {2}service a imports b's source .+ {2}→ .+$/m,
     );
-    expect(stdout).toContain('orderly-guard: 44 findings');
+    expect(stdout).toContain('orderly-guard: 47 findings');
   });
 
   test('when the repository is clean, then check exits 0', () => {
@@ -24,7 +24,7 @@ describe('orderly-guard CLI', { timeout: 60_000 }, () => {
     const { status, stdout } = runCli(['check', badFixture, '--format', 'json']);
     expect(status).toBe(1);
     const report = JSON.parse(stdout) as { findings: { rule: string; severity: string }[] };
-    expect(report.findings).toHaveLength(44);
+    expect(report.findings).toHaveLength(47);
     expect(report.findings.every((finding) => finding.severity === 'error')).toBe(true);
   });
 
@@ -45,6 +45,11 @@ describe('orderly-guard CLI', { timeout: 60_000 }, () => {
       'no-scattered-telemetry',
       'no-dependency-hijack',
       'layering',
+      'no-retry-storm',
+      'no-shared-database',
+      'no-gateway-bypass',
+      'no-domain-type-drift',
+      'no-leak-prone-code',
     ];
     writeFileSync(
       config,
@@ -119,6 +124,37 @@ describe('orderly-guard CLI', { timeout: 60_000 }, () => {
     const reason = runCli(['check', goodFixture, '--config', join(dir, 'reason.json')]);
     expect(reason.status).toBe(2);
     expect(reason.stderr).toContain('needs a non-empty "reason"');
+  });
+
+  test('when a suppression has a reason, then its finding leaves the report; without a reason the config is refused', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'guard-config-'));
+    const suppression = {
+      rule: 'no-leak-prone-code',
+      file: 'services/a/src/main.ts',
+      contains: 'setInterval',
+    };
+    writeFileSync(
+      join(dir, 'with.json'),
+      JSON.stringify({ suppressions: [{ ...suppression, reason: 'removed in the next release' }] }),
+    );
+    writeFileSync(join(dir, 'without.json'), JSON.stringify({ suppressions: [suppression] }));
+    const leaks = (file: string) => {
+      const { stdout } = runCli([
+        'check',
+        badFixture,
+        '--config',
+        join(dir, file),
+        '--rule',
+        'no-leak-prone-code',
+        '--format',
+        'json',
+      ]);
+      return (JSON.parse(stdout) as { findings: unknown[] }).findings;
+    };
+    expect(leaks('with.json')).toHaveLength(0);
+    const refused = runCli(['check', badFixture, '--config', join(dir, 'without.json')]);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain('needs a non-empty "reason"');
   });
 
   test('when the command or format is unknown, then the CLI exits 2', () => {

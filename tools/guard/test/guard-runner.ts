@@ -10,6 +10,7 @@ export const badFixture = join(guardRoot, 'fixtures', 'bad');
 export const goodFixture = join(guardRoot, 'fixtures', 'good');
 export const contractsFixture = join(guardRoot, 'fixtures', 'contracts');
 export const checkoutFixture = join(guardRoot, 'fixtures', 'checkout');
+export const patternsFixture = join(guardRoot, 'fixtures', 'patterns');
 
 const fullChecks = new Map<string, CheckResult>();
 

@@ -30,6 +30,8 @@ export interface OutboundTrace {
   call: ts.CallExpression;
   /** Helper calls from the analysed function to the outbound call; the last hop is the outbound call. */
   hops: Hop[];
+  /** The outbound call itself (in the analysed function or in a helper). */
+  outboundCall: ts.CallExpression;
   outbound: OutboundCall;
   target: Target;
 }
@@ -627,6 +629,7 @@ export class CallGraph {
         if (outbound) {
           traces.push({
             call: node,
+            outboundCall: node,
             hops: [{ label: describeCall(node), at: this.location(node) }],
             outbound,
             target: this.targetOf(outbound, node, within),

@@ -21,7 +21,7 @@ export function formatSarif(findings: Finding[], root: string, version: string):
               name: id,
               shortDescription: { text: ruleCatalog[id].summary },
               help: { text: ruleCatalog[id].help },
-              defaultConfiguration: { level: 'error' },
+              defaultConfiguration: { level: ruleCatalog[id].defaultSeverity ?? 'error' },
             })),
           },
         },
