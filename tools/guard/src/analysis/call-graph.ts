@@ -109,6 +109,9 @@ const inlineCallbacks = new Set([
   'finally',
 ]);
 const urlWords = new Set([
+  'endpoints',
+  'client',
+  'gateway',
   'http',
   'https',
   'url',
@@ -465,8 +468,24 @@ export class CallGraph {
         ? this.urlTarget(property, within, depth + 1)
         : undefined;
     }
-    if (ts.isPropertyAccessExpression(expression) || ts.isElementAccessExpression(expression))
+    if (ts.isPropertyAccessExpression(expression) || ts.isElementAccessExpression(expression)) {
+      // `endpoints.customersUrl` → its initializer when the program has it (`'http://user/customers'`).
+      const declaration = this.guard.checker.getSymbolAtLocation(
+        ts.isPropertyAccessExpression(expression) ? expression.name : expression.argumentExpression,
+      )?.valueDeclaration;
+      if (declaration && ts.isPropertyAssignment(declaration) && this.isProjectNode(declaration)) {
+        const inner = this.urlTarget(declaration.initializer, within, depth + 1);
+        if (inner && !inner.key.startsWith('path:')) return inner;
+      }
       return this.keyTarget(expression.getText());
+    }
+    if (ts.isCallExpression(expression) && calleeName(expression.expression) === 'format') {
+      const [template] = expression.arguments;
+      if (template && ts.isStringLiteralLike(template)) {
+        const host = /^[a-z][a-z0-9+.-]*:\/\/([^/:?#%]+)/i.exec(template.text)?.[1];
+        if (host) return this.keyTarget(host);
+      }
+    }
     if (ts.isCallExpression(expression)) return this.keyTarget(expression.expression.getText());
     return undefined;
   }
@@ -766,7 +785,7 @@ export class CallGraph {
       const call = parent.parent.parent;
       if (ts.isCallExpression(call) && this.isFrameworkRegistration(call)) return true;
     }
-    if (nextRoute && isDefaultExport(fn)) return true;
+    if (nextRoute && (isDefaultExport(fn) || isDefaultExportedVariable(fn))) return true;
     if (
       appRoute &&
       ts.isFunctionDeclaration(fn) &&
@@ -907,6 +926,20 @@ function isDefaultExport(fn: FunctionNode): boolean {
     return (flags & exportDefault) === exportDefault;
   }
   return ts.isExportAssignment(fn.parent);
+}
+
+/** `const handler = async (req, res) => ...; export default withTelemetry(handler);` */
+function isDefaultExportedVariable(fn: FunctionNode): boolean {
+  const declaration = fn.parent;
+  if (!ts.isVariableDeclaration(declaration) || !ts.isIdentifier(declaration.name)) return false;
+  const name = declaration.name.text;
+  const sourceFile = fn.getSourceFile();
+  return sourceFile.statements.some(
+    (statement) =>
+      ts.isExportAssignment(statement) &&
+      !statement.isExportEquals &&
+      new RegExp(`\\b${name}\\b`).test(statement.expression.getText()),
+  );
 }
 
 function isExported(fn: ts.FunctionDeclaration): boolean {

@@ -74,7 +74,13 @@ export class OriginTracker {
     }
     if (ts.isNewExpression(node)) {
       const base = this.originOf(node.expression);
-      return base ? { ...base, path: [...base.path, 'new'], created: node } : undefined;
+      if (base) return { ...base, path: [...base.path, 'new'], created: node };
+      // A generated gRPC client (`new CheckoutServiceClient(addr, credentials.createInsecure())`)
+      // is known by the grpc-js credentials it is built with, even when its class is not resolvable.
+      const grpc = (node.arguments ?? [])
+        .map((argument) => this.originOf(argument)?.module)
+        .find((module) => module === '@grpc/grpc-js' || module === 'grpc');
+      return grpc ? { module: grpc, path: ['<client>', 'new'], created: node } : undefined;
     }
     if (ts.isConditionalExpression(node))
       return this.originOf(node.whenTrue) ?? this.originOf(node.whenFalse);
@@ -283,12 +289,48 @@ function importedFrom(declaration: ts.Declaration): Origin | undefined {
       ? { module: normalizeModule(module.text), path: [] }
       : undefined;
   }
+  // In JavaScript, `const x = require('m')` (and `require('m').y`, `const { y } = require('m')`) is an import.
+  if (ts.isVariableDeclaration(declaration) && declaration.initializer) {
+    const required = requiredModule(declaration.initializer);
+    if (required) return required;
+  }
+  if (ts.isBindingElement(declaration) && ts.isObjectBindingPattern(declaration.parent)) {
+    const holder = declaration.parent.parent;
+    const key =
+      declaration.propertyName && ts.isIdentifier(declaration.propertyName)
+        ? declaration.propertyName.text
+        : ts.isIdentifier(declaration.name)
+          ? declaration.name.text
+          : undefined;
+    const required =
+      ts.isVariableDeclaration(holder) && holder.initializer && requiredModule(holder.initializer);
+    if (required && key) return { ...required, path: [...required.path, key] };
+  }
   if (
     ts.isImportEqualsDeclaration(declaration) &&
     ts.isExternalModuleReference(declaration.moduleReference) &&
     ts.isStringLiteral(declaration.moduleReference.expression)
   ) {
     return { module: normalizeModule(declaration.moduleReference.expression.text), path: [] };
+  }
+  return undefined;
+}
+
+/** `require('m')`, `require('m').a.b` → module `m`, path `[a, b]`. */
+function requiredModule(expression: ts.Expression): Origin | undefined {
+  const node = skipOuter(expression);
+  if (ts.isPropertyAccessExpression(node)) {
+    const base = requiredModule(node.expression);
+    return base ? { ...base, path: [...base.path, node.name.text] } : undefined;
+  }
+  if (
+    ts.isCallExpression(node) &&
+    ts.isIdentifier(node.expression) &&
+    node.expression.text === 'require' &&
+    node.arguments[0] &&
+    ts.isStringLiteralLike(node.arguments[0])
+  ) {
+    return { module: normalizeModule(node.arguments[0].text), path: [] };
   }
   return undefined;
 }

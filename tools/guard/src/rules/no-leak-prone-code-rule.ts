@@ -97,6 +97,8 @@ function timerFinding(
     // `setTimeout(f)` / `setTimeout(f, 0)` only yields to the event loop.
     if (!delay || delay.getText() === '0') return undefined;
     if (!isPerRequest(call) || insidePromiseExecutor(call)) return undefined;
+    // A delayed answer (`setTimeout(() => res.json(x), delay)`) is the request's own continuation.
+    if (answersRequest(call.arguments[0])) return undefined;
     return {
       rule,
       ...graph.location(call),
@@ -112,6 +114,12 @@ function timerFinding(
       'setInterval drops its handle: the interval can never be cleared (shutdown hangs, tests leak)',
     fix: 'Keep the handle and clearInterval it on shutdown (or use the platform scheduler, which does).',
   };
+}
+
+/** The callback answers the request: calls `res.*`/`reply.*`/`response.*` or `next`/`callback`. */
+function answersRequest(callback: ts.Node | undefined): boolean {
+  if (!callback || !isFunctionLike(callback)) return false;
+  return /\b(?:res|reply|response)\.\w+\(|\b(?:next|callback|done)\(/.test(callback.getText());
 }
 
 /** `setInterval(...)` / `setInterval(...).unref()` as a statement. */
