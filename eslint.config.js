@@ -10,7 +10,7 @@ export default tseslint.config(
       '.orderly/**',
       'tools/guard/fixtures/**',
       'bench/results/**',
-      'dist/**',
+      '**/dist/**',
       'coverage/**',
     ],
   },
