@@ -7,7 +7,12 @@ import pg from 'pg';
 import { randomUUID } from 'node:crypto';
 import { OrderService } from '@orderly/order-contract/order_service';
 import { createRpcClient } from '@orderly/platform';
-import { eventually, testCaller, testWorkloadKeysDir } from '@orderly/platform/testing';
+import {
+  eventually,
+  LogLineCollector,
+  testCaller,
+  testWorkloadKeysDir,
+} from '@orderly/platform/testing';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createCatalog, plenty } from './order-mix.js';
 import { freePort, services, type Service } from './system-harness.js';
@@ -32,6 +37,7 @@ writeFileSync(configFile, configYaml(50));
 const ports = {} as Record<Service | 'postgres', number>;
 let launcher: ChildProcess | undefined;
 const output: string[] = [];
+const logLines = new LogLineCollector();
 const gateway = () => `http://127.0.0.1:${ports.gateway}`;
 // The test calls the order service as the gateway would (its key in the tests' key folder, which the launcher is given).
 const orders = async () =>
@@ -111,7 +117,11 @@ beforeAll(async () => {
     },
   );
   const keep = (chunk: Buffer) => output.push(...chunk.toString().split('\n').filter(Boolean));
-  child.stdout.on('data', keep);
+  // stdout is log lines only: each one is checked against the log schema.
+  child.stdout.on('data', (chunk: Buffer) => {
+    keep(chunk);
+    logLines.write('launcher', chunk);
+  });
   child.stderr.on('data', keep);
   launcher = child;
   await eventually(
@@ -183,5 +193,6 @@ describe('npm start follows its flags and configuration files', () => {
       expect((await (await orders()).listOrders({ customerId })).orders).toHaveLength(2),
     );
     expect(output.join('\n')).not.toMatch(/"level":"(error|fatal)"/);
+    expect(logLines.problems, logLines.report()).toEqual([]);
   }, 60_000);
 });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { LogLineCollector } from '@orderly/platform/testing';
 import { checkInvariants, type E2eRun, type SqlRunner } from './invariants.js';
 import { createCatalogAsAdmin, placeOrderMix } from './order-mix.js';
 import { e2eSecurityEnv, freePort, services, type Service } from './system-harness.js';
@@ -19,6 +20,9 @@ chmodSync(dataDir, 0o755);
 const ports = {} as Record<Service | 'postgres', number>;
 let launcher: ChildProcess | undefined;
 const output: string[] = [];
+const logLines = new LogLineCollector();
+/** Resolves once the current launcher's stdout is read to its end. */
+let outputRead: Promise<void> = Promise.resolve();
 let stockAtStart: Record<string, number>;
 
 const envKey = (name: string) => name.toUpperCase();
@@ -44,8 +48,19 @@ async function startLauncher(): Promise<void> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const keep = (chunk: Buffer) => output.push(...chunk.toString().split('\n').filter(Boolean));
-  child.stdout.on('data', keep);
+  // stdout is log lines only: each one is checked against the log schema.
+  const source = `launcher (pid ${child.pid})`;
+  child.stdout.on('data', (chunk: Buffer) => {
+    keep(chunk);
+    logLines.write(source, chunk);
+  });
   child.stderr.on('data', keep);
+  outputRead = new Promise((resolve) =>
+    child.once('close', () => {
+      logLines.end(source, { cut: child.signalCode === 'SIGKILL' });
+      resolve();
+    }),
+  );
   launcher = child;
   const deadline = Date.now() + 90_000;
   for (;;) {
@@ -129,5 +144,11 @@ describe('embedded mode (npm start)', () => {
 
   test('when it gets SIGTERM, then it stops gracefully with exit code 0', async () => {
     expect(await killLauncher('SIGTERM')).toBe(0);
+  });
+
+  test('when the runs are over, then every line written on stdout matches the log schema', async () => {
+    await outputRead;
+    expect(logLines.problems, logLines.report()).toEqual([]);
+    expect([...logLines.counts.values()].reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
   });
 });

@@ -6,7 +6,12 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { dropTestDatabase, freePort, testWorkloadKeysDir } from '@orderly/platform/testing';
+import {
+  dropTestDatabase,
+  freePort,
+  LogLineCollector,
+  testWorkloadKeysDir,
+} from '@orderly/platform/testing';
 import {
   serviceNames,
   servicesWithDatabase,
@@ -51,16 +56,40 @@ export { freePort };
 
 const envKey = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
 
+/**
+ * What the processes print: the last lines of stdout and stderr for failure messages, and every
+ * stdout line checked against the log schema (platform/src/log/log-line.schema.json). stdout carries
+ * log lines only; stderr the process's own messages (signals, start failures), which are not checked.
+ */
 class ProcessOutput {
   readonly lines: string[] = [];
+  readonly logLines = new LogLineCollector();
   attach(child: ChildProcess, label: string) {
     const keep = (chunk: Buffer) => {
       for (const line of chunk.toString().split('\n'))
         if (line) this.lines.push(`[${label}] ${line}`);
       if (this.lines.length > 400) this.lines.splice(0, this.lines.length - 400);
     };
-    child.stdout?.on('data', keep);
+    // One source per process: a restarted service's lines never join a line its killed self left.
+    const source = `${label} (pid ${child.pid})`;
+    child.stdout?.on('data', (chunk: Buffer) => {
+      keep(chunk);
+      this.logLines.write(source, chunk);
+    });
     child.stderr?.on('data', keep);
+    this.closed.push(
+      new Promise<void>((resolve) =>
+        child.once('close', () => {
+          this.logLines.end(source, { cut: child.signalCode === 'SIGKILL' });
+          resolve();
+        }),
+      ),
+    );
+  }
+  private readonly closed: Promise<void>[] = [];
+  /** Resolves once every attached process has exited and its output is read to the end. */
+  async settled(): Promise<void> {
+    await Promise.all(this.closed);
   }
   tail(n = 60): string {
     return this.lines.slice(-n).join('\n');
@@ -264,6 +293,10 @@ export class DistributedSystem {
     return codes;
   }
 
+  /**
+   * Drops the run's databases, streams and files; then fails when any service wrote a stdout line
+   * that breaks the log schema, so every end-to-end run checks every line its services wrote.
+   */
   async cleanup(): Promise<void> {
     for (const db of Object.values(this.databases))
       await dropTestDatabase(postgresUrl, db).catch(() => {});
@@ -273,6 +306,12 @@ export class DistributedSystem {
       await jsm.streams.delete(stream).catch(() => false);
     await nc.close();
     rmSync(this.dataDir, { recursive: true, force: true });
+    await this.output.settled();
+    const { logLines } = this.output;
+    if (logLines.problems.length > 0)
+      throw new Error(
+        `${logLines.problems.length} log line(s) break platform/src/log/log-line.schema.json:\n${logLines.report()}`,
+      );
   }
 }
 

@@ -224,5 +224,12 @@ export * from './telemetry.js';
 export * from './rpc-callers.js';
 export * from './ports.js';
 export * from './test-service.js';
+export {
+  logLineCheck,
+  logLineSchemaFile,
+  LogLineCollector,
+  type LogLineCheck,
+  type LogLineProblem,
+} from './log-lines.js';
 
 export { recordTransactions, type RecordedTransaction } from './sql-transactions.js';

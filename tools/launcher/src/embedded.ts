@@ -124,7 +124,9 @@ const bus = new MemoryBus({ deadLetterFile: resolve(dataDir, 'dead-letters.jsonl
 const runtimes = await buildAllServices(source.document, { bus, source, flags });
 const urls = await startAll(runtimes);
 
-process.stdout.write(
+// To stderr: stdout carries log lines only (one JSON object each, platform/src/log/log-line.schema.json),
+// so `npm start > orderly.log` is a clean log file.
+process.stderr.write(
   `\nOrderly is running (embedded mode, data in ${dataDir}).\n` +
     `  gateway: ${urls.get('gateway')}   try: curl ${urls.get('gateway')}/v1/products\n` +
     `  OpenAPI: ${urls.get('gateway')}/openapi.json\n` +
