@@ -45,6 +45,11 @@ export interface NatsBusOptions {
   readonly deadLetterStream: string;
   /** JetStream drops a message whose id it has seen within this window. */
   readonly duplicateWindowMs: number;
+  /**
+   * Copies of each stream (JetStream `num_replicas`, default 1). On a cluster, 3: a publish is
+   * acknowledged once a majority of the stream's servers stored it, so losing one loses nothing.
+   */
+  readonly streamReplicas?: number;
   readonly connectTimeoutMs?: number;
   /** Client name shown by the server (e.g. `orderly-order`). */
   readonly name?: string;
@@ -88,17 +93,20 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<Bus> {
   try {
     const jsm = await jetstreamManager(nc);
     const deadLetterPrefix = options.deadLetterSubjectPrefix ?? defaultDeadLetterSubjectPrefix;
+    const replicas = options.streamReplicas ?? 1;
     await ensureStream(
       jsm,
       options.stream,
       options.subjects ?? defaultEventSubjects,
       options.duplicateWindowMs,
+      replicas,
     );
     await ensureStream(
       jsm,
       options.deadLetterStream,
       [`${deadLetterPrefix}.>`],
       options.duplicateWindowMs,
+      replicas,
     );
     return new NatsBus(nc, jsm, jetstream(nc), options, deadLetterPrefix);
   } catch (err) {
@@ -414,11 +422,13 @@ async function ensureStream(
   name: string,
   subjects: readonly string[],
   duplicateWindowMs: number,
+  replicas: number,
 ): Promise<void> {
   const config = {
     subjects: [...subjects],
     storage: StorageType.File,
     duplicate_window: nanos(duplicateWindowMs),
+    num_replicas: replicas,
   };
   let current: StreamConfig;
   try {
@@ -434,10 +444,17 @@ async function ensureStream(
   const sameSubjects =
     currentSubjects.length === config.subjects.length &&
     config.subjects.every((s) => currentSubjects.includes(s));
-  if (sameSubjects && current.duplicate_window === config.duplicate_window) return;
+  if (
+    sameSubjects &&
+    current.duplicate_window === config.duplicate_window &&
+    current.num_replicas === config.num_replicas
+  )
+    return;
+  // A clustered server moves the stream to more (or fewer) peers; a single server refuses more than 1.
   await jsm.streams.update(name, {
     subjects: config.subjects,
     duplicate_window: config.duplicate_window,
+    num_replicas: config.num_replicas,
   });
 }
 

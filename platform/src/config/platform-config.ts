@@ -25,7 +25,10 @@ export const platformConfigSchema = z
     }),
     bus: z.strictObject({
       kind: z.enum(['nats', 'memory']),
-      natsServers: z.string().regex(/^nats:\/\//, 'must be a nats:// URL'),
+      /** One server or several, comma-separated (`nats://a:4222,nats://b:4222`): the client tries each. */
+      natsServers: z
+        .string()
+        .regex(/^nats:\/\/[^,\s]+(,\s*nats:\/\/[^,\s]+)*$/, 'must be nats:// URLs, comma-separated'),
       stream: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only'),
       deadLetterStream: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only'),
       /** First subject token of every event (`<prefix>.order.v1.OrderPlaced`); the stream takes `<prefix>.>`. */
@@ -33,6 +36,12 @@ export const platformConfigSchema = z
       /** Subjects of the dead-letter stream: `<prefix>.<subscription>`. Must not overlap the events. */
       deadLetterSubjectPrefix: z.string().regex(/^[A-Za-z0-9_-]+$/, 'one subject token'),
       duplicateWindowMs: configValue.durationMs(),
+      /**
+       * Copies JetStream keeps of each stream (num_replicas): 1 on a single server, 3 on a three-node
+       * cluster, where a publish is acknowledged once a majority stored it. Applied when the stream is
+       * created or its configuration differs; more than the cluster's servers is refused by JetStream.
+       */
+      streamReplicas: z.coerce.number().int().min(1).max(5),
       connectTimeoutMs: configValue.durationMs(),
       maxDeliver: configValue.positiveInt(),
       ackWaitMs: configValue.durationMs(),

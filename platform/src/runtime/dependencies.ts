@@ -147,13 +147,22 @@ export async function openBus(platform: PlatformConfig, clientName: string): Pro
     return new MemoryBus({ deadLetterFile: join(platform.dataDir, 'dead-letters.jsonl') });
   }
   return connectNatsBus({
-    servers: platform.bus.natsServers,
+    servers: natsServerList(platform.bus.natsServers),
     stream: platform.bus.stream,
     deadLetterStream: platform.bus.deadLetterStream,
     duplicateWindowMs: platform.bus.duplicateWindowMs,
+    streamReplicas: platform.bus.streamReplicas,
     connectTimeoutMs: platform.bus.connectTimeoutMs,
     subjects: [`${platform.bus.subjectPrefix}.>`],
     deadLetterSubjectPrefix: platform.bus.deadLetterSubjectPrefix,
     name: `orderly-${clientName}`,
   });
+}
+
+/** `bus.natsServers` as the client takes it: one entry per comma-separated URL. */
+export function natsServerList(natsServers: string): string[] {
+  return natsServers
+    .split(',')
+    .map((server) => server.trim())
+    .filter((server) => server !== '');
 }

@@ -13,6 +13,9 @@ import {
  * kill -9 hits the service), supervised the way Kubernetes would: a process that exits without the
  * drill asking is started again after a pause, and counted.
  * The services are the system's (@orderly/system), in its start order.
+ *
+ * Processes are known by a key: the service's name (one process each), or any other key that
+ * `serviceOf` maps to its service (replicas: `order#0`, `order#1`, see cluster/).
  */
 export const services = serviceNames;
 export type Service = ServiceName;
@@ -20,18 +23,25 @@ export { servicesWithDatabase, type ServiceWithDatabase };
 
 export const repoRoot = new URL('../../../', import.meta.url).pathname;
 
+export interface ServiceProcessOptions<Key extends string> {
+  /** The service a key runs (default: the key is the service's name). */
+  readonly serviceOf?: (key: Key) => Service;
+  /** Arguments after main.ts (e.g. `--config config/cluster.yaml`). */
+  readonly args?: readonly string[];
+}
+
 interface Managed {
   child: ChildProcess;
   /** Set when the drill itself stops the process, so its exit is not an unexpected crash. */
   expectedExit: boolean;
 }
 
-export class ServiceProcesses {
-  private readonly managed = new Map<Service, Managed>();
+export class ServiceProcesses<Key extends string = Service> {
+  private readonly managed = new Map<Key, Managed>();
   readonly output: string[] = [];
   /** Exits nobody asked for (a service giving up on a dependency, a crash), by service. */
   readonly unexpectedExits: {
-    service: Service;
+    service: Key;
     code: number | null;
     signal: string | null;
     at: number;
@@ -40,23 +50,36 @@ export class ServiceProcesses {
   private readonly logStream: WriteStream | undefined;
 
   constructor(
-    private readonly envFor: (service: Service) => Record<string, string>,
-    readonly ports: Record<Service, number>,
+    private readonly envFor: (service: Key) => Record<string, string>,
+    readonly ports: Record<Key, number>,
     private readonly restartDelayMs: number,
     /** Every line the services print, with the drill's clock, for the post-mortem. */
     logFile?: string,
+    private readonly options: ServiceProcessOptions<Key> = {},
   ) {
     this.logStream = logFile ? createWriteStream(logFile) : undefined;
   }
 
-  url(service: Service): string {
+  url(service: Key): string {
     return `http://127.0.0.1:${this.ports[service]}`;
   }
 
-  start(service: Service): void {
+  /** Whether the key's process runs (started and not exited). */
+  running(service: Key): boolean {
+    const child = this.managed.get(service)?.child;
+    return child !== undefined && child.exitCode === null && child.signalCode === null;
+  }
+
+  start(service: Key): void {
+    const program = this.options.serviceOf?.(service) ?? (service as string);
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', join(repoRoot, `services/${service}/src/main.ts`)],
+      [
+        '--import',
+        'tsx',
+        join(repoRoot, `services/${program}/src/main.ts`),
+        ...(this.options.args ?? []),
+      ],
       {
         cwd: repoRoot,
         env: { ...process.env, ...this.envFor(service) },
@@ -84,7 +107,7 @@ export class ServiceProcesses {
     });
   }
 
-  async waitReady(service: Service, timeoutMs: number): Promise<number> {
+  async waitReady(service: Key, timeoutMs: number): Promise<number> {
     const started = Date.now();
     for (;;) {
       if (await this.isReady(service)) return Date.now() - started;
@@ -94,7 +117,7 @@ export class ServiceProcesses {
     }
   }
 
-  async isReady(service: Service): Promise<boolean> {
+  async isReady(service: Key): Promise<boolean> {
     try {
       const response = await fetch(`${this.url(service)}/readyz`, {
         signal: AbortSignal.timeout(2000),
@@ -107,7 +130,7 @@ export class ServiceProcesses {
   }
 
   /** Sends `signal` and waits for the process to exit (SIGKILL: at once; SIGTERM: after its graceful stop). */
-  async stop(service: Service, signal: 'SIGKILL' | 'SIGTERM'): Promise<number | null> {
+  async stop(service: Key, signal: 'SIGKILL' | 'SIGTERM'): Promise<number | null> {
     const entry = this.managed.get(service);
     if (!entry) return null;
     entry.expectedExit = true;

@@ -8,6 +8,26 @@ afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close();
 });
 
+/** A server that answers every connection with its name and closes. */
+async function aNamedServer(name: string): Promise<number> {
+  const server: Server = createServer((socket) => {
+    socket.on('error', () => undefined);
+    socket.end(name);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  closers.push(() => new Promise((resolve) => server.close(() => resolve())));
+  return (server.address() as { port: number }).port;
+}
+
+/** A port nothing listens on. */
+async function aClosedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
 async function anEchoProxy(): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
@@ -76,5 +96,38 @@ describe('TcpProxy', () => {
     });
     expect(heldReceived).toEqual(['0']);
     expect(result).toEqual({ received: 'ping', error: false });
+  });
+
+  test('when it balances two targets, then connections alternate between them', async () => {
+    const proxy = new TcpProxy('balancer', [
+      { host: '127.0.0.1', port: await aNamedServer('a') },
+      { host: '127.0.0.1', port: await aNamedServer('b') },
+    ]);
+    await proxy.start();
+    closers.push(() => proxy.close());
+    const answers: string[] = [];
+    for (let i = 0; i < 4; i++) answers.push((await exchange(proxy.port, '', 150)).received);
+    expect(answers).toEqual(['a', 'b', 'a', 'b']);
+  });
+
+  test('when one target refuses connections, then every connection reaches the other', async () => {
+    const proxy = new TcpProxy('balancer', [
+      { host: '127.0.0.1', port: await aClosedPort() },
+      { host: '127.0.0.1', port: await aNamedServer('alive') },
+    ]);
+    await proxy.start();
+    closers.push(() => proxy.close());
+    const answers: string[] = [];
+    for (let i = 0; i < 3; i++) answers.push((await exchange(proxy.port, '', 150)).received);
+    expect(answers).toEqual(['alive', 'alive', 'alive']);
+  });
+
+  test('when the target moves, then new connections reach the new one', async () => {
+    const proxy = new TcpProxy('primary', { host: '127.0.0.1', port: await aNamedServer('old') });
+    await proxy.start();
+    closers.push(() => proxy.close());
+    expect((await exchange(proxy.port, '', 150)).received).toBe('old');
+    proxy.setTargets([{ host: '127.0.0.1', port: await aNamedServer('new') }]);
+    expect((await exchange(proxy.port, '', 150)).received).toBe('new');
   });
 });

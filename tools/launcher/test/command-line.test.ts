@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, test } from 'vitest';
 
 /**
- * `npm start` and `npm run start:distributed` refuse what they do not understand and start nothing
+ * `npm start`, `npm run start:distributed` and `npm run start:cluster` refuse what they do not understand and start nothing
  * for `--help`: the embedded launcher would first create its data folder, so that folder must not
  * appear; the distributed one would first check PostgreSQL and NATS, so it must print no such check.
  */
@@ -69,5 +69,38 @@ describe('npm run start:distributed', () => {
     expect(result.stderr).toMatch(
       /^npm run start:distributed: unknown option '--logLevel' \(a configuration setting is written --logLevel=<value>\)\n/,
     );
+  });
+});
+
+describe('npm run start:cluster', () => {
+  test('when --help is given, then it prints the usage, exits 0 and starts nothing', async () => {
+    const dataDir = join(folder, 'cluster');
+
+    const result = await launcher('cluster.ts', [
+      '--config',
+      'config/cluster.yaml',
+      `--dataDir=${dataDir}`,
+      '--help',
+    ]);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^usage: npm run start:cluster -- /m);
+    expect(existsSync(dataDir)).toBe(false);
+  });
+
+  test('when --replicas is not a whole number, then it exits 2 naming it and starts nothing', async () => {
+    const dataDir = join(folder, 'cluster');
+
+    const result = await launcher('cluster.ts', [
+      '--config',
+      'config/cluster.yaml',
+      `--dataDir=${dataDir}`,
+      '--replicas',
+      'two',
+    ]);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--replicas: two is not a whole number/);
+    expect(existsSync(dataDir)).toBe(false);
   });
 });
