@@ -4,6 +4,7 @@ import { createConnectTransport } from '@connectrpc/connect-node';
 import type { DescService } from '@bufbuild/protobuf';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { rpcClientTelemetry } from './rpc-telemetry.js';
+import { observeCircuit } from './rpc-circuit-metrics.js';
 import { rpcResilienceInterceptor, type RpcResilienceOptions } from './rpc-resilience.js';
 import { workloadCredentials, type WorkloadIdentity } from './workload-identity.js';
 
@@ -43,6 +44,7 @@ export function createRpcClient<Service extends DescService>(
   service: Service,
   options: RpcClientOptions,
 ): Client<Service> {
+  const meter = options.telemetry?.enabled ? options.telemetry.meter : undefined;
   const transport = createConnectTransport({
     baseUrl: options.baseUrl,
     httpVersion: '1.1',
@@ -70,7 +72,13 @@ export function createRpcClient<Service extends DescService>(
       rpcClientTelemetry(options.telemetry),
       // Inside telemetry: one client span covers every try of a call.
       ...(options.resilience
-        ? [rpcResilienceInterceptor(options.baseUrl, options.resilience)]
+        ? [
+            rpcResilienceInterceptor(
+              options.baseUrl,
+              options.resilience,
+              meter && ((state) => observeCircuit(meter, service.typeName, state)),
+            ),
+          ]
         : []),
       // Innermost: each try carries a current token.
       ...(options.identity

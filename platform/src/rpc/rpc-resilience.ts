@@ -63,12 +63,16 @@ function retryAfterMs(error: unknown): number | undefined {
   return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
 }
 
+/**
+ * `observe` is given the breaker's state reader once and returns what the breaker calls on each
+ * change of state (the client's metrics, rpc-circuit-metrics.ts).
+ */
 export function rpcResilienceInterceptor(
   callee: string,
   options: RpcResilienceOptions,
-  onStateChange?: (state: CircuitState, callee: string) => void,
+  observe?: (state: () => CircuitState) => (next: CircuitState) => void,
 ): Interceptor {
-  const breaker = new CircuitBreaker(callee, {
+  const breaker: CircuitBreaker = new CircuitBreaker(callee, {
     ...options.circuitBreaker,
     // A callee shedding load answered, at once and on purpose: it is healthy, and opening the breaker
     // would turn its backpressure into CIRCUIT_OPEN for every caller.
@@ -78,8 +82,10 @@ export function rpcResilienceInterceptor(
         unhealthyCodes.has(connectError.code) && connectError.metadata.get(sheddingHeader) !== '1'
       );
     },
-    ...(onStateChange ? { onStateChange } : {}),
+    onStateChange: (next) => onStateChange?.(next),
   });
+  // Read only on a change of state, after this line ran.
+  const onStateChange = observe?.(() => breaker.state);
   const budget = new RetryBudget(options.retryBudget);
   return (next) => async (request) => {
     const idempotent =

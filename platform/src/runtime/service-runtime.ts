@@ -14,6 +14,7 @@ import type { WorkloadIdentity } from '../rpc/index.js';
 import type { Telemetry } from '../telemetry/index.js';
 import { observeConfig } from './config-observer.js';
 import { openServiceParts, type ServiceParts } from './dependencies.js';
+import { registerReadinessMetrics } from './health-metrics.js';
 import { closeFrontDoor, serveService, type RequestHandler } from './front-door.js';
 import { sendJson } from './json-answers.js';
 import { ServiceMessaging } from './messaging.js';
@@ -69,6 +70,16 @@ export class ServiceRuntime {
       if (failure) throw new Error(failure);
     });
     this.stopObservingConfig = observeConfig(this);
+    // Collected until telemetry shuts down, the last step of stop().
+    registerReadinessMetrics({
+      meter: this.telemetry.meter,
+      readiness: parts.readiness,
+      budget: () => ({
+        budgetMs: this.live.platform.health.readyzBudgetMs,
+        pingTimeoutMs: this.live.platform.health.pingTimeoutMs,
+      }),
+      stopping: () => this.stopping,
+    });
   }
 
   static async create(options: ServiceRuntimeOptions): Promise<ServiceRuntime> {
