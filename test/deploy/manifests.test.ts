@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import type { IAffinity } from 'kubernetes-models/v1/Affinity';
 import type { IEnvVar } from 'kubernetes-models/v1/EnvVar';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadConfigDocument, parseServiceConfig } from '@orderly/platform';
@@ -51,6 +52,8 @@ const workloads = (objects: K8sObject[]) =>
   objects.filter((o): o is PodTemplateObject =>
     ['Deployment', 'StatefulSet', 'Job'].includes(o.kind),
   );
+const affinityOf = (workload: PodTemplateObject) =>
+  (podTemplateOf(workload).spec as { affinity?: IAffinity }).affinity;
 const find = (objects: K8sObject[], kind: string, name: string) =>
   objects.find((o) => o.kind === kind && o.metadata.name === name);
 
@@ -106,13 +109,92 @@ describe.each(['dev', 'prod'] as const)('the %s overlay', (overlay) => {
         type: 'RollingUpdate',
         rollingUpdate: { maxSurge: 1, maxUnavailable: 0 },
       });
-      expect(deployment.spec.replicas).toBe(
-        overlay === 'dev' ? 1 : ['gateway', 'order'].includes(service) ? 3 : 2,
-      );
       expect(find(objects, 'Service', service), service).toBeDefined();
       expect(find(objects, 'PodDisruptionBudget', service), service).toBeDefined();
     }
     expect(find(objects, 'PodDisruptionBudget', 'nats')).toBeDefined();
+  });
+
+  test('when the services are deployed, then each runs at least two replicas preferring different nodes, and its PodDisruptionBudget lets a drain take all but one', () => {
+    const objects = rendered[overlay];
+    for (const service of serviceNames) {
+      const deployment = find(objects, 'Deployment', service) as PodTemplateObject & {
+        spec: { replicas: number };
+      };
+      // What the rehearsal ran (two processes per service, competing on the durable consumers);
+      // production's request path runs three.
+      expect(deployment.spec.replicas, service).toBe(
+        overlay === 'prod' && ['gateway', 'order'].includes(service) ? 3 : 2,
+      );
+      const ownPods = { matchLabels: { 'app.kubernetes.io/name': service } };
+      expect(
+        affinityOf(deployment)?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution,
+        `${service}: replicas prefer different nodes`,
+      ).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: ownPods },
+          }),
+        ]),
+      );
+      const budget = find(objects, 'PodDisruptionBudget', service) as unknown as {
+        spec: { minAvailable?: number; maxUnavailable?: number; selector: unknown };
+      };
+      expect(budget.spec, `${service}: PodDisruptionBudget`).toEqual({
+        minAvailable: 1,
+        selector: ownPods,
+      });
+      // A budget the replicas cannot satisfy would block every node drain.
+      expect(budget.spec.minAvailable ?? 0).toBeLessThan(deployment.spec.replicas);
+    }
+  });
+
+  test("when NATS is deployed, then its 3 servers keep 3 copies of each stream (the services' bus.streamReplicas and the stream job agree) and production never puts two servers on one node", () => {
+    const objects = rendered[overlay];
+    const nats = find(objects, 'StatefulSet', 'nats') as PodTemplateObject & {
+      spec: { replicas: number };
+    };
+    expect(nats.spec.replicas).toBe(3);
+    const configMap = find(objects, 'ConfigMap', 'orderly-config') as unknown as {
+      data: Record<string, string>;
+    };
+    // The configuration the pods mount: what a service applies when it creates or finds the stream.
+    const root = mkdtempSync(join(tmpdir(), 'orderly-k8s-config-'));
+    let streamReplicas: unknown;
+    try {
+      const file = join(root, 'orderly.yaml');
+      writeFileSync(file, configMap.data['orderly.yaml'] ?? '');
+      const { document } = loadConfigDocument({ argv: ['--config', file], env: {} });
+      streamReplicas = (document.bus as { streamReplicas?: unknown }).streamReplicas;
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+    expect(streamReplicas, 'bus.streamReplicas').toBe(nats.spec.replicas);
+    // The job that creates the streams (or raises an R1 stream of an older release) agrees with it.
+    const job =
+      podTemplateOf(
+        find(objects, 'Job', 'nats-streams') as PodTemplateObject,
+      ).spec.containers[0]?.command?.join(' ') ?? '';
+    for (const stream of ['ORDERLY_EVENTS', 'ORDERLY_DEAD_LETTERS']) {
+      expect(job).toMatch(
+        new RegExp(`stream add ${stream} .*--replicas ${String(streamReplicas)} `),
+      );
+      expect(job).toMatch(
+        new RegExp(`stream edit ${stream} --replicas ${String(streamReplicas)} `),
+      );
+    }
+    if (overlay === 'prod') {
+      // Two servers on one node would lose the quorum with that node. (The dev overlay only
+      // prefers separate nodes, so a one-node laptop cluster still runs all three.)
+      expect(
+        affinityOf(nats)?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution,
+      ).toEqual([
+        {
+          topologyKey: 'kubernetes.io/hostname',
+          labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'nats' } },
+        },
+      ]);
+    }
   });
 
   test('when each service reads its configuration as the pod would, then every key validates and every port, host and address it needs is supplied', () => {

@@ -14,15 +14,28 @@ export const natsServiceName = 'nats';
 export const postgresServiceName = 'postgres';
 export const natsClientPort = 4222;
 export const postgresPort = 5432;
+/**
+ * NATS servers in the cluster's JetStream cluster, and the copies it keeps of each stream: every
+ * server holds one, a publish is acknowledged once two of three stored it, and one node may be lost
+ * (or drained) without losing an acknowledged event — what `npm run start:cluster` rehearses.
+ */
+export const natsReplicas = 3;
 
-/** The config file services read in the cluster (mounted from a ConfigMap): config/prod.yaml plus the in-cluster addresses. */
+/**
+ * The config file services read in the cluster (mounted from a ConfigMap): config/prod.yaml plus the
+ * in-cluster addresses and `bus.streamReplicas` of the cluster's NATS (a service creating or finding
+ * the stream applies it).
+ */
 export function clusterConfigDocument(ports = servicePorts()): Record<string, unknown> {
   const prod = parse(readFileSync(`${repoRoot}config/prod.yaml`, 'utf8')) as Record<
     string,
     unknown
   >;
   return deepMerge(prod, {
-    bus: { natsServers: `nats://${natsServiceName}:${natsClientPort}` },
+    bus: {
+      natsServers: `nats://${natsServiceName}:${natsClientPort}`,
+      streamReplicas: natsReplicas,
+    },
     services: {
       gateway: {
         orderServiceUrl: `http://order:${ports.order}`,

@@ -1,18 +1,20 @@
 import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { IJob } from 'kubernetes-models/batch/v1/Job';
 import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import type { IAffinity } from 'kubernetes-models/v1/Affinity';
 import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import type { IService } from 'kubernetes-models/v1/Service';
 import {
   databaseName,
   natsClientPort,
+  natsReplicas,
   natsServiceName,
   postgresPort,
   postgresServiceName,
   statefulServices,
 } from './cluster-config.js';
 import { labelsOf, selectorOf } from './labels.js';
-import { restrictedSecurityContext } from './orderly-services.js';
+import { restrictedSecurityContext, spreadOverNodes } from './orderly-services.js';
 import { infrastructureResources } from './sizing.js';
 
 /** NATS 2.12.3 or later (JetStream clustering fixes the architecture relies on); pinned, never a moving tag. */
@@ -23,7 +25,6 @@ export const natsBoxImage = 'natsio/nats-box:0.18.1';
  * machine's 15 (supported until November 2027). Pinned, never a moving tag.
  */
 export const postgresImage = 'postgres:15.15-bookworm';
-export const natsReplicas = 3;
 export const natsClusterPort = 6222;
 export const natsMonitorPort = 8222;
 export const postgresSecret = 'orderly-postgres';
@@ -82,19 +83,9 @@ export function natsObjects(): [
             fsGroup: 1000,
             seccompProfile: { type: 'RuntimeDefault' },
           },
-          affinity: {
-            podAntiAffinity: {
-              preferredDuringSchedulingIgnoredDuringExecution: [
-                {
-                  weight: 100,
-                  podAffinityTerm: {
-                    topologyKey: 'kubernetes.io/hostname',
-                    labelSelector: { matchLabels: selectorOf(natsServiceName) },
-                  },
-                },
-              ],
-            },
-          },
+          // Preferred here (a one-node dev cluster still runs all three); production requires it
+          // (natsOnSeparateNodes, overlays/prod).
+          affinity: spreadOverNodes(natsServiceName),
           containers: [
             {
               name: 'nats',
@@ -187,16 +178,36 @@ export function natsObjects(): [
   ];
 }
 
+/**
+ * Production's NATS anti-affinity: no two servers on one node, or one node's loss would take two of
+ * the three copies of every stream and with them the quorum that acknowledges publishes.
+ */
+export function natsOnSeparateNodes(): IAffinity {
+  return {
+    podAntiAffinity: {
+      requiredDuringSchedulingIgnoredDuringExecution: [
+        {
+          topologyKey: 'kubernetes.io/hostname',
+          labelSelector: { matchLabels: selectorOf(natsServiceName) },
+        },
+      ],
+    },
+  };
+}
+
 export interface StreamSpec {
   readonly name: string;
   readonly subjects: string;
   readonly duplicateWindowMs: number;
+  /** Copies JetStream keeps (the services' `bus.streamReplicas`). */
+  readonly replicas: number;
 }
 
 /**
- * Creates the JetStream streams with 3 replicas before or after the services start: a service
- * creates a missing stream itself (1 replica) and never changes replicas, so the job adds the stream
- * or raises an existing one to R3. Consumers are durable and created by the services.
+ * Creates the JetStream streams with their replicas before the services start, or raises an
+ * existing stream's replicas (a service creating or finding the stream applies the same
+ * `bus.streamReplicas` itself; the job also covers streams created by an older release with R1).
+ * Consumers are durable and created by the services.
  */
 export function streamsJob(streams: readonly StreamSpec[]): IJob {
   const labels = labelsOf('nats-streams', 'bus-setup');
@@ -205,8 +216,8 @@ export function streamsJob(streams: readonly StreamSpec[]): IJob {
     'set -eu',
     ...streams.map(
       (s) =>
-        `if nats --server ${server} stream info ${s.name} >/dev/null 2>&1; then nats --server ${server} stream edit ${s.name} --replicas ${natsReplicas} --force; ` +
-        `else nats --server ${server} stream add ${s.name} --subjects '${s.subjects}' --storage file --replicas ${natsReplicas} --dupe-window ${s.duplicateWindowMs}ms --retention limits --discard old --defaults; fi`,
+        `if nats --server ${server} stream info ${s.name} >/dev/null 2>&1; then nats --server ${server} stream edit ${s.name} --replicas ${s.replicas} --force; ` +
+        `else nats --server ${server} stream add ${s.name} --subjects '${s.subjects}' --storage file --replicas ${s.replicas} --dupe-window ${s.duplicateWindowMs}ms --retention limits --discard old --defaults; fi`,
     ),
   ].join('\n');
   return {

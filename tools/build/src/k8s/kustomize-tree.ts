@@ -24,6 +24,7 @@ import {
   natsMonitorPort,
   natsClusterPort,
   natsObjects,
+  natsOnSeparateNodes,
   postgresObjects,
   postgresSecret,
   streamsJob,
@@ -86,7 +87,11 @@ function yamlDocuments(objects: readonly object[]): string {
   return objects.map((o) => stringify(o, { lineWidth: 0 })).join('---\n');
 }
 
-/** Settings of the dev overlay (kind/k3d): one replica per service, debug logs, the demo catalog. */
+/**
+ * Settings of the dev overlay (kind/k3d): debug logs, the demo catalog. It keeps the base's replicas
+ * (two per service, three NATS servers), so a laptop cluster runs what production runs: competing
+ * consumers, relays sharing the outbox, a PodDisruptionBudget a drain can honour.
+ */
 const devConfig = { logLevel: 'debug', services: { inventory: { seedDemoCatalog: true } } };
 
 /**
@@ -103,6 +108,7 @@ export function kustomizeTree(build: BuildMetadata): Map<string, string> {
     deadLetterStream: string;
     deadLetterSubjectPrefix: string;
     duplicateWindowMs: number;
+    streamReplicas: number;
   };
 
   files.set(
@@ -132,11 +138,13 @@ export function kustomizeTree(build: BuildMetadata): Map<string, string> {
           name: bus.stream,
           subjects: `${bus.subjectPrefix}.>`,
           duplicateWindowMs: bus.duplicateWindowMs,
+          replicas: bus.streamReplicas,
         },
         {
           name: bus.deadLetterStream,
           subjects: `${bus.deadLetterSubjectPrefix}.>`,
           duplicateWindowMs: bus.duplicateWindowMs,
+          replicas: bus.streamReplicas,
         },
       ]),
     ]),
@@ -191,7 +199,6 @@ export function kustomizeTree(build: BuildMetadata): Map<string, string> {
       // Again here: objects an overlay generates (its Secrets) get no namespace from the base.
       namespace,
       resources: ['../../base'],
-      patches: replicas(1, shippedServices),
       generatorOptions: { disableNameSuffixHash: true },
       configMapGenerator: [{ name: configMapName, behavior: 'replace', files: [configFileName] }],
       // Development secrets only (a kind/k3d cluster on a laptop); production creates its own (docs/deploy.md).
@@ -208,7 +215,15 @@ export function kustomizeTree(build: BuildMetadata): Map<string, string> {
       resources: ['../../base'],
       // The request path: more replicas at the front; Secrets orderly-postgres, orderly-database-urls
       // and orderly-identity are created by the operator (docs/deploy.md), never kept in the repository.
-      patches: replicas(3, ['gateway', 'order']),
+      patches: [
+        ...replicas(3, ['gateway', 'order']),
+        {
+          target: { kind: 'StatefulSet', name: natsServiceName },
+          patch: stringify([
+            { op: 'replace', path: '/spec/template/spec/affinity', value: natsOnSeparateNodes() },
+          ]),
+        },
+      ],
     }),
   );
   return files;

@@ -1,5 +1,6 @@
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import type { IAffinity } from 'kubernetes-models/v1/Affinity';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IEnvVar } from 'kubernetes-models/v1/EnvVar';
 import type { ISecurityContext } from 'kubernetes-models/v1/SecurityContext';
@@ -114,6 +115,34 @@ function container(
   };
 }
 
+/**
+ * Replicas of every service in the base (production's request path raises gateway and order to 3).
+ * Two at least: a service keeps running while one pod is drained, rolled or lost — the replicas
+ * share the durable consumers, and relays claim with SKIP LOCKED (`npm run start:cluster` and
+ * `npm run bench:scaling` run them that way on one machine).
+ */
+export const serviceReplicas = 2;
+
+/**
+ * Prefer nodes that hold no pod of the same service, so one node's loss takes one replica. Preferred,
+ * not required: 3 gateway replicas on 2 nodes (or a one-node dev cluster) still schedule.
+ */
+export function spreadOverNodes(name: string): IAffinity {
+  return {
+    podAntiAffinity: {
+      preferredDuringSchedulingIgnoredDuringExecution: [
+        {
+          weight: 100,
+          podAffinityTerm: {
+            topologyKey: 'kubernetes.io/hostname',
+            labelSelector: { matchLabels: selectorOf(name) },
+          },
+        },
+      ],
+    },
+  };
+}
+
 export function orderlyService(
   service: ShippedService,
   image: string,
@@ -126,7 +155,7 @@ export function orderlyService(
     kind: 'Deployment',
     metadata: { name: service, labels },
     spec: {
-      replicas: 2,
+      replicas: serviceReplicas,
       selector: { matchLabels: selectorOf(service) },
       // One new pod at a time, no old pod removed before a new one is ready.
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
@@ -144,6 +173,7 @@ export function orderlyService(
             fsGroup: 65532,
             seccompProfile: { type: 'RuntimeDefault' },
           },
+          affinity: spreadOverNodes(service),
           topologySpreadConstraints: [
             {
               maxSkew: 1,
@@ -203,7 +233,8 @@ export function orderlyService(
     apiVersion: 'policy/v1',
     kind: 'PodDisruptionBudget',
     metadata: { name: service, labels },
-    spec: { maxUnavailable: 1, selector: { matchLabels: selectorOf(service) } },
+    // A drain or an eviction never takes the last running replica (with 3, two may go at once).
+    spec: { minAvailable: 1, selector: { matchLabels: selectorOf(service) } },
   };
   return [deployment, serviceObject, budget];
 }
