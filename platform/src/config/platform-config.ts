@@ -169,6 +169,11 @@ export const platformConfigSchema = z
         z.literal(''),
         z.string().regex(/^https?:\/\//, 'must be empty or an http(s):// URL'),
       ]),
+      /**
+       * Also append finished spans to this file as OTLP JSON lines (`orderly map`, `orderly-guard
+       * traces`); relative to dataDir unless absolute. Empty: no file.
+       */
+      spanFile: z.string(),
       /** Probability that a new trace is sampled; children follow their parent's decision. */
       samplingRatio: z.coerce.number().min(0).max(1),
       /** `service.version` of telemetry; empty: the version of the build (packaging/build-info). */

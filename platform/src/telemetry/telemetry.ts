@@ -46,6 +46,7 @@ import { durationBucketBoundaries, instrumentationScope } from './instruments.js
 import { otlpLogStream } from './log-export.js';
 import { tracePropagator } from './propagation.js';
 import { registerRuntimeMetrics } from './runtime-metrics.js';
+import { SpanFileExporter, spanFilePath } from './span-file.js';
 
 /**
  * The one telemetry path. Each service gets one `Telemetry`: a tracer, a meter and the logger, all
@@ -54,8 +55,9 @@ import { registerRuntimeMetrics } from './runtime-metrics.js';
  *
  * Exporters follow configuration: with `telemetry.otlpEndpoint` set, spans, metrics and logs go to
  * that OTLP/HTTP endpoint (a Collector); without it nothing is exported, and shutdown has nothing
- * to wait for. Metrics are always readable as Prometheus text at `telemetry.metricsPath` on the
- * service's own port. Sampling is parent-based with `telemetry.samplingRatio` for new traces.
+ * to wait for. With `telemetry.spanFile` set, spans are also appended to that file as OTLP JSON.
+ * Metrics are always readable as Prometheus text at `telemetry.metricsPath` on the service's own
+ * port. Sampling is parent-based with `telemetry.samplingRatio` for new traces.
  *
  * Providers are per service rather than global, so the embedded mode (every service in one process)
  * still tells services apart; the context manager and propagator are process-wide.
@@ -159,6 +161,16 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
       new BatchSpanProcessor(
         new OTLPTraceExporter({ url: `${otlp}/v1/traces`, timeoutMillis: config.exportTimeoutMs }),
         { exportTimeoutMillis: config.exportTimeoutMs },
+      ),
+    );
+  }
+  if (config.spanFile) {
+    spanProcessors.push(
+      new BatchSpanProcessor(
+        new SpanFileExporter(spanFilePath(config.spanFile, platform.dataDir)),
+        {
+          exportTimeoutMillis: config.exportTimeoutMs,
+        },
       ),
     );
   }
