@@ -1,10 +1,12 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Tracer } from '@opentelemetry/api';
 import pg from 'pg';
 import { AppError, deadlineExceeded } from '../errors/index.js';
 import { embeddedFile, embeddedFolder } from '../packaging/embedded-files.js';
 import type { Logger } from '../log/index.js';
 import { PreparedStatements } from './prepared-statements.js';
+import { StatementSpans } from './statement-spans.js';
 
 /**
  * PostgreSQL access for one service's own database: a pool, transactions, migrations,
@@ -140,11 +142,15 @@ export function redactUrl(url: string): string {
 export class Database implements Sql {
   readonly pool: pg.Pool;
   private readonly statements = new PreparedStatements();
+  private readonly spans: StatementSpans | undefined;
 
+  /** With a `tracer`, every statement sent inside a sampled trace gets a span (StatementSpans). */
   constructor(
     private readonly options: DatabaseOptions,
     private readonly log: Logger,
+    tracer?: Tracer,
   ) {
+    this.spans = tracer && new StatementSpans(tracer, options);
     this.pool = new pg.Pool({
       connectionString: databaseUrl(options.url, options.database),
       max: options.poolSize,
@@ -174,7 +180,9 @@ export class Database implements Sql {
     options: DeadlineOptions = {},
   ): Promise<QueryResultRows<Row>> {
     if (!options.signal && options.timeoutMs === undefined) {
-      const result = await this.pool.query(this.statements.config(text, values));
+      const result = await this.traced(text, values !== undefined && values.length > 0, () =>
+        this.pool.query(this.statements.config(text, values)),
+      );
       return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
     }
     return this.transaction((tx) => tx.query<Row>(text, values), options);
@@ -207,8 +215,12 @@ export class Database implements Sql {
         options.timeoutMs === undefined
           ? ''
           : `; SET LOCAL statement_timeout = ${Math.max(1, Math.floor(options.timeoutMs))}`;
-      const begun = (await client.query(
-        options.opening === undefined ? `BEGIN${timeout}` : `BEGIN${timeout}; ${options.opening}`,
+      const beginText =
+        options.opening === undefined ? `BEGIN${timeout}` : `BEGIN${timeout}; ${options.opening}`;
+      const begun = (await this.traced(
+        beginText,
+        options.opening === undefined,
+        () => client.query(beginText) as Promise<unknown>,
       )) as pg.QueryResult | pg.QueryResult[];
       // A multi-statement query answers one result per statement; the opening's is the last.
       const last = Array.isArray(begun) ? begun[begun.length - 1] : begun;
@@ -219,7 +231,9 @@ export class Database implements Sql {
       let afterCommit: (() => void)[] | undefined;
       const tx: Sql = {
         query: async <Row>(text: string, values?: readonly unknown[]) => {
-          const result = await client.query(this.statements.config(text, values));
+          const result = await this.traced(text, values !== undefined && values.length > 0, () =>
+            client.query(this.statements.config(text, values)),
+          );
           return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
         },
         afterCommit: (callback) => {
@@ -228,12 +242,12 @@ export class Database implements Sql {
       };
       const result = await work(tx, opening);
       unwatch();
-      await client.query('COMMIT');
+      await this.traced('COMMIT', true, () => client.query('COMMIT'));
       if (afterCommit) this.runAfterCommit(afterCommit);
       return result;
     } catch (error) {
       unwatch();
-      await client.query('ROLLBACK').catch(() => {
+      await this.traced('ROLLBACK', true, () => client.query('ROLLBACK')).catch(() => {
         broken = true;
       });
       if (signal?.aborted) throw deadlineExceeded('database transaction', error);
@@ -242,6 +256,11 @@ export class Database implements Sql {
       client.removeListener('error', onConnectionError);
       client.release(broken);
     }
+  }
+
+  /** Sends a statement inside its span when statements are traced. */
+  private traced<T>(text: string, fixedText: boolean, send: () => Promise<T>): Promise<T> {
+    return this.spans ? this.spans.run(text, fixedText, send) : send();
   }
 
   /** The commit happened: a callback that throws is logged, never reported as the commit failing. */

@@ -46,7 +46,7 @@ export async function openServiceParts(options: ServiceRuntimeOptions): Promise<
   const front = await openFrontDoor(options, readiness, () => live.platform.health);
   let dependencies: ServiceDependencies;
   try {
-    dependencies = await openDependencies(options, log, readiness);
+    dependencies = await openDependencies(options, log, readiness, telemetry);
   } catch (error) {
     await new Promise((resolve) => front.server.close(resolve));
     throw error;
@@ -83,6 +83,8 @@ export async function openDependencies(
   options: ServiceRuntimeOptions,
   log: Logger,
   readiness: Readiness,
+  /** Its tracer gives each statement of the database a span (db/statement-spans.ts). */
+  telemetry?: Telemetry,
 ): Promise<ServiceDependencies> {
   const { platform } = options;
   const waitOptions = (dependency: string) => ({
@@ -100,6 +102,7 @@ export async function openDependencies(
       const db = new Database(
         { ...platform.postgres, database: name, applicationName: `orderly-${options.name}` },
         log,
+        telemetry?.enabled ? telemetry.tracer : undefined,
       );
       database = db;
       await waitForDependency(

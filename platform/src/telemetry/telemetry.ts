@@ -47,6 +47,7 @@ import { otlpLogStream } from './log-export.js';
 import { tracePropagator } from './propagation.js';
 import { registerRuntimeMetrics } from './runtime-metrics.js';
 import { SpanFileExporter, spanFilePath } from './span-file.js';
+import { postgresErrorState } from '../db/statement-spans.js';
 
 /**
  * The one telemetry path. Each service gets one `Telemetry`: a tracer, a meter and the logger, all
@@ -343,6 +344,15 @@ function runInSpan<T>(
 }
 
 export function recordFailure(span: Span, error: unknown): void {
+  // PostgreSQL quotes the offending value in some messages (`invalid input syntax for type uuid:
+  // "…"`): a span keeps only its SQLSTATE, as the statement's own span does.
+  const state = postgresErrorState(error);
+  if (state !== undefined) {
+    span.recordException({ name: 'DatabaseError', code: state, message: `SQLSTATE ${state}` });
+    span.setStatus({ code: SpanStatusCode.ERROR, message: `SQLSTATE ${state}` });
+    span.setAttribute('error.type', state);
+    return;
+  }
   // A refusal by load shedding is deliberate and cheap; its stack trace (formatted for the
   // exception event) is neither useful nor cheap when thousands arrive per second.
   if (!findAppError(error)?.shedding)
