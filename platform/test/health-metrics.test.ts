@@ -14,7 +14,12 @@ import {
 import { registerReadinessMetrics } from '../src/runtime/health-metrics.js';
 import { Readiness } from '../src/runtime/readiness.js';
 import { createTelemetry } from '../src/telemetry/index.js';
-import { freePort, parsePrometheus } from '../src/testing/index.js';
+import {
+  freePort,
+  parsePrometheus,
+  prometheusNames,
+  type Instrument,
+} from '../src/testing/index.js';
 
 /**
  * The health signals alerts are written against (deploy/observability/prometheus/rules): readiness
@@ -155,5 +160,32 @@ describe('circuit breaker metrics', () => {
     expect(value(closed, 'orderly_rpc_circuit_open', callee)).toBe(0);
     expect(value(open, 'orderly_rpc_circuit_open', callee)).toBe(1);
     expect(value(open, 'orderly_rpc_circuit_opened_total', callee)).toBe(1);
+  });
+});
+
+describe('Prometheus names', () => {
+  test('when an instrument of each kind is scraped, then its name is the one prometheusNames derives (units are not appended)', async () => {
+    // Arrange
+    const telemetry = aTelemetry();
+    const instruments: Instrument[] = [
+      { name: 'orderly.check.things', kind: 'counter' },
+      { name: 'orderly.check.wait', kind: 'histogram' },
+      { name: 'orderly.check.level', kind: 'gauge' },
+      { name: 'orderly.check.open', kind: 'updowncounter' },
+    ];
+
+    // Act
+    telemetry.meter.createCounter('orderly.check.things', { unit: '{thing}' }).add(1);
+    telemetry.meter.createHistogram('orderly.check.wait', { unit: 's' }).record(0.2);
+    telemetry.meter
+      .createObservableGauge('orderly.check.level', { unit: 'By' })
+      .addCallback((result) => result.observe(3));
+    telemetry.meter.createUpDownCounter('orderly.check.open', { unit: '{connection}' }).add(2);
+    const scraped = (await scrape(telemetry))
+      .map((s) => s.name)
+      .filter((name) => name.startsWith('orderly_check_'));
+
+    // Assert
+    expect([...new Set(scraped)].sort()).toEqual(instruments.flatMap(prometheusNames).sort());
   });
 });

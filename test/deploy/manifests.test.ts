@@ -9,6 +9,7 @@ import { serviceNames, services, servicesWithDatabase } from '@orderly/system';
 import { kustomizeTree, writeTree, devSecrets } from '@orderly/build/k8s/kustomize-tree';
 import { renderKustomization, type K8sObject } from '@orderly/build/k8s/render';
 import { schemaProblems } from '@orderly/build/k8s/validate';
+import { dashboards, ruleGroups } from '@orderly/build/k8s/observability';
 import {
   allowedConnections,
   type PodTemplateObject,
@@ -383,6 +384,65 @@ test('when an object breaks the Kubernetes schema or names an unknown kind, then
   expect(problems).toHaveLength(2);
   expect(problems[0]).toMatch(/^Service\/x: .*port/);
   expect(problems[1]).toBe('Widget/w: unknown apiVersion/kind example.com/v1 Widget');
+});
+
+test('when a Prometheus Operator resource breaks its CRD schema, then validation names it', async () => {
+  const broken = [
+    {
+      apiVersion: 'monitoring.coreos.com/v1',
+      kind: 'PrometheusRule',
+      metadata: { name: 'r' },
+      spec: { groups: [{ name: 'g', rules: [{ alert: 'A', for: 5 }] }] },
+    },
+  ] as K8sObject[];
+  const problems = await schemaProblems(broken);
+  expect(problems).toHaveLength(1);
+  expect(problems[0]).toMatch(/^PrometheusRule\/r: /);
+});
+
+describe.each(['dev', 'prod'] as const)('monitoring in the %s overlay', (overlay) => {
+  test('when the monitoring objects are rendered, then the PrometheusRule holds the rule files, the ServiceMonitor scrapes every service on its operator port as job orderly, and each dashboard is a ConfigMap for Grafana', () => {
+    const objects = rendered[overlay];
+    const rule = find(objects, 'PrometheusRule', 'orderly') as unknown as {
+      spec: { groups: unknown[] };
+    };
+    expect(rule.spec.groups).toEqual(ruleGroups());
+    expect(rule.spec.groups.length).toBeGreaterThanOrEqual(6);
+
+    const monitor = find(objects, 'ServiceMonitor', 'orderly') as unknown as {
+      spec: {
+        jobLabel: string;
+        selector: { matchLabels: Record<string, string> };
+        endpoints: { port: string; path: string }[];
+      };
+    };
+    expect(monitor.spec.endpoints).toEqual([
+      expect.objectContaining({ port: 'operator', path: '/metrics' }),
+    ]);
+    const selected = objects.filter(
+      (o) =>
+        o.kind === 'Service' &&
+        Object.entries(monitor.spec.selector.matchLabels).every(
+          ([key, value]) => o.metadata.labels?.[key] === value,
+        ),
+    );
+    expect(selected.map((o) => o.metadata.name).sort()).toEqual([...serviceNames].sort());
+    for (const service of selected) {
+      // The operator's `service` label is the Service's name; `job` the value of jobLabel.
+      expect(service.metadata.labels?.[monitor.spec.jobLabel]).toBe('orderly');
+      const ports = (service as unknown as { spec: { ports: { name: string }[] } }).spec.ports;
+      expect(ports.map((p) => p.name)).toContain('operator');
+    }
+
+    const maps = objects.filter(
+      (o) => o.kind === 'ConfigMap' && o.metadata.labels?.grafana_dashboard === '1',
+    ) as unknown as { data: Record<string, string> }[];
+    const shipped = Object.assign({}, ...maps.map((m) => m.data)) as Record<string, string>;
+    expect(Object.keys(shipped).sort()).toEqual(
+      [...dashboards().keys()].map((n) => `${n}.json`).sort(),
+    );
+    for (const [name, json] of dashboards()) expect(shipped[`${name}.json`]).toBe(json);
+  });
 });
 
 test('when production is deployed, then it needs exactly the Secrets the dev overlay generates (names and keys), none of them in the tree', () => {

@@ -231,5 +231,6 @@ export {
   type LogLineCheck,
   type LogLineProblem,
 } from './log-lines.js';
+export { prometheusNames, type Instrument, type InstrumentKind } from './metric-names.js';
 
 export { recordTransactions, type RecordedTransaction } from './sql-transactions.js';

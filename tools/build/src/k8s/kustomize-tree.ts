@@ -20,6 +20,7 @@ import {
 } from './cluster-config.js';
 import { labelsOf } from './labels.js';
 import { monitoringNamespace, networkPolicies, type Connection } from './network-policies.js';
+import { observabilityObjects } from './observability.js';
 import {
   natsMonitorPort,
   natsClusterPort,
@@ -150,6 +151,7 @@ export function kustomizeTree(build: BuildMetadata): Map<string, string> {
     ]),
   );
   files.set('base/postgres.yaml', yamlDocuments(postgresObjects()));
+  files.set('base/observability.yaml', yamlDocuments(observabilityObjects()));
   files.set(
     'base/network-policies.yaml',
     yamlDocuments(networkPolicies(architectureConnections())),
@@ -171,6 +173,7 @@ export function kustomizeTree(build: BuildMetadata): Map<string, string> {
         'nats.yaml',
         'postgres.yaml',
         'network-policies.yaml',
+        'observability.yaml',
       ],
       // No hash suffix: an edited ConfigMap is updated in place, and kubelet's symlink swap reaches
       // the running pods, which reload the reloadable keys and the flags without a restart.
