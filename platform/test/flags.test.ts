@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, describe, expect, test } from 'vitest';
 import { createLogger, openFlags, type FlagChange, type FlagsHandle } from '../src/index.js';
 import { eventually } from '../src/testing/index.js';
@@ -176,5 +178,26 @@ describe('feature flags', () => {
     await eventually(() => expect(flags.status().error).toMatch(/reload/), { timeoutMs: 20_000 });
     expect(await flags.boolean('payment-provider-v2', false, { targetingKey: 'carol' })).toBe(true);
     expect(flags.status().hash).toBe(hash);
+  });
+
+  test('when flags are opened and closed again and again, then nothing keeps what a closed handle was given reachable', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const owners: WeakRef<object>[] = [];
+    // Stands for a service: reachable from the flags only through what it handed them.
+    const openAndClose = async (round: number) => {
+      const owner = { retryIntervalMs: 5000 };
+      const file = join(dir, `reopened-${round}.json`);
+      writeFileSync(file, JSON.stringify(rolloutFlags(0)));
+      const flags = await openFlags({ file, log, retryIntervalMs: () => owner.retryIntervalMs });
+      flags.onChange(() => undefined);
+      owners.push(new WeakRef(owner));
+      await flags.close();
+    };
+    for (let round = 0; round < 5; round++) await openAndClose(round);
+
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    expect(owners.filter((owner) => owner.deref() !== undefined)).toHaveLength(0);
   });
 });

@@ -7,6 +7,7 @@ import {
   ProviderEvents,
   type Client,
   type EvaluationContext,
+  type EventHandler,
   type Logger as OpenFeatureLogger,
 } from '@openfeature/server-sdk';
 import { contentHash } from '../config/reloadable.js';
@@ -73,7 +74,14 @@ export interface OpenFlagsOptions {
 /** One provider per flags file per process, shared by every service that opens it (embedded mode). */
 class FlagdFileSource {
   private static domains = 0;
-  readonly domain = `orderly-flags-${++FlagdFileSource.domains}`;
+  /**
+   * Domains of closed sources, used again: the SDK keeps what it knows of a domain (its client's
+   * events and handlers, and through them the last provider) for the life of the process, so a new
+   * domain per source would grow without bound in a process that opens and closes flags (tests).
+   */
+  private static readonly freeDomains: string[] = [];
+  readonly domain =
+    FlagdFileSource.freeDomains.pop() ?? `orderly-flags-${++FlagdFileSource.domains}`;
   private provider: FlagdProvider | undefined;
   private client: Client;
   private hash = '';
@@ -82,23 +90,28 @@ class FlagdFileSource {
   private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
   refs = 0;
+  // Removed again at close: the SDK keeps every domain's client events for the life of the process,
+  // and this handler would keep the source, and through its listeners whole services, alive.
+  private readonly onConfigurationChanged: EventHandler<ProviderEvents.ConfigurationChanged> = (
+    details,
+  ) => {
+    this.error = undefined;
+    this.hash = this.readHash();
+    const change: FlagChange = { hash: this.hash, flagsChanged: details?.flagsChanged ?? [] };
+    this.log?.info(
+      { flagsHash: change.hash, flagsChanged: change.flagsChanged, file: this.file },
+      'feature flags changed',
+    );
+    for (const listener of this.listeners) listener(change);
+  };
 
   constructor(
     readonly file: string,
     private log: Logger | undefined,
-    private readonly retryIntervalMs: () => number,
+    private retryIntervalMs: () => number,
   ) {
     this.client = OpenFeature.getClient(this.domain);
-    this.client.addHandler(ProviderEvents.ConfigurationChanged, (details) => {
-      this.error = undefined;
-      this.hash = this.readHash();
-      const change: FlagChange = { hash: this.hash, flagsChanged: details?.flagsChanged ?? [] };
-      this.log?.info(
-        { flagsHash: change.hash, flagsChanged: change.flagsChanged, file: this.file },
-        'feature flags changed',
-      );
-      for (const listener of this.listeners) listener(change);
-    });
+    this.client.addHandler(ProviderEvents.ConfigurationChanged, this.onConfigurationChanged);
   }
 
   async start(): Promise<void> {
@@ -201,9 +214,16 @@ class FlagdFileSource {
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.listeners.clear();
+    this.client.removeHandler(ProviderEvents.ConfigurationChanged, this.onConfigurationChanged);
     // Replacing the domain's provider makes the SDK close the flagd provider (its file watch included).
     await OpenFeature.setProviderAndWait(this.domain, NOOP_PROVIDER);
     await this.provider?.onClose().catch(() => undefined);
+    // What the SDK still holds of this domain reaches this source (the provider's logger): let go of
+    // the service's logger and configuration, then give the domain back.
+    this.provider = undefined;
+    this.log = undefined;
+    this.retryIntervalMs = () => 0;
+    FlagdFileSource.freeDomains.push(this.domain);
   }
 }
 
