@@ -51,7 +51,11 @@ export const needsPostgresOrNats = [
 ];
 const e2e = ['test/e2e/**/*.test.ts'];
 const deploy = ['test/deploy/**/*.test.ts'];
-const drill = ['tools/chaos/test/short-drill.test.ts'];
+const drill = [
+  'tools/chaos/test/short-drill.test.ts',
+  'tools/chaos/test/cluster-drill.test.ts',
+  'tools/chaos/test/nats-cluster.test.ts',
+];
 
 // `vitest run` runs every project (`npm test`); `--project <name>` one of them (npm run test:<name>).
 export default defineConfig({

@@ -50,6 +50,12 @@ export interface NatsBusOptions {
    * acknowledged once a majority of the stream's servers stored it, so losing one loses nothing.
    */
   readonly streamReplicas?: number;
+  /**
+   * How long one pull request of a consumer waits on the server (default 30000, the client's). The
+   * client re-pulls after two missed heartbeats (half of this each), so it bounds how long a
+   * subscription stays deaf after the node leading its consumer dies or is cut off.
+   */
+  readonly pullExpiresMs?: number;
   readonly connectTimeoutMs?: number;
   /** Client name shown by the server (e.g. `orderly-order`). */
   readonly name?: string;
@@ -161,7 +167,10 @@ class NatsBus implements Bus {
       forget: (s) => this.subscriptions.delete(s),
     });
     for (const { durable } of consumers) {
-      subscription.consume(() => this.js.consumers.get(this.options.stream, durable));
+      subscription.consume(
+        () => this.js.consumers.get(this.options.stream, durable),
+        this.options.pullExpiresMs,
+      );
     }
     this.subscriptions.add(subscription);
     return subscription;
@@ -275,14 +284,28 @@ class NatsSubscription implements Subscription {
     private readonly host: SubscriptionHost,
   ) {}
 
+  get name(): string {
+    return this.options.name;
+  }
+
+  get subjects(): readonly string[] {
+    return this.options.subjects;
+  }
+
   /** Pulls from one durable consumer until stopped, restarting the pull if it fails. */
-  consume(open: () => ReturnType<JetStreamClient['consumers']['get']>): void {
+  consume(
+    open: () => ReturnType<JetStreamClient['consumers']['get']>,
+    expiresMs: number | undefined,
+  ): void {
     const loop = (async () => {
       try {
         const consumer = await open();
         // Bounded so that no more than about `concurrency` messages wait here with their ack
         // wait running; the client pulls more only as the loop below takes them.
-        const feed = await consumer.consume({ max_messages: this.concurrency });
+        const feed = await consumer.consume({
+          max_messages: this.concurrency,
+          ...(expiresMs !== undefined ? { expires: expiresMs } : {}),
+        });
         this.feeds.add(feed);
         // Not awaited: closing completes only as the loop below drains what was buffered.
         if (this.stopping) void feed.close();
@@ -298,7 +321,7 @@ class NatsSubscription implements Subscription {
           const timer = setTimeout(
             () => {
               this.restartTimers.delete(timer);
-              if (!this.stopping) this.consume(open);
+              if (!this.stopping) this.consume(open, expiresMs);
               // A failed consume loop (permissions, the connection closing under it) starts again after
               // the subscription's first redelivery delay rather than leaving it silently deaf.
             },

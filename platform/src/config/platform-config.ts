@@ -42,6 +42,12 @@ export const platformConfigSchema = z
        * created or its configuration differs; more than the cluster's servers is refused by JetStream.
        */
       streamReplicas: z.coerce.number().int().min(1).max(5),
+      /**
+       * How long a consumer's pull request waits on the server. The client pulls again after two
+       * missed heartbeats (each half of this): the longest a subscription stays deaf after the node
+       * leading its consumer dies or is cut off. JetStream refuses less than 1000.
+       */
+      pullExpiresMs: z.coerce.number().int().min(1000),
       connectTimeoutMs: configValue.durationMs(),
       maxDeliver: configValue.positiveInt(),
       ackWaitMs: configValue.durationMs(),

@@ -155,6 +155,7 @@ export async function openBus(platform: PlatformConfig, clientName: string): Pro
     deadLetterStream: platform.bus.deadLetterStream,
     duplicateWindowMs: platform.bus.duplicateWindowMs,
     streamReplicas: platform.bus.streamReplicas,
+    pullExpiresMs: platform.bus.pullExpiresMs,
     connectTimeoutMs: platform.bus.connectTimeoutMs,
     subjects: [`${platform.bus.subjectPrefix}.>`],
     deadLetterSubjectPrefix: platform.bus.deadLetterSubjectPrefix,

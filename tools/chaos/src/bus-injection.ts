@@ -28,7 +28,7 @@ export class BusInjection {
   readonly poisonIds = new Set<string>();
 
   constructor(
-    private readonly natsUrl: () => string,
+    private readonly natsUrl: () => string | string[],
     private readonly duplicateWindowMs: number,
     private readonly sql: Sql,
   ) {}

@@ -11,6 +11,7 @@ const service = z.enum(services);
 const serviceOrAny = z.union([service, z.literal('any')]);
 const dependency = z.enum(['postgres', 'nats']);
 const seconds = z.number().nonnegative();
+const natsNode = z.union([z.literal('stream-leader'), z.string().regex(/^n[1-9]$/)]);
 
 const repeat = z
   .object({ times: z.number().int().min(1), everySeconds: z.number().positive() })
@@ -87,6 +88,45 @@ export const faultStep = z.discriminatedUnion('fault', [
   z
     .object({ ...common, fault: z.literal('poison'), count: z.number().int().min(1).default(1) })
     .strict(),
+  // Cluster faults: the drill needs `topology` (chaos/drills/cluster.yaml).
+  z
+    .object({
+      ...common,
+      fault: z.literal('nats-node-kill'),
+      /** `stream-leader`: the node leading the events stream when the step starts. */
+      node: natsNode,
+      downSeconds: seconds.default(10),
+      signal: z.enum(['SIGTERM', 'SIGKILL']).default('SIGKILL'),
+    })
+    .strict(),
+  z
+    .object({
+      ...common,
+      fault: z.literal('nats-node-cut'),
+      node: natsNode,
+      /** blackhole: the routes hang (a partition); refuse: they are reset (a peer that is gone). */
+      mode: z.enum(['refuse', 'blackhole']).default('blackhole'),
+      seconds: seconds,
+    })
+    .strict(),
+  z
+    .object({
+      ...common,
+      fault: z.literal('replica-kill'),
+      /** `any`: the next service in turn. */
+      service: serviceOrAny,
+      replica: z.number().int().nonnegative().default(0),
+      downSeconds: seconds.default(2),
+    })
+    .strict(),
+  z
+    .object({
+      ...common,
+      fault: z.literal('postgres-failover'),
+      /** Afterwards, a new standby from the new primary (replication synchronous again). */
+      rebuildStandby: z.boolean().default(true),
+    })
+    .strict(),
   z
     .object({
       ...common,
@@ -123,6 +163,18 @@ export const drillFile = z
       .default({ plenty: 10_000_000, scarce: 50 }),
     /** Every order must be terminal, and every invariant hold, within this after the last fault healed. */
     healBoundSeconds: z.number().positive().default(120),
+    /**
+     * The production shape instead of one process each (see src/cluster/): NATS nodes (streams get
+     * min(3, natsNodes) replicas), processes per service, a PostgreSQL standby to fail over to.
+     */
+    topology: z
+      .object({
+        natsNodes: z.number().int().min(1).max(5).default(3),
+        replicas: z.number().int().min(1).max(5).default(2),
+        postgresStandby: z.boolean().default(true),
+      })
+      .strict()
+      .optional(),
     /** ORDERLY_* settings for every service process of this drill. */
     env: z.record(z.string().regex(/^ORDERLY_[A-Z0-9_]+$/), z.string()).default({}),
     steps: z.array(faultStep).default([]),

@@ -25,6 +25,53 @@ type FlagsDocument = { flags: Record<string, Record<string, unknown>> };
 
 const envKey = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
 
+/** A service exit nobody asked for (the supervisor restarted it). */
+export interface UnexpectedExit {
+  readonly service: string;
+  readonly code: number | null;
+  readonly signal: string | null;
+  readonly at: number;
+}
+
+/**
+ * What every service process of a drill runs with (single processes or the cluster topology):
+ * quick redelivery and lease settings so faults heal within the drill, no telemetry, the drill's
+ * flags file and bootstrap admin, cheap password hashing, and no per-address rate limits (every
+ * drill client comes from 127.0.0.1). Ports, URLs and the drill's own `env` are added by the caller.
+ */
+export function drillServiceSettings(
+  workDir: string,
+  admin: { readonly email: string; readonly password: string },
+  flagsFile: string,
+): Record<string, string> {
+  const env: Record<string, string> = {
+    ORDERLY_LOG_LEVEL: 'warn',
+    ORDERLY_DATA_DIR: workDir,
+    ORDERLY_POSTGRES__POOL_SIZE: '5',
+    ORDERLY_BUS__KIND: 'nats',
+    ORDERLY_BUS__RETRY_BACKOFF_MS: '[100,500,1000,2000]',
+    ORDERLY_BUS__ACK_WAIT_MS: '10000',
+    // Rows handed to a relay that is killed are published by its restart after this.
+    ORDERLY_OUTBOX__HANDOFF_LEASE_MS: '2000',
+    ORDERLY_OUTBOX__RETRY_MAX_MS: '2000',
+    ORDERLY_SHUTDOWN__GRACE_MS: '10000',
+    ORDERLY_TELEMETRY__ENABLED: 'false',
+    ORDERLY_FLAGS__FILE: flagsFile,
+    ORDERLY_SERVICES__INVENTORY__SEED_DEMO_CATALOG: 'false',
+    // Tokens are fetched once before the drill; a long drill must not outlive them.
+    ORDERLY_SERVICES__IDENTITY__ACCESS_TOKEN_TTL_MS: String(4 * 3600_000),
+    ORDERLY_SERVICES__IDENTITY__BOOTSTRAP_ADMIN__EMAIL: admin.email,
+    ORDERLY_SERVICES__IDENTITY__BOOTSTRAP_ADMIN__PASSWORD: admin.password,
+    ORDERLY_SERVICES__IDENTITY__PASSWORD__SCRYPT__COST: '1024',
+  };
+  // The drill's clients all come from 127.0.0.1: the per-address limits would throttle the drill, not test anything.
+  for (const limit of ['PER_ADDRESS', 'PER_USER', 'LOGIN', 'LOGIN_ACCOUNT']) {
+    env[`ORDERLY_SERVICES__GATEWAY__RATE_LIMITS__${limit}__BURST`] = '1000000';
+    env[`ORDERLY_SERVICES__GATEWAY__RATE_LIMITS__${limit}__PER_MINUTE`] = '1000000';
+  }
+  return env;
+}
+
 export class DrillEnvironment {
   readonly admin = {
     email: 'admin@chaos.orderly.test',
@@ -104,33 +151,11 @@ export class DrillEnvironment {
   /** Settings every service of a drill runs with, then the drill's own `env`. */
   private envFor(service: Service): Record<string, string> {
     const env: Record<string, string> = {
-      ORDERLY_LOG_LEVEL: 'warn',
-      ORDERLY_DATA_DIR: this.workDir,
-      ORDERLY_POSTGRES__POOL_SIZE: '5',
-      ORDERLY_BUS__KIND: 'nats',
-      ORDERLY_BUS__RETRY_BACKOFF_MS: '[100,500,1000,2000]',
-      ORDERLY_BUS__ACK_WAIT_MS: '10000',
-      // Rows handed to a relay that is killed are published by its restart after this.
-      ORDERLY_OUTBOX__HANDOFF_LEASE_MS: '2000',
-      ORDERLY_OUTBOX__RETRY_MAX_MS: '2000',
-      ORDERLY_SHUTDOWN__GRACE_MS: '10000',
-      ORDERLY_TELEMETRY__ENABLED: 'false',
-      ORDERLY_FLAGS__FILE: this.flagsFile,
-      ORDERLY_SERVICES__INVENTORY__SEED_DEMO_CATALOG: 'false',
-      // Tokens are fetched once before the drill; a long drill must not outlive them.
-      ORDERLY_SERVICES__IDENTITY__ACCESS_TOKEN_TTL_MS: String(4 * 3600_000),
-      ORDERLY_SERVICES__IDENTITY__BOOTSTRAP_ADMIN__EMAIL: this.admin.email,
-      ORDERLY_SERVICES__IDENTITY__BOOTSTRAP_ADMIN__PASSWORD: this.admin.password,
-      ORDERLY_SERVICES__IDENTITY__PASSWORD__SCRYPT__COST: '1024',
+      ...drillServiceSettings(this.workDir, this.admin, this.flagsFile),
       ORDERLY_SERVICES__GATEWAY__ORDER_SERVICE_URL: `http://127.0.0.1:${this.ports.order}`,
       ORDERLY_SERVICES__GATEWAY__INVENTORY_SERVICE_URL: `http://127.0.0.1:${this.ports.inventory}`,
       ORDERLY_SERVICES__GATEWAY__IDENTITY_SERVICE_URL: `http://127.0.0.1:${this.ports.identity}`,
     };
-    // The drill's clients all come from 127.0.0.1: the per-address limits would throttle the drill, not test anything.
-    for (const limit of ['PER_ADDRESS', 'PER_USER', 'LOGIN', 'LOGIN_ACCOUNT']) {
-      env[`ORDERLY_SERVICES__GATEWAY__RATE_LIMITS__${limit}__BURST`] = '1000000';
-      env[`ORDERLY_SERVICES__GATEWAY__RATE_LIMITS__${limit}__PER_MINUTE`] = '1000000';
-    }
     for (const s of services) env[`ORDERLY_SERVICES__${envKey(s)}__PORT`] = String(this.ports[s]);
     // Operator ports (/metrics, /admin/*): the drill uses none. Keys: generated under ORDERLY_DATA_DIR, shared by all.
     for (const s of services)
@@ -142,6 +167,26 @@ export class DrillEnvironment {
     if (pgProxy) env.ORDERLY_POSTGRES__URL = this.postgres.urlOn(pgProxy.port);
     if (natsProxy) env.ORDERLY_BUS__NATS_SERVERS = `nats://127.0.0.1:${natsProxy.port}`;
     return env;
+  }
+
+  get gatewayUrl(): string {
+    return this.system.url('gateway');
+  }
+
+  get natsServers(): string[] {
+    return [this.nats.url];
+  }
+
+  describe(): string {
+    return `PostgreSQL :${this.postgres.port}, NATS :${this.nats.port} (the drill's own); services ${services.map((s) => `${s}:${this.ports[s]}`).join(' ')}`;
+  }
+
+  stopAll(): Promise<Record<string, number | null>> {
+    return this.system.stopAll();
+  }
+
+  get unexpectedExits(): readonly UnexpectedExit[] {
+    return this.processes?.unexpectedExits ?? [];
   }
 
   /** One query on a service's own database, straight to the server (never through a proxy). */

@@ -1,6 +1,8 @@
 import { hasDatabase } from '@orderly/system';
 import type { FaultStep } from './drill-file.js';
 import type { BusInjection } from './bus-injection.js';
+import { ClusterDrillEnvironment } from './cluster/cluster-environment.js';
+import { replicaKey } from './cluster/topology.js';
 import type { DrillEnvironment } from './environment.js';
 import type { LoadGenerator } from './load.js';
 import { reorderEvents, reorderPairs } from './reorder.js';
@@ -51,7 +53,7 @@ export class FaultInjection {
   private reorderCursor = 0;
 
   constructor(
-    private readonly env: DrillEnvironment,
+    private readonly target: DrillEnvironment | ClusterDrillEnvironment,
     private readonly bus: BusInjection,
     private readonly load: LoadGenerator,
     private readonly log: (line: string) => void,
@@ -88,8 +90,12 @@ export class FaultInjection {
   }
 
   private async apply(step: FaultStep): Promise<{ target: string; extra?: Partial<FaultRecord> }> {
-    const { env } = this;
     switch (step.fault) {
+      case 'nats-node-kill':
+      case 'nats-node-cut':
+      case 'replica-kill':
+      case 'postgres-failover':
+        return this.applyToCluster(step, this.clusterEnv());
       case 'kill':
       case 'terminate': {
         const service = this.pick(step.service);
@@ -106,44 +112,44 @@ export class FaultInjection {
       case 'nats-restart':
         this.announce(`NATS restart (${step.signal}, down ${step.downSeconds} s)`);
         await this.exclusive('nats', async () => {
-          await env.nats.stop(step.signal);
+          await this.env.nats.stop(step.signal);
           await sleep(step.downSeconds * 1000);
-          await env.nats.start();
+          await this.env.nats.start();
         });
         return { target: 'nats' };
       case 'postgres-restart':
         this.announce(`PostgreSQL restart (down ${step.downSeconds} s)`);
         await this.exclusive('postgres', async () => {
-          await env.postgres.stop();
+          await this.env.postgres.stop();
           await sleep(step.downSeconds * 1000);
-          await env.postgres.start();
+          await this.env.postgres.start();
         });
         return { target: 'postgres' };
       case 'postgres-cut': {
         this.announce('PostgreSQL: terminate every connection');
-        const n = await this.exclusive('postgres', () => env.postgres.terminateConnections());
+        const n = await this.exclusive('postgres', () => this.env.postgres.terminateConnections());
         return { target: 'postgres', extra: { detail: `${n} connections terminated` } };
       }
       case 'slow':
         this.announce(
           `${step.service}: +${step.latencyMs} ms, ${step.errorRatePercent}% errors for ${step.seconds} s (flags)`,
         );
-        env.slowDown(step.service, step.latencyMs, step.errorRatePercent);
+        this.env.slowDown(step.service, step.latencyMs, step.errorRatePercent);
         await sleep(step.seconds * 1000);
-        env.restoreSpeed();
+        this.env.restoreSpeed();
         return { target: step.service, extra: { detail: 'flags reverted' } };
       case 'provider-outage':
         this.announce(
           `payment provider unreachable for ${step.seconds} s (flag payment-provider-outage)`,
         );
         await this.exclusive('payment-provider', async () => {
-          env.setProviderOutage(true);
+          this.env.setProviderOutage(true);
           await sleep(step.seconds * 1000);
-          env.setProviderOutage(false);
+          this.env.setProviderOutage(false);
         });
         return { target: 'payment-provider', extra: { detail: 'flag reverted' } };
       case 'partition': {
-        const proxy = env.proxy(step.service, step.dependency);
+        const proxy = this.env.proxy(step.service, step.dependency);
         if (!proxy) throw new Error(`${step.service} has no ${step.dependency} link`);
         this.announce(
           `cut ${step.service} ↔ ${step.dependency} (${step.mode}) for ${step.seconds} s`,
@@ -169,15 +175,15 @@ export class FaultInjection {
       case 'reorder': {
         // Each reorder step takes the next pair: a later event (the order's cancellation) reaches its consumer first.
         const pair = reorderPairs[this.reorderCursor++ % reorderPairs.length]!;
-        const link = env.proxy(pair.consumer, 'nats');
+        const link = this.env.proxy(pair.consumer, 'nats');
         if (!link) throw new Error(`${pair.consumer} has no nats link`);
         this.announce(
           `reorder: hold back up to ${step.count} ${pair.eventType} from ${pair.consumer} until their orders' cancellation is applied`,
         );
         const sagaTimeoutMs = Number(
-          env.drill.env.ORDERLY_SERVICES__ORDER__SAGA_TIMEOUT_MS ?? 30_000,
+          this.env.drill.env.ORDERLY_SERVICES__ORDER__SAGA_TIMEOUT_MS ?? 30_000,
         );
-        const o = await reorderEvents(env.nats.url, env.sql.bind(env), link, pair, {
+        const o = await reorderEvents(this.env.nats.url, this.env.sql.bind(this.env), link, pair, {
           count: step.count,
           cutMs: 3000,
           boundMs: sagaTimeoutMs + 60_000,
@@ -194,11 +200,11 @@ export class FaultInjection {
           `inventory refuses reservation confirmations for ${step.seconds} s, redrive at +${step.redriveAfterSeconds} s`,
         );
         const started = Date.now();
-        await env.sql('inventory', refuseConfirmationsSql);
+        await this.env.sql('inventory', refuseConfirmationsSql);
         try {
           await sleep(step.seconds * 1000);
         } finally {
-          await env.sql('inventory', allowConfirmationsSql);
+          await this.env.sql('inventory', allowConfirmationsSql);
         }
         await sleep(Math.max(0, started + step.redriveAfterSeconds * 1000 - Date.now()));
         const redriven = await this.bus.redrive(settleReservationsSubscription);
@@ -223,6 +229,129 @@ export class FaultInjection {
         this.load.setMultiplier(1);
         return { target: 'load', extra: { detail: `×${step.multiplier}` } };
     }
+  }
+
+  /** The single-process environment the classic faults act on. */
+  private get env(): DrillEnvironment {
+    if (this.target instanceof ClusterDrillEnvironment)
+      throw new Error('this fault needs one process per service (a drill without topology)');
+    return this.target;
+  }
+
+  private clusterEnv(): ClusterDrillEnvironment {
+    if (!(this.target instanceof ClusterDrillEnvironment))
+      throw new Error('this fault needs the cluster topology (a drill with topology)');
+    return this.target;
+  }
+
+  /** Faults of the production shape: NATS nodes, service replicas, the PostgreSQL primary. */
+  private async applyToCluster(
+    step: Extract<
+      FaultStep,
+      { fault: 'nats-node-kill' | 'nats-node-cut' | 'replica-kill' | 'postgres-failover' }
+    >,
+    env: ClusterDrillEnvironment,
+  ): Promise<{ target: string; extra?: Partial<FaultRecord> }> {
+    const topology = env.topology;
+    const stream = 'ORDERLY_EVENTS';
+    const nodeOf = async (node: string) =>
+      node === 'stream-leader' ? ((await topology.streamCluster(stream)).leader ?? 'n1') : node;
+    switch (step.fault) {
+      case 'nats-node-kill': {
+        const node = await nodeOf(step.node);
+        return this.exclusive('nats', async () => {
+          const before = await topology.streamCluster(stream);
+          this.announce(
+            `${step.signal === 'SIGKILL' ? 'kill -9' : 'SIGTERM'} NATS node ${node} (stream leader ${before.leader ?? '?'}), down ${step.downSeconds} s`,
+          );
+          const killedAt = Date.now();
+          await topology.killNatsNode(node, step.signal);
+          const elected = await this.newLeader(topology, stream, node, killedAt);
+          await sleep(Math.max(0, killedAt + step.downSeconds * 1000 - Date.now()));
+          const restartedAt = Date.now();
+          await topology.startNatsNode(node);
+          const healthy = await topology.nats.waitForStreamHealthy(stream, readyTimeoutMs);
+          return {
+            target: `nats ${node}${node === before.leader ? ' (stream leader)' : ''}`,
+            extra: {
+              recoveryMs: Date.now() - restartedAt,
+              detail: `${elected}; back with every replica current ${Date.now() - restartedAt} ms after its restart (leader ${healthy.leader ?? '?'}, ${healthy.lastSeq} messages)`,
+            },
+          };
+        });
+      }
+      case 'nats-node-cut': {
+        const node = await nodeOf(step.node);
+        return this.exclusive('nats', async () => {
+          const before = await topology.streamCluster(stream);
+          this.announce(
+            `cut NATS node ${node} (stream leader ${before.leader ?? '?'}) off from the others (${step.mode}) for ${step.seconds} s`,
+          );
+          const cutAt = Date.now();
+          topology.cutNatsNode(node, step.mode);
+          const elected = await this.newLeader(topology, stream, node, cutAt, step.seconds * 1000);
+          await sleep(Math.max(0, cutAt + step.seconds * 1000 - Date.now()));
+          topology.healNatsNode(node);
+          const healedAt = Date.now();
+          const healthy = await topology.nats.waitForStreamHealthy(stream, readyTimeoutMs);
+          return {
+            target: `nats ${node}${node === before.leader ? ' (stream leader)' : ''}`,
+            extra: {
+              recoveryMs: Date.now() - healedAt,
+              detail: `${step.mode}: ${elected}; every replica current ${Date.now() - healedAt} ms after the heal (leader ${healthy.leader ?? '?'})`,
+            },
+          };
+        });
+      }
+      case 'replica-kill': {
+        const service = this.pick(step.service);
+        const key = replicaKey(service, step.replica);
+        this.announce(`kill -9 ${key}, down ${step.downSeconds} s`);
+        return {
+          target: key,
+          extra: await this.exclusive(key, async () => {
+            await topology.stopReplica(key, 'SIGKILL');
+            await sleep(step.downSeconds * 1000);
+            return { recoveryMs: await topology.startReplica(key) };
+          }),
+        };
+      }
+      case 'postgres-failover':
+        return this.exclusive('postgres', async () => {
+          this.announce(
+            `kill -9 PostgreSQL primary :${topology.postgres.primary.port}, promote the standby :${topology.postgres.standby?.port ?? '?'}`,
+          );
+          const failover = await topology.failoverPostgres();
+          const rebuilt = step.rebuildStandby ? await topology.rebuildPostgresStandby() : undefined;
+          return {
+            target: 'postgres primary',
+            extra: {
+              recoveryMs: failover.movedAfterMs,
+              detail: `promoted ${failover.promotedAfterMs} ms after the kill, address moved at ${failover.movedAfterMs} ms (${failover.detail})${rebuilt === undefined ? '' : `; new synchronous standby after another ${rebuilt} ms`}`,
+            },
+          };
+        });
+    }
+  }
+
+  /** Polls the stream's leader (asking the other nodes) until it is not `lost`; says when. */
+  private async newLeader(
+    topology: ClusterDrillEnvironment['topology'],
+    stream: string,
+    lost: string,
+    since: number,
+    boundMs = 30_000,
+  ): Promise<string> {
+    const deadline = since + boundMs;
+    while (Date.now() < deadline) {
+      const info = await topology.nats
+        .streamCluster(stream, { exclude: lost })
+        .catch(() => undefined);
+      if (info?.leader && info.leader !== lost)
+        return `stream leader ${info.leader} ${Date.now() - since} ms after`;
+      await sleep(100);
+    }
+    return `no other stream leader within ${boundMs} ms (${lost} was not the leader, or none was elected)`;
   }
 
   /** `any`: each service in turn. */

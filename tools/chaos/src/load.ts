@@ -35,6 +35,21 @@ export interface LoadStats {
   byStatus: Record<string, number>;
 }
 
+/** One order request as the client lived it: from its first attempt to its definite answer (or giving up). */
+export interface RequestRecord {
+  readonly startedAt: number;
+  readonly endedAt: number;
+  readonly attempts: number;
+  readonly outcome: 'accepted' | 'refused' | 'in-doubt';
+  readonly orderId?: string;
+}
+
+/** An attempt without a definite answer (network error, timeout, 5xx, 429), when it ended. */
+export interface FailedAttempt {
+  readonly at: number;
+  readonly status: string;
+}
+
 type Body = { lines: { sku: string; quantity: number }[]; paymentMethod: string };
 
 /** 3 in 5 pay and are in stock, 1 in 5 is declined, 1 in 5 asks for the scarce product (which runs out). */
@@ -65,6 +80,9 @@ export class LoadGenerator {
   readonly acceptedIds: string[] = [];
   readonly sentKeys: string[] = [];
   readonly refusals: string[] = [];
+  /** Every request with its timing: what the clients saw during each fault (see client-view.ts). */
+  readonly requests: RequestRecord[] = [];
+  readonly failedAttempts: FailedAttempt[] = [];
   private readonly tokens = new Map<number, Promise<string>>();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly runId = randomBytes(4).toString('hex');
@@ -125,7 +143,16 @@ export class LoadGenerator {
     const key = `chaos-${this.runId}-${i}`;
     this.sentKeys.push(key);
     const body = JSON.stringify(orderBody(i));
-    const giveUpAt = Date.now() + this.options.giveUpAfterMs;
+    const startedAt = Date.now();
+    const giveUpAt = startedAt + this.options.giveUpAfterMs;
+    const done = (attempts: number, outcome: RequestRecord['outcome'], orderId?: string) =>
+      this.requests.push({
+        startedAt,
+        endedAt: Date.now(),
+        attempts,
+        outcome,
+        ...(orderId ? { orderId } : {}),
+      });
     for (let attempt = 1; ; attempt++) {
       this.stats.attempts++;
       if (attempt > 1) this.stats.retries++;
@@ -155,6 +182,7 @@ export class LoadGenerator {
           this.count('202');
           this.stats.accepted++;
           this.acceptedIds.push(json.orderId);
+          done(attempt, 'accepted', json.orderId);
           return;
         }
         if (status === 401) this.tokens.delete(customer);
@@ -163,14 +191,20 @@ export class LoadGenerator {
           this.stats.refused++;
           if (this.refusals.length < 20)
             this.refusals.push(`${status} ${json.error?.code ?? ''} for key ${key}`);
+          done(attempt, 'refused');
           return;
         }
       } catch {
         status = 0;
       }
       this.count(status === 0 ? 'network/timeout' : String(status));
+      this.failedAttempts.push({
+        at: Date.now(),
+        status: status === 0 ? 'network/timeout' : String(status),
+      });
       if (Date.now() >= giveUpAt) {
         this.stats.inDoubt++;
+        done(attempt, 'in-doubt');
         return;
       }
       // Exponential backoff with full jitter, capped; a server's Retry-After wins when it asks for longer.

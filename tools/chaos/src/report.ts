@@ -85,6 +85,14 @@ export function renderMarkdown(r: DrillReport): string {
       `| ${f.index} | ${f.atSeconds} | ${f.fault} | ${f.target} | ${ms(f.durationMs)} | ${ms(f.recoveryMs)} | ${readiness} | ${f.error ? `ERROR ${f.error}` : (f.detail ?? '')} |`,
     );
   }
+  if (r.clients) lines.push(...clientSection(r));
+  if (r.durability) {
+    const d = r.durability;
+    lines.push('', '## Acknowledged publishes after the faults', '');
+    lines.push(
+      `Every outbox row a relay marked published (only after JetStream acknowledged it) was looked up in the events stream (R${d.streamReplicas}) once the faults had healed: **${d.published} published, ${d.missing} missing**${d.missing > 0 ? ` (${d.missingExamples.join(', ')})` : ''}; ${d.storedTwice} event ids stored twice (a row published again after the duplicate window by a second relay or a restarted one — applied once by the inboxes); ${d.streamMessages} messages in the stream.`,
+    );
+  }
   if (r.refusals.length > 0)
     lines.push('', '## Refusals (first ones)', '', ...r.refusals.map((x) => `- ${x}`));
   return `${lines.join('\n')}\n`;
@@ -116,4 +124,32 @@ export function writeReport(r: DrillReport, outPrefix: string): { markdown: stri
   writeFileSync(markdown, renderMarkdown(r));
   writeFileSync(json, `${JSON.stringify(r, null, 2)}\n`);
   return { markdown, json };
+}
+
+/** What the drill's clients saw during each fault, and outside every fault (client-view.ts). */
+function clientSection(r: DrillReport): string[] {
+  const view = r.clients!;
+  const ms = (p: { p50: number; p99: number; max: number } | undefined) =>
+    p ? `${p.p50} / ${p.p99} / ${p.max}` : '—';
+  const failures = (f: Record<string, number>) =>
+    Object.entries(f)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(', ') || 'none';
+  const row = (label: string, w: typeof view.baseline) =>
+    `| ${label} | ${w.fromSeconds}–${w.toSeconds} | ${w.requests} | ${w.accepted} | ${w.inDoubt} | ${w.retries} | ${failures(w.failedAttempts)} | ${ms(w.latencyMs)} | ${ms(w.sagaMs)} |`;
+  const lines = [
+    '',
+    '## What the clients saw',
+    '',
+    "Requests started in each fault's window (its start until 5 s after it healed): accepted, given up, retries (same idempotency key), attempts that failed by status, request latency from first attempt to definite answer (ms, p50 / p99 / max), and placement to CONFIRMED/CANCELLED of their orders (ms).",
+    '',
+    '| window | seconds | requests | accepted | in doubt | retries | failed attempts | latency p50/p99/max | order done p50/p99/max |',
+    '|---|---|---|---|---|---|---|---|---|',
+    row('outside every fault window', view.baseline),
+  ];
+  for (const w of view.byFault) {
+    const f = r.faults.find((x) => x.index === w.index);
+    lines.push(row(`#${w.index} ${f ? `${f.fault} ${f.target}` : ''}`, w));
+  }
+  return lines;
 }

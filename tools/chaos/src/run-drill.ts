@@ -4,12 +4,15 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { DeadLetter } from '@orderly/platform';
 import { BusInjection } from './bus-injection.js';
+import { clientView, type ClientView } from './client-view.js';
+import { ClusterDrillEnvironment } from './cluster/cluster-environment.js';
+import { checkPublishedEventsStored, type DurabilityCheck } from './cluster/durability.js';
 import { expandSteps, type Drill } from './drill-file.js';
 import { DrillEnvironment } from './environment.js';
 import { FaultInjection, type FaultRecord } from './faults.js';
 import { waitForInvariants, type InvariantReport } from './invariants.js';
 import { createCatalog, LoadGenerator, type LoadStats } from './load.js';
-import { repoRoot, services } from './service-processes.js';
+import { repoRoot } from './service-processes.js';
 
 /**
  * Runs one drill: the environment (its own PostgreSQL and NATS, proxies, one process per service),
@@ -50,7 +53,12 @@ export interface DrillReport {
   };
   readonly deadLetters: { total: number; injectedPoison: number };
   readonly invariants: InvariantReport['invariants'];
+  /** Broken invariants' rows, plus acknowledged publishes missing from the stream (cluster drills). */
   readonly violations: number;
+  /** What the clients saw during each fault and outside them (absent in reports of older runs). */
+  readonly clients?: ClientView;
+  /** Cluster drills: every published outbox row is stored in the replicated stream. */
+  readonly durability?: DurabilityCheck;
   /** Graceful stop of every service at the end (SIGTERM): their exit codes. */
   readonly finalExitCodes: Record<string, number | null>;
   /** Every invariant held (or was waived with a reason) and every service stopped with 0. */
@@ -122,7 +130,9 @@ export async function runDrill(drill: Drill, options: RunOptions = {}): Promise<
   const log = options.log ?? ((line: string) => console.log(line));
   const startedAt = new Date();
   const commit = gitCommit();
-  const env = await DrillEnvironment.create(drill);
+  const env = drill.topology
+    ? ClusterDrillEnvironment.create(drill)
+    : await DrillEnvironment.create(drill);
   // Interrupted (Ctrl-C, a CI timeout): stop the drill's services, NATS and PostgreSQL rather than
   // leaving them running on their ports after the drill itself is gone.
   const interrupted = (signal: NodeJS.Signals) => {
@@ -139,12 +149,10 @@ export async function runDrill(drill: Drill, options: RunOptions = {}): Promise<
     log(
       `  work dir ${env.workDir}${options.serviceLog ? `; service output → ${options.serviceLog}` : ''}`,
     );
-    await env.start(options.serviceLog);
-    log(
-      `  PostgreSQL :${env.postgres.port}, NATS :${env.nats.port} (the drill's own); services ${services.map((s) => `${s}:${env.ports[s]}`).join(' ')}`,
-    );
-    const system = env.system;
-    const gatewayUrl = system.url('gateway');
+    if (env instanceof ClusterDrillEnvironment) await env.start(options.serviceLog, log);
+    else await env.start(options.serviceLog);
+    log(`  ${env.describe()}`);
+    const gatewayUrl = env.gatewayUrl;
     const stockAtStart = await createCatalog(gatewayUrl, env.admin, drill.stock);
     const load = new LoadGenerator({
       gatewayUrl,
@@ -158,7 +166,7 @@ export async function runDrill(drill: Drill, options: RunOptions = {}): Promise<
     log(`  catalog ${JSON.stringify(stockAtStart)}; ${drill.load.customers} customers logged in`);
 
     const sql = env.sql.bind(env);
-    const bus = new BusInjection(() => env.nats.url, env.duplicateWindowMs, sql);
+    const bus = new BusInjection(() => env.natsServers, env.duplicateWindowMs, sql);
     const t0 = Date.now();
     const since = () => ((Date.now() - t0) / 1000).toFixed(1);
     const faults = new FaultInjection(env, bus, load, log, since);
@@ -222,19 +230,27 @@ export async function runDrill(drill: Drill, options: RunOptions = {}): Promise<
       `  [${since()} s] ${report.ok ? `healed: every invariant holds ${healedAfterMs} ms after the last fault` : `NOT HEALED within ${drill.healBoundSeconds} s`}`,
     );
 
-    const finalExitCodes = await system.stopAll();
+    const durability =
+      env instanceof ClusterDrillEnvironment
+        ? await checkPublishedEventsStored(sql, env.natsServers, env.topology.streamReplicas)
+        : undefined;
+    if (durability)
+      log(
+        `  [${since()} s] ${durability.published} published outbox rows, ${durability.missing} missing from the stream, ${durability.storedTwice} stored twice (stream R${durability.streamReplicas})`,
+      );
+    const finalExitCodes = await env.stopAll();
     const graceful = Object.values(finalExitCodes).every((code) => code === 0);
     if (!graceful) log(`  graceful stop exit codes: ${JSON.stringify(finalExitCodes)}`);
     const faultCounts: Record<string, number> = {};
     for (const f of faults.records) faultCounts[f.fault] = (faultCounts[f.fault] ?? 0) + 1;
-    const unexpectedExits = system.unexpectedExits.map((e) => ({
+    const unexpectedExits = env.unexpectedExits.map((e) => ({
       service: e.service,
       code: e.code,
       signal: e.signal,
       atSeconds: seconds(e.at - t0),
     }));
     const warnings = drillWarnings(faults.records, unexpectedExits, report.invariants);
-    const ok = report.ok && graceful;
+    const ok = report.ok && graceful && (durability?.missing ?? 0) === 0;
     for (const w of warnings) log(`  warning: ${w}`);
     return {
       drill: drill.name,
@@ -269,7 +285,10 @@ export async function runDrill(drill: Drill, options: RunOptions = {}): Promise<
       },
       deadLetters: { total: deadLetters.length, injectedPoison: bus.poisonIds.size },
       invariants: report.invariants,
-      violations: report.invariants.reduce((n, i) => n + i.violations, 0),
+      violations:
+        report.invariants.reduce((n, i) => n + i.violations, 0) + (durability?.missing ?? 0),
+      clients: await clientView(load, faults.records, t0, sql).catch(() => undefined),
+      ...(durability ? { durability } : {}),
       finalExitCodes,
       ok,
       warnings,

@@ -231,9 +231,12 @@ export class NatsCluster {
    * The stream's cluster as JetStream reports it (`$JS.API.STREAM.INFO.<stream>`): its leader and
    * each replica with whether it is current and how far behind. Asked through the running nodes in turn.
    */
-  async streamCluster(stream: string): Promise<StreamClusterInfo> {
+  async streamCluster(
+    stream: string,
+    options: { readonly exclude?: string } = {},
+  ): Promise<StreamClusterInfo> {
     const errors: string[] = [];
-    for (const node of this.nodes.filter((n) => n.running)) {
+    for (const node of this.nodes.filter((n) => n.running && n.name !== options.exclude)) {
       let nc;
       try {
         nc = await connect({ servers: node.url, timeout: 2000, maxReconnectAttempts: 0 });
