@@ -93,7 +93,7 @@ export {
   type LoggerOptions,
 } from './log/index.js';
 export { Outbox, type OutboxAddOptions, type PreparedEvent } from './outbox/index.js';
-export { buildInfo, type BuildInfo } from './packaging/index.js';
+export { buildInfo, embeddedFile, embeddedFolder, type BuildInfo } from './packaging/index.js';
 export {
   WorkloadIdentity,
   createRpcClient,
@@ -123,6 +123,10 @@ export {
   type ServiceRuntimeOptions,
   type ServiceSection,
   type Stoppable,
+  type OperatorSummary,
+  type SummarySource,
+  type TimelineEntry,
+  type TimelineSource,
 } from './runtime/index.js';
 export {
   captureTrace,

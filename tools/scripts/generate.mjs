@@ -1,6 +1,9 @@
-// Generates each contract package's TypeScript into contracts/<svc>/gen from its own proto folder.
+// Generates each contract package's TypeScript into contracts/<svc>/gen from its own proto folder,
+// then the public API's typed client (tools/client/gen) from the gateway's OpenAPI document, then
+// the operator console's build (tools/console/dist), which the gateway serves at /console.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { buildConsole } from './build-console.mjs';
 import { join } from 'node:path';
 
 const buf = join('node_modules', '.bin', 'buf');
@@ -13,3 +16,25 @@ for (const contract of readdirSync('contracts')) {
     stdio: 'inherit',
   });
 }
+
+// @orderly/client: the document the gateway serves at /openapi.json (built-in defaults), and the
+// types openapi-typescript makes of it. Committed, so a change of the API shows in the diff; users
+// (console, bench, chaos, e2e) are type-checked against them in the next step of `npm test`.
+mkdirSync(join('tools', 'client', 'gen'), { recursive: true });
+execFileSync(
+  process.execPath,
+  ['--import', 'tsx', 'tools/client/scripts/write-openapi.ts', 'tools/client/gen/openapi.json'],
+  { stdio: 'inherit' },
+);
+execFileSync(
+  process.execPath,
+  [
+    join('node_modules', 'openapi-typescript', 'bin', 'cli.js'),
+    'tools/client/gen/openapi.json',
+    '--output',
+    'tools/client/gen/schema.ts',
+    '--silent',
+  ],
+  { stdio: 'inherit' },
+);
+buildConsole();

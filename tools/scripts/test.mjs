@@ -71,6 +71,8 @@ const steps = [
   // Formatting is checked, not fixed: `npm run format` rewrites what this reports.
   ['format', 'node_modules/.bin/prettier', ['--check', '.']],
   ['typecheck', 'node_modules/.bin/tsc', ['-p', 'tsconfig.json']],
+  // The operator console (browser code: DOM types, Preact JSX) has its own project.
+  ['typecheck console', 'node_modules/.bin/tsc', ['-p', 'tools/console/tsconfig.json']],
   ['lint', 'node_modules/.bin/eslint', ['.', '--max-warnings=0']],
 ];
 if (existsSync('tools/guard/bin/orderly-guard.mjs')) {

@@ -216,6 +216,11 @@ export const platformConfigSchema = z
       trustRefreshMinIntervalMs: configValue.durationMs(),
       /** Workloads allowed to use the admin endpoints of the operator port (dead-letter list and redrive). */
       adminCallers: reloadable(z.array(workloadName)),
+      /**
+       * Workloads allowed on the console's part of the operator port (health figures, dead letters and
+       * their redrive, timelines, summaries; not heap snapshots or profiles): the gateway, for admins.
+       */
+      consoleCallers: reloadable(z.array(workloadName)),
     }),
     embedded: z.strictObject({
       postgresPort: configValue.port(),

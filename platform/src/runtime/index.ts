@@ -1,3 +1,9 @@
 export * from './service-runtime.js';
 export * from './run-main.js';
 export * from './define-service.js';
+export type {
+  OperatorSummary,
+  SummarySource,
+  TimelineEntry,
+  TimelineSource,
+} from './console-endpoints.js';

@@ -6,6 +6,7 @@ import { findAppError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import { callerNotAllowed, type WorkloadIdentity } from '../rpc/index.js';
 import type { Telemetry } from '../telemetry/index.js';
+import { answerConsole, isConsoleRoute, type ConsoleSources } from './console-endpoints.js';
 import { sendHealth, sendJson } from './json-answers.js';
 import type { ServiceRuntimeOptions } from './service-options.js';
 
@@ -18,6 +19,8 @@ export interface OperatorService {
   /** `workloadIdentity.adminCallers` (the workloads allowed on `/admin/*`) is read at each request. */
   readonly live: LiveConfig<unknown>;
   readonly log: Logger;
+  /** Read by `/admin/timeline/*` and `/admin/summary` (console-endpoints.ts). */
+  readonly consoleSources: ConsoleSources;
 }
 
 export interface OperatorEndpoints {
@@ -78,8 +81,12 @@ async function answerAdmin(
 ): Promise<void> {
   try {
     const caller = await service.identity.verify(req.headers.authorization);
-    if (!service.live.platform.workloadIdentity.adminCallers.includes(caller))
-      throw callerNotAllowed(caller, `${req.method ?? ''} ${path}`);
+    const { adminCallers, consoleCallers } = service.live.platform.workloadIdentity;
+    const query = new URLSearchParams(req.url?.split('?')[1] ?? '');
+    const allowed =
+      adminCallers.includes(caller) ||
+      (consoleCallers.includes(caller) && isConsoleRoute(req.method ?? '', path, query));
+    if (!allowed) throw callerNotAllowed(caller, `${req.method ?? ''} ${path}`);
   } catch (error) {
     const appError = findAppError(error);
     const status = appError?.kind === 'forbidden' ? 403 : 401;
@@ -92,6 +99,8 @@ async function answerAdmin(
   }
   if (path.startsWith('/admin/dead-letters') && bus)
     return answerDeadLetters(bus, service.log, path, req, res);
+  const { defaultTimeoutMs } = service.live.platform.rpc;
+  if (answerConsole(service.consoleSources, service.log, defaultTimeoutMs, path, req, res)) return;
   sendJson(res, 404, {
     error: { code: 'ROUTE_NOT_FOUND', message: `no route ${req.method ?? ''} ${path}` },
   });

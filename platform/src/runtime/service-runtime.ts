@@ -19,6 +19,7 @@ import { closeFrontDoor, serveService, type RequestHandler } from './front-door.
 import { sendJson } from './json-answers.js';
 import { ServiceMessaging } from './messaging.js';
 import { openOperatorEndpoints, type OperatorEndpoints } from './operator-endpoints.js';
+import { ConsoleSources, type SummarySource, type TimelineSource } from './console-endpoints.js';
 import { configDetails, sendReadiness, type ReadinessCheck } from './readiness.js';
 import { Scheduler } from './scheduler.js';
 import type { ServiceRuntimeOptions } from './service-options.js';
@@ -44,6 +45,8 @@ export class ServiceRuntime {
   readonly faults: FaultInjector;
   /** Signs this service's calls to others and checks the callers of its own RPCs and admin endpoints. */
   readonly identity: WorkloadIdentity;
+  /** What `/admin/timeline/*` and `/admin/summary` on the operator port answer (the console's). */
+  readonly consoleSources = new ConsoleSources();
   private readonly scheduler: Scheduler;
   private readonly messaging: ServiceMessaging;
   private readonly stopObservingConfig: () => void;
@@ -145,6 +148,19 @@ export class ServiceRuntime {
     options: { readonly runBeforeConsumers?: boolean } = {},
   ): void {
     this.scheduler.every(name, intervalMs, run, options);
+  }
+
+  /**
+   * What this service's data says about an id (an order id), for the operator console: served at
+   * `GET /admin/timeline/<id>` on the operator port, gathered by the gateway's console routes.
+   */
+  timeline(source: TimelineSource): void {
+    this.consoleSources.addTimeline(source);
+  }
+
+  /** A few named figures for the operator console (`GET /admin/summary` on the operator port). */
+  summary(source: SummarySource): void {
+    this.consoleSources.addSummary(source);
   }
 
   /** Adds a check to `/readyz`. */

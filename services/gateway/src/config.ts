@@ -6,6 +6,11 @@ const rateLimitSchema = z.strictObject({
   perMinute: configValue.positiveInt(),
 });
 
+/** A browser origin: scheme, host and optional port, nothing after (`https://shop.example.com`). */
+const originSchema = z
+  .string()
+  .regex(/^https?:\/\/[^/?#\s]+$/, 'an origin: http(s)://host[:port], without a path');
+
 /** `services.gateway` in config/default.yaml: every address, budget and limit of the public API. */
 export const gatewayConfigSchema = z.strictObject({
   host: z.string().min(1),
@@ -60,6 +65,26 @@ export const gatewayConfigSchema = z.strictObject({
     login: reloadable(rateLimitSchema),
     loginAccount: reloadable(rateLimitSchema),
     maxTrackedKeys: configValue.positiveInt(),
+  }),
+  /** Browsers on these origins may call the API (CORS); none when empty. */
+  cors: z.strictObject({
+    allowedOrigins: reloadable(z.array(originSchema)),
+    /** How long a browser may keep a preflight's answer (Access-Control-Max-Age). */
+    maxAgeSeconds: reloadable(configValue.nonNegativeInt()),
+  }),
+  /** The operator console at /console (admin role only) and the routes it reads. */
+  operatorConsole: z.strictObject({
+    /**
+     * Each service's operator port by service name (`order: http://order:9081`). A service not
+     * named here is reached on its own section's host and operatorPort.
+     */
+    operatorUrls: reloadable(z.record(z.string(), configValue.url())),
+    /** The service whose operator port lists and redrives the dead letters (any service on the bus). */
+    deadLettersFrom: reloadable(z.string().min(1)),
+    /** How often the console asks for fresh figures. */
+    refreshIntervalMs: reloadable(configValue.positiveInt()),
+    /** Feature-flag changes the gateway remembers for the console's audit trail. */
+    flagChangesKept: configValue.positiveInt(),
   }),
 });
 

@@ -14,6 +14,8 @@ import { OrderIntakeBatcher } from './entry-points/orders/order-intake-batcher.j
 import { buildHttpApp } from './entry-points/http/http-app.js';
 import { orderServiceAdmission } from './entry-points/http/upstream-admission.js';
 import { TokenBuckets } from './entry-points/http/rate-limiter.js';
+import { FlagHistory } from './entry-points/console/flag-history.js';
+import { OperatorPorts } from './entry-points/console/operator-ports.js';
 
 export { gatewayConfigSchema, type GatewayConfig } from './config.js';
 
@@ -104,6 +106,12 @@ export const gatewayService = defineService({
     const orderAdmission = orderServiceAdmission(() => live.service);
     // And so must the batches of PlaceOrder calls being gathered.
     const orderIntake = new OrderIntakeBatcher(orderClient, () => live.service.orderIntakeBatch);
+    // The console's reach into the services and its flag audit trail outlive the swaps too.
+    const operatorPorts = new OperatorPorts(runtime.identity, () => ({
+      platform: live.platform,
+      operatorConsole: live.service.operatorConsole,
+    }));
+    const flagHistory = new FlagHistory(runtime.flags, service.operatorConsole.flagChangesKept);
     const build = () =>
       buildHttpApp({
         config: live.service,
@@ -117,6 +125,8 @@ export const gatewayService = defineService({
         orderAdmission,
         orderIntake,
         flags: runtime.flags,
+        operatorPorts,
+        flagHistory,
       });
     let app = await build();
     live.onChange((changed) => {

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { defineService } from '@orderly/platform';
 import { checkSagaTimeouts, inventoryConfigSchema } from './config.js';
+import { reservationTimeline } from './data-access/console-queries.js';
 import { seedDemoCatalogAtStart } from './entry-points/demo-catalog-seeding.js';
 import { inventoryRpc } from './entry-points/inventory-rpc.js';
 import {
@@ -33,6 +34,7 @@ export const inventoryService = defineService({
     // A LiveConfig makes the reloadable keys follow the file: they are read from `live` when used.
     if (live.service.seedDemoCatalog)
       await seedDemoCatalogAtStart({ db: runtime.db, log: runtime.log, clock });
+    runtime.timeline((orderId, signal) => reservationTimeline(runtime.db, orderId, signal));
     runtime.routes(
       inventoryRpc({
         db: runtime.db,

@@ -5,6 +5,7 @@ import { notificationConfigSchema, type NotificationConfig } from './config.js';
 import type { Sender } from './domain/sender.js';
 import { FileSender } from './data-access/file-sender.js';
 import { orderOutcomesHandlers } from './entry-points/order-outcomes-consumer.js';
+import { notificationTimeline } from './data-access/console-queries.js';
 
 export { notificationConfigSchema, type NotificationConfig } from './config.js';
 
@@ -41,5 +42,6 @@ export const notificationService = defineService({
       // and applied again event by event repeats no line.
       { batched: true },
     );
+    runtime.timeline((orderId, signal) => notificationTimeline(runtime.db, orderId, signal));
   },
 });

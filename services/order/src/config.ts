@@ -32,6 +32,8 @@ export const orderConfigSchema = z.strictObject({
   openSagaCountIntervalMs: reloadable(configValue.positiveInt()),
   /** While no saga is open and none was placed here, the count runs only this often (other replicas' orders). */
   idleBacklogRecheckMs: reloadable(configValue.positiveInt()),
+  /** The operator console's order mix counts the orders placed this long ago at most. */
+  consoleSummaryWindowMs: reloadable(configValue.positiveInt()),
 });
 
 export type OrderConfig = z.output<typeof orderConfigSchema>;

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { defineService } from '@orderly/platform';
 import { orderConfigSchema } from './config.js';
 import { orderDeps } from './data-access/order-store.js';
+import { orderSummary, orderTimeline } from './data-access/console-queries.js';
 import { orderMetrics } from './entry-points/order-metrics.js';
 import { orderRpcRoutes } from './entry-points/order-rpc.js';
 import { SagaBacklogMonitor } from './entry-points/saga-backlog.js';
@@ -35,6 +36,11 @@ export const orderService = defineService({
       () => live.service.openSagaCountIntervalMs,
       () => backlog.count(),
     );
+    runtime.timeline((orderId, signal) => orderTimeline(runtime.db, orderId, signal));
+    runtime.summary(async (signal) => ({
+      ...(await orderSummary(runtime.db, live.service.consoleSummaryWindowMs, signal)),
+      openSagas: backlog.current.open,
+    }));
     runtime.routes(
       orderRpcRoutes(deps, {
         log: runtime.log,

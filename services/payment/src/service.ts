@@ -7,6 +7,7 @@ import { SimulatedPaymentProviderV2 } from './data-access/simulated-provider-v2.
 import { FlagRoutedPaymentProvider } from './data-access/flag-routed-provider.js';
 import { orderCancellationsHandlers } from './entry-points/order-cancellations-consumer.js';
 import { paymentRequestsHandlers } from './entry-points/payment-requests-consumer.js';
+import { paymentTimeline } from './data-access/console-queries.js';
 
 export { paymentConfigSchema, type PaymentConfig } from './config.js';
 
@@ -53,5 +54,6 @@ export const paymentService = defineService({
     runtime.consume(paymentSubscriptions.refunds, orderCancellationsHandlers(deps), {
       batched: true,
     });
+    runtime.timeline((orderId, signal) => paymentTimeline(runtime.db, orderId, signal));
   },
 });

@@ -1,4 +1,5 @@
 import { fastify, type FastifyInstance } from 'fastify';
+import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import type { Client } from '@connectrpc/connect';
 import type { IdentityService } from '@orderly/identity-contract/identity_service';
@@ -9,6 +10,10 @@ import type { GatewayConfig } from '../../config.js';
 import type { AccessTokenVerifier } from '../auth/access-token-verifier.js';
 import { registerAdminRoutes } from '../admin/admin-routes.js';
 import { registerAuthRoutes } from '../auth/auth-routes.js';
+import { registerConsoleRoutes } from '../console/console-routes.js';
+import type { FlagHistory } from '../console/flag-history.js';
+import type { OperatorPorts } from '../console/operator-ports.js';
+import { registerWebRoutes } from '../web/web-routes.js';
 import { sendError, sendNotFound } from './http-errors.js';
 import { OrderIntakeBatcher } from '../orders/order-intake-batcher.js';
 import { registerOrdersRoutes } from '../orders/orders-routes.js';
@@ -34,6 +39,10 @@ export interface HttpAppDeps {
   readonly orderIntake?: OrderIntakeBatcher;
   /** Runtime decisions (e.g. `order-max-lines`). */
   readonly flags?: Flags;
+  /** The services' operator ports, for the console's routes; without it they answer 503. */
+  readonly operatorPorts?: OperatorPorts;
+  /** Flag changes seen since start (the console's audit trail); shared across app rebuilds. */
+  readonly flagHistory?: FlagHistory;
 }
 
 /**
@@ -53,6 +62,8 @@ export async function buildHttpApp({
   orderAdmission = orderServiceAdmission(() => config),
   orderIntake = new OrderIntakeBatcher(orderClient, () => config.orderIntakeBatch),
   flags,
+  operatorPorts,
+  flagHistory,
 }: HttpAppDeps): Promise<FastifyInstance> {
   const app = fastify({
     logger: false,
@@ -80,6 +91,16 @@ export async function buildHttpApp({
     done();
   });
   app.addHook('onRequest', startDeadline(config.requestTimeoutMs));
+  // Before the security hooks: a preflight (OPTIONS) is answered here, without a token. An origin
+  // not listed gets no Access-Control-* headers, so the browser refuses the response.
+  await app.register(cors, {
+    origin: config.cors.allowedOrigins.length > 0 ? [...config.cors.allowedOrigins] : false,
+    methods: ['GET', 'POST'],
+    allowedHeaders: ['authorization', 'content-type', 'idempotency-key'],
+    exposedHeaders: ['idempotent-replayed', 'ratelimit', 'ratelimit-policy', 'retry-after'],
+    maxAge: config.cors.maxAgeSeconds,
+    strictPreflight: true,
+  });
   registerRequestSecurity(app, { verifier, buckets, limits: config.rateLimits });
   app.addHook('onResponse', (request, reply, done) => {
     log.info(
@@ -119,6 +140,11 @@ export async function buildHttpApp({
         },
         { name: 'products', description: 'The catalog.' },
         { name: 'admin', description: 'Catalog, stock and signing keys (admin role).' },
+        {
+          name: 'console',
+          description:
+            'What the operator console at /console reads: health, timelines, dead letters, flags (admin role).',
+        },
       ],
       components: {
         securitySchemes: {
@@ -152,6 +178,9 @@ export async function buildHttpApp({
     identityClient,
     onKeysRotated: () => verifier.refresh(),
   });
+  if (operatorPorts)
+    registerConsoleRoutes(app, { config, orderClient, operatorPorts, flags, flagHistory });
+  registerWebRoutes(app);
   app.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () =>
     Promise.resolve(app.swagger()),
   );
