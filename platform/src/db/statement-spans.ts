@@ -41,7 +41,8 @@ export class StatementSpans {
 
   /**
    * Runs `work`, which sends `text`, inside the statement's span. `fixedText`: the text is one of
-   * the service's fixed statements (its values are parameters), so its summary is worth keeping.
+   * the service's fixed statements (its values are parameters); otherwise values may be written in
+   * it as literals.
    */
   run<T>(text: string, fixedText: boolean, work: () => Promise<T>): Promise<T> {
     const parent = context.active();
@@ -70,9 +71,15 @@ export class StatementSpans {
     );
   }
 
-  /** The span's attributes for `text`, remembered for the fixed texts a service sends again and again. */
+  /**
+   * The span's attributes for `text`, remembered for the statements a service sends again and
+   * again. A text with values written into it (the inbox rows sent with BEGIN, escaped literals) is
+   * remembered by its shape, its literals emptied: the summary never depends on a literal, and the
+   * value itself is not kept.
+   */
   private attributes(text: string, fixedText: boolean): Attributes {
-    const known = fixedText ? this.summaries.get(text) : undefined;
+    const key = fixedText ? text : text.replace(quotedLiterals, "''");
+    const known = this.summaries.get(key);
     if (known) return known;
     const { summary, operation, collection } = summarizeStatement(text);
     const attributes: Attributes = {
@@ -81,12 +88,14 @@ export class StatementSpans {
       ...(operation === undefined ? {} : { 'db.operation.name': operation }),
       ...(collection === undefined ? {} : { 'db.collection.name': collection }),
     };
-    // Texts built with values in them (the inbox rows sent with BEGIN) are never kept; the bound
-    // keeps code that builds many texts from growing the map.
-    if (fixedText && this.summaries.size < this.maxSummaries) this.summaries.set(text, attributes);
+    // Bounded, so code that builds many different texts cannot grow the map.
+    if (this.summaries.size < this.maxSummaries) this.summaries.set(key, attributes);
     return attributes;
   }
 }
+
+/** Standard SQL string literals, quotes doubled inside (what pg.escapeLiteral writes). */
+const quotedLiterals = /'(?:[^']|'')*'/g;
 
 /** The SQLSTATE of an error PostgreSQL answered (node-postgres' DatabaseError), else undefined. */
 export function postgresErrorState(error: unknown): string | undefined {

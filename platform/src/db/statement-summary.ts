@@ -217,60 +217,82 @@ const isKeyword = (upper: string) => keywords.has(upper);
  * Words (identifiers and keywords, `schema.table` and `"quoted"` as one word), parentheses and
  * statement ends; everything else (literals, numbers, `$1`, operators) is `other` and carries no text.
  */
+const open: Token = { kind: 'open' };
+const close: Token = { kind: 'close' };
+const comma: Token = { kind: 'comma' };
+const end: Token = { kind: 'end' };
+const other: Token = { kind: 'other' };
+const identifierPattern = /[A-Za-z_][A-Za-z0-9_$]*/y;
+const dollarTagPattern = /\$[A-Za-z_]?[A-Za-z0-9_]*\$/y;
+const isIdentifierStart = (code: number) =>
+  (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95;
+const isDigit = (code: number) => code >= 48 && code <= 57;
+
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
   let i = 0;
   const length = text.length;
   while (i < length) {
-    const c = text[i]!;
-    if (c === ' ' || c === '\n' || c === '\t' || c === '\r') {
+    const c = text.charCodeAt(i);
+    const next = text.charCodeAt(i + 1);
+    if (c === 32 || c === 10 || c === 9 || c === 13) {
       i++;
-    } else if (c === '-' && text[i + 1] === '-') {
-      const end = text.indexOf('\n', i);
-      i = end < 0 ? length : end + 1;
-    } else if (c === '/' && text[i + 1] === '*') {
-      const end = text.indexOf('*/', i + 2);
-      i = end < 0 ? length : end + 2;
-    } else if (c === "'") {
+    } else if (c === 45 && next === 45) {
+      // -- comment
+      const lineEnd = text.indexOf('\n', i);
+      i = lineEnd < 0 ? length : lineEnd + 1;
+    } else if (c === 47 && next === 42) {
+      // /* comment */
+      const commentEnd = text.indexOf('*/', i + 2);
+      i = commentEnd < 0 ? length : commentEnd + 2;
+    } else if (c === 39) {
       i = skipQuoted(text, i, "'");
-      tokens.push({ kind: 'other' });
-    } else if (c === '$' && /^\$[A-Za-z_]?[A-Za-z0-9_]*\$/.test(text.slice(i, i + 64))) {
-      const tag = /^\$[A-Za-z_]?[A-Za-z0-9_]*\$/.exec(text.slice(i, i + 64))![0];
-      const end = text.indexOf(tag, i + tag.length);
-      i = end < 0 ? length : end + tag.length;
-      tokens.push({ kind: 'other' });
-    } else if (c === '(') {
-      tokens.push({ kind: 'open' });
+      tokens.push(other);
+    } else if (c === 36 && !isDigit(next)) {
+      // $tag$ … $tag$ (a $1 parameter is `other` below)
+      dollarTagPattern.lastIndex = i;
+      const tag = dollarTagPattern.exec(text)?.[0];
+      if (tag === undefined) {
+        i++;
+      } else {
+        const bodyEnd = text.indexOf(tag, i + tag.length);
+        i = bodyEnd < 0 ? length : bodyEnd + tag.length;
+      }
+      tokens.push(other);
+    } else if (c === 40) {
+      tokens.push(open);
       i++;
-    } else if (c === ')') {
-      tokens.push({ kind: 'close' });
+    } else if (c === 41) {
+      tokens.push(close);
       i++;
-    } else if (c === ';') {
-      tokens.push({ kind: 'end' });
+    } else if (c === 59) {
+      tokens.push(end);
       i++;
-    } else if (c === ',') {
-      tokens.push({ kind: 'comma' });
+    } else if (c === 44) {
+      tokens.push(comma);
       i++;
-    } else if (c === '"' || /[A-Za-z_]/.test(c)) {
-      // E'…' and B'…'/X'…' literals start like a word.
-      if (/[EeBbXxUu]/.test(c) && text[i + 1] === "'") {
+    } else if (c === 34 || isIdentifierStart(c)) {
+      // E'…', B'…', X'…' and U&'…' literals start like a word.
+      if (next === 39 && /[EeBbXxUu]/.test(text[i]!)) {
         i = skipQuoted(text, i + 1, "'");
-        tokens.push({ kind: 'other' });
+        tokens.push(other);
         continue;
       }
       let word = '';
       for (;;) {
-        if (text[i] === '"') {
-          const end = skipQuoted(text, i, '"');
-          word += text.slice(i, end);
-          i = end;
+        if (text.charCodeAt(i) === 34) {
+          const quoteEnd = skipQuoted(text, i, '"');
+          word += text.slice(i, quoteEnd);
+          i = quoteEnd;
         } else {
-          const match = /^[A-Za-z_][A-Za-z0-9_$]*/.exec(text.slice(i, i + 128));
+          identifierPattern.lastIndex = i;
+          const match = identifierPattern.exec(text);
           if (!match) break;
           word += match[0];
           i += match[0].length;
         }
-        if (text[i] === '.' && (text[i + 1] === '"' || /[A-Za-z_]/.test(text[i + 1] ?? ''))) {
+        const after = text.charCodeAt(i + 1);
+        if (text.charCodeAt(i) === 46 && (after === 34 || isIdentifierStart(after))) {
           word += '.';
           i++;
           continue;
@@ -279,11 +301,15 @@ function tokenize(text: string): Token[] {
       }
       tokens.push({ kind: 'word', text: word });
     } else {
-      // Numbers, parameters ($1), operators, casts (::), commas: nothing a summary names.
-      let j = i + 1;
-      while (j < length && /[0-9A-Za-z_.]/.test(text[j]!) && /[0-9$.]/.test(c)) j++;
-      i = j;
-      tokens.push({ kind: 'other' });
+      // Numbers, parameters ($1), operators, casts (::): nothing a summary names.
+      i++;
+      if (isDigit(c) || c === 36 || c === 46)
+        while (i < length) {
+          const d = text.charCodeAt(i);
+          if (!(isDigit(d) || isIdentifierStart(d) || d === 46)) break;
+          i++;
+        }
+      tokens.push(other);
     }
   }
   return tokens;
