@@ -51,7 +51,7 @@ export const needsPostgresOrNats = [
 ];
 const e2e = ['test/e2e/**/*.test.ts'];
 const deploy = ['test/deploy/**/*.test.ts'];
-const drill = [
+export const drill = [
   'tools/chaos/test/short-drill.test.ts',
   'tools/chaos/test/cluster-drill.test.ts',
   'tools/chaos/test/nats-cluster.test.ts',

@@ -1,10 +1,11 @@
 import { existsSync, globSync, readFileSync } from 'node:fs';
 import { expect, test } from 'vitest';
-import { needsPostgresOrNats } from '../../vitest.config.js';
+import { drill, needsPostgresOrNats } from '../../vitest.config.js';
 
 /**
  * `npm run test:unit` promises tests that need no PostgreSQL or NATS. A test that starts a service
- * with a database, a test database or a NATS bus belongs in vitest.config.ts's needsPostgresOrNats.
+ * with a database, a test database or a NATS bus belongs in vitest.config.ts's needsPostgresOrNats
+ * (or, when it starts its own servers, in its drill list).
  */
 const root = new URL('../../', import.meta.url);
 const usesPostgresOrNats =
@@ -20,7 +21,7 @@ test('when a test outside needsPostgresOrNats is read, then it starts no Postgre
   ).filter(
     (file) =>
       !needsPostgresOrNats.includes(file) &&
-      !file.includes('short-drill') &&
+      !drill.includes(file) &&
       file !== 'test/repo/test-projects.test.ts',
   );
 
