@@ -66,6 +66,39 @@ export const traceCommand = defineCommand({
   version: orderlyVersion,
 });
 
+export const mapCommand = defineCommand({
+  name: `orderly map`,
+  summary:
+    "prints the service map of exported spans: calls, errors and p99 per edge, and an order's critical path.",
+  synopsis: '--spans <file> [--spans <file> ...] [--order <orderId>] [--format text|mermaid]',
+  options: {
+    spans: {
+      type: 'string',
+      multiple: true,
+      value: 'file',
+      description:
+        'OTLP JSON spans (telemetry.spanFile, or a Collector file exporter); repeatable (required)',
+    },
+    order: {
+      type: 'string',
+      value: 'orderId',
+      description:
+        "highlight the critical path of this order's slowest trace (spans with order.id)",
+    },
+    format: { type: 'string', value: 'text|mermaid', description: 'text (default) or mermaid' },
+  },
+  notes:
+    'Edges: HTTP and RPC client → server, publish producer → [subject], consume [subject] → consumer,\n' +
+    'SQL service → database. Spans come from telemetry.spanFile: ORDERLY_TELEMETRY__SPAN_FILE=spans.jsonl\n' +
+    'npm start writes .orderly/spans.jsonl. Reads files only. Exit code 1 when a file is unreadable,\n' +
+    'holds no spans, or no span names the --order.',
+  examples: [
+    'npm run orderly -- map --spans .orderly/spans.jsonl --order <orderId>',
+    'npm run orderly -- map --spans .orderly/spans.jsonl --format mermaid > map.mmd',
+  ],
+  version: orderlyVersion,
+});
+
 const identityUrl = {
   type: 'string',
   value: 'url',
@@ -189,6 +222,10 @@ export const orderlyProgram: Program = {
     trace: {
       spec: traceCommand,
       run: async (argv, io) => (await import('./trace-command.js')).runTraceCommand(argv, io),
+    },
+    map: {
+      spec: mapCommand,
+      run: async (argv, io) => (await import('./map-command.js')).runMapCommand(argv, io),
     },
     keys: {
       rotate: {
