@@ -8,6 +8,12 @@ import { formatJson } from './report/json-formatter.ts';
 import { formatSarif } from './report/sarif-formatter.ts';
 import { formatText } from './report/text-formatter.ts';
 import { ruleCatalog } from './rule-catalog.ts';
+import { SpanReadError, readSpans } from './traces/otlp-spans.ts';
+import {
+  findSyncCallChains,
+  formatTraceCheckJson,
+  formatTraceCheckText,
+} from './traces/sync-call-chains.ts';
 
 export const version = '0.1.0';
 
@@ -16,9 +22,14 @@ const usage = `orderly-guard ${version}: architecture guardrails for TypeScript 
 Usage:
   orderly-guard check [path] [--format text|json|sarif] [--output file] [--config file] [--rule id]...
   orderly-guard contracts [path] [--against ref] [--base-branch main] [--format text|json] [--config file]
+  orderly-guard traces <spans.jsonl>... [--ignore <operation|service>]... [--format text|json]
   orderly-guard rules
 
-Exit codes: 0 clean, 1 findings at/above the configured severity (or breaking/lint issues), 2 usage or config error.
+Exit codes: 0 clean, 1 findings at/above the configured severity (or breaking/lint issues; for traces:
+a request or message handler waited on two or more synchronous calls in sequence), 2 usage or config error.
+
+traces reads exported spans (OTLP JSON: the Collector's file exporter, one document per line) and
+reports no-sync-call-chain as it happened at runtime.
 
 Rules:
 ${ruleIds.map((id) => `  ${id.padEnd(24)}${ruleCatalog[id].summary}`).join('\n')}`;
@@ -32,6 +43,8 @@ export function main(argv: string[]): number {
         return runCheck(rest);
       case 'contracts':
         return runContracts(rest);
+      case 'traces':
+        return runTraces(rest);
       case 'rules':
         process.stdout.write(`${usage.slice(usage.indexOf('Rules:'))}\n`);
         return 0;
@@ -135,4 +148,33 @@ function runContracts(args: string[]): number {
   process.stdout.write(`${output}\n`);
   if (report.error) return 2;
   return report.ok ? 0 : 1;
+}
+
+function runTraces(args: string[]): number {
+  const { values, positionals } = parse(() =>
+    parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        ignore: { type: 'string', multiple: true },
+        format: { type: 'string', default: 'text' },
+      },
+    }),
+  );
+  if (positionals.length === 0) throw new UsageError('traces needs a span file (OTLP JSON)');
+  if (values.format !== 'text' && values.format !== 'json')
+    throw new UsageError(`--format must be text or json, not '${values.format}'`);
+  let spans;
+  try {
+    spans = readSpans(positionals);
+  } catch (error) {
+    if (error instanceof SpanReadError) throw new UsageError(error.message, { cause: error });
+    throw error;
+  }
+  const check = findSyncCallChains(spans, { ignore: values.ignore ?? [] });
+  const output =
+    values.format === 'json' ? formatTraceCheckJson(check) : formatTraceCheckText(check);
+  process.stdout.write(`${output}\n`);
+  return check.chains.length > 0 ? 1 : 0;
 }

@@ -5,3 +5,10 @@ export type { Finding, RuleId, Severity } from './finding.ts';
 export { formatText } from './report/text-formatter.ts';
 export { formatJson } from './report/json-formatter.ts';
 export { formatSarif } from './report/sarif-formatter.ts';
+export { readSpans, type Span } from './traces/otlp-spans.ts';
+export {
+  findSyncCallChains,
+  type CallChain,
+  type SyncCall,
+  type TraceCheck,
+} from './traces/sync-call-chains.ts';
