@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { orderlyClient } from '@orderly/client';
 
 /**
  * How the load generator says who the customer is. Until the identity service exists the gateway
@@ -28,74 +29,52 @@ export function customerIdHeaders(users: number, prefix: string): AuthHeaders {
 /** How long registering and logging in may wait out a gateway's login rate limit (429 + Retry-After). */
 const rateLimitedForAtMostMs = 10 * 60_000;
 
-async function postJson(
-  url: string,
-  body: unknown,
-  timeoutMs: number,
-): Promise<{ status: number; json: Record<string, unknown> }> {
+/** Repeats `call` while the gateway answers 429 (a running system keeps its login limits), as told. */
+async function waitingOutRateLimits<T extends { response: Response }>(
+  call: () => Promise<T>,
+): Promise<T> {
   const giveUpAt = Date.now() + rateLimitedForAtMostMs;
-  let response: Response;
   for (;;) {
-    response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    if (response.status !== 429 || Date.now() > giveUpAt) break;
-    // a running system keeps its login limits (a few per minute per address): wait as told
-    await response.body?.cancel();
-    const retryAfterS = Number(response.headers.get('retry-after'));
+    const answer = await call();
+    if (answer.response.status !== 429 || Date.now() > giveUpAt) return answer;
+    const retryAfterS = Number(answer.response.headers.get('retry-after'));
     await new Promise((r) =>
       setTimeout(r, Number.isFinite(retryAfterS) && retryAfterS > 0 ? retryAfterS * 1000 : 1000),
     );
   }
-  const text = await response.text();
-  let json: Record<string, unknown> = {};
-  try {
-    json = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    // not JSON: keep the status
-  }
-  return { status: response.status, json };
 }
 
-function findToken(json: Record<string, unknown>): string | undefined {
-  for (const key of ['accessToken', 'access_token', 'token', 'idToken']) {
-    const value = json[key];
-    if (typeof value === 'string' && value) return value;
-  }
-  for (const value of Object.values(json)) {
-    if (value && typeof value === 'object') {
-      const nested = findToken(value as Record<string, unknown>);
-      if (nested) return nested;
-    }
-  }
-  return undefined;
-}
-
-/** Registers and logs in `users` users through the gateway; their bearer tokens. */
+/**
+ * Registers and logs in `users` users through the gateway; their bearer tokens. Through the typed
+ * client (@orderly/client), like every other caller of the public API. The load itself is not: the
+ * workers write prepared HTTP/1.1 requests on raw sockets (loadgen/), because building a Request,
+ * serializing JSON and running middleware per order would spend the bench's CPU on the client, on
+ * the same two cores as the system it measures.
+ */
 export async function bearerHeaders(
   gatewayUrl: string,
   users: number,
   prefix: string,
   timeoutMs: number,
 ): Promise<AuthHeaders> {
+  const api = orderlyClient({ baseUrl: gatewayUrl });
   const headers: string[] = [];
   const password = `bench-${prefix}-Passw0rd!`;
   for (let i = 0; i < users; i++) {
     const email = `${prefix}-${i}@bench.example.com`;
-    const credentials = { email, password };
-    const registered = await postJson(`${gatewayUrl}/v1/auth/register`, credentials, timeoutMs);
-    if (registered.status >= 400 && registered.status !== 409) {
-      throw new Error(`register answered ${registered.status}: ${JSON.stringify(registered.json)}`);
-    }
-    const login = await postJson(`${gatewayUrl}/v1/auth/login`, credentials, timeoutMs);
-    const token = findToken(login.json) ?? findToken(registered.json);
-    if (!token && login.status >= 400)
-      throw new Error(`login answered ${login.status}: ${JSON.stringify(login.json)}`);
-    if (!token) throw new Error('no token in the register/login answers');
-    headers.push(`Authorization: Bearer ${token}\r\n`);
+    const credentials = { body: { email, password } };
+    const registered = await waitingOutRateLimits(() =>
+      api.POST('/v1/auth/register', { ...credentials, signal: AbortSignal.timeout(timeoutMs) }),
+    );
+    const { status } = registered.response;
+    if (status >= 400 && status !== 409)
+      throw new Error(`register answered ${status}: ${JSON.stringify(registered.error)}`);
+    const login = await waitingOutRateLimits(() =>
+      api.POST('/v1/auth/login', { ...credentials, signal: AbortSignal.timeout(timeoutMs) }),
+    );
+    if (!login.data)
+      throw new Error(`login answered ${login.response.status}: ${JSON.stringify(login.error)}`);
+    headers.push(`Authorization: Bearer ${login.data.accessToken}\r\n`);
   }
   return {
     kind: 'bearer',

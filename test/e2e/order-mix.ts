@@ -1,3 +1,4 @@
+import { orderlyClient } from '@orderly/client';
 import { createRpcClient, type RpcClientOptions } from '@orderly/platform';
 import { InventoryService } from '@orderly/inventory-contract/inventory_service';
 import { e2eAdmin, logIn, placeOrder, withConcurrency } from './system-harness.js';
@@ -36,23 +37,26 @@ export async function createCatalogAsAdmin(
   admin: { email: string; password: string } = e2eAdmin,
 ): Promise<Record<string, number>> {
   const token = await logIn(gatewayUrl, admin);
-  const post = async (path: string, body: unknown) => {
-    const response = await fetch(`${gatewayUrl}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(15_000),
-    });
+  const api = orderlyClient({ baseUrl: gatewayUrl, token: () => token });
+  const check = ({ response, error }: { response: Response; error?: unknown }, what: string) => {
     if (response.status !== 200)
-      throw new Error(`${path} answered ${response.status} ${await response.text()}`);
+      throw new Error(`${what} answered ${response.status} ${JSON.stringify(error)}`);
   };
+  const signal = () => AbortSignal.timeout(15_000);
   for (const product of [plenty, scarce]) {
-    await post('/v1/admin/products', {
-      sku: product.sku,
-      name: product.name,
-      priceCents: Number(product.priceCents),
-    });
-    await post('/v1/admin/stock', { sku: product.sku, delta: product.stock });
+    const { sku, name } = product;
+    const priceCents = Number(product.priceCents);
+    check(
+      await api.POST('/v1/admin/products', { body: { sku, name, priceCents }, signal: signal() }),
+      '/v1/admin/products',
+    );
+    check(
+      await api.POST('/v1/admin/stock', {
+        body: { sku, delta: product.stock },
+        signal: signal(),
+      }),
+      '/v1/admin/stock',
+    );
   }
   return { [plenty.sku]: plenty.stock, [scarce.sku]: scarce.stock };
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { orderlyClient } from '@orderly/client';
 import {
   dropTestDatabase,
   freePort,
@@ -340,32 +341,21 @@ export function e2eSecurityEnv(): Record<string, string> {
   return env;
 }
 
-async function postJson(
-  url: string,
-  body: unknown,
-  headers: Record<string, string> = {},
-): Promise<Response> {
-  return fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(15_000),
-  });
-}
-
 /** Logs in through the gateway; returns the access token. */
 export async function logIn(
   gatewayUrl: string,
   credentials: { email: string; password: string },
 ): Promise<string> {
-  const response = await postJson(`${gatewayUrl}/v1/auth/login`, credentials);
-  const body = (await response.json()) as { accessToken?: string; error?: unknown };
-  if (response.status !== 200 || !body.accessToken) {
+  const { data, error, response } = await orderlyClient({ baseUrl: gatewayUrl }).POST(
+    '/v1/auth/login',
+    { body: credentials, signal: AbortSignal.timeout(15_000) },
+  );
+  if (response.status !== 200 || !data) {
     throw new Error(
-      `login of ${credentials.email} answered ${response.status} ${JSON.stringify(body.error)}`,
+      `login of ${credentials.email} answered ${response.status} ${JSON.stringify(error)}`,
     );
   }
-  return body.accessToken;
+  return data.accessToken;
 }
 
 const tokens = new Map<string, Promise<string>>();
@@ -380,10 +370,14 @@ export function customerToken(gatewayUrl: string, customerId: string): Promise<s
   if (!token) {
     const credentials = { email: `${customerId}@e2e.orderly.test`, password: customerPassword };
     token = (async () => {
-      const registered = await postJson(`${gatewayUrl}/v1/auth/register`, credentials);
-      if (registered.status !== 201 && registered.status !== 409) {
+      const registered = await orderlyClient({ baseUrl: gatewayUrl }).POST('/v1/auth/register', {
+        body: credentials,
+        signal: AbortSignal.timeout(15_000),
+      });
+      const { status } = registered.response;
+      if (status !== 201 && status !== 409) {
         throw new Error(
-          `register of ${customerId} answered ${registered.status} ${await registered.text()}`,
+          `register of ${customerId} answered ${status} ${JSON.stringify(registered.error)}`,
         );
       }
       return logIn(gatewayUrl, credentials);
@@ -410,15 +404,17 @@ export async function placeOrder(
     // Like a real client: an order refused by backpressure (503 with one of these codes, nothing
     // accepted) is sent again with the same key after Retry-After, for a bounded time.
     const giveUpAt = Date.now() + sheddingRetryForMs;
+    const api = orderlyClient({ baseUrl: gatewayUrl, token: () => token });
     for (;;) {
-      const response = await postJson(`${gatewayUrl}/v1/orders`, body, {
-        'idempotency-key': idempotencyKey,
-        authorization: `Bearer ${token}`,
+      const { data, error, response } = await api.POST('/v1/orders', {
+        params: { header: { 'Idempotency-Key': idempotencyKey } },
+        body,
+        signal: AbortSignal.timeout(15_000),
       });
-      const json = (await response.json()) as { orderId?: string; error?: { code?: string } };
-      const shed = response.status === 503 && sheddingCodes.has(json.error?.code ?? '');
+      const envelope = (error as { error?: { code?: string } } | undefined)?.error;
+      const shed = response.status === 503 && sheddingCodes.has(envelope?.code ?? '');
       if (!shed || Date.now() > giveUpAt)
-        return { status: response.status, orderId: json.orderId, error: json.error };
+        return { status: response.status, orderId: data?.orderId, error: envelope };
       const retryAfterSeconds = Number(response.headers.get('retry-after') ?? '0.5');
       await new Promise((resolve) => setTimeout(resolve, Math.max(100, retryAfterSeconds * 1000)));
     }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { orderlyClient, type OrderlyClient } from '@orderly/client';
 
 /**
  * The drill's clients: an open-loop stream of orders through the gateway's public API, each with
@@ -64,6 +65,9 @@ export function orderBody(i: number): Body {
   return { lines, paymentMethod: 'pm_card_ok' };
 }
 
+/** The API's error envelope. */
+type ApiError = { error?: { code?: string; message?: string } };
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class LoadGenerator {
@@ -88,8 +92,12 @@ export class LoadGenerator {
   private readonly runId = randomBytes(4).toString('hex');
   private multiplier = 1;
   private next = 0;
+  /** The public API through its typed client (@orderly/client): a changed contract fails to compile here. */
+  private readonly api: OrderlyClient;
 
-  constructor(private readonly options: LoadOptions) {}
+  constructor(private readonly options: LoadOptions) {
+    this.api = orderlyClient({ baseUrl: options.gatewayUrl });
+  }
 
   get open(): number {
     return this.inFlight.size;
@@ -142,7 +150,7 @@ export class LoadGenerator {
     const customer = i % this.options.customers;
     const key = `chaos-${this.runId}-${i}`;
     this.sentKeys.push(key);
-    const body = JSON.stringify(orderBody(i));
+    const body = orderBody(i);
     const startedAt = Date.now();
     const giveUpAt = startedAt + this.options.giveUpAfterMs;
     const done = (attempts: number, outcome: RequestRecord['outcome'], orderId?: string) =>
@@ -160,13 +168,9 @@ export class LoadGenerator {
       let retryAfterMs: number | undefined;
       try {
         const token = await this.token(customer);
-        const response = await fetch(`${this.options.gatewayUrl}/v1/orders`, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            authorization: `Bearer ${token}`,
-            'idempotency-key': key,
-          },
+        const { data, error, response } = await this.api.POST('/v1/orders', {
+          params: { header: { 'Idempotency-Key': key } },
+          headers: { authorization: `Bearer ${token}` },
           body,
           signal: AbortSignal.timeout(this.options.requestTimeoutMs),
         });
@@ -174,10 +178,7 @@ export class LoadGenerator {
         const retryAfter = response.headers.get('retry-after');
         if (retryAfter && Number.isFinite(Number(retryAfter)))
           retryAfterMs = Number(retryAfter) * 1000;
-        const json = (await response.json().catch(() => ({}))) as {
-          orderId?: string;
-          error?: { code?: string };
-        };
+        const json = { orderId: data?.orderId, error: (error as ApiError | undefined)?.error };
         if (status === 202 && json.orderId) {
           this.count('202');
           this.stats.accepted++;
@@ -228,23 +229,19 @@ export class LoadGenerator {
   }
 
   private async logIn(email: string): Promise<string> {
-    const credentials = JSON.stringify({ email, password: this.options.password });
-    const post = (path: string) =>
-      fetch(`${this.options.gatewayUrl}${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: credentials,
-        signal: AbortSignal.timeout(this.options.requestTimeoutMs),
-      });
-    const registered = await post('/v1/auth/register');
-    await registered.body?.cancel();
-    if (registered.status !== 201 && registered.status !== 409)
-      throw new Error(`register answered ${registered.status}`);
-    const response = await post('/v1/auth/login');
-    const json = (await response.json()) as { accessToken?: string };
-    if (response.status !== 200 || !json.accessToken)
-      throw new Error(`login answered ${response.status}`);
-    return json.accessToken;
+    const credentials = { body: { email, password: this.options.password } };
+    const registered = await this.api.POST('/v1/auth/register', {
+      ...credentials,
+      signal: AbortSignal.timeout(this.options.requestTimeoutMs),
+    });
+    if (registered.response.status !== 201 && registered.response.status !== 409)
+      throw new Error(`register answered ${registered.response.status}`);
+    const { data, response } = await this.api.POST('/v1/auth/login', {
+      ...credentials,
+      signal: AbortSignal.timeout(this.options.requestTimeoutMs),
+    });
+    if (response.status !== 200 || !data) throw new Error(`login answered ${response.status}`);
+    return data.accessToken;
   }
 }
 
@@ -254,31 +251,29 @@ export async function createCatalog(
   admin: { email: string; password: string },
   stock: { plenty: number; scarce: number },
 ): Promise<Record<string, number>> {
-  const login = await fetch(`${gatewayUrl}/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(admin),
+  const login = await orderlyClient({ baseUrl: gatewayUrl }).POST('/v1/auth/login', {
+    body: admin,
   });
-  const { accessToken } = (await login.json()) as { accessToken?: string };
-  if (!accessToken) throw new Error(`admin login answered ${login.status}`);
-  const post = async (path: string, body: unknown) => {
-    const response = await fetch(`${gatewayUrl}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` },
-      body: JSON.stringify(body),
-    });
+  const accessToken = login.data?.accessToken;
+  if (!accessToken) throw new Error(`admin login answered ${login.response.status}`);
+  const api = orderlyClient({ baseUrl: gatewayUrl, token: () => accessToken });
+  const check = ({ response, error }: { response: Response; error?: unknown }, what: string) => {
     if (response.status !== 200)
-      throw new Error(`${path} answered ${response.status} ${await response.text()}`);
+      throw new Error(`${what} answered ${response.status} ${JSON.stringify(error)}`);
   };
   const stockBySku: Record<string, number> = {};
   for (const [kind, product] of Object.entries(catalog)) {
     const quantity = stock[kind as keyof typeof stock];
-    await post('/v1/admin/products', {
-      sku: product.sku,
-      name: product.name,
-      priceCents: product.priceCents,
-    });
-    await post('/v1/admin/stock', { sku: product.sku, delta: quantity });
+    check(
+      await api.POST('/v1/admin/products', {
+        body: { sku: product.sku, name: product.name, priceCents: product.priceCents },
+      }),
+      '/v1/admin/products',
+    );
+    check(
+      await api.POST('/v1/admin/stock', { body: { sku: product.sku, delta: quantity } }),
+      '/v1/admin/stock',
+    );
     stockBySku[product.sku] = quantity;
   }
   return stockBySku;

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '@orderly/platform';
+import { routeNotFound } from '../http/http-errors.js';
 import { generatedFile, loadStaticFolder, type StaticFile } from './static-files.js';
 
 /**
@@ -103,7 +104,7 @@ export function registerWebRoutes(app: FastifyInstance): void {
   app.get('/docs', page, (_request, reply) => reply.redirect('/docs/', 302));
   app.get<{ Params: { '*': string } }>('/docs/*', page, (request, reply) => {
     const file = loadPages().docs.get(request.params['*']);
-    if (!file) return reply.callNotFound();
+    if (!file) throw routeNotFound();
     return send(request, reply, file, false);
   });
 }
