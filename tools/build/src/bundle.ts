@@ -8,8 +8,32 @@ import { distDir, repoRoot, type ShippedService } from './services.js';
 const virtualRoot = '/orderly-bundle/';
 
 /**
+ * What the gateway serves to browsers (services/gateway/src/entry-points/web/web-routes.ts): the
+ * console's build (text: HTML, JS, CSS) and the two files of Swagger UI it uses. All text, so they
+ * embed like the rest; a missing console build fails the bundle rather than shipping without it.
+ */
+const browserFiles = {
+  'tools/console/dist': ['', 'assets'],
+  'node_modules/swagger-ui-dist': ['swagger-ui.css', 'swagger-ui-bundle.js'],
+} as const;
+
+function browserFilesOf(embed: (repoPath: string) => void): void {
+  const consoleBuild = 'tools/console/dist';
+  if (!isDirectory(`${repoRoot}${consoleBuild}`))
+    throw new Error(`${consoleBuild} is missing: run npm run generate (it builds the console)`);
+  for (const sub of browserFiles[consoleBuild]) {
+    const folder = sub ? `${consoleBuild}/${sub}` : consoleBuild;
+    for (const name of readdirSync(`${repoRoot}${folder}`).sort())
+      if (!isDirectory(`${repoRoot}${folder}/${name}`)) embed(`${folder}/${name}`);
+  }
+  const swaggerUi = 'node_modules/swagger-ui-dist';
+  for (const name of browserFiles[swaggerUi]) embed(`${swaggerUi}/${name}`);
+}
+
+/**
  * Files a service reads next to its source: the configuration defaults and the migrations (the
- * platform's and its own). The bundle embeds them under the virtual paths its code computes.
+ * platform's and its own), and the gateway's pages for browsers. The bundle embeds them under the
+ * virtual paths its code computes.
  */
 function embeddedFilesOf(service: ShippedService): Record<string, string> {
   const files: Record<string, string> = {};
@@ -26,6 +50,7 @@ function embeddedFilesOf(service: ShippedService): Record<string, string> {
       .sort())
       embed(`${folder}/${name}`);
   }
+  if (service === 'gateway') browserFilesOf(embed);
   return files;
 }
 
