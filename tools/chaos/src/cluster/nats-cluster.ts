@@ -208,7 +208,7 @@ export class NatsCluster {
     }
   }
 
-  /** Waits until a running node reports a JetStream meta leader with every peer current. */
+  /** Waits until a running node reports a JetStream meta leader with every other node as a current peer. */
   async waitForMetaLeader(timeoutMs: number): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -217,7 +217,11 @@ export class NatsCluster {
         // A single server has no meta group: JetStream answering is enough.
         if (jsz && this.nodes.length === 1) return node.name;
         const meta = jsz?.meta_cluster;
-        if (meta?.leader && (meta.replicas ?? []).every((r) => r.current)) return meta.leader;
+        // Every other node known to the leader and current: before that, a stream with as many
+        // replicas as nodes is refused ("no suitable peers for placement").
+        const peers = meta?.replicas ?? [];
+        if (meta?.leader && peers.length >= this.nodes.length - 1 && peers.every((r) => r.current))
+          return meta.leader;
       }
       if (Date.now() > deadline)
         throw new Error(
