@@ -63,6 +63,12 @@ export interface BenchConfig {
   readonly targetOrderDbUrl: string | undefined;
   readonly targetNotificationDbUrl: string | undefined;
   readonly workers: number | undefined;
+  /** Processes per service of the distributed system (replicas sharing its database and consumers). */
+  readonly replicas: number;
+  /** Run a NATS server of the bench's own instead of the configured one (its CPU is then this run's only). */
+  readonly ownNats: boolean;
+  /** Run a JetStream cluster of this many nodes of the bench's own, streams replicated on all of them. */
+  readonly natsCluster: number | undefined;
   readonly nodeFlags: readonly string[];
   readonly cpuProfile: readonly string[];
   /**
@@ -216,6 +222,12 @@ export const usage = `npm run bench -- [flags]
   --e2e-rate <n>          offered rate of the fixed-rate end-to-end part (orders/s)
   --rates 500,1000        offered rates of the latency part (orders/s)
   --workers <n>           worker processes per hot service (gateway, order): workers.count.<svc>
+  --replicas <n>          processes per service (default 1): replicas sharing its database, stream and
+                          durable consumers, each on its own port; the load spreads over the gateways
+  --own-nats              start a nats-server of the run's own (free port, temporary store) instead of
+                          using bus.natsServers, so the NATS row counts this run's messages only
+  --nats-cluster <n>      start a JetStream cluster of n nats-servers of the run's own instead, the
+                          services' streams replicated n times (bus.streamReplicas); NATS = all n nodes
   --node-flags "<flags>"  extra node flags for every service (e.g. --max-semi-space-size=64)
   --cpu-prof order,gateway  write V8 CPU profiles of these services and summarise their hot functions
   --target <gatewayUrl>   measure a running system instead of starting one (customers register and
@@ -241,6 +253,9 @@ const options = {
   'e2e-rate': { type: 'string' },
   rates: { type: 'string' },
   workers: { type: 'string' },
+  replicas: { type: 'string' },
+  'own-nats': { type: 'boolean' },
+  'nats-cluster': { type: 'string' },
   'node-flags': { type: 'string' },
   'cpu-prof': { type: 'string' },
   target: { type: 'string' },
@@ -359,6 +374,16 @@ export function parseCommandLine(
   if (Boolean(orderDb) !== Boolean(notificationDb))
     throw new BenchUsageError('--order-db-url and --notification-db-url go together');
   const cpuProfile = list(values['cpu-prof']) ?? [];
+  const replicas = positive('replicas', values.replicas) ?? 1;
+  if (target && replicas > 1)
+    throw new BenchUsageError('--replicas needs the services the bench starts, not --target');
+  const natsCluster = positive('nats-cluster', values['nats-cluster']);
+  if (target && (values['own-nats'] || natsCluster))
+    throw new BenchUsageError(
+      '--own-nats and --nats-cluster need the services the bench starts, not --target',
+    );
+  if (values['own-nats'] && natsCluster)
+    throw new BenchUsageError('--own-nats and --nats-cluster exclude each other');
   if (target && cpuProfile.length > 0)
     throw new BenchUsageError('--cpu-prof needs the services the bench starts, not --target');
   const document = loadConfigDocument({ argv: [], env }).document as {
@@ -406,6 +431,9 @@ export function parseCommandLine(
       targetOrderDbUrl: orderDb,
       targetNotificationDbUrl: notificationDb,
       workers: positive('workers', values.workers),
+      replicas,
+      ownNats: values['own-nats'] ?? false,
+      natsCluster,
       nodeFlags: nodeFlags ? nodeFlags.split(/\s+/).filter(Boolean) : [],
       cpuProfile,
       runFrom: parseRunFrom(values.from),

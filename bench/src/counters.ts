@@ -72,6 +72,30 @@ export async function statementCalls(
   }
 }
 
+/**
+ * Transactions committed so far in each of `databases` (pg_stat_database.xact_commit: every commit,
+ * read-only ones included). A backend reports its counts when idle, at most a second late.
+ */
+export async function commitCounts(
+  postgresUrl: string,
+  databases: readonly string[],
+): Promise<Record<string, number>> {
+  const client = new pg.Client({ connectionString: databaseUrlFor(postgresUrl, 'postgres') });
+  await client.connect();
+  try {
+    const result = await client.query<{ datname: string; commits: string }>(
+      `SELECT datname, xact_commit::text AS commits FROM pg_stat_database WHERE datname = ANY($1::text[])`,
+      [databases],
+    );
+    const commits: Record<string, number> = {};
+    for (const db of databases) commits[db] = 0;
+    for (const row of result.rows) commits[row.datname] = Number(row.commits);
+    return commits;
+  } finally {
+    await client.end();
+  }
+}
+
 export interface BusCounters {
   /** The stream's last sequence number: every message published to it so far. */
   readonly published: number;
@@ -100,6 +124,7 @@ export async function busCounters(natsUrl: string, stream: string): Promise<BusC
 
 export interface CountersSnapshot {
   readonly statements?: Record<string, number>;
+  readonly commits?: Record<string, number>;
   readonly bus?: BusCounters;
   /** Why a counter could not be read at this instant. */
   readonly errors: string[];
@@ -114,13 +139,17 @@ export async function snapshotCounters(options: {
   stream: string | undefined;
 }): Promise<CountersSnapshot> {
   const errors: string[] = [];
-  const [statements, bus] = await Promise.all([
+  const [statements, commits, bus] = await Promise.all([
     options.statements
       ? statementCalls(options.postgresUrl, options.databases).catch((error: unknown) => {
           errors.push(`pg_stat_statements: ${String(error)}`);
           return undefined;
         })
       : undefined,
+    commitCounts(options.postgresUrl, options.databases).catch((error: unknown) => {
+      errors.push(`pg_stat_database: ${String(error)}`);
+      return undefined;
+    }),
     options.stream
       ? busCounters(options.natsUrl, options.stream).catch((error: unknown) => {
           errors.push(`JetStream stream ${options.stream}: ${String(error)}`);
@@ -128,7 +157,12 @@ export async function snapshotCounters(options: {
         })
       : undefined,
   ]);
-  return { ...(statements ? { statements } : {}), ...(bus ? { bus } : {}), errors };
+  return {
+    ...(statements ? { statements } : {}),
+    ...(commits ? { commits } : {}),
+    ...(bus ? { bus } : {}),
+    errors,
+  };
 }
 
 /** Differences of two snapshots: statements by database, publishes, deliveries and acks. */
@@ -137,6 +171,7 @@ export function counterDeltas(
   end: CountersSnapshot,
 ): {
   statements?: Record<string, number>;
+  commits?: Record<string, number>;
   published?: number;
   delivered?: number;
   acked?: number;
@@ -146,6 +181,11 @@ export function counterDeltas(
     out.statements = {};
     for (const [db, calls] of Object.entries(end.statements))
       out.statements[db] = calls - (start.statements[db] ?? 0);
+  }
+  if (start.commits && end.commits) {
+    out.commits = {};
+    for (const [db, commits] of Object.entries(end.commits))
+      out.commits[db] = commits - (start.commits[db] ?? 0);
   }
   if (start.bus && end.bus) {
     out.published = end.bus.published - start.bus.published;

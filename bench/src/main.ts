@@ -1,4 +1,7 @@
 import { prepareLaunch, type ServiceLaunch } from './launch.js';
+import { OwnNatsServer } from './own-nats.js';
+import { NatsCluster } from '@orderly/chaos/cluster';
+import { freePort } from '@orderly/platform/testing';
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -232,6 +235,8 @@ class Bench {
   embedded: EmbeddedSystem | undefined;
   statementCounting: StatementCounting = { ok: false, reason: 'not checked' };
   readonly exitedAt = new Map<string, number>();
+  /** Every node of the run's own NATS cluster (--nats-cluster), for the services' bus.natsServers. */
+  natsServers: string | undefined;
 
   constructor(readonly config: BenchConfig) {
     mkdirSync(this.probeDir, { recursive: true });
@@ -270,7 +275,16 @@ class Bench {
       authHeaders: this.auth.headers,
       skus: this.skus.length > 0 ? this.skus : ['BENCH-SKU-0'],
       keyPrefix: `${this.runId}-${extra.keyTag}`,
+      ...this.gatewayReplicaOrigins(url),
     };
+  }
+
+  /** With --replicas, the load generator's connections go to every gateway replica in turn. */
+  private gatewayReplicaOrigins(url: string): { replicaOrigins?: string[] } {
+    const system = this.system;
+    if (!system || !url.startsWith(system.url('gateway'))) return {};
+    const others = system.replicaUrls('gateway').slice(1);
+    return others.length > 0 ? { replicaOrigins: others } : {};
   }
 
   async load<T = undefined>(
@@ -282,6 +296,21 @@ class Bench {
     if (this.system && job.url.startsWith(this.system.url('gateway')))
       this.accepted += measured.load.statuses['202'] ?? 0;
     return measured;
+  }
+
+  /** Reads PostgreSQL's and JetStream's counters of `system` at a window's start and end. */
+  counterHooks(system: DistributedSystem): WindowHooks<CountersSnapshot> {
+    const c = this.config;
+    return {
+      atWindowEdge: () =>
+        snapshotCounters({
+          postgresUrl: c.postgresUrl,
+          databases: Object.values(system.databases),
+          statements: this.statementCounting.ok,
+          natsUrl: c.natsUrl,
+          stream: `BENCH_${system.id}`,
+        }),
+    };
   }
 
   // ---- ceilings and baseline: each in its own child process -------------------------------------
@@ -361,7 +390,13 @@ class Bench {
         ? { workers: { count: workers, services: hotServices } }
         : {}),
       startTimeoutMs: c.startTimeoutMs,
-      settings: { ...benchSettings, 'telemetry.samplingRatio': String(samplingRatio) },
+      replicas: c.replicas,
+      ...(this.natsServers ? { natsServers: this.natsServers } : {}),
+      settings: {
+        ...benchSettings,
+        'telemetry.samplingRatio': String(samplingRatio),
+        ...(c.natsCluster ? { 'bus.streamReplicas': String(c.natsCluster) } : {}),
+      },
     });
     this.system = system;
     this.workerLabels = [];
@@ -450,7 +485,7 @@ class Bench {
     this.system = undefined;
     const codes = await system.stop();
     for (const [s, at] of system.exitedAt) this.exitedAt.set(s, at);
-    for (const s of system.services) this.tracker.untrack(s);
+    for (const instance of system.instances) this.tracker.untrack(instance.name);
     const failed = Object.entries(codes).filter(([, code]) => code !== 0);
     if (failed.length > 0)
       this.notes.push(
@@ -491,7 +526,7 @@ class Bench {
   }
 
   serviceLabels(): string[] {
-    return this.system ? [...this.system.services, ...this.workerLabels] : [];
+    return this.system ? [...this.system.instances.map((i) => i.name), ...this.workerLabels] : [];
   }
 
   gatewayOrdersUrl(): string {
@@ -711,6 +746,25 @@ function sagaCost(
     const total = byDatabase.reduce((a, d) => a + d.calls, 0);
     statements = { total, perSaga: round(perSaga(total), 1), byDatabase };
   }
+  let commits: SagaCost['commits'];
+  if (!deltas.commits)
+    commits = {
+      notMeasured: `pg_stat_database could not be read: ${counterErrors.join('; ') || 'no snapshot'}`,
+    };
+  else if (none) commits = none;
+  else {
+    const serviceOf = new Map(Object.entries(system.databases).map(([s, db]) => [db, s]));
+    const byDatabase = Object.entries(deltas.commits)
+      .map(([database, count]) => ({
+        database,
+        service: serviceOf.get(database) ?? database,
+        commits: count,
+        perSaga: round(perSaga(count), 2),
+      }))
+      .sort((a, b) => b.commits - a.commits);
+    const total = byDatabase.reduce((a, d) => a + d.commits, 0);
+    commits = { total, perSaga: round(perSaga(total), 2), byDatabase };
+  }
   let bus: SagaCost['bus'];
   if (deltas.published === undefined || deltas.delivered === undefined)
     bus = {
@@ -726,11 +780,21 @@ function sagaCost(
       publishesPerSaga: round(perSaga(deltas.published), 1),
       deliveriesPerSaga: round(perSaga(deltas.delivered), 1),
     };
+  const serviceOfDatabase = new Map(Object.entries(system.databases).map(([s, db]) => [db, s]));
+  const postgresByService = Object.entries(resources.postgresByDatabase ?? {})
+    .map(([database, cpuSeconds]) => ({
+      service: serviceOfDatabase.get(database) ?? database,
+      cpuSeconds,
+      msPerSaga: round(perSaga(cpuSeconds * 1000)),
+    }))
+    .sort((a, b) => b.cpuSeconds - a.cpuSeconds);
   return {
     completedSagas: completed,
     windowSeconds: round(windowSeconds, 1),
     cpu,
+    ...(none ? {} : { postgresByService }),
     statements,
+    commits,
     bus,
   };
 }
@@ -872,6 +936,20 @@ async function embeddedPhase(bench: Bench): Promise<EmbeddedFigures> {
   return figures;
 }
 
+/** --nats-cluster: n nats-servers of the run's own in one JetStream cluster (C1's NatsCluster). */
+async function startNatsCluster(
+  dir: string,
+  nodes: number,
+  startTimeoutMs: number,
+): Promise<NatsCluster> {
+  const ports = [];
+  for (let i = 0; i < nodes; i++)
+    ports.push({ client: await freePort(), cluster: await freePort(), monitor: await freePort() });
+  const cluster = new NatsCluster({ dir, nodes: ports, deadAdvertisePort: await freePort() });
+  await cluster.start(startTimeoutMs);
+  return cluster;
+}
+
 function gitRaw(args: string[]): string {
   try {
     return execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8' });
@@ -894,15 +972,46 @@ async function main(): Promise<void> {
     process.stdout.write(usage);
     return;
   }
-  const config = parsed.config;
+  let config = parsed.config;
+  const natsStore =
+    config.ownNats || config.natsCluster
+      ? mkdtempSync(join(tmpdir(), 'orderly-bench-nats-'))
+      : undefined;
+  const ownNats =
+    natsStore && config.ownNats
+      ? await OwnNatsServer.start(natsStore, config.startTimeoutMs)
+      : undefined;
+  const natsCluster =
+    natsStore && config.natsCluster
+      ? await startNatsCluster(natsStore, config.natsCluster, config.startTimeoutMs)
+      : undefined;
+  // The bench's own JetStream clients (counters, dead letters, cleanup) need one node; the services all.
+  if (ownNats) config = { ...config, natsUrl: ownNats.url };
+  if (natsCluster) config = { ...config, natsUrl: natsCluster.urls[0] ?? config.natsUrl };
   const bench = new Bench(config);
+  if (ownNats?.pid) bench.tracker.setNatsPids([ownNats.pid]);
+  if (natsCluster) {
+    bench.natsServers = natsCluster.urls.join(',');
+    bench.tracker.setNatsPids(
+      natsCluster.nodes.map((n) => n.pid).filter((pid): pid is number => pid !== undefined),
+    );
+  }
+  const stopOwnNats = () => {
+    ownNats?.kill();
+    for (const node of natsCluster?.nodes ?? []) if (node.pid) process.kill(node.pid, 'SIGKILL');
+    if (natsStore) rmSync(natsStore, { recursive: true, force: true });
+  };
   const onSignal = () => {
     bench.killChildren();
+    stopOwnNats();
     process.exit(130);
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  process.once('exit', () => bench.killChildren());
+  process.once('exit', () => {
+    bench.killChildren();
+    stopOwnNats();
+  });
   const loadAverage = () => loadavg().map((v) => Math.round(v * 100) / 100);
   const loadAverageAtStart = loadAverage();
   const commitFull = git(['rev-parse', 'HEAD']);
@@ -951,10 +1060,10 @@ async function main(): Promise<void> {
       if (config.target) await targetModeSetup(bench);
       else {
         log(
-          `starting the distributed system (${services.join(', ')}), trace sampling ${config.productionSamplingRatio} as in config/prod.yaml`,
+          `starting the distributed system (${services.join(', ')}${config.replicas > 1 ? `, ${config.replicas} replicas each` : ''}), trace sampling ${config.productionSamplingRatio} as in config/prod.yaml`,
         );
         await bench.startSystem(config.nodeFlags, config.workers, config.cpuProfile);
-        if (wants(config, 'intake')) {
+        if (wants(config, 'intake') || wants(config, 'e2e')) {
           bench.statementCounting = await prepareStatementCounting(config.postgresUrl);
           if (!bench.statementCounting.ok)
             log(`  statements per saga not measured: ${bench.statementCounting.reason}`);
@@ -996,8 +1105,10 @@ async function main(): Promise<void> {
 
       if (wants(config, 'e2e')) {
         log(`end-to-end at a fixed ${config.e2eRate} orders/s`);
+        const system = bench.system;
         const measured = await bench.load(
           bench.job(url, 'open', config.e2e, { rate: config.e2eRate, keyTag: 'e2e' }),
+          system ? bench.counterHooks(system) : undefined,
         );
         const drain = await bench.drain();
         const db = bench.sagaDatabases();
@@ -1008,11 +1119,29 @@ async function main(): Promise<void> {
             measured.windowEndMs,
             Date.now(),
           );
+          const inWindow = await completionsBetween(
+            db,
+            measured.windowStartMs,
+            measured.windowEndMs,
+          );
           report.e2eFixed = {
             rate: config.e2eRate,
             http: httpFigures(`POST /v1/orders at ${config.e2eRate}/s`, measured, labels),
             sagas: sagaFigures(stats),
             drain,
+            ...(system
+              ? {
+                  cost: sagaCost(
+                    measured.resources,
+                    labels,
+                    inWindow,
+                    (measured.windowEndMs - measured.windowStartMs) / 1000,
+                    measured.edges,
+                    bench.statementCounting,
+                    system,
+                  ),
+                }
+              : {}),
           };
           log(
             `  placement→confirmation p50 ${report.e2eFixed.sagas.toConfirmedMs.p50} ms, p99 ${report.e2eFixed.sagas.toConfirmedMs.p99} ms`,
@@ -1046,18 +1175,7 @@ async function main(): Promise<void> {
           `intake and end-to-end at saturation: ${config.connections} connections for ${config.saturation.durationMs / 1000} s`,
         );
         const system = bench.system;
-        const hooks = system
-          ? {
-              atWindowEdge: () =>
-                snapshotCounters({
-                  postgresUrl: config.postgresUrl,
-                  databases: Object.values(system.databases),
-                  statements: bench.statementCounting.ok,
-                  natsUrl: config.natsUrl,
-                  stream: `BENCH_${system.id}`,
-                }),
-            }
-          : undefined;
+        const hooks = system ? bench.counterHooks(system) : undefined;
         const measured = await bench.load(
           bench.job(url, 'closed', config.saturation, { keyTag: 'intake' }),
           hooks,
@@ -1330,6 +1448,12 @@ async function main(): Promise<void> {
             ? String(config.workers)
             : `${config.workers} requested, not supported yet`,
       nodeFlags: config.nodeFlags.join(' ') || '(none)',
+      replicas: config.target ? null : config.replicas,
+      nats: ownNats
+        ? `the run's own nats-server (${ownNats.url})`
+        : natsCluster
+          ? `the run's own ${natsCluster.nodes.length}-node JetStream cluster (${bench.natsServers ?? ''}), streams replicated ${natsCluster.nodes.length} times`
+          : config.natsUrl,
       runFrom: config.target ? 'target' : config.runFrom,
       logLevel: config.logLevel ?? 'from configuration',
       services,

@@ -107,6 +107,8 @@ export interface SagaCost {
         readonly sumMsPerSaga: number;
       }
     | NotMeasured;
+  /** PostgreSQL's CPU split by the database its backends serve (absent in older reports). */
+  readonly postgresByService?: { service: string; cpuSeconds: number; msPerSaga: number }[];
   /** pg_stat_statements calls in this run's databases. */
   readonly statements:
     | {
@@ -116,6 +118,22 @@ export interface SagaCost {
           database: string;
           service: string;
           calls: number;
+          perSaga: number;
+        }[];
+      }
+    | NotMeasured;
+  /**
+   * Transactions committed in this run's databases (pg_stat_database.xact_commit): how many events a
+   * consumer batch, a group commit or a relay mark carries shows as commits per saga. Older reports lack it.
+   */
+  readonly commits?:
+    | {
+        readonly total: number;
+        readonly perSaga: number;
+        readonly byDatabase: {
+          database: string;
+          service: string;
+          commits: number;
           perSaga: number;
         }[];
       }
@@ -204,6 +222,10 @@ export interface BenchReport {
     readonly target: string;
     readonly auth: string;
     readonly workers: string;
+    /** Processes per service of the distributed system (--replicas); absent in reports before it existed. */
+    readonly replicas?: number | null;
+    /** The NATS server the system used (--own-nats: the run's own); absent in older reports. */
+    readonly nats?: string;
     /** bundles (as production), source (tsx) or target (a running system). */
     readonly runFrom?: string;
     readonly nodeFlags: string;
@@ -218,7 +240,14 @@ export interface BenchReport {
     /** services + this run's PostgreSQL backends + PostgreSQL's shared background + NATS */
     wholeSystem?: { percentOfCore: number; parts: Record<string, number> };
   };
-  readonly e2eFixed?: { rate: number; http: HttpFigures; sagas: SagaFigures; drain: DrainFigures };
+  readonly e2eFixed?: {
+    rate: number;
+    http: HttpFigures;
+    sagas: SagaFigures;
+    drain: DrainFigures;
+    /** What the sagas completed in the window cost (absent in older reports). */
+    cost?: SagaCost;
+  };
   readonly latency: { http: HttpFigures; sagas?: SagaFigures; drain?: DrainFigures }[];
   readonly intake?: HttpFigures;
   readonly saturation?: {

@@ -60,6 +60,8 @@ export interface PhaseResources {
   >;
   /** The busiest other processes (not started by this bench, not this run's PostgreSQL backends). */
   readonly topOthers: OtherFigures[];
+  /** "postgres (this run)" split by database: CPU seconds of the backends connected to each. Older reports lack it. */
+  readonly postgresByDatabase?: Record<string, number>;
 }
 
 interface Snapshot {
@@ -82,6 +84,7 @@ export class ResourceTracker {
   private readonly maxPss = new Map<string, number>();
   private readonly sampler: NodeJS.Timeout;
   private databaseNames: string[] = [];
+  private natsPids: ReadonlySet<number> | undefined;
 
   constructor(
     private readonly probeDir: string,
@@ -109,6 +112,14 @@ export class ResourceTracker {
   /** PostgreSQL backends whose process title names one of these databases count as this run's. */
   setDatabases(names: readonly string[]): void {
     this.databaseNames = [...names];
+  }
+
+  /**
+   * Only these nats-server processes count as the system's NATS (the bench's own server); any other
+   * (the machine's shared one, serving other work) counts as "other". By default every nats-server does.
+   */
+  setNatsPids(pids: readonly number[]): void {
+    this.natsPids = new Set(pids);
   }
 
   stop(): void {
@@ -266,6 +277,7 @@ export class ResourceTracker {
       other: 0,
     };
     const others = new Map<string, number>();
+    const byDatabase: Record<string, number> = {};
     for (const [pid, e] of end.all) {
       const s = start.all.get(pid);
       const cpu = e.cpuSeconds - (s?.cpuSeconds ?? 0);
@@ -277,8 +289,10 @@ export class ResourceTracker {
       if (e.comm === 'postgres') {
         const cmd = cmdlineOf(pid);
         const words = new Set(cmd.split(/\s+/));
-        if (this.databaseNames.some((db) => words.has(db))) {
+        const database = this.databaseNames.find((db) => words.has(db));
+        if (database) {
           groups['postgres (this run)'] += cpu;
+          byDatabase[database] = (byDatabase[database] ?? 0) + cpu;
           continue;
         }
         if (!clientBackend.test(cmd)) {
@@ -294,7 +308,7 @@ export class ResourceTracker {
         others.set(name, (others.get(name) ?? 0) + cpu);
         continue;
       }
-      if (e.comm === 'nats-server') {
+      if (e.comm === 'nats-server' && (this.natsPids?.has(pid) ?? true)) {
         groups['nats-server'] += cpu;
         continue;
       }
@@ -316,6 +330,9 @@ export class ResourceTracker {
         .sort((a, b) => b[1] - a[1])
         .slice(0, 8)
         .map(([name, cpu]) => ({ name, cpuSeconds: round(cpu), cpuPercentOfCore: pct(cpu) })),
+      postgresByDatabase: Object.fromEntries(
+        Object.entries(byDatabase).map(([db, cpu]) => [db, round(cpu)]),
+      ),
     };
   }
 }

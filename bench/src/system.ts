@@ -12,9 +12,10 @@ import { connect } from '@nats-io/transport-node';
 
 /**
  * The distributed system under test: one process per service (by default `node dist/bundles/<svc>.cjs`,
- * as production runs it; see launch.ts), configured through ORDERLY_* variables like the e2e harness, with its
- * own databases, ports, stream and subject prefix so a run never touches anything else. The
- * services are the system's (@orderly/system), so a new one is started too.
+ * as production runs it; see launch.ts), or `replicas` processes per service, configured through
+ * ORDERLY_* variables like the e2e harness, with its own databases, ports, stream and subject prefix
+ * so a run never touches anything else. The services are the system's (@orderly/system), so a new
+ * one is started too.
  */
 export const repoRoot = new URL('../../', import.meta.url).pathname;
 
@@ -78,6 +79,24 @@ export function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
+/**
+ * One service process. Replicas of a service share its database, stream and durable consumers (they
+ * compete for deliveries; their relays claim with SKIP LOCKED) and each listens on a port of its own.
+ * Replica 1 is named after the service, replica n > 1 `<service>#<n>`.
+ */
+export interface Instance {
+  readonly name: string;
+  readonly service: string;
+  readonly replica: number;
+  readonly port: number;
+}
+
+export const instanceName = (service: string, replica: number): string =>
+  replica === 1 ? service : `${service}#${replica}`;
+
+/** The service an instance (a process label of the resource figures) belongs to. */
+export const serviceOfInstance = (name: string): string => name.replace(/#\d+$/, '');
+
 export interface SystemOptions {
   readonly postgresUrl: string;
   readonly natsUrl: string;
@@ -94,37 +113,68 @@ export interface SystemOptions {
   /** Worker processes per hot service (`workers.count.<svc>`). */
   readonly workers?: { readonly count: number; readonly services: readonly string[] };
   readonly extraEnv?: Readonly<Record<string, string>>;
+  /**
+   * Processes per service (default 1). Replica n of the gateway calls replica n of each upstream
+   * (the pairing stands in for a Kubernetes Service: the load is spread by the load generator, which
+   * opens its connections to every gateway replica in turn).
+   */
+  readonly replicas?: number;
+  /** bus.natsServers of the services when it is more than `natsUrl` (every node of a cluster). */
+  readonly natsServers?: string;
   /** Configuration paths to set (e.g. services.gateway.rateLimits.perAddress.burst), when they exist. */
   readonly settings?: Readonly<Record<string, string>>;
   readonly startTimeoutMs: number;
 }
 
 export class DistributedSystem {
+  /** By instance name (replica 1: the service's name). */
   readonly processes = new Map<string, ChildProcess>();
   /** When each service process exited (epoch ms): maps a CPU profile's clock to wall time. */
   readonly exitedAt = new Map<string, number>();
   readonly services: string[];
+  /** Every process of the system: replica 1 of each service, then replica 2 of each, and so on. */
+  readonly instances: Instance[];
+  /** Replica 1's port of each service. */
+  readonly ports: Record<string, number>;
   private constructor(
     readonly id: string,
-    readonly ports: Record<string, number>,
+    instances: Instance[],
     readonly databases: Record<string, string>,
     private readonly options: SystemOptions,
   ) {
-    this.services = Object.keys(ports);
+    this.instances = instances;
+    this.services = [...new Set(instances.map((i) => i.service))];
+    this.ports = Object.fromEntries(
+      instances.filter((i) => i.replica === 1).map((i) => [i.service, i.port]),
+    );
   }
 
   static async start(options: SystemOptions): Promise<DistributedSystem> {
     const id = randomBytes(3).toString('hex');
-    const ports: Record<string, number> = {};
+    const replicas = options.replicas ?? 1;
+    const instances: Instance[] = [];
     const databases: Record<string, string> = {};
-    for (const s of discoverServices()) {
-      ports[s] = await freePort();
-      if (hasDatabase(s)) databases[s] = `orderly_bench_${id}_${s.replace(/-/g, '_')}`;
+    for (let replica = 1; replica <= replicas; replica++) {
+      for (const service of discoverServices()) {
+        instances.push({
+          name: instanceName(service, replica),
+          service,
+          replica,
+          port: await freePort(),
+        });
+      }
     }
-    const system = new DistributedSystem(id, ports, databases, options);
-    for (const s of system.services) system.startService(s);
+    for (const s of discoverServices())
+      if (hasDatabase(s)) databases[s] = `orderly_bench_${id}_${s.replace(/-/g, '_')}`;
+    const system = new DistributedSystem(id, instances, databases, options);
     try {
-      await Promise.all(system.services.map((s) => system.waitReady(s)));
+      // Replica by replica, as a rollout adds them: the first migrates the databases and creates
+      // the stream and consumers, the others join what exists.
+      for (let replica = 1; replica <= replicas; replica++) {
+        const wave = instances.filter((i) => i.replica === replica);
+        for (const instance of wave) system.startInstance(instance);
+        await Promise.all(wave.map((i) => system.waitReady(i.name)));
+      }
     } catch (error) {
       await system.stop();
       await system.cleanup();
@@ -133,8 +183,22 @@ export class DistributedSystem {
     return system;
   }
 
+  /** Replica 1 of `service`, or the instance of that name. */
   url(service: string): string {
-    return `http://127.0.0.1:${this.ports[service]}`;
+    return `http://127.0.0.1:${this.instance(service).port}`;
+  }
+
+  /** The base URLs of every replica of `service`, replica 1 first. */
+  replicaUrls(service: string): string[] {
+    return this.instances
+      .filter((i) => i.service === service)
+      .map((i) => `http://127.0.0.1:${i.port}`);
+  }
+
+  private instance(name: string): Instance {
+    const found = this.instances.find((i) => i.name === name);
+    if (!found) throw new Error(`no service process ${name}`);
+    return found;
   }
 
   /** The services' data folder: their workload keys (and the operator's, see operatorIdentity in main.ts) live under it. */
@@ -142,17 +206,23 @@ export class DistributedSystem {
     return join(this.options.workDir, 'data');
   }
 
-  logFile(service: string): string {
-    return join(this.options.workDir, `${service}.log`);
+  logFile(instance: string): string {
+    return join(this.options.workDir, `${instance.replace('#', '-')}.log`);
   }
 
-  env(service: string): Record<string, string> {
+  env(instanceName: string): Record<string, string> {
     const o = this.options;
+    const { service, replica } = this.instance(instanceName);
+    // Replica n talks to replica n of each upstream (or the last one, when it has fewer).
+    const peer = (s: string) => {
+      const all = this.instances.filter((i) => i.service === s);
+      return all.find((i) => i.replica === replica) ?? all[all.length - 1];
+    };
     const env: Record<string, string> = {
       ORDERLY_DATA_DIR: this.dataDir,
       ORDERLY_POSTGRES__URL: o.postgresUrl,
       ORDERLY_BUS__KIND: 'nats',
-      ORDERLY_BUS__NATS_SERVERS: o.natsUrl,
+      ORDERLY_BUS__NATS_SERVERS: o.natsServers ?? o.natsUrl,
       ORDERLY_BUS__STREAM: `BENCH_${this.id}`,
       ORDERLY_BUS__DEAD_LETTER_STREAM: `BENCH_${this.id}_DL`,
       ORDERLY_BUS__SUBJECT_PREFIX: `bench${this.id}`,
@@ -162,18 +232,19 @@ export class DistributedSystem {
       // add a minute of setup for the users it registers and logs in.
       ORDERLY_SERVICES__IDENTITY__PASSWORD__SCRYPT__COST: '16384',
       BENCH_PROBE_DIR: o.probeDir,
-      BENCH_PROBE_LABEL: service,
+      BENCH_PROBE_LABEL: instanceName,
     };
     if (o.logLevel) env.ORDERLY_LOG_LEVEL = o.logLevel;
     const defaults = defaultConfig();
     const gatewayKeys = Object.keys(defaults.services?.gateway ?? {});
     for (const s of this.services) {
-      env[`ORDERLY_SERVICES__${envKey(s)}__PORT`] = String(this.ports[s]);
+      const port = peer(s)?.port;
+      env[`ORDERLY_SERVICES__${envKey(s)}__PORT`] = String(port);
       // /metrics and /admin/* on any free port: the bench scrapes none of them.
       env[`ORDERLY_SERVICES__${envKey(s)}__OPERATOR_PORT`] = '0';
       // only the upstreams the gateway's configuration knows (its schema refuses unknown keys)
       if (gatewayKeys.includes(`${s}ServiceUrl`))
-        env[`ORDERLY_SERVICES__GATEWAY__${envKey(s)}_SERVICE_URL`] = this.url(s);
+        env[`ORDERLY_SERVICES__GATEWAY__${envKey(s)}_SERVICE_URL`] = `http://127.0.0.1:${port}`;
     }
     for (const [path, value] of Object.entries(o.settings ?? {})) {
       if (hasPath(defaults, path)) env[`ORDERLY_${path.split('.').map(envKey).join('__')}`] = value;
@@ -186,26 +257,26 @@ export class DistributedSystem {
     return { ...env, ...o.extraEnv };
   }
 
-  startService(service: string): ChildProcess {
+  private startInstance({ name, service }: Instance): ChildProcess {
     const o = this.options;
     const flags = o.cpuProfile.includes(service)
-      ? [...o.nodeFlags, '--cpu-prof', `--cpu-prof-dir=${join(o.cpuProfileDir, service)}`]
+      ? [...o.nodeFlags, '--cpu-prof', `--cpu-prof-dir=${join(o.cpuProfileDir, name)}`]
       : o.nodeFlags;
     const args = launchArgs(o.launch, repoRoot, service, flags);
-    const log = openSync(this.logFile(service), 'a');
+    const log = openSync(this.logFile(name), 'a');
     const child = spawn(process.execPath, args, {
       cwd: repoRoot,
-      env: { ...process.env, ...this.env(service) },
+      env: { ...process.env, ...this.env(name) },
       stdio: ['ignore', log, log],
     });
     closeSync(log);
-    this.processes.set(service, child);
+    this.processes.set(name, child);
     return child;
   }
 
-  tail(service: string, lines = 30): string {
+  tail(instance: string, lines = 30): string {
     try {
-      return readFileSync(this.logFile(service), 'utf8')
+      return readFileSync(this.logFile(instance), 'utf8')
         .trim()
         .split('\n')
         .slice(-lines)
@@ -215,17 +286,17 @@ export class DistributedSystem {
     }
   }
 
-  async waitReady(service: string): Promise<void> {
+  async waitReady(instance: string): Promise<void> {
     const deadline = Date.now() + this.options.startTimeoutMs;
     for (;;) {
-      const child = this.processes.get(service);
+      const child = this.processes.get(instance);
       if (child && (child.exitCode !== null || child.signalCode !== null)) {
         throw new Error(
-          `${service} exited (${child.exitCode ?? child.signalCode}) while starting:\n${this.tail(service)}`,
+          `${instance} exited (${child.exitCode ?? child.signalCode}) while starting:\n${this.tail(instance)}`,
         );
       }
       try {
-        const response = await fetch(`${this.url(service)}/readyz`, {
+        const response = await fetch(`${this.url(instance)}/readyz`, {
           signal: AbortSignal.timeout(1000),
         });
         await response.body?.cancel();
@@ -235,7 +306,7 @@ export class DistributedSystem {
       }
       if (Date.now() > deadline)
         throw new Error(
-          `${service} not ready after ${this.options.startTimeoutMs} ms:\n${this.tail(service)}`,
+          `${instance} not ready after ${this.options.startTimeoutMs} ms:\n${this.tail(instance)}`,
         );
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -259,7 +330,7 @@ export class DistributedSystem {
     }
   }
 
-  /** Process ids of the services (the main process of each). */
+  /** Process ids by instance (the main process of each). */
   pids(): Record<string, number> {
     const pids: Record<string, number> = {};
     for (const [s, child] of this.processes) if (child.pid) pids[s] = child.pid;

@@ -67,6 +67,19 @@ describe('bench command line', () => {
     expect(full.productionSamplingRatio).toBe(0.1);
   });
 
+  test('when --replicas and --own-nats are given, then every service runs that many processes on a NATS server of the run; without them, one process on the configured server', () => {
+    const c = config(['--replicas', '2', '--own-nats']);
+    expect(c.replicas).toBe(2);
+    expect(c.ownNats).toBe(true);
+    const plain = config([]);
+    expect(plain.replicas).toBe(1);
+    expect(plain.ownNats).toBe(false);
+    expect(() => parseCommandLine(['--replicas', '0'], env)).toThrow(/--replicas must be/);
+    expect(() =>
+      parseCommandLine(['--target', 'http://127.0.0.1:8080', '--replicas', '2'], env),
+    ).toThrow(/--replicas needs the services the bench starts/);
+  });
+
   test('when --target is given with its databases, then they are kept', () => {
     const c = config([
       '--target',

@@ -77,6 +77,52 @@ describe('load generator', () => {
     expect(new Set(seen.map((s) => s.customer))).toEqual(new Set(['c-1', 'c-2']));
   });
 
+  test('when the target has replicas, then the connections are opened to each of them in turn', async () => {
+    const remotePorts = new Map<number, Set<number>>();
+    const replicas = await Promise.all(
+      [0, 1].map(async () => {
+        const replica = createServer((req, res) => {
+          const port = req.socket.localPort ?? 0;
+          const seenBy = remotePorts.get(port) ?? new Set<number>();
+          seenBy.add(req.socket.remotePort ?? 0);
+          remotePorts.set(port, seenBy);
+          req.resume();
+          req.on('end', () => res.writeHead(202).end('{}'));
+        });
+        await new Promise<void>((resolve) => replica.listen(0, '127.0.0.1', resolve));
+        return replica;
+      }),
+    );
+    const [first, second] = replicas.map(
+      (r) => `http://127.0.0.1:${(r.address() as { port: number }).port}`,
+    );
+    try {
+      const result = await runLoad({
+        url: `${first}/v1/orders`,
+        replicaOrigins: [second ?? ''],
+        kind: 'post-order',
+        okStatus: 202,
+        mode: 'closed',
+        connections: 8,
+        warmupMs: 0,
+        durationMs: 300,
+        requestTimeoutMs: 2000,
+        drainMs: 1000,
+        authHeaders: [],
+        skus: ['SKU-A'],
+        keyPrefix: 'replicas',
+      });
+      expect(result.statuses['202']).toBeGreaterThan(0);
+      // 8 connections, each to one replica: 4 to each
+      expect([...remotePorts.values()].map((connections) => connections.size)).toEqual([4, 4]);
+    } finally {
+      for (const replica of replicas) {
+        replica.closeAllConnections();
+        await new Promise((resolve) => replica.close(resolve));
+      }
+    }
+  });
+
   test('when answers are refused, broken or never come, then each is a failure and stays in the latency distribution', async () => {
     let n = 0;
     const flaky = createServer((req, res) => {

@@ -3,6 +3,11 @@ import type { SerializedHistogram } from '../histogram.js';
 /** What a load-generator process is asked to do. */
 export interface LoadJob {
   readonly url: string;
+  /**
+   * Further origins (`http://host:port`) serving the same path: replicas of the target. Connection k
+   * goes to the k-th of [url, ...replicaOrigins] in turn, so the load spreads evenly over them.
+   */
+  readonly replicaOrigins?: readonly string[];
   readonly kind: 'post-order' | 'get';
   /** The status that counts as accepted (202 for orders, 200 for the hello-world ceiling). */
   readonly okStatus: number;

@@ -49,9 +49,10 @@ function requestBuilder(job: LoadJob): (i: number) => string {
 }
 
 export async function runLoad(job: LoadJob): Promise<LoadResult> {
-  const url = new URL(job.url);
-  const host = url.hostname;
-  const port = Number(url.port || 80);
+  const origins = [job.url, ...(job.replicaOrigins ?? [])].map((origin) => {
+    const url = new URL(origin);
+    return { host: url.hostname, port: Number(url.port || 80) };
+  });
   const build = requestBuilder(job);
   const cpuStart = process.cpuUsage();
   const t0 = performance.now();
@@ -80,7 +81,8 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
   const okStatus = job.okStatus;
 
   const newConnection = () => {
-    const c = new HttpConnection(host, port);
+    const origin = origins[connectionsOpened % origins.length] ?? origins[0]!;
+    const c = new HttpConnection(origin.host, origin.port);
     connectionsOpened++;
     all.add(c);
     return c;

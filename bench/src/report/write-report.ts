@@ -51,9 +51,9 @@ function httpRow(h: HttpFigures): string {
   return `| ${h.name} | ${load} | **${n(h.acceptedPerSecond)}** | ${n(l.p50, 1)} | ${n(l.p90, 1)} | ${n(l.p99, 1)} | ${n(l.p999, 1)} | ${n(l.max, 1)} | ${failed(h)} | ${n(h.serverCpuUsPerRequest)} | ${h.loadGenerator.percentOfCore} % (${h.loadGenerator.percentOfMachineBusy} % of busy) |`;
 }
 
-function costSection(cost: SagaCost, md: string[]): void {
+function costSection(cost: SagaCost, md: string[], window = 'the saturation window'): void {
   md.push(
-    `Over the saturation window (${cost.windowSeconds} s, ${n(cost.completedSagas)} sagas completed in it): CPU time from /proc per process, statements from \`pg_stat_statements\` (sum of \`calls\` in this run's databases, read at the window's start and end), publishes and deliveries from JetStream's own counters of this run's stream (its last sequence number; its consumers' delivered and acknowledged sequences). Amortised: everything done in the window, divided by the sagas completed in it.`,
+    `Over ${window} (${cost.windowSeconds} s, ${n(cost.completedSagas)} sagas completed in it): CPU time from /proc per process, statements from \`pg_stat_statements\` (sum of \`calls\` in this run's databases, read at the window's start and end), publishes and deliveries from JetStream's own counters of this run's stream (its last sequence number; its consumers' delivered and acknowledged sequences). Amortised: everything done in the window, divided by the sagas completed in it.`,
   );
   md.push('');
   if (isNotMeasured(cost.cpu))
@@ -75,6 +75,12 @@ function costSection(cost: SagaCost, md: string[]): void {
     md.push(
       'Not in the sum: the load generator and the bench itself (listed under Resources), other databases\' backends and everything else on the machine ("postgres (other)", "other").',
     );
+    if (cost.postgresByService && cost.postgresByService.length > 0) {
+      md.push('');
+      md.push(
+        `PostgreSQL's backends by the database they serve, per completed saga: ${cost.postgresByService.map((p) => `${p.service} ${n(p.msPerSaga, 2)} ms`).join(', ')}.`,
+      );
+    }
   }
   md.push('');
   if (isNotMeasured(cost.statements))
@@ -88,6 +94,14 @@ function costSection(cost: SagaCost, md: string[]): void {
     md.push('|---|---|---|---|');
     for (const d of cost.statements.byDatabase)
       md.push(`| ${d.database} | ${d.service} | ${n(d.calls)} | ${n(d.perSaga, 1)} |`);
+  }
+  md.push('');
+  if (cost.commits && isNotMeasured(cost.commits))
+    md.push(`Transactions per saga: **not measured**: ${cost.commits.notMeasured}.`);
+  else if (cost.commits) {
+    md.push(
+      `Transactions per saga: **${n(cost.commits.perSaga, 2)}** (${n(cost.commits.total)} commits, pg_stat_database): ${cost.commits.byDatabase.map((d) => `${d.service} ${n(d.perSaga, 2)}`).join(', ')}.`,
+    );
   }
   md.push('');
   if (isNotMeasured(cost.bus))
@@ -190,7 +204,7 @@ export function writeReport(
       `PostgreSQL ${m.postgres.server_version ?? '?'} (fsync ${m.postgres.fsync ?? '?'}, synchronous_commit ${m.postgres.synchronous_commit ?? '?'}); ` +
       `load average at start ${m.loadAverageAtStart.join(' / ')}, at end ${m.loadAverageAtEnd?.join(' / ') ?? 'not recorded'}. Target: ${m.target}. Customers: ${m.auth}. ` +
       `Trace sampling of the distributed system: ${m.samplingRatio ?? 'from configuration'}. ` +
-      `Services run from: ${m.runFrom === 'bundles' ? "the production bundles (tools/build, built into the run's own folder; plain node)" : m.runFrom === 'source' ? 'TypeScript source via tsx' : (m.runFrom ?? 'TypeScript source via tsx')}. Workers: ${m.workers}; node flags: ${m.nodeFlags}; log level: ${m.logLevel}. Load generator on the same machine (its CPU is shown in every row).`,
+      `Services run from: ${m.runFrom === 'bundles' ? "the production bundles (tools/build, built into the run's own folder; plain node)" : m.runFrom === 'source' ? 'TypeScript source via tsx' : (m.runFrom ?? 'TypeScript source via tsx')}. Workers: ${m.workers}; ${m.replicas && m.replicas > 1 ? `replicas: ${m.replicas} processes per service (each on its own port; gateway replica n calls replica n of each upstream; the load generator spreads its connections over the gateways); ` : ''}${m.nats ? `NATS: ${m.nats}; ` : ''}node flags: ${m.nodeFlags}; log level: ${m.logLevel}. Load generator on the same machine (its CPU is shown in every row).`,
   );
   md.push('');
   md.push('## Headline');
@@ -252,6 +266,11 @@ export function writeReport(
     md.push('## Cost per completed saga at saturation');
     md.push('');
     costSection(report.saturation.cost, md);
+  }
+  if (report.e2eFixed?.cost) {
+    md.push(`## Cost per completed saga at ${n(report.e2eFixed.rate)} orders/s offered`);
+    md.push('');
+    costSection(report.e2eFixed.cost, md, 'the fixed-rate window');
   }
   if (report.half) {
     const h = report.half;
