@@ -317,7 +317,7 @@ describe.each(['dev', 'prod'] as const)('the %s overlay', (overlay) => {
     }
   });
 
-  test('when the network policies are evaluated, then exactly the calls of the architecture are allowed: RPC ports from allowed callers only, operator ports from monitoring only', () => {
+  test('when the network policies are evaluated, then exactly the calls of the architecture are allowed: RPC ports from allowed callers only, operator ports from monitoring and the console (the gateway) only', () => {
     const objects = rendered[overlay];
     const portNamed = (service: string, name: string) =>
       podTemplateOf(
@@ -331,6 +331,10 @@ describe.each(['dev', 'prod'] as const)('the %s overlay', (overlay) => {
       'nats-streams -> nats:4222',
       'nats -> nats:6222',
       ...serviceNames.map((s) => `monitoring -> ${s}:${portNamed(s, 'operator')}`),
+      // The operator console's routes read the other services' operator ports.
+      ...serviceNames
+        .filter((s) => s !== 'gateway')
+        .map((s) => `gateway -> ${s}:${portNamed(s, 'operator')}`),
       // The gateway's public port is open to every client, so to the monitoring namespace as well.
       `monitoring -> gateway:${port('gateway')}`,
       'monitoring -> nats:8222',

@@ -41,9 +41,27 @@ export function clusterConfigDocument(ports = servicePorts()): Record<string, un
         orderServiceUrl: `http://order:${ports.order}`,
         inventoryServiceUrl: `http://inventory:${ports.inventory}`,
         identityServiceUrl: `http://identity:${ports.identity}`,
+        // The console's routes read every service's operator port (workloadIdentity.consoleCallers).
+        operatorConsole: {
+          operatorUrls: Object.fromEntries(
+            shippedServices.map((s) => [s, `http://${s}:${prodOperatorPorts()[s]}`]),
+          ),
+        },
       },
     },
   });
+}
+
+/** Each service's operator port as config/default.yaml < config/prod.yaml set it. */
+function prodOperatorPorts(): Record<ShippedService, number> {
+  const { document } = loadConfigDocument({
+    argv: ['--config', `${repoRoot}config/prod.yaml`],
+    env: {},
+  });
+  const servicesSection = document.services as Record<string, { operatorPort: number }>;
+  return Object.fromEntries(
+    shippedServices.map((s) => [s, Number(servicesSection[s]?.operatorPort)]),
+  ) as Record<ShippedService, number>;
 }
 
 /** Each service's port as the shipped configuration sets it (config/default.yaml < config/prod.yaml). */
@@ -68,15 +86,24 @@ export function serviceOperatorPorts(): Record<ShippedService, number> {
 
 /**
  * The workloads whose service tokens `service` must verify: the callers its rpcCallers allow, and the
- * admin callers of its operator port. Its pod mounts exactly their public keys.
+ * admin and console callers of its operator port. Its pod mounts exactly their public keys.
  */
 export function trustedCallers(service: ShippedService): string[] {
   const config = effectiveClusterConfig();
   const own = (config.services as Record<string, { rpcCallers?: Record<string, string[]> }>)[
     service
   ];
-  const admin = (config.workloadIdentity as { adminCallers: string[] }).adminCallers;
-  return [...new Set([...Object.values(own?.rpcCallers ?? {}).flat(), ...admin])].sort();
+  const { adminCallers, consoleCallers } = config.workloadIdentity as {
+    adminCallers: string[];
+    consoleCallers: string[];
+  };
+  return [
+    ...new Set([
+      ...Object.values(own?.rpcCallers ?? {}).flat(),
+      ...adminCallers,
+      ...consoleCallers,
+    ]),
+  ].sort();
 }
 
 /** Services with their own database (and so an outbox and inbox on the bus), from the registry. */

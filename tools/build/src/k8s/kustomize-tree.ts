@@ -47,7 +47,8 @@ export const namespace = 'orderly';
 /**
  * The connections the architecture has, and no others: the gateway's clients reach the gateway;
  * a service's RPC port is reached by the pods of the services its rpcCallers allow (today the
- * gateway calls order, inventory and identity); every service with a database reaches PostgreSQL
+ * gateway calls order, inventory and identity); the console's callers (the gateway) reach the other
+ * services' operator ports; every service with a database reaches PostgreSQL
  * and NATS; NATS servers route to each other; the stream job reaches NATS; Prometheus in the
  * monitoring namespace scrapes every service's operator port (never its RPC port) and NATS.
  */
@@ -80,6 +81,13 @@ export function architectureConnections(): Connection[] {
       to: pod(service),
       port: operatorPorts[service],
     });
+  // The operator console's routes (the gateway's) read the other services' operator ports.
+  const { consoleCallers } = effectiveClusterConfig().workloadIdentity as {
+    consoleCallers: string[];
+  };
+  for (const caller of shippedServices.filter((s) => consoleCallers.includes(s)))
+    for (const service of shippedServices.filter((s) => s !== caller))
+      connections.push({ from: pod(caller), to: pod(service), port: operatorPorts[service] });
   connections.push({ from: { monitoring: true }, to: pod(natsServiceName), port: natsMonitorPort });
   return connections;
 }
