@@ -13,6 +13,7 @@ export const needsPostgresOrNats = [
   'platform/test/database-connection-loss.test.ts',
   'platform/test/database-deadline.test.ts',
   'platform/test/database-spans.test.ts',
+  'platform/test/debug-endpoints.test.ts',
   'platform/test/ensure-database-race.test.ts',
   'platform/test/inbox-pruning.test.ts',
   'platform/test/outbox-inbox.test.ts',

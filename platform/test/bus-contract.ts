@@ -383,6 +383,54 @@ export function busContractSuite(
       await expect(published).resolves.toBeUndefined();
     });
 
+    test('when deliveries wait behind a held handler and a message failed for good, then diagnostics count them for the subscriptions asked for, and only those', async () => {
+      // Arrange
+      const { bus, subject } = await start();
+      const held = gate();
+      await subscribe(
+        bus,
+        subscriptionOptions({ subjects: [subject('order.v1.OrderPlaced')], concurrency: 1 }),
+        () => held.opened,
+      );
+      await subscribe(
+        bus,
+        subscriptionOptions({
+          name: 'contract.poisoned',
+          subjects: [subject('order.v1.OrderCancelled')],
+        }),
+        () => Promise.reject(Object.assign(new Error('undecodable'), { permanent: true })),
+      );
+      await bus.publish([aMessage(subject('order.v1.OrderCancelled'))]);
+      // The in-memory bus resolves a publish once it is settled, so this one waits for the gate.
+      const publishing = bus.publish(
+        [1, 2, 3].map(() => aMessage(subject('order.v1.OrderPlaced'))),
+      );
+      // Act
+      const waiting = await eventually(async () => {
+        const figures = await bus.diagnostics(['contract.consumer', 'contract.poisoned', 'absent']);
+        expect(figures.deadLetters).toBe(1);
+        const [behindGate, poisoned] = figures.consumers;
+        expect((behindGate?.pending ?? 0) + (behindGate?.inFlight ?? 0)).toBe(3);
+        expect(poisoned).toEqual({ subscription: 'contract.poisoned', pending: 0, inFlight: 0 });
+        return figures;
+      });
+      // Assert
+      expect(['connected', 'in-process']).toContain(waiting.connection);
+      expect(waiting.consumers.map((c) => c.subscription)).toEqual([
+        'contract.consumer',
+        'contract.poisoned',
+      ]);
+      expect(waiting.consumers[0]?.inFlight).toBeGreaterThanOrEqual(1);
+      expect((await bus.diagnostics(['contract.consumer'])).deadLetters).toBe(0);
+      held.open();
+      await publishing;
+      await eventually(async () =>
+        expect((await bus.diagnostics(['contract.consumer'])).consumers).toEqual([
+          { subscription: 'contract.consumer', pending: 0, inFlight: 0 },
+        ]),
+      );
+    });
+
     if (options.keepsMessagesWhileStopped) {
       test('when messages are published while a durable subscription is stopped, then they are delivered when it subscribes again', async () => {
         // Arrange

@@ -66,6 +66,31 @@ export interface DeadLetter {
   readonly data: Uint8Array;
 }
 
+/** One subscription's backlog as its bus sees it. */
+export interface ConsumerLag {
+  readonly subscription: string;
+  /** Messages for it not yet handed to its handler (queued, or waiting for a redelivery). */
+  readonly pending: number;
+  /** Handed to its handler and not yet acknowledged. */
+  readonly inFlight: number;
+}
+
+/** What a bus says about itself, for the operator's debug endpoint (`/admin/debug/resources`). */
+export interface BusDiagnostics {
+  readonly kind: 'nats' | 'memory';
+  /**
+   * NATS: `connected`, `reconnecting` (lost, trying again), `draining` or `closed`. In-memory:
+   * `in-process` or `closed`.
+   */
+  readonly connection: 'connected' | 'reconnecting' | 'draining' | 'closed' | 'in-process';
+  /** The server connected to (NATS). */
+  readonly server?: string;
+  /** The subscriptions asked for that are active through this bus, in the order asked. */
+  readonly consumers: readonly ConsumerLag[];
+  /** Dead letters of the subscriptions asked for. */
+  readonly deadLetters: number;
+}
+
 export interface Bus {
   /**
    * Resolves once every message is durably accepted: by the JetStream stream (NATS), or
@@ -82,6 +107,11 @@ export interface Bus {
    * Subscriptions that already applied the event ignore it through their inbox.
    */
   redriveDeadLetters(ids?: readonly string[]): Promise<number>;
+  /**
+   * Connection state, backlog per subscription and dead letters of `subscriptions` (those a service
+   * consumes): the embedded mode shares one bus between services, so each asks for its own.
+   */
+  diagnostics(subscriptions: readonly string[]): Promise<BusDiagnostics>;
   /** Throws when the bus cannot be reached; used by readiness checks. */
   ping(): Promise<void>;
   close(): Promise<void>;

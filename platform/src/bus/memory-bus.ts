@@ -8,7 +8,9 @@ import {
   isDependencyOutage,
   isPermanentFailure,
   type Bus,
+  type BusDiagnostics,
   type BusMessage,
+  type ConsumerLag,
   type DeadLetter,
   type Delivery,
   type DeliveryHandler,
@@ -133,6 +135,24 @@ export class MemoryBus implements Bus {
       );
     }
     return redriven;
+  }
+
+  diagnostics(subscriptions: readonly string[]): Promise<BusDiagnostics> {
+    const wanted = new Set(subscriptions);
+    const consumers: ConsumerLag[] = [];
+    for (const name of subscriptions) {
+      const group = this.groups.get(name);
+      if (group !== undefined && group.members.length > 0) consumers.push(group.lag());
+    }
+    let deadLetters = 0;
+    for (const letter of this.deadLetters.values())
+      if (wanted.has(letter.subscription)) deadLetters++;
+    return Promise.resolve({
+      kind: 'memory',
+      connection: this.closed ? 'closed' : 'in-process',
+      consumers,
+      deadLetters,
+    });
   }
 
   ping(): Promise<void> {
@@ -305,6 +325,14 @@ class SubscriptionGroup {
     this.retries.set(job, timer);
   }
 
+  lag(): ConsumerLag {
+    return {
+      subscription: this.name,
+      pending: this.queue.length + this.retries.size,
+      inFlight: this.members.reduce((sum, m) => sum + m.inFlightCount, 0),
+    };
+  }
+
   /** Hands queued jobs to members with a free slot, round-robin. */
   pump(): void {
     while (this.queue.length > 0) {
@@ -353,6 +381,10 @@ class Member implements Subscription {
     private readonly handler: DeliveryHandler,
     private readonly bus: MemoryBus,
   ) {}
+
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
 
   hasFreeSlot(): boolean {
     return !this.stopped && this.inFlight.size < Math.max(1, this.options.concurrency);

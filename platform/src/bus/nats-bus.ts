@@ -28,7 +28,9 @@ import {
   isDependencyOutage,
   isPermanentFailure,
   type Bus,
+  type BusDiagnostics,
   type BusMessage,
+  type ConsumerLag,
   type DeadLetter,
   type Delivery,
   type DeliveryHandler,
@@ -123,6 +125,8 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<Bus> {
 
 class NatsBus implements Bus {
   private readonly subscriptions = new Set<NatsSubscription>();
+  /** Follows the connection's status events; `closed` and `draining` are read from the connection. */
+  private connectionState: 'connected' | 'reconnecting' = 'connected';
 
   constructor(
     private readonly nc: NatsConnection,
@@ -130,7 +134,21 @@ class NatsBus implements Bus {
     private readonly js: JetStreamClient,
     private readonly options: NatsBusOptions,
     private readonly deadLetterPrefix: string,
-  ) {}
+  ) {
+    void this.followStatus();
+  }
+
+  private async followStatus(): Promise<void> {
+    try {
+      for await (const status of this.nc.status()) {
+        if (status.type === 'disconnect' || status.type === 'reconnecting')
+          this.connectionState = 'reconnecting';
+        else if (status.type === 'reconnect') this.connectionState = 'connected';
+      }
+    } catch {
+      // The iterator ends with the connection; nothing to report after that.
+    }
+  }
 
   async publish(messages: readonly BusMessage[]): Promise<void> {
     // All at once: the acks come back pipelined on one connection, not one round trip each.
@@ -204,6 +222,51 @@ class NatsBus implements Bus {
       });
     }
     return targets.length;
+  }
+
+  async diagnostics(subscriptions: readonly string[]): Promise<BusDiagnostics> {
+    const connection = this.nc.isClosed()
+      ? 'closed'
+      : this.nc.isDraining()
+        ? 'draining'
+        : this.connectionState;
+    const base = { kind: 'nats', connection, server: this.nc.getServer() } as const;
+    if (connection === 'closed') return { ...base, consumers: [], deadLetters: 0 };
+    const active = [...this.subscriptions];
+    const consumers = await Promise.all(
+      subscriptions.flatMap((name) => {
+        const subscription = active.find((s) => s.name === name);
+        return subscription ? [this.lagOf(subscription)] : [];
+      }),
+    );
+    return { ...base, consumers, deadLetters: await this.countDeadLetters(subscriptions) };
+  }
+
+  /** What the durable consumers of one subscription (one per subject) have not delivered or not had acked. */
+  private async lagOf(subscription: NatsSubscription): Promise<ConsumerLag> {
+    const infos = await Promise.all(
+      subscription.subjects.map((subject) =>
+        this.jsm.consumers.info(this.options.stream, durableName(subscription.name, subject)),
+      ),
+    );
+    return {
+      subscription: subscription.name,
+      pending: infos.reduce((sum, info) => sum + info.num_pending, 0),
+      inFlight: infos.reduce((sum, info) => sum + info.num_ack_pending, 0),
+    };
+  }
+
+  /** Dead letters of these subscriptions: the per-subject counts of the dead-letter stream. */
+  private async countDeadLetters(subscriptions: readonly string[]): Promise<number> {
+    if (subscriptions.length === 0) return 0;
+    const { state } = await this.jsm.streams.info(this.options.deadLetterStream, {
+      subjects_filter: `${this.deadLetterPrefix}.>`,
+    });
+    return subscriptions.reduce(
+      (sum, name) =>
+        sum + (state.subjects?.[`${this.deadLetterPrefix}.${subjectToken(name)}`] ?? 0),
+      0,
+    );
   }
 
   async ping(): Promise<void> {

@@ -193,6 +193,53 @@ export const platformConfigSchema = z
     /** Worker processes per service (Node cluster): the analogue of GOMAXPROCS. Needs a restart. */
     workers: z.strictObject({
       /** By service name; a service not named runs as one process. */
+    /** The operator port's debug endpoints, `/admin/debug/*` (platform/src/runtime/debug-endpoints.ts). */
+    debug: reloadable(
+      z
+        .strictObject({
+          /** `POST /admin/debug/cpu-profile` without `?seconds=`. */
+          cpuProfileDefaultSeconds: configValue.positiveInt(),
+          /** The longest CPU profile asked for; more is refused (400). */
+          cpuProfileMaxSeconds: configValue.positiveInt(),
+          /** V8's sampling interval while profiling. */
+          cpuProfileSamplingIntervalUs: configValue.positiveInt(),
+          /** Event-loop delay figures describe the last completed window of this length. */
+          eventLoopDelayWindowMs: configValue.positiveInt(),
+          /** `GET /admin/debug/resources?gc=1` may run a full garbage collection (heap after GC). */
+          allowForcedGc: configValue.boolean(),
+        })
+        .refine((debug) => debug.cpuProfileDefaultSeconds <= debug.cpuProfileMaxSeconds, {
+          path: ['cpuProfileDefaultSeconds'],
+          message: 'must not exceed debug.cpuProfileMaxSeconds',
+        }),
+    ),
+    /**
+     * `orderly doctor` (tools/cli): how long it polls every service's `/admin/debug/resources`, and
+     * how much growth over the run counts as a leak. Growth of a count is its floor (lowest sample)
+     * in the second half of the run minus its floor in the first half, so traffic that comes and goes
+     * does not count; heap is compared after a full garbage collection at the start and at the end.
+     */
+    doctor: z.strictObject({
+      durationMs: configValue.positiveInt(),
+      intervalMs: configValue.positiveInt(),
+      /** One poll of one service may take this long; longer counts as unreachable. */
+      requestTimeoutMs: configValue.positiveInt(),
+      thresholds: z.strictObject({
+        /** Handles (active resources) of one type, e.g. Timeout or TCPSocketWrap. */
+        handleGrowth: configValue.nonNegativeInt(),
+        /** Listeners on `process`, all events together. */
+        listenerGrowth: configValue.nonNegativeInt(),
+        /** Heap used after a full GC, last minus first. */
+        heapGrowthBytes: configValue.nonNegativeInt(),
+        /** Event-loop delay p99, the median over the run's samples (a level, not a growth). */
+        eventLoopDelayP99Ms: configValue.positiveInt(),
+        outboxBacklogGrowth: configValue.nonNegativeInt(),
+        /** Messages pending or in flight, per subscription. */
+        consumerLagGrowth: configValue.nonNegativeInt(),
+        /** New dead letters during the run (0: any new one is reported). */
+        deadLetterGrowth: configValue.nonNegativeInt(),
+      }),
+    }),
       count: z.record(z.string(), configValue.positiveInt()),
       /** A worker that dies unexpectedly is started again after this long. */
       restartDelayMs: configValue.durationMs(),

@@ -66,6 +66,14 @@ export interface DatabaseOptions {
   readonly applicationName: string;
 }
 
+export interface DatabaseConnections {
+  readonly open: number;
+  readonly idle: number;
+  readonly waiting: number;
+  /** `postgres.poolSize`. */
+  readonly max: number;
+}
+
 export function databaseUrl(serverUrl: string, database: string): string {
   const url = new URL(serverUrl);
   url.pathname = `/${database}`;
@@ -328,6 +336,16 @@ export class Database implements Sql {
 
   async ping(options: DeadlineOptions = {}): Promise<void> {
     await this.query('SELECT 1', [], options);
+  }
+
+  /** The pool's connections now: open (idle or checked out), idle, and callers waiting for one. */
+  connections(): DatabaseConnections {
+    return {
+      open: this.pool.totalCount,
+      idle: this.pool.idleCount,
+      waiting: this.pool.waitingCount,
+      max: this.options.poolSize,
+    };
   }
 
   /** A dedicated connection that calls `onNotify` for each NOTIFY on `channel`; reconnects on failure. */

@@ -50,6 +50,26 @@ export interface OutboxHandoff {
   handoff(events: readonly HandedOffEvent[]): void;
 }
 
+/** Unpublished rows of an outbox table, for the operator's debug endpoint. */
+export interface OutboxBacklog {
+  readonly unpublished: number;
+  /** Age of the oldest unpublished row; null when there is none. */
+  readonly oldestAgeSeconds: number | null;
+}
+
+/** Reads the backlog from the table (the partial index on unpublished rows): one statement. */
+export async function readOutboxBacklog(sql: Sql): Promise<OutboxBacklog> {
+  const { rows } = await sql.query<{ unpublished: number; oldest_age_seconds: number | null }>(
+    `SELECT count(*)::int AS unpublished,
+            extract(epoch FROM clock_timestamp() - min(created_at))::float8 AS oldest_age_seconds
+       FROM outbox WHERE published_at IS NULL`,
+  );
+  return {
+    unpublished: rows[0]?.unpublished ?? 0,
+    oldestAgeSeconds: rows[0]?.oldest_age_seconds ?? null,
+  };
+}
+
 export class Outbox {
   private relay: OutboxHandoff | undefined;
 

@@ -33,12 +33,18 @@ export class ServiceMessaging {
     batched: boolean;
   }[] = [];
   private readonly subscriptions: Subscription[] = [];
+  private readonly subscribedNames: string[] = [];
   private relay: OutboxRelay | undefined;
 
   constructor(private readonly service: MessagingService) {}
 
   private get telemetry(): MessagingTelemetry {
     return { telemetry: this.service.telemetry, system: this.service.options.platform.bus.kind };
+  }
+
+  /** Every subscription this service consumes (subscribed or not yet). */
+  subscriptionNames(): string[] {
+    return [...this.subscribedNames, ...this.consumers.map((c) => c.name)];
   }
 
   /** See `ServiceRuntime.consume`. */
@@ -51,6 +57,7 @@ export class ServiceMessaging {
     const { options, live, log, faults } = this.service;
     const busConfig = options.platform.bus;
     for (const consumer of this.consumers.splice(0)) {
+      this.subscribedNames.push(consumer.name);
       this.subscriptions.push(
         await startEventConsumer(
           {

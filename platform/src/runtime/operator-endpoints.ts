@@ -6,19 +6,23 @@ import { findAppError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import { callerNotAllowed, type WorkloadIdentity } from '../rpc/index.js';
 import type { Telemetry } from '../telemetry/index.js';
+import { answerDebug } from './debug-endpoints.js';
+import type { ServiceDiagnostics } from './diagnostics.js';
 import { answerConsole, isConsoleRoute, type ConsoleSources } from './console-endpoints.js';
 import { sendHealth, sendJson } from './json-answers.js';
 import type { ServiceRuntimeOptions } from './service-options.js';
 
 /** What the operator port reads from its service (the ServiceRuntime). */
 export interface OperatorService {
-  readonly options: Pick<ServiceRuntimeOptions, 'http' | 'platform'>;
+  readonly options: Pick<ServiceRuntimeOptions, 'name' | 'http' | 'platform'>;
   readonly telemetry: Telemetry;
   /** Checks the service token of admin requests. */
   readonly identity: WorkloadIdentity;
   /** `workloadIdentity.adminCallers` (the workloads allowed on `/admin/*`) is read at each request. */
   readonly live: LiveConfig<unknown>;
   readonly log: Logger;
+  /** Read by `/admin/debug/*` (debug-endpoints.ts). */
+  readonly diagnostics: ServiceDiagnostics;
   /** Read by `/admin/timeline/*` and `/admin/summary` (console-endpoints.ts). */
   readonly consoleSources: ConsoleSources;
 }
@@ -32,7 +36,8 @@ export interface OperatorEndpoints {
 
 /**
  * The operator port: `/metrics` for Prometheus (no credentials), `/healthz`, `/readyz`, and the admin
- * endpoints, which need a service token from a workload in `workloadIdentity.adminCallers`.
+ * endpoints (dead letters, `/admin/debug/*`), which need a service token from a workload in
+ * `workloadIdentity.adminCallers`.
  * Kubernetes lets only the monitoring namespace reach it (tools/build/src/k8s).
  */
 export async function openOperatorEndpoints(
@@ -101,6 +106,18 @@ async function answerAdmin(
     return answerDeadLetters(bus, service.log, path, req, res);
   const { defaultTimeoutMs } = service.live.platform.rpc;
   if (answerConsole(service.consoleSources, service.log, defaultTimeoutMs, path, req, res)) return;
+  if (path.startsWith('/admin/debug/'))
+    return answerDebug(
+      {
+        name: service.options.name,
+        diagnostics: service.diagnostics,
+        platform: () => service.live.platform,
+        log: service.log,
+      },
+      path,
+      req,
+      res,
+    );
   sendJson(res, 404, {
     error: { code: 'ROUTE_NOT_FOUND', message: `no route ${req.method ?? ''} ${path}` },
   });

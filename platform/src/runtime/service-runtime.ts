@@ -15,6 +15,7 @@ import type { Telemetry } from '../telemetry/index.js';
 import { observeConfig } from './config-observer.js';
 import { openServiceParts, type ServiceParts } from './dependencies.js';
 import { registerReadinessMetrics } from './health-metrics.js';
+import { ServiceDiagnostics } from './diagnostics.js';
 import { closeFrontDoor, serveService, type RequestHandler } from './front-door.js';
 import { sendJson } from './json-answers.js';
 import { ServiceMessaging } from './messaging.js';
@@ -45,6 +46,8 @@ export class ServiceRuntime {
   readonly faults: FaultInjector;
   /** Signs this service's calls to others and checks the callers of its own RPCs and admin endpoints. */
   readonly identity: WorkloadIdentity;
+  /** What `/admin/debug/resources` on the operator port reports (handles, heap, backlog, lag). */
+  readonly diagnostics: ServiceDiagnostics;
   /** What `/admin/timeline/*` and `/admin/summary` on the operator port answer (the console's). */
   readonly consoleSources = new ConsoleSources();
   private readonly scheduler: Scheduler;
@@ -68,6 +71,13 @@ export class ServiceRuntime {
     this.outbox = new Outbox(options.platform.bus.subjectPrefix);
     this.scheduler = new Scheduler(this.log, () => this.stopping);
     this.messaging = new ServiceMessaging(this);
+    this.diagnostics = new ServiceDiagnostics({
+      name: options.name,
+      database: parts.database,
+      bus: parts.bus,
+      subscriptions: () => this.messaging.subscriptionNames(),
+      platform: () => this.live.platform,
+    });
     parts.readiness.set('faults', async () => {
       const failure = await this.faults.readinessFailure();
       if (failure) throw new Error(failure);
@@ -219,6 +229,7 @@ export class ServiceRuntime {
     await database?.close();
     this.stopObservingConfig();
     this.faults.close();
+    this.diagnostics.close();
     await ownedFlags?.close();
     this.log.info(`${this.options.name} stopped`);
     await this.telemetry.shutdown();
