@@ -14,6 +14,9 @@ import type { FlagContext, Flags } from '../flags/index.js';
  * - `fault-consumer-delay-ms` (number): added before each event delivery is handled (slow consumer).
  * - `fault-publish-drop-rate` (number, percent): that share of outbox publishes is dropped, as if the
  *   broker never acknowledged them; the outbox keeps the rows and publishes them again later.
+ * - `fault-timer-leak-every-ms` (number, ms): while above 0, the service leaks one timer that never
+ *   fires every that many milliseconds (a forgotten `clearTimeout`), for `orderly doctor` and the leak
+ *   tests to find. They are released when the flag goes back to 0 or the service stops, so a drill ends.
  *
  * Fault flags are evaluated through OpenFeature like any flag, but their values are cached per
  * context until the flag definitions change, so a request pays a map lookup rather than an
@@ -25,7 +28,11 @@ export const faultFlags = {
   readinessFail: 'fault-readiness-fail',
   consumerDelayMs: 'fault-consumer-delay-ms',
   publishDropRate: 'fault-publish-drop-rate',
+  timerLeakEveryMs: 'fault-timer-leak-every-ms',
 } as const;
+
+/** Node's longest timer (about 24.8 days): a leaked timer that in practice never fires. */
+const neverFiresMs = 2_147_483_647;
 
 export const faultInjectedCode = 'FAULT_INJECTED';
 
@@ -38,13 +45,45 @@ export interface RequestFault {
 export class FaultInjector {
   private readonly cache = new Map<string, Promise<number | boolean>>();
   private readonly unsubscribe: () => void;
+  private timerLeak:
+    { everyMs: number; ticker: NodeJS.Timeout; leaked: NodeJS.Timeout[] } | undefined;
+  /** Counts flag changes, so an older evaluation of the leak flag finishing late changes nothing. */
+  private generation = 0;
+  private closed = false;
 
   /** `flags` should already carry the service (`flags.withContext({ service })`). */
   constructor(
     private readonly flags: Flags,
     private readonly random: () => number = Math.random,
   ) {
-    this.unsubscribe = flags.onChange(() => this.cache.clear());
+    this.unsubscribe = flags.onChange(() => {
+      this.cache.clear();
+      void this.followTimerLeak();
+    });
+    void this.followTimerLeak();
+  }
+
+  /** Starts, changes or stops the leaking of timers as `fault-timer-leak-every-ms` says. */
+  private async followTimerLeak(): Promise<void> {
+    const generation = ++this.generation;
+    const everyMs = Math.max(0, await this.cachedNumber(faultFlags.timerLeakEveryMs));
+    if (this.closed || generation !== this.generation) return;
+    if ((this.timerLeak?.everyMs ?? 0) === everyMs) return;
+    this.releaseLeakedTimers();
+    if (everyMs === 0) return;
+    const leaked: NodeJS.Timeout[] = [];
+    const ticker = setInterval(
+      () => leaked.push(setTimeout(() => undefined, neverFiresMs)),
+      everyMs,
+    );
+    this.timerLeak = { everyMs, ticker, leaked };
+  }
+
+  private releaseLeakedTimers(): void {
+    if (!this.timerLeak) return;
+    clearInterval(this.timerLeak.ticker);
+    for (const timer of this.timerLeak.leaked) clearTimeout(timer);
+    this.timerLeak = undefined;
   }
 
   private cachedNumber(key: string, context: FlagContext = {}): Promise<number> {
@@ -153,7 +192,9 @@ export class FaultInjector {
   }
 
   close(): void {
+    this.closed = true;
     this.unsubscribe();
+    this.releaseLeakedTimers();
     this.cache.clear();
   }
 }
