@@ -6,15 +6,20 @@ import { afterEach, describe, expect, test } from 'vitest';
 import {
   createLogger,
   createRpcClient,
+  MemoryBus,
   loadConfigDocument,
   parseConfigSection,
   platformConfigSchema,
   type Telemetry,
 } from '../src/index.js';
-import { registerReadinessMetrics } from '../src/runtime/health-metrics.js';
+import {
+  registerConsumerLagMetrics,
+  registerReadinessMetrics,
+} from '../src/runtime/health-metrics.js';
 import { Readiness } from '../src/runtime/readiness.js';
 import { createTelemetry } from '../src/telemetry/index.js';
 import {
+  eventually,
   freePort,
   parsePrometheus,
   prometheusNames,
@@ -187,5 +192,53 @@ describe('Prometheus names', () => {
 
     // Assert
     expect([...new Set(scraped)].sort()).toEqual(instruments.flatMap(prometheusNames).sort());
+  });
+});
+
+describe('consumer lag metrics', () => {
+  test('when deliveries wait behind a busy handler, then orderly_consumer_lag counts them; once handled, 0', async () => {
+    // Arrange
+    const telemetry = aTelemetry();
+    const bus = new MemoryBus();
+    const release: (() => void)[] = [];
+    await bus.subscribe(
+      {
+        name: 'test.lagging',
+        subjects: ['events.test'],
+        maxDeliver: 3,
+        ackWaitMs: 60_000,
+        retryBackoffMs: [10],
+        concurrency: 1,
+      },
+      () => new Promise<void>((resolve) => release.push(resolve)),
+    );
+    registerConsumerLagMetrics({
+      meter: telemetry.meter,
+      lag: async () => (await bus.diagnostics(['test.lagging'])).consumers,
+    });
+    const subscription = { messaging_consumer_group_name: 'test.lagging' };
+
+    // Act
+    const published = bus.publish(
+      Array.from({ length: 5 }, (_, i) => ({
+        subject: 'events.test',
+        id: `event-${i}`,
+        data: new Uint8Array(),
+        headers: {},
+      })),
+    );
+    await eventually(() => expect(release.length).toBe(1));
+    const waiting = await scrape(telemetry);
+    while (
+      (await scrape(telemetry).then((s) => value(s, 'orderly_consumer_lag', subscription))) !== 0
+    ) {
+      release.shift()?.();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await published;
+    await bus.close();
+
+    // Assert
+    expect(value(waiting, 'orderly_consumer_lag', subscription)).toBe(5);
   });
 });

@@ -36,3 +36,42 @@ export function registerReadinessMetrics(sources: ReadinessMetricSources): () =>
   meter.addBatchObservableCallback(observe, [ready, check]);
   return () => meter.removeBatchObservableCallback(observe, [ready, check]);
 }
+
+/** One subscription's backlog, as the bus reports it. */
+export interface SubscriptionLag {
+  readonly subscription: string;
+  /** Not yet handed to a handler (queued, or waiting for a redelivery). */
+  readonly pending: number;
+  /** Handed to a handler and not yet acknowledged. */
+  readonly inFlight: number;
+}
+
+/**
+ * Consumer lag as a metric: `orderly.consumer.lag` per subscription (`messaging.consumer.group.name`)
+ * is every message published for it and not yet acknowledged (pending plus in flight), as the bus
+ * reports it at each collection (JetStream: the durable consumers' `num_pending + num_ack_pending`,
+ * shared by every replica; in memory: the queue). A bus that cannot answer reports nothing.
+ */
+export function registerConsumerLagMetrics(sources: {
+  readonly meter: Meter;
+  lag(): Promise<readonly SubscriptionLag[]>;
+}): () => void {
+  const lag = sources.meter.createObservableGauge('orderly.consumer.lag', {
+    unit: '{message}',
+    description: 'Messages for this subscription not yet acknowledged (pending and in flight).',
+  });
+  const observe: Parameters<Meter['addBatchObservableCallback']>[0] = async (result) => {
+    let lags: readonly SubscriptionLag[];
+    try {
+      lags = await sources.lag();
+    } catch {
+      return; // the bus is unreachable: readiness says so, and the series has a gap
+    }
+    for (const entry of lags)
+      result.observe(lag, entry.pending + entry.inFlight, {
+        'messaging.consumer.group.name': entry.subscription,
+      });
+  };
+  sources.meter.addBatchObservableCallback(observe, [lag]);
+  return () => sources.meter.removeBatchObservableCallback(observe, [lag]);
+}

@@ -14,7 +14,7 @@ import type { WorkloadIdentity } from '../rpc/index.js';
 import type { Telemetry } from '../telemetry/index.js';
 import { observeConfig } from './config-observer.js';
 import { openServiceParts, type ServiceParts } from './dependencies.js';
-import { registerReadinessMetrics } from './health-metrics.js';
+import { registerConsumerLagMetrics, registerReadinessMetrics } from './health-metrics.js';
 import { ServiceDiagnostics } from './diagnostics.js';
 import { closeFrontDoor, serveService, type RequestHandler } from './front-door.js';
 import { sendJson } from './json-answers.js';
@@ -93,6 +93,12 @@ export class ServiceRuntime {
       }),
       stopping: () => this.stopping,
     });
+    const { bus } = parts;
+    if (bus)
+      registerConsumerLagMetrics({
+        meter: this.telemetry.meter,
+        lag: async () => (await bus.diagnostics(this.messaging.subscriptionNames())).consumers,
+      });
   }
 
   static async create(options: ServiceRuntimeOptions): Promise<ServiceRuntime> {
