@@ -151,7 +151,17 @@ describe.each(docs)('%s', (doc) => {
 test('when the CLI usage is read, then the checks above know its commands', () => {
   const known = cliCommands();
   expect([...known.keys()].sort()).toEqual(
-    ['config', 'dead-letters', 'keys', 'map', 'orders', 'trace', 'workload-keys'].sort(),
+    [
+      'config',
+      'dead-letters',
+      'debug',
+      'doctor',
+      'keys',
+      'map',
+      'orders',
+      'trace',
+      'workload-keys',
+    ].sort(),
   );
   expect([...(known.get('dead-letters') ?? [])].sort()).toEqual(['list', 'redrive']);
 });

@@ -201,10 +201,108 @@ export const checkConfigCommand = defineCommand({
   version: orderlyVersion,
 });
 
+export const doctorCommand = defineCommand({
+  name: `orderly doctor`,
+  summary:
+    "polls every service's debug endpoint for a while and reports what grows: handles by type, heap after GC, event-loop delay, outbox backlog, consumer lag, dead letters.",
+  synopsis: '[--duration <time>] [--interval <time>] [--service <name> ...] [--watch] [--json]',
+  options: {
+    duration: {
+      type: 'string',
+      value: 'time',
+      description: 'how long to poll, e.g. 20s, 1500ms, 2m (default: doctor.durationMs)',
+    },
+    interval: {
+      type: 'string',
+      value: 'time',
+      description: 'time between two polls (default: doctor.intervalMs)',
+    },
+    service: {
+      type: 'string',
+      multiple: true,
+      value: 'name',
+      description: 'a service to poll (default: every service of the system); repeatable',
+    },
+    watch: {
+      type: 'boolean',
+      description: 'redraw the table after every poll, until Ctrl-C (or --duration)',
+    },
+    json: { type: 'boolean', description: 'print the report as JSON' },
+  },
+  configLayers: true,
+  notes:
+    "Asks GET /admin/debug/resources on each service's operator port (services.<svc>.host and\n" +
+    'operatorPort) as the operator workload, the same for npm start and the distributed mode. A count\n' +
+    'grows when its lowest value in the second half of the run is above its lowest in the first half by\n' +
+    'more than its doctor.thresholds limit; heap is compared after a full GC at both ends.\n' +
+    'Exit code 0 healthy, 1 something grows (or a service cannot be polled), 2 usage error.',
+  examples: [
+    'npm run orderly -- doctor',
+    'npm run orderly -- doctor --duration 1m --interval 5s --service order --service payment',
+    'npm run orderly -- doctor --watch',
+  ],
+  version: orderlyVersion,
+});
+
+const debugService = {
+  type: 'string',
+  value: 'name',
+  description: 'the service whose process to look into (required)',
+} as const;
+
+export const heapSnapshotCommand = defineCommand({
+  name: `orderly debug heap-snapshot`,
+  summary:
+    "writes a heap snapshot of a service's process, a .heapsnapshot file that Chrome DevTools opens (Memory → Load).",
+  synopsis: '--service <name> [--out <file>]',
+  options: {
+    service: debugService,
+    out: {
+      type: 'string',
+      value: 'file',
+      description: 'where to write it (default: <service>-<pid>-<time>.heapsnapshot here)',
+    },
+  },
+  configLayers: true,
+  notes:
+    "Asks POST /admin/debug/heap-snapshot on the service's operator port as the operator workload; the\n" +
+    'process pauses while the snapshot is taken. A snapshot holds whatever the heap holds, secrets\n' +
+    'included: keep it like a credential.',
+  examples: ['npm run orderly -- debug heap-snapshot --service order'],
+  version: orderlyVersion,
+});
+
+export const cpuProfileCommand = defineCommand({
+  name: `orderly debug cpu-profile`,
+  summary:
+    "profiles a service's process for some seconds and writes a .cpuprofile file that Chrome DevTools opens (Performance → Load profile).",
+  synopsis: '--service <name> [--seconds <n>] [--out <file>]',
+  options: {
+    service: debugService,
+    seconds: {
+      type: 'string',
+      value: 'n',
+      description:
+        'how long to profile (default debug.cpuProfileDefaultSeconds, at most debug.cpuProfileMaxSeconds)',
+    },
+    out: {
+      type: 'string',
+      value: 'file',
+      description: 'where to write it (default: <service>-<pid>-<time>.cpuprofile here)',
+    },
+  },
+  configLayers: true,
+  notes:
+    "Asks POST /admin/debug/cpu-profile on the service's operator port as the operator workload. One\n" +
+    'profile at a time per process (409 DEBUG_PROFILE_IN_PROGRESS otherwise).',
+  examples: ['npm run orderly -- debug cpu-profile --service gateway --seconds 20'],
+  version: orderlyVersion,
+});
+
 export const orderlyProgram: Program = {
   name: 'orderly',
   summary:
-    "the operator's command line: dead letters, order timelines, signing keys, orders, configuration.",
+    "the operator's command line: dead letters, order timelines, signing keys, orders, configuration, leak patrol.",
   version: orderlyVersion,
   commands: {
     'dead-letters': {
@@ -217,6 +315,21 @@ export const orderlyProgram: Program = {
         spec: redriveDeadLettersCommand,
         run: async (argv, io) =>
           (await import('./dead-letters-command.js')).redriveDeadLetters(argv, io),
+      },
+    },
+    doctor: {
+      spec: doctorCommand,
+      run: async (argv, io) => (await import('./doctor-command.js')).runDoctor(argv, io),
+    },
+    debug: {
+      'heap-snapshot': {
+        spec: heapSnapshotCommand,
+        run: async (argv, io) =>
+          (await import('./debug-command.js')).downloadHeapSnapshot(argv, io),
+      },
+      'cpu-profile': {
+        spec: cpuProfileCommand,
+        run: async (argv, io) => (await import('./debug-command.js')).downloadCpuProfile(argv, io),
       },
     },
     trace: {
