@@ -252,6 +252,21 @@ describe('the operator console (Chromium)', () => {
     await page.context().close();
   });
 
+  test('when /docs is opened, then Swagger UI renders the OpenAPI document from the gateway', async () => {
+    const page = await openConsole();
+    const requests: string[] = [];
+    page.on('request', (request) => requests.push(request.url()));
+    await page.goto(`${gatewayUrl}/docs/`);
+    await expect
+      .poll(() => page.locator('.swagger-ui .info .title').textContent(), { timeout: 15_000 })
+      .toContain('Orderly public API');
+    expect(await page.locator('.opblock-summary-path').count()).toBeGreaterThan(10);
+    // Everything came from the gateway: no CDN.
+    expect(requests.filter((url) => !url.startsWith(gatewayUrl))).toEqual([]);
+    await shot(page, 'api-docs');
+    await page.context().close();
+  });
+
   test('when the flags file changes, then the console shows the new value and the change', async () => {
     const page = await openConsole();
     await logIn(page, e2eAdmin.email, e2eAdmin.password);
