@@ -52,6 +52,7 @@ export const needsPostgresOrNats = [
 ];
 const e2e = ['test/e2e/**/*.test.ts'];
   'tools/cli/test/doctor-command.test.ts',
+  'tools/cli/test/doctor-command.test.ts',
 const deploy = ['test/deploy/**/*.test.ts'];
 export const drill = [
   'tools/chaos/test/short-drill.test.ts',
