@@ -47,12 +47,12 @@ export const needsPostgresOrNats = [
   'tools/chaos/test/invariants.test.ts',
   'tools/chaos/test/reorder-drill.test.ts',
   'tools/cli/test/dead-letters-command.test.ts',
+  'tools/cli/test/doctor-command.test.ts',
   'tools/cli/test/orders-command.test.ts',
   'bench/test/bench-smoke.test.ts',
+  'test/leaks/service-restarts.test.ts',
 ];
 const e2e = ['test/e2e/**/*.test.ts'];
-  'tools/cli/test/doctor-command.test.ts',
-  'tools/cli/test/doctor-command.test.ts',
 const deploy = ['test/deploy/**/*.test.ts'];
 export const drill = [
   'tools/chaos/test/short-drill.test.ts',

@@ -190,9 +190,6 @@ export const platformConfigSchema = z
       shutdownTimeoutMs: configValue.positiveInt(),
       eventLoopDelayResolutionMs: configValue.positiveInt(),
     }),
-    /** Worker processes per service (Node cluster): the analogue of GOMAXPROCS. Needs a restart. */
-    workers: z.strictObject({
-      /** By service name; a service not named runs as one process. */
     /** The operator port's debug endpoints, `/admin/debug/*` (platform/src/runtime/debug-endpoints.ts). */
     debug: reloadable(
       z
@@ -240,6 +237,9 @@ export const platformConfigSchema = z
         deadLetterGrowth: configValue.nonNegativeInt(),
       }),
     }),
+    /** Worker processes per service (Node cluster): the analogue of GOMAXPROCS. Needs a restart. */
+    workers: z.strictObject({
+      /** By service name; a service not named runs as one process. */
       count: z.record(z.string(), configValue.positiveInt()),
       /** A worker that dies unexpectedly is started again after this long. */
       restartDelayMs: configValue.durationMs(),
