@@ -13,6 +13,7 @@ import { parseCommand, usageFailure, type CommandIo } from './command-line.js';
 import { doctorCommand } from './commands.js';
 import {
   analyze,
+  count,
   formatSeconds,
   processKey,
   renderReport,
@@ -134,7 +135,7 @@ export async function runDoctor(
   };
   const header = (final: boolean) => {
     const report = analyze(input);
-    const what = `${names.length} service(s) in ${report.processes.length} process(es), ${report.samples} samples over ${formatSeconds(report.spanMs)} (every ${every})`;
+    const what = `${count(names.length, 'service')} in ${count(report.processes.length, 'process', 'processes')}, ${count(report.samples, 'sample')} over ${formatSeconds(report.spanMs)} (every ${every})`;
     return final
       ? `orderly doctor: ${what}`
       : `orderly doctor --watch: ${what}; Ctrl-C ends the run with its verdict`;
@@ -142,7 +143,7 @@ export async function runDoctor(
   try {
     if (!watch)
       io.err(
-        `orderly doctor: polling ${names.length} service(s) every ${every} for ${formatSeconds((rounds - 1) * intervalMs)}\n`,
+        `orderly doctor: polling ${count(names.length, 'service')} every ${every} for ${formatSeconds((rounds - 1) * intervalMs)}\n`,
       );
     const started = performance.now();
     for (let i = 0; i < rounds && !interrupted.signal.aborted; i++) {

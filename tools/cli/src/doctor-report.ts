@@ -245,7 +245,7 @@ export function analyze(input: DoctorInput): DoctorReport {
         const totals = figures.map((b) => subscriptions.reduce((sum, n) => sum + lagOf(b, n), 0));
         checks.push({
           where: service,
-          check: `consumer lag (${subscriptions.length} subscriptions)`,
+          check: `consumer lag (${count(subscriptions.length, 'subscription')})`,
           first: String(totals[0]),
           last: String(totals[totals.length - 1]),
           growth: signed(floorGrowth(totals), String),
@@ -275,7 +275,7 @@ export function analyze(input: DoctorInput): DoctorReport {
         verdict: grows ? 'GROWS' : 'ok',
         ...(grows
           ? {
-              problem: `${service}: ${added} dead letter(s) added in ${seconds} (limit +${thresholds.deadLetterGrowth})`,
+              problem: `${service}: ${count(added, 'dead letter')} added in ${seconds} (limit +${thresholds.deadLetterGrowth})`,
             }
           : {}),
       });
@@ -369,10 +369,15 @@ export function renderReport(
   lines.push('');
   if (report.healthy) lines.push('healthy: nothing grew beyond its limit');
   else {
-    lines.push(`UNHEALTHY: ${report.problems.length} problem(s)`);
+    lines.push(`UNHEALTHY: ${count(report.problems.length, 'problem')}`);
     for (const problem of report.problems) lines.push(`  - ${problem}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** `1 service`, `6 services`. */
+export function count(n: number, noun: string, plural = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : plural}`;
 }
 
 function signed(value: number, format: (n: number) => string): string {

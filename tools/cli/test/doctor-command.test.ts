@@ -101,12 +101,12 @@ describe('orderly doctor against a running service', () => {
       const result = await doctor(order.port);
 
       expect(result.stdout).toMatch(
-        /^orderly doctor: 1 service\(s\) in 1 process\(es\), 6 samples over [\d.]+ s \(every 1 s\)\n/,
+        /^orderly doctor: 1 service in 1 process, 6 samples over [\d.]+ s \(every 1 s\)\n/,
       );
       expect(result.stdout).toMatch(/ {2}handles Timeout +\d+ +\d+ +\+\d+ +\+10 +GROWS\n/);
       expect(result.stdout).toMatch(/ {2}outbox backlog +0 +0 +\+0 +\+100 +ok\n/);
       expect(result.stdout).toMatch(
-        /UNHEALTHY: 1 problem\(s\)\n {2}- process \d+ on .+ \(order\): handles of type Timeout grew by \+\d+ in [\d.]+ s \(limit \+10\)\n$/,
+        /UNHEALTHY: 1 problem\n {2}- process \d+ on .+ \(order\): handles of type Timeout grew by \+\d+ in [\d.]+ s \(limit \+10\)\n$/,
       );
       expect(result.code).toBe(1);
     } finally {

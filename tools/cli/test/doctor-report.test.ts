@@ -125,7 +125,7 @@ describe('analyze', () => {
       'heap after full GC',
       'event-loop delay p99 (median)',
       'outbox backlog',
-      'consumer lag (1 subscriptions)',
+      'consumer lag (1 subscription)',
       'dead letters',
     ]);
   });
@@ -154,7 +154,7 @@ describe('analyze', () => {
     const text = renderReport(report, 'orderly doctor');
     expect(text).toMatch(/handles Timeout +5 +105 +\+50 +\+10 +GROWS/);
     expect(text).toMatch(/handles TCPServerWrap +4 +4 +\+0 +\+10 +ok/);
-    expect(text).toContain('UNHEALTHY: 1 problem(s)');
+    expect(text).toContain('UNHEALTHY: 1 problem');
   });
 
   test('when the heap after a full GC grows beyond its limit, then it is reported in MiB', () => {
@@ -187,7 +187,7 @@ describe('analyze', () => {
     expect(report.problems).toEqual([
       'order: the outbox backlog grew by +200 in 4 s (limit +100)',
       'order: consumer lag grew in 4 s: order.payment-results +400 (limit +100)',
-      'order: 2 dead letter(s) added in 4 s (limit +0)',
+      'order: 2 dead letters added in 4 s (limit +0)',
     ]);
   });
 

@@ -91,11 +91,11 @@ describe('orderly doctor --watch', () => {
     const clear = '\x1b[H\x1b[2J';
     expect(frames.every((frame) => frame.startsWith(clear))).toBe(true);
     expect(frames[0]).toContain(
-      'orderly doctor --watch: 1 service(s) in 1 process(es), 1 samples over 0 s (every 0.1 s); Ctrl-C ends the run with its verdict',
+      'orderly doctor --watch: 1 service in 1 process, 1 sample over 0 s (every 0.1 s); Ctrl-C ends the run with its verdict',
     );
     expect(frames[0]).not.toContain('UNHEALTHY');
     const verdict = frames[frames.length - 1]!;
-    expect(verdict.startsWith(`${clear}orderly doctor: 1 service(s) in 1 process(es)`)).toBe(true);
+    expect(verdict.startsWith(`${clear}orderly doctor: 1 service in 1 process, `)).toBe(true);
     expect(verdict).toMatch(/handles Timeout +\d+ +\d+ +\+\d+ +\+10 +GROWS/);
     expect(verdict).toContain('handles of type Timeout grew by');
     // Every poll was signed as the operator workload.
