@@ -96,6 +96,7 @@ export {
 } from './log/index.js';
 export { Outbox, type OutboxAddOptions, type PreparedEvent } from './outbox/index.js';
 export { buildInfo, embeddedFile, embeddedFolder, type BuildInfo } from './packaging/index.js';
+export { decodePageCursor, encodePageCursor } from './paging/index.js';
 export {
   WorkloadIdentity,
   createRpcClient,

@@ -27,8 +27,10 @@ export const gatewayConfigSchema = z.strictObject({
   maxLinesPerOrder: reloadable(configValue.positiveInt()),
   maxQuantityPerLine: reloadable(configValue.positiveInt()),
   idempotencyKeyMaxLength: reloadable(configValue.positiveInt()),
-  /** Largest `?limit=` of GET /v1/orders, and the page size when it is absent. */
+  /** Largest `?limit=` of every list (orders, products, admin search), and the page size when it is absent. */
   listLimitMax: reloadable(configValue.positiveInt()),
+  /** Longest `?cursor=` accepted (cursors are opaque; the lists give out much shorter ones). */
+  cursorMaxLength: reloadable(configValue.positiveInt()),
   /** Access tokens: only ES256 JWTs from this issuer for this audience, verified against the JWKS. */
   auth: z.strictObject({
     issuer: z.string().min(1),

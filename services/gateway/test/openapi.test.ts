@@ -51,6 +51,7 @@ describe('GET /openapi.json', () => {
       'GET /.well-known/jwks.json',
       'GET /v1/admin/dead-letters',
       'GET /v1/admin/flags',
+      'GET /v1/admin/orders',
       'GET /v1/admin/orders/{orderId}',
       'GET /v1/admin/orders/{orderId}/timeline',
       'GET /v1/admin/system',
@@ -66,6 +67,7 @@ describe('GET /openapi.json', () => {
       'POST /v1/auth/refresh',
       'POST /v1/auth/register',
       'POST /v1/orders',
+      'POST /v1/orders/{orderId}/cancel',
     ]);
   });
 

@@ -18,12 +18,14 @@ import {
   type Product,
 } from '@orderly/inventory-contract/inventory_service';
 import {
+  CancellationReason,
   OrderSchema,
   OrderService,
   OrderStatus,
   type Order,
   PlaceOrderRequestSchema,
   type PlaceOrderRequest,
+  type SearchOrdersRequest,
 } from '@orderly/order-contract/order_service';
 import {
   AppError,
@@ -134,6 +136,23 @@ export function fakeOrderService(overrides: Partial<ServiceImpl<typeof OrderServ
     placeOrders: [] as number[],
     getOrder: 0,
     listOrders: [] as number[],
+    cancelOrder: [] as { orderId: string; customerId: string; idempotencyKey: string }[],
+    searchOrders: [] as SearchOrdersRequest[],
+  };
+  const notFound = (orderId: string) =>
+    new AppError('ORDER_NOT_FOUND', `order ${orderId} does not exist`, { kind: 'not-found' });
+  /** Newest first; a cursor is the index of the next order (the real service uses keyset positions). */
+  const page = (list: Order[], limit: number, cursor: string) => {
+    if (cursor !== '' && !/^[0-9]+$/.test(cursor))
+      throw new AppError('CURSOR_INVALID', 'the cursor is not one this list gave out', {
+        kind: 'invalid',
+      });
+    const from = cursor === '' ? 0 : Number(cursor);
+    const end = from + limit;
+    return {
+      orders: list.slice(from, end),
+      nextCursor: end < list.length ? String(end) : '',
+    };
   };
   const impl: ServiceImpl<typeof OrderService> = {
     placeOrder(request) {
@@ -175,9 +194,7 @@ export function fakeOrderService(overrides: Partial<ServiceImpl<typeof OrderServ
       calls.getOrder++;
       const order = orders.get(request.orderId);
       if (!order || (request.customerId && order.customerId !== request.customerId)) {
-        throw new AppError('ORDER_NOT_FOUND', `order ${request.orderId} does not exist`, {
-          kind: 'not-found',
-        });
+        throw notFound(request.orderId);
       }
       return { order };
     },
@@ -195,7 +212,40 @@ export function fakeOrderService(overrides: Partial<ServiceImpl<typeof OrderServ
       const mine = [...orders.values()]
         .filter((o) => o.customerId === request.customerId)
         .reverse();
-      return { orders: mine.slice(0, request.limit) };
+      return page(mine, request.limit, request.cursor);
+    },
+    cancelOrder(request) {
+      calls.cancelOrder.push({ ...request });
+      const order = orders.get(request.orderId);
+      if (!order || order.customerId !== request.customerId) throw notFound(request.orderId);
+      if (order.status === OrderStatus.CANCELLED) return { order, replayed: true };
+      const cancelled = create(OrderSchema, {
+        orderId: order.orderId,
+        customerId: order.customerId,
+        status: OrderStatus.CANCELLED,
+        lines: order.lines,
+        totalCents: order.totalCents,
+        paymentMethod: order.paymentMethod,
+        placedAt: order.placedAt,
+        cancellationReason: CancellationReason.CUSTOMER_REQUESTED,
+        history: [
+          ...order.history.map(({ status, at }) => ({ status, at })),
+          { status: OrderStatus.CANCELLED, at: timestampFromDate(new Date()) },
+        ],
+      });
+      orders.set(order.orderId, cancelled);
+      return { order: cancelled, replayed: false };
+    },
+    searchOrders(request) {
+      calls.searchOrders.push(request);
+      const matching = [...orders.values()]
+        .filter(
+          (o) =>
+            (request.status === OrderStatus.UNSPECIFIED || o.status === request.status) &&
+            (request.customerId === '' || o.customerId === request.customerId),
+        )
+        .reverse();
+      return page(matching, request.limit, request.cursor);
     },
     // Filled in below from placeOrder (overridden or not), as the real service does.
     placeOrders: () => ({ results: [] }),

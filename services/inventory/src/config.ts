@@ -28,6 +28,8 @@ export const inventoryConfigSchema = z.strictObject({
   expirySweepBatchSize: reloadable(configValue.positiveInt()),
   /** Inserts the demo catalog at start when the products table is empty. */
   seedDemoCatalog: configValue.boolean(),
+  /** Largest page of ListProducts, and the page size when none is asked for. */
+  listLimitMax: reloadable(configValue.positiveInt()),
 });
 
 export type InventoryConfig = z.output<typeof inventoryConfigSchema>;

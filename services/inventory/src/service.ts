@@ -43,6 +43,9 @@ export const inventoryService = defineService({
         get defaultTimeoutMs() {
           return live.platform.rpc.defaultTimeoutMs;
         },
+        get listLimitMax() {
+          return live.service.listLimitMax;
+        },
       }),
     );
     // Batched: deliveries that arrive together are one transaction and one run of set-based SQL.

@@ -1,7 +1,8 @@
 import { Code, ConnectError } from '@connectrpc/connect';
-import { errorCodeHeader } from '@orderly/platform';
+import { encodePageCursor, errorCodeHeader } from '@orderly/platform';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
+  allProducts,
   aProduct,
   aSku,
   conservationReport,
@@ -43,7 +44,7 @@ describe('UpsertProduct', () => {
       available: 0,
       reserved: 0,
     });
-    const { products } = await app.client.listProducts({});
+    const products = await allProducts(app.client);
     expect(products.find((p) => p.sku === sku)).toMatchObject({
       name: 'Espresso cup',
       priceCents: 750n,
@@ -120,8 +121,50 @@ describe('ListProducts', () => {
   test('when products exist, then they are listed in SKU order', async () => {
     await aProduct(app.client);
     await aProduct(app.client);
-    const skus = (await app.client.listProducts({})).products.map((p) => p.sku);
+    const skus = (await allProducts(app.client)).map((p) => p.sku);
     expect(skus).toEqual([...skus].sort());
     expect(skus.length).toBeGreaterThanOrEqual(2);
+  });
+
+  test('when products are added while a client pages, then every product that existed before appears exactly once and none repeats', async () => {
+    // Arrange
+    for (let i = 0; i < 7; i++) await aProduct(app.client);
+    const before = (await allProducts(app.client)).map((p) => p.sku);
+
+    // Act: two products are added before each next page (SKUs are random: before and after the cursor).
+    const seen: string[] = [];
+    let cursor = '';
+    do {
+      const page = await app.client.listProducts({ limit: 3, cursor });
+      seen.push(...page.products.map((p) => p.sku));
+      cursor = page.nextCursor;
+      if (cursor) for (let i = 0; i < 2; i++) await aProduct(app.client);
+    } while (cursor);
+
+    // Assert
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen.filter((sku) => before.includes(sku))).toEqual(before);
+    expect(seen).toEqual([...seen].sort());
+  });
+
+  test('when a page is asked for, then it holds at most the limit (the maximum when 0 or more) and the last page has no cursor', async () => {
+    const first = await app.client.listProducts({ limit: 1 });
+    expect(first.products).toHaveLength(1);
+    expect(first.nextCursor).not.toBe('');
+    const all = await app.client.listProducts({ limit: 0 });
+    expect(all.products.length).toBeLessThanOrEqual(app.config.service.listLimitMax);
+  });
+
+  test('when a cursor was not given out by the product list, then it is INVALID_ARGUMENT with CURSOR_INVALID', async () => {
+    for (const cursor of [
+      '%%%',
+      'e30',
+      encodePageCursor('orders', ['x', 'y']),
+      encodePageCursor('products', ['lower-case']),
+    ])
+      expect(await rpcError(app.client.listProducts({ cursor })), cursor).toEqual({
+        code: Code.InvalidArgument,
+        errorCode: 'CURSOR_INVALID',
+      });
   });
 });

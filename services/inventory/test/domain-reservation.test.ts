@@ -135,8 +135,14 @@ describe('reservation status transitions', () => {
     expect(allowed).toEqual(['CONFIRMED', 'CANCELLED', 'EXPIRED']);
   });
 
-  test('when a reservation is settled or rejected, then no transition is allowed', () => {
-    for (const from of ['CONFIRMED', 'CANCELLED', 'REJECTED'] as const) {
+  test('when a reservation is confirmed, then it may only be RETURNED (its order cancelled by the customer)', () => {
+    expect(reservationStatuses.filter((to) => canTransition('CONFIRMED', to))).toEqual([
+      'RETURNED',
+    ]);
+  });
+
+  test('when a reservation is cancelled, rejected or returned, then no transition is allowed', () => {
+    for (const from of ['CANCELLED', 'REJECTED', 'RETURNED'] as const) {
       for (const to of reservationStatuses)
         expect(canTransition(from, to), `${from} → ${to}`).toBe(false);
     }
@@ -151,6 +157,7 @@ describe('decideRepeatedOrderPlaced', () => {
   test('when the order holds a live or confirmed reservation, then a repeated OrderPlaced is ignored', () => {
     expect(decideRepeatedOrderPlaced('RESERVED')).toBe('ignore');
     expect(decideRepeatedOrderPlaced('CONFIRMED')).toBe('ignore');
+    expect(decideRepeatedOrderPlaced('RETURNED')).toBe('ignore');
   });
 
   test('when the order was cancelled, expired or rejected, then a repeated OrderPlaced is rejected', () => {
@@ -164,6 +171,7 @@ describe('decideSettlement', () => {
   test('when an order is confirmed, then a RESERVED (or legacy EXPIRED) reservation is confirmed', () => {
     expect(decideSettlement('confirmed', 'RESERVED')).toBe('confirm');
     expect(decideSettlement('confirmed', 'CONFIRMED')).toBe('ignore');
+    expect(decideSettlement('confirmed', 'RETURNED')).toBe('ignore');
     expect(decideSettlement('confirmed', 'EXPIRED')).toBe('confirm-expired');
     expect(decideSettlement('confirmed', 'CANCELLED')).toBe('unexpected');
     expect(decideSettlement('confirmed', 'REJECTED')).toBe('unexpected');
@@ -176,7 +184,11 @@ describe('decideSettlement', () => {
     expect(decideSettlement('cancelled', 'CANCELLED')).toBe('ignore');
     expect(decideSettlement('cancelled', 'EXPIRED')).toBe('ignore');
     expect(decideSettlement('cancelled', 'REJECTED')).toBe('ignore');
-    expect(decideSettlement('cancelled', 'CONFIRMED')).toBe('unexpected');
+    expect(decideSettlement('cancelled', 'RETURNED')).toBe('ignore');
+  });
+
+  test('when a confirmed order is cancelled (by its customer), then its reservation is returned', () => {
+    expect(decideSettlement('cancelled', 'CONFIRMED')).toBe('return');
   });
 });
 

@@ -67,14 +67,25 @@ describe('inventory.settle-reservations', () => {
     expect(await ledgerOf(sku)).toEqual({ sku, available: 10, reserved: 0, sold: 0, ledger: 10 });
   });
 
-  test('when a confirmed order is cancelled, then the sale stands and the mismatch is logged', async () => {
+  test('when a confirmed order is cancelled by its customer, then the sold units are available again and the reservation is RETURNED, once', async () => {
     const { sku, orderId } = await aReservedOrder(10, 2);
     await app.bus.publish([orderConfirmed(orderId).bus]);
 
     await app.bus.publish([orderCancelled(orderId).bus]);
+    await app.bus.publish([orderCancelled(orderId).bus]);
 
-    expect(await reservationOf(app.runtime, orderId)).toMatchObject({ status: 'CONFIRMED' });
-    expect(await ledgerOf(sku)).toEqual({ sku, available: 8, reserved: 0, sold: 2, ledger: 10 });
+    expect(await reservationOf(app.runtime, orderId)).toMatchObject({ status: 'RETURNED' });
+    expect(await ledgerOf(sku)).toEqual({ sku, available: 10, reserved: 0, sold: 0, ledger: 10 });
+  });
+
+  test('when the cancellation of a confirmed order arrives before its confirmation, then the stock is released once and the late confirmation sells nothing', async () => {
+    const { sku, orderId } = await aReservedOrder(10, 2);
+
+    await app.bus.publish([orderCancelled(orderId).bus]);
+    await app.bus.publish([orderConfirmed(orderId).bus]);
+
+    expect(await reservationOf(app.runtime, orderId)).toMatchObject({ status: 'CANCELLED' });
+    expect(await ledgerOf(sku)).toEqual({ sku, available: 10, reserved: 0, sold: 0, ledger: 10 });
     expect(app.logLines).toContainEqual(
       expect.objectContaining({
         level: 'warn',

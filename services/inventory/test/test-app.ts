@@ -115,11 +115,23 @@ export async function aProduct(
   return sku;
 }
 
+/** The whole catalog, page after page. */
+export async function allProducts(client: InventoryClient) {
+  const products = [];
+  let cursor = '';
+  do {
+    const page = await client.listProducts({ cursor });
+    products.push(...page.products);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return products;
+}
+
 export async function stockOf(
   client: InventoryClient,
   sku: string,
 ): Promise<{ available: number; reserved: number }> {
-  const { products } = await client.listProducts({});
+  const products = await allProducts(client);
   const product = products.find((p) => p.sku === sku);
   if (!product) throw new Error(`no product ${sku}`);
   return { available: product.available, reserved: product.reserved };

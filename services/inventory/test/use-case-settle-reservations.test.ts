@@ -105,4 +105,42 @@ describe('settleReservations', () => {
     expect(calls.writes).toEqual([]);
     expect(calls.movements).toEqual([]);
   });
+
+  test('when a confirmed order is cancelled by its customer, then its reservation is RETURNED and the sold units are available again; a repeat changes nothing', async () => {
+    // Arrange
+    const { store, calls } = inMemoryInventoryStore({
+      products: [{ sku: 'SKU-A', priceCents: 100n, available: 0 }],
+      reservations: [
+        {
+          id: 'reservation-1',
+          orderId: 'returned',
+          status: 'CONFIRMED',
+          lines: [{ sku: 'SKU-A', quantity: 2 }],
+        },
+      ],
+    });
+
+    // Act
+    const outcomes = await settleReservations(
+      store,
+      [
+        { orderId: 'returned', outcome: 'cancelled' },
+        { orderId: 'returned', outcome: 'cancelled' },
+        { orderId: 'returned', outcome: 'confirmed' },
+      ],
+      now,
+    );
+
+    // Assert
+    expect(outcomes.map((o) => o.action)).toEqual(['return', 'ignore', 'ignore']);
+    expect(calls.writes).toEqual([
+      {
+        inserts: [],
+        transitions: [
+          { id: 'reservation-1', orderId: 'returned', from: 'CONFIRMED', to: 'RETURNED' },
+        ],
+      },
+    ]);
+    expect(calls.movements).toEqual([[{ sku: 'SKU-A', available: 2, reserved: 0, sold: -2 }]]);
+  });
 });

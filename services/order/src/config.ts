@@ -12,7 +12,13 @@ export const orderConfigSchema = z.strictObject({
   sagaTimeoutMs: reloadable(configValue.positiveInt()),
   sagaSweepIntervalMs: reloadable(configValue.positiveInt()),
   sagaSweepBatchSize: reloadable(configValue.positiveInt()),
+  /** Largest page of ListOrders and SearchOrders, and the page size when none is asked for. */
   listLimitMax: reloadable(configValue.positiveInt()),
+  /**
+   * A customer may cancel a confirmed order (refund, units back) for this long after its
+   * confirmation; later CancelOrder answers ORDER_NOT_CANCELLABLE. Open orders can always be cancelled.
+   */
+  customerCancelWindowMs: reloadable(configValue.positiveInt()),
   /** Most new orders that share one transaction (group commit). */
   groupCommitMaxBatch: reloadable(configValue.positiveInt()),
   /** Group-commit transactions running at once; keep below the database pool size. */

@@ -50,11 +50,15 @@ export const orderService = defineService({
         get listLimitMax() {
           return live.service.listLimitMax;
         },
+        get customerCancelWindowMs() {
+          return live.service.customerCancelWindowMs;
+        },
         metrics: {
           placed: (order) => {
             backlog.placed();
             metrics.placed(order);
           },
+          finished: metrics.finished,
         },
         intake: {
           backlog: () => backlog.current,

@@ -283,6 +283,49 @@ describe('payment.refunds (OrderCancelled)', () => {
     expect(await paymentStatus(orderId)).toBe('VOIDED');
   });
 
+  test("when the customer cancels while the order's PaymentRequested is still in flight, then the later request is refused and nothing is ever charged", async () => {
+    const orderId = randomUUID();
+    const customerCancellation = newEvent(OrderCancelledSchema, {
+      orderId,
+      customerId: 'customer-1',
+      reason: CancellationReason.CUSTOMER_REQUESTED,
+      reservationId: randomUUID(),
+    });
+
+    await publish(customerCancellation);
+    await publish(aPaymentRequest({ orderId }));
+
+    await eventually(() =>
+      expect(published(PaymentFailedSchema, orderId)).toEqual([
+        expect.objectContaining({ reason: FailureReason.ORDER_ALREADY_CANCELLED }),
+      ]),
+    );
+    expect(await ledger(orderId)).toEqual([]);
+    expect(published(PaymentSucceededSchema, orderId)).toEqual([]);
+  });
+
+  test('when the customer cancels a confirmed order, then its capture is refunded in full, once', async () => {
+    const request = aPaymentRequest({ amountCents: 1234n });
+    const { orderId } = request.message;
+    await publish(request);
+    const customerCancellation = newEvent(OrderCancelledSchema, {
+      orderId,
+      customerId: 'customer-1',
+      reason: CancellationReason.CUSTOMER_REQUESTED,
+      reservationId: randomUUID(),
+      confirmedAt: request.message.occurredAt,
+    });
+
+    await publish(customerCancellation);
+    await publish({ bus: { ...customerCancellation.bus, id: randomUUID() } });
+
+    expect(await ledger(orderId)).toEqual([
+      { kind: 'capture', amount_cents: '1234' },
+      { kind: 'refund', amount_cents: '1234' },
+    ]);
+    expect(await paymentStatus(orderId)).toBe('REFUNDED');
+  });
+
   test('when a declined order is cancelled, then nothing is refunded', async () => {
     const request = aPaymentRequest({ paymentMethod: 'pm_card_declined' });
     const { orderId } = request.message;

@@ -115,6 +115,11 @@ const legalTransitions = new Set([
   'STOCK_RESERVED->CONFIRMED',
   'STOCK_RESERVED->CANCELLED',
 ]);
+/**
+ * Only the customer cancels a confirmed order (CancelOrder, reason CUSTOMER_REQUESTED): its payment
+ * is refunded and its units return (services/order/src/domain/customer-cancellation.ts).
+ */
+const customerCancellationOfConfirmed = 'CONFIRMED->CANCELLED';
 
 interface OrderRow {
   id: string;
@@ -181,11 +186,12 @@ export async function checkInvariants(sql: Sql, input: InvariantInput): Promise<
   const history = await sql<{
     id: string;
     status: string;
+    reason: string | null;
     transitions: string[] | null;
     last: string | null;
   }>(
     'order',
-    `SELECT o.id::text, o.status, h.transitions, h.last
+    `SELECT o.id::text, o.status, o.cancellation_reason AS reason, h.transitions, h.last
        FROM orders o LEFT JOIN (
          SELECT order_id, array_agg(coalesce(prev, '') || '->' || status ORDER BY seq) AS transitions,
                 (array_agg(status ORDER BY seq DESC))[1] AS last
@@ -194,15 +200,23 @@ export async function checkInvariants(sql: Sql, input: InvariantInput): Promise<
           GROUP BY order_id) h ON h.order_id = o.id`,
   );
   const illegal: string[] = [];
+  /** Orders the customer cancelled after their confirmation: sold and paid, then given back. */
+  const cancelledAfterConfirmation = new Set<string>();
   for (const h of history) {
     if (!h.transitions || h.last === null) illegal.push(`${h.id}: no history`);
     else if (h.last !== h.status)
       illegal.push(`${h.id}: status ${h.status} but history ends ${h.last}`);
-    else for (const t of h.transitions) if (!legalTransitions.has(t)) illegal.push(`${h.id}: ${t}`);
+    else
+      for (const t of h.transitions) {
+        if (legalTransitions.has(t)) continue;
+        if (t === customerCancellationOfConfirmed && h.reason === 'CUSTOMER_REQUESTED')
+          cancelledAfterConfirmation.add(h.id);
+        else illegal.push(`${h.id}: ${t}${h.reason ? ` (${h.reason})` : ''}`);
+      }
   }
   add(
     'only-legal-transitions',
-    'each order history is a path of the state machine and ends in its status',
+    'each order history is a path of the state machine (CONFIRMED → CANCELLED only as CUSTOMER_REQUESTED) and ends in its status',
     illegal,
   );
 
@@ -264,7 +278,7 @@ export async function checkInvariants(sql: Sql, input: InvariantInput): Promise<
       fate.push(`reservation for unknown order ${r.order_id} (${r.status})`);
   add(
     'reservation-fate-agrees',
-    'a confirmed order has a confirmed reservation; a cancelled one holds and sells nothing',
+    'a confirmed order has a confirmed reservation; a cancelled one holds and sells nothing (one cancelled after its confirmation has its reservation RETURNED)',
     fate,
   );
 
@@ -350,6 +364,14 @@ export async function checkInvariants(sql: Sql, input: InvariantInput): Promise<
       money.push(
         `${order.id} CANCELLED: captured ${m?.captured ?? 0n}, refunded ${m?.refunded ?? 0n}`,
       );
+    // Confirmed first: its total was captured (the confirmation says so), then all of it refunded.
+    if (
+      cancelledAfterConfirmation.has(order.id) &&
+      (m?.captured !== BigInt(order.total) || m.refunded !== BigInt(order.total))
+    )
+      money.push(
+        `${order.id} CANCELLED after CONFIRMED, total ${order.total}: captured ${m?.captured ?? 0n}, refunded ${m?.refunded ?? 0n}`,
+      );
     for (const ref of m?.refundRefs ?? [])
       if (!m?.captureRefs.has(ref))
         money.push(`${order.id}: refund of ${ref}, not a capture of this order`);
@@ -358,7 +380,7 @@ export async function checkInvariants(sql: Sql, input: InvariantInput): Promise<
     if (!orderById.has(orderId)) money.push(`ledger entries for unknown order ${orderId}`);
   add(
     'captured-amount-equals-total',
-    "per the provider's ledger a confirmed order's captures sum to its total with nothing refunded; a cancelled order nets zero; a refund returns a capture of the same order",
+    "per the provider's ledger a confirmed order's captures sum to its total with nothing refunded; a cancelled order nets zero (one cancelled after its confirmation: its total captured and refunded); a refund returns a capture of the same order",
     money,
   );
 
@@ -388,7 +410,11 @@ export async function checkInvariants(sql: Sql, input: InvariantInput): Promise<
       messages.set(message.orderId, [...(messages.get(message.orderId) ?? []), message]);
     }
     for (const order of orders.filter(terminal)) {
-      const expected = order.status === 'CONFIRMED' ? 'ORDER_CONFIRMED' : 'ORDER_CANCELLED';
+      // One message per order, of the first terminal event notification saw: for an order its
+      // customer cancelled after the confirmation, that is either (they travel on two streams).
+      const expected = cancelledAfterConfirmation.has(order.id)
+        ? ['ORDER_CONFIRMED', 'ORDER_CANCELLED']
+        : [order.status === 'CONFIRMED' ? 'ORDER_CONFIRMED' : 'ORDER_CANCELLED'];
       const received = messages.get(order.id) ?? [];
       if (received.length === 0) {
         delivered.push(`${order.id} ${order.status}: no message delivered`);
@@ -396,7 +422,7 @@ export async function checkInvariants(sql: Sql, input: InvariantInput): Promise<
       }
       const kinds = new Set(received.map((m) => m.kind));
       const ids = new Set(received.map((m) => m.notificationId));
-      if (kinds.size !== 1 || !kinds.has(expected))
+      if (kinds.size !== 1 || !expected.some((kind) => kinds.has(kind)))
         delivered.push(`${order.id} ${order.status}: delivered ${[...kinds].join('+')}`);
       if (ids.size !== 1)
         delivered.push(
@@ -419,7 +445,7 @@ export async function checkInvariants(sql: Sql, input: InvariantInput): Promise<
   }
   add(
     'notification-delivered-per-terminal-order',
-    "the notification sink's output holds each terminal order's message, of its outcome, to its customer; repeats carry the recorded notification id",
+    "the notification sink's output holds each terminal order's message, of its outcome (for an order cancelled after its confirmation: of either), to its customer; repeats carry the recorded notification id",
     delivered,
   );
 

@@ -92,8 +92,21 @@ const cancelled = {
   sku: 'SKU-B',
   quantity: 1,
 };
-const notificationIds = { confirmed: randomUUID(), cancelled: randomUUID() };
-const stockAtStart = { 'SKU-A': 100, 'SKU-B': 50 };
+/** Confirmed, then cancelled by its customer: captured and refunded, its units returned. */
+const returned = {
+  id: randomUUID(),
+  customer: 'customer-3',
+  key: 'key-3',
+  total: 1200n,
+  sku: 'SKU-C',
+  quantity: 3,
+};
+const notificationIds = {
+  confirmed: randomUUID(),
+  cancelled: randomUUID(),
+  returned: randomUUID(),
+};
+const stockAtStart = { 'SKU-A': 100, 'SKU-B': 50, 'SKU-C': 30 };
 
 function sinkLine(
   order: { id: string; customer: string },
@@ -103,7 +116,10 @@ function sinkLine(
   return `${JSON.stringify({ notificationId, orderId: order.id, customerId: order.customer, kind, text: 'Your order …' })}\n`;
 }
 
-/** A run that kept every promise: one confirmed order, one cancelled after its payment was declined. */
+/**
+ * A run that kept every promise: one confirmed order, one cancelled after its payment was declined,
+ * one its customer cancelled after the confirmation.
+ */
 async function consistentWorld(): Promise<void> {
   for (const service of schemas) {
     const tables = await sql<{ name: string }>(
@@ -115,27 +131,26 @@ async function consistentWorld(): Promise<void> {
       `TRUNCATE ${tables.map((t) => `"${t.name}"`).join(', ')} RESTART IDENTITY CASCADE`,
     );
   }
-  for (const o of [confirmed, cancelled]) {
+  for (const o of [confirmed, cancelled, returned]) {
     const done = o === confirmed ? 'CONFIRMED' : 'CANCELLED';
+    const reason =
+      o === cancelled ? 'PAYMENT_DECLINED' : o === returned ? 'CUSTOMER_REQUESTED' : null;
     await sql(
       'order',
       `INSERT INTO orders (id, customer_id, idempotency_key, request_fingerprint, status, cancellation_reason, payment_method, total_cents, placed_at, updated_at)
        VALUES ($1, $2, $3, 'fp', $4, $5, 'pm_card_ok', $6, now(), now())`,
-      [
-        o.id,
-        o.customer,
-        o.key,
-        done,
-        done === 'CANCELLED' ? 'PAYMENT_DECLINED' : null,
-        o.total.toString(),
-      ],
+      [o.id, o.customer, o.key, done, reason, o.total.toString()],
     );
     await sql(
       'order',
       'INSERT INTO order_lines (order_id, line_no, sku, quantity, unit_price_cents) VALUES ($1, 1, $2, $3, $4)',
       [o.id, o.sku, o.quantity, (o.total / BigInt(o.quantity)).toString()],
     );
-    for (const [seq, status] of ['PENDING', 'STOCK_RESERVED', done].entries()) {
+    const path =
+      o === returned
+        ? ['PENDING', 'STOCK_RESERVED', 'CONFIRMED', 'CANCELLED']
+        : ['PENDING', 'STOCK_RESERVED', done];
+    for (const [seq, status] of path.entries()) {
       await sql(
         'order',
         'INSERT INTO order_status_history (order_id, seq, status, at) VALUES ($1, $2, $3, now())',
@@ -145,7 +160,7 @@ async function consistentWorld(): Promise<void> {
     const [reservation] = await sql<{ id: string }>(
       'inventory',
       `INSERT INTO reservations (order_id, status, created_at, expires_at, settled_at) VALUES ($1, $2, now(), now(), now()) RETURNING id::text`,
-      [o.id, done],
+      [o.id, o === returned ? 'RETURNED' : done],
     );
     await sql(
       'inventory',
@@ -160,14 +175,21 @@ async function consistentWorld(): Promise<void> {
   }
   await sql('inventory', "UPDATE products SET available = 98, sold = 2 WHERE sku = 'SKU-A'");
   await sql('inventory', "UPDATE products SET available = 50 WHERE sku = 'SKU-B'");
+  await sql('inventory', "UPDATE products SET available = 30 WHERE sku = 'SKU-C'");
   await sql(
     'payment',
     "INSERT INTO provider_ledger (kind, order_id, amount_cents, provider_ref, idempotency_key) VALUES ('capture', $1, $2, 'cap-1', 'capture:1')",
     [confirmed.id, confirmed.total.toString()],
   );
+  await sql(
+    'payment',
+    "INSERT INTO provider_ledger (kind, order_id, amount_cents, provider_ref, idempotency_key) VALUES ('capture', $1, $2, 'cap-3', 'capture:3'), ('refund', $1, $2, 'cap-3', 'refund:3')",
+    [returned.id, returned.total.toString()],
+  );
   for (const [o, kind, id] of [
     [confirmed, 'ORDER_CONFIRMED', notificationIds.confirmed],
     [cancelled, 'ORDER_CANCELLED', notificationIds.cancelled],
+    [returned, 'ORDER_CONFIRMED', notificationIds.returned],
   ] as const) {
     await sql(
       'notification',
@@ -178,14 +200,15 @@ async function consistentWorld(): Promise<void> {
   writeFileSync(
     sinkFile,
     sinkLine(confirmed, 'ORDER_CONFIRMED', notificationIds.confirmed) +
-      sinkLine(cancelled, 'ORDER_CANCELLED', notificationIds.cancelled),
+      sinkLine(cancelled, 'ORDER_CANCELLED', notificationIds.cancelled) +
+      sinkLine(returned, 'ORDER_CONFIRMED', notificationIds.returned),
   );
 }
 
 const input: InvariantInput = {
   stockAtStart,
-  acceptedIds: [confirmed.id, cancelled.id],
-  sentIdempotencyKeys: [confirmed.key, cancelled.key],
+  acceptedIds: [confirmed.id, cancelled.id, returned.id],
+  sentIdempotencyKeys: [confirmed.key, cancelled.key, returned.key],
   deadLetters: [],
   explainedEventIds: new Set(),
   notificationOutputFile: sinkFile,
@@ -218,7 +241,7 @@ describe('checkInvariants', () => {
     },
     'no-phantom-order': {
       what: 'an order has a key no client sent',
-      act: () => Promise.resolve({ sentIdempotencyKeys: [confirmed.key] }),
+      act: () => Promise.resolve({ sentIdempotencyKeys: [confirmed.key, returned.key] }),
     },
     'every-order-terminal': {
       what: 'an order is still STOCK_RESERVED',
@@ -235,7 +258,11 @@ describe('checkInvariants', () => {
           cancelled.id,
         ]);
         await sql('notification', 'DELETE FROM notifications WHERE order_id = $1', [cancelled.id]);
-        writeFileSync(sinkFile, sinkLine(confirmed, 'ORDER_CONFIRMED', notificationIds.confirmed));
+        writeFileSync(
+          sinkFile,
+          sinkLine(confirmed, 'ORDER_CONFIRMED', notificationIds.confirmed) +
+            sinkLine(returned, 'ORDER_CONFIRMED', notificationIds.returned),
+        );
       },
     },
     'only-legal-transitions': {
@@ -286,7 +313,8 @@ describe('checkInvariants', () => {
         Promise.resolve(
           writeFileSync(
             sinkFile,
-            sinkLine(confirmed, 'ORDER_CONFIRMED', notificationIds.confirmed),
+            sinkLine(confirmed, 'ORDER_CONFIRMED', notificationIds.confirmed) +
+              sinkLine(returned, 'ORDER_CONFIRMED', notificationIds.returned),
           ),
         ),
     },
@@ -347,6 +375,53 @@ describe('checkInvariants', () => {
       [cancelled.id],
     );
     expect(await failing()).toEqual(['captured-amount-equals-total']);
+  });
+
+  describe('an order its customer cancelled after the confirmation', () => {
+    test('when its history went CONFIRMED → CANCELLED for another reason than CUSTOMER_REQUESTED, then the transition is illegal (and its confirmation message no longer matches)', async () => {
+      await sql('order', "UPDATE orders SET cancellation_reason = 'TIMED_OUT' WHERE id = $1", [
+        returned.id,
+      ]);
+      expect(await failing()).toEqual([
+        'only-legal-transitions',
+        'notification-delivered-per-terminal-order',
+      ]);
+    });
+
+    test('when it was never captured (nothing to refund), then the money invariant is broken although it nets zero', async () => {
+      await sql('payment', 'DELETE FROM provider_ledger WHERE order_id = $1', [returned.id]);
+      expect(await failing()).toEqual(['captured-amount-equals-total']);
+    });
+
+    test('when its refund is missing, then the money invariant is broken', async () => {
+      await sql('payment', "DELETE FROM provider_ledger WHERE order_id = $1 AND kind = 'refund'", [
+        returned.id,
+      ]);
+      expect(await failing()).toEqual(['captured-amount-equals-total']);
+    });
+
+    test('when its units were not taken back, then stock and the reservation are reported', async () => {
+      await sql('inventory', "UPDATE reservations SET status = 'CONFIRMED' WHERE order_id = $1", [
+        returned.id,
+      ]);
+      await sql('inventory', "UPDATE products SET available = 27, sold = 3 WHERE sku = 'SKU-C'");
+      expect(await failing()).toEqual(['stock-conserved', 'reservation-fate-agrees']);
+    });
+
+    test('when the customer was told of the cancellation instead of the confirmation, then that is its message too', async () => {
+      await sql(
+        'notification',
+        "UPDATE notifications SET kind = 'ORDER_CANCELLED' WHERE order_id = $1",
+        [returned.id],
+      );
+      writeFileSync(
+        sinkFile,
+        sinkLine(confirmed, 'ORDER_CONFIRMED', notificationIds.confirmed) +
+          sinkLine(cancelled, 'ORDER_CANCELLED', notificationIds.cancelled) +
+          sinkLine(returned, 'ORDER_CANCELLED', notificationIds.returned),
+      );
+      expect(await failing()).toEqual([]);
+    });
   });
 
   test('when the input does not allow a check and gives no waiver, then the invariant fails as not checked', async () => {

@@ -18,7 +18,7 @@ import {
 /** The inventory repositories bound to one transaction: the store the use cases are given. */
 export function inventoryStore(sql: Sql): InventoryStore {
   return {
-    listProducts: () => listProducts(sql),
+    listProducts: (after, limit) => listProducts(sql, after, limit),
     upsertProduct: (input, now) => upsertProduct(sql, input, now),
     lockProducts: (skus) => lockProducts(sql, skus),
     recordStockAdjustment: (adjustment, now) => recordStockAdjustment(sql, adjustment, now),

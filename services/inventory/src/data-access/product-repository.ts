@@ -1,4 +1,5 @@
 import type { Sql } from '@orderly/platform';
+import type { ProductPage } from '../domain/inventory-store.js';
 import type { Product, ProductInput, StockMovement } from '../domain/product.js';
 
 /** SQL for the catalog and its stock counters. */
@@ -26,9 +27,28 @@ function toProduct(row: ProductRow): Product {
   };
 }
 
-export async function listProducts(sql: Sql): Promise<Product[]> {
-  const { rows } = await sql.query<ProductRow>(`SELECT ${columns} FROM products ORDER BY sku`);
-  return rows.map(toProduct);
+/**
+ * A page of the catalog in SKU order after `after`: one more row than `limit` is read to know
+ * whether a next page exists. Keyset on the primary key (its index serves both the comparison and
+ * the order, in the database's collation): products added while a client pages never repeat or
+ * shift the pages that follow.
+ */
+export async function listProducts(
+  sql: Sql,
+  after: string | undefined,
+  limit: number,
+): Promise<ProductPage> {
+  const { rows } = await sql.query<ProductRow>(
+    after === undefined
+      ? `SELECT ${columns} FROM products ORDER BY sku LIMIT $1`
+      : `SELECT ${columns} FROM products WHERE sku > $2 ORDER BY sku LIMIT $1`,
+    after === undefined ? [limit + 1] : [limit + 1, after],
+  );
+  const products = rows.slice(0, limit).map(toProduct);
+  return {
+    products,
+    nextAfter: rows.length > limit ? products.at(-1)?.sku : undefined,
+  };
 }
 
 /** Creates the product with no stock, or renames/reprices it keeping its stock. */

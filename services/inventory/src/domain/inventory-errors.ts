@@ -18,6 +18,13 @@ export const invalidStockAdjustment = (problems: readonly string[]) =>
     },
   );
 
+/** A page cursor that the product list did not give out (or that was altered). */
+export const cursorInvalid = () =>
+  new AppError('CURSOR_INVALID', 'the cursor is not one this list gave out', {
+    kind: 'invalid',
+    details: { field: 'cursor' },
+  });
+
 export const unknownSku = (sku: string) =>
   new AppError('INVENTORY_UNKNOWN_SKU', `product ${sku} does not exist`, { kind: 'not-found' });
 

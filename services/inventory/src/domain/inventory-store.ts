@@ -10,8 +10,11 @@ import type { StockLine, PricedLine, ReservationStatus } from './reservation.js'
  * each write of a batch.
  */
 export interface InventoryStore {
-  /** The catalog in SKU order. */
-  listProducts(): Promise<Product[]>;
+  /**
+   * Up to `limit` products in SKU order after the SKU `after` (from the first when absent), and
+   * whether more follow.
+   */
+  listProducts(after: string | undefined, limit: number): Promise<ProductPage>;
   /** Creates the product with no stock, or renames/reprices it keeping its stock. */
   upsertProduct(input: ProductInput, now: Date): Promise<Product>;
   /** Locks the products with these SKUs (in SKU order) and returns those that exist. */
@@ -46,6 +49,12 @@ export interface InventoryStore {
   ): Promise<StaleReservation[]>;
   /** How many reservations are still RESERVED although made at or before `cutoff`. */
   countReservationsHeldSince(cutoff: Date): Promise<number>;
+}
+
+/** One page of the catalog: its products, and the last SKU when another page follows. */
+export interface ProductPage {
+  readonly products: readonly Product[];
+  readonly nextAfter: string | undefined;
 }
 
 /** An operator's change of a product's available stock. */

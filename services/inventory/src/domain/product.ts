@@ -97,6 +97,14 @@ export const releaseMovement = (sku: string, quantity: number): StockMovement =>
   sold: 0,
 });
 
+/** Return: the customer cancelled a confirmed order; its sold units can be reserved again. */
+export const returnMovement = (sku: string, quantity: number): StockMovement => ({
+  sku,
+  available: quantity,
+  reserved: 0,
+  sold: -quantity,
+});
+
 /** Confirm a legacy EXPIRED reservation: its released units are taken from available and sold. */
 export const retakeMovement = (sku: string, quantity: number): StockMovement => ({
   sku,

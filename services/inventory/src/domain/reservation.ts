@@ -7,6 +7,8 @@ import { invalidReservationTransition } from './inventory-errors.js';
  * by OrderCancelled (the saga's own timeout cancels a stuck order), never on inventory's clock. A
  * reservation held past `reservationTtlMs` is only reported as stale (a sign of a stuck saga).
  * EXPIRED is a legacy status: the expiry sweep of earlier versions released stock on its own.
+ * RETURNED is a CONFIRMED reservation whose order the customer cancelled afterwards: its sold
+ * units are available again.
  */
 
 export const reservationStatuses = [
@@ -15,24 +17,30 @@ export const reservationStatuses = [
   'CANCELLED',
   'EXPIRED',
   'REJECTED',
+  'RETURNED',
 ] as const;
 export type ReservationStatus = (typeof reservationStatuses)[number];
 
 const allowedTransitions: Readonly<Record<ReservationStatus, readonly ReservationStatus[]>> = {
   RESERVED: ['CONFIRMED', 'CANCELLED', 'EXPIRED'],
-  CONFIRMED: [],
+  // The customer cancelled the confirmed order: the sold units come back.
+  CONFIRMED: ['RETURNED'],
   CANCELLED: [],
   // Legacy: an EXPIRED reservation (released by the old expiry sweep) re-takes its units when its
   // order is confirmed after all; nothing makes new EXPIRED reservations any more.
   EXPIRED: ['CONFIRMED'],
   REJECTED: [],
+  RETURNED: [],
 };
 
 export function isReservationStatus(value: string): value is ReservationStatus {
   return (reservationStatuses as readonly string[]).includes(value);
 }
 
-/** RESERVED → CONFIRMED | CANCELLED | EXPIRED, EXPIRED → CONFIRMED; every other status is final. */
+/**
+ * RESERVED → CONFIRMED | CANCELLED | EXPIRED, CONFIRMED → RETURNED, EXPIRED → CONFIRMED; every
+ * other status is final.
+ */
 export function canTransition(from: ReservationStatus, to: ReservationStatus): boolean {
   return allowedTransitions[from].includes(to);
 }
@@ -139,23 +147,35 @@ export function decideReservation(
  * anything else answers StockRejected(ORDER_ALREADY_SETTLED) and reserves nothing.
  */
 export function decideRepeatedOrderPlaced(status: ReservationStatus): 'ignore' | 'reject' {
-  return status === 'RESERVED' || status === 'CONFIRMED' ? 'ignore' : 'reject';
+  return status === 'RESERVED' || status === 'CONFIRMED' || status === 'RETURNED'
+    ? 'ignore'
+    : 'reject';
 }
 
 /**
  * What OrderConfirmed / OrderCancelled does to the order's reservation (or its absence).
  * - `confirm`: RESERVED → CONFIRMED, the reserved units are sold.
  * - `release`: RESERVED → CANCELLED, the reserved units are available again.
+ * - `return`: CONFIRMED → RETURNED, the customer cancelled the confirmed order: its sold units are
+ *   available again (OrderCancelled after OrderConfirmed).
  * - `record-tombstone`: no reservation yet; a CANCELLED row without lines makes a late OrderPlaced reserve nothing.
  * - `confirm-expired`: a legacy EXPIRED reservation (its stock released by an earlier version's expiry
  *   sweep) whose order was confirmed after all: EXPIRED → CONFIRMED, its units are taken from
  *   `available` again and sold; when they are no longer available the event fails (and is
  *   dead-lettered) so an operator can restock and redrive it.
- * - `unexpected`: a combination the order state machine never produces; reported and left alone.
+ * - `unexpected`: a combination the order state machine never produces (or an OrderConfirmed that
+ *   arrives after the cancellation that followed it already released the stock); reported and left
+ *   alone.
  * - `ignore`: already settled that way (or with a cancellation that needs nothing).
  */
 export type SettlementAction =
-  'confirm' | 'release' | 'record-tombstone' | 'confirm-expired' | 'unexpected' | 'ignore';
+  | 'confirm'
+  | 'release'
+  | 'return'
+  | 'record-tombstone'
+  | 'confirm-expired'
+  | 'unexpected'
+  | 'ignore';
 
 export function decideSettlement(
   outcome: 'confirmed' | 'cancelled',
@@ -166,6 +186,7 @@ export function decideSettlement(
       case 'RESERVED':
         return 'confirm';
       case 'CONFIRMED':
+      case 'RETURNED':
         return 'ignore';
       case 'EXPIRED':
         return 'confirm-expired';
@@ -179,7 +200,7 @@ export function decideSettlement(
     case 'RESERVED':
       return 'release';
     case 'CONFIRMED':
-      return 'unexpected';
+      return 'return';
     default:
       return 'ignore';
   }
@@ -258,9 +279,9 @@ export interface SettlementRequest {
 
 /** What one OrderConfirmed / OrderCancelled of a run does (the actions of decideSettlement). */
 export type SettlementStep =
-  /** The reservation goes `from` → `to`; its lines' units are sold, released or taken again. */
+  /** The reservation goes `from` → `to`; its lines' units are sold, released, returned or taken again. */
   | {
-      readonly action: 'confirm' | 'release' | 'confirm-expired';
+      readonly action: 'confirm' | 'release' | 'return' | 'confirm-expired';
       readonly reservationId: string;
       readonly from: ReservationStatus;
       readonly to: ReservationStatus;
@@ -270,6 +291,12 @@ export type SettlementStep =
   /** A legacy EXPIRED reservation whose units are no longer available: the event must fail. */
   | { readonly action: 'expired-short'; readonly reservationId: string; readonly skus: string[] }
   | { readonly action: 'unexpected' | 'ignore'; readonly status: ReservationStatus | undefined };
+
+const settledStatus = {
+  confirm: 'CONFIRMED',
+  release: 'CANCELLED',
+  return: 'RETURNED',
+} as const satisfies Record<string, ReservationStatus>;
 
 /**
  * Decides a run of settlements in delivery order, as if each had been applied on its own after
@@ -294,13 +321,15 @@ export function decideSettlements(
     const action = decideSettlement(outcome, reservation?.status);
     switch (action) {
       case 'confirm':
-      case 'release': {
-        // decideSettlement only answers these for an existing RESERVED reservation.
+      case 'release':
+      case 'return': {
+        // decideSettlement only answers these for an existing RESERVED (or, to return, CONFIRMED)
+        // reservation.
         const { id, status, lines } = reservation!;
-        const to = action === 'confirm' ? 'CONFIRMED' : 'CANCELLED';
+        const to = settledStatus[action];
         assertTransition(id, status, to);
         reservations.set(orderId, { id, status: to, lines });
-        if (action === 'release') addAvailable(lines, 1);
+        if (action !== 'confirm') addAvailable(lines, 1);
         return { action, reservationId: id, from: status, to, lines };
       }
       case 'confirm-expired': {

@@ -1,11 +1,17 @@
 import type { ConnectRouter } from '@connectrpc/connect';
 import type { MessageInitShape } from '@bufbuild/protobuf';
-import { deadlineOf, type Database, type Logger } from '@orderly/platform';
+import {
+  deadlineOf,
+  decodePageCursor,
+  encodePageCursor,
+  type Database,
+  type Logger,
+} from '@orderly/platform';
 import {
   InventoryService,
   type ProductSchema,
 } from '@orderly/inventory-contract/inventory_service';
-import { invalidStockAdjustment } from '../domain/inventory-errors.js';
+import { cursorInvalid, invalidStockAdjustment } from '../domain/inventory-errors.js';
 import { isValidSku, validateProductInput, type Product } from '../domain/product.js';
 import { inventoryStore } from '../data-access/inventory-store.js';
 import { adjustStock } from '../use-cases/adjust-stock.js';
@@ -18,6 +24,18 @@ export interface InventoryRpcDeps {
   readonly clock: () => Date;
   /** Deadline for calls that arrive without one. */
   readonly defaultTimeoutMs: number;
+  /** Largest page of ListProducts, and the page size when none is asked for. */
+  readonly listLimitMax: number;
+}
+
+const productsList = 'products';
+
+/** The SKU a ListProducts cursor continues after (none for ''); CURSOR_INVALID for anything else. */
+function skuFromCursor(cursor: string): string | undefined {
+  if (cursor === '') return undefined;
+  const [sku] = decodePageCursor(productsList, cursor, 1) ?? [];
+  if (sku === undefined || !isValidSku(sku)) throw cursorInvalid();
+  return sku;
 }
 
 function toProto(product: Product): MessageInitShape<typeof ProductSchema> {
@@ -37,12 +55,17 @@ function toProto(product: Product): MessageInitShape<typeof ProductSchema> {
 export function inventoryRpc(deps: InventoryRpcDeps): (router: ConnectRouter) => void {
   return (router) =>
     router.service(InventoryService, {
-      async listProducts(_request, context) {
-        const products = await deps.db.transaction(
-          (tx) => listProducts(inventoryStore(tx)),
+      async listProducts(request, context) {
+        const after = skuFromCursor(request.cursor);
+        const page = await deps.db.transaction(
+          (tx) => listProducts(inventoryStore(tx), after, request.limit, deps.listLimitMax),
           deadlineOf(context, deps.defaultTimeoutMs),
         );
-        return { products: products.map(toProto) };
+        return {
+          products: page.products.map(toProto),
+          nextCursor:
+            page.nextAfter === undefined ? '' : encodePageCursor(productsList, [page.nextAfter]),
+        };
       },
 
       async upsertProduct(request, context) {

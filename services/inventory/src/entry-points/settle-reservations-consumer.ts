@@ -66,6 +66,12 @@ function logOutcome(log: Logger, request: SettlementRequest, outcome: Settlement
         'reservation cancelled, stock released',
       );
       return;
+    case 'return':
+      log.info(
+        { orderId, reservationId: outcome.reservationId },
+        'confirmed order cancelled by its customer, sold stock returned',
+      );
+      return;
     case 'confirm-expired':
       log.warn(
         { orderId, reservationId: outcome.reservationId },

@@ -1,7 +1,15 @@
-import type { InventoryStore } from '../domain/inventory-store.js';
-import type { Product } from '../domain/product.js';
+import type { InventoryStore, ProductPage } from '../domain/inventory-store.js';
 
-/** The catalog with each product's stock, in SKU order. */
-export function listProducts(store: Pick<InventoryStore, 'listProducts'>): Promise<Product[]> {
-  return store.listProducts();
+/**
+ * A page of the catalog with each product's stock, in SKU order, after the SKU `after` (from the
+ * first when absent): `requestedLimit` products, or `limitMax` when none (0) or more is asked for.
+ */
+export function listProducts(
+  store: Pick<InventoryStore, 'listProducts'>,
+  after: string | undefined,
+  requestedLimit: number,
+  limitMax: number,
+): Promise<ProductPage> {
+  const limit = requestedLimit > 0 ? Math.min(requestedLimit, limitMax) : limitMax;
+  return store.listProducts(after, limit);
 }

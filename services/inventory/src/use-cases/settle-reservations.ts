@@ -9,6 +9,7 @@ import {
   confirmMovement,
   releaseMovement,
   retakeMovement,
+  returnMovement,
   type StockMovement,
 } from '../domain/product.js';
 import {
@@ -28,13 +29,14 @@ export type SettlementOutcome = Exclude<SettlementStep, { readonly action: 'expi
 const movementOf = {
   confirm: confirmMovement,
   release: releaseMovement,
+  return: returnMovement,
   'confirm-expired': retakeMovement,
 } as const;
 
 /**
  * Settles the reservations of a run of orders that reached their end (confirmed: the held units
  * are sold; cancelled: they are available again, or a tombstone is recorded when nothing was
- * reserved yet). Keyed by order id: the orders' reservation rows are locked first, so a
+ * reserved yet; cancelled by the customer after confirmation: the sold units are returned). Keyed by order id: the orders' reservation rows are locked first, so a
  * confirmation and a cancellation never settle one reservation twice, then the stock rows; each
  * settlement is decided in memory in the given order and the results are written with one
  * statement per table. A RESERVED reservation is confirmed whatever its age: the saga, not a clock
@@ -54,7 +56,7 @@ export async function settleReservations(
   );
   const products = await store.lockProducts(
     [...reservations.values()]
-      .filter((r) => r.status === 'RESERVED' || r.status === 'EXPIRED')
+      .filter((r) => r.status === 'RESERVED' || r.status === 'EXPIRED' || r.status === 'CONFIRMED')
       .flatMap((r) => r.lines.map((line) => line.sku)),
   );
   const available = new Map([...products].map(([sku, product]) => [sku, product.available]));
@@ -68,6 +70,7 @@ export async function settleReservations(
     switch (step.action) {
       case 'confirm':
       case 'release':
+      case 'return':
       case 'confirm-expired': {
         const { reservationId, from, to, lines } = step;
         transitions.push({ id: reservationId, orderId, from, to });

@@ -4,6 +4,7 @@ const causeText: Record<CancellationCause, string> = {
   OUT_OF_STOCK: 'an item in it is out of stock',
   PAYMENT_DECLINED: 'the payment was declined',
   TIMED_OUT: 'it could not be completed in time',
+  CUSTOMER_REQUESTED: 'you asked us to cancel it',
   UNSPECIFIED: 'it could not be completed',
 };
 

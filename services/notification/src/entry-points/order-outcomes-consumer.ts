@@ -36,6 +36,7 @@ const causes: Record<CancellationReason, CancellationCause> = {
   [CancellationReason.OUT_OF_STOCK]: 'OUT_OF_STOCK',
   [CancellationReason.PAYMENT_DECLINED]: 'PAYMENT_DECLINED',
   [CancellationReason.TIMED_OUT]: 'TIMED_OUT',
+  [CancellationReason.CUSTOMER_REQUESTED]: 'CUSTOMER_REQUESTED',
 };
 
 const wireKinds = {

@@ -5,7 +5,13 @@ import {
   type Order,
   type OrderStatus,
 } from '../domain/order.js';
-import type { NewOrder, OrderChange } from '../domain/order-store.js';
+import type {
+  NewOrder,
+  OrderChange,
+  OrderFilter,
+  OrderPage,
+  OrderPosition,
+} from '../domain/order-store.js';
 
 /** SQL for the order aggregate. Everything runs in the caller's transaction. */
 
@@ -19,13 +25,14 @@ interface OrderRow {
   reservation_id: string | null;
   placed_at: Date;
   request_fingerprint: string;
+  cancel_request_key: string | null;
   lines: { sku: string; quantity: number; unit_price_cents: string | null }[];
   history: { status: OrderStatus; at: string }[];
 }
 
 const selectOrder = `
   SELECT o.id, o.customer_id, o.status, o.cancellation_reason, o.payment_method, o.total_cents,
-         o.reservation_id, o.placed_at, o.request_fingerprint,
+         o.reservation_id, o.placed_at, o.request_fingerprint, o.cancel_request_key,
          (SELECT coalesce(json_agg(json_build_object('sku', l.sku, 'quantity', l.quantity,
                  'unit_price_cents', l.unit_price_cents::text) ORDER BY l.line_no), '[]')
             FROM order_lines l WHERE l.order_id = o.id) AS lines,
@@ -49,6 +56,7 @@ function toOrder(row: OrderRow): Order {
     cancellationReason: row.cancellation_reason ?? undefined,
     placedAt: row.placed_at,
     history: row.history.map((h) => ({ status: h.status, at: new Date(h.at) })),
+    cancelRequestKey: row.cancel_request_key ?? undefined,
   };
 }
 
@@ -70,13 +78,52 @@ export async function findOrder(tx: Sql, orderId: string): Promise<Order | undef
   return rows[0] && toOrder(rows[0]);
 }
 
-export async function listOrders(tx: Sql, customerId: string, limit: number): Promise<Order[]> {
-  const { rows } = await tx.query<OrderRow>(
-    `${selectOrder} WHERE o.customer_id = $1 ORDER BY o.placed_at DESC, o.id LIMIT $2`,
-    [customerId, limit],
+/**
+ * A page of orders matching `filter`, newest first (placed_at, then id, both descending), after
+ * `after`: one statement that fetches one order more than `limit` to know whether a next page
+ * exists. The position is compared as the database keeps placed_at (microseconds), never through a
+ * JavaScript Date (milliseconds), which would skip or repeat orders placed within one millisecond.
+ * Served by the indexes of migration 0002 (customer, status or time first, then placed_at and id).
+ */
+export async function pageOrders(
+  tx: Sql,
+  filter: OrderFilter,
+  after: OrderPosition | undefined,
+  limit: number,
+): Promise<OrderPage> {
+  const conditions: string[] = [];
+  const values: unknown[] = [];
+  const bind = (value: unknown) => {
+    values.push(value);
+    return `$${values.length}`;
+  };
+  if (filter.customerId !== undefined)
+    conditions.push(`o.customer_id = ${bind(filter.customerId)}`);
+  if (filter.status !== undefined) conditions.push(`o.status = ${bind(filter.status)}`);
+  if (filter.placedFrom !== undefined) conditions.push(`o.placed_at >= ${bind(filter.placedFrom)}`);
+  if (filter.placedTo !== undefined) conditions.push(`o.placed_at < ${bind(filter.placedTo)}`);
+  if (after !== undefined) {
+    conditions.push(
+      `(o.placed_at, o.id) < (${bind(after.placedAt)}::timestamptz, ${bind(after.orderId)}::uuid)`,
+    );
+  }
+  const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+  const { rows } = await tx.query<OrderRow & { position: string }>(
+    `SELECT page.*, to_char(page.placed_at AT TIME ZONE 'UTC', ${positionFormat}) AS position
+       FROM (${selectOrder} ${where} ORDER BY o.placed_at DESC, o.id DESC LIMIT ${bind(limit + 1)}) page
+      ORDER BY page.placed_at DESC, page.id DESC`,
+    values,
   );
-  return rows.map(toOrder);
+  const shown = rows.slice(0, limit);
+  const last = shown.at(-1);
+  return {
+    orders: shown.map(toOrder),
+    next: rows.length > limit && last ? { placedAt: last.position, orderId: last.id } : undefined,
+  };
 }
+
+/** placed_at in UTC with its microseconds: `2026-01-02T03:04:05.678901Z`. */
+const positionFormat = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`;
 
 /**
  * Locks the orders among `orderIds` that exist and loads them, in one statement; the map is keyed
@@ -154,12 +201,12 @@ export async function saveChanges(tx: Sql, changes: readonly OrderChange[]): Pro
   );
   await tx.query(
     `WITH changed AS (
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::timestamptz[])
-         AS c(id, status, cancellation_reason, total_cents, reservation_id, at)),
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::timestamptz[], $14::text[])
+         AS c(id, status, cancellation_reason, total_cents, reservation_id, at, cancel_request_key)),
      updated AS (
        UPDATE orders o SET status = c.status, cancellation_reason = c.cancellation_reason,
                            total_cents = c.total_cents, reservation_id = c.reservation_id,
-                           updated_at = c.at
+                           cancel_request_key = c.cancel_request_key, updated_at = c.at
          FROM changed c
         WHERE o.id = c.id
         RETURNING o.id),
@@ -185,6 +232,7 @@ export async function saveChanges(tx: Sql, changes: readonly OrderChange[]): Pro
       history.map((h) => h.seq),
       history.map((h) => h.change.status),
       history.map((h) => h.change.at),
+      changed.map((c) => c.after.cancelRequestKey ?? null),
     ],
   );
 }
@@ -236,7 +284,7 @@ export async function insertOrders(tx: Sql, records: readonly NewOrder[]): Promi
   return inserted;
 }
 
-/** Sagas not yet decided and the age of the oldest (both served by the partial index orders_open). */
+/** Sagas not yet decided and the age of the oldest (both served by the partial index orders_open_page). */
 export async function openOrdersBacklog(db: Sql): Promise<{ open: number; oldestAgeMs: number }> {
   const { rows } = await db.query<{ open: number; oldest_age_ms: number | null }>(
     `SELECT count(*)::int AS open,

@@ -6,7 +6,7 @@ import * as repository from './order-repository.js';
 export function orderStore(tx: Sql): OrderStore {
   return {
     find: (orderId) => repository.findOrder(tx, orderId),
-    list: (customerId, limit) => repository.listOrders(tx, customerId, limit),
+    page: (filter, after, limit) => repository.pageOrders(tx, filter, after, limit),
     insertNew: (orders) => repository.insertOrders(tx, orders),
     findByIdempotencyKey: (customerId, idempotencyKey) =>
       repository.findByIdempotencyKey(tx, customerId, idempotencyKey),

@@ -21,6 +21,26 @@ export const customerIdRequired = () =>
     details: { field: 'customerId' },
   });
 
+/** The customer asked to cancel an order that can no longer be cancelled. */
+export const orderNotCancellable = (orderId: string, why: string) =>
+  new AppError('ORDER_NOT_CANCELLABLE', `order ${orderId} cannot be cancelled: ${why}`, {
+    kind: 'conflict',
+  });
+
+/** A cancel request without the key that makes its retries safe. */
+export const cancelKeyRequired = () =>
+  new AppError('ORDER_INVALID', 'idempotency key is required', {
+    kind: 'invalid',
+    details: { field: 'idempotencyKey' },
+  });
+
+/** A page cursor that this list did not give out (or that was altered). */
+export const cursorInvalid = () =>
+  new AppError('CURSOR_INVALID', 'the cursor is not one this list gave out', {
+    kind: 'invalid',
+    details: { field: 'cursor' },
+  });
+
 export const illegalTransition = (orderId: string, from: string, to: string) =>
   new AppError('ORDER_ILLEGAL_TRANSITION', `order ${orderId} cannot go from ${from} to ${to}`, {
     kind: 'conflict',

@@ -1,4 +1,4 @@
-import type { Order } from './order.js';
+import type { Order, OrderStatus } from './order.js';
 
 /** Events the order service publishes, by what happened to the order. */
 export type OrderEventKind =
@@ -18,13 +18,41 @@ export interface NewOrder {
 }
 
 /**
+ * Where a page of orders ends, in the order every list uses (newest first: placement time, then
+ * id, both descending): the last order's placement time as the database keeps it (ISO 8601 with
+ * microseconds, UTC) and its id. The next page starts strictly after it, so orders placed
+ * meanwhile neither repeat nor shift what follows.
+ */
+export interface OrderPosition {
+  readonly placedAt: string;
+  readonly orderId: string;
+}
+
+/** Which orders a list holds; every field left out matches every order. */
+export interface OrderFilter {
+  readonly customerId?: string;
+  readonly status?: OrderStatus;
+  /** Placed at or after. */
+  readonly placedFrom?: Date;
+  /** Placed before. */
+  readonly placedTo?: Date;
+}
+
+/** One page of a list: its orders, and where the next page starts (absent on the last page). */
+export interface OrderPage {
+  readonly orders: readonly Order[];
+  readonly next: OrderPosition | undefined;
+}
+
+/**
  * What use cases need from storage, inside one transaction (each use case names the part it
  * uses). Implemented in data-access/ on top of SQL. Every method that takes many orders works on
  * all of them with one statement per table, however many there are.
  */
 export interface OrderStore {
   find(orderId: string): Promise<Order | undefined>;
-  list(customerId: string, limit: number): Promise<Order[]>;
+  /** Up to `limit` orders matching `filter` after `after` (from the newest when absent). */
+  page(filter: OrderFilter, after: OrderPosition | undefined, limit: number): Promise<OrderPage>;
   /**
    * Inserts the new orders whose customer has not used the idempotency key yet (a second use
    * inside the same call included); returns the ids it inserted.

@@ -4,10 +4,13 @@ import type { OrderRequest } from './order-request.js';
 /**
  * The order aggregate and its saga state machine:
  * PENDING → STOCK_RESERVED → CONFIRMED, and PENDING | STOCK_RESERVED → CANCELLED (with a reason).
+ * Outside the saga, the customer may also cancel a CONFIRMED order (CUSTOMER_REQUESTED, see
+ * customer-cancellation.ts): its payment is refunded and its units return.
  * Money is integer minor units (cents) as `bigint`, as in inventory and the contracts.
  */
 export type OrderStatus = 'PENDING' | 'STOCK_RESERVED' | 'CONFIRMED' | 'CANCELLED';
-export type CancellationReason = 'OUT_OF_STOCK' | 'PAYMENT_DECLINED' | 'TIMED_OUT';
+export type CancellationReason =
+  'OUT_OF_STOCK' | 'PAYMENT_DECLINED' | 'TIMED_OUT' | 'CUSTOMER_REQUESTED';
 
 /** A line as the customer asked for it, and later as inventory priced it. */
 export interface OrderLine {
@@ -33,6 +36,8 @@ export interface Order {
   readonly cancellationReason: CancellationReason | undefined;
   readonly placedAt: Date;
   readonly history: readonly StatusChange[];
+  /** The idempotency key of the customer's cancel request that cancelled the order, if one did. */
+  readonly cancelRequestKey?: string | undefined;
 }
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -19,6 +19,7 @@ import {
   PaymentRequestedSchema,
 } from '@orderly/order-contract/order_events';
 import type { SagaAnswer, SagaStep } from '../domain/fulfillment-saga.js';
+import { confirmedAt } from '../domain/customer-cancellation.js';
 import type { Order } from '../domain/order.js';
 import type { OrderEventKind } from '../domain/order-store.js';
 import { cancellationReasonOf } from './order-mapping.js';
@@ -96,7 +97,8 @@ export function prepareOrderEvent(
         },
         correlation,
       ).prepared;
-    case 'OrderCancelled':
+    case 'OrderCancelled': {
+      const confirmed = confirmedAt(order);
       return outbox.prepare(
         OrderCancelledSchema,
         {
@@ -104,9 +106,11 @@ export function prepareOrderEvent(
           reason: cancellationReasonOf(order),
           reservationId: order.reservationId ?? '',
           placedAt: timestampFromDate(order.placedAt),
+          ...(confirmed ? { confirmedAt: timestampFromDate(confirmed) } : {}),
         },
         correlation,
       ).prepared;
+    }
   }
 }
 

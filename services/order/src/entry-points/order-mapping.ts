@@ -1,13 +1,17 @@
 import { create } from '@bufbuild/protobuf';
-import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { timestampDate, timestampFromDate, type Timestamp } from '@bufbuild/protobuf/wkt';
+import { decodePageCursor, encodePageCursor } from '@orderly/platform';
 import {
   CancellationReason,
   OrderSchema,
   OrderStatus,
   type Order as OrderMessage,
   type PlaceOrderRequest,
+  type SearchOrdersRequest,
 } from '@orderly/order-contract/order_service';
-import type { Order } from '../domain/order.js';
+import { cursorInvalid, invalidOrder } from '../domain/order-errors.js';
+import { isOrderId, type Order } from '../domain/order.js';
+import type { OrderFilter, OrderPosition } from '../domain/order-store.js';
 import { assertPlaceable, type OrderRequest } from '../domain/order-request.js';
 
 /**
@@ -29,6 +33,7 @@ const cancellationReasonToProto: Record<
   OUT_OF_STOCK: CancellationReason.OUT_OF_STOCK,
   PAYMENT_DECLINED: CancellationReason.PAYMENT_DECLINED,
   TIMED_OUT: CancellationReason.TIMED_OUT,
+  CUSTOMER_REQUESTED: CancellationReason.CUSTOMER_REQUESTED,
 };
 
 /** The contract's reason for a cancelled order; UNSPECIFIED while it is not cancelled. */
@@ -74,4 +79,58 @@ export function orderToProto(order: Order): OrderMessage {
     paymentMethod: order.paymentMethod,
     placedAt: timestampFromDate(order.placedAt),
   });
+}
+
+/** Every order list shares one keyset (placed_at, id), so one cursor kind serves them all. */
+const ordersList = 'orders';
+const positionPattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+/** The next page's cursor, or '' on the last page. */
+export function cursorOf(next: OrderPosition | undefined): string {
+  return next ? encodePageCursor(ordersList, [next.placedAt, next.orderId]) : '';
+}
+
+/** The position a cursor holds (none for ''); CURSOR_INVALID when no order list gave it out. */
+export function positionFromCursor(cursor: string): OrderPosition | undefined {
+  if (cursor === '') return undefined;
+  const position = decodePageCursor(ordersList, cursor, 2);
+  const [placedAt, orderId] = position ?? [];
+  if (
+    placedAt === undefined ||
+    orderId === undefined ||
+    !positionPattern.test(placedAt) ||
+    Number.isNaN(Date.parse(placedAt)) ||
+    !isOrderId(orderId)
+  )
+    throw cursorInvalid();
+  return { placedAt, orderId };
+}
+
+const statusFromProto = new Map<OrderStatus, Order['status']>(
+  Object.entries(statusToProto).map(([name, value]) => [value, name as Order['status']]),
+);
+
+function dateOf(timestamp: Timestamp | undefined): Date | undefined {
+  return timestamp ? timestampDate(timestamp) : undefined;
+}
+
+/** A SearchOrders request's filter; an unknown status is ORDER_INVALID. */
+export function orderFilterFromProto(
+  request: Pick<SearchOrdersRequest, 'status' | 'customerId' | 'placedFrom' | 'placedTo'>,
+): OrderFilter {
+  let status: Order['status'] | undefined;
+  if (request.status !== OrderStatus.UNSPECIFIED) {
+    status = statusFromProto.get(request.status);
+    if (status === undefined) throw invalidOrder(`unknown status ${request.status}`, 'status');
+  }
+  const placedFrom = dateOf(request.placedFrom);
+  const placedTo = dateOf(request.placedTo);
+  if (placedFrom && placedTo && placedFrom >= placedTo)
+    throw invalidOrder('placed_from must be before placed_to', 'placedFrom');
+  return {
+    ...(status ? { status } : {}),
+    ...(request.customerId ? { customerId: request.customerId } : {}),
+    ...(placedFrom ? { placedFrom } : {}),
+    ...(placedTo ? { placedTo } : {}),
+  };
 }

@@ -13,19 +13,35 @@ import {
   type PlaceOrderResponse,
   type PlaceOrderResult,
 } from '@orderly/order-contract/order_service';
-import { customerIdRequired, intakeSaturated, orderNotFound } from '../domain/order-errors.js';
+import {
+  cancelKeyRequired,
+  customerIdRequired,
+  intakeSaturated,
+  orderNotFound,
+} from '../domain/order-errors.js';
 import { isOrderId } from '../domain/order.js';
 import type { OrderDeps } from '../data-access/order-store.js';
+import { cancelOrder } from '../use-cases/cancel-order.js';
 import { getOrder } from '../use-cases/get-order.js';
 import { listOrders } from '../use-cases/list-orders.js';
+import { searchOrders } from '../use-cases/search-orders.js';
+import { prepareOrderEvent } from './order-event-mapping.js';
 import { orderIntake } from './order-intake.js';
 import type { OrderMetrics } from './order-metrics.js';
-import { orderRequestFromProto, orderToProto } from './order-mapping.js';
+import {
+  cursorOf,
+  orderFilterFromProto,
+  orderRequestFromProto,
+  orderToProto,
+  positionFromCursor,
+} from './order-mapping.js';
 
 export interface OrderRpcOptions {
   readonly defaultTimeoutMs: number;
   readonly listLimitMax: number;
-  readonly metrics?: Pick<OrderMetrics, 'placed'>;
+  /** How long after its confirmation a customer may still cancel an order. */
+  readonly customerCancelWindowMs: number;
+  readonly metrics?: Pick<OrderMetrics, 'placed' | 'finished'>;
   /** Logs the per-order failures of PlaceOrders that are not the caller's fault. */
   readonly log: Logger;
   /** The saga backlog as last measured, and the limits beyond which a new order is refused. */
@@ -122,12 +138,60 @@ export function orderRpcRoutes(deps: OrderDeps, options: OrderRpcOptions) {
       },
       async listOrders(request, context) {
         if (!request.customerId) throw customerIdRequired();
+        const after = positionFromCursor(request.cursor);
         const { listLimitMax } = options;
-        const orders = await deps.transaction(
-          (store) => listOrders(store, request.customerId, request.limit, listLimitMax),
+        const page = await deps.transaction(
+          (store) => listOrders(store, request.customerId, after, request.limit, listLimitMax),
           deadlineOf(context, options.defaultTimeoutMs),
         );
-        return { orders: orders.map(orderToProto) };
+        return { orders: page.orders.map(orderToProto), nextCursor: cursorOf(page.next) };
+      },
+      async searchOrders(request, context) {
+        // Any customer's orders: the allowlist (services.order.rpcCallers) admits the gateway only.
+        const filter = orderFilterFromProto(request);
+        const after = positionFromCursor(request.cursor);
+        const { listLimitMax } = options;
+        const page = await deps.transaction(
+          (store) => searchOrders(store, filter, after, request.limit, listLimitMax),
+          deadlineOf(context, options.defaultTimeoutMs),
+        );
+        return { orders: page.orders.map(orderToProto), nextCursor: cursorOf(page.next) };
+      },
+      async cancelOrder(request, context) {
+        if (!request.customerId) throw customerIdRequired();
+        if (!request.idempotencyKey) throw cancelKeyRequired();
+        if (!isOrderId(request.orderId)) throw orderNotFound(request.orderId);
+        const outcome = await deps.transaction(
+          async (store, tx) => {
+            const decided = await cancelOrder(
+              store,
+              {
+                orderId: request.orderId,
+                customerId: request.customerId,
+                idempotencyKey: request.idempotencyKey,
+                windowMs: options.customerCancelWindowMs,
+              },
+              deps.clock(),
+            );
+            if (decided.kind === 'cancelled')
+              await deps.outbox.addPrepared(tx, [
+                prepareOrderEvent(deps.outbox, decided.order, 'OrderCancelled'),
+              ]);
+            return decided;
+          },
+          deadlineOf(context, options.defaultTimeoutMs),
+        );
+        if (outcome.kind === 'cancelled') {
+          options.log.info(
+            { orderId: outcome.order.id, after: outcome.order.history.at(-2)?.status },
+            'order cancelled at the customer request',
+          );
+          options.metrics?.finished(outcome.order);
+        }
+        return {
+          order: orderToProto(outcome.order),
+          replayed: outcome.kind === 'unchanged' && outcome.replayed,
+        };
       },
     });
 }

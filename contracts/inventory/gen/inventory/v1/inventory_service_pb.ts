@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file inventory/v1/inventory_service.proto.
  */
 export const file_inventory_v1_inventory_service: GenFile = /*@__PURE__*/
-  fileDesc("CiRpbnZlbnRvcnkvdjEvaW52ZW50b3J5X3NlcnZpY2UucHJvdG8SDGludmVudG9yeS52MSJeCgdQcm9kdWN0EgsKA3NrdRgBIAEoCRIMCgRuYW1lGAIgASgJEhMKC3ByaWNlX2NlbnRzGAMgASgDEhEKCWF2YWlsYWJsZRgEIAEoBRIQCghyZXNlcnZlZBgFIAEoBSIVChNMaXN0UHJvZHVjdHNSZXF1ZXN0Ij8KFExpc3RQcm9kdWN0c1Jlc3BvbnNlEicKCHByb2R1Y3RzGAEgAygLMhUuaW52ZW50b3J5LnYxLlByb2R1Y3QiRgoUVXBzZXJ0UHJvZHVjdFJlcXVlc3QSCwoDc2t1GAEgASgJEgwKBG5hbWUYAiABKAkSEwoLcHJpY2VfY2VudHMYAyABKAMiPwoVVXBzZXJ0UHJvZHVjdFJlc3BvbnNlEiYKB3Byb2R1Y3QYASABKAsyFS5pbnZlbnRvcnkudjEuUHJvZHVjdCIwChJBZGp1c3RTdG9ja1JlcXVlc3QSCwoDc2t1GAEgASgJEg0KBWRlbHRhGAIgASgFIj0KE0FkanVzdFN0b2NrUmVzcG9uc2USJgoHcHJvZHVjdBgBIAEoCzIVLmludmVudG9yeS52MS5Qcm9kdWN0MpcCChBJbnZlbnRvcnlTZXJ2aWNlElUKDExpc3RQcm9kdWN0cxIhLmludmVudG9yeS52MS5MaXN0UHJvZHVjdHNSZXF1ZXN0GiIuaW52ZW50b3J5LnYxLkxpc3RQcm9kdWN0c1Jlc3BvbnNlElgKDVVwc2VydFByb2R1Y3QSIi5pbnZlbnRvcnkudjEuVXBzZXJ0UHJvZHVjdFJlcXVlc3QaIy5pbnZlbnRvcnkudjEuVXBzZXJ0UHJvZHVjdFJlc3BvbnNlElIKC0FkanVzdFN0b2NrEiAuaW52ZW50b3J5LnYxLkFkanVzdFN0b2NrUmVxdWVzdBohLmludmVudG9yeS52MS5BZGp1c3RTdG9ja1Jlc3BvbnNlYgZwcm90bzM");
+  fileDesc("CiRpbnZlbnRvcnkvdjEvaW52ZW50b3J5X3NlcnZpY2UucHJvdG8SDGludmVudG9yeS52MSJeCgdQcm9kdWN0EgsKA3NrdRgBIAEoCRIMCgRuYW1lGAIgASgJEhMKC3ByaWNlX2NlbnRzGAMgASgDEhEKCWF2YWlsYWJsZRgEIAEoBRIQCghyZXNlcnZlZBgFIAEoBSI0ChNMaXN0UHJvZHVjdHNSZXF1ZXN0Eg0KBWxpbWl0GAEgASgFEg4KBmN1cnNvchgCIAEoCSJUChRMaXN0UHJvZHVjdHNSZXNwb25zZRInCghwcm9kdWN0cxgBIAMoCzIVLmludmVudG9yeS52MS5Qcm9kdWN0EhMKC25leHRfY3Vyc29yGAIgASgJIkYKFFVwc2VydFByb2R1Y3RSZXF1ZXN0EgsKA3NrdRgBIAEoCRIMCgRuYW1lGAIgASgJEhMKC3ByaWNlX2NlbnRzGAMgASgDIj8KFVVwc2VydFByb2R1Y3RSZXNwb25zZRImCgdwcm9kdWN0GAEgASgLMhUuaW52ZW50b3J5LnYxLlByb2R1Y3QiMAoSQWRqdXN0U3RvY2tSZXF1ZXN0EgsKA3NrdRgBIAEoCRINCgVkZWx0YRgCIAEoBSI9ChNBZGp1c3RTdG9ja1Jlc3BvbnNlEiYKB3Byb2R1Y3QYASABKAsyFS5pbnZlbnRvcnkudjEuUHJvZHVjdDKXAgoQSW52ZW50b3J5U2VydmljZRJVCgxMaXN0UHJvZHVjdHMSIS5pbnZlbnRvcnkudjEuTGlzdFByb2R1Y3RzUmVxdWVzdBoiLmludmVudG9yeS52MS5MaXN0UHJvZHVjdHNSZXNwb25zZRJYCg1VcHNlcnRQcm9kdWN0EiIuaW52ZW50b3J5LnYxLlVwc2VydFByb2R1Y3RSZXF1ZXN0GiMuaW52ZW50b3J5LnYxLlVwc2VydFByb2R1Y3RSZXNwb25zZRJSCgtBZGp1c3RTdG9jaxIgLmludmVudG9yeS52MS5BZGp1c3RTdG9ja1JlcXVlc3QaIS5pbnZlbnRvcnkudjEuQWRqdXN0U3RvY2tSZXNwb25zZWIGcHJvdG8z");
 
 /**
  * @generated from message inventory.v1.Product
@@ -53,6 +53,20 @@ export const ProductSchema: GenMessage<Product> = /*@__PURE__*/
  * @generated from message inventory.v1.ListProductsRequest
  */
 export type ListProductsRequest = Message<"inventory.v1.ListProductsRequest"> & {
+  /**
+   * limit is the page size; 0 (or more than the service's listLimitMax) asks for listLimitMax.
+   *
+   * @generated from field: int32 limit = 1;
+   */
+  limit: number;
+
+  /**
+   * cursor is empty for the first page, else a next_cursor this list answered
+   * (INVALID_ARGUMENT, CURSOR_INVALID otherwise).
+   *
+   * @generated from field: string cursor = 2;
+   */
+  cursor: string;
 };
 
 /**
@@ -70,6 +84,13 @@ export type ListProductsResponse = Message<"inventory.v1.ListProductsResponse"> 
    * @generated from field: repeated inventory.v1.Product products = 1;
    */
   products: Product[];
+
+  /**
+   * next_cursor is empty on the last page.
+   *
+   * @generated from field: string next_cursor = 2;
+   */
+  nextCursor: string;
 };
 
 /**
@@ -170,7 +191,8 @@ export const AdjustStockResponseSchema: GenMessage<AdjustStockResponse> = /*@__P
  */
 export const InventoryService: GenService<{
   /**
-   * ListProducts returns the catalog with the stock that can still be reserved.
+   * ListProducts returns a page of the catalog, in SKU order, with the stock that can
+   * still be reserved; next_cursor continues it.
    *
    * @generated from rpc inventory.v1.InventoryService.ListProducts
    */

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file order/v1/order_events.proto.
  */
 export const file_order_v1_order_events: GenFile = /*@__PURE__*/
-  fileDesc("ChtvcmRlci92MS9vcmRlcl9ldmVudHMucHJvdG8SCG9yZGVyLnYxIrgBCgtPcmRlclBsYWNlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOc2NoZW1hX3ZlcnNpb24YAyABKA0SEAoIb3JkZXJfaWQYBCABKAkSEwoLY3VzdG9tZXJfaWQYBSABKAkSJwoFbGluZXMYBiADKAsyGC5vcmRlci52MS5PcmRlckxpbmVJbnB1dCLCAQoQUGF5bWVudFJlcXVlc3RlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOc2NoZW1hX3ZlcnNpb24YAyABKA0SEAoIb3JkZXJfaWQYBCABKAkSEwoLY3VzdG9tZXJfaWQYBSABKAkSFAoMYW1vdW50X2NlbnRzGAYgASgDEhYKDnBheW1lbnRfbWV0aG9kGAcgASgJIu4BCg5PcmRlckNvbmZpcm1lZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOc2NoZW1hX3ZlcnNpb24YAyABKA0SEAoIb3JkZXJfaWQYBCABKAkSEwoLY3VzdG9tZXJfaWQYBSABKAkSEwoLdG90YWxfY2VudHMYBiABKAMSFgoOcmVzZXJ2YXRpb25faWQYByABKAkSLQoJcGxhY2VkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKHAgoOT3JkZXJDYW5jZWxsZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDnNjaGVtYV92ZXJzaW9uGAMgASgNEhAKCG9yZGVyX2lkGAQgASgJEhMKC2N1c3RvbWVyX2lkGAUgASgJEiwKBnJlYXNvbhgGIAEoDjIcLm9yZGVyLnYxLkNhbmNlbGxhdGlvblJlYXNvbhIWCg5yZXNlcnZhdGlvbl9pZBgHIAEoCRItCglwbGFjZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wYgZwcm90bzM", [file_google_protobuf_timestamp, file_order_v1_order_service]);
+  fileDesc("ChtvcmRlci92MS9vcmRlcl9ldmVudHMucHJvdG8SCG9yZGVyLnYxIrgBCgtPcmRlclBsYWNlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOc2NoZW1hX3ZlcnNpb24YAyABKA0SEAoIb3JkZXJfaWQYBCABKAkSEwoLY3VzdG9tZXJfaWQYBSABKAkSJwoFbGluZXMYBiADKAsyGC5vcmRlci52MS5PcmRlckxpbmVJbnB1dCLCAQoQUGF5bWVudFJlcXVlc3RlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOc2NoZW1hX3ZlcnNpb24YAyABKA0SEAoIb3JkZXJfaWQYBCABKAkSEwoLY3VzdG9tZXJfaWQYBSABKAkSFAoMYW1vdW50X2NlbnRzGAYgASgDEhYKDnBheW1lbnRfbWV0aG9kGAcgASgJIu4BCg5PcmRlckNvbmZpcm1lZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOc2NoZW1hX3ZlcnNpb24YAyABKA0SEAoIb3JkZXJfaWQYBCABKAkSEwoLY3VzdG9tZXJfaWQYBSABKAkSEwoLdG90YWxfY2VudHMYBiABKAMSFgoOcmVzZXJ2YXRpb25faWQYByABKAkSLQoJcGxhY2VkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCK5AgoOT3JkZXJDYW5jZWxsZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDnNjaGVtYV92ZXJzaW9uGAMgASgNEhAKCG9yZGVyX2lkGAQgASgJEhMKC2N1c3RvbWVyX2lkGAUgASgJEiwKBnJlYXNvbhgGIAEoDjIcLm9yZGVyLnYxLkNhbmNlbGxhdGlvblJlYXNvbhIWCg5yZXNlcnZhdGlvbl9pZBgHIAEoCRItCglwbGFjZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGNvbmZpcm1lZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBiBnByb3RvMw", [file_google_protobuf_timestamp, file_order_v1_order_service]);
 
 /**
  * OrderPlaced is published after the order and its outbox row are committed.
@@ -164,8 +164,10 @@ export const OrderConfirmedSchema: GenMessage<OrderConfirmed> = /*@__PURE__*/
   messageDesc(file_order_v1_order_events, 2);
 
 /**
- * OrderCancelled is published when the saga ends without a sale. Consumers
- * compensate: inventory releases the reservation, payment refunds a capture.
+ * OrderCancelled is published when the saga ends without a sale, or when the
+ * customer cancels a confirmed order. Consumers compensate: inventory releases the
+ * reservation (or takes back the units a confirmed order sold), payment refunds a
+ * capture (or voids, so nothing is charged later).
  *
  * @generated from message order.v1.OrderCancelled
  */
@@ -211,6 +213,14 @@ export type OrderCancelled = Message<"order.v1.OrderCancelled"> & {
    * @generated from field: google.protobuf.Timestamp placed_at = 8;
    */
   placedAt?: Timestamp | undefined;
+
+  /**
+   * confirmed_at is set when the order had been confirmed before it was cancelled
+   * (reason CUSTOMER_REQUESTED): its payment was captured and its units sold.
+   *
+   * @generated from field: google.protobuf.Timestamp confirmed_at = 9;
+   */
+  confirmedAt?: Timestamp | undefined;
 };
 
 /**

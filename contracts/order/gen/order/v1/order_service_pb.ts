@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file order/v1/order_service.proto.
  */
 export const file_order_v1_order_service: GenFile = /*@__PURE__*/
-  fileDesc("ChxvcmRlci92MS9vcmRlcl9zZXJ2aWNlLnByb3RvEghvcmRlci52MSIvCg5PcmRlckxpbmVJbnB1dBILCgNza3UYASABKAkSEAoIcXVhbnRpdHkYAiABKAUiRAoJT3JkZXJMaW5lEgsKA3NrdRgBIAEoCRIQCghxdWFudGl0eRgCIAEoBRIYChB1bml0X3ByaWNlX2NlbnRzGAMgASgDIl0KDFN0YXR1c0NoYW5nZRIlCgZzdGF0dXMYASABKA4yFS5vcmRlci52MS5PcmRlclN0YXR1cxImCgJhdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiuQIKBU9yZGVyEhAKCG9yZGVyX2lkGAEgASgJEhMKC2N1c3RvbWVyX2lkGAIgASgJEiUKBnN0YXR1cxgDIAEoDjIVLm9yZGVyLnYxLk9yZGVyU3RhdHVzEiIKBWxpbmVzGAQgAygLMhMub3JkZXIudjEuT3JkZXJMaW5lEhMKC3RvdGFsX2NlbnRzGAUgASgDEjkKE2NhbmNlbGxhdGlvbl9yZWFzb24YBiABKA4yHC5vcmRlci52MS5DYW5jZWxsYXRpb25SZWFzb24SJwoHaGlzdG9yeRgHIAMoCzIWLm9yZGVyLnYxLlN0YXR1c0NoYW5nZRIWCg5wYXltZW50X21ldGhvZBgIIAEoCRItCglwbGFjZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIoIBChFQbGFjZU9yZGVyUmVxdWVzdBITCgtjdXN0b21lcl9pZBgBIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYAiABKAkSJwoFbGluZXMYAyADKAsyGC5vcmRlci52MS5PcmRlckxpbmVJbnB1dBIWCg5wYXltZW50X21ldGhvZBgEIAEoCSJGChJQbGFjZU9yZGVyUmVzcG9uc2USHgoFb3JkZXIYASABKAsyDy5vcmRlci52MS5PcmRlchIQCghyZXBsYXllZBgCIAEoCCI/ChJQbGFjZU9yZGVyc1JlcXVlc3QSKQoGb3JkZXJzGAEgAygLMhkub3JkZXIudjEuUGxhY2VPcmRlcnNJdGVtIrYBCg9QbGFjZU9yZGVyc0l0ZW0SKgoFb3JkZXIYASABKAsyGy5vcmRlci52MS5QbGFjZU9yZGVyUmVxdWVzdBJCCg10cmFjZV9jb250ZXh0GAIgAygLMisub3JkZXIudjEuUGxhY2VPcmRlcnNJdGVtLlRyYWNlQ29udGV4dEVudHJ5GjMKEVRyYWNlQ29udGV4dEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiQgoTUGxhY2VPcmRlcnNSZXNwb25zZRIrCgdyZXN1bHRzGAEgAygLMhoub3JkZXIudjEuUGxhY2VPcmRlclJlc3VsdCJ5ChBQbGFjZU9yZGVyUmVzdWx0Ei4KBnBsYWNlZBgBIAEoCzIcLm9yZGVyLnYxLlBsYWNlT3JkZXJSZXNwb25zZUgAEioKBWVycm9yGAIgASgLMhkub3JkZXIudjEuUGxhY2VPcmRlckVycm9ySABCCQoHb3V0Y29tZSJeCg9QbGFjZU9yZGVyRXJyb3ISFAoMY29ubmVjdF9jb2RlGAEgASgFEhIKCmVycm9yX2NvZGUYAiABKAkSDwoHbWVzc2FnZRgDIAEoCRIQCghzaGVkZGluZxgEIAEoCCI4Cg9HZXRPcmRlclJlcXVlc3QSEAoIb3JkZXJfaWQYASABKAkSEwoLY3VzdG9tZXJfaWQYAiABKAkiLgoaR2V0T3JkZXJGb3JPcGVyYXRvclJlcXVlc3QSEAoIb3JkZXJfaWQYASABKAkiPQobR2V0T3JkZXJGb3JPcGVyYXRvclJlc3BvbnNlEh4KBW9yZGVyGAEgASgLMg8ub3JkZXIudjEuT3JkZXIiMgoQR2V0T3JkZXJSZXNwb25zZRIeCgVvcmRlchgBIAEoCzIPLm9yZGVyLnYxLk9yZGVyIjcKEUxpc3RPcmRlcnNSZXF1ZXN0EhMKC2N1c3RvbWVyX2lkGAEgASgJEg0KBWxpbWl0GAIgASgFIjUKEkxpc3RPcmRlcnNSZXNwb25zZRIfCgZvcmRlcnMYASADKAsyDy5vcmRlci52MS5PcmRlciqeAQoLT3JkZXJTdGF0dXMSHAoYT1JERVJfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGAoUT1JERVJfU1RBVFVTX1BFTkRJTkcQARIfChtPUkRFUl9TVEFUVVNfU1RPQ0tfUkVTRVJWRUQQAhIaChZPUkRFUl9TVEFUVVNfQ09ORklSTUVEEAMSGgoWT1JERVJfU1RBVFVTX0NBTkNFTExFRBAEKqwBChJDYW5jZWxsYXRpb25SZWFzb24SIwofQ0FOQ0VMTEFUSU9OX1JFQVNPTl9VTlNQRUNJRklFRBAAEiQKIENBTkNFTExBVElPTl9SRUFTT05fT1VUX09GX1NUT0NLEAESKAokQ0FOQ0VMTEFUSU9OX1JFQVNPTl9QQVlNRU5UX0RFQ0xJTkVEEAISIQodQ0FOQ0VMTEFUSU9OX1JFQVNPTl9USU1FRF9PVVQQAzKTAwoMT3JkZXJTZXJ2aWNlEkcKClBsYWNlT3JkZXISGy5vcmRlci52MS5QbGFjZU9yZGVyUmVxdWVzdBocLm9yZGVyLnYxLlBsYWNlT3JkZXJSZXNwb25zZRJKCgtQbGFjZU9yZGVycxIcLm9yZGVyLnYxLlBsYWNlT3JkZXJzUmVxdWVzdBodLm9yZGVyLnYxLlBsYWNlT3JkZXJzUmVzcG9uc2USQQoIR2V0T3JkZXISGS5vcmRlci52MS5HZXRPcmRlclJlcXVlc3QaGi5vcmRlci52MS5HZXRPcmRlclJlc3BvbnNlEkcKCkxpc3RPcmRlcnMSGy5vcmRlci52MS5MaXN0T3JkZXJzUmVxdWVzdBocLm9yZGVyLnYxLkxpc3RPcmRlcnNSZXNwb25zZRJiChNHZXRPcmRlckZvck9wZXJhdG9yEiQub3JkZXIudjEuR2V0T3JkZXJGb3JPcGVyYXRvclJlcXVlc3QaJS5vcmRlci52MS5HZXRPcmRlckZvck9wZXJhdG9yUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChxvcmRlci92MS9vcmRlcl9zZXJ2aWNlLnByb3RvEghvcmRlci52MSIvCg5PcmRlckxpbmVJbnB1dBILCgNza3UYASABKAkSEAoIcXVhbnRpdHkYAiABKAUiRAoJT3JkZXJMaW5lEgsKA3NrdRgBIAEoCRIQCghxdWFudGl0eRgCIAEoBRIYChB1bml0X3ByaWNlX2NlbnRzGAMgASgDIl0KDFN0YXR1c0NoYW5nZRIlCgZzdGF0dXMYASABKA4yFS5vcmRlci52MS5PcmRlclN0YXR1cxImCgJhdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiuQIKBU9yZGVyEhAKCG9yZGVyX2lkGAEgASgJEhMKC2N1c3RvbWVyX2lkGAIgASgJEiUKBnN0YXR1cxgDIAEoDjIVLm9yZGVyLnYxLk9yZGVyU3RhdHVzEiIKBWxpbmVzGAQgAygLMhMub3JkZXIudjEuT3JkZXJMaW5lEhMKC3RvdGFsX2NlbnRzGAUgASgDEjkKE2NhbmNlbGxhdGlvbl9yZWFzb24YBiABKA4yHC5vcmRlci52MS5DYW5jZWxsYXRpb25SZWFzb24SJwoHaGlzdG9yeRgHIAMoCzIWLm9yZGVyLnYxLlN0YXR1c0NoYW5nZRIWCg5wYXltZW50X21ldGhvZBgIIAEoCRItCglwbGFjZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIoIBChFQbGFjZU9yZGVyUmVxdWVzdBITCgtjdXN0b21lcl9pZBgBIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYAiABKAkSJwoFbGluZXMYAyADKAsyGC5vcmRlci52MS5PcmRlckxpbmVJbnB1dBIWCg5wYXltZW50X21ldGhvZBgEIAEoCSJGChJQbGFjZU9yZGVyUmVzcG9uc2USHgoFb3JkZXIYASABKAsyDy5vcmRlci52MS5PcmRlchIQCghyZXBsYXllZBgCIAEoCCI/ChJQbGFjZU9yZGVyc1JlcXVlc3QSKQoGb3JkZXJzGAEgAygLMhkub3JkZXIudjEuUGxhY2VPcmRlcnNJdGVtIrYBCg9QbGFjZU9yZGVyc0l0ZW0SKgoFb3JkZXIYASABKAsyGy5vcmRlci52MS5QbGFjZU9yZGVyUmVxdWVzdBJCCg10cmFjZV9jb250ZXh0GAIgAygLMisub3JkZXIudjEuUGxhY2VPcmRlcnNJdGVtLlRyYWNlQ29udGV4dEVudHJ5GjMKEVRyYWNlQ29udGV4dEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiQgoTUGxhY2VPcmRlcnNSZXNwb25zZRIrCgdyZXN1bHRzGAEgAygLMhoub3JkZXIudjEuUGxhY2VPcmRlclJlc3VsdCJ5ChBQbGFjZU9yZGVyUmVzdWx0Ei4KBnBsYWNlZBgBIAEoCzIcLm9yZGVyLnYxLlBsYWNlT3JkZXJSZXNwb25zZUgAEioKBWVycm9yGAIgASgLMhkub3JkZXIudjEuUGxhY2VPcmRlckVycm9ySABCCQoHb3V0Y29tZSJeCg9QbGFjZU9yZGVyRXJyb3ISFAoMY29ubmVjdF9jb2RlGAEgASgFEhIKCmVycm9yX2NvZGUYAiABKAkSDwoHbWVzc2FnZRgDIAEoCRIQCghzaGVkZGluZxgEIAEoCCI4Cg9HZXRPcmRlclJlcXVlc3QSEAoIb3JkZXJfaWQYASABKAkSEwoLY3VzdG9tZXJfaWQYAiABKAkiLgoaR2V0T3JkZXJGb3JPcGVyYXRvclJlcXVlc3QSEAoIb3JkZXJfaWQYASABKAkiPQobR2V0T3JkZXJGb3JPcGVyYXRvclJlc3BvbnNlEh4KBW9yZGVyGAEgASgLMg8ub3JkZXIudjEuT3JkZXIiMgoQR2V0T3JkZXJSZXNwb25zZRIeCgVvcmRlchgBIAEoCzIPLm9yZGVyLnYxLk9yZGVyIkcKEUxpc3RPcmRlcnNSZXF1ZXN0EhMKC2N1c3RvbWVyX2lkGAEgASgJEg0KBWxpbWl0GAIgASgFEg4KBmN1cnNvchgDIAEoCSJKChJMaXN0T3JkZXJzUmVzcG9uc2USHwoGb3JkZXJzGAEgAygLMg8ub3JkZXIudjEuT3JkZXISEwoLbmV4dF9jdXJzb3IYAiABKAkiVAoSQ2FuY2VsT3JkZXJSZXF1ZXN0EhAKCG9yZGVyX2lkGAEgASgJEhMKC2N1c3RvbWVyX2lkGAIgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgDIAEoCSJHChNDYW5jZWxPcmRlclJlc3BvbnNlEh4KBW9yZGVyGAEgASgLMg8ub3JkZXIudjEuT3JkZXISEAoIcmVwbGF5ZWQYAiABKAgi0AEKE1NlYXJjaE9yZGVyc1JlcXVlc3QSJQoGc3RhdHVzGAEgASgOMhUub3JkZXIudjEuT3JkZXJTdGF0dXMSEwoLY3VzdG9tZXJfaWQYAiABKAkSLwoLcGxhY2VkX2Zyb20YAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCXBsYWNlZF90bxgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFbGltaXQYBSABKAUSDgoGY3Vyc29yGAYgASgJIkwKFFNlYXJjaE9yZGVyc1Jlc3BvbnNlEh8KBm9yZGVycxgBIAMoCzIPLm9yZGVyLnYxLk9yZGVyEhMKC25leHRfY3Vyc29yGAIgASgJKp4BCgtPcmRlclN0YXR1cxIcChhPUkRFUl9TVEFUVVNfVU5TUEVDSUZJRUQQABIYChRPUkRFUl9TVEFUVVNfUEVORElORxABEh8KG09SREVSX1NUQVRVU19TVE9DS19SRVNFUlZFRBACEhoKFk9SREVSX1NUQVRVU19DT05GSVJNRUQQAxIaChZPUkRFUl9TVEFUVVNfQ0FOQ0VMTEVEEAQq2AEKEkNhbmNlbGxhdGlvblJlYXNvbhIjCh9DQU5DRUxMQVRJT05fUkVBU09OX1VOU1BFQ0lGSUVEEAASJAogQ0FOQ0VMTEFUSU9OX1JFQVNPTl9PVVRfT0ZfU1RPQ0sQARIoCiRDQU5DRUxMQVRJT05fUkVBU09OX1BBWU1FTlRfREVDTElORUQQAhIhCh1DQU5DRUxMQVRJT05fUkVBU09OX1RJTUVEX09VVBADEioKJkNBTkNFTExBVElPTl9SRUFTT05fQ1VTVE9NRVJfUkVRVUVTVEVEEAQyrgQKDE9yZGVyU2VydmljZRJHCgpQbGFjZU9yZGVyEhsub3JkZXIudjEuUGxhY2VPcmRlclJlcXVlc3QaHC5vcmRlci52MS5QbGFjZU9yZGVyUmVzcG9uc2USSgoLUGxhY2VPcmRlcnMSHC5vcmRlci52MS5QbGFjZU9yZGVyc1JlcXVlc3QaHS5vcmRlci52MS5QbGFjZU9yZGVyc1Jlc3BvbnNlEkEKCEdldE9yZGVyEhkub3JkZXIudjEuR2V0T3JkZXJSZXF1ZXN0Ghoub3JkZXIudjEuR2V0T3JkZXJSZXNwb25zZRJHCgpMaXN0T3JkZXJzEhsub3JkZXIudjEuTGlzdE9yZGVyc1JlcXVlc3QaHC5vcmRlci52MS5MaXN0T3JkZXJzUmVzcG9uc2USYgoTR2V0T3JkZXJGb3JPcGVyYXRvchIkLm9yZGVyLnYxLkdldE9yZGVyRm9yT3BlcmF0b3JSZXF1ZXN0GiUub3JkZXIudjEuR2V0T3JkZXJGb3JPcGVyYXRvclJlc3BvbnNlEkoKC0NhbmNlbE9yZGVyEhwub3JkZXIudjEuQ2FuY2VsT3JkZXJSZXF1ZXN0Gh0ub3JkZXIudjEuQ2FuY2VsT3JkZXJSZXNwb25zZRJNCgxTZWFyY2hPcmRlcnMSHS5vcmRlci52MS5TZWFyY2hPcmRlcnNSZXF1ZXN0Gh4ub3JkZXIudjEuU2VhcmNoT3JkZXJzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * OrderLineInput is a line as the customer asked for it.
@@ -421,9 +421,19 @@ export type ListOrdersRequest = Message<"order.v1.ListOrdersRequest"> & {
   customerId: string;
 
   /**
+   * limit is the page size; 0 (or more than the service's listLimitMax) asks for listLimitMax.
+   *
    * @generated from field: int32 limit = 2;
    */
   limit: number;
+
+  /**
+   * cursor is empty for the first page, else a next_cursor this list answered
+   * (INVALID_ARGUMENT, CURSOR_INVALID otherwise).
+   *
+   * @generated from field: string cursor = 3;
+   */
+  cursor: string;
 };
 
 /**
@@ -441,6 +451,13 @@ export type ListOrdersResponse = Message<"order.v1.ListOrdersResponse"> & {
    * @generated from field: repeated order.v1.Order orders = 1;
    */
   orders: Order[];
+
+  /**
+   * next_cursor is empty on the last page.
+   *
+   * @generated from field: string next_cursor = 2;
+   */
+  nextCursor: string;
 };
 
 /**
@@ -449,6 +466,137 @@ export type ListOrdersResponse = Message<"order.v1.ListOrdersResponse"> & {
  */
 export const ListOrdersResponseSchema: GenMessage<ListOrdersResponse> = /*@__PURE__*/
   messageDesc(file_order_v1_order_service, 16);
+
+/**
+ * @generated from message order.v1.CancelOrderRequest
+ */
+export type CancelOrderRequest = Message<"order.v1.CancelOrderRequest"> & {
+  /**
+   * @generated from field: string order_id = 1;
+   */
+  orderId: string;
+
+  /**
+   * customer_id scopes the order to that customer; required.
+   *
+   * @generated from field: string customer_id = 2;
+   */
+  customerId: string;
+
+  /**
+   * idempotency_key identifies the customer's cancel request (scoped to the order); required.
+   *
+   * @generated from field: string idempotency_key = 3;
+   */
+  idempotencyKey: string;
+};
+
+/**
+ * Describes the message order.v1.CancelOrderRequest.
+ * Use `create(CancelOrderRequestSchema)` to create a new message.
+ */
+export const CancelOrderRequestSchema: GenMessage<CancelOrderRequest> = /*@__PURE__*/
+  messageDesc(file_order_v1_order_service, 17);
+
+/**
+ * @generated from message order.v1.CancelOrderResponse
+ */
+export type CancelOrderResponse = Message<"order.v1.CancelOrderResponse"> & {
+  /**
+   * order is the order as it is after the call: CANCELLED.
+   *
+   * @generated from field: order.v1.Order order = 1;
+   */
+  order?: Order | undefined;
+
+  /**
+   * replayed is true when the same idempotency key had already cancelled this order.
+   *
+   * @generated from field: bool replayed = 2;
+   */
+  replayed: boolean;
+};
+
+/**
+ * Describes the message order.v1.CancelOrderResponse.
+ * Use `create(CancelOrderResponseSchema)` to create a new message.
+ */
+export const CancelOrderResponseSchema: GenMessage<CancelOrderResponse> = /*@__PURE__*/
+  messageDesc(file_order_v1_order_service, 18);
+
+/**
+ * @generated from message order.v1.SearchOrdersRequest
+ */
+export type SearchOrdersRequest = Message<"order.v1.SearchOrdersRequest"> & {
+  /**
+   * status filters by status; UNSPECIFIED matches every status.
+   *
+   * @generated from field: order.v1.OrderStatus status = 1;
+   */
+  status: OrderStatus;
+
+  /**
+   * customer_id filters by customer; empty matches every customer.
+   *
+   * @generated from field: string customer_id = 2;
+   */
+  customerId: string;
+
+  /**
+   * placed_from (inclusive) and placed_to (exclusive) bound the placement time; unset is unbounded.
+   *
+   * @generated from field: google.protobuf.Timestamp placed_from = 3;
+   */
+  placedFrom?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp placed_to = 4;
+   */
+  placedTo?: Timestamp | undefined;
+
+  /**
+   * limit and cursor page the result as in ListOrdersRequest.
+   *
+   * @generated from field: int32 limit = 5;
+   */
+  limit: number;
+
+  /**
+   * @generated from field: string cursor = 6;
+   */
+  cursor: string;
+};
+
+/**
+ * Describes the message order.v1.SearchOrdersRequest.
+ * Use `create(SearchOrdersRequestSchema)` to create a new message.
+ */
+export const SearchOrdersRequestSchema: GenMessage<SearchOrdersRequest> = /*@__PURE__*/
+  messageDesc(file_order_v1_order_service, 19);
+
+/**
+ * @generated from message order.v1.SearchOrdersResponse
+ */
+export type SearchOrdersResponse = Message<"order.v1.SearchOrdersResponse"> & {
+  /**
+   * @generated from field: repeated order.v1.Order orders = 1;
+   */
+  orders: Order[];
+
+  /**
+   * next_cursor is empty on the last page.
+   *
+   * @generated from field: string next_cursor = 2;
+   */
+  nextCursor: string;
+};
+
+/**
+ * Describes the message order.v1.SearchOrdersResponse.
+ * Use `create(SearchOrdersResponseSchema)` to create a new message.
+ */
+export const SearchOrdersResponseSchema: GenMessage<SearchOrdersResponse> = /*@__PURE__*/
+  messageDesc(file_order_v1_order_service, 20);
 
 /**
  * OrderStatus is a state of the fulfilment saga.
@@ -513,6 +661,13 @@ export enum CancellationReason {
    * @generated from enum value: CANCELLATION_REASON_TIMED_OUT = 3;
    */
   TIMED_OUT = 3,
+
+  /**
+   * The customer cancelled the order (CancelOrder), before or after its confirmation.
+   *
+   * @generated from enum value: CANCELLATION_REASON_CUSTOMER_REQUESTED = 4;
+   */
+  CUSTOMER_REQUESTED = 4,
 }
 
 /**
@@ -567,7 +722,8 @@ export const OrderService: GenService<{
     output: typeof GetOrderResponseSchema;
   },
   /**
-   * ListOrders returns a customer's orders, newest first. customer_id is required.
+   * ListOrders returns a page of a customer's orders, newest first. customer_id is
+   * required; next_cursor continues the list (keyset: placed_at, order_id).
    *
    * @generated from rpc order.v1.OrderService.ListOrders
    */
@@ -586,6 +742,34 @@ export const OrderService: GenService<{
     methodKind: "unary";
     input: typeof GetOrderForOperatorRequestSchema;
     output: typeof GetOrderForOperatorResponseSchema;
+  },
+  /**
+   * CancelOrder cancels one of the customer's orders at the customer's request
+   * (CUSTOMER_REQUESTED) and publishes OrderCancelled: before confirmation the saga
+   * stops and the reserved stock is released; after it the payment is refunded and
+   * the sold stock returns. customer_id and idempotency_key are required; another
+   * customer's order is NOT_FOUND. Cancelling a cancelled order answers it as it is
+   * (replayed when the same key cancelled it); a confirmed order past the cancel
+   * window is ALREADY_EXISTS (conflict), ORDER_NOT_CANCELLABLE.
+   *
+   * @generated from rpc order.v1.OrderService.CancelOrder
+   */
+  cancelOrder: {
+    methodKind: "unary";
+    input: typeof CancelOrderRequestSchema;
+    output: typeof CancelOrderResponseSchema;
+  },
+  /**
+   * SearchOrders returns a page of any customers' orders, newest first, filtered by
+   * status, customer and placement time: for the gateway's admin route only (the
+   * allowlist, services.order.rpcCallers, names the gateway).
+   *
+   * @generated from rpc order.v1.OrderService.SearchOrders
+   */
+  searchOrders: {
+    methodKind: "unary";
+    input: typeof SearchOrdersRequestSchema;
+    output: typeof SearchOrdersResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_order_v1_order_service, 0);

@@ -1,4 +1,12 @@
-import { bearerSecurity, errorResponses, skuSchema } from '../http/json-schemas.js';
+import {
+  bearerSecurity,
+  errorResponses,
+  nextPageProperty,
+  pageQueryProperties,
+  skuSchema,
+  type PageLimits,
+} from '../http/json-schemas.js';
+import { orderSchema, orderStatuses } from '../orders/order-schemas.js';
 import { productSchema } from '../products/product-schemas.js';
 
 /** JSON schemas of /v1/admin/*: catalog, stock and key rotation, for the admin role only. */
@@ -73,3 +81,61 @@ export const rotateKeysSchema = {
     ...errorResponses(adminErrors),
   },
 };
+
+/** An order as the admin search shows it: the customer's view plus the customer. */
+const adminOrderSchema = {
+  ...orderSchema,
+  required: [...orderSchema.required, 'customerId'],
+  properties: {
+    ...orderSchema.properties,
+    customerId: { type: 'string', description: 'The customer (their user id).' },
+  },
+} as const;
+
+export function searchOrdersSchema(limits: PageLimits) {
+  return {
+    operationId: 'searchOrders',
+    summary: "Search every customer's orders, newest first, a page at a time (admin)",
+    description:
+      'Every filter is optional and they combine: status, customer (a user id), placement time ' +
+      'from (inclusive) and to (exclusive). Keep the filters when following `next`.',
+    tags: ['admin'],
+    security: bearerSecurity,
+    querystring: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        status: { type: 'string', enum: orderStatuses },
+        customer: {
+          type: 'string',
+          pattern: '^[A-Za-z0-9_-]{1,64}$',
+          description: 'The customer: their user id (the `sub` of their access token).',
+        },
+        from: {
+          type: 'string',
+          format: 'date-time',
+          description: 'Placed at or after this time (RFC 3339).',
+        },
+        to: {
+          type: 'string',
+          format: 'date-time',
+          description: 'Placed before this time (RFC 3339); must be after `from`.',
+        },
+        ...pageQueryProperties(limits, 'orders'),
+      },
+    },
+    response: {
+      200: {
+        description: 'A page of the matching orders.',
+        type: 'object',
+        additionalProperties: false,
+        required: ['orders'],
+        properties: {
+          orders: { type: 'array', items: adminOrderSchema },
+          next: nextPageProperty,
+        },
+      },
+      ...errorResponses([400, 401, 403, 429, 500, 503, 504]),
+    },
+  };
+}

@@ -139,7 +139,10 @@ export async function buildHttpApp({
           description: "The customer's orders: the customer is the access token's subject.",
         },
         { name: 'products', description: 'The catalog.' },
-        { name: 'admin', description: 'Catalog, stock and signing keys (admin role).' },
+        {
+          name: 'admin',
+          description: 'Order search, catalog, stock and signing keys (admin role).',
+        },
         {
           name: 'console',
           description:
@@ -163,7 +166,7 @@ export async function buildHttpApp({
   });
 
   const limits = config;
-  registerProductsRoutes(app, { inventoryClient });
+  registerProductsRoutes(app, { inventoryClient, limits });
   registerOrdersRoutes(app, {
     orderClient,
     orderIntake,
@@ -176,6 +179,9 @@ export async function buildHttpApp({
   registerAdminRoutes(app, {
     inventoryClient,
     identityClient,
+    orderClient,
+    orderAdmission,
+    limits,
     onKeysRotated: () => verifier.refresh(),
   });
   if (operatorPorts)

@@ -16,6 +16,11 @@ export interface OrderJson {
   history: { status: (typeof orderStatuses)[number]; at: string }[];
 }
 
+/** An order as the admin search shows it: with its customer. */
+export interface AdminOrderJson extends OrderJson {
+  customerId: string;
+}
+
 export interface PlaceOrderBody {
   lines: { sku: string; quantity: number }[];
   paymentMethod: string;
@@ -32,6 +37,7 @@ const reasonNames = new Map<CancellationReason, NonNullable<OrderJson['cancellat
   [CancellationReason.OUT_OF_STOCK, 'OUT_OF_STOCK'],
   [CancellationReason.PAYMENT_DECLINED, 'PAYMENT_DECLINED'],
   [CancellationReason.TIMED_OUT, 'TIMED_OUT'],
+  [CancellationReason.CUSTOMER_REQUESTED, 'CUSTOMER_REQUESTED'],
 ]);
 
 function statusName(status: OrderStatus): OrderJson['status'] {
@@ -65,4 +71,14 @@ export function orderToJson(order: Order): OrderJson {
   const reason = reasonNames.get(order.cancellationReason);
   if (reason) json.cancellationReason = reason;
   return json;
+}
+
+export function adminOrderToJson(order: Order): AdminOrderJson {
+  return { ...orderToJson(order), customerId: order.customerId };
+}
+
+/** The name of a status in the contract's enum (for the admin search's filter). */
+export function statusFromName(name: OrderJson['status']): OrderStatus {
+  for (const [status, statusName] of statusNames) if (statusName === name) return status;
+  return OrderStatus.UNSPECIFIED;
 }

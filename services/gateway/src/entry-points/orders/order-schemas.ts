@@ -1,22 +1,37 @@
 import type { GatewayConfig } from '../../config.js';
-import { bearerSecurity, errorResponses, skuSchema } from '../http/json-schemas.js';
+import {
+  bearerSecurity,
+  errorResponses,
+  nextPageProperty,
+  pageQueryProperties,
+  skuSchema,
+} from '../http/json-schemas.js';
 
 /** JSON schemas of /v1/orders (see ../http/json-schemas.ts for how they are used). */
 
 /** The configured limits the order schemas are built from. */
 export type OrderLimits = Pick<
   GatewayConfig,
-  'maxLinesPerOrder' | 'maxQuantityPerLine' | 'idempotencyKeyMaxLength' | 'listLimitMax'
+  | 'maxLinesPerOrder'
+  | 'maxQuantityPerLine'
+  | 'idempotencyKeyMaxLength'
+  | 'listLimitMax'
+  | 'cursorMaxLength'
 >;
 
 export const orderStatuses = ['PENDING', 'STOCK_RESERVED', 'CONFIRMED', 'CANCELLED'] as const;
-export const cancellationReasons = ['OUT_OF_STOCK', 'PAYMENT_DECLINED', 'TIMED_OUT'] as const;
+export const cancellationReasons = [
+  'OUT_OF_STOCK',
+  'PAYMENT_DECLINED',
+  'TIMED_OUT',
+  'CUSTOMER_REQUESTED',
+] as const;
 
 const readErrors = [400, 401, 404, 429, 500, 503, 504];
 const writeErrors = [400, 401, 404, 409, 413, 415, 429, 500, 503, 504];
 
 /** The customer is the access token's subject; the only header a route adds is the idempotency key. */
-function idempotencyHeaders(limits: OrderLimits) {
+function idempotencyHeaders(limits: OrderLimits, description: string) {
   return {
     type: 'object',
     required: ['Idempotency-Key'],
@@ -26,13 +41,13 @@ function idempotencyHeaders(limits: OrderLimits) {
         minLength: 1,
         maxLength: limits.idempotencyKeyMaxLength,
         pattern: '^[A-Za-z0-9_.:-]+$',
-        description: 'Repeating a request with the same key and body returns the same order.',
+        description,
       },
     },
   };
 }
 
-const orderSchema = {
+export const orderSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['orderId', 'status', 'lines', 'totalCents', 'placedAt', 'history'],
@@ -97,7 +112,10 @@ export function placeOrderSchema(limits: OrderLimits) {
       'with a different body it is 409.',
     tags: ['orders'],
     security: bearerSecurity,
-    headers: idempotencyHeaders(limits),
+    headers: idempotencyHeaders(
+      limits,
+      'Repeating a request with the same key and body returns the same order.',
+    ),
     body: {
       type: 'object',
       additionalProperties: false,
@@ -160,30 +178,58 @@ export function getOrderSchema(_limits: OrderLimits) {
 export function listOrdersSchema(limits: OrderLimits) {
   return {
     operationId: 'listOrders',
-    summary: "List the customer's orders, newest first",
+    summary: "List the customer's orders, newest first, a page at a time",
     tags: ['orders'],
     security: bearerSecurity,
     querystring: {
       type: 'object',
       additionalProperties: false,
-      properties: {
-        limit: {
-          type: 'integer',
-          minimum: 1,
-          maximum: limits.listLimitMax,
-          description: `How many orders at most (default ${limits.listLimitMax}).`,
-        },
-      },
+      properties: pageQueryProperties(limits, 'orders'),
     },
     response: {
       200: {
-        description: "The customer's orders.",
+        description: "A page of the customer's orders.",
         type: 'object',
         additionalProperties: false,
         required: ['orders'],
-        properties: { orders: { type: 'array', items: orderSchema } },
+        properties: { orders: { type: 'array', items: orderSchema }, next: nextPageProperty },
       },
       ...errorResponses(readErrors),
+    },
+  };
+}
+
+export function cancelOrderSchema(limits: OrderLimits) {
+  return {
+    operationId: 'cancelOrder',
+    summary: 'Cancel one of the customer’s orders',
+    description:
+      'The order is CANCELLED (cancellationReason CUSTOMER_REQUESTED) at once. Before its ' +
+      'confirmation the fulfilment stops: reserved stock is released and nothing is charged (a ' +
+      'charge that raced the cancellation is refunded). After it, the payment is refunded and the ' +
+      'stock returns; both follow within moments. An order that is already CANCELLED (for any ' +
+      'reason) is answered as it is. A confirmed order can be cancelled for a limited time after ' +
+      'its confirmation; later 409 ORDER_NOT_CANCELLABLE. No body (or {}).',
+    tags: ['orders'],
+    security: bearerSecurity,
+    params: orderIdParams,
+    headers: idempotencyHeaders(
+      limits,
+      'Repeating the cancel with the same key answers the same (Idempotent-Replayed: true).',
+    ),
+    response: {
+      200: {
+        description: 'The order as it is now: CANCELLED, with its history.',
+        headers: {
+          'Idempotent-Replayed': {
+            type: 'string',
+            enum: ['true'],
+            description: 'Present when this Idempotency-Key had already cancelled the order.',
+          },
+        },
+        ...orderSchema,
+      },
+      ...errorResponses([400, 401, 404, 409, 413, 429, 500, 503, 504]),
     },
   };
 }

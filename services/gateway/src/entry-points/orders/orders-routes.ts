@@ -2,7 +2,8 @@ import type { Client } from '@connectrpc/connect';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { OrderService } from '@orderly/order-contract/order_service';
 import { findAppError, type Flags, type Telemetry } from '@orderly/platform';
-import { orderNotFound } from '../http/http-errors.js';
+import { orderNotFound, validationFailed } from '../http/http-errors.js';
+import { limitAsNumber } from '../http/json-schemas.js';
 import { callUpstream } from '../http/request-deadline.js';
 import { principalOf } from '../http/request-security.js';
 import type { UpstreamAdmission } from '../http/upstream-admission.js';
@@ -10,6 +11,7 @@ import type { OrderIntakeBatcher } from './order-intake-batcher.js';
 import { orderToJson, type PlaceOrderBody } from './order-json.js';
 import { assertWithinLineLimit } from './order-line-limit.js';
 import {
+  cancelOrderSchema,
   getOrderSchema,
   listOrdersSchema,
   placeOrderSchema,
@@ -30,11 +32,22 @@ export interface OrdersRoutesDeps {
 }
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const decimalPattern = /^[0-9]{1,9}$/;
+
+/** Before validation, so a malformed id is the same 404 as an unknown one, not a 400. */
+async function malformedIdIsNotFound(request: FastifyRequest<{ Params: { orderId: string } }>) {
+  if (!uuidPattern.test(request.params.orderId)) throw orderNotFound();
+  return Promise.resolve();
+}
+
+/** Whatever the upstream says about a missing order, the answer is the gateway's one 404. */
+function notFoundAsOne(error: unknown): never {
+  if (findAppError(error)?.kind === 'not-found') throw orderNotFound(error);
+  throw error;
+}
 
 /**
  * POST /v1/orders (batched with concurrent ones into PlaceOrders), GET /v1/orders/{orderId},
- * GET /v1/orders: Connect calls mapped to JSON.
+ * GET /v1/orders (paged), POST /v1/orders/{orderId}/cancel: Connect calls mapped to JSON.
  */
 export function registerOrdersRoutes(
   app: FastifyInstance,
@@ -76,44 +89,69 @@ export function registerOrdersRoutes(
     {
       schema: getOrderSchema(limits),
       config: { access: 'user' },
-      // Before validation, so a malformed id is the same 404 as an unknown one, not a 400.
-      preValidation: async (request: FastifyRequest<{ Params: { orderId: string } }>) => {
-        if (!uuidPattern.test(request.params.orderId)) throw orderNotFound();
-        return Promise.resolve();
-      },
+      preValidation: malformedIdIsNotFound,
     },
     async (request, reply) => {
       telemetry.correlate({ 'order.id': request.params.orderId });
-      let response;
-      try {
-        response = await orderAdmission.run(reply, () =>
+      const response = await orderAdmission
+        .run(reply, () =>
           callUpstream(request.deadline, 'order.GetOrder', (options) =>
             orderClient.getOrder(
               { orderId: request.params.orderId, customerId: principalOf(request).sub },
               options,
             ),
           ),
-        );
-      } catch (error) {
-        // Whatever the upstream says about a missing order, the answer is the gateway's one 404.
-        if (findAppError(error)?.kind === 'not-found') throw orderNotFound(error);
-        throw error;
-      }
+        )
+        .catch(notFoundAsOne);
       if (!response.order) throw orderNotFound();
       return orderToJson(response.order);
     },
   );
 
-  app.get<{ Querystring: { limit?: number } }>(
+  app.post<{ Params: { orderId: string }; Headers: { 'idempotency-key': string } }>(
+    '/v1/orders/:orderId/cancel',
+    {
+      schema: cancelOrderSchema(limits),
+      config: { access: 'user' },
+      preValidation: async (request: FastifyRequest<{ Params: { orderId: string } }>) => {
+        await malformedIdIsNotFound(request);
+        const { body } = request;
+        const empty =
+          body === undefined ||
+          body === null ||
+          (typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0);
+        if (!empty) throw validationFailed('body must be empty (or {})');
+      },
+    },
+    async (request, reply) => {
+      telemetry.correlate({ 'order.id': request.params.orderId });
+      const response = await orderAdmission
+        .run(reply, () =>
+          callUpstream(request.deadline, 'order.CancelOrder', (options) =>
+            orderClient.cancelOrder(
+              {
+                orderId: request.params.orderId,
+                customerId: principalOf(request).sub,
+                idempotencyKey: request.headers['idempotency-key'],
+              },
+              options,
+            ),
+          ),
+        )
+        .catch(notFoundAsOne);
+      if (!response.order) throw orderNotFound();
+      if (response.replayed) reply.header('idempotent-replayed', 'true');
+      return orderToJson(response.order);
+    },
+  );
+
+  app.get<{ Querystring: { limit?: number; cursor?: string } }>(
     '/v1/orders',
     {
       schema: listOrdersSchema(limits),
       config: { access: 'user' },
-      // The query arrives as text; only plain decimals become numbers, anything else fails validation.
       preValidation: async (request: FastifyRequest<{ Querystring: { limit?: unknown } }>) => {
-        const { limit } = request.query;
-        if (typeof limit === 'string' && decimalPattern.test(limit))
-          request.query.limit = Number(limit);
+        limitAsNumber(request.query);
         return Promise.resolve();
       },
     },
@@ -124,12 +162,16 @@ export function registerOrdersRoutes(
             {
               customerId: principalOf(request).sub,
               limit: request.query.limit ?? limits.listLimitMax,
+              cursor: request.query.cursor ?? '',
             },
             options,
           ),
         ),
       );
-      return { orders: response.orders.map(orderToJson) };
+      return {
+        orders: response.orders.map(orderToJson),
+        ...(response.nextCursor ? { next: response.nextCursor } : {}),
+      };
     },
   );
 }

@@ -1,4 +1,10 @@
-import { errorResponses, noSecurity } from '../http/json-schemas.js';
+import {
+  errorResponses,
+  nextPageProperty,
+  noSecurity,
+  pageQueryProperties,
+  type PageLimits,
+} from '../http/json-schemas.js';
 
 /** JSON schemas of /v1/products (see ../http/json-schemas.ts for how they are used). */
 
@@ -15,24 +21,33 @@ export const productSchema = {
   },
 } as const;
 
-export const listProductsSchema = {
-  operationId: 'listProducts',
-  summary: 'List the catalog with the stock that can still be ordered',
-  tags: ['products'],
-  security: noSecurity,
-  response: {
-    200: {
-      description: 'The catalog.',
+export function listProductsSchema(limits: PageLimits) {
+  return {
+    operationId: 'listProducts',
+    summary:
+      'List the catalog in SKU order, with the stock that can still be ordered, a page at a time',
+    tags: ['products'],
+    security: noSecurity,
+    querystring: {
       type: 'object',
       additionalProperties: false,
-      required: ['products'],
-      properties: {
-        products: {
-          type: 'array',
-          items: productSchema,
+      properties: pageQueryProperties(limits, 'products'),
+    },
+    response: {
+      200: {
+        description: 'A page of the catalog.',
+        type: 'object',
+        additionalProperties: false,
+        required: ['products'],
+        properties: {
+          products: {
+            type: 'array',
+            items: productSchema,
+          },
+          next: nextPageProperty,
         },
       },
+      ...errorResponses([400, 429, 500, 503, 504]),
     },
-    ...errorResponses([429, 500, 503, 504]),
-  },
-};
+  };
+}

@@ -1,0 +1,1 @@
+export { decodePageCursor, encodePageCursor } from './page-cursor.js';
