@@ -20,6 +20,8 @@ export const needsPostgresOrNats = [
   'platform/test/outbox-relay.test.ts',
   'platform/test/runtime-dependencies.test.ts',
   'platform/test/runtime-reload-and-faults.test.ts',
+  'platform/test/shared-state-nats.test.ts',
+  'services/gateway/test/rate-limits-across-replicas.test.ts',
   'services/identity/test/identity-rpc.test.ts',
   'services/identity/test/rpc-callers.test.ts',
   'services/identity/test/signing-keys.test.ts',

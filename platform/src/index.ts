@@ -133,6 +133,14 @@ export {
   type TimelineSource,
 } from './runtime/index.js';
 export {
+  memorySharedState,
+  openSharedState,
+  sharedStateUnavailable,
+  type SharedChange,
+  type SharedState,
+  type SharedStateOptions,
+} from './shared-state/index.js';
+export {
   captureTrace,
   inTraceOf,
   secondsBetween,

@@ -328,6 +328,8 @@ describe.each(['dev', 'prod'] as const)('the %s overlay', (overlay) => {
       `outside -> gateway:${port('gateway')}`,
       ...['order', 'inventory', 'identity'].map((s) => `gateway -> ${s}:${port(s)}`),
       ...servicesWithDatabase.flatMap((s) => [`${s} -> postgres:5432`, `${s} -> nats:4222`]),
+      // Its replicas share their rate-limit buckets on NATS (JetStream key-value).
+      'gateway -> nats:4222',
       'nats-streams -> nats:4222',
       'nats -> nats:6222',
       ...serviceNames.map((s) => `monitoring -> ${s}:${portNamed(s, 'operator')}`),

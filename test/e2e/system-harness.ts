@@ -195,6 +195,8 @@ export class DistributedSystem {
       ORDERLY_BUS__DEAD_LETTER_STREAM: `E2E_${this.id}_DL`,
       ORDERLY_BUS__SUBJECT_PREFIX: `e2e${this.id}`,
       ORDERLY_BUS__DEAD_LETTER_SUBJECT_PREFIX: `e2e${this.id}dl`,
+      // The gateways' shared rate-limit buckets (JetStream key-value), this run's own.
+      ORDERLY_SERVICES__GATEWAY__RATE_LIMITS__SHARED__BUCKET: `E2E_${this.id}_RATE_LIMITS`,
       ORDERLY_BUS__RETRY_BACKOFF_MS: '[50,200,500]',
       ORDERLY_BUS__ACK_WAIT_MS: '5000',
       // Rows handed to a worker that is killed are published by its restart (or a sibling) after this.
@@ -303,7 +305,7 @@ export class DistributedSystem {
       await dropTestDatabase(postgresUrl, db).catch(() => {});
     const nc = await connect({ servers: natsUrl });
     const jsm = await jetstreamManager(nc);
-    for (const stream of [`E2E_${this.id}`, `E2E_${this.id}_DL`])
+    for (const stream of [`E2E_${this.id}`, `E2E_${this.id}_DL`, `KV_E2E_${this.id}_RATE_LIMITS`])
       await jsm.streams.delete(stream).catch(() => false);
     await nc.close();
     rmSync(this.dataDir, { recursive: true, force: true });

@@ -56,6 +56,7 @@ export class ServiceRuntime {
   private readonly routers: ((router: ConnectRouter) => void)[] = [];
   private customHandler: RequestHandler | undefined;
   private operator: OperatorEndpoints | undefined;
+  private readonly closeAtStop: (() => Promise<void>)[] = [];
   private stopping = false;
 
   private constructor(
@@ -179,6 +180,14 @@ export class ServiceRuntime {
     this.consoleSources.addSummary(source);
   }
 
+  /**
+   * Closes something the service opened for itself (e.g. its SharedState) when the runtime stops:
+   * after the requests in flight and the consumers finished, before the database and the bus.
+   */
+  closeOnStop(close: () => Promise<void>): void {
+    this.closeAtStop.push(close);
+  }
+
   /** Adds a check to `/readyz`. */
   readiness(name: string, check: ReadinessCheck): void {
     this.parts.readiness.set(name, check);
@@ -231,6 +240,10 @@ export class ServiceRuntime {
     await this.scheduler.stop();
     // Consumers and tasks have stopped writing; the relay publishes what it was handed.
     await this.messaging.stop();
+    for (const close of this.closeAtStop)
+      await close().catch((error: unknown) =>
+        this.log.warn({ err: error }, 'closing at stop failed'),
+      );
     if (ownsBus) await bus?.close();
     await database?.close();
     this.stopObservingConfig();

@@ -61,13 +61,47 @@ export const gatewayConfigSchema = z.strictObject({
   /** After the order service shed a PlaceOrder (ORDER_INTAKE_SATURATED), answer that here for this long (ms; 0: never). */
   orderServiceShedHoldMs: reloadable(configValue.durationMs()),
   /** Token buckets: `burst` at once, refilled at `perMinute`. */
-  rateLimits: z.strictObject({
-    perAddress: reloadable(rateLimitSchema),
-    perUser: reloadable(rateLimitSchema),
-    login: reloadable(rateLimitSchema),
-    loginAccount: reloadable(rateLimitSchema),
-    maxTrackedKeys: configValue.positiveInt(),
-  }),
+  rateLimits: z
+    .strictObject({
+      perAddress: reloadable(rateLimitSchema),
+      perUser: reloadable(rateLimitSchema),
+      login: reloadable(rateLimitSchema),
+      loginAccount: reloadable(rateLimitSchema),
+      /** Buckets kept in one process's memory at most (embedded mode, and while the shared store is away). */
+      maxTrackedKeys: configValue.positiveInt(),
+      /**
+       * Distributed mode (bus.kind nats): the buckets live in this JetStream key-value bucket, which
+       * every gateway replica shares, so a client gets its limit once however many replicas serve it.
+       */
+      shared: z.strictObject({
+        bucket: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only'),
+        /** A bucket nobody used for this long is forgotten (and starts full): at least every policy's window. */
+        entryTtlMs: configValue.positiveInt(),
+        /** Most memory the key-value bucket takes on NATS; when full, new keys are limited per replica. */
+        maxBytes: configValue.positiveInt(),
+        /** Longest a request waits for the shared store before its bucket is taken locally instead. */
+        operationTimeoutMs: configValue.positiveInt(),
+        /** Compare-and-set attempts when replicas change one bucket at once. */
+        maxAttempts: configValue.positiveInt(),
+        /**
+         * A bucket this replica keeps busy is written at most about once per interval (the requests
+         * of the interval together), leaving room for the other replicas; retries wait longer.
+         */
+        roundIntervalMs: configValue.positiveInt(),
+      }),
+    })
+    .superRefine((limits, context) => {
+      const policies = ['perAddress', 'perUser', 'login', 'loginAccount'] as const;
+      const longest = Math.max(
+        ...policies.map((name) => (limits[name].burst / limits[name].perMinute) * 60_000),
+      );
+      if (limits.shared.entryTtlMs < longest)
+        context.addIssue({
+          code: 'custom',
+          path: ['shared', 'entryTtlMs'],
+          message: `must be at least the longest policy window (burst / perMinute), ${Math.ceil(longest)} ms, or an emptied bucket would be forgotten before it refilled`,
+        });
+    }),
   /** Browsers on these origins may call the API (CORS); none when empty. */
   cors: z.strictObject({
     allowedOrigins: reloadable(z.array(originSchema)),

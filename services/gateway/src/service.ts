@@ -6,6 +6,7 @@ import {
   createRpcClient,
   defineService,
   fromRpcError,
+  openSharedState,
   type ServiceContext,
 } from '@orderly/platform';
 import { gatewayConfigSchema, type GatewayConfig } from './config.js';
@@ -13,7 +14,7 @@ import { AccessTokenVerifier } from './entry-points/auth/access-token-verifier.j
 import { OrderIntakeBatcher } from './entry-points/orders/order-intake-batcher.js';
 import { buildHttpApp } from './entry-points/http/http-app.js';
 import { orderServiceAdmission } from './entry-points/http/upstream-admission.js';
-import { TokenBuckets } from './entry-points/http/rate-limiter.js';
+import { localBuckets, TokenBuckets } from './entry-points/http/rate-limiter.js';
 import { FlagHistory } from './entry-points/console/flag-history.js';
 import { OperatorPorts } from './entry-points/console/operator-ports.js';
 
@@ -100,8 +101,38 @@ export const gatewayService = defineService({
 
     // Limits and budgets are baked into the app's schemas and hooks (and its OpenAPI document), so a
     // reloaded gateway key builds a new app and swaps it in; requests in flight finish on the old one.
-    // Rate-limit buckets live outside the app and survive the swap.
-    const buckets = new TokenBuckets(service.rateLimits.maxTrackedKeys);
+    // Rate-limit buckets live outside the app and survive the swap: shared by the replicas when the
+    // bus is NATS (distributed mode), in memory when it is not (embedded mode).
+    const { rateLimits } = service;
+    const sharedBuckets = await openSharedState(
+      platform,
+      {
+        service: 'gateway',
+        bucket: rateLimits.shared.bucket,
+        entryTtlMs: rateLimits.shared.entryTtlMs,
+        maxEntries: rateLimits.maxTrackedKeys,
+        maxBytes: rateLimits.shared.maxBytes,
+        operationTimeoutMs: rateLimits.shared.operationTimeoutMs,
+        maxAttempts: rateLimits.shared.maxAttempts,
+        roundIntervalMs: rateLimits.shared.roundIntervalMs,
+      },
+      runtime.log,
+    );
+    runtime.closeOnStop(() => sharedBuckets.close());
+    const localFallbacks = runtime.telemetry.meter.createCounter(
+      'gateway.rate_limits.local_fallbacks',
+      {
+        unit: '{request}',
+        description:
+          'Rate-limit buckets taken from this replica’s memory because the shared store did not answer.',
+      },
+    );
+    const buckets = new TokenBuckets({
+      shared: sharedBuckets,
+      local: localBuckets(rateLimits),
+      log: runtime.log,
+      onLocalFallback: () => localFallbacks.add(1),
+    });
     // Like the buckets, the count of calls in flight must survive the swap.
     const orderAdmission = orderServiceAdmission(() => live.service);
     // And so must the batches of PlaceOrder calls being gathered.

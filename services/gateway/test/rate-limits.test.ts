@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { TokenBuckets, windowSeconds } from '../src/entry-points/http/rate-limiter.js';
+import { memorySharedState, sharedStateUnavailable, type SharedState } from '@orderly/platform';
+import { takeToken, TokenBuckets, windowSeconds } from '../src/entry-points/http/rate-limiter.js';
 import { customerToken } from './fake-identity.js';
-import { bearer, send, startTestGateway, type TestGateway } from './test-gateway.js';
+import { bearer, captureLog, send, startTestGateway, type TestGateway } from './test-gateway.js';
 
 const json = { 'content-type': 'application/json' };
 
@@ -147,20 +148,19 @@ describe('per user and per address', () => {
 });
 
 describe('TokenBuckets', () => {
-  test('when a bucket is emptied, then it refills at the configured rate and never above its burst', () => {
-    let now = 0;
-    const buckets = new TokenBuckets(10, () => now);
-    const limit = { burst: 2, perMinute: 60 };
+  const limit = { burst: 2, perMinute: 60 };
 
-    const taken = [buckets.take('k', limit), buckets.take('k', limit), buckets.take('k', limit)];
+  test('when a bucket is emptied, then it refills at the configured rate and never above its burst', async () => {
+    let now = 0;
+    const local = memorySharedState({ maxEntries: 10, entryTtlMs: 3_600_000 });
+    const buckets = new TokenBuckets({ shared: local, local, now: () => now });
+    const take = () => buckets.take('k', limit);
+
+    const taken = [await take(), await take(), await take()];
     now += 1000;
-    const afterOneSecond = buckets.take('k', limit);
+    const afterOneSecond = await take();
     now += 3_600_000;
-    const afterAnHour = [
-      buckets.take('k', limit),
-      buckets.take('k', limit),
-      buckets.take('k', limit),
-    ];
+    const afterAnHour = [await take(), await take(), await take()];
 
     expect(taken.map((t) => t.allowed)).toEqual([true, true, false]);
     expect(taken[2]).toMatchObject({ remaining: 0, retryAfterSeconds: 1, resetSeconds: 2 });
@@ -169,18 +169,51 @@ describe('TokenBuckets', () => {
     expect(windowSeconds(limit)).toBe(2);
   });
 
-  test('when more keys than maxKeys are seen, then the least recently used are dropped and memory stays bounded', () => {
-    const buckets = new TokenBuckets(3, () => 0);
-    const limit = { burst: 1, perMinute: 1 };
-    buckets.take('a', limit);
-    buckets.take('b', limit);
-    buckets.take('c', limit);
-    buckets.take('a', limit);
-    buckets.take('d', limit);
+  test("when another replica's clock is behind the bucket's, then nothing is refilled rather than taken back", () => {
+    const { bucket } = takeToken(undefined, limit, 10_000);
+    const behind = takeToken(bucket, limit, 9_000);
+    expect(behind.result).toMatchObject({ allowed: true, remaining: 0 });
+    expect(behind.bucket.updatedAt).toBe(10_000);
+  });
 
-    expect(buckets.size).toBe(3);
-    // 'b' was the least recently used: it was dropped and starts full again; 'a' was kept (empty).
-    expect(buckets.take('b', limit).allowed).toBe(true);
-    expect(buckets.take('a', limit).allowed).toBe(false);
+  test('when the shared store is unavailable, then the bucket is taken from local memory (logged once, counted each time) and shared again once it is back', async () => {
+    let down = true;
+    const store = memorySharedState({ maxEntries: 10, entryTtlMs: 60_000 });
+    const shared: SharedState = {
+      update: (key, change) =>
+        down ? Promise.reject(sharedStateUnavailable('is down')) : store.update(key, change),
+      close: () => Promise.resolve(),
+    };
+    const { log, lines } = captureLog();
+    let fallbacks = 0;
+    const buckets = new TokenBuckets({
+      shared,
+      local: memorySharedState({ maxEntries: 10, entryTtlMs: 60_000 }),
+      log,
+      onLocalFallback: () => fallbacks++,
+      now: () => 0,
+    });
+
+    const whileDown = [await buckets.take('k', limit), await buckets.take('k', limit)];
+    const stillDown = await buckets.take('k', limit);
+    down = false;
+    const back = await buckets.take('k', limit);
+
+    expect([...whileDown, stillDown].map((t) => t.allowed)).toEqual([true, true, false]);
+    expect(fallbacks).toBe(3);
+    expect(back.allowed).toBe(true);
+    expect(lines.map((l) => [l.level, l.msg])).toEqual([
+      ['warn', 'rate limits shared store unavailable, this replica limits on its own meanwhile'],
+      ['info', 'rate limits shared by the replicas again'],
+    ]);
+  });
+
+  test('when the shared store fails otherwise (a bug), then the request fails rather than going unlimited', async () => {
+    const broken: SharedState = {
+      update: () => Promise.reject(new Error('bug')),
+      close: () => Promise.resolve(),
+    };
+    const buckets = new TokenBuckets({ shared: broken, local: broken });
+    await expect(buckets.take('k', limit)).rejects.toThrow('bug');
   });
 });

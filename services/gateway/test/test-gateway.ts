@@ -62,13 +62,17 @@ export const generousRateLimits = {
 /** Gateway config for tests: defaults from config/default.yaml, port 0, quiet logs, then `service`. */
 export function gatewayTestConfig(
   service: Partial<Record<keyof GatewayConfig, unknown>> = {},
+  platform: Record<string, unknown> = {},
 ): ServiceConfig<GatewayConfig> {
   const document = loadConfigDocument({
     argv: [],
     env: {},
     overrides: {
       logLevel: 'silent',
+      // Rate-limit buckets in memory: no NATS for the gateway's own tests (unless `platform` says so).
+      bus: { kind: 'memory' },
       ...testWorkloadIdentityConfig,
+      ...platform,
       services: {
         gateway: { port: 0, operatorPort: 0, rateLimits: generousRateLimits, ...service },
       },
@@ -379,6 +383,8 @@ export interface TestGateway {
 export async function startTestGateway(
   options: {
     service?: Partial<Record<keyof GatewayConfig, unknown>>;
+    /** Platform keys (e.g. `bus`) over the test defaults. */
+    platform?: Record<string, unknown>;
     order?: Partial<ServiceImpl<typeof OrderService>>;
     inventory?: Partial<ServiceImpl<typeof InventoryService>>;
     identity?: Partial<ServiceImpl<typeof IdentityService>>;
@@ -401,12 +407,15 @@ export async function startTestGateway(
     (router) => router.service(IdentityService, identity.impl),
     'identity',
   );
-  const config = gatewayTestConfig({
-    orderServiceUrl: orderUpstream.url,
-    inventoryServiceUrl: inventoryUpstream.url,
-    identityServiceUrl: identityUpstream.url,
-    ...options.service,
-  });
+  const config = gatewayTestConfig(
+    {
+      orderServiceUrl: orderUpstream.url,
+      inventoryServiceUrl: inventoryUpstream.url,
+      identityServiceUrl: identityUpstream.url,
+      ...options.service,
+    },
+    options.platform,
+  );
   const { runtime, url } = await startTestService(gatewayService, {
     config,
     ...(options.log ? { log: options.log } : {}),

@@ -73,6 +73,8 @@ export function architectureConnections(): Connection[] {
     connections.push({ from: pod(service), to: pod(postgresServiceName), port: postgresPort });
     connections.push({ from: pod(service), to: pod(natsServiceName), port: natsClientPort });
   }
+  // The gateway's rate-limit buckets live in a JetStream key-value bucket its replicas share.
+  connections.push({ from: pod('gateway'), to: pod(natsServiceName), port: natsClientPort });
   connections.push({ from: pod('nats-streams'), to: pod(natsServiceName), port: natsClientPort });
   connections.push({ from: pod(natsServiceName), to: pod(natsServiceName), port: natsClusterPort });
   for (const service of shippedServices)

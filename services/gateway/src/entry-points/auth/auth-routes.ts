@@ -81,14 +81,13 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthRoutesDeps): 
       config: { access: 'public', rateLimit: 'login' },
       // Per account as well as per address: guessing one account's password from many addresses is throttled too.
       preHandler: async (request, reply) => {
-        enforceRateLimits(buckets, request, reply, [
+        await enforceRateLimits(buckets, request, reply, [
           {
             policy: 'login-account',
             key: `login-account:${request.body.email.toLowerCase()}`,
             limit: config.rateLimits.loginAccount,
           },
         ]);
-        return Promise.resolve();
       },
     },
     async (request, reply) => {

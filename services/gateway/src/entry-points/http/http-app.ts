@@ -18,7 +18,7 @@ import { sendError, sendNotFound } from './http-errors.js';
 import { OrderIntakeBatcher } from '../orders/order-intake-batcher.js';
 import { registerOrdersRoutes } from '../orders/orders-routes.js';
 import { registerProductsRoutes } from '../products/products-routes.js';
-import { TokenBuckets } from './rate-limiter.js';
+import { processTokenBuckets, type TokenBuckets } from './rate-limiter.js';
 import { startDeadline, type RequestDeadline } from './request-deadline.js';
 import { registerRequestSecurity } from './request-security.js';
 import { orderServiceAdmission, type UpstreamAdmission } from './upstream-admission.js';
@@ -58,7 +58,7 @@ export async function buildHttpApp({
   inventoryClient,
   identityClient,
   verifier,
-  buckets = new TokenBuckets(config.rateLimits.maxTrackedKeys),
+  buckets = processTokenBuckets(config.rateLimits),
   orderAdmission = orderServiceAdmission(() => config),
   orderIntake = new OrderIntakeBatcher(orderClient, () => config.orderIntakeBatch),
   flags,

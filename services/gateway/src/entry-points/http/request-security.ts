@@ -44,17 +44,19 @@ export interface RateLimitOutcome {
 }
 
 /**
- * Takes one token from each bucket of `checks`. Answers with `RateLimit-Policy` (every policy
- * applied to the request so far) and `RateLimit` (the one closest to its limit); when any bucket
- * is empty, throws 429 with Retry-After.
+ * Takes one token from each bucket of `checks` (together). Answers with `RateLimit-Policy` (every
+ * policy applied to the request so far) and `RateLimit` (the one closest to its limit); when any
+ * bucket is empty, throws 429 with Retry-After.
  */
-export function enforceRateLimits(
+export async function enforceRateLimits(
   buckets: TokenBuckets,
   request: FastifyRequest,
   reply: FastifyReply,
   checks: readonly RateLimitCheck[],
-): void {
-  const taken = checks.map((check) => ({ check, result: buckets.take(check.key, check.limit) }));
+): Promise<void> {
+  const taken = await Promise.all(
+    checks.map(async (check) => ({ check, result: await buckets.take(check.key, check.limit) })),
+  );
   const all = [...(request.rateLimitOutcomes ?? []), ...taken];
   request.rateLimitOutcomes = all;
   const tightest = all.reduce((a, b) => (b.result.remaining < a.result.remaining ? b : a));
@@ -116,7 +118,7 @@ export function registerRequestSecurity(
         limit: limits.login,
       });
     }
-    enforceRateLimits(buckets, request, reply, checks);
+    await enforceRateLimits(buckets, request, reply, checks);
 
     // Fail closed: a route that does not say otherwise needs a token; only unmatched paths (404) are open.
     const access = config.access ?? (request.routeOptions.url === undefined ? 'public' : 'user');
@@ -124,7 +126,7 @@ export function registerRequestSecurity(
     const token = bearerToken(request.headers.authorization);
     const principal = await verifier.verify(token, request.deadline.signal);
     request.principal = principal;
-    enforceRateLimits(buckets, request, reply, [
+    await enforceRateLimits(buckets, request, reply, [
       { policy: 'user', key: `user:${principal.sub}`, limit: limits.perUser },
     ]);
     if (access === 'admin' && principal.role !== 'admin') throw adminRequired();
