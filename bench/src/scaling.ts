@@ -11,7 +11,7 @@ import {
   scalingMarkdown,
   type ScalingRun,
 } from './report/scaling-report.js';
-import { repoRoot } from './system.js';
+import { defaultConfig, hasPath, repoRoot, settingEnvName } from './system.js';
 
 /**
  * `npm run bench:scaling`: does CPU per saga stay flat when every service runs as more processes?
@@ -30,6 +30,8 @@ const usage = `npm run bench:scaling -- [flags]
                      and skip the saturation part
   --nats-cluster <n> run every system on a JetStream cluster of n nats-servers of its own, streams
                      replicated n times (default: one nats-server of its own)
+  --set <n>:<path>=<value>  a configuration value for the systems with n processes per service only
+                     (repeatable), e.g. --set 2:bus.consumerBatch.maxInFlight=1
   --duration <s>     measured window of the fixed-rate and saturation parts (default 30)
   --connections <n>  connections of the saturation part (default 500)
   --smoke            tiny windows (proves the pipeline; writes to a temporary folder)
@@ -52,10 +54,12 @@ function positiveInt(flag: string, value: string | undefined, fallback: number):
 const log = (message: string) =>
   process.stdout.write(`[scaling ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 
-function runBench(args: readonly string[]): Promise<void> {
+function runBench(args: readonly string[], env: Record<string, string>): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'bench/src/main.ts', ...args], {
       cwd: repoRoot,
+      // Configuration values of this configuration only, as ORDERLY_* variables the services inherit.
+      env: { ...process.env, ...env },
       stdio: 'inherit',
     });
     const forward = (signal: NodeJS.Signals) => child.kill(signal);
@@ -87,6 +91,7 @@ async function main(): Promise<void> {
         smoke: { type: 'boolean' },
         'per-replica': { type: 'boolean' },
         'nats-cluster': { type: 'string' },
+        set: { type: 'string', multiple: true },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -108,6 +113,14 @@ async function main(): Promise<void> {
   const duration = positiveInt('duration', values.duration, smoke ? 3 : 30);
   const connections = positiveInt('connections', values.connections, smoke ? 32 : 500);
   const perReplica = values['per-replica'] ?? false;
+  const settings = new Map<number, Record<string, string>>();
+  for (const item of values.set ?? []) {
+    const match = /^(\d+):([A-Za-z0-9.]+)=(.*)$/.exec(item);
+    if (!match) fail(`--set takes <replicas>:<path>=<value>, not ${item}`);
+    const [, replicas = '', path = '', value = ''] = match;
+    if (!hasPath(defaultConfig(), path)) fail(`--set: config/default.yaml has no ${path}`);
+    settings.set(Number(replicas), { ...settings.get(Number(replicas)), [path]: value });
+  }
   const natsCluster =
     values['nats-cluster'] === undefined
       ? undefined
@@ -126,26 +139,30 @@ async function main(): Promise<void> {
         const runDir = join(work, `${replicas}-${attempt}`);
         mkdirSync(runDir, { recursive: true });
         log(`run ${attempt} of ${repeat}: ${replicas} process(es) per service`);
-        await runBench([
-          smoke ? '--smoke' : '--quick',
-          '--only',
-          perReplica ? 'e2e,invariants' : 'e2e,intake,invariants',
-          ...(natsCluster ? ['--nats-cluster', String(natsCluster)] : ['--own-nats']),
-          '--replicas',
-          String(replicas),
-          '--e2e-rate',
-          String(perReplica ? rate * replicas : rate),
-          '--duration',
-          String(duration),
-          '--connections',
-          String(connections),
-          '--out',
-          runDir,
-        ]);
+        const own = settings.get(replicas) ?? {};
+        await runBench(
+          [
+            smoke ? '--smoke' : '--quick',
+            '--only',
+            perReplica ? 'e2e,invariants' : 'e2e,intake,invariants',
+            ...(natsCluster ? ['--nats-cluster', String(natsCluster)] : ['--own-nats']),
+            '--replicas',
+            String(replicas),
+            '--e2e-rate',
+            String(perReplica ? rate * replicas : rate),
+            '--duration',
+            String(duration),
+            '--connections',
+            String(connections),
+            '--out',
+            runDir,
+          ],
+          Object.fromEntries(Object.entries(own).map(([path, v]) => [settingEnvName(path), v])),
+        );
         const json = readdirSync(runDir).find((f) => f.endsWith('.json'));
         if (!json) throw new Error(`the bench wrote no report to ${runDir}`);
         const report = JSON.parse(readFileSync(join(runDir, json), 'utf8')) as BenchReport;
-        runs.push({ replicas, attempt, report });
+        runs.push({ replicas, attempt, report, settings: own });
         const fixed = fixedRateCost(report);
         const saturated = saturationCost(report);
         log(

@@ -48,6 +48,10 @@ const envKey = (name: string) =>
     .toUpperCase()
     .replace(/-/g, '_');
 
+/** The ORDERLY_* variable of a configuration path (`bus.consumerBatch.maxInFlight` → `ORDERLY_BUS__CONSUMER_BATCH__MAX_IN_FLIGHT`). */
+export const settingEnvName = (path: string): string =>
+  `ORDERLY_${path.split('.').map(envKey).join('__')}`;
+
 export function databaseUrlFor(serverUrl: string, database: string): string {
   const url = new URL(serverUrl);
   url.pathname = `/${database}`;
@@ -247,7 +251,7 @@ export class DistributedSystem {
         env[`ORDERLY_SERVICES__GATEWAY__${envKey(s)}_SERVICE_URL`] = `http://127.0.0.1:${port}`;
     }
     for (const [path, value] of Object.entries(o.settings ?? {})) {
-      if (hasPath(defaults, path)) env[`ORDERLY_${path.split('.').map(envKey).join('__')}`] = value;
+      if (hasPath(defaults, path)) env[settingEnvName(path)] = value;
     }
     for (const [s, db] of Object.entries(this.databases))
       env[`ORDERLY_SERVICES__${envKey(s)}__DATABASE`] = db;

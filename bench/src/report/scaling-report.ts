@@ -10,6 +10,8 @@ export interface ScalingRun {
   readonly replicas: number;
   /** 1, 2, …: the how-manieth run of this configuration. */
   readonly attempt: number;
+  /** Configuration values this configuration ran with besides the defaults (--set). */
+  readonly settings?: Readonly<Record<string, string>>;
   readonly report: BenchReport;
 }
 
@@ -211,6 +213,16 @@ export function scalingMarkdown(
       'Runs alternate between the configurations, so slow drift of the shared machine falls on both. A service’s figure is the sum over its replicas; CPU is /proc time of each process over the window. As in every bench run, the gateway’s rate limits are lifted and access tokens live 4 h.',
   );
   md.push('');
+  for (const replicas of configurations) {
+    const set = runs.find((r) => r.replicas === replicas)?.settings ?? {};
+    if (Object.keys(set).length > 0)
+      md.push(
+        `**${replicas} × ran with** ${Object.entries(set)
+          .map(([path, value]) => `\`${path}=${value}\``)
+          .join(', ')} (every other value as configured).`,
+        '',
+      );
+  }
   md.push(
     context.load === 'same'
       ? `## The same offered load: ${context.fixedRate} orders/s, open loop`
