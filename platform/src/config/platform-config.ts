@@ -28,7 +28,10 @@ export const platformConfigSchema = z
       /** One server or several, comma-separated (`nats://a:4222,nats://b:4222`): the client tries each. */
       natsServers: z
         .string()
-        .regex(/^nats:\/\/[^,\s]+(,\s*nats:\/\/[^,\s]+)*$/, 'must be nats:// URLs, comma-separated'),
+        .regex(
+          /^nats:\/\/[^,\s]+(,\s*nats:\/\/[^,\s]+)*$/,
+          'must be nats:// URLs, comma-separated',
+        ),
       stream: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only'),
       deadLetterStream: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only'),
       /** First subject token of every event (`<prefix>.order.v1.OrderPlaced`); the stream takes `<prefix>.>`. */
