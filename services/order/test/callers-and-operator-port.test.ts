@@ -140,10 +140,12 @@ describe('operator port', () => {
     const anonymous = await fetch(admin);
     expect(anonymous.status).toBe(401);
     expect(await anonymous.json()).toMatchObject({ error: { code: 'CALLER_UNAUTHENTICATED' } });
-    const gateway = await testWorkloadIdentity('gateway');
+    // The gateway is a console caller (workloadIdentity.consoleCallers: it serves the admin console's
+    // dead-letter page to authenticated admins); any other workload is still refused.
+    const inventory = await testWorkloadIdentity('inventory');
     const notOperator = await fetch(`${admin}/redrive`, {
       method: 'POST',
-      headers: { authorization: await gateway.authorization('order') },
+      headers: { authorization: await inventory.authorization('order') },
     });
     expect(notOperator.status).toBe(403);
     expect(await notOperator.json()).toMatchObject({ error: { code: 'CALLER_NOT_ALLOWED' } });
