@@ -10,13 +10,24 @@ const first = 20_000;
 const last = 32_000;
 
 /**
+ * Ports already handed out by this process. A caller that asks for many ports before starting
+ * anything (the cluster topology takes ~36) would otherwise get the same one twice now and then
+ * (birthday odds ~5 % for 36 draws from 12,000): two processes told one port, one fails EADDRINUSE.
+ */
+const handedOut = new Set<number>();
+
+/**
  * A port nothing listens on right now on 127.0.0.1, outside the ephemeral range: for a process a
  * test or tool starts that must be told its port in advance (and may be restarted on it).
  */
 export async function freePort(): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt++) {
     const port = first + Math.floor(Math.random() * (last - first));
-    if (await canListen(port)) return port;
+    if (handedOut.has(port)) continue;
+    if (await canListen(port)) {
+      handedOut.add(port);
+      return port;
+    }
   }
   throw new Error(`no free port between ${first} and ${last}`);
 }

@@ -1271,25 +1271,6 @@ export interface operations {
                     };
                 };
             };
-            /** @description The body is not application/json (UNSUPPORTED_MEDIA_TYPE). */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /**
-                             * @description Stable, machine-readable code.
-                             * @example VALIDATION_FAILED
-                             */
-                            code: string;
-                            /** @description Human-readable explanation; may change. */
-                            message: string;
-                        };
-                    };
-                };
-            };
             /** @description Too many requests (RATE_LIMITED); Retry-After says when to try again, RateLimit/RateLimit-Policy describe the limits. */
             429: {
                 headers: {
