@@ -6,7 +6,7 @@ import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
-import type { CancellationReason, OrderLineInput } from "./order_service_pb.js";
+import type { CancellationReason, OrderLine, OrderLineInput } from "./order_service_pb.js";
 import { file_order_v1_order_service } from "./order_service_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file order/v1/order_events.proto.
  */
 export const file_order_v1_order_events: GenFile = /*@__PURE__*/
-  fileDesc("ChtvcmRlci92MS9vcmRlcl9ldmVudHMucHJvdG8SCG9yZGVyLnYxIrgBCgtPcmRlclBsYWNlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOc2NoZW1hX3ZlcnNpb24YAyABKA0SEAoIb3JkZXJfaWQYBCABKAkSEwoLY3VzdG9tZXJfaWQYBSABKAkSJwoFbGluZXMYBiADKAsyGC5vcmRlci52MS5PcmRlckxpbmVJbnB1dCLCAQoQUGF5bWVudFJlcXVlc3RlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOc2NoZW1hX3ZlcnNpb24YAyABKA0SEAoIb3JkZXJfaWQYBCABKAkSEwoLY3VzdG9tZXJfaWQYBSABKAkSFAoMYW1vdW50X2NlbnRzGAYgASgDEhYKDnBheW1lbnRfbWV0aG9kGAcgASgJIu4BCg5PcmRlckNvbmZpcm1lZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOc2NoZW1hX3ZlcnNpb24YAyABKA0SEAoIb3JkZXJfaWQYBCABKAkSEwoLY3VzdG9tZXJfaWQYBSABKAkSEwoLdG90YWxfY2VudHMYBiABKAMSFgoOcmVzZXJ2YXRpb25faWQYByABKAkSLQoJcGxhY2VkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCK5AgoOT3JkZXJDYW5jZWxsZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDnNjaGVtYV92ZXJzaW9uGAMgASgNEhAKCG9yZGVyX2lkGAQgASgJEhMKC2N1c3RvbWVyX2lkGAUgASgJEiwKBnJlYXNvbhgGIAEoDjIcLm9yZGVyLnYxLkNhbmNlbGxhdGlvblJlYXNvbhIWCg5yZXNlcnZhdGlvbl9pZBgHIAEoCRItCglwbGFjZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGNvbmZpcm1lZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBiBnByb3RvMw", [file_google_protobuf_timestamp, file_order_v1_order_service]);
+  fileDesc("ChtvcmRlci92MS9vcmRlcl9ldmVudHMucHJvdG8SCG9yZGVyLnYxIrgBCgtPcmRlclBsYWNlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOc2NoZW1hX3ZlcnNpb24YAyABKA0SEAoIb3JkZXJfaWQYBCABKAkSEwoLY3VzdG9tZXJfaWQYBSABKAkSJwoFbGluZXMYBiADKAsyGC5vcmRlci52MS5PcmRlckxpbmVJbnB1dCLCAQoQUGF5bWVudFJlcXVlc3RlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOc2NoZW1hX3ZlcnNpb24YAyABKA0SEAoIb3JkZXJfaWQYBCABKAkSEwoLY3VzdG9tZXJfaWQYBSABKAkSFAoMYW1vdW50X2NlbnRzGAYgASgDEhYKDnBheW1lbnRfbWV0aG9kGAcgASgJIpYCChdSaXNrQXNzZXNzbWVudFJlcXVlc3RlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOc2NoZW1hX3ZlcnNpb24YAyABKA0SEAoIb3JkZXJfaWQYBCABKAkSEwoLY3VzdG9tZXJfaWQYBSABKAkSFAoMYW1vdW50X2NlbnRzGAYgASgDEhAKCGN1cnJlbmN5GAcgASgJEiIKBWxpbmVzGAggAygLMhMub3JkZXIudjEuT3JkZXJMaW5lEi0KCXBsYWNlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi7gEKDk9yZGVyQ29uZmlybWVkEhAKCGV2ZW50X2lkGAEgASgJEi8KC29jY3VycmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5zY2hlbWFfdmVyc2lvbhgDIAEoDRIQCghvcmRlcl9pZBgEIAEoCRITCgtjdXN0b21lcl9pZBgFIAEoCRITCgt0b3RhbF9jZW50cxgGIAEoAxIWCg5yZXNlcnZhdGlvbl9pZBgHIAEoCRItCglwbGFjZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIrkCCg5PcmRlckNhbmNlbGxlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOc2NoZW1hX3ZlcnNpb24YAyABKA0SEAoIb3JkZXJfaWQYBCABKAkSEwoLY3VzdG9tZXJfaWQYBSABKAkSLAoGcmVhc29uGAYgASgOMhwub3JkZXIudjEuQ2FuY2VsbGF0aW9uUmVhc29uEhYKDnJlc2VydmF0aW9uX2lkGAcgASgJEi0KCXBsYWNlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMY29uZmlybWVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcGIGcHJvdG8z", [file_google_protobuf_timestamp, file_order_v1_order_service]);
 
 /**
  * OrderPlaced is published after the order and its outbox row are committed.
@@ -110,6 +110,70 @@ export const PaymentRequestedSchema: GenMessage<PaymentRequested> = /*@__PURE__*
   messageDesc(file_order_v1_order_events, 1);
 
 /**
+ * RiskAssessmentRequested asks risk to assess a reserved order (services.order.riskAssessment);
+ * no payment is requested before risk answers with RiskAssessed.
+ *
+ * @generated from message order.v1.RiskAssessmentRequested
+ */
+export type RiskAssessmentRequested = Message<"order.v1.RiskAssessmentRequested"> & {
+  /**
+   * @generated from field: string event_id = 1;
+   */
+  eventId: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp occurred_at = 2;
+   */
+  occurredAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: uint32 schema_version = 3;
+   */
+  schemaVersion: number;
+
+  /**
+   * @generated from field: string order_id = 4;
+   */
+  orderId: string;
+
+  /**
+   * @generated from field: string customer_id = 5;
+   */
+  customerId: string;
+
+  /**
+   * @generated from field: int64 amount_cents = 6;
+   */
+  amountCents: bigint;
+
+  /**
+   * ISO 4217.
+   *
+   * @generated from field: string currency = 7;
+   */
+  currency: string;
+
+  /**
+   * The lines as inventory priced them.
+   *
+   * @generated from field: repeated order.v1.OrderLine lines = 8;
+   */
+  lines: OrderLine[];
+
+  /**
+   * @generated from field: google.protobuf.Timestamp placed_at = 9;
+   */
+  placedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message order.v1.RiskAssessmentRequested.
+ * Use `create(RiskAssessmentRequestedSchema)` to create a new message.
+ */
+export const RiskAssessmentRequestedSchema: GenMessage<RiskAssessmentRequested> = /*@__PURE__*/
+  messageDesc(file_order_v1_order_events, 2);
+
+/**
  * OrderConfirmed is published when payment succeeded for a reserved order.
  *
  * @generated from message order.v1.OrderConfirmed
@@ -161,7 +225,7 @@ export type OrderConfirmed = Message<"order.v1.OrderConfirmed"> & {
  * Use `create(OrderConfirmedSchema)` to create a new message.
  */
 export const OrderConfirmedSchema: GenMessage<OrderConfirmed> = /*@__PURE__*/
-  messageDesc(file_order_v1_order_events, 2);
+  messageDesc(file_order_v1_order_events, 3);
 
 /**
  * OrderCancelled is published when the saga ends without a sale, or when the
@@ -228,5 +292,5 @@ export type OrderCancelled = Message<"order.v1.OrderCancelled"> & {
  * Use `create(OrderCancelledSchema)` to create a new message.
  */
 export const OrderCancelledSchema: GenMessage<OrderCancelled> = /*@__PURE__*/
-  messageDesc(file_order_v1_order_events, 3);
+  messageDesc(file_order_v1_order_events, 4);
 
