@@ -1,0 +1,141 @@
+import type { Logger, Telemetry } from '@orderly/platform';
+
+/** What a rule plugin is told about one order (the ABI's feature record, see docs/risk.md). */
+export interface RiskFeatures {
+  readonly orderId: string;
+  readonly customerId: string;
+  /** The order total. */
+  readonly amountMinor: bigint;
+  /** ISO 4217, 'EUR' until issue 17's currency lands. */
+  readonly currency: string;
+  readonly lines: readonly { sku: string; quantity: number; unitPriceMinor: bigint }[];
+  /** Orders of this customer risk saw in the velocity window, excluding this one. */
+  readonly customerOrderCount: number;
+  /** Their total amount in the window. */
+  readonly customerAmountMinor: bigint;
+  readonly windowSeconds: number;
+  /** -1 when unknown. */
+  readonly accountAgeSeconds: number;
+  /** Orders of this customer rejected by risk or declined by payment, as risk knows. */
+  readonly previousDeclines: number;
+}
+
+/** Which plugin produced an outcome: every decision records it. */
+export interface PluginRef {
+  readonly name: string;
+  readonly version: string;
+  readonly sha256: string;
+}
+
+export type PluginFailure =
+  | 'timeout'
+  | 'trap'
+  | 'memory'
+  | 'invalid-output'
+  | 'breaker-open'
+  | 'no-plugin';
+
+export type PluginOutcome =
+  | {
+      readonly kind: 'scored';
+      readonly plugin: PluginRef;
+      /** 0..1000 */
+      readonly score: number;
+      readonly reasons: readonly string[];
+      readonly durationMs: number;
+    }
+  | {
+      readonly kind: 'failed';
+      readonly plugin?: PluginRef;
+      readonly failure: PluginFailure;
+      readonly detail: string;
+      readonly durationMs: number;
+    };
+
+export interface Assessment {
+  /** The outcome the decision uses. */
+  readonly enforced: PluginOutcome;
+  /** A candidate scored in shadow mode: logged and recorded, never enforced. */
+  readonly shadow?: PluginOutcome;
+}
+
+export type RolloutMode = 'shadow' | 'enforce';
+
+/** The share of orders a candidate version receives, read from flags by the risk service. */
+export interface Rollout {
+  /** 0..100; orders are picked by a stable hash of the order id. */
+  readonly candidatePercent: number;
+  readonly mode: RolloutMode;
+}
+
+export interface PluginLimits {
+  /** Time a call (one batch) may take before the worker is terminated; default 250. */
+  readonly callTimeoutMs: number;
+  /** Largest `memory` maximum a module may declare, in 64 KiB pages; default 256 (16 MiB). */
+  readonly maxMemoryPages: number;
+  /** Largest .wasm file accepted; default 1 MiB. */
+  readonly maxModuleBytes: number;
+  /** The worker's V8 heap limit (resourceLimits.maxOldGenerationSizeMb); default 32. */
+  readonly workerHeapMb: number;
+}
+
+export interface BreakerSettings {
+  /** Failed calls in a row that open the breaker; default 5. */
+  readonly failureThreshold: number;
+  /** How long it stays open before one trial call (half-open); default 10 000. */
+  readonly openMs: number;
+}
+
+/** What plugins are configured with (the ABI's `configure` call). */
+export interface PluginSettings {
+  /** Customer ids the deny list names. */
+  readonly denyList: readonly string[];
+  /** Named integer thresholds a rule set reads (e.g. `amountHighMinor`); unknown names are ignored. */
+  readonly thresholds: Readonly<Record<string, number | bigint>>;
+}
+
+export interface RiskEngineOptions {
+  /** The folder plugins load from: config `services.risk.plugins.dir`. */
+  readonly pluginsDir: string;
+  readonly limits?: Partial<PluginLimits>;
+  readonly settings: PluginSettings;
+  /** Asked for every batch, so a flag change applies to the next one. */
+  readonly rollout: () => Rollout;
+  readonly breaker?: Partial<BreakerSettings>;
+  /** How often the folder is re-read besides watching it; default 2 000 ms, 0 = only on `rescan()`. */
+  readonly pollIntervalMs?: number;
+  readonly log: Logger;
+  readonly telemetry?: Telemetry;
+  /** The clock the breaker uses (tests move it). */
+  readonly now?: () => number;
+}
+
+export type PluginVersionState = 'active' | 'candidate' | 'refused' | 'retired';
+
+export interface PluginVersionStatus {
+  readonly plugin: PluginRef;
+  readonly file: string;
+  readonly state: PluginVersionState;
+  /** Why a version was refused (the logged error). */
+  readonly error?: string;
+  readonly loadedAt: string;
+}
+
+export interface RiskEngineStatus {
+  readonly pluginsDir: string;
+  readonly active?: PluginRef;
+  readonly candidate?: PluginRef;
+  readonly breaker: 'closed' | 'open' | 'half-open';
+  readonly rollout: Rollout;
+  readonly versions: readonly PluginVersionStatus[];
+}
+
+export interface RiskEngine {
+  /** Scores a batch (one worker round trip per batch where possible). Never throws for plugin faults. */
+  assess(batch: readonly RiskFeatures[], signal?: AbortSignal): Promise<Assessment[]>;
+  /** Loaded plugins: active and candidate versions, hashes, state, breaker state. */
+  status(): RiskEngineStatus;
+  /** Re-reads the plugin folder now (the watcher and the poll call it too). */
+  rescan(): Promise<void>;
+  close(): Promise<void>;
+}
