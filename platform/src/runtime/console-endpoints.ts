@@ -24,10 +24,21 @@ export type TimelineSource = (id: string, signal: AbortSignal) => Promise<Timeli
 /** Named figures; nested one level so a service can group them (`{ byStatus: { PENDING: 3 } }`). */
 export type OperatorSummary = Record<string, number | Record<string, number>>;
 export type SummarySource = (signal: AbortSignal) => Promise<OperatorSummary>;
+/** A service's own read-only operator route (`runtime.operatorGet`): its JSON answer. */
+export type OperatorGetSource = (query: URLSearchParams, signal: AbortSignal) => Promise<unknown>;
 
 export class ConsoleSources {
   private readonly timelines: TimelineSource[] = [];
   private readonly summaries: SummarySource[] = [];
+  private readonly gets = new Map<string, OperatorGetSource>();
+
+  addGet(path: string, source: OperatorGetSource): void {
+    this.gets.set(path, source);
+  }
+
+  getRoute(path: string): OperatorGetSource | undefined {
+    return this.gets.get(path);
+  }
 
   addTimeline(source: TimelineSource): void {
     this.timelines.push(source);
@@ -62,6 +73,12 @@ export function answerConsole(
 ): boolean {
   if (req.method !== 'GET') return false;
   const signal = AbortSignal.timeout(timeoutMs);
+  const own = sources.getRoute(path);
+  if (own) {
+    const query = new URLSearchParams(req.url?.split('?')[1] ?? '');
+    void reply(log, res, path, () => own(query, signal));
+    return true;
+  }
   if (path === '/admin/summary') {
     void reply(log, res, 'summary', () => sources.summary(signal).then((summary) => ({ summary })));
     return true;

@@ -20,7 +20,12 @@ import { closeFrontDoor, serveService, type RequestHandler } from './front-door.
 import { sendJson } from './json-answers.js';
 import { ServiceMessaging } from './messaging.js';
 import { openOperatorEndpoints, type OperatorEndpoints } from './operator-endpoints.js';
-import { ConsoleSources, type SummarySource, type TimelineSource } from './console-endpoints.js';
+import {
+  ConsoleSources,
+  type OperatorGetSource,
+  type SummarySource,
+  type TimelineSource,
+} from './console-endpoints.js';
 import { configDetails, sendReadiness, type ReadinessCheck } from './readiness.js';
 import { Scheduler } from './scheduler.js';
 import type { ServiceRuntimeOptions } from './service-options.js';
@@ -178,6 +183,14 @@ export class ServiceRuntime {
   /** A few named figures for the operator console (`GET /admin/summary` on the operator port). */
   summary(source: SummarySource): void {
     this.consoleSources.addSummary(source);
+  }
+
+  /**
+   * A read-only JSON route of the service's own on its operator port (`GET <path>`, path under
+   * `/admin/`), behind the same identity check as every `/admin/*` route (the operator only).
+   */
+  operatorGet(path: string, source: OperatorGetSource): void {
+    this.consoleSources.addGet(path, source);
   }
 
   /**
