@@ -94,6 +94,15 @@ export {
   type Logger,
   type LoggerOptions,
 } from './log/index.js';
+export {
+  diffOpenApi,
+  type ContractChange,
+  type ContractChangeKind,
+  type ContractChangeLocation,
+  type ContractChangeTarget,
+  type ContractDiff,
+  type ContractDiffLabels,
+} from './openapi/index.js';
 export { Outbox, type OutboxAddOptions, type PreparedEvent } from './outbox/index.js';
 export { buildInfo, embeddedFile, embeddedFolder, type BuildInfo } from './packaging/index.js';
 export { decodePageCursor, encodePageCursor } from './paging/index.js';
