@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file inventory/v1/inventory_events.proto.
  */
 export const file_inventory_v1_inventory_events: GenFile = /*@__PURE__*/
-  fileDesc("CiNpbnZlbnRvcnkvdjEvaW52ZW50b3J5X2V2ZW50cy5wcm90bxIMaW52ZW50b3J5LnYxIkcKDFJlc2VydmVkTGluZRILCgNza3UYASABKAkSEAoIcXVhbnRpdHkYAiABKAUSGAoQdW5pdF9wcmljZV9jZW50cxgDIAEoAyKEAgoNU3RvY2tSZXNlcnZlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOc2NoZW1hX3ZlcnNpb24YAyABKA0SEAoIb3JkZXJfaWQYBCABKAkSFgoOcmVzZXJ2YXRpb25faWQYBSABKAkSKQoFbGluZXMYBiADKAsyGi5pbnZlbnRvcnkudjEuUmVzZXJ2ZWRMaW5lEhMKC3RvdGFsX2NlbnRzGAcgASgDEi4KCmV4cGlyZXNfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIpoBCg1TdG9ja1JlamVjdGVkEhAKCGV2ZW50X2lkGAEgASgJEi8KC29jY3VycmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5zY2hlbWFfdmVyc2lvbhgDIAEoDRIQCghvcmRlcl9pZBgEIAEoCRIMCgRza3VzGAUgAygJEg4KBnJlYXNvbhgGIAEoCWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("CiNpbnZlbnRvcnkvdjEvaW52ZW50b3J5X2V2ZW50cy5wcm90bxIMaW52ZW50b3J5LnYxIkcKDFJlc2VydmVkTGluZRILCgNza3UYASABKAkSEAoIcXVhbnRpdHkYAiABKAUSGAoQdW5pdF9wcmljZV9jZW50cxgDIAEoAyKWAgoNU3RvY2tSZXNlcnZlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOc2NoZW1hX3ZlcnNpb24YAyABKA0SEAoIb3JkZXJfaWQYBCABKAkSFgoOcmVzZXJ2YXRpb25faWQYBSABKAkSKQoFbGluZXMYBiADKAsyGi5pbnZlbnRvcnkudjEuUmVzZXJ2ZWRMaW5lEhMKC3RvdGFsX2NlbnRzGAcgASgDEi4KCmV4cGlyZXNfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGN1cnJlbmN5GAkgASgJIpoBCg1TdG9ja1JlamVjdGVkEhAKCGV2ZW50X2lkGAEgASgJEi8KC29jY3VycmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5zY2hlbWFfdmVyc2lvbhgDIAEoDRIQCghvcmRlcl9pZBgEIAEoCRIMCgRza3VzGAUgAygJEg4KBnJlYXNvbhgGIAEoCWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * ReservedLine is a line held for an order, priced at reservation time.
@@ -88,6 +88,13 @@ export type StockReserved = Message<"inventory.v1.StockReserved"> & {
    * @generated from field: google.protobuf.Timestamp expires_at = 8;
    */
   expiresAt?: Timestamp | undefined;
+
+  /**
+   * currency of every unit price and of the total (ISO 4217): all lines of a reservation are in one.
+   *
+   * @generated from field: string currency = 9;
+   */
+  currency: string;
 };
 
 /**
@@ -131,6 +138,9 @@ export type StockRejected = Message<"inventory.v1.StockRejected"> & {
   skus: string[];
 
   /**
+   * reason is OUT_OF_STOCK, UNKNOWN_SKU or CURRENCY_MISMATCH (a product priced in another currency
+   * than the order's).
+   *
    * @generated from field: string reason = 6;
    */
   reason: string;

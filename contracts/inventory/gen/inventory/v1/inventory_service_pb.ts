@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file inventory/v1/inventory_service.proto.
  */
 export const file_inventory_v1_inventory_service: GenFile = /*@__PURE__*/
-  fileDesc("CiRpbnZlbnRvcnkvdjEvaW52ZW50b3J5X3NlcnZpY2UucHJvdG8SDGludmVudG9yeS52MSJeCgdQcm9kdWN0EgsKA3NrdRgBIAEoCRIMCgRuYW1lGAIgASgJEhMKC3ByaWNlX2NlbnRzGAMgASgDEhEKCWF2YWlsYWJsZRgEIAEoBRIQCghyZXNlcnZlZBgFIAEoBSI0ChNMaXN0UHJvZHVjdHNSZXF1ZXN0Eg0KBWxpbWl0GAEgASgFEg4KBmN1cnNvchgCIAEoCSJUChRMaXN0UHJvZHVjdHNSZXNwb25zZRInCghwcm9kdWN0cxgBIAMoCzIVLmludmVudG9yeS52MS5Qcm9kdWN0EhMKC25leHRfY3Vyc29yGAIgASgJIkYKFFVwc2VydFByb2R1Y3RSZXF1ZXN0EgsKA3NrdRgBIAEoCRIMCgRuYW1lGAIgASgJEhMKC3ByaWNlX2NlbnRzGAMgASgDIj8KFVVwc2VydFByb2R1Y3RSZXNwb25zZRImCgdwcm9kdWN0GAEgASgLMhUuaW52ZW50b3J5LnYxLlByb2R1Y3QiMAoSQWRqdXN0U3RvY2tSZXF1ZXN0EgsKA3NrdRgBIAEoCRINCgVkZWx0YRgCIAEoBSI9ChNBZGp1c3RTdG9ja1Jlc3BvbnNlEiYKB3Byb2R1Y3QYASABKAsyFS5pbnZlbnRvcnkudjEuUHJvZHVjdDKXAgoQSW52ZW50b3J5U2VydmljZRJVCgxMaXN0UHJvZHVjdHMSIS5pbnZlbnRvcnkudjEuTGlzdFByb2R1Y3RzUmVxdWVzdBoiLmludmVudG9yeS52MS5MaXN0UHJvZHVjdHNSZXNwb25zZRJYCg1VcHNlcnRQcm9kdWN0EiIuaW52ZW50b3J5LnYxLlVwc2VydFByb2R1Y3RSZXF1ZXN0GiMuaW52ZW50b3J5LnYxLlVwc2VydFByb2R1Y3RSZXNwb25zZRJSCgtBZGp1c3RTdG9jaxIgLmludmVudG9yeS52MS5BZGp1c3RTdG9ja1JlcXVlc3QaIS5pbnZlbnRvcnkudjEuQWRqdXN0U3RvY2tSZXNwb25zZWIGcHJvdG8z");
+  fileDesc("CiRpbnZlbnRvcnkvdjEvaW52ZW50b3J5X3NlcnZpY2UucHJvdG8SDGludmVudG9yeS52MSJwCgdQcm9kdWN0EgsKA3NrdRgBIAEoCRIMCgRuYW1lGAIgASgJEhMKC3ByaWNlX2NlbnRzGAMgASgDEhEKCWF2YWlsYWJsZRgEIAEoBRIQCghyZXNlcnZlZBgFIAEoBRIQCghjdXJyZW5jeRgGIAEoCSI0ChNMaXN0UHJvZHVjdHNSZXF1ZXN0Eg0KBWxpbWl0GAEgASgFEg4KBmN1cnNvchgCIAEoCSJUChRMaXN0UHJvZHVjdHNSZXNwb25zZRInCghwcm9kdWN0cxgBIAMoCzIVLmludmVudG9yeS52MS5Qcm9kdWN0EhMKC25leHRfY3Vyc29yGAIgASgJIlgKFFVwc2VydFByb2R1Y3RSZXF1ZXN0EgsKA3NrdRgBIAEoCRIMCgRuYW1lGAIgASgJEhMKC3ByaWNlX2NlbnRzGAMgASgDEhAKCGN1cnJlbmN5GAQgASgJIj8KFVVwc2VydFByb2R1Y3RSZXNwb25zZRImCgdwcm9kdWN0GAEgASgLMhUuaW52ZW50b3J5LnYxLlByb2R1Y3QiMAoSQWRqdXN0U3RvY2tSZXF1ZXN0EgsKA3NrdRgBIAEoCRINCgVkZWx0YRgCIAEoBSI9ChNBZGp1c3RTdG9ja1Jlc3BvbnNlEiYKB3Byb2R1Y3QYASABKAsyFS5pbnZlbnRvcnkudjEuUHJvZHVjdDKXAgoQSW52ZW50b3J5U2VydmljZRJVCgxMaXN0UHJvZHVjdHMSIS5pbnZlbnRvcnkudjEuTGlzdFByb2R1Y3RzUmVxdWVzdBoiLmludmVudG9yeS52MS5MaXN0UHJvZHVjdHNSZXNwb25zZRJYCg1VcHNlcnRQcm9kdWN0EiIuaW52ZW50b3J5LnYxLlVwc2VydFByb2R1Y3RSZXF1ZXN0GiMuaW52ZW50b3J5LnYxLlVwc2VydFByb2R1Y3RSZXNwb25zZRJSCgtBZGp1c3RTdG9jaxIgLmludmVudG9yeS52MS5BZGp1c3RTdG9ja1JlcXVlc3QaIS5pbnZlbnRvcnkudjEuQWRqdXN0U3RvY2tSZXNwb25zZWIGcHJvdG8z");
 
 /**
  * @generated from message inventory.v1.Product
@@ -40,6 +40,13 @@ export type Product = Message<"inventory.v1.Product"> & {
    * @generated from field: int32 reserved = 5;
    */
   reserved: number;
+
+  /**
+   * currency is the ISO 4217 code price_cents is in (minor units of it): "EUR", "USD", ...
+   *
+   * @generated from field: string currency = 6;
+   */
+  currency: string;
 };
 
 /**
@@ -118,6 +125,14 @@ export type UpsertProductRequest = Message<"inventory.v1.UpsertProductRequest"> 
    * @generated from field: int64 price_cents = 3;
    */
   priceCents: bigint;
+
+  /**
+   * currency of price_cents (ISO 4217, three capital letters); empty keeps the product's
+   * currency, or the service's default currency for a new product.
+   *
+   * @generated from field: string currency = 4;
+   */
+  currency: string;
 };
 
 /**
