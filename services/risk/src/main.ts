@@ -1,0 +1,4 @@
+import { runServiceMain } from '@orderly/platform';
+import { riskService } from './service.js';
+
+void runServiceMain(riskService);
