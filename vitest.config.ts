@@ -25,6 +25,7 @@ export const needsPostgresOrNats = [
   'services/identity/test/identity-rpc.test.ts',
   'services/identity/test/rpc-callers.test.ts',
   'services/identity/test/signing-keys.test.ts',
+  'services/identity/test/signing-algorithms.test.ts',
   'services/inventory/test/batched-consumers.test.ts',
   'services/inventory/test/catalog-rpc.test.ts',
   'services/inventory/test/demo-catalog.test.ts',

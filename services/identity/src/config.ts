@@ -2,9 +2,11 @@ import {
   ConfigError,
   configValue,
   loadConfigDocument,
+  reloadable,
   serviceEndpointsShape,
 } from '@orderly/platform';
 import { z } from 'zod';
+import { signingAlgorithms } from './domain/signing-key.js';
 
 /**
  * A key-encryption key is 32 bytes in base64. The one in config/default.yaml is public and carries
@@ -45,6 +47,13 @@ export const identityConfigSchema = z.strictObject({
   /** Clock difference tolerated between issuer and verifiers; a replaced key stays published accessTokenTtlMs + this. */
   clockSkewMs: configValue.durationMs(),
   keyRetireSweepIntervalMs: configValue.positiveInt(),
+  signing: z.strictObject({
+    /**
+     * What new signing keys are made with. Changing it while running makes a new key of this
+     * algorithm active at once (a rotation); the previous key verifies its tokens until they expire.
+     */
+    algorithm: reloadable(z.enum(signingAlgorithms)),
+  }),
   /** AES-256-GCM key that encrypts the private signing keys at rest. */
   keyEncryptionKey,
   refreshTokenBytes: configValue.positiveInt().min(16, 'at least 16 bytes'),

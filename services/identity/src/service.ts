@@ -9,13 +9,18 @@ import { ensureBootstrapAdmin } from './entry-points/bootstrap-admin.js';
 import { HashSlots } from './entry-points/hash-slots.js';
 import { identityRpc } from './entry-points/identity-rpc.js';
 import { keyRetirementTask, retireSigningKeys } from './entry-points/key-retirement-task.js';
+import {
+  followSigningAlgorithm,
+  signingAlgorithmTask,
+} from './entry-points/signing-algorithm-task.js';
 
 export { identityConfigSchema, type IdentityConfig } from './config.js';
-export { keyRetirementTask };
+export { keyRetirementTask, signingAlgorithmTask };
 
 /**
- * The identity service: accounts (scrypt password hashes), ES256 access tokens, rotating refresh
- * tokens, the signing keys with their JWKS, rotation and retirement. It publishes and consumes no
+ * The identity service: accounts (scrypt password hashes), access tokens signed with ES256 or EdDSA
+ * (`signing.algorithm`, reloadable), rotating refresh tokens, the signing keys with their JWKS,
+ * rotation, algorithm switches and retirement. It publishes and consumes no
  * events. It refuses the dev-only key-encryption key in production before opening anything; at
  * creation it makes sure a signing key exists (and opens it, so a wrong key-encryption key fails
  * here), and creates the bootstrap admin when one is configured.
@@ -36,8 +41,21 @@ export const identityService = defineService({
     };
     const scrypt = service.password.scrypt;
     const keys = new SigningKeys(service.keyEncryptionKey.bytes, runtime.log);
-    const kid = await keys.ensureActiveKey(runtime.db, clock());
-    runtime.log.info({ kid }, 'signing key ready');
+    const lifetimes = {
+      accessTokenTtlMs: service.accessTokenTtlMs,
+      clockSkewMs: service.clockSkewMs,
+    };
+    // Read at use: `signing.algorithm` is reloadable.
+    const signingAlgorithm = () => live.service.signing.algorithm;
+    const followAlgorithm = () =>
+      followSigningAlgorithm(
+        { db: runtime.db, keys, clock, log: runtime.log, lifetimes },
+        signingAlgorithm(),
+      );
+    const active = await keys.ensureActiveKey(runtime.db, signingAlgorithm(), clock());
+    runtime.log.info(active, 'signing key ready');
+    // Configured with another algorithm while stopped: switch now, before the first login.
+    await followAlgorithm();
     await ensureBootstrapAdmin({
       db: runtime.db,
       log: runtime.log,
@@ -54,6 +72,7 @@ export const identityService = defineService({
         log: runtime.log,
         clock,
         keys,
+        signingAlgorithm,
         policy,
         scrypt,
         hashSlots: new HashSlots(service.password.maxConcurrentHashes),
@@ -68,6 +87,20 @@ export const identityService = defineService({
         decoyHash,
         defaultTimeoutMs: platform.rpc.defaultTimeoutMs,
       }),
+    );
+    live.onChange((changed) => {
+      if (!changed.includes('services.identity.signing.algorithm')) return;
+      followAlgorithm().catch((error: unknown) =>
+        runtime.log.error({ err: error }, 'signing algorithm switch failed; the sweep retries'),
+      );
+    });
+    // The same check on a schedule: a switch that failed above (database away) is retried.
+    runtime.every(
+      signingAlgorithmTask,
+      () => service.keyRetireSweepIntervalMs,
+      async () => {
+        await followAlgorithm();
+      },
     );
     runtime.every(
       keyRetirementTask,

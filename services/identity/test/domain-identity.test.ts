@@ -95,14 +95,29 @@ describe('signing keys', () => {
     expect(retireAfter(new Date(0), 900_000, 30_000).getTime()).toBe(930_000);
   });
 
-  test('when a sealed key is opened with another key-encryption key or under another kid, then it fails', async () => {
-    const kek = Buffer.alloc(32, 1);
-    const key = await generateSigningKey(kek);
+  test.each(['ES256', 'EdDSA'] as const)(
+    'when a sealed %s key is opened with another key-encryption key or under another kid, then it fails',
+    async (alg) => {
+      const kek = Buffer.alloc(32, 1);
+      const key = await generateSigningKey(alg, kek);
 
-    await expect(openPrivateKey(key.sealedPrivateKey, key.kid, kek)).resolves.toBeDefined();
-    await expect(
-      openPrivateKey(key.sealedPrivateKey, key.kid, Buffer.alloc(32, 2)),
-    ).rejects.toThrow();
-    await expect(openPrivateKey(key.sealedPrivateKey, 'another-kid', kek)).rejects.toThrow();
+      await expect(openPrivateKey(key.sealedPrivateKey, key.kid, alg, kek)).resolves.toBeDefined();
+      await expect(
+        openPrivateKey(key.sealedPrivateKey, key.kid, alg, Buffer.alloc(32, 2)),
+      ).rejects.toThrow();
+      await expect(openPrivateKey(key.sealedPrivateKey, 'another-kid', alg, kek)).rejects.toThrow();
+    },
+  );
+
+  test('when keys are made, then their public JWK has the shape of their algorithm (EC with x and y, OKP with x only)', async () => {
+    const kek = Buffer.alloc(32, 1);
+    const es = await generateSigningKey('ES256', kek);
+    const ed = await generateSigningKey('EdDSA', kek);
+
+    expect(es.publicJwk).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
+    expect(typeof es.publicJwk.y).toBe('string');
+    expect(ed.publicJwk).toMatchObject({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', use: 'sig' });
+    expect(ed.publicJwk).not.toHaveProperty('y');
+    expect(ed.publicJwk).not.toHaveProperty('d');
   });
 });

@@ -6,11 +6,12 @@ import {
   createLogger,
   createRpcClient,
   errorCodeHeader,
+  type ServiceConfig,
   type ServiceRuntime,
 } from '@orderly/platform';
 import { startTestService, testServiceConfig, testCaller } from '@orderly/platform/testing';
 import { IdentityService } from '@orderly/identity-contract/identity_service';
-import { identityConfigSchema, identityService } from '../src/service.js';
+import { identityConfigSchema, identityService, type IdentityConfig } from '../src/service.js';
 
 export type IdentityClient = Client<typeof IdentityService>;
 
@@ -38,7 +39,7 @@ export interface TestIdentity {
   readonly runtime: ServiceRuntime;
   readonly client: IdentityClient;
   readonly url: string;
-  readonly config: ReturnType<typeof identityTestConfig>;
+  readonly config: ServiceConfig<IdentityConfig>;
   /** Every log line the service wrote, raw (to search for leaked secrets) and parsed. */
   readonly logText: () => string;
   readonly logLines: Record<string, unknown>[];
@@ -49,7 +50,8 @@ export interface TestIdentity {
 export async function startTestIdentity(
   options: {
     service?: Record<string, unknown>;
-    config?: ReturnType<typeof identityTestConfig>;
+    /** A fixed configuration, or a LiveConfig that follows a file (testLiveConfig). */
+    config?: ServiceConfig<IdentityConfig>;
   } = {},
 ): Promise<TestIdentity> {
   const config = options.config ?? identityTestConfig(options.service);

@@ -11,6 +11,7 @@ import {
   rotateSigningKey,
   type RotateSigningKeyStore,
 } from '../src/use-cases/rotate-signing-key.js';
+import { switchSigningAlgorithm } from '../src/use-cases/switch-signing-algorithm.js';
 
 const policy = { emailMaxLength: 254, passwordMinLength: 8, passwordMaxLength: 128 };
 const sessions = {
@@ -60,7 +61,7 @@ async function accountStore(options: { registered: boolean }) {
       written.push(`password ${passwordHash}`);
       return Promise.resolve(true);
     },
-    currentSigningKey: () => Promise.resolve({ kid: 'kid-1', privateKey }),
+    currentSigningKey: () => Promise.resolve({ kid: 'kid-1', alg: 'ES256', privateKey }),
     insertRefreshToken: (token) => {
       written.push(`refresh token of ${token.userId}`);
       return Promise.resolve();
@@ -142,31 +143,40 @@ describe('logIn', () => {
   });
 });
 
-describe('rotateSigningKey', () => {
-  const newKey = { kid: 'kid-new' } as NewSigningKey;
-  const lifetimes = { accessTokenTtlMs: 900_000, clockSkewMs: 60_000 };
+const lifetimes = { accessTokenTtlMs: 900_000, clockSkewMs: 60_000 };
 
-  /** The active key is `active[0]` in the first transaction, `active[1]` in the second, …; `conflicts` first inserts fail. */
-  function keyStore(active: readonly string[], conflicts: number) {
-    let transaction = -1;
-    const retiring: string[] = [];
-    const store: RotateSigningKeyStore = {
-      lockActiveSigningKey: () => {
-        transaction++;
-        const kid = active[transaction];
-        return Promise.resolve(kid === undefined ? undefined : { kid });
-      },
-      markSigningKeyRetiring: (kid) => {
-        retiring.push(kid);
-        return Promise.resolve();
-      },
-      insertActiveSigningKey: () =>
-        transaction < conflicts
-          ? Promise.reject(activeSigningKeyTaken(new Error('duplicate key value')))
-          : Promise.resolve(),
-    };
-    return { store, retiring };
-  }
+/**
+ * The active key is `active[0]` in the first transaction, `active[1]` in the second, … (ES256
+ * unless given as `kid:alg`); the first `conflicts` inserts fail; records the keys inserted.
+ */
+function keyStore(active: readonly string[], conflicts: number) {
+  let transaction = -1;
+  const retiring: string[] = [];
+  const inserted: string[] = [];
+  const store: RotateSigningKeyStore = {
+    lockActiveSigningKey: () => {
+      transaction++;
+      const entry = active[transaction];
+      if (entry === undefined) return Promise.resolve(undefined);
+      const [kid = '', alg = 'ES256'] = entry.split(':');
+      return Promise.resolve({ kid, alg: alg as 'ES256' | 'EdDSA' });
+    },
+    markSigningKeyRetiring: (kid) => {
+      retiring.push(kid);
+      return Promise.resolve();
+    },
+    insertActiveSigningKey: (key) => {
+      if (transaction < conflicts)
+        return Promise.reject(activeSigningKeyTaken(new Error('duplicate key value')));
+      inserted.push(`${key.kid}:${key.alg}`);
+      return Promise.resolve();
+    },
+  };
+  return { store, retiring, inserted };
+}
+
+describe('rotateSigningKey', () => {
+  const newKey = { kid: 'kid-new', alg: 'ES256' } as NewSigningKey;
 
   test('when a concurrent rotation made its key active meanwhile, then the replacement runs once more and replaces that key', async () => {
     // Arrange
@@ -190,6 +200,7 @@ describe('rotateSigningKey', () => {
     // Assert
     expect(rotated).toEqual({
       kid: 'kid-new',
+      alg: 'ES256',
       retiringKid: 'kid-concurrent',
       retireAfter: new Date(now.getTime() + 960_000),
     });
@@ -216,5 +227,95 @@ describe('rotateSigningKey', () => {
     // Assert
     expect(findAppError(error)?.code).toBe('IDENTITY_ACTIVE_SIGNING_KEY_TAKEN');
     expect(counted.transactions).toBe(2);
+  });
+});
+
+describe('switchSigningAlgorithm', () => {
+  const edKey = { kid: 'kid-ed', alg: 'EdDSA' } as NewSigningKey;
+  const generator = () => {
+    const asked: string[] = [];
+    const generate = (alg: 'ES256' | 'EdDSA') => {
+      asked.push(alg);
+      return Promise.resolve(edKey);
+    };
+    return { generate, asked };
+  };
+
+  test('when the active key signs with another algorithm, then a key of the configured one replaces it and the old one retires on the usual schedule', async () => {
+    // Arrange
+    const { store, retiring, inserted } = keyStore(['kid-es:ES256', 'kid-es:ES256'], 0);
+    const { inTransaction } = transactionsOf(store);
+    const { generate, asked } = generator();
+    const { log, lines } = capturedLog();
+
+    // Act
+    const switched = await switchSigningAlgorithm(
+      inTransaction,
+      'EdDSA',
+      generate,
+      lifetimes,
+      now,
+      log,
+    );
+
+    // Assert
+    expect(switched).toEqual({
+      kid: 'kid-ed',
+      alg: 'EdDSA',
+      retiringKid: 'kid-es',
+      retireAfter: new Date(now.getTime() + 960_000),
+    });
+    expect(asked).toEqual(['EdDSA']);
+    expect(retiring).toEqual(['kid-es']);
+    expect(inserted).toEqual(['kid-ed:EdDSA']);
+    expect(lines.at(-1)).toMatchObject({ msg: 'signing algorithm switched', retiringAlg: 'ES256' });
+  });
+
+  test('when the active key already signs with the configured algorithm, then no key is made and nothing changes', async () => {
+    // Arrange
+    const { store, retiring, inserted } = keyStore(['kid-ed:EdDSA'], 0);
+    const { inTransaction, counted } = transactionsOf(store);
+    const { generate, asked } = generator();
+    const { log } = capturedLog();
+
+    // Act
+    const switched = await switchSigningAlgorithm(
+      inTransaction,
+      'EdDSA',
+      generate,
+      lifetimes,
+      now,
+      log,
+    );
+
+    // Assert
+    expect(switched).toBeUndefined();
+    expect(counted.transactions).toBe(1);
+    expect(asked).toEqual([]);
+    expect(retiring).toEqual([]);
+    expect(inserted).toEqual([]);
+  });
+
+  test('when another replica switched between the check and the replacement, then its key stays active and no second key is made active', async () => {
+    // Arrange: ES256 at the check, already EdDSA (the other replica's key) under the lock.
+    const { store, retiring, inserted } = keyStore(['kid-es:ES256', 'kid-other:EdDSA'], 0);
+    const { inTransaction } = transactionsOf(store);
+    const { generate } = generator();
+    const { log } = capturedLog();
+
+    // Act
+    const switched = await switchSigningAlgorithm(
+      inTransaction,
+      'EdDSA',
+      generate,
+      lifetimes,
+      now,
+      log,
+    );
+
+    // Assert
+    expect(switched).toBeUndefined();
+    expect(retiring).toEqual([]);
+    expect(inserted).toEqual([]);
   });
 });

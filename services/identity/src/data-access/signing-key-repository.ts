@@ -1,10 +1,16 @@
 import type { Sql } from '@orderly/platform';
-import type { NewSigningKey, PublicJwk, SigningKeyStatus } from '../domain/signing-key.js';
+import type {
+  NewSigningKey,
+  PublicJwk,
+  SigningAlgorithm,
+  SigningKeyStatus,
+} from '../domain/signing-key.js';
 
 /** SQL for signing keys. At most one is active (a unique partial index guards it). */
 
 interface SigningKeyRow {
   kid: string;
+  alg: SigningAlgorithm;
   public_jwk: PublicJwk;
   sealed_private_key: Buffer | null;
   status: SigningKeyStatus;
@@ -13,32 +19,35 @@ interface SigningKeyRow {
 
 export interface ActiveSigningKey {
   readonly kid: string;
+  readonly alg: SigningAlgorithm;
   readonly sealedPrivateKey: Buffer;
 }
 
 export async function findActiveKey(sql: Sql): Promise<ActiveSigningKey | undefined> {
   const { rows } = await sql.query<SigningKeyRow>(
-    `SELECT kid, sealed_private_key FROM signing_keys WHERE status = 'active'`,
+    `SELECT kid, alg, sealed_private_key FROM signing_keys WHERE status = 'active'`,
   );
   const row = rows[0];
   return row?.sealed_private_key
-    ? { kid: row.kid, sealedPrivateKey: row.sealed_private_key }
+    ? { kid: row.kid, alg: row.alg, sealedPrivateKey: row.sealed_private_key }
     : undefined;
 }
 
 /** Locks the active key (if any), so concurrent rotations happen one after the other. */
-export async function lockActiveKey(sql: Sql): Promise<{ kid: string } | undefined> {
-  const { rows } = await sql.query<{ kid: string }>(
-    `SELECT kid FROM signing_keys WHERE status = 'active' FOR UPDATE`,
+export async function lockActiveKey(
+  sql: Sql,
+): Promise<{ kid: string; alg: SigningAlgorithm } | undefined> {
+  const { rows } = await sql.query<{ kid: string; alg: SigningAlgorithm }>(
+    `SELECT kid, alg FROM signing_keys WHERE status = 'active' FOR UPDATE`,
   );
   return rows[0];
 }
 
 export async function insertActiveKey(sql: Sql, key: NewSigningKey, now: Date): Promise<void> {
   await sql.query(
-    `INSERT INTO signing_keys (kid, public_jwk, sealed_private_key, status, created_at)
-     VALUES ($1, $2, $3, 'active', $4)`,
-    [key.kid, JSON.stringify(key.publicJwk), key.sealedPrivateKey, now],
+    `INSERT INTO signing_keys (kid, alg, public_jwk, sealed_private_key, status, created_at)
+     VALUES ($1, $2, $3, $4, 'active', $5)`,
+    [key.kid, key.alg, JSON.stringify(key.publicJwk), key.sealedPrivateKey, now],
   );
 }
 

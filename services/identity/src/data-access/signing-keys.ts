@@ -1,7 +1,12 @@
 import type { CryptoKey } from 'jose';
 import type { Database, Logger, Sql } from '@orderly/platform';
 import { noSigningKey, signingKeyUnreadable } from '../domain/identity-errors.js';
-import { generateSigningKey, openPrivateKey, type NewSigningKey } from '../domain/signing-key.js';
+import {
+  generateSigningKey,
+  openPrivateKey,
+  type NewSigningKey,
+  type SigningAlgorithm,
+} from '../domain/signing-key.js';
 import { findActiveKey, insertActiveKey, lockActiveKey } from './signing-key-repository.js';
 
 const uniqueViolation = '23505';
@@ -20,7 +25,7 @@ export class SigningKeys {
   ) {}
 
   /** The key that signs now, opened. */
-  async current(sql: Sql): Promise<{ kid: string; privateKey: CryptoKey }> {
+  async current(sql: Sql): Promise<{ kid: string; alg: SigningAlgorithm; privateKey: CryptoKey }> {
     const active = await findActiveKey(sql);
     if (!active) throw noSigningKey();
     let privateKey = this.opened.get(active.kid);
@@ -29,6 +34,7 @@ export class SigningKeys {
         privateKey = await openPrivateKey(
           active.sealedPrivateKey,
           active.kid,
+          active.alg,
           this.keyEncryptionKey,
         );
       } catch (error) {
@@ -36,31 +42,36 @@ export class SigningKeys {
       }
       this.opened.set(active.kid, privateKey);
     }
-    return { kid: active.kid, privateKey };
+    return { kid: active.kid, alg: active.alg, privateKey };
   }
 
   /**
-   * At start: creates the first key when there is none, then opens the active one, so a wrong
-   * key-encryption key stops the service at once instead of failing every login.
+   * At start: creates the first key (with `alg`) when there is none, then opens the active one, so
+   * a wrong key-encryption key stops the service at once instead of failing every login.
    */
-  async ensureActiveKey(db: Database, now: Date): Promise<string> {
+  async ensureActiveKey(
+    db: Database,
+    alg: SigningAlgorithm,
+    now: Date,
+  ): Promise<{ kid: string; alg: SigningAlgorithm }> {
     try {
       await db.transaction(async (tx) => {
         if (await lockActiveKey(tx)) return;
-        const key = await generateSigningKey(this.keyEncryptionKey);
+        const key = await generateSigningKey(alg, this.keyEncryptionKey);
         await insertActiveKey(tx, key, now);
-        this.log.info({ kid: key.kid }, 'first signing key created');
+        this.log.info({ kid: key.kid, alg }, 'first signing key created');
       });
     } catch (error) {
       // Another replica created it at the same moment: use theirs.
       if ((error as { code?: unknown }).code !== uniqueViolation) throw error;
     }
-    return (await this.current(db)).kid;
+    const { kid, alg: activeAlg } = await this.current(db);
+    return { kid, alg: activeAlg };
   }
 
-  /** A new key pair, its private half sealed with the key-encryption key. */
-  generate(): Promise<NewSigningKey> {
-    return generateSigningKey(this.keyEncryptionKey);
+  /** A new key pair for `alg`, its private half sealed with the key-encryption key. */
+  generate(alg: SigningAlgorithm): Promise<NewSigningKey> {
+    return generateSigningKey(alg, this.keyEncryptionKey);
   }
 
   /** Keys that were retired (they left the JWKS): their opened private halves are dropped. */

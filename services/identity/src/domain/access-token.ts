@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT, type CryptoKey } from 'jose';
 import type { User } from './account.js';
-import { signingAlgorithm } from './signing-key.js';
+import type { SigningAlgorithm } from './signing-key.js';
 
 /**
- * Access tokens: compact JWS signed with ES256, `kid` in the header, and the claims the gateway
+ * Access tokens: compact JWS signed with the current key's algorithm (ES256 or EdDSA), `alg` and
+ * `kid` in the header, and the claims the gateway
  * relies on: sub (the user id, the only customer identity it trusts), role, iss, aud, iat, nbf,
  * exp, jti. They are not stored; they expire.
  */
@@ -16,14 +17,14 @@ export interface TokenSettings {
 
 export async function issueAccessToken(
   user: User,
-  key: { kid: string; privateKey: CryptoKey },
+  key: { kid: string; alg: SigningAlgorithm; privateKey: CryptoKey },
   settings: TokenSettings,
   now: Date,
 ): Promise<{ token: string; expiresInSeconds: number }> {
   const issuedAt = Math.floor(now.getTime() / 1000);
   const expiresInSeconds = Math.floor(settings.accessTokenTtlMs / 1000);
   const token = await new SignJWT({ role: user.role })
-    .setProtectedHeader({ alg: signingAlgorithm, kid: key.kid, typ: 'JWT' })
+    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
     .setSubject(user.id)
     .setIssuer(settings.issuer)
     .setAudience(settings.audience)

@@ -1,7 +1,7 @@
 import type { CryptoKey } from 'jose';
 import type { Role, User } from './account.js';
 import type { StoredRefreshToken } from './refresh-token.js';
-import type { NewSigningKey, PublicJwk } from './signing-key.js';
+import type { NewSigningKey, PublicJwk, SigningAlgorithm } from './signing-key.js';
 
 /**
  * What identity's use cases read and write (implemented by data-access/identity-store.ts), bound
@@ -55,9 +55,9 @@ export interface RefreshTokenStore {
 /** Signing keys. At most one is active. */
 export interface SigningKeyStore {
   /** The key that signs now, opened; IDENTITY_NO_SIGNING_KEY when there is none. */
-  currentSigningKey(): Promise<{ kid: string; privateKey: CryptoKey }>;
+  currentSigningKey(): Promise<{ kid: string; alg: SigningAlgorithm; privateKey: CryptoKey }>;
   /** Locks the active key (if any), so concurrent rotations happen one after the other. */
-  lockActiveSigningKey(): Promise<{ kid: string } | undefined>;
+  lockActiveSigningKey(): Promise<{ kid: string; alg: SigningAlgorithm } | undefined>;
   markSigningKeyRetiring(kid: string, retireAfter: Date): Promise<void>;
   /**
    * Makes `key` the active one. Throws IDENTITY_ACTIVE_SIGNING_KEY_TAKEN when another key became

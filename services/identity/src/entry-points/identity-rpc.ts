@@ -10,6 +10,7 @@ import {
 import type { AccountPolicy, User } from '../domain/account.js';
 import { invalidRefreshToken } from '../domain/identity-errors.js';
 import type { InIdentityTransaction } from '../domain/identity-store.js';
+import type { SigningAlgorithm } from '../domain/signing-key.js';
 import { passwordHasher, type ScryptParameters } from '../domain/password-hash.js';
 import { isPossibleRefreshToken } from '../domain/refresh-token.js';
 import { identityStore } from '../data-access/identity-store.js';
@@ -28,6 +29,8 @@ export interface IdentityRpcDeps {
   readonly log: Logger;
   readonly clock: () => Date;
   readonly keys: SigningKeys;
+  /** What a rotation makes the new key with: the configured algorithm, read at each rotation. */
+  readonly signingAlgorithm: () => SigningAlgorithm;
   readonly policy: AccountPolicy;
   readonly scrypt: ScryptParameters;
   /** Bounds how many password hashes run at once (each holds 128·N·r bytes while it runs). */
@@ -115,7 +118,7 @@ export function identityRpc(deps: IdentityRpcDeps): (router: ConnectRouter) => v
       async rotateSigningKey(_request, context) {
         const rotated = await rotateSigningKey(
           inTransaction(context),
-          () => deps.keys.generate(),
+          () => deps.keys.generate(deps.signingAlgorithm()),
           { accessTokenTtlMs: deps.tokens.accessTokenTtlMs, clockSkewMs: deps.tokens.clockSkewMs },
           deps.clock(),
           deps.log,
@@ -132,7 +135,7 @@ export function identityRpc(deps: IdentityRpcDeps): (router: ConnectRouter) => v
           (tx) => publishSigningKeys(identityStore(tx, deps.keys)),
           deadline(context),
         );
-        return { keys: keys.map((key) => ({ ...key })) };
+        return { keys: keys.map((key) => ({ ...key, y: key.y ?? '' })) };
       },
     });
 }
