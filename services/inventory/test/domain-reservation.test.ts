@@ -17,8 +17,13 @@ function catalog(...products: ReservableProduct[]): Map<string, ReservableProduc
   return new Map(products.map((p) => [p.sku, p]));
 }
 
-const coffee: ReservableProduct = { sku: 'SKU-COFFEE', priceCents: 2490n, available: 10 };
-const mug: ReservableProduct = { sku: 'SKU-MUG', priceCents: 1200n, available: 2 };
+const coffee: ReservableProduct = {
+  sku: 'SKU-COFFEE',
+  priceCents: 2490n,
+  currency: 'EUR',
+  available: 10,
+};
+const mug: ReservableProduct = { sku: 'SKU-MUG', priceCents: 1200n, currency: 'EUR', available: 2 };
 
 describe('decideReservation', () => {
   test('when every line is in stock, then all lines are reserved at the current price with their total', () => {
@@ -36,6 +41,7 @@ describe('decideReservation', () => {
         { sku: 'SKU-MUG', quantity: 2, unitPriceCents: 1200n },
       ],
       totalCents: 3n * 2490n + 2n * 1200n,
+      currency: 'EUR',
     });
   });
 
@@ -103,10 +109,37 @@ describe('decideReservation', () => {
     );
   });
 
+  test('when a product is priced in another currency than the order, then nothing is reserved (CURRENCY_MISMATCH)', () => {
+    const dollars: ReservableProduct = { ...mug, sku: 'SKU-USD', currency: 'USD' };
+    expect(decideReservation([{ sku: 'SKU-USD', quantity: 1 }], catalog(dollars), 'EUR')).toEqual({
+      outcome: 'rejected',
+      reason: 'CURRENCY_MISMATCH',
+      skus: ['SKU-USD'],
+    });
+    // Without an order currency the products must agree among themselves.
+    expect(
+      decideReservation(
+        [
+          { sku: 'SKU-MUG', quantity: 1 },
+          { sku: 'SKU-USD', quantity: 1 },
+        ],
+        new Map([
+          [mug.sku, mug],
+          [dollars.sku, dollars],
+        ]),
+      ),
+    ).toMatchObject({ outcome: 'rejected', reason: 'CURRENCY_MISMATCH', skus: ['SKU-USD'] });
+    expect(decideReservation([{ sku: 'SKU-USD', quantity: 1 }], catalog(dollars))).toMatchObject({
+      outcome: 'reserved',
+      currency: 'USD',
+    });
+  });
+
   test('when prices are large, then the total is exact', () => {
     const pricey: ReservableProduct = {
       sku: 'SKU-GOLD',
       priceCents: 2n ** 53n + 1n,
+      currency: 'EUR',
       available: 1000,
     };
     const decision = decideReservation([{ sku: 'SKU-GOLD', quantity: 1000 }], catalog(pricey));

@@ -9,7 +9,7 @@ describe('reserveStock', () => {
   test('when a run reserves one order and rejects another, then both reservations are written in one call and only the reserved units move', async () => {
     // Arrange
     const { store, calls } = inMemoryInventoryStore({
-      products: [{ sku: 'SKU-A', priceCents: 250n, available: 3 }],
+      products: [{ sku: 'SKU-A', priceCents: 250n, currency: 'EUR', available: 3 }],
     });
 
     // Act
@@ -32,6 +32,7 @@ describe('reserveStock', () => {
         reservationId: expect.any(String) as unknown,
         lines: [{ sku: 'SKU-A', quantity: 2, unitPriceCents: 250n }],
         totalCents: 500n,
+        currency: 'EUR',
         expiresAt,
       },
       { kind: 'rejected', orderId: 'order-2', reason: 'OUT_OF_STOCK', skus: ['SKU-A'] },
@@ -65,8 +66,8 @@ describe('reserveStock', () => {
     // Arrange
     const { store, calls } = inMemoryInventoryStore({
       products: [
-        { sku: 'SKU-A', priceCents: 100n, available: 5 },
-        { sku: 'SKU-B', priceCents: 100n, available: 5 },
+        { sku: 'SKU-A', priceCents: 100n, currency: 'EUR', available: 5 },
+        { sku: 'SKU-B', priceCents: 100n, currency: 'EUR', available: 5 },
       ],
       reservations: [
         { id: 'reservation-1', orderId: 'reserved', status: 'RESERVED', lines: [] },

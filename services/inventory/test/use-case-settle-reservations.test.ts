@@ -8,7 +8,7 @@ describe('settleReservations', () => {
   test('when a run confirms one order, cancels another and cancels one never reserved, then one write holds both transitions and the tombstone', async () => {
     // Arrange
     const { store, calls } = inMemoryInventoryStore({
-      products: [{ sku: 'SKU-A', priceCents: 100n, available: 0 }],
+      products: [{ sku: 'SKU-A', priceCents: 100n, currency: 'EUR', available: 0 }],
       reservations: [
         {
           id: 'reservation-1',
@@ -73,7 +73,7 @@ describe('settleReservations', () => {
   test('when a legacy EXPIRED reservation is confirmed after its units were sold, then the run fails with INVENTORY_EXPIRED_RESERVATION_SHORT and writes nothing', async () => {
     // Arrange
     const { store, calls } = inMemoryInventoryStore({
-      products: [{ sku: 'SKU-A', priceCents: 100n, available: 1 }],
+      products: [{ sku: 'SKU-A', priceCents: 100n, currency: 'EUR', available: 1 }],
       reservations: [
         {
           id: 'reservation-1',
@@ -109,7 +109,7 @@ describe('settleReservations', () => {
   test('when a confirmed order is cancelled by its customer, then its reservation is RETURNED and the sold units are available again; a repeat changes nothing', async () => {
     // Arrange
     const { store, calls } = inMemoryInventoryStore({
-      products: [{ sku: 'SKU-A', priceCents: 100n, available: 0 }],
+      products: [{ sku: 'SKU-A', priceCents: 100n, currency: 'EUR', available: 0 }],
       reservations: [
         {
           id: 'reservation-1',

@@ -9,18 +9,20 @@ interface ProductRow {
   name: string;
   /** `bigint` arrives from pg as a string. */
   price_cents: string;
+  currency: string;
   available: number;
   reserved: number;
   sold: number;
 }
 
-const columns = 'sku, name, price_cents, available, reserved, sold';
+const columns = 'sku, name, price_cents, currency, available, reserved, sold';
 
 function toProduct(row: ProductRow): Product {
   return {
     sku: row.sku,
     name: row.name,
     priceCents: BigInt(row.price_cents),
+    currency: row.currency,
     available: row.available,
     reserved: row.reserved,
     sold: row.sold,
@@ -54,10 +56,12 @@ export async function listProducts(
 /** Creates the product with no stock, or renames/reprices it keeping its stock. */
 export async function upsertProduct(sql: Sql, input: ProductInput, now: Date): Promise<Product> {
   const { rows } = await sql.query<ProductRow>(
-    `INSERT INTO products (sku, name, price_cents, updated_at) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (sku) DO UPDATE SET name = EXCLUDED.name, price_cents = EXCLUDED.price_cents, updated_at = EXCLUDED.updated_at
+    `INSERT INTO products (sku, name, price_cents, currency, updated_at)
+     VALUES ($1, $2, $3, COALESCE($5, 'EUR'), $4)
+     ON CONFLICT (sku) DO UPDATE SET name = EXCLUDED.name, price_cents = EXCLUDED.price_cents,
+       currency = COALESCE($5, products.currency), updated_at = EXCLUDED.updated_at
      RETURNING ${columns}`,
-    [input.sku, input.name, input.priceCents.toString(), now],
+    [input.sku, input.name, input.priceCents.toString(), now, input.currency ?? null],
   );
   return toProduct(rows[0]!);
 }

@@ -13,6 +13,8 @@ export interface Product {
   readonly sku: string;
   readonly name: string;
   readonly priceCents: bigint;
+  /** The ISO 4217 code `priceCents` is in (minor units of it). */
+  readonly currency: string;
   readonly available: number;
   readonly reserved: number;
   readonly sold: number;
@@ -22,6 +24,15 @@ export interface ProductInput {
   readonly sku: string;
   readonly name: string;
   readonly priceCents: bigint;
+  /** Undefined keeps the product's currency (a new product gets the catalog's default, EUR). */
+  readonly currency?: string | undefined;
+}
+
+const currencyPattern = /^[A-Z]{3}$/;
+
+/** An ISO 4217 code as the contracts carry it: three capital letters. */
+export function isCurrencyCode(value: string): boolean {
+  return currencyPattern.test(value);
 }
 
 const skuPattern = /^[A-Z0-9-]{1,32}$/;
@@ -47,8 +58,10 @@ export function validateProductInput(input: ProductInput): ProductInput {
   if (input.priceCents < 0n || input.priceCents > largestPriceCents) {
     problems.push('price_cents must be zero or more');
   }
+  if (input.currency !== undefined && !isCurrencyCode(input.currency))
+    problems.push('currency must be an ISO 4217 code (three capital letters)');
   if (problems.length > 0) throw invalidProduct(problems);
-  return { sku: input.sku, name, priceCents: input.priceCents };
+  return { sku: input.sku, name, priceCents: input.priceCents, currency: input.currency };
 }
 
 /** The available stock after an operator's adjustment; refuses to go below zero. */

@@ -63,6 +63,7 @@ export interface StockLine {
 export interface ReservableProduct {
   readonly sku: string;
   readonly priceCents: bigint;
+  readonly currency: string;
   readonly available: number;
 }
 
@@ -77,13 +78,20 @@ export interface PricedLine {
  * `INVALID_LINES` means the order had no lines or a quantity below one.
  */
 export type RejectionReason =
-  'OUT_OF_STOCK' | 'UNKNOWN_SKU' | 'INVALID_LINES' | 'ORDER_ALREADY_SETTLED';
+  | 'OUT_OF_STOCK'
+  | 'UNKNOWN_SKU'
+  | 'INVALID_LINES'
+  | 'ORDER_ALREADY_SETTLED'
+  /** A product is priced in another currency than the order's (or than the other lines'). */
+  | 'CURRENCY_MISMATCH';
 
 export type ReservationDecision =
   | {
       readonly outcome: 'reserved';
       readonly lines: readonly PricedLine[];
       readonly totalCents: bigint;
+      /** The currency of every unit price and of the total. */
+      readonly currency: string;
     }
   | {
       readonly outcome: 'rejected';
@@ -103,10 +111,13 @@ export function mergeOrderLines(lines: readonly StockLine[]): StockLine[] {
 /**
  * All or nothing: every line is reserved at the product's current price, or none is and the
  * decision names the SKUs that were unknown or short. Never reserves more than `available`.
+ * Every product must be priced in the order's `currency` (when the order names none, in one
+ * currency, which becomes the reservation's); a product in another is CURRENCY_MISMATCH.
  */
 export function decideReservation(
   lines: readonly StockLine[],
   productsBySku: ReadonlyMap<string, ReservableProduct>,
+  currency = '',
 ): ReservationDecision {
   const invalid = lines.filter((line) => !Number.isInteger(line.quantity) || line.quantity < 1);
   if (lines.length === 0 || invalid.length > 0) {
@@ -127,18 +138,24 @@ export function decideReservation(
     else
       priced.push({ sku: line.sku, quantity: line.quantity, unitPriceCents: product.priceCents });
   }
-  if (unknown.length > 0 || short.length > 0) {
+  if (unknown.length > 0)
     return {
       outcome: 'rejected',
-      reason: unknown.length > 0 ? 'UNKNOWN_SKU' : 'OUT_OF_STOCK',
+      reason: 'UNKNOWN_SKU',
       skus: uniqueSorted([...unknown, ...short]),
     };
+  const orderCurrency = currency || productsBySku.get(merged[0]!.sku)!.currency;
+  const foreign = merged.filter((line) => productsBySku.get(line.sku)!.currency !== orderCurrency);
+  if (foreign.length > 0)
+    return { outcome: 'rejected', reason: 'CURRENCY_MISMATCH', skus: foreign.map((l) => l.sku) };
+  if (short.length > 0) {
+    return { outcome: 'rejected', reason: 'OUT_OF_STOCK', skus: uniqueSorted(short) };
   }
   const totalCents = priced.reduce(
     (sum, line) => sum + line.unitPriceCents * BigInt(line.quantity),
     0n,
   );
-  return { outcome: 'reserved', lines: priced, totalCents };
+  return { outcome: 'reserved', lines: priced, totalCents, currency: orderCurrency };
 }
 
 /**
@@ -210,6 +227,8 @@ export function decideSettlement(
 export interface ReservationRequest {
   readonly orderId: string;
   readonly lines: readonly StockLine[];
+  /** The currency the customer pays in; empty: whatever one currency the products are in. */
+  readonly currency?: string;
 }
 
 /** What one OrderPlaced of a run does. */
@@ -242,14 +261,14 @@ export function decideReservations(
 ): ReservationStep[] {
   const reservations = new Map(reservationsByOrder);
   const products = new Map(productsBySku);
-  return requests.map(({ orderId, lines }): ReservationStep => {
+  return requests.map(({ orderId, lines, currency }): ReservationStep => {
     const existing = reservations.get(orderId);
     if (existing) {
       return decideRepeatedOrderPlaced(existing.status) === 'ignore'
         ? { kind: 'ignore', reservationId: existing.id }
         : { kind: 'already-settled', status: existing.status };
     }
-    const decision = decideReservation(lines, products);
+    const decision = decideReservation(lines, products, currency);
     const reservationId = newId();
     reservations.set(orderId, {
       id: reservationId,

@@ -43,6 +43,7 @@ function toProto(product: Product): MessageInitShape<typeof ProductSchema> {
     sku: product.sku,
     name: product.name,
     priceCents: product.priceCents,
+    currency: product.currency,
     available: product.available,
     reserved: product.reserved,
   };
@@ -73,6 +74,7 @@ export function inventoryRpc(deps: InventoryRpcDeps): (router: ConnectRouter) =>
           sku: request.sku,
           name: request.name,
           priceCents: request.priceCents,
+          currency: request.currency === '' ? undefined : request.currency,
         });
         const product = await deps.db.transaction(
           (tx) => upsertProduct(inventoryStore(tx), input, deps.clock()),

@@ -49,6 +49,7 @@ async function reserve(
   const requests: ReservationRequest[] = items.map(({ event }) => ({
     orderId: event.orderId,
     lines: event.lines.map((line) => ({ sku: line.sku, quantity: line.quantity })),
+    currency: event.currency,
   }));
 
   const outcomes = await reserveStock(
@@ -84,6 +85,7 @@ function answerOf(outbox: Outbox, outcome: ReserveStockOutcome): PreparedEvent |
           unitPriceCents: line.unitPriceCents,
         })),
         totalCents: outcome.totalCents,
+        currency: outcome.currency,
         expiresAt: timestampFromDate(outcome.expiresAt),
       }).prepared;
     case 'rejected':

@@ -24,6 +24,7 @@ export type ReserveStockOutcome =
       readonly reservationId: string;
       readonly lines: readonly PricedLine[];
       readonly totalCents: bigint;
+      readonly currency: string;
       /** When the reservation is reported as stale if still held (it keeps its stock). */
       readonly expiresAt: Date;
     }
@@ -97,6 +98,7 @@ export async function reserveStock(
       reservationId,
       lines: decision.lines,
       totalCents: decision.totalCents,
+      currency: decision.currency,
       expiresAt,
     };
   });
