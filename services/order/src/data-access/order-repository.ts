@@ -22,6 +22,7 @@ interface OrderRow {
   cancellation_reason: CancellationReason | null;
   payment_method: string;
   total_cents: string;
+  currency: string;
   reservation_id: string | null;
   placed_at: Date;
   request_fingerprint: string;
@@ -32,7 +33,7 @@ interface OrderRow {
 
 const selectOrder = `
   SELECT o.id, o.customer_id, o.status, o.cancellation_reason, o.payment_method, o.total_cents,
-         o.reservation_id, o.placed_at, o.request_fingerprint, o.cancel_request_key,
+         o.currency, o.reservation_id, o.placed_at, o.request_fingerprint, o.cancel_request_key,
          (SELECT coalesce(json_agg(json_build_object('sku', l.sku, 'quantity', l.quantity,
                  'unit_price_cents', l.unit_price_cents::text) ORDER BY l.line_no), '[]')
             FROM order_lines l WHERE l.order_id = o.id) AS lines,
@@ -51,6 +52,7 @@ function toOrder(row: OrderRow): Order {
       unitPriceCents: l.unit_price_cents === null ? undefined : BigInt(l.unit_price_cents),
     })),
     totalCents: BigInt(row.total_cents),
+    currency: row.currency,
     paymentMethod: row.payment_method,
     reservationId: row.reservation_id ?? undefined,
     cancellationReason: row.cancellation_reason ?? undefined,
@@ -201,12 +203,14 @@ export async function saveChanges(tx: Sql, changes: readonly OrderChange[]): Pro
   );
   await tx.query(
     `WITH changed AS (
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::timestamptz[], $14::text[])
-         AS c(id, status, cancellation_reason, total_cents, reservation_id, at, cancel_request_key)),
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::timestamptz[], $14::text[],
+                       $15::text[])
+         AS c(id, status, cancellation_reason, total_cents, reservation_id, at, cancel_request_key, currency)),
      updated AS (
        UPDATE orders o SET status = c.status, cancellation_reason = c.cancellation_reason,
                            total_cents = c.total_cents, reservation_id = c.reservation_id,
-                           cancel_request_key = c.cancel_request_key, updated_at = c.at
+                           cancel_request_key = c.cancel_request_key, updated_at = c.at,
+                           currency = c.currency
          FROM changed c
         WHERE o.id = c.id
         RETURNING o.id),
@@ -233,6 +237,7 @@ export async function saveChanges(tx: Sql, changes: readonly OrderChange[]): Pro
       history.map((h) => h.change.status),
       history.map((h) => h.change.at),
       changed.map((c) => c.after.cancelRequestKey ?? null),
+      changed.map((c) => c.after.currency),
     ],
   );
 }
@@ -245,10 +250,11 @@ export async function saveChanges(tx: Sql, changes: readonly OrderChange[]): Pro
 export async function insertOrders(tx: Sql, records: readonly NewOrder[]): Promise<Set<string>> {
   const { rows } = await tx.query<{ id: string }>(
     `INSERT INTO orders (id, customer_id, idempotency_key, request_fingerprint, status, payment_method,
-                         total_cents, placed_at, updated_at)
-     SELECT id, customer_id, idempotency_key, fingerprint, 'PENDING', payment_method, 0, placed_at, placed_at
-       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
-         AS t(id, customer_id, idempotency_key, fingerprint, payment_method, placed_at)
+                         total_cents, placed_at, updated_at, currency)
+     SELECT id, customer_id, idempotency_key, fingerprint, 'PENDING', payment_method, 0, placed_at, placed_at,
+            currency
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[])
+         AS t(id, customer_id, idempotency_key, fingerprint, payment_method, placed_at, currency)
      ON CONFLICT (customer_id, idempotency_key) DO NOTHING
      RETURNING id`,
     [
@@ -258,6 +264,7 @@ export async function insertOrders(tx: Sql, records: readonly NewOrder[]): Promi
       records.map((r) => r.fingerprint),
       records.map((r) => r.order.paymentMethod),
       records.map((r) => r.order.placedAt),
+      records.map((r) => r.order.currency),
     ],
   );
   const inserted = new Set(rows.map((r) => r.id));

@@ -20,6 +20,8 @@ export interface ReservedStock {
   readonly reservationId: string;
   readonly lines: readonly PricedLine[];
   readonly totalCents: bigint;
+  /** The currency inventory priced the lines in (the order's, when it named one). */
+  readonly currency?: string;
 }
 
 /** An answer the saga waits for (from inventory or payment), or its own timeout. */
@@ -47,6 +49,7 @@ export function onStockReserved(order: Order, stock: ReservedStock, at: Date): S
   const next = transition(order, 'STOCK_RESERVED', at, {
     reservationId: stock.reservationId,
     totalCents: stock.totalCents,
+    currency: stock.currency || order.currency,
     lines: stock.lines,
   });
   return { kind: 'advanced', order: next, publish: 'PaymentRequested' };

@@ -8,6 +8,8 @@ export interface OrderRequest {
   readonly idempotencyKey: string;
   readonly lines: readonly OrderLine[];
   readonly paymentMethod: string;
+  /** ISO 4217 code the customer pays in; absent: the currency the catalog prices the lines in. */
+  readonly currency?: string | undefined;
 }
 
 /** Checks what the order service itself relies on; the gateway applies the public limits. */
@@ -15,6 +17,8 @@ export function assertPlaceable(request: OrderRequest): void {
   if (!request.customerId) throw invalidOrder('customer id is required', 'customerId');
   if (!request.idempotencyKey) throw invalidOrder('idempotency key is required', 'idempotencyKey');
   if (!request.paymentMethod) throw invalidOrder('payment method is required', 'paymentMethod');
+  if (request.currency !== undefined && !/^[A-Z]{3}$/.test(request.currency))
+    throw invalidOrder('currency must be an ISO 4217 code (three capital letters)', 'currency');
   if (request.lines.length === 0) throw invalidOrder('an order needs at least one line', 'lines');
   for (const [index, line] of request.lines.entries()) {
     if (!line.sku) throw invalidOrder(`line ${index} has no sku`, `lines[${index}].sku`);
@@ -35,6 +39,8 @@ export function requestFingerprint(request: OrderRequest): string {
   const canonical = JSON.stringify({
     lines: request.lines.map((l) => [l.sku, l.quantity]),
     paymentMethod: request.paymentMethod,
+    // Only when given, so the fingerprints of requests without one stay what they were.
+    ...(request.currency ? { currency: request.currency } : {}),
   });
   return createHash('sha256').update(canonical).digest('hex');
 }

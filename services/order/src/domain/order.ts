@@ -31,6 +31,8 @@ export interface Order {
   readonly status: OrderStatus;
   readonly lines: readonly OrderLine[];
   readonly totalCents: bigint;
+  /** ISO 4217 code of `totalCents` and the unit prices; '' until reserved when placed without one. */
+  readonly currency: string;
   readonly paymentMethod: string;
   readonly reservationId: string | undefined;
   readonly cancellationReason: CancellationReason | undefined;
@@ -55,6 +57,7 @@ export function newPendingOrder(request: OrderRequest, id: string, now: Date): O
     status: 'PENDING',
     lines: request.lines,
     totalCents: 0n,
+    currency: request.currency ?? '',
     paymentMethod: request.paymentMethod,
     reservationId: undefined,
     cancellationReason: undefined,
@@ -84,7 +87,7 @@ export function transition(
   to: OrderStatus,
   at: Date,
   changes: Partial<
-    Pick<Order, 'lines' | 'totalCents' | 'reservationId' | 'cancellationReason'>
+    Pick<Order, 'lines' | 'totalCents' | 'currency' | 'reservationId' | 'cancellationReason'>
   > = {},
 ): Order {
   if (!canTransition(order.status, to)) throw illegalTransition(order.id, order.status, to);

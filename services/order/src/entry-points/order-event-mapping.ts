@@ -49,6 +49,7 @@ export function sagaAnswerFromEvent(event: SagaAnswerEvent): SagaAnswer {
           unitPriceCents,
         })),
         totalCents: event.totalCents,
+        currency: event.currency,
       };
     case 'inventory.v1.StockRejected':
       // Every rejection (out of stock, unknown SKU, ...) cancels the order as OUT_OF_STOCK.
@@ -77,13 +78,22 @@ export function prepareOrderEvent(
     case 'OrderPlaced':
       return outbox.prepare(
         OrderPlacedSchema,
-        { ...common, lines: order.lines.map(({ sku, quantity }) => ({ sku, quantity })) },
+        {
+          ...common,
+          lines: order.lines.map(({ sku, quantity }) => ({ sku, quantity })),
+          currency: order.currency,
+        },
         correlation,
       ).prepared;
     case 'PaymentRequested':
       return outbox.prepare(
         PaymentRequestedSchema,
-        { ...common, amountCents: order.totalCents, paymentMethod: order.paymentMethod },
+        {
+          ...common,
+          amountCents: order.totalCents,
+          paymentMethod: order.paymentMethod,
+          currency: order.currency,
+        },
         correlation,
       ).prepared;
     case 'OrderConfirmed':
@@ -92,6 +102,7 @@ export function prepareOrderEvent(
         {
           ...common,
           totalCents: order.totalCents,
+          currency: order.currency,
           reservationId: order.reservationId ?? '',
           placedAt: timestampFromDate(order.placedAt),
         },

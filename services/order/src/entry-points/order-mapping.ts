@@ -48,13 +48,17 @@ export function cancellationReasonOf(order: Order): CancellationReason {
  * that cannot be placed is refused before it joins a transaction.
  */
 export function orderRequestFromProto(
-  request: Pick<PlaceOrderRequest, 'customerId' | 'idempotencyKey' | 'lines' | 'paymentMethod'>,
+  request: Pick<
+    PlaceOrderRequest,
+    'customerId' | 'idempotencyKey' | 'lines' | 'paymentMethod' | 'currency'
+  >,
 ): OrderRequest {
   const orderRequest: OrderRequest = {
     customerId: request.customerId,
     idempotencyKey: request.idempotencyKey,
     lines: request.lines.map(({ sku, quantity }) => ({ sku, quantity })),
     paymentMethod: request.paymentMethod,
+    currency: request.currency === '' ? undefined : request.currency,
   };
   assertPlaceable(orderRequest);
   return orderRequest;
@@ -71,6 +75,7 @@ export function orderToProto(order: Order): OrderMessage {
       unitPriceCents: l.unitPriceCents ?? 0n,
     })),
     totalCents: order.totalCents,
+    currency: order.currency,
     cancellationReason: cancellationReasonOf(order),
     history: order.history.map((h) => ({
       status: statusToProto[h.status],

@@ -52,7 +52,13 @@ export interface OrderRpcOptions {
   };
 }
 
-const emptyRequest = { customerId: '', idempotencyKey: '', lines: [], paymentMethod: '' };
+const emptyRequest = {
+  customerId: '',
+  idempotencyKey: '',
+  lines: [],
+  paymentMethod: '',
+  currency: '',
+};
 
 /** OrderService over Connect: maps requests to use cases and orders back to the contract. */
 export function orderRpcRoutes(deps: OrderDeps, options: OrderRpcOptions) {
@@ -69,7 +75,10 @@ export function orderRpcRoutes(deps: OrderDeps, options: OrderRpcOptions) {
     }
   };
   const placeOne = async (
-    request: Pick<PlaceOrderRequest, 'customerId' | 'idempotencyKey' | 'lines' | 'paymentMethod'>,
+    request: Pick<
+      PlaceOrderRequest,
+      'customerId' | 'idempotencyKey' | 'lines' | 'paymentMethod' | 'currency'
+    >,
     context: HandlerContext,
   ): Promise<PlaceOrderResponse> => {
     const { order, replayed } = await place(

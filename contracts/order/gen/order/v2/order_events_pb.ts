@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file order/v2/order_events.proto.
  */
 export const file_order_v2_order_events: GenFile = /*@__PURE__*/
-  fileDesc("ChtvcmRlci92Mi9vcmRlcl9ldmVudHMucHJvdG8SCG9yZGVyLnYyIi8KBU1vbmV5EhQKDGFtb3VudF9taW5vchgBIAEoAxIQCghjdXJyZW5jeRgCIAEoCSIsCgtPcmRlcmVkTGluZRILCgNza3UYASABKAkSEAoIcXVhbnRpdHkYAiABKAUiUAoKUHJpY2VkTGluZRILCgNza3UYASABKAkSEAoIcXVhbnRpdHkYAiABKAUSIwoKdW5pdF9wcmljZRgDIAEoCzIPLm9yZGVyLnYyLk1vbmV5IscBCgtPcmRlclBsYWNlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOc2NoZW1hX3ZlcnNpb24YAyABKA0SEAoIb3JkZXJfaWQYBCABKAkSEwoLY3VzdG9tZXJfaWQYBSABKAkSEAoIY3VycmVuY3kYBiABKAkSJAoFbGluZXMYByADKAsyFS5vcmRlci52Mi5PcmRlcmVkTGluZSLyAQoQUGF5bWVudFJlcXVlc3RlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOc2NoZW1hX3ZlcnNpb24YAyABKA0SEAoIb3JkZXJfaWQYBCABKAkSEwoLY3VzdG9tZXJfaWQYBSABKAkSHwoGYW1vdW50GAYgASgLMg8ub3JkZXIudjIuTW9uZXkSFgoOcGF5bWVudF9tZXRob2QYByABKAkSIwoFbGluZXMYCCADKAsyFC5vcmRlci52Mi5QcmljZWRMaW5lIp4CCg5PcmRlckNvbmZpcm1lZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOc2NoZW1hX3ZlcnNpb24YAyABKA0SEAoIb3JkZXJfaWQYBCABKAkSEwoLY3VzdG9tZXJfaWQYBSABKAkSHgoFdG90YWwYBiABKAsyDy5vcmRlci52Mi5Nb25leRIWCg5yZXNlcnZhdGlvbl9pZBgHIAEoCRItCglwbGFjZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiMKBWxpbmVzGAkgAygLMhQub3JkZXIudjIuUHJpY2VkTGluZSK5AgoOT3JkZXJDYW5jZWxsZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDnNjaGVtYV92ZXJzaW9uGAMgASgNEhAKCG9yZGVyX2lkGAQgASgJEhMKC2N1c3RvbWVyX2lkGAUgASgJEiwKBnJlYXNvbhgGIAEoDjIcLm9yZGVyLnYyLkNhbmNlbGxhdGlvblJlYXNvbhIWCg5yZXNlcnZhdGlvbl9pZBgHIAEoCRItCglwbGFjZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGNvbmZpcm1lZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAq2AEKEkNhbmNlbGxhdGlvblJlYXNvbhIjCh9DQU5DRUxMQVRJT05fUkVBU09OX1VOU1BFQ0lGSUVEEAASJAogQ0FOQ0VMTEFUSU9OX1JFQVNPTl9PVVRfT0ZfU1RPQ0sQARIoCiRDQU5DRUxMQVRJT05fUkVBU09OX1BBWU1FTlRfREVDTElORUQQAhIhCh1DQU5DRUxMQVRJT05fUkVBU09OX1RJTUVEX09VVBADEioKJkNBTkNFTExBVElPTl9SRUFTT05fQ1VTVE9NRVJfUkVRVUVTVEVEEARiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChtvcmRlci92Mi9vcmRlcl9ldmVudHMucHJvdG8SCG9yZGVyLnYyIi8KBU1vbmV5EhQKDGFtb3VudF9taW5vchgBIAEoAxIQCghjdXJyZW5jeRgCIAEoCSIsCgtPcmRlcmVkTGluZRILCgNza3UYASABKAkSEAoIcXVhbnRpdHkYAiABKAUixwEKC09yZGVyUGxhY2VkEhAKCGV2ZW50X2lkGAEgASgJEi8KC29jY3VycmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5zY2hlbWFfdmVyc2lvbhgDIAEoDRIQCghvcmRlcl9pZBgEIAEoCRITCgtjdXN0b21lcl9pZBgFIAEoCRIQCghjdXJyZW5jeRgGIAEoCRIkCgVsaW5lcxgHIAMoCzIVLm9yZGVyLnYyLk9yZGVyZWRMaW5lIs0BChBQYXltZW50UmVxdWVzdGVkEhAKCGV2ZW50X2lkGAEgASgJEi8KC29jY3VycmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5zY2hlbWFfdmVyc2lvbhgDIAEoDRIQCghvcmRlcl9pZBgEIAEoCRITCgtjdXN0b21lcl9pZBgFIAEoCRIfCgZhbW91bnQYBiABKAsyDy5vcmRlci52Mi5Nb25leRIWCg5wYXltZW50X21ldGhvZBgHIAEoCSL5AQoOT3JkZXJDb25maXJtZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDnNjaGVtYV92ZXJzaW9uGAMgASgNEhAKCG9yZGVyX2lkGAQgASgJEhMKC2N1c3RvbWVyX2lkGAUgASgJEh4KBXRvdGFsGAYgASgLMg8ub3JkZXIudjIuTW9uZXkSFgoOcmVzZXJ2YXRpb25faWQYByABKAkSLQoJcGxhY2VkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCK5AgoOT3JkZXJDYW5jZWxsZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDnNjaGVtYV92ZXJzaW9uGAMgASgNEhAKCG9yZGVyX2lkGAQgASgJEhMKC2N1c3RvbWVyX2lkGAUgASgJEiwKBnJlYXNvbhgGIAEoDjIcLm9yZGVyLnYyLkNhbmNlbGxhdGlvblJlYXNvbhIWCg5yZXNlcnZhdGlvbl9pZBgHIAEoCRItCglwbGFjZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGNvbmZpcm1lZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAq2AEKEkNhbmNlbGxhdGlvblJlYXNvbhIjCh9DQU5DRUxMQVRJT05fUkVBU09OX1VOU1BFQ0lGSUVEEAASJAogQ0FOQ0VMTEFUSU9OX1JFQVNPTl9PVVRfT0ZfU1RPQ0sQARIoCiRDQU5DRUxMQVRJT05fUkVBU09OX1BBWU1FTlRfREVDTElORUQQAhIhCh1DQU5DRUxMQVRJT05fUkVBU09OX1RJTUVEX09VVBADEioKJkNBTkNFTExBVElPTl9SRUFTT05fQ1VTVE9NRVJfUkVRVUVTVEVEEARiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * Money is an amount in minor units of a currency (cents of EUR); never a float.
@@ -65,35 +65,6 @@ export const OrderedLineSchema: GenMessage<OrderedLine> = /*@__PURE__*/
   messageDesc(file_order_v2_order_events, 1);
 
 /**
- * PricedLine is a line of a reserved order with its unit price.
- *
- * @generated from message order.v2.PricedLine
- */
-export type PricedLine = Message<"order.v2.PricedLine"> & {
-  /**
-   * @generated from field: string sku = 1;
-   */
-  sku: string;
-
-  /**
-   * @generated from field: int32 quantity = 2;
-   */
-  quantity: number;
-
-  /**
-   * @generated from field: order.v2.Money unit_price = 3;
-   */
-  unitPrice?: Money | undefined;
-};
-
-/**
- * Describes the message order.v2.PricedLine.
- * Use `create(PricedLineSchema)` to create a new message.
- */
-export const PricedLineSchema: GenMessage<PricedLine> = /*@__PURE__*/
-  messageDesc(file_order_v2_order_events, 2);
-
-/**
  * OrderPlaced is published after the order and its outbox row are committed.
  *
  * @generated from message order.v2.OrderPlaced
@@ -142,7 +113,7 @@ export type OrderPlaced = Message<"order.v2.OrderPlaced"> & {
  * Use `create(OrderPlacedSchema)` to create a new message.
  */
 export const OrderPlacedSchema: GenMessage<OrderPlaced> = /*@__PURE__*/
-  messageDesc(file_order_v2_order_events, 3);
+  messageDesc(file_order_v2_order_events, 2);
 
 /**
  * PaymentRequested asks for the order's total to be charged once stock is reserved.
@@ -184,11 +155,6 @@ export type PaymentRequested = Message<"order.v2.PaymentRequested"> & {
    * @generated from field: string payment_method = 7;
    */
   paymentMethod: string;
-
-  /**
-   * @generated from field: repeated order.v2.PricedLine lines = 8;
-   */
-  lines: PricedLine[];
 };
 
 /**
@@ -196,7 +162,7 @@ export type PaymentRequested = Message<"order.v2.PaymentRequested"> & {
  * Use `create(PaymentRequestedSchema)` to create a new message.
  */
 export const PaymentRequestedSchema: GenMessage<PaymentRequested> = /*@__PURE__*/
-  messageDesc(file_order_v2_order_events, 4);
+  messageDesc(file_order_v2_order_events, 3);
 
 /**
  * OrderConfirmed is published when payment succeeded for a reserved order.
@@ -243,11 +209,6 @@ export type OrderConfirmed = Message<"order.v2.OrderConfirmed"> & {
    * @generated from field: google.protobuf.Timestamp placed_at = 8;
    */
   placedAt?: Timestamp | undefined;
-
-  /**
-   * @generated from field: repeated order.v2.PricedLine lines = 9;
-   */
-  lines: PricedLine[];
 };
 
 /**
@@ -255,7 +216,7 @@ export type OrderConfirmed = Message<"order.v2.OrderConfirmed"> & {
  * Use `create(OrderConfirmedSchema)` to create a new message.
  */
 export const OrderConfirmedSchema: GenMessage<OrderConfirmed> = /*@__PURE__*/
-  messageDesc(file_order_v2_order_events, 5);
+  messageDesc(file_order_v2_order_events, 4);
 
 /**
  * OrderCancelled is published when the saga ends without a sale, or when the customer cancels a
@@ -317,7 +278,7 @@ export type OrderCancelled = Message<"order.v2.OrderCancelled"> & {
  * Use `create(OrderCancelledSchema)` to create a new message.
  */
 export const OrderCancelledSchema: GenMessage<OrderCancelled> = /*@__PURE__*/
-  messageDesc(file_order_v2_order_events, 6);
+  messageDesc(file_order_v2_order_events, 5);
 
 /**
  * CancellationReason says why an order was cancelled.
