@@ -12,6 +12,8 @@ export default tseslint.config(
       'bench/results/**',
       '**/dist/**',
       'coverage/**',
+      // AssemblyScript (rule plugins compiled to WebAssembly), not TypeScript.
+      'services/risk/plugins/**/assembly/**',
     ],
   },
   js.configs.recommended,
