@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { configValue, reloadable, serviceEndpointsShape } from '@orderly/platform';
+import { tokenAlgorithms } from './entry-points/auth/access-token-verifier.js';
 
 const rateLimitSchema = z.strictObject({
   burst: configValue.positiveInt(),
@@ -31,8 +32,18 @@ export const gatewayConfigSchema = z.strictObject({
   listLimitMax: reloadable(configValue.positiveInt()),
   /** Longest `?cursor=` accepted (cursors are opaque; the lists give out much shorter ones). */
   cursorMaxLength: reloadable(configValue.positiveInt()),
-  /** Access tokens: only ES256 JWTs from this issuer for this audience, verified against the JWKS. */
+  /** Access tokens: JWTs from this issuer for this audience, verified against the JWKS. */
   auth: z.strictObject({
+    /**
+     * The signing algorithms accepted now (reloadable): both during a migration window, then only the
+     * new one; a token of an algorithm left out gets 401 AUTH_TOKEN_ALGORITHM_NOT_ACCEPTED.
+     */
+    acceptedAlgorithms: reloadable(
+      z
+        .array(z.enum(tokenAlgorithms))
+        .min(1, 'at least one algorithm')
+        .refine((algs) => new Set(algs).size === algs.length, 'each algorithm once'),
+    ),
     issuer: z.string().min(1),
     audience: z.string().min(1),
     clockSkewMs: configValue.durationMs(),

@@ -72,7 +72,16 @@ export const gatewayService = defineService({
             {},
             { timeoutMs: service.requestTimeoutMs },
           );
-          return keys;
+          // JWK members as RFC 7517/8037 have them: an OKP key (EdDSA) has no y.
+          return keys.map(({ kty, crv, x, y, kid, alg, use }) => ({
+            kty,
+            crv,
+            x,
+            ...(y ? { y } : {}),
+            kid,
+            alg,
+            use,
+          }));
         } catch (error) {
           throw fromRpcError(error, 'identity.GetJwks');
         }
@@ -85,6 +94,7 @@ export const gatewayService = defineService({
         maxAgeMs: service.auth.jwksMaxAgeMs,
         maxTokenLength: service.auth.maxTokenLength,
         verifiedCacheSize: service.auth.verifiedTokenCacheSize,
+        acceptedAlgorithms: () => live.service.auth.acceptedAlgorithms,
       },
       runtime.log,
     );

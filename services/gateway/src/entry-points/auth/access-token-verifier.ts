@@ -6,12 +6,15 @@ import {
   type CryptoKey,
 } from 'jose';
 import type { Logger } from '@orderly/platform';
-import { invalidToken } from './auth-errors.js';
+import { algorithmNotAccepted, invalidToken } from './auth-errors.js';
 
 /**
- * Verifies access tokens against the identity service's JWKS. Only ES256 is accepted (so `alg:
- * none` and HS256 "signed" with the public key are refused before any key is used), with the
- * configured issuer and audience, inside exp/nbf (with the configured clock tolerance), an iat
+ * Verifies access tokens against the identity service's JWKS. Only the algorithms identity can
+ * sign with (ES256, EdDSA) that the configuration accepts now (`auth.acceptedAlgorithms`,
+ * reloadable) are verified — `alg: none` and HS256 "signed" with the public key are refused before
+ * any key is used; a token of a known algorithm that is no longer accepted (after a migration
+ * window closed) gets its own code, so its client knows to log in again — with the configured
+ * issuer and audience, inside exp/nbf (with the configured clock tolerance), an iat
  * that is not in the future, a kid the JWKS knows, a subject and a role.
  *
  * The JWKS is cached, and nobody outside can make the gateway ask identity at will. An unknown kid
@@ -34,7 +37,8 @@ export interface PublicJwk {
   readonly kty: string;
   readonly crv: string;
   readonly x: string;
-  readonly y: string;
+  /** EC keys only (ES256); OKP keys (EdDSA) have none. */
+  readonly y?: string;
   readonly kid: string;
   readonly alg: string;
   readonly use: string;
@@ -57,11 +61,21 @@ export interface VerifierSettings {
   readonly maxTokenLength: number;
   /** Verified tokens remembered until they expire; 0 verifies every request. */
   readonly verifiedCacheSize: number;
+  /** The algorithms accepted now, read at every verification (reloadable). */
+  readonly acceptedAlgorithms: () => readonly TokenAlgorithm[];
 }
 
 export type JwksSource = () => Promise<readonly PublicJwk[]>;
 
-const acceptedAlgorithm = 'ES256';
+/** The algorithms identity signs access tokens with, and the JWK each key must be to verify one. */
+export const tokenAlgorithms = ['ES256', 'EdDSA'] as const;
+export type TokenAlgorithm = (typeof tokenAlgorithms)[number];
+const keyShapes: Record<TokenAlgorithm, { kty: string; crv: string }> = {
+  ES256: { kty: 'EC', crv: 'P-256' },
+  EdDSA: { kty: 'OKP', crv: 'Ed25519' },
+};
+const isTokenAlgorithm = (alg: unknown): alg is TokenAlgorithm =>
+  (tokenAlgorithms as readonly unknown[]).includes(alg);
 const roles = new Set<string>(['customer', 'admin']);
 /** What the order service accepts as a customer id; identity issues UUIDs. */
 const subjectPattern = /^[A-Za-z0-9_-]{1,64}$/;
@@ -70,6 +84,7 @@ const compactJwsPattern = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 interface VerifiedToken {
   readonly principal: Principal;
   readonly kid: string;
+  readonly alg: TokenAlgorithm;
   /** exp and nbf in ms, with the clock tolerance already applied. */
   readonly validUntilMs: number;
   readonly validFromMs: number;
@@ -77,7 +92,8 @@ interface VerifiedToken {
 
 interface CachedJwks {
   readonly jwks: readonly PublicJwk[];
-  readonly keys: ReadonlyMap<string, CryptoKey>;
+  /** The keys of the algorithms above, by kid, whether accepted now or not. */
+  readonly keys: ReadonlyMap<string, { key: CryptoKey; alg: TokenAlgorithm }>;
   readonly fetchedAt: number;
 }
 
@@ -100,8 +116,10 @@ export class AccessTokenVerifier {
     const remembered = this.verified.get(token);
     if (remembered) {
       const now = this.now();
-      // keyFor answers from the JWKS cache (refreshing it when old), so a withdrawn key is noticed.
+      // keyFor answers from the JWKS cache (refreshing it when old), so a withdrawn key is noticed;
+      // an algorithm no longer accepted falls through to the full check, which says so.
       if (
+        this.settings.acceptedAlgorithms().includes(remembered.alg) &&
         now < remembered.validUntilMs &&
         now >= remembered.validFromMs &&
         (await this.keyFor(remembered.kid, signal))
@@ -110,15 +128,14 @@ export class AccessTokenVerifier {
       }
       this.verified.delete(token);
     }
-    const { principal, exp, nbf, kid } = await this.verifyFully(token, signal);
-    this.remember(token, principal, kid, exp, nbf);
+    const { principal, exp, nbf, kid, alg } = await this.verifyFully(token, signal);
+    this.remember(token, { principal, kid, alg }, exp, nbf);
     return principal;
   }
 
   private remember(
     token: string,
-    principal: Principal,
-    kid: string,
+    verified: Pick<VerifiedToken, 'principal' | 'kid' | 'alg'>,
     exp: number,
     nbf: number | undefined,
   ): void {
@@ -130,8 +147,7 @@ export class AccessTokenVerifier {
       this.verified.delete(oldest.value);
     }
     this.verified.set(token, {
-      principal,
-      kid,
+      ...verified,
       validUntilMs: exp * 1000 + clockSkewMs,
       validFromMs: nbf === undefined ? Number.NEGATIVE_INFINITY : nbf * 1000 - clockSkewMs,
     });
@@ -140,7 +156,13 @@ export class AccessTokenVerifier {
   private async verifyFully(
     token: string,
     signal: AbortSignal,
-  ): Promise<{ principal: Principal; kid: string; exp: number; nbf: number | undefined }> {
+  ): Promise<{
+    principal: Principal;
+    kid: string;
+    alg: TokenAlgorithm;
+    exp: number;
+    nbf: number | undefined;
+  }> {
     if (token.length > this.settings.maxTokenLength || !compactJwsPattern.test(token)) {
       throw invalidToken('malformed');
     }
@@ -151,17 +173,23 @@ export class AccessTokenVerifier {
       // jose throws TypeError (not a JOSEError) for a header that is not base64url JSON.
       throw invalidToken('undecodable header', error);
     }
-    if (header.alg !== acceptedAlgorithm) throw invalidToken(`alg ${String(header.alg)}`);
+    const { alg } = header;
+    if (!isTokenAlgorithm(alg)) throw invalidToken(`alg ${String(alg)}`);
+    const accepted = this.settings.acceptedAlgorithms();
+    if (!accepted.includes(alg)) throw algorithmNotAccepted(alg, accepted);
     if (typeof header.kid !== 'string' || header.kid === '') throw invalidToken('no kid');
     const kid = header.kid;
-    const key = await this.keyFor(kid, signal);
-    if (!key) throw invalidToken('unknown kid');
+    const known = await this.keyFor(kid, signal);
+    if (!known) throw invalidToken('unknown kid');
+    // A kid of one algorithm named in a header of another: the key decides.
+    if (known.alg !== alg) throw invalidToken(`alg ${alg} for a ${known.alg} key`);
+    const { key } = known;
     const skewSeconds = Math.ceil(this.settings.clockSkewMs / 1000);
     const currentDate = new Date(this.now());
     let payload;
     try {
       ({ payload } = await jwtVerify(token, key, {
-        algorithms: [acceptedAlgorithm],
+        algorithms: [alg],
         issuer: this.settings.issuer,
         audience: this.settings.audience,
         clockTolerance: skewSeconds,
@@ -180,7 +208,13 @@ export class AccessTokenVerifier {
     if (typeof sub !== 'string' || !subjectPattern.test(sub)) throw invalidToken('bad sub');
     if (typeof role !== 'string' || !roles.has(role)) throw invalidToken('bad role');
     if (typeof payload.exp !== 'number') throw invalidToken('no exp');
-    return { principal: { sub, role: role as Role }, kid, exp: payload.exp, nbf: payload.nbf };
+    return {
+      principal: { sub, role: role as Role },
+      kid,
+      alg,
+      exp: payload.exp,
+      nbf: payload.nbf,
+    };
   }
 
   /**
@@ -218,7 +252,10 @@ export class AccessTokenVerifier {
     return cached;
   }
 
-  private async keyFor(kid: string, signal: AbortSignal): Promise<CryptoKey | undefined> {
+  private async keyFor(
+    kid: string,
+    signal: AbortSignal,
+  ): Promise<{ key: CryptoKey; alg: TokenAlgorithm } | undefined> {
     const cached = await this.current();
     const known = cached.keys.get(kid);
     if (known) return known;
@@ -236,11 +273,15 @@ export class AccessTokenVerifier {
     this.lastFetchStartedAt = this.now();
     const fetching = (async () => {
       const jwks = await this.source();
-      const keys = new Map<string, CryptoKey>();
+      const keys = new Map<string, { key: CryptoKey; alg: TokenAlgorithm }>();
       for (const jwk of jwks) {
-        if (jwk.alg !== acceptedAlgorithm || jwk.kty !== 'EC' || jwk.crv !== 'P-256') continue;
-        const key = await importJWK({ ...jwk }, acceptedAlgorithm);
-        if (!(key instanceof Uint8Array)) keys.set(jwk.kid, key);
+        const { alg } = jwk;
+        if (!isTokenAlgorithm(alg)) continue;
+        const shape = keyShapes[alg];
+        if (jwk.kty !== shape.kty || jwk.crv !== shape.crv) continue;
+        const { kty, crv, x, y } = jwk;
+        const key = await importJWK({ kty, crv, x, ...(y ? { y } : {}) }, alg);
+        if (!(key instanceof Uint8Array)) keys.set(jwk.kid, { key, alg });
       }
       const cache = { jwks, keys, fetchedAt: this.now() };
       this.cache = cache;

@@ -18,6 +18,20 @@ export const invalidToken = (reason: string, cause?: unknown) =>
     details: { wwwAuthenticate: 'Bearer error="invalid_token"', reason },
   });
 
+/**
+ * A token signed with an algorithm the gateway verified once but accepts no more (a signing
+ * algorithm migration closed its window): not a forgery, so the client is told what to do.
+ */
+export const algorithmNotAccepted = (alg: string, accepted: readonly string[]) =>
+  new AppError(
+    'AUTH_TOKEN_ALGORITHM_NOT_ACCEPTED',
+    `the access token is signed with ${alg}, which is not accepted now (accepted: ${accepted.join(', ')}); log in again for a new token`,
+    {
+      kind: 'unauthenticated',
+      details: { wwwAuthenticate: 'Bearer error="invalid_token"', reason: `alg ${alg}` },
+    },
+  );
+
 export const adminRequired = () =>
   new AppError('AUTH_FORBIDDEN', 'this route needs the admin role', {
     kind: 'forbidden',

@@ -122,7 +122,8 @@ export const jwksSchema = {
   summary: 'The public keys that verify access tokens (RFC 7517 JWK Set)',
   description:
     'Every key that may still verify a live token: the signing key and, after a rotation, the ' +
-    'previous one until all tokens it signed have expired.',
+    'previous one until all tokens it signed have expired. During a signing-algorithm migration ' +
+    'it holds keys of both algorithms (ES256 and EdDSA); pick the key by kid and its alg.',
   tags: ['auth'],
   security: noSecurity,
   response: {
@@ -137,12 +138,12 @@ export const jwksSchema = {
           items: {
             type: 'object',
             additionalProperties: false,
-            required: ['kty', 'crv', 'x', 'y', 'kid', 'alg', 'use'],
+            required: ['kty', 'crv', 'x', 'kid', 'alg', 'use'],
             properties: {
-              kty: { type: 'string' },
-              crv: { type: 'string' },
+              kty: { type: 'string', description: 'EC (alg ES256) or OKP (alg EdDSA, RFC 8037).' },
+              crv: { type: 'string', description: 'P-256 (EC) or Ed25519 (OKP).' },
               x: { type: 'string' },
-              y: { type: 'string' },
+              y: { type: 'string', description: 'EC keys only.' },
               kid: { type: 'string' },
               alg: { type: 'string' },
               use: { type: 'string' },

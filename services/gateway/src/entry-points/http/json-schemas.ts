@@ -36,7 +36,7 @@ const errorSchema = {
 
 const errorDescriptions: Record<number, string> = {
   400: 'Malformed JSON (MALFORMED_JSON), invalid input (VALIDATION_FAILED), a page cursor no list gave out (CURSOR_INVALID) or an unreadable request (MALFORMED_REQUEST).',
-  401: 'No access token (AUTH_TOKEN_MISSING) or one that is not valid (AUTH_TOKEN_INVALID), with WWW-Authenticate.',
+  401: 'No access token (AUTH_TOKEN_MISSING), one that is not valid (AUTH_TOKEN_INVALID) or one signed with an algorithm no longer accepted (AUTH_TOKEN_ALGORITHM_NOT_ACCEPTED: log in again), with WWW-Authenticate.',
   403: 'The token is valid but lacks the admin role (AUTH_FORBIDDEN).',
   404: 'Not found (ROUTE_NOT_FOUND, ORDER_NOT_FOUND).',
   409: 'Conflict, e.g. an idempotency key reused with a different body (ORDER_IDEMPOTENCY_KEY_REUSED) or an order that can no longer be cancelled (ORDER_NOT_CANCELLABLE).',
