@@ -37,6 +37,10 @@ export interface GuardConfig {
     generated: string[];
     /** Directory globs of buf modules (proto roots), used by `orderly-guard contracts`. */
     proto: string[];
+    /** File globs of public OpenAPI documents that `contracts` compares with the base for breaking changes. */
+    openapi: string[];
+    /** File globs of flagd files whose `<producer>-events-publish` flags say which event versions a producer publishes. */
+    flags: string[];
   };
   /** File globs where configuration values belong (config files, schemas with defaults). */
   configFiles: string[];
@@ -116,7 +120,12 @@ export const defaultConfig: GuardConfig = {
   serviceRoots: ['services/*'],
   allowedSharedPackages: ['platform'],
   compositionRoots: [],
-  contracts: { generated: ['services/*/gen/**'], proto: ['services/*/proto'] },
+  contracts: {
+    generated: ['services/*/gen/**'],
+    proto: ['services/*/proto'],
+    openapi: [],
+    flags: [],
+  },
   configFiles: ['config/**', '**/config.ts', '**/*-config.ts', '**/config-schema.ts'],
   testFiles: ['**/test/**', '**/tests/**', '**/__tests__/**', '**/*.test.ts', '**/*.spec.ts'],
   exclude: [],
@@ -364,6 +373,8 @@ function validate(config: GuardConfig, source: string): void {
     ['compositionRoots', config.compositionRoots],
     ['contracts.generated', config.contracts.generated],
     ['contracts.proto', config.contracts.proto],
+    ['contracts.openapi', config.contracts.openapi],
+    ['contracts.flags', config.contracts.flags],
     ['configFiles', config.configFiles],
     ['testFiles', config.testFiles],
     ['exclude', config.exclude],

@@ -2,12 +2,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
-import { loadConfig } from '../config-loader.ts';
+import { loadConfig, type GuardConfig } from '../config-loader.ts';
 import { matchesAnyGlob, matchingDirPrefix } from '../glob-matcher.ts';
 import { ImportResolver } from '../import-resolver.ts';
 import { isTypeScript, RepoModel } from '../repo-model.ts';
 import { SourceIndex } from '../source-index.ts';
+import { checkEventVersions, type EventVersionIssue } from './event-versions.ts';
 import { filesAt, findBaseRef, git, type BaseRef } from './git-base.ts';
+import { checkOpenApiDocuments, type OpenApiReport } from './openapi-gate.ts';
 
 export interface BufIssue {
   path: string;
@@ -30,6 +32,10 @@ export interface ContractReport {
   breaking: BreakingIssue[];
   /** Service → the services/packages importing its generated contract. */
   consumers: Record<string, string[]>;
+  /** The public OpenAPI documents (`contracts.openapi`) compared with the base. */
+  openapi: OpenApiReport;
+  /** Event versions a producer's publish flag can drop while a consumer still declares them. */
+  eventVersions: EventVersionIssue[];
   error?: string;
 }
 
@@ -44,15 +50,29 @@ export interface ContractOptions {
 /** `buf lint` plus `buf breaking` against the base commit, with breaking files mapped to services and their consumers. */
 export function checkContracts(path: string, options: ContractOptions = {}): ContractReport {
   const root = resolve(path);
-  const report: ContractReport = { ok: true, lint: [], breaking: [], consumers: {} };
+  const report: ContractReport = {
+    ok: true,
+    lint: [],
+    breaking: [],
+    consumers: {},
+    openapi: { documents: [], breaking: [] },
+    eventVersions: [],
+  };
   const fail = (error: string): ContractReport => ({ ...report, ok: false, error });
 
   const gitRoot = git(root, ['rev-parse', '--show-toplevel']);
   if (!gitRoot.ok) return fail(`${root} is not inside a git repository`);
+  const config = loadConfig(root, options.configPath);
+  const subdir = relative(gitRoot.stdout, root).split('\\').join('/');
   const buf = options.buf ?? findBuf(root);
   if (!buf) return fail('buf not found: install @bufbuild/buf (npm i -D @bufbuild/buf)');
-  if (!existsSync(join(root, 'buf.yaml')))
+  if (!existsSync(join(root, 'buf.yaml'))) {
+    const base = findBaseRef(root, options.against, options.baseBranch);
+    if (base && 'error' in base) return fail(base.error);
+    checkPublicContracts(report, root, subdir, base, config);
+    report.ok = report.openapi.breaking.length === 0 && report.eventVersions.length === 0;
     return { ...report, skipped: 'no buf.yaml at the repository root' };
+  }
 
   const lint = runBuf(buf, root, ['lint', '--error-format', 'json']);
   if (lint.error) return fail(`buf lint failed to run: ${lint.error}`);
@@ -60,8 +80,6 @@ export function checkContracts(path: string, options: ContractOptions = {}): Con
 
   const base = findBaseRef(root, options.against, options.baseBranch);
   if (base && 'error' in base) return fail(base.error);
-  const config = loadConfig(root, options.configPath);
-  const subdir = relative(gitRoot.stdout, root).split('\\').join('/');
   if (!base) {
     report.skipped = 'no base to compare (the repository has a single commit)';
   } else {
@@ -103,8 +121,31 @@ export function checkContracts(path: string, options: ContractOptions = {}): Con
       if (broken.size > 0) report.consumers = findConsumers(model, broken);
     }
   }
-  report.ok = report.lint.length === 0 && report.breaking.length === 0;
+  checkPublicContracts(report, root, subdir, base, config);
+  report.ok =
+    report.lint.length === 0 &&
+    report.breaking.length === 0 &&
+    report.openapi.breaking.length === 0 &&
+    report.eventVersions.length === 0;
   return report;
+}
+
+/** The parts that need no buf: the public OpenAPI documents and the consumers' event-version declarations. */
+function checkPublicContracts(
+  report: ContractReport,
+  root: string,
+  subdir: string,
+  base: BaseRef | undefined,
+  config: GuardConfig,
+): void {
+  if (base)
+    report.openapi = checkOpenApiDocuments(root, subdir, base.sha, config.contracts.openapi);
+  if (config.contracts.flags.length > 0) {
+    report.eventVersions = checkEventVersions(
+      new RepoModel(root, config),
+      config.contracts.flags,
+    ).issues;
+  }
 }
 
 /** The `modules: - path: <dir>` entries of a buf.yaml (v2); none for v1 or an empty text. */
@@ -228,6 +269,23 @@ export function formatContractReport(report: ContractReport): string {
       `${issue.path}:${issue.line}:${issue.column}  buf-breaking  ${issue.type}: ${issue.message}  → ${who}`,
     );
   }
+  for (const issue of report.openapi.breaking) {
+    lines.push(
+      `${issue.document}  openapi-breaking  ${issue.path}: ${issue.message}  → public API clients would break`,
+    );
+  }
+  if (report.openapi.breaking.length > 0) {
+    lines.push(
+      `Breaking change in the public OpenAPI document compared with ${report.base?.sha.slice(0, 12)} (${report.base?.how}).`,
+      `If it is intentional, do not change a served version: serve the change as a new version beside it (X-Contract-Version, its own document), move callers over, then retire the old one.`,
+    );
+  }
+  for (const issue of report.eventVersions) {
+    const who = issue.consumers.map((consumer) => `${consumer.name} (${consumer.manifest})`);
+    lines.push(
+      `${issue.file}  event-version-retired  ${issue.flag} variant "${issue.variant}" publishes ${issue.publishes.join(',') || 'nothing'} and stops ${issue.producer} ${issue.version}, which ${who.join(', ')} still declare${issue.consumers.length === 1 ? 's' : ''} in orderly.consumes.${issue.producer}  → move ${issue.consumers.length === 1 ? 'it' : 'them'} off ${issue.version} first, then close the window`,
+    );
+  }
   const brokenServices = [
     ...new Set(report.breaking.flatMap((issue) => (issue.service ? [issue.service] : []))),
   ].sort();
@@ -235,6 +293,12 @@ export function formatContractReport(report: ContractReport): string {
     lines.push(
       `Breaking change in the contract of ${brokenServices.join(', ') || 'a module'} compared with ${report.base?.sha.slice(0, 12)} (${report.base?.how}).`,
       `If it is intentional, do not edit v1: add a new package version (e.g. proto/<svc>/v2 with package <svc>.v2) next to v1, move consumers over, then retire v1.`,
+    );
+  }
+  if (report.openapi.documents.length > 0) {
+    const documents = report.openapi.documents.map((doc) => `${doc.path} (${doc.status})`);
+    lines.push(
+      `orderly-guard contracts: OpenAPI ${documents.join(', ')}: ${report.openapi.breaking.length} breaking change(s)`,
     );
   }
   if (report.skipped)
