@@ -8,6 +8,12 @@ export const orderConfigSchema = z.strictObject({
   /** operatorPort (/metrics, admin endpoints) and rpcCallers (who may call each RPC). */
   ...serviceEndpointsShape,
   database: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'lower-case letters, digits and _'),
+  /**
+   * The risk step: a reserved order is assessed by the risk service (RiskAssessmentRequested →
+   * RiskAssessed) before its payment is requested. Off: payment is requested at once (the bench
+   * compares both). Read at each StockReserved.
+   */
+  riskAssessment: reloadable(configValue.boolean()),
   /** A saga with no answer after this long is cancelled (TIMED_OUT) and compensated. */
   sagaTimeoutMs: reloadable(configValue.positiveInt()),
   sagaSweepIntervalMs: reloadable(configValue.positiveInt()),

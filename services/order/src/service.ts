@@ -10,6 +10,8 @@ import { SagaBacklogMonitor } from './entry-points/saga-backlog.js';
 import {
   paymentResultHandlers,
   paymentResultsSubscription,
+  riskResultHandlers,
+  riskResultsSubscription,
   stockResultHandlers,
   stockResultsSubscription,
 } from './entry-points/saga-consumers.js';
@@ -71,10 +73,12 @@ export const orderService = defineService({
       outbox: runtime.outbox,
       log: runtime.log,
       clock,
+      riskAssessment: () => live.service.riskAssessment,
       onFinished: metrics.finished,
     };
     // Batched: each handler locks only its own order row.
     runtime.consume(stockResultsSubscription, stockResultHandlers(consumerDeps), { batched: true });
+    runtime.consume(riskResultsSubscription, riskResultHandlers(consumerDeps), { batched: true });
     runtime.consume(paymentResultsSubscription, paymentResultHandlers(consumerDeps), {
       batched: true,
     });

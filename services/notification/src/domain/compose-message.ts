@@ -5,6 +5,7 @@ const causeText: Record<CancellationCause, string> = {
   PAYMENT_DECLINED: 'the payment was declined',
   TIMED_OUT: 'it could not be completed in time',
   CUSTOMER_REQUESTED: 'you asked us to cancel it',
+  RISK_REJECTED: 'our checks could not approve it',
   UNSPECIFIED: 'it could not be completed',
 };
 

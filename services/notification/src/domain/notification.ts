@@ -3,7 +3,12 @@ export type NotificationKind = 'ORDER_CONFIRMED' | 'ORDER_CANCELLED';
 
 /** Why an order was cancelled, in the notification service's words. */
 export type CancellationCause =
-  'OUT_OF_STOCK' | 'PAYMENT_DECLINED' | 'TIMED_OUT' | 'CUSTOMER_REQUESTED' | 'UNSPECIFIED';
+  | 'OUT_OF_STOCK'
+  | 'PAYMENT_DECLINED'
+  | 'TIMED_OUT'
+  | 'CUSTOMER_REQUESTED'
+  | 'RISK_REJECTED'
+  | 'UNSPECIFIED';
 
 export interface CustomerMessage {
   readonly notificationId: string;

@@ -37,6 +37,7 @@ const causes: Record<CancellationReason, CancellationCause> = {
   [CancellationReason.PAYMENT_DECLINED]: 'PAYMENT_DECLINED',
   [CancellationReason.TIMED_OUT]: 'TIMED_OUT',
   [CancellationReason.CUSTOMER_REQUESTED]: 'CUSTOMER_REQUESTED',
+  [CancellationReason.RISK_REJECTED]: 'RISK_REJECTED',
 };
 
 const wireKinds = {

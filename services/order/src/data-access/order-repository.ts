@@ -4,6 +4,7 @@ import {
   type CancellationReason,
   type Order,
   type OrderStatus,
+  type RiskReview,
 } from '../domain/order.js';
 import type {
   NewOrder,
@@ -27,6 +28,8 @@ interface OrderRow {
   placed_at: Date;
   request_fingerprint: string;
   cancel_request_key: string | null;
+  risk_review: RiskReview | null;
+  risk_released_at: Date | null;
   lines: { sku: string; quantity: number; unit_price_cents: string | null }[];
   history: { status: OrderStatus; at: string }[];
 }
@@ -34,6 +37,7 @@ interface OrderRow {
 const selectOrder = `
   SELECT o.id, o.customer_id, o.status, o.cancellation_reason, o.payment_method, o.total_cents,
          o.currency, o.reservation_id, o.placed_at, o.request_fingerprint, o.cancel_request_key,
+         o.risk_review, o.risk_released_at,
          (SELECT coalesce(json_agg(json_build_object('sku', l.sku, 'quantity', l.quantity,
                  'unit_price_cents', l.unit_price_cents::text) ORDER BY l.line_no), '[]')
             FROM order_lines l WHERE l.order_id = o.id) AS lines,
@@ -59,6 +63,8 @@ function toOrder(row: OrderRow): Order {
     placedAt: row.placed_at,
     history: row.history.map((h) => ({ status: h.status, at: new Date(h.at) })),
     cancelRequestKey: row.cancel_request_key ?? undefined,
+    riskReview: row.risk_review ?? undefined,
+    riskReleasedAt: row.risk_released_at ?? undefined,
   };
 }
 
@@ -155,10 +161,14 @@ export async function lockOrders(
   );
 }
 
-/** Open orders placed before `cutoff`, locked for this sweeper (others skip them) and loaded. */
+/**
+ * Open orders placed (or released by a review) before `cutoff`, locked for this sweeper (others
+ * skip them) and loaded. Orders held for review are not swept: risk's review timeout decides them.
+ */
 export async function lockTimedOutOrders(tx: Sql, cutoff: Date, limit: number): Promise<Order[]> {
   const { rows } = await tx.query<OrderRow>(
     `${selectOrder} WHERE o.status IN ('PENDING', 'STOCK_RESERVED') AND o.placed_at < $1
+        AND o.risk_review IS DISTINCT FROM 'HELD' AND coalesce(o.risk_released_at, o.placed_at) < $1
       ORDER BY o.placed_at LIMIT $2 FOR UPDATE OF o SKIP LOCKED`,
     [cutoff, limit],
   );
@@ -189,7 +199,12 @@ async function withCurrentLinesAndHistory(tx: Sql, rows: readonly OrderRow[]): P
  * round trips are most of the saga's cost.
  */
 export async function saveChanges(tx: Sql, changes: readonly OrderChange[]): Promise<void> {
-  const changed = changes.filter((c) => c.after.history.length > c.before.history.length);
+  // A status change grows the history; the risk step changes risk_review without one.
+  const changed = changes.filter(
+    (c) =>
+      c.after.history.length > c.before.history.length ||
+      c.after.riskReview !== c.before.riskReview,
+  );
   if (changed.length === 0) return;
   const priced = changed.flatMap(({ before, after }) =>
     after.lines !== before.lines ? after.lines.map((line) => ({ orderId: after.id, line })) : [],
@@ -204,12 +219,14 @@ export async function saveChanges(tx: Sql, changes: readonly OrderChange[]): Pro
   await tx.query(
     `WITH changed AS (
        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::timestamptz[], $14::text[],
-                       $15::text[])
-         AS c(id, status, cancellation_reason, total_cents, reservation_id, at, cancel_request_key, currency)),
+                       $15::text[], $16::timestamptz[], $17::timestamptz[], $18::text[])
+         AS c(id, status, cancellation_reason, total_cents, reservation_id, at, cancel_request_key,
+              risk_review, risk_released_at, updated_at, currency)),
      updated AS (
        UPDATE orders o SET status = c.status, cancellation_reason = c.cancellation_reason,
                            total_cents = c.total_cents, reservation_id = c.reservation_id,
-                           cancel_request_key = c.cancel_request_key, updated_at = c.at,
+                           cancel_request_key = c.cancel_request_key, updated_at = c.updated_at,
+                           risk_review = c.risk_review, risk_released_at = c.risk_released_at,
                            currency = c.currency
          FROM changed c
         WHERE o.id = c.id
@@ -237,9 +254,16 @@ export async function saveChanges(tx: Sql, changes: readonly OrderChange[]): Pro
       history.map((h) => h.change.status),
       history.map((h) => h.change.at),
       changed.map((c) => c.after.cancelRequestKey ?? null),
+      changed.map((c) => c.after.riskReview ?? null),
+      changed.map((c) => c.after.riskReleasedAt ?? null),
+      changed.map((c) => latest(c.after.history.at(-1)!.at, c.after.riskReleasedAt)),
       changed.map((c) => c.after.currency),
     ],
   );
+}
+
+function latest(a: Date, b: Date | undefined): Date {
+  return b !== undefined && b > a ? b : a;
 }
 
 /**
@@ -295,8 +319,8 @@ export async function insertOrders(tx: Sql, records: readonly NewOrder[]): Promi
 export async function openOrdersBacklog(db: Sql): Promise<{ open: number; oldestAgeMs: number }> {
   const { rows } = await db.query<{ open: number; oldest_age_ms: number | null }>(
     `SELECT count(*)::int AS open,
-            (extract(epoch FROM clock_timestamp() - min(placed_at)) * 1000)::float8 AS oldest_age_ms
-       FROM orders WHERE status IN ('PENDING', 'STOCK_RESERVED')`,
+            (extract(epoch FROM clock_timestamp() - min(coalesce(risk_released_at, placed_at))) * 1000)::float8 AS oldest_age_ms
+       FROM orders WHERE status IN ('PENDING', 'STOCK_RESERVED') AND risk_review IS DISTINCT FROM 'HELD'`,
   );
   return { open: rows[0]?.open ?? 0, oldestAgeMs: rows[0]?.oldest_age_ms ?? 0 };
 }

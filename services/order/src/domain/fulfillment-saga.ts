@@ -9,7 +9,12 @@ import type { OrderChange, OrderEventKind } from './order-store.js';
  */
 export type SagaStep =
   | { readonly kind: 'ignored'; readonly orderId: string; readonly why: string }
-  | { readonly kind: 'advanced'; readonly order: Order; readonly publish: SagaEvent };
+  | {
+      readonly kind: 'advanced';
+      readonly order: Order;
+      /** Absent when the order changed without telling anyone (held for review). */
+      readonly publish: SagaEvent | undefined;
+    };
 
 export type SagaEvent = Exclude<OrderEventKind, 'OrderPlaced'>;
 
@@ -24,10 +29,13 @@ export interface ReservedStock {
   readonly currency?: string;
 }
 
-/** An answer the saga waits for (from inventory or payment), or its own timeout. */
+export type RiskDecision = 'APPROVE' | 'REVIEW' | 'REJECT';
+
+/** An answer the saga waits for (from inventory, risk or payment), or its own timeout. */
 export type SagaAnswer =
   | ({ readonly kind: 'StockReserved'; readonly orderId: string } & ReservedStock)
   | { readonly kind: 'StockRejected'; readonly orderId: string }
+  | { readonly kind: 'RiskAssessed'; readonly orderId: string; readonly decision: RiskDecision }
   | { readonly kind: 'PaymentSucceeded'; readonly orderId: string }
   | { readonly kind: 'PaymentFailed'; readonly orderId: string }
   | { readonly kind: 'SagaTimedOut'; readonly orderId: string };
@@ -43,7 +51,17 @@ function ignoredUnlessExpected(order: Order, expected: Order['status']): SagaSte
   };
 }
 
-export function onStockReserved(order: Order, stock: ReservedStock, at: Date): SagaStep {
+/** How the saga runs: with the risk step, no payment is requested before risk approves. */
+export interface SagaOptions {
+  readonly riskAssessment: boolean;
+}
+
+export function onStockReserved(
+  order: Order,
+  stock: ReservedStock,
+  at: Date,
+  options: SagaOptions = { riskAssessment: false },
+): SagaStep {
   const skip = ignoredUnlessExpected(order, 'PENDING');
   if (skip) return skip;
   const next = transition(order, 'STOCK_RESERVED', at, {
@@ -52,7 +70,50 @@ export function onStockReserved(order: Order, stock: ReservedStock, at: Date): S
     currency: stock.currency || order.currency,
     lines: stock.lines,
   });
-  return { kind: 'advanced', order: next, publish: 'PaymentRequested' };
+  if (!options.riskAssessment)
+    return { kind: 'advanced', order: next, publish: 'PaymentRequested' };
+  return {
+    kind: 'advanced',
+    order: { ...next, riskReview: 'AWAITING' },
+    publish: 'RiskAssessmentRequested',
+  };
+}
+
+/**
+ * Risk's answer for a reserved order awaiting it (or held for review): APPROVE requests the
+ * payment, REJECT cancels (RISK_REJECTED: OrderCancelled releases the stock, nothing was charged),
+ * REVIEW holds the order, exempt from the saga timeout, until risk's final answer. Anything else
+ * (a repeated answer, one for an order already paid for or cancelled) is ignored.
+ */
+export function onRiskAssessed(order: Order, decision: RiskDecision, at: Date): SagaStep {
+  const skip = ignoredUnlessExpected(order, 'STOCK_RESERVED');
+  if (skip) return skip;
+  const awaiting = order.riskReview === 'AWAITING';
+  const held = order.riskReview === 'HELD';
+  if (!awaiting && !held) {
+    return {
+      kind: 'ignored',
+      orderId: order.id,
+      why: order.riskReview ? `risk already ${order.riskReview}` : 'no assessment was requested',
+    };
+  }
+  switch (decision) {
+    case 'APPROVE':
+      return {
+        kind: 'advanced',
+        order: { ...order, riskReview: 'APPROVED', ...(held ? { riskReleasedAt: at } : {}) },
+        publish: 'PaymentRequested',
+      };
+    case 'REJECT':
+      return {
+        kind: 'advanced',
+        order: cancel(order, 'RISK_REJECTED', at),
+        publish: 'OrderCancelled',
+      };
+    case 'REVIEW':
+      if (held) return { kind: 'ignored', orderId: order.id, why: 'already held for review' };
+      return { kind: 'advanced', order: { ...order, riskReview: 'HELD' }, publish: undefined };
+  }
 }
 
 export function onStockRejected(order: Order, at: Date): SagaStep {
@@ -77,21 +138,34 @@ export function onPaymentFailed(order: Order, at: Date): SagaStep {
   };
 }
 
-/** A saga that got no answer in time is cancelled; OrderCancelled releases stock and refunds. */
+/**
+ * A saga that got no answer in time is cancelled; OrderCancelled releases stock and refunds. An
+ * order held for review is exempt: risk's review timeout decides it.
+ */
 export function onSagaTimedOut(order: Order, at: Date): SagaStep {
   if (isTerminal(order.status)) {
     return { kind: 'ignored', orderId: order.id, why: `order already ${order.status}` };
+  }
+  if (order.riskReview === 'HELD') {
+    return { kind: 'ignored', orderId: order.id, why: 'held for review' };
   }
   return { kind: 'advanced', order: cancel(order, 'TIMED_OUT', at), publish: 'OrderCancelled' };
 }
 
 /** The step an answer takes from the order's current state. */
-function decideSagaStep(order: Order, answer: SagaAnswer, at: Date): SagaStep {
+function decideSagaStep(
+  order: Order,
+  answer: SagaAnswer,
+  at: Date,
+  options: SagaOptions | undefined,
+): SagaStep {
   switch (answer.kind) {
     case 'StockReserved':
-      return onStockReserved(order, answer, at);
+      return onStockReserved(order, answer, at, options);
     case 'StockRejected':
       return onStockRejected(order, at);
+    case 'RiskAssessed':
+      return onRiskAssessed(order, answer.decision, at);
     case 'PaymentSucceeded':
       return onPaymentSucceeded(order, at);
     case 'PaymentFailed':
@@ -116,6 +190,7 @@ export function decideSagaRun(
   loaded: ReadonlyMap<string, Order>,
   answers: readonly SagaAnswer[],
   at: Date,
+  options?: SagaOptions,
 ): SagaRun {
   const latest = new Map(loaded);
   const steps = answers.map((answer) => {
@@ -124,7 +199,7 @@ export function decideSagaRun(
       const what = answer.kind === 'SagaTimedOut' ? 'saga timeout' : answer.kind;
       throw eventForUnknownOrder(answer.orderId, what);
     }
-    const step = decideSagaStep(order, answer, at);
+    const step = decideSagaStep(order, answer, at, options);
     if (step.kind === 'advanced') latest.set(answer.orderId, step.order);
     return step;
   });

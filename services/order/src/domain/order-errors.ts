@@ -53,6 +53,14 @@ export const eventForUnknownOrder = (orderId: string, eventType: string) =>
     permanent: true,
   });
 
+/** RiskAssessed with a decision this version does not know: retrying cannot help. */
+export const unknownRiskDecision = (orderId: string, decision: number) =>
+  new AppError(
+    'ORDER_UNKNOWN_RISK_DECISION',
+    `RiskAssessed for order ${orderId} has a decision this service does not know (${decision})`,
+    { kind: 'invalid', permanent: true },
+  );
+
 /** Backpressure: too many sagas are open, or open too long; the caller retries later with the same key. */
 export const intakeSaturated = (backlog: { open: number; oldestAgeMs: number }) =>
   new AppError(

@@ -2,7 +2,11 @@ import type { Order, OrderStatus } from './order.js';
 
 /** Events the order service publishes, by what happened to the order. */
 export type OrderEventKind =
-  'OrderPlaced' | 'PaymentRequested' | 'OrderConfirmed' | 'OrderCancelled';
+  | 'OrderPlaced'
+  | 'RiskAssessmentRequested'
+  | 'PaymentRequested'
+  | 'OrderConfirmed'
+  | 'OrderCancelled';
 
 /** An order's saga state as loaded (`before`) and as it is to be stored (`after`). */
 export interface OrderChange {

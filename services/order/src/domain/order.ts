@@ -10,7 +10,13 @@ import type { OrderRequest } from './order-request.js';
  */
 export type OrderStatus = 'PENDING' | 'STOCK_RESERVED' | 'CONFIRMED' | 'CANCELLED';
 export type CancellationReason =
-  'OUT_OF_STOCK' | 'PAYMENT_DECLINED' | 'TIMED_OUT' | 'CUSTOMER_REQUESTED';
+  'OUT_OF_STOCK' | 'PAYMENT_DECLINED' | 'TIMED_OUT' | 'CUSTOMER_REQUESTED' | 'RISK_REJECTED';
+
+/**
+ * Where a reserved order stands with the risk step (services.order.riskAssessment): assessment
+ * asked (no payment before the answer), held for review (exempt from the saga timeout), approved.
+ */
+export type RiskReview = 'AWAITING' | 'HELD' | 'APPROVED';
 
 /** A line as the customer asked for it, and later as inventory priced it. */
 export interface OrderLine {
@@ -40,6 +46,10 @@ export interface Order {
   readonly history: readonly StatusChange[];
   /** The idempotency key of the customer's cancel request that cancelled the order, if one did. */
   readonly cancelRequestKey?: string | undefined;
+  /** Absent when risk never assessed the order. */
+  readonly riskReview?: RiskReview | undefined;
+  /** When a review released the order: its saga timeout counts from then, not from placement. */
+  readonly riskReleasedAt?: Date | undefined;
 }
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

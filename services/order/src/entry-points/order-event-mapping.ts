@@ -17,12 +17,19 @@ import {
   OrderConfirmedSchema,
   OrderPlacedSchema,
   PaymentRequestedSchema,
+  RiskAssessmentRequestedSchema,
 } from '@orderly/order-contract/order_events';
-import type { SagaAnswer, SagaStep } from '../domain/fulfillment-saga.js';
+import {
+  Decision,
+  RiskAssessedSchema,
+  type RiskAssessed,
+} from '@orderly/risk-contract/risk_events';
+import type { RiskDecision, SagaAnswer, SagaStep } from '../domain/fulfillment-saga.js';
 import { confirmedAt } from '../domain/customer-cancellation.js';
 import type { Order } from '../domain/order.js';
 import type { OrderEventKind } from '../domain/order-store.js';
 import { cancellationReasonOf } from './order-mapping.js';
+import { unknownRiskDecision } from '../domain/order-errors.js';
 
 /**
  * Events ↔ the domain, the bus boundary's only mapping: the answers the saga consumes, and the
@@ -32,8 +39,16 @@ import { cancellationReasonOf } from './order-mapping.js';
 /** The answers each saga subscription receives. */
 export const stockAnswerSchemas = [StockReservedSchema, StockRejectedSchema] as const;
 export const paymentAnswerSchemas = [PaymentSucceededSchema, PaymentFailedSchema] as const;
+export const riskAnswerSchemas = [RiskAssessedSchema] as const;
 
-export type SagaAnswerEvent = StockReserved | StockRejected | PaymentSucceeded | PaymentFailed;
+export type SagaAnswerEvent =
+  StockReserved | StockRejected | RiskAssessed | PaymentSucceeded | PaymentFailed;
+
+const riskDecisions = new Map<Decision, RiskDecision>([
+  [Decision.APPROVE, 'APPROVE'],
+  [Decision.REVIEW, 'REVIEW'],
+  [Decision.REJECT, 'REJECT'],
+]);
 
 export function sagaAnswerFromEvent(event: SagaAnswerEvent): SagaAnswer {
   const { orderId } = event;
@@ -54,6 +69,12 @@ export function sagaAnswerFromEvent(event: SagaAnswerEvent): SagaAnswer {
     case 'inventory.v1.StockRejected':
       // Every rejection (out of stock, unknown SKU, ...) cancels the order as OUT_OF_STOCK.
       return { kind: 'StockRejected', orderId };
+    case 'risk.v1.RiskAssessed': {
+      const decision = riskDecisions.get(event.decision);
+      // A decision this version does not know can never be applied: it is refused (dead letter).
+      if (decision === undefined) throw unknownRiskDecision(orderId, event.decision);
+      return { kind: 'RiskAssessed', orderId, decision };
+    }
     case 'payment.v1.PaymentSucceeded':
       return { kind: 'PaymentSucceeded', orderId };
     case 'payment.v1.PaymentFailed':
@@ -82,6 +103,21 @@ export function prepareOrderEvent(
           ...common,
           lines: order.lines.map(({ sku, quantity }) => ({ sku, quantity })),
           currency: order.currency,
+        },
+        correlation,
+      ).prepared;
+    case 'RiskAssessmentRequested':
+      return outbox.prepare(
+        RiskAssessmentRequestedSchema,
+        {
+          ...common,
+          amountCents: order.totalCents,
+          lines: order.lines.map(({ sku, quantity, unitPriceCents }) => ({
+            sku,
+            quantity,
+            unitPriceCents: unitPriceCents ?? 0n,
+          })),
+          placedAt: timestampFromDate(order.placedAt),
         },
         correlation,
       ).prepared;
@@ -140,8 +176,9 @@ export function sagaStepEvents(
   causes?: readonly Traced[],
 ): PreparedEvent[] {
   return steps.flatMap((step, index) => {
-    if (step.kind === 'ignored') return [];
-    const prepare = () => prepareOrderEvent(outbox, step.order, step.publish);
+    if (step.kind === 'ignored' || step.publish === undefined) return [];
+    const publish = step.publish;
+    const prepare = () => prepareOrderEvent(outbox, step.order, publish);
     const cause = causes?.[index];
     return [cause ? cause.inTrace(prepare) : prepare()];
   });

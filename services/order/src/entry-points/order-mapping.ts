@@ -5,6 +5,7 @@ import {
   CancellationReason,
   OrderSchema,
   OrderStatus,
+  RiskReview as RiskReviewProto,
   type Order as OrderMessage,
   type PlaceOrderRequest,
   type SearchOrdersRequest,
@@ -34,6 +35,13 @@ const cancellationReasonToProto: Record<
   PAYMENT_DECLINED: CancellationReason.PAYMENT_DECLINED,
   TIMED_OUT: CancellationReason.TIMED_OUT,
   CUSTOMER_REQUESTED: CancellationReason.CUSTOMER_REQUESTED,
+  RISK_REJECTED: CancellationReason.RISK_REJECTED,
+};
+
+const riskReviewToProto: Record<NonNullable<Order['riskReview']>, RiskReviewProto> = {
+  AWAITING: RiskReviewProto.AWAITING,
+  HELD: RiskReviewProto.HELD,
+  APPROVED: RiskReviewProto.APPROVED,
 };
 
 /** The contract's reason for a cancelled order; UNSPECIFIED while it is not cancelled. */
@@ -83,6 +91,9 @@ export function orderToProto(order: Order): OrderMessage {
     })),
     paymentMethod: order.paymentMethod,
     placedAt: timestampFromDate(order.placedAt),
+    riskReview: order.riskReview
+      ? riskReviewToProto[order.riskReview]
+      : RiskReviewProto.UNSPECIFIED,
   });
 }
 

@@ -5,19 +5,23 @@ import { orderStore } from '../data-access/order-store.js';
 import { advanceSagas } from '../use-cases/advance-sagas.js';
 import {
   paymentAnswerSchemas,
+  riskAnswerSchemas,
   sagaAnswerFromEvent,
   sagaStepEvents,
   stockAnswerSchemas,
 } from './order-event-mapping.js';
 
-/** Subscriptions that feed answers from inventory and payment into the fulfilment saga. */
+/** Subscriptions that feed answers from inventory, risk and payment into the fulfilment saga. */
 export const stockResultsSubscription = 'order.stock-results';
+export const riskResultsSubscription = 'order.risk-results';
 export const paymentResultsSubscription = 'order.payment-results';
 
 export interface SagaConsumerDeps {
   readonly outbox: Outbox;
   readonly log: Logger;
   readonly clock: () => Date;
+  /** services.order.riskAssessment: reserved orders are assessed by risk before payment. */
+  readonly riskAssessment: () => boolean;
   /** Told about every saga that reached CONFIRMED or CANCELLED (metrics, tests). */
   readonly onFinished?: (order: Order) => void;
 }
@@ -31,11 +35,13 @@ export interface SagaConsumerDeps {
  */
 function sagaAnswers(
   deps: SagaConsumerDeps,
-  schemas: typeof stockAnswerSchemas | typeof paymentAnswerSchemas,
+  schemas: typeof stockAnswerSchemas | typeof riskAnswerSchemas | typeof paymentAnswerSchemas,
 ): EventHandler[] {
   return onBatchOf(schemas, async (tx, items) => {
     const answers = items.map((item) => sagaAnswerFromEvent(item.event));
-    const steps = await advanceSagas(orderStore(tx), answers, deps.clock());
+    const steps = await advanceSagas(orderStore(tx), answers, deps.clock(), {
+      riskAssessment: deps.riskAssessment(),
+    });
     await deps.outbox.addPrepared(tx, sagaStepEvents(deps.outbox, steps, items));
     // In each answer's trace, so its log lines carry it.
     steps.forEach((step, index) => {
@@ -67,6 +73,10 @@ function reportStep(deps: SagaConsumerDeps, answer: SagaAnswer, step: SagaStep):
 
 export function stockResultHandlers(deps: SagaConsumerDeps): EventHandler[] {
   return sagaAnswers(deps, stockAnswerSchemas);
+}
+
+export function riskResultHandlers(deps: SagaConsumerDeps): EventHandler[] {
+  return sagaAnswers(deps, riskAnswerSchemas);
 }
 
 export function paymentResultHandlers(deps: SagaConsumerDeps): EventHandler[] {

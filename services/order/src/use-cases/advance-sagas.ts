@@ -1,4 +1,9 @@
-import { decideSagaRun, type SagaAnswer, type SagaStep } from '../domain/fulfillment-saga.js';
+import {
+  decideSagaRun,
+  type SagaAnswer,
+  type SagaOptions,
+  type SagaStep,
+} from '../domain/fulfillment-saga.js';
 import type { OrderStore } from '../domain/order-store.js';
 
 /**
@@ -13,9 +18,10 @@ export async function advanceSagas(
   store: Pick<OrderStore, 'lockForSaga' | 'saveChanges'>,
   answers: readonly SagaAnswer[],
   at: Date,
+  options?: SagaOptions,
 ): Promise<readonly SagaStep[]> {
   const orders = await store.lockForSaga([...new Set(answers.map((a) => a.orderId))]);
-  const { steps, changes } = decideSagaRun(orders, answers, at);
+  const { steps, changes } = decideSagaRun(orders, answers, at, options);
   await store.saveChanges(changes);
   return steps;
 }
