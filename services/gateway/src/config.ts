@@ -12,6 +12,9 @@ const originSchema = z
   .string()
   .regex(/^https?:\/\/[^/?#\s]+$/, 'an origin: http(s)://host[:port], without a path');
 
+/** A public API version: `1`, `2`, ... */
+const contractVersionSchema = z.string().regex(/^[1-9][0-9]{0,2}$/, 'a version number: 1, 2, ...');
+
 /** `services.gateway` in config/default.yaml: every address, budget and limit of the public API. */
 export const gatewayConfigSchema = z.strictObject({
   host: z.string().min(1),
@@ -70,6 +73,42 @@ export const gatewayConfigSchema = z.strictObject({
   /** The Retry-After (seconds) of a request refused because an upstream is at capacity. */
   overloadRetryAfterSeconds: reloadable(configValue.positiveInt()),
   /** After the order service shed a PlaceOrder (ORDER_INTAKE_SATURATED), answer that here for this long (ms; 0: never). */
+  /**
+   * Public API versions served side by side (docs/contracts.md): the default when a request names
+   * none, and each version's lifecycle (current, deprecated, retired) with its sunset and successor.
+   */
+  contract: z
+    .strictObject({
+      defaultVersion: reloadable(contractVersionSchema),
+      versions: reloadable(
+        z.record(
+          contractVersionSchema,
+          z.strictObject({
+            lifecycle: z.enum(['current', 'deprecated', 'retired']),
+            /** ISO 8601 date-time after which the version is (to be) retired. */
+            sunset: z.iso.datetime({ offset: true }).optional(),
+            successor: contractVersionSchema.optional(),
+          }),
+        ),
+      ),
+      callersKept: configValue.positiveInt(),
+    })
+    .superRefine((contract, context) => {
+      const known = Object.keys(contract.versions);
+      if (!known.includes(contract.defaultVersion))
+        context.addIssue({
+          code: 'custom',
+          path: ['defaultVersion'],
+          message: `must be one of the configured versions (${known.join(', ')})`,
+        });
+      for (const [version, settings] of Object.entries(contract.versions))
+        if (settings.successor !== undefined && !known.includes(settings.successor))
+          context.addIssue({
+            code: 'custom',
+            path: ['versions', version, 'successor'],
+            message: `must be one of the configured versions (${known.join(', ')})`,
+          });
+    }),
   orderServiceShedHoldMs: reloadable(configValue.durationMs()),
   /** Token buckets: `burst` at once, refilled at `perMinute`. */
   rateLimits: z
