@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,7 @@ import {
   eventually,
   startTestService,
   testLiveConfig,
+  testWorkloadKeysDir,
   type TestService,
 } from '@orderly/platform/testing';
 import { services } from '@orderly/system';
@@ -120,6 +122,32 @@ const useToken = (token: string) => call('GET', '/v1/admin/flags', { token });
 
 const acceptedNow = () =>
   (gatewayLive.live.service as { auth: { acceptedAlgorithms: string[] } }).auth.acceptedAlgorithms;
+const repoRoot = new URL('../../', import.meta.url).pathname;
+
+/** `orderly keys list` against the test's identity, as the operator workload (the tests' keys). */
+function keysList(): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'tools/cli/src/main.ts', 'keys', 'list', '--url', identity.url],
+      {
+        cwd: repoRoot,
+        env: {
+          ...process.env,
+          ORDERLY_LOG_LEVEL: 'silent',
+          ORDERLY_WORKLOAD_IDENTITY__KEYS_DIR: testWorkloadKeysDir,
+        },
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('exit', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
 const publishedAlgorithms = async () =>
   ((await call('GET', '/.well-known/jwks.json')).body.keys as { alg: string }[]).map(
     (key) => key.alg,
@@ -158,6 +186,14 @@ describe('signing-algorithm migration ES256 → EdDSA (identity + gateway, confi
     expect(keys[0]).toMatchObject({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA' });
     expect(keys[0]).not.toHaveProperty('y');
     expect(keys[1]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256' });
+    // The operator sees the same with `orderly keys list`: the algorithm of each key.
+    const listed = await keysList();
+    expect(listed.status, listed.stderr).toBe(0);
+    expect(listed.stdout.trim().split('\n')).toEqual([
+      `${keys[0]?.kid}\tEdDSA\tsigning`,
+      `${keys[1]?.kid}\tES256\tretiring`,
+    ]);
+    if (process.env.SHOW_KEYS_LIST) console.log(listed.stdout);
   });
 
   test('step 3: the gateway stops accepting ES256; an old ES256 token gets 401 AUTH_TOKEN_ALGORITHM_NOT_ACCEPTED telling the client to log in again, EdDSA tokens keep working', async () => {
