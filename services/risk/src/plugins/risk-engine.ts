@@ -1,4 +1,5 @@
 import type { Logger, Telemetry } from '@orderly/platform';
+import { createPluginEngine } from './engine.js';
 
 /** What a rule plugin is told about one order (the ABI's feature record, see docs/risk.md). */
 export interface RiskFeatures {
@@ -28,12 +29,7 @@ export interface PluginRef {
 }
 
 export type PluginFailure =
-  | 'timeout'
-  | 'trap'
-  | 'memory'
-  | 'invalid-output'
-  | 'breaker-open'
-  | 'no-plugin';
+  'timeout' | 'trap' | 'memory' | 'invalid-output' | 'breaker-open' | 'no-plugin';
 
 export type PluginOutcome =
   | {
@@ -97,6 +93,8 @@ export interface PluginSettings {
 export interface RiskEngineOptions {
   /** The folder plugins load from: config `services.risk.plugins.dir`. */
   readonly pluginsDir: string;
+  /** The rule set served: versions are `<pluginsDir>/<pluginName>/<MAJOR.MINOR.PATCH>/`; default `basic-rules`. */
+  readonly pluginName?: string;
   readonly limits?: Partial<PluginLimits>;
   readonly settings: PluginSettings;
   /** Asked for every batch, so a flag change applies to the next one. */
@@ -119,13 +117,17 @@ export interface PluginVersionStatus {
   /** Why a version was refused (the logged error). */
   readonly error?: string;
   readonly loadedAt: string;
+  /** Workers started for a serving version: 1, plus one for each worker a fault replaced. */
+  readonly workerStarts?: number;
 }
 
 export interface RiskEngineStatus {
   readonly pluginsDir: string;
   readonly active?: PluginRef;
   readonly candidate?: PluginRef;
+  /** The active version's breaker. */
   readonly breaker: 'closed' | 'open' | 'half-open';
+  readonly candidateBreaker?: 'closed' | 'open' | 'half-open';
   readonly rollout: Rollout;
   readonly versions: readonly PluginVersionStatus[];
 }
@@ -138,4 +140,13 @@ export interface RiskEngine {
   /** Re-reads the plugin folder now (the watcher and the poll call it too). */
   rescan(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * Loads, validates and serves the rule plugins of `options.pluginsDir` (docs/risk.md): each version
+ * is checked (size, imports, ABI, memory maximum, golden cases) before it serves, runs in its own
+ * worker thread, and is replaced live when the folder changes.
+ */
+export function createRiskEngine(options: RiskEngineOptions): Promise<RiskEngine> {
+  return createPluginEngine(options);
 }

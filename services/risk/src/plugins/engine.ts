@@ -1,0 +1,437 @@
+import { watch, type FSWatcher } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { encodeFeatures } from './abi.js';
+import { PluginBreaker } from './plugin-breaker.js';
+import {
+  loadPlugin,
+  readVersionFiles,
+  sha256,
+  toOutcome,
+  type LoadedPlugin,
+  type Refusal,
+} from './plugin-loader.js';
+import { pluginTelemetry, type PluginTelemetry } from './plugin-telemetry.js';
+import type {
+  Assessment,
+  PluginLimits,
+  PluginOutcome,
+  PluginRef,
+  PluginVersionStatus,
+  RiskEngine,
+  RiskEngineOptions,
+  RiskEngineStatus,
+  RiskFeatures,
+  Rollout,
+} from './risk-engine.js';
+
+export const defaultLimits: PluginLimits = {
+  callTimeoutMs: 250,
+  maxMemoryPages: 256,
+  maxModuleBytes: 1024 * 1024,
+  workerHeapMb: 32,
+};
+export const defaultPluginName = 'basic-rules';
+
+interface ServingVersion {
+  readonly loaded: LoadedPlugin;
+  readonly breaker: PluginBreaker;
+  readonly loadedAt: string;
+}
+
+interface Attempt {
+  readonly fingerprint: string;
+  readonly refusal?: Refusal & { readonly at: string };
+}
+
+const versionPattern = /^(\d+)\.(\d+)\.(\d+)$/;
+
+function compareVersions(a: string, b: string): number {
+  const pa = versionPattern.exec(a)?.slice(1).map(Number) ?? [];
+  const pb = versionPattern.exec(b)?.slice(1).map(Number) ?? [];
+  for (let i = 0; i < 3; i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** A stable bucket 0..99 of an order id (FNV-1a), so an order always meets the same version. */
+export function rolloutBucket(orderId: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < orderId.length; i++) {
+    hash ^= orderId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % 100;
+}
+
+function clampRollout(rollout: Rollout): Rollout {
+  const percent = Number.isFinite(rollout.candidatePercent) ? rollout.candidatePercent : 0;
+  return {
+    candidatePercent: Math.min(100, Math.max(0, percent)),
+    mode: rollout.mode === 'enforce' ? 'enforce' : 'shadow',
+  };
+}
+
+class PluginEngine implements RiskEngine {
+  private readonly limits: PluginLimits;
+  private readonly pluginName: string;
+  private readonly now: () => number;
+  private readonly serving = new Map<string, ServingVersion>();
+  private readonly attempts = new Map<string, Attempt>();
+  /** Version folders seen by the last scan, newest first, with the role each got. */
+  private present: { version: string; role: 'active' | 'candidate' | 'retired' | 'none' }[] = [];
+  private activeVersion: string | undefined;
+  private candidateVersion: string | undefined;
+  private scanning: Promise<void> = Promise.resolve();
+  private watcher: FSWatcher | undefined;
+  private poll: NodeJS.Timeout | undefined;
+  private debounce: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly metrics: PluginTelemetry | undefined;
+
+  constructor(private readonly options: RiskEngineOptions) {
+    this.limits = { ...defaultLimits, ...options.limits };
+    this.pluginName = options.pluginName ?? defaultPluginName;
+    this.now = options.now ?? Date.now;
+    this.metrics = options.telemetry ? pluginTelemetry(options.telemetry) : undefined;
+  }
+
+  start(): void {
+    try {
+      this.watcher = watch(this.options.pluginsDir, { recursive: true }, () => this.soon());
+      this.watcher.on('error', () => undefined);
+    } catch (error) {
+      this.options.log.warn(
+        { dir: this.options.pluginsDir, err: error },
+        'risk plugin folder cannot be watched; polling only',
+      );
+    }
+    const every = this.options.pollIntervalMs ?? 2_000;
+    if (every > 0) {
+      this.poll = setInterval(() => this.soon(), every);
+      this.poll.unref();
+    }
+  }
+
+  /** Coalesces bursts of file events (a copy writes several) into one scan. */
+  private soon(): void {
+    if (this.closed || this.debounce) return;
+    this.debounce = setTimeout(() => {
+      this.debounce = undefined;
+      void this.rescan();
+    }, 100);
+    this.debounce.unref();
+  }
+
+  rescan(): Promise<void> {
+    const scan = this.scanning.then(() => this.scan());
+    this.scanning = scan.catch((error: unknown) => {
+      this.options.log.error(
+        { dir: this.options.pluginsDir, err: error },
+        'risk plugin scan failed',
+      );
+    });
+    return this.scanning;
+  }
+
+  private async scan(): Promise<void> {
+    if (this.closed) return;
+    const root = join(this.options.pluginsDir, this.pluginName);
+    const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
+    const folders = entries.filter((e) => e.isDirectory()).map((e) => e.name);
+    for (const folder of folders.filter((f) => !versionPattern.test(f))) {
+      this.refuseOnce(folder, join(root, folder), 'version folder is not MAJOR.MINOR.PATCH');
+    }
+    const versions = folders
+      .filter((f) => versionPattern.test(f))
+      .sort(compareVersions)
+      .reverse();
+    // Newest first, load until two serve (candidate and active); older ones are not loaded.
+    const chosen: string[] = [];
+    for (const version of versions) {
+      if (chosen.length === 2) break;
+      await this.ensureLoaded(version, join(root, version));
+      if (this.serving.has(version)) chosen.push(version);
+    }
+    for (const [version, serving] of this.serving) {
+      if (chosen.includes(version)) continue;
+      this.serving.delete(version);
+      this.attempts.delete(version);
+      await serving.loaded.sandbox.close();
+    }
+    const [newest, second] = chosen;
+    const active = second ?? newest;
+    const candidate = second === undefined ? undefined : newest;
+    if (active !== this.activeVersion || candidate !== this.candidateVersion) {
+      this.options.log.info(
+        {
+          status: 'serving',
+          plugin: active ? `${this.pluginName}@${active}` : 'none',
+          what: candidate ? `candidate ${this.pluginName}@${candidate}` : 'no candidate',
+        },
+        'risk plugin versions changed',
+      );
+    }
+    this.activeVersion = active;
+    this.candidateVersion = candidate;
+    this.present = versions.map((version) => ({
+      version,
+      role:
+        version === active
+          ? 'active'
+          : version === candidate
+            ? 'candidate'
+            : this.serving.has(version) || compareVersions(version, active ?? '0.0.0') < 0
+              ? 'retired'
+              : 'none',
+    }));
+  }
+
+  private refuseOnce(version: string, dir: string, error: string): void {
+    if (this.attempts.get(version)?.fingerprint === `refused:${error}`) return;
+    const plugin = { name: this.pluginName, version, sha256: '' };
+    this.attempts.set(version, {
+      fingerprint: `refused:${error}`,
+      refusal: { plugin, file: dir, error, at: new Date(this.now()).toISOString() },
+    });
+    this.options.log.error(
+      { plugin: `${this.pluginName}@${version}`, file: dir, why: error },
+      'risk plugin refused; the previous version keeps serving',
+    );
+    this.metrics?.refused(plugin);
+  }
+
+  private async ensureLoaded(version: string, dir: string): Promise<void> {
+    const { wasm, golden } = await readVersionFiles(dir);
+    if (!wasm || golden === undefined) {
+      const missing = !wasm ? 'plugin.wasm' : 'golden.json';
+      this.refuseOnce(version, dir, `${missing} is missing`);
+      return;
+    }
+    const fingerprint = `${sha256(wasm)}:${sha256(golden)}`;
+    if (this.attempts.get(version)?.fingerprint === fingerprint) return;
+    this.attempts.set(version, { fingerprint });
+    const result = await loadPlugin({
+      name: this.pluginName,
+      version,
+      dir,
+      wasm,
+      golden,
+      limits: this.limits,
+      settings: this.options.settings,
+    });
+    if (this.closed) {
+      if ('sandbox' in result) await result.sandbox.close();
+      return;
+    }
+    if (!('sandbox' in result)) {
+      this.attempts.set(version, {
+        fingerprint,
+        refusal: { ...result, at: new Date(this.now()).toISOString() },
+      });
+      this.options.log.error(
+        {
+          plugin: `${result.plugin.name}@${result.plugin.version}`,
+          sha256: result.plugin.sha256,
+          file: result.file,
+          why: result.error,
+        },
+        'risk plugin refused; the previous version keeps serving',
+      );
+      this.metrics?.refused(result.plugin);
+      return;
+    }
+    const previous = this.serving.get(version);
+    const plugin = result.plugin;
+    this.serving.set(version, {
+      loaded: result,
+      loadedAt: new Date(this.now()).toISOString(),
+      breaker: new PluginBreaker(
+        this.options.breaker?.failureThreshold ?? 5,
+        this.options.breaker?.openMs ?? 10_000,
+        this.now,
+        (state) => {
+          this.options.log.warn(
+            { plugin: `${plugin.name}@${plugin.version}`, status: state },
+            'risk plugin breaker changed state',
+          );
+          this.metrics?.breaker(plugin, state);
+        },
+      ),
+    });
+    this.options.log.info(
+      { plugin: `${plugin.name}@${plugin.version}`, sha256: plugin.sha256, file: result.file },
+      'risk plugin validated and loaded',
+    );
+    await previous?.loaded.sandbox.close();
+  }
+
+  async assess(batch: readonly RiskFeatures[], signal?: AbortSignal): Promise<Assessment[]> {
+    if (batch.length === 0) return [];
+    const work = () => this.assessNow(batch, signal);
+    return this.options.telemetry
+      ? this.options.telemetry.inSpan(
+          'risk.plugins.assess',
+          { 'risk.batch.size': batch.length },
+          work,
+        )
+      : work();
+  }
+
+  private async assessNow(
+    batch: readonly RiskFeatures[],
+    signal?: AbortSignal,
+  ): Promise<Assessment[]> {
+    const active = this.activeVersion ? this.serving.get(this.activeVersion) : undefined;
+    if (!active || signal?.aborted) {
+      const failure = signal?.aborted ? 'timeout' : 'no-plugin';
+      const detail = signal?.aborted
+        ? 'the caller gave up before scoring'
+        : `no valid ${this.pluginName} version in ${this.options.pluginsDir}`;
+      return batch.map(() => ({ enforced: { kind: 'failed', failure, detail, durationMs: 0 } }));
+    }
+    const candidate = this.candidateVersion ? this.serving.get(this.candidateVersion) : undefined;
+    const rollout = clampRollout(this.options.rollout());
+    const encoded = batch.map(encodeFeatures);
+    const routed = batch.map(
+      (features) =>
+        candidate !== undefined && rolloutBucket(features.orderId) < rollout.candidatePercent,
+    );
+    const indices = batch.map((_, i) => i);
+    const toCandidate = indices.filter((i) => routed[i]);
+    const toActive =
+      rollout.mode === 'shadow' ? indices : indices.filter((i) => routed[i] !== true);
+    const candidateRole = rollout.mode === 'shadow' ? 'shadow' : 'enforced';
+    const [fromActive, fromCandidate] = await Promise.all([
+      this.score(active, toActive, encoded, 'enforced'),
+      candidate
+        ? this.score(candidate, toCandidate, encoded, candidateRole)
+        : Promise.resolve(new Map<number, PluginOutcome>()),
+    ]);
+    return indices.map((i): Assessment => {
+      const byActive = fromActive.get(i);
+      const byCandidate = fromCandidate.get(i);
+      if (rollout.mode === 'enforce' && byCandidate) return { enforced: byCandidate };
+      const enforced = byActive ?? {
+        kind: 'failed',
+        failure: 'no-plugin',
+        detail: 'not scored',
+        durationMs: 0,
+      };
+      return byCandidate ? { enforced, shadow: byCandidate } : { enforced };
+    });
+  }
+
+  private async score(
+    version: ServingVersion,
+    indices: readonly number[],
+    encoded: readonly Uint8Array[],
+    role: 'enforced' | 'shadow',
+  ): Promise<Map<number, PluginOutcome>> {
+    const outcomes = new Map<number, PluginOutcome>();
+    if (indices.length === 0) return outcomes;
+    const { plugin, sandbox, reasons } = version.loaded;
+    let list: PluginOutcome[];
+    if (!version.breaker.admit()) {
+      list = indices.map(() => ({
+        kind: 'failed',
+        plugin,
+        failure: 'breaker-open',
+        detail: `${plugin.name}@${plugin.version} failed repeatedly; its breaker is open`,
+        durationMs: 0,
+      }));
+    } else {
+      const raw = await sandbox.run(indices.map((i) => encoded[i] ?? new Uint8Array()));
+      list = raw.map((r) => toOutcome(r, plugin, reasons));
+      version.breaker.record(list.map((o) => o.kind === 'scored'));
+      this.logFailures(plugin, list);
+    }
+    indices.forEach((index, i) => {
+      const outcome = list[i];
+      if (outcome) outcomes.set(index, outcome);
+    });
+    this.metrics?.outcomes(plugin, role, list);
+    return outcomes;
+  }
+
+  private logFailures(plugin: PluginRef, outcomes: readonly PluginOutcome[]): void {
+    const failed = outcomes.filter((o) => o.kind === 'failed');
+    const first = failed[0];
+    if (!first) return;
+    this.options.log.warn(
+      {
+        plugin: `${plugin.name}@${plugin.version}`,
+        sha256: plugin.sha256,
+        count: failed.length,
+        kind: first.failure,
+        detail: first.detail,
+      },
+      'risk plugin failed to score orders',
+    );
+  }
+
+  status(): RiskEngineStatus {
+    const versions: PluginVersionStatus[] = [];
+    for (const { version, role } of this.present) {
+      const serving = this.serving.get(version);
+      if (serving && (role === 'active' || role === 'candidate')) {
+        versions.push({
+          plugin: serving.loaded.plugin,
+          file: serving.loaded.file,
+          state: role,
+          loadedAt: serving.loadedAt,
+          workerStarts: serving.loaded.sandbox.workersStarted,
+        });
+      } else if (role === 'retired') {
+        versions.push({
+          plugin: { name: this.pluginName, version, sha256: '' },
+          file: join(this.options.pluginsDir, this.pluginName, version),
+          state: 'retired',
+          loadedAt: '',
+        });
+      }
+    }
+    for (const attempt of this.attempts.values()) {
+      const refusal = attempt.refusal;
+      if (!refusal) continue;
+      versions.push({
+        plugin: refusal.plugin,
+        file: refusal.file,
+        state: 'refused',
+        error: refusal.error,
+        loadedAt: refusal.at,
+      });
+    }
+    const active = this.activeVersion ? this.serving.get(this.activeVersion) : undefined;
+    const candidate = this.candidateVersion ? this.serving.get(this.candidateVersion) : undefined;
+    return {
+      pluginsDir: this.options.pluginsDir,
+      ...(active ? { active: active.loaded.plugin } : {}),
+      ...(candidate ? { candidate: candidate.loaded.plugin } : {}),
+      breaker: active?.breaker.state ?? 'closed',
+      ...(candidate ? { candidateBreaker: candidate.breaker.state } : {}),
+      rollout: clampRollout(this.options.rollout()),
+      versions,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.watcher?.close();
+    clearInterval(this.poll);
+    clearTimeout(this.debounce);
+    await this.scanning;
+    const closing = [...this.serving.values()].map((s) => s.loaded.sandbox.close());
+    this.serving.clear();
+    await Promise.all(closing);
+  }
+}
+
+export async function createPluginEngine(options: RiskEngineOptions): Promise<RiskEngine> {
+  const engine = new PluginEngine(options);
+  await engine.rescan();
+  engine.start();
+  return engine;
+}
