@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { buildConsole } from './build-console.mjs';
+import { buildPlugins } from '../../services/risk/plugins/build-plugins.mjs';
 import { join } from 'node:path';
 
 const buf = join('node_modules', '.bin', 'buf');
@@ -16,6 +17,10 @@ for (const contract of readdirSync('contracts')) {
     stdio: 'inherit',
   });
 }
+
+// The risk service's rule plugins (AssemblyScript → .wasm), committed like the client below, so the
+// hash a decision records names a file in git (docs/risk.md, "Building plugins").
+await buildPlugins();
 
 // @orderly/client: the document the gateway serves at /openapi.json (built-in defaults), and the
 // types openapi-typescript makes of it. Committed, so a change of the API shows in the diff; users
