@@ -17,6 +17,12 @@ import { orderServiceAdmission } from './entry-points/http/upstream-admission.js
 import { localBuckets, TokenBuckets } from './entry-points/http/rate-limiter.js';
 import { FlagHistory } from './entry-points/console/flag-history.js';
 import { OperatorPorts } from './entry-points/console/operator-ports.js';
+import { contractTelemetry } from './entry-points/http/contract-metrics.js';
+import {
+  callersReport,
+  ContractCallers,
+  DefaultVersionFlag,
+} from './entry-points/http/contract-versions.js';
 
 export { gatewayConfigSchema, type GatewayConfig } from './config.js';
 
@@ -153,6 +159,17 @@ export const gatewayService = defineService({
       operatorConsole: live.service.operatorConsole,
     }));
     const flagHistory = new FlagHistory(runtime.flags, service.operatorConsole.flagChangesKept);
+    // Contract versions: who still calls an old one, the flag that moves the default, the metrics.
+    const contractCallers = new ContractCallers(() => live.service.contract.callersKept);
+    const contractDefaultFlag = new DefaultVersionFlag(runtime.flags, runtime.log);
+    runtime.closeOnStop(() => Promise.resolve(contractDefaultFlag.close()));
+    const countContractCall = contractTelemetry(
+      runtime.telemetry.meter,
+      () => live.service.contract,
+    );
+    runtime.operatorGet('/admin/contracts/callers', () =>
+      Promise.resolve(callersReport(live.service.contract, contractCallers)),
+    );
     const build = () =>
       buildHttpApp({
         config: live.service,
@@ -168,6 +185,9 @@ export const gatewayService = defineService({
         flags: runtime.flags,
         operatorPorts,
         flagHistory,
+        contractCallers,
+        contractDefaultFlag,
+        countContractCall,
       });
     let app = await build();
     live.onChange((changed) => {

@@ -126,6 +126,7 @@ describe('GET /openapi.json', () => {
     const headers = (placeOrder?.parameters ?? []).filter((p) => p.in === 'header');
     expect(headers.map((h) => [h.name.toLowerCase(), h.required])).toEqual([
       ['idempotency-key', true],
+      ['x-contract-version', false],
     ]);
     expect(placeOrder?.requestBody?.content['application/json']?.schema).toMatchObject({
       additionalProperties: false,
@@ -134,6 +135,7 @@ describe('GET /openapi.json', () => {
     expect(Object.keys(placeOrder?.responses['202']?.headers ?? {})).toEqual([
       'Location',
       'Idempotent-Replayed',
+      'X-Contract-Version',
     ]);
     expect(Object.keys(placeOrder?.responses ?? {})).toEqual(
       expect.arrayContaining(['202', '400', '409', '413', '415', '503', '504']),

@@ -14,6 +14,14 @@ import { registerConsoleRoutes } from '../console/console-routes.js';
 import type { FlagHistory } from '../console/flag-history.js';
 import type { OperatorPorts } from '../console/operator-ports.js';
 import { registerWebRoutes } from '../web/web-routes.js';
+import { registerContractDocuments } from './contract-openapi.js';
+import {
+  ContractCallers,
+  registerContractHooks,
+  registerContractLifecycle,
+  type DefaultVersionFlag,
+  type Lifecycle,
+} from './contract-versions.js';
 import { sendError, sendNotFound } from './http-errors.js';
 import { OrderIntakeBatcher } from '../orders/order-intake-batcher.js';
 import { registerOrdersRoutes } from '../orders/orders-routes.js';
@@ -43,6 +51,12 @@ export interface HttpAppDeps {
   readonly operatorPorts?: OperatorPorts;
   /** Flag changes seen since start (the console's audit trail); shared across app rebuilds. */
   readonly flagHistory?: FlagHistory;
+  /** Callers of deprecated and retired contract versions; shared across app rebuilds. */
+  readonly contractCallers?: ContractCallers;
+  /** The flag contract-default-version, kept current; without it configuration decides. */
+  readonly contractDefaultFlag?: Pick<DefaultVersionFlag, 'current'>;
+  /** Counts calls of versioned routes by version and lifecycle (orderly.contract.calls). */
+  readonly countContractCall?: (version: string, lifecycle: Lifecycle) => void;
 }
 
 /**
@@ -64,6 +78,9 @@ export async function buildHttpApp({
   flags,
   operatorPorts,
   flagHistory,
+  contractCallers = new ContractCallers(() => config.contract.callersKept),
+  contractDefaultFlag,
+  countContractCall,
 }: HttpAppDeps): Promise<FastifyInstance> {
   const app = fastify({
     logger: false,
@@ -91,17 +108,37 @@ export async function buildHttpApp({
     done();
   });
   app.addHook('onRequest', startDeadline(config.requestTimeoutMs));
+  const contract = {
+    config: config.contract,
+    defaultFlag: contractDefaultFlag,
+    callers: contractCallers,
+    log,
+    countCall: countContractCall,
+  };
+  // Before CORS and security: every answer, a refusal included, says the version it was served in.
+  registerContractHooks(app, contract);
   // Before the security hooks: a preflight (OPTIONS) is answered here, without a token. An origin
   // not listed gets no Access-Control-* headers, so the browser refuses the response.
   await app.register(cors, {
     origin: config.cors.allowedOrigins.length > 0 ? [...config.cors.allowedOrigins] : false,
     methods: ['GET', 'POST'],
-    allowedHeaders: ['authorization', 'content-type', 'idempotency-key'],
-    exposedHeaders: ['idempotent-replayed', 'ratelimit', 'ratelimit-policy', 'retry-after'],
+    allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-contract-version'],
+    exposedHeaders: [
+      'idempotent-replayed',
+      'ratelimit',
+      'ratelimit-policy',
+      'retry-after',
+      'x-contract-version',
+      'deprecation',
+      'sunset',
+      'link',
+    ],
     maxAge: config.cors.maxAgeSeconds,
     strictPreflight: true,
   });
   registerRequestSecurity(app, { verifier, buckets, limits: config.rateLimits });
+  // After security: a caller of an old version is known by its token's subject when it has one.
+  registerContractLifecycle(app, contract);
   app.addHook('onResponse', (request, reply, done) => {
     log.info(
       {
@@ -187,9 +224,7 @@ export async function buildHttpApp({
   if (operatorPorts)
     registerConsoleRoutes(app, { config, orderClient, operatorPorts, flags, flagHistory });
   registerWebRoutes(app);
-  app.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () =>
-    Promise.resolve(app.swagger()),
-  );
+  registerContractDocuments(app, config.contract);
 
   await app.ready();
   return app;

@@ -7,6 +7,7 @@ import {
 import { gatewayConfigSchema } from '../../config.js';
 import type { AccessTokenVerifier } from '../auth/access-token-verifier.js';
 import type { OperatorPorts } from '../console/operator-ports.js';
+import { combinedDocument } from './contract-openapi.js';
 import { buildHttpApp, type HttpAppDeps } from './http-app.js';
 
 /**
@@ -40,7 +41,7 @@ export async function openApiDocument(): Promise<unknown> {
     operatorPorts: unused as OperatorPorts,
   });
   try {
-    return app.swagger();
+    return combinedDocument(app.swagger(), config.service.contract);
   } finally {
     await app.close();
   }

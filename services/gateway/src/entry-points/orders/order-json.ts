@@ -1,7 +1,7 @@
 import { timestampDate, type Timestamp } from '@bufbuild/protobuf/wkt';
 import { CancellationReason, OrderStatus, type Order } from '@orderly/order-contract/order_service';
 import { upstreamInvalidResponse } from '../http/http-errors.js';
-import { cents } from '../http/money-json.js';
+import { cents, money, type MoneyJson } from '../http/money-json.js';
 import type { cancellationReasons, orderStatuses } from './order-schemas.js';
 
 /** Proto ↔ public JSON of an order. */
@@ -21,9 +21,18 @@ export interface AdminOrderJson extends OrderJson {
   customerId: string;
 }
 
+/** Version 2 of an order: money objects with a currency instead of cent numbers. */
+export interface OrderJsonV2 extends Omit<OrderJson, 'lines' | 'totalCents'> {
+  lines: { sku: string; quantity: number; unitPrice?: MoneyJson }[];
+  currency?: string;
+  total?: MoneyJson;
+}
+
+/** Either version's body (the schema allows both; the route refuses a field of the other one). */
 export interface PlaceOrderBody {
-  lines: { sku: string; quantity: number }[];
+  lines: { sku: string; quantity: number; unitPrice?: MoneyJson }[];
   paymentMethod: string;
+  currency?: string;
 }
 
 const statusNames = new Map<OrderStatus, OrderJson['status']>([
@@ -71,6 +80,31 @@ export function orderToJson(order: Order): OrderJson {
   const reason = reasonNames.get(order.cancellationReason);
   if (reason) json.cancellationReason = reason;
   return json;
+}
+
+/** Priced once inventory reserved its stock: before that there is no unit price or total to show. */
+function isPriced(order: Order): boolean {
+  return order.history.some((change) => change.status === OrderStatus.STOCK_RESERVED);
+}
+
+export function orderToJsonV2(order: Order): OrderJsonV2 {
+  const { lines: _lines, totalCents: _total, ...common } = orderToJson(order);
+  const priced = isPriced(order) && order.currency !== '';
+  return {
+    ...common,
+    ...(order.currency ? { currency: order.currency } : {}),
+    lines: order.lines.map((line) => ({
+      sku: line.sku,
+      quantity: line.quantity,
+      ...(priced ? { unitPrice: money(line.unitPriceCents, order.currency) } : {}),
+    })),
+    ...(priced ? { total: money(order.totalCents, order.currency) } : {}),
+  };
+}
+
+/** The order in the contract version the request is served in. */
+export function orderToJsonIn(version: string): (order: Order) => OrderJson | OrderJsonV2 {
+  return version === '2' ? orderToJsonV2 : orderToJson;
 }
 
 export function adminOrderToJson(order: Order): AdminOrderJson {

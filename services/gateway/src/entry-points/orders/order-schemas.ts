@@ -1,4 +1,5 @@
 import type { GatewayConfig } from '../../config.js';
+import { currencySchema, moneySchema } from '../http/money-json.js';
 import {
   bearerSecurity,
   errorResponses,
@@ -47,10 +48,15 @@ function idempotencyHeaders(limits: OrderLimits, description: string) {
   };
 }
 
+/**
+ * An order in either version (X-Contract-Version): version 1 has `totalCents` and per-line
+ * `unitPriceCents` (JSON numbers), version 2 has `currency`, `total` and per-line `unitPrice` as
+ * money objects (docs/contracts.md). /openapi/v1.json and /openapi/v2.json each show one version.
+ */
 export const orderSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['orderId', 'status', 'lines', 'totalCents', 'placedAt', 'history'],
+  required: ['orderId', 'status', 'lines', 'placedAt', 'history'],
   properties: {
     orderId: { type: 'string', format: 'uuid' },
     status: { type: 'string', enum: orderStatuses },
@@ -59,18 +65,32 @@ export const orderSchema = {
       items: {
         type: 'object',
         additionalProperties: false,
-        required: ['sku', 'quantity', 'unitPriceCents'],
+        required: ['sku', 'quantity'],
         properties: {
           sku: { type: 'string' },
           quantity: { type: 'integer' },
           unitPriceCents: {
             type: 'integer',
-            description: 'Known once stock is reserved; 0 before.',
+            description:
+              'Version 1 (always present there): known once stock is reserved; 0 before.',
+          },
+          unitPrice: {
+            ...moneySchema,
+            description: 'Version 2: the unit price, present once stock is reserved.',
           },
         },
       },
     },
-    totalCents: { type: 'integer' },
+    totalCents: { type: 'integer', description: 'Version 1 (always present there).' },
+    currency: {
+      ...currencySchema,
+      description:
+        'Version 2: the currency the order is paid in; absent until stock is reserved for an order placed without one.',
+    },
+    total: {
+      ...moneySchema,
+      description: 'Version 2: the total, present once stock is reserved.',
+    },
     paymentMethod: { type: 'string' },
     cancellationReason: { type: 'string', enum: cancellationReasons },
     placedAt: { type: 'string', format: 'date-time' },
@@ -120,7 +140,13 @@ export function placeOrderSchema(limits: OrderLimits) {
       type: 'object',
       additionalProperties: false,
       required: ['lines', 'paymentMethod'],
+      description:
+        'Version 1: { lines: [{ sku, quantity }], paymentMethod }. Version 2 adds the required ' +
+        '`currency` and, per line, an optional `unitPrice` (the price the customer was shown, whose ' +
+        'currency must be the order’s: else 400 MIXED_CURRENCIES). A field of the other version is ' +
+        '400 CONTRACT_VERSION_MISMATCH.',
       properties: {
+        currency: { ...currencySchema, description: 'Version 2 (required there).' },
         lines: {
           type: 'array',
           minItems: 1,
@@ -132,6 +158,10 @@ export function placeOrderSchema(limits: OrderLimits) {
             properties: {
               sku: skuSchema,
               quantity: { type: 'integer', minimum: 1, maximum: limits.maxQuantityPerLine },
+              unitPrice: {
+                ...moneySchema,
+                description: 'Version 2, optional: the unit price the customer was shown.',
+              },
             },
           },
         },

@@ -8,7 +8,8 @@ import { callUpstream } from '../http/request-deadline.js';
 import { principalOf } from '../http/request-security.js';
 import type { UpstreamAdmission } from '../http/upstream-admission.js';
 import type { OrderIntakeBatcher } from './order-intake-batcher.js';
-import { orderToJson, type PlaceOrderBody } from './order-json.js';
+import { orderToJsonIn, type PlaceOrderBody } from './order-json.js';
+import { assertBodyMatchesVersion } from './place-order-versions.js';
 import { assertWithinLineLimit } from './order-line-limit.js';
 import {
   cancelOrderSchema,
@@ -55,9 +56,10 @@ export function registerOrdersRoutes(
 ): void {
   app.post<{ Body: PlaceOrderBody; Headers: { 'idempotency-key': string } }>(
     '/v1/orders',
-    { schema: placeOrderSchema(limits), config: { access: 'user' } },
+    { schema: placeOrderSchema(limits), config: { access: 'user', versioned: true } },
     async (request, reply) => {
       const { lines, paymentMethod } = request.body;
+      const currency = assertBodyMatchesVersion(request.body, request.contractVersion);
       await assertWithinLineLimit(flags, principalOf(request).sub, lines.length);
       const response = await orderAdmission.run(
         reply,
@@ -69,6 +71,7 @@ export function registerOrdersRoutes(
                 idempotencyKey: request.headers['idempotency-key'],
                 lines: lines.map(({ sku, quantity }) => ({ sku, quantity })),
                 paymentMethod,
+                currency,
               },
               options,
             ),
@@ -76,7 +79,7 @@ export function registerOrdersRoutes(
         'PlaceOrder',
       );
       if (!response.order) throw orderNotFound();
-      const order = orderToJson(response.order);
+      const order = orderToJsonIn(request.contractVersion)(response.order);
       telemetry.correlate({ 'order.id': order.orderId });
       reply.code(202).header('location', `/v1/orders/${encodeURIComponent(order.orderId)}`);
       if (response.replayed) reply.header('idempotent-replayed', 'true');
@@ -88,7 +91,7 @@ export function registerOrdersRoutes(
     '/v1/orders/:orderId',
     {
       schema: getOrderSchema(limits),
-      config: { access: 'user' },
+      config: { access: 'user', versioned: true },
       preValidation: malformedIdIsNotFound,
     },
     async (request, reply) => {
@@ -104,7 +107,7 @@ export function registerOrdersRoutes(
         )
         .catch(notFoundAsOne);
       if (!response.order) throw orderNotFound();
-      return orderToJson(response.order);
+      return orderToJsonIn(request.contractVersion)(response.order);
     },
   );
 
@@ -112,7 +115,7 @@ export function registerOrdersRoutes(
     '/v1/orders/:orderId/cancel',
     {
       schema: cancelOrderSchema(limits),
-      config: { access: 'user' },
+      config: { access: 'user', versioned: true },
       preValidation: async (request: FastifyRequest<{ Params: { orderId: string } }>) => {
         await malformedIdIsNotFound(request);
         const { body } = request;
@@ -141,7 +144,7 @@ export function registerOrdersRoutes(
         .catch(notFoundAsOne);
       if (!response.order) throw orderNotFound();
       if (response.replayed) reply.header('idempotent-replayed', 'true');
-      return orderToJson(response.order);
+      return orderToJsonIn(request.contractVersion)(response.order);
     },
   );
 
@@ -149,7 +152,7 @@ export function registerOrdersRoutes(
     '/v1/orders',
     {
       schema: listOrdersSchema(limits),
-      config: { access: 'user' },
+      config: { access: 'user', versioned: true },
       preValidation: async (request: FastifyRequest<{ Querystring: { limit?: unknown } }>) => {
         limitAsNumber(request.query);
         return Promise.resolve();
@@ -169,7 +172,7 @@ export function registerOrdersRoutes(
         ),
       );
       return {
-        orders: response.orders.map(orderToJson),
+        orders: response.orders.map(orderToJsonIn(request.contractVersion)),
         ...(response.nextCursor ? { next: response.nextCursor } : {}),
       };
     },

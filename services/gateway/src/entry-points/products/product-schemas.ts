@@ -5,6 +5,7 @@ import {
   pageQueryProperties,
   type PageLimits,
 } from '../http/json-schemas.js';
+import { moneySchema } from '../http/money-json.js';
 
 /** JSON schemas of /v1/products (see ../http/json-schemas.ts for how they are used). */
 
@@ -12,11 +13,12 @@ import {
 export const productSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['sku', 'name', 'priceCents', 'available'],
+  required: ['sku', 'name', 'available'],
   properties: {
     sku: { type: 'string' },
     name: { type: 'string' },
-    priceCents: { type: 'integer' },
+    priceCents: { type: 'integer', description: 'Version 1 (always present there).' },
+    price: { ...moneySchema, description: 'Version 2 (always present there).' },
     available: { type: 'integer' },
   },
 } as const;

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { InventoryService } from '@orderly/inventory-contract/inventory_service';
 import { limitAsNumber, type PageLimits } from '../http/json-schemas.js';
 import { callUpstream } from '../http/request-deadline.js';
-import { productToJson } from './product-json.js';
+import { productToJsonIn } from './product-json.js';
 import { listProductsSchema } from './product-schemas.js';
 
 export interface ProductsRoutesDeps {
@@ -20,7 +20,7 @@ export function registerProductsRoutes(
     '/v1/products',
     {
       schema: listProductsSchema(limits),
-      config: { access: 'public' },
+      config: { access: 'public', versioned: true },
       preValidation: async (request: FastifyRequest<{ Querystring: { limit?: unknown } }>) => {
         limitAsNumber(request.query);
         return Promise.resolve();
@@ -37,7 +37,7 @@ export function registerProductsRoutes(
         ),
       );
       return {
-        products: response.products.map(productToJson),
+        products: response.products.map(productToJsonIn(request.contractVersion)),
         ...(response.nextCursor ? { next: response.nextCursor } : {}),
       };
     },
