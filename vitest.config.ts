@@ -56,6 +56,8 @@ export const needsPostgresOrNats = [
   'tools/cli/test/orders-command.test.ts',
   'bench/test/bench-smoke.test.ts',
   'test/leaks/service-restarts.test.ts',
+  'services/order/test/risk-step.test.ts',
+  'services/risk/test/risk-service.test.ts',
 ];
 const e2e = ['test/e2e/**/*.test.ts'];
 const deploy = ['test/deploy/**/*.test.ts'];

@@ -27,7 +27,13 @@ import { orderClientAs } from './order-clients.js';
 
 /** Issue 20 item 6: a customer cancels their order before payment, after confirmation, twice. */
 const config = testServiceConfig('order', orderConfigSchema, {
-  service: { sagaTimeoutMs: 60_000, sagaSweepIntervalMs: 100 },
+  service: {
+    // The saga without the risk step: StockReserved requests the payment at once (risk-step.test.ts
+    // covers the step).
+    riskAssessment: false,
+    sagaTimeoutMs: 60_000,
+    sagaSweepIntervalMs: 100,
+  },
 });
 const bus = new MemoryBus();
 let runtime: ServiceRuntime;

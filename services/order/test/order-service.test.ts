@@ -29,7 +29,13 @@ import { randomUUID } from 'node:crypto';
 import { orderClientAs } from './order-clients.js';
 
 const config = testServiceConfig('order', orderConfigSchema, {
-  service: { sagaTimeoutMs: 60_000, sagaSweepIntervalMs: 100 },
+  service: {
+    // The saga without the risk step: StockReserved requests the payment at once (risk-step.test.ts
+    // covers the step).
+    riskAssessment: false,
+    sagaTimeoutMs: 60_000,
+    sagaSweepIntervalMs: 100,
+  },
 });
 const bus = new MemoryBus();
 let runtime: ServiceRuntime;

@@ -37,7 +37,12 @@ import { orderClientAs } from './order-clients.js';
  * subscription's consumer applies them as one batch.
  */
 const config = testServiceConfig('order', orderConfigSchema, {
-  service: { sagaTimeoutMs: 600_000 },
+  service: {
+    // The saga without the risk step: StockReserved requests the payment at once (risk-step.test.ts
+    // covers the step).
+    riskAssessment: false,
+    sagaTimeoutMs: 600_000,
+  },
 });
 const bus = new MemoryBus();
 let runtime: ServiceRuntime;

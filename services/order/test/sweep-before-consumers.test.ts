@@ -18,7 +18,13 @@ import { orderClientAs } from './order-clients.js';
 // The periodic sweep never comes around during the test: only the one before the consumers can act.
 const sagaTimeoutMs = 300;
 const config = testServiceConfig('order', orderConfigSchema, {
-  service: { sagaTimeoutMs, sagaSweepIntervalMs: 600_000 },
+  service: {
+    // The saga without the risk step: StockReserved requests the payment at once (risk-step.test.ts
+    // covers the step).
+    riskAssessment: false,
+    sagaTimeoutMs,
+    sagaSweepIntervalMs: 600_000,
+  },
 });
 const bus = new MemoryBus();
 const runtimes: ServiceRuntime[] = [];

@@ -248,7 +248,7 @@ export const RiskService: GenService<{
   /**
    * DecideReview approves or rejects a held order. An order with no review is
    * NOT_FOUND (RISK_REVIEW_NOT_FOUND); a review already decided with another
-   * decision is FAILED_PRECONDITION (RISK_REVIEW_ALREADY_DECIDED); the same
+   * decision is ALREADY_EXISTS (RISK_REVIEW_ALREADY_DECIDED); the same
    * decision again answers the review as it is (replayed = true).
    *
    * @generated from rpc risk.v1.RiskService.DecideReview
