@@ -5,6 +5,7 @@ import { inventoryService } from '@orderly/inventory';
 import { notificationService } from '@orderly/notification';
 import { orderService } from '@orderly/order';
 import { paymentService } from '@orderly/payment';
+import { riskService } from '@orderly/risk';
 
 /**
  * Every service of the system, in the order they start: the gateway last, so it only accepts work
@@ -17,6 +18,7 @@ export const services = [
   paymentService,
   notificationService,
   identityService,
+  riskService,
   gatewayService,
 ] as const;
 
