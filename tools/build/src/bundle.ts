@@ -51,7 +51,35 @@ function embeddedFilesOf(service: ShippedService): Record<string, string> {
       embed(`${folder}/${name}`);
   }
   if (service === 'gateway') browserFilesOf(embed);
+  if (service === 'risk')
+    files[`${virtualRoot}${riskPlugins}/shipped-plugins.json`] = shippedRulePlugins();
   return files;
+}
+
+const riskPlugins = 'services/risk/plugins';
+
+/**
+ * The risk service's shipped rule plugins (<name>/<version>/{plugin.wasm,golden.json}) as one JSON
+ * text, the .wasm in base64: a binary started where that folder does not exist writes them out and
+ * serves them (services/risk/src/plugins/shipped-plugins.ts). A plugin folder mounted at
+ * services.risk.plugins.dir takes precedence, and is where live swaps happen.
+ */
+function shippedRulePlugins(): string {
+  const plugins: Record<string, Record<string, { wasm: string; golden: string }>> = {};
+  const root = `${repoRoot}${riskPlugins}`;
+  for (const name of readdirSync(root).sort()) {
+    if (!isDirectory(`${root}/${name}`)) continue;
+    for (const version of readdirSync(`${root}/${name}`).sort()) {
+      const folder = `${root}/${name}/${version}`;
+      if (!/^\d+\.\d+\.\d+$/.test(version) || !isDirectory(folder)) continue;
+      (plugins[name] ??= {})[version] = {
+        wasm: readFileSync(`${folder}/plugin.wasm`).toString('base64'),
+        golden: readFileSync(`${folder}/golden.json`, 'utf8'),
+      };
+    }
+  }
+  if (Object.keys(plugins).length === 0) throw new Error(`${riskPlugins} holds no rule plugin`);
+  return JSON.stringify(plugins);
 }
 
 function isDirectory(path: string): boolean {

@@ -12,6 +12,7 @@ import {
   type Refusal,
 } from './plugin-loader.js';
 import { pluginTelemetry, type PluginTelemetry } from './plugin-telemetry.js';
+import { pluginsDirToUse } from './shipped-plugins.js';
 import type {
   Assessment,
   PluginLimits,
@@ -430,7 +431,10 @@ class PluginEngine implements RiskEngine {
 }
 
 export async function createPluginEngine(options: RiskEngineOptions): Promise<RiskEngine> {
-  const engine = new PluginEngine(options);
+  const engine = new PluginEngine({
+    ...options,
+    pluginsDir: pluginsDirToUse(options.pluginsDir, options.log),
+  });
   await engine.rescan();
   engine.start();
   return engine;

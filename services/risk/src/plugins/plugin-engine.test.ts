@@ -177,6 +177,22 @@ describe('the sandbox', () => {
     expect(result?.enforced).toMatchObject({ kind: 'failed', failure: 'timeout' });
   });
 
+  test('when the configured folder does not exist, then the shipped rule set serves and the fallback is logged', async () => {
+    const missing = join(folder().dir, 'not-there');
+    const engine = await engineFor(missing);
+
+    const [result] = await engine.assess([someFeatures()]);
+
+    expect(result?.enforced).toMatchObject({ kind: 'scored', plugin: { version: '1.0.0' } });
+    expect(engine.status().pluginsDir).toBe(shippedPluginsDir);
+    expect(engine.logLines()).toContainEqual(
+      expect.objectContaining({
+        msg: 'risk plugin folder does not exist; serving the shipped rule set',
+        dir: missing,
+      }),
+    );
+  });
+
   test('when the folder holds no plugin, then orders fail as no-plugin', async () => {
     const engine = await engineFor(folder().dir);
 

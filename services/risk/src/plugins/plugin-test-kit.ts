@@ -1,12 +1,11 @@
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createLogger, type Logger } from '@orderly/platform';
 import type { RiskFeatures } from './risk-engine.js';
+import { shippedPluginsDir } from './shipped-plugins.js';
 
-/** The repository's plugin folder (shipped rule set, fixtures) as this module sees it. */
-export const shippedPluginsDir = fileURLToPath(new URL('../../plugins', import.meta.url));
+export { shippedPluginsDir };
 export const fixturesDir = join(shippedPluginsDir, 'fixtures');
 export const shippedRuleSet = join(shippedPluginsDir, 'basic-rules', '1.0.0');
 
