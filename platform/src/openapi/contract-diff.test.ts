@@ -266,4 +266,38 @@ describe('diffOpenApi', () => {
       false,
     );
   });
+
+  test('when an answer gains an enum value or a response field is no longer required, then it is reported but not breaking', () => {
+    const withStatus = (status: string[], required: string[]) =>
+      aDocument({
+        response: {
+          type: 'object',
+          required,
+          properties: {
+            orderId: { type: 'string' },
+            totalCents: { type: 'string' },
+            status: { type: 'string', enum: status },
+          },
+        },
+      });
+    const diff = diffOpenApi(
+      withStatus(['PENDING'], ['orderId', 'totalCents']),
+      withStatus(['PENDING', 'HELD'], ['orderId']),
+    );
+    expect(diff.breaking).toBe(false);
+    expect(diff.changes).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          path: 'POST /v1/orders responses.202.status',
+          detail: 'enum value "HELD" added',
+          breaking: false,
+        }),
+        expect.objectContaining({
+          path: 'POST /v1/orders responses.202.totalCents',
+          detail: 'totalCents is no longer required',
+          breaking: false,
+        }),
+      ]),
+    );
+  });
 });

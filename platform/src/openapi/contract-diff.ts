@@ -76,9 +76,7 @@ function describeDiff(diff: Diff, from: object, to: object): ContractChange[] {
     : `* ${String(url)}`;
   const rest = diff.path.slice(3);
   if (!httpMethods.has(String(method)) || rest.length === 0) {
-    return [
-      operationChange(diff, operation, breaking, rest.length === 0 ? [] : [method, ...rest]),
-    ];
+    return [operationChange(diff, operation, breaking, rest.length === 0 ? [] : [method, ...rest])];
   }
   const [section, ...inside] = rest;
   if (section === 'parameters') return [parameterChange(diff, operation, inside, from, to)];
@@ -241,11 +239,25 @@ function isBreaking(
   location: 'request' | 'response',
   fieldGone: boolean,
 ): boolean {
+  if (location === 'response' && isLooseningOfAnswer(diff, attribute[0])) return false;
   if (diff.type === 'breaking') return true;
   if (attribute.at(-1) === 'type' || (attribute[0] === 'type' && attribute.length <= 2)) {
     return diff.action !== 'rename';
   }
   return location === 'response' && fieldGone;
+}
+
+/**
+ * Two response changes api-smart-diff calls breaking that we report without gating. A new enum value
+ * in an answer, as buf judges enums for the protobuf contracts. A response field that is no longer
+ * required: where one document describes several versions, a field only one version sends becomes
+ * optional in it although every answer of that version still carries it (a removed field stays breaking).
+ */
+function isLooseningOfAnswer(diff: Diff, keyword: string | number | undefined): boolean {
+  return (
+    (keyword === 'enum' && diff.action === 'add') ||
+    (keyword === 'required' && diff.action === 'remove')
+  );
 }
 
 function kindOf(diff: Diff): ContractChangeKind {

@@ -110,11 +110,20 @@ function loadCompare(): typeof apiCompare {
 }
 
 function isBreaking(diff: Diff): boolean {
-  if (diff.type === 'breaking') return true;
   const [, , , section] = diff.path;
   const last = diff.path.at(-1);
-  if (last === 'type' && diff.action !== 'rename') return true;
   const parent = diff.path.at(-2);
+  // As diffOpenApi: a new enum value in an answer (as buf judges enums) and a response field no
+  // longer required (one document describing several versions) are not gated.
+  const keyword = typeof last === 'number' ? parent : last;
+  if (
+    section === 'responses' &&
+    ((keyword === 'enum' && diff.action === 'add') ||
+      (keyword === 'required' && diff.action === 'remove'))
+  )
+    return false;
+  if (diff.type === 'breaking') return true;
+  if (last === 'type' && diff.action !== 'rename') return true;
   return section === 'responses' && parent === 'properties' && diff.action === 'remove';
 }
 
