@@ -58,6 +58,8 @@ export const needsPostgresOrNats = [
   'test/leaks/service-restarts.test.ts',
   'services/order/test/risk-step.test.ts',
   'services/risk/test/risk-service.test.ts',
+  'test/risk/risk-review-routes.test.ts',
+  'test/contracts/api-versions.test.ts',
 ];
 const e2e = ['test/e2e/**/*.test.ts'];
 const deploy = ['test/deploy/**/*.test.ts'];

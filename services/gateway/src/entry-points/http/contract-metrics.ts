@@ -5,7 +5,7 @@ import type { ContractConfig, Lifecycle } from './contract-versions.js';
  * The contract versions' metrics: `orderly.contract.calls` (every call of a versioned route, by
  * `contract_version` and `lifecycle`) and `orderly.contract.sunset` (unit s: each version's sunset
  * as unix seconds, for the versions that have one), read by the alert on callers left before a
- * sunset (Prometheus: orderly_contract_calls_total, orderly_contract_sunset_seconds).
+ * sunset (Prometheus: orderly_contract_calls_total, orderly_contract_sunset).
  */
 export function contractTelemetry(
   meter: Telemetry['meter'],

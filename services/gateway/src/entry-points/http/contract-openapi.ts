@@ -87,7 +87,9 @@ function withVersionHeaders(document: Json, parameter: Json): Json {
     if (!isObject(item)) continue;
     for (const operation of Object.values(item)) {
       if (!isObject(operation)) continue;
-      const parameters = Array.isArray(operation.parameters) ? operation.parameters : [];
+      const parameters: unknown[] = Array.isArray(operation.parameters)
+        ? (operation.parameters as unknown[])
+        : [];
       operation.parameters = [...parameters, parameter];
       const responses = isObject(operation.responses) ? operation.responses : {};
       for (const response of Object.values(responses)) {

@@ -88,10 +88,13 @@ function isPriced(order: Order): boolean {
 }
 
 export function orderToJsonV2(order: Order): OrderJsonV2 {
-  const { lines: _lines, totalCents: _total, ...common } = orderToJson(order);
+  // Everything version 1 says but the cent amounts, which version 2 says as money.
+  const common: Partial<OrderJson> = orderToJson(order);
+  delete common.lines;
+  delete common.totalCents;
   const priced = isPriced(order) && order.currency !== '';
   return {
-    ...common,
+    ...(common as Omit<OrderJson, 'lines' | 'totalCents'>),
     ...(order.currency ? { currency: order.currency } : {}),
     lines: order.lines.map((line) => ({
       sku: line.sku,
