@@ -207,6 +207,7 @@ export class DistributedSystem {
       ORDERLY_SERVICES__GATEWAY__ORDER_SERVICE_URL: this.url('order'),
       ORDERLY_SERVICES__GATEWAY__INVENTORY_SERVICE_URL: this.url('inventory'),
       ORDERLY_SERVICES__GATEWAY__IDENTITY_SERVICE_URL: this.url('identity'),
+      ORDERLY_SERVICES__GATEWAY__RISK_SERVICE_URL: this.url('risk'),
       // The tests' own key folder: their operator/gateway identities (testWorkloadIdentity) are trusted.
       ORDERLY_WORKLOAD_IDENTITY__KEYS_DIR: testWorkloadKeysDir,
       ...e2eSecurityEnv(),

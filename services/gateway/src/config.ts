@@ -24,6 +24,8 @@ export const gatewayConfigSchema = z.strictObject({
   orderServiceUrl: configValue.url(),
   inventoryServiceUrl: configValue.url(),
   identityServiceUrl: configValue.url(),
+  /** The risk service: the admin review queue (/v1/admin/risk/reviews). */
+  riskServiceUrl: configValue.url(),
   /** Whole-request budget; the time left travels to the services as their deadline. */
   // Reloadable: a change rebuilds the HTTP app (schemas, hooks, OpenAPI) and swaps it in (see app.ts).
   requestTimeoutMs: reloadable(configValue.positiveInt()),

@@ -1,5 +1,6 @@
 import type { Client } from '@connectrpc/connect';
 import { IdentityService } from '@orderly/identity-contract/identity_service';
+import { RiskService } from '@orderly/risk-contract/risk_service';
 import { InventoryService } from '@orderly/inventory-contract/inventory_service';
 import { OrderService } from '@orderly/order-contract/order_service';
 import {
@@ -31,6 +32,7 @@ export interface GatewayAdapters {
   readonly orderClient: Client<typeof OrderService>;
   readonly inventoryClient: Client<typeof InventoryService>;
   readonly identityClient: Client<typeof IdentityService>;
+  readonly riskClient: Client<typeof RiskService>;
 }
 
 /**
@@ -70,6 +72,13 @@ export const gatewayService = defineService({
         baseUrl: service.identityServiceUrl,
         ...rpcOptions,
         identity: { caller: runtime.identity, audience: 'identity' },
+      });
+    const riskClient =
+      adapters.riskClient ??
+      createRpcClient(RiskService, {
+        baseUrl: service.riskServiceUrl,
+        ...rpcOptions,
+        identity: { caller: runtime.identity, audience: 'risk' },
       });
     const verifier = new AccessTokenVerifier(
       async () => {
@@ -178,6 +187,7 @@ export const gatewayService = defineService({
         orderClient,
         inventoryClient,
         identityClient,
+        riskClient,
         verifier,
         buckets,
         orderAdmission,

@@ -171,7 +171,7 @@ export interface paths {
         };
         /**
          * The public keys that verify access tokens (RFC 7517 JWK Set)
-         * @description Every key that may still verify a live token: the signing key and, after a rotation, the previous one until all tokens it signed have expired.
+         * @description Every key that may still verify a live token: the signing key and, after a rotation, the previous one until all tokens it signed have expired. During a signing-algorithm migration it holds keys of both algorithms (ES256 and EdDSA); pick the key by kid and its alg.
          */
         get: operations["getJwks"];
         put?: never;
@@ -253,6 +253,66 @@ export interface paths {
          * @description A new key signs from now on. The previous key stays in /.well-known/jwks.json until every token it signed has expired (retireAfter), so nobody is logged out. No body (or {}).
          */
         post: operations["rotateSigningKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/risk/reviews": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Orders held for risk review, oldest first (admin)
+         * @description An order the risk rules (or the fail policy) could neither approve nor reject waits here, its stock reserved and nothing charged, until an admin approves or rejects it, or the review timeout applies the fail policy.
+         */
+        get: operations["listRiskReviews"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/risk/reviews/{orderId}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve an order held for risk review (admin)
+         * @description The order leaves the queue and its payment is requested. Idempotent: the same decision again answers the review as it is (200). An order never held is 404 RISK_REVIEW_NOT_FOUND; a review already decided otherwise (by another admin or the review timeout) is 409 RISK_REVIEW_ALREADY_DECIDED. No body (or {}).
+         */
+        post: operations["approveRiskReview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/risk/reviews/{orderId}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject an order held for risk review (admin)
+         * @description The order leaves the queue and it is cancelled (RISK_REJECTED): its stock is released, nothing was charged. Idempotent: the same decision again answers the review as it is (200). An order never held is 404 RISK_REVIEW_NOT_FOUND; a review already decided otherwise (by another admin or the review timeout) is 409 RISK_REVIEW_ALREADY_DECIDED. No body (or {}).
+         */
+        post: operations["rejectRiskReview"];
         delete?: never;
         options?: never;
         head?: never;
@@ -387,7 +447,10 @@ export interface operations {
                 /** @description Continue after the previous page: the `next` it answered (opaque). A cursor this list did not give out is 400 CURSOR_INVALID. */
                 cursor?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The public API version to serve (1, 2); without it, version 1 (services.gateway.contract.defaultVersion or the flag contract-default-version). Another value is 400 CONTRACT_VERSION_UNSUPPORTED; a retired version is 410 CONTRACT_VERSION_RETIRED on the versioned routes (orders, products). */
+                "X-Contract-Version"?: "1" | "2";
+            };
             path?: never;
             cookie?: never;
         };
@@ -396,6 +459,8 @@ export interface operations {
             /** @description A page of the catalog. */
             200: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -403,7 +468,21 @@ export interface operations {
                         products: {
                             sku: string;
                             name: string;
-                            priceCents: number;
+                            /** @description Version 1 (always present there). */
+                            priceCents?: number;
+                            /** @description Version 2 (always present there). */
+                            price?: {
+                                /**
+                                 * @description The amount in minor units of the currency (cents of EUR), as a decimal string.
+                                 * @example 2599
+                                 */
+                                amountMinor: string;
+                                /**
+                                 * @description ISO 4217 currency code.
+                                 * @example EUR
+                                 */
+                                currency: string;
+                            };
                             available: number;
                         }[];
                         /** @description Pass it as ?cursor= (with the same filters) for the next page; absent on the last page. Items added while paging never repeat or shift the pages that follow. */
@@ -414,6 +493,8 @@ export interface operations {
             /** @description Malformed JSON (MALFORMED_JSON), invalid input (VALIDATION_FAILED), a page cursor no list gave out (CURSOR_INVALID) or an unreadable request (MALFORMED_REQUEST). */
             400: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -433,6 +514,8 @@ export interface operations {
             /** @description Too many requests (RATE_LIMITED); Retry-After says when to try again, RateLimit/RateLimit-Policy describe the limits. */
             429: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -452,6 +535,8 @@ export interface operations {
             /** @description Unexpected failure (INTERNAL). */
             500: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -471,6 +556,8 @@ export interface operations {
             /** @description A service behind the gateway is unavailable (UPSTREAM_UNAVAILABLE). */
             503: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -490,6 +577,8 @@ export interface operations {
             /** @description The request did not finish within its budget (DEADLINE_EXCEEDED). */
             504: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -516,7 +605,10 @@ export interface operations {
                 /** @description Continue after the previous page: the `next` it answered (opaque). A cursor this list did not give out is 400 CURSOR_INVALID. */
                 cursor?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The public API version to serve (1, 2); without it, version 1 (services.gateway.contract.defaultVersion or the flag contract-default-version). Another value is 400 CONTRACT_VERSION_UNSUPPORTED; a retired version is 410 CONTRACT_VERSION_RETIRED on the versioned routes (orders, products). */
+                "X-Contract-Version"?: "1" | "2";
+            };
             path?: never;
             cookie?: never;
         };
@@ -525,6 +617,8 @@ export interface operations {
             /** @description A page of the customer's orders. */
             200: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -537,13 +631,50 @@ export interface operations {
                             lines: {
                                 sku: string;
                                 quantity: number;
-                                /** @description Known once stock is reserved; 0 before. */
-                                unitPriceCents: number;
+                                /** @description Version 1 (always present there): known once stock is reserved; 0 before. */
+                                unitPriceCents?: number;
+                                /** @description Version 2: the unit price, present once stock is reserved. */
+                                unitPrice?: {
+                                    /**
+                                     * @description The amount in minor units of the currency (cents of EUR), as a decimal string.
+                                     * @example 2599
+                                     */
+                                    amountMinor: string;
+                                    /**
+                                     * @description ISO 4217 currency code.
+                                     * @example EUR
+                                     */
+                                    currency: string;
+                                };
                             }[];
-                            totalCents: number;
+                            /** @description Version 1 (always present there). */
+                            totalCents?: number;
+                            /**
+                             * @description Version 2: the currency the order is paid in; absent until stock is reserved for an order placed without one.
+                             * @example EUR
+                             */
+                            currency?: string;
+                            /** @description Version 2: the total, present once stock is reserved. */
+                            total?: {
+                                /**
+                                 * @description The amount in minor units of the currency (cents of EUR), as a decimal string.
+                                 * @example 2599
+                                 */
+                                amountMinor: string;
+                                /**
+                                 * @description ISO 4217 currency code.
+                                 * @example EUR
+                                 */
+                                currency: string;
+                            };
                             paymentMethod?: string;
                             /** @enum {string} */
-                            cancellationReason?: "OUT_OF_STOCK" | "PAYMENT_DECLINED" | "TIMED_OUT" | "CUSTOMER_REQUESTED";
+                            cancellationReason?: "OUT_OF_STOCK" | "PAYMENT_DECLINED" | "TIMED_OUT" | "CUSTOMER_REQUESTED" | "RISK_REJECTED";
+                            /**
+                             * @description The risk step: AWAITING (no payment before risk answers), HELD (for review by an admin, or until the review timeout applies the fail policy), APPROVED. Absent when not assessed.
+                             * @enum {string}
+                             */
+                            riskReview?: "AWAITING" | "HELD" | "APPROVED";
                             /** Format: date-time */
                             placedAt: string;
                             history: {
@@ -561,6 +692,8 @@ export interface operations {
             /** @description Malformed JSON (MALFORMED_JSON), invalid input (VALIDATION_FAILED), a page cursor no list gave out (CURSOR_INVALID) or an unreadable request (MALFORMED_REQUEST). */
             400: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -577,9 +710,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description No access token (AUTH_TOKEN_MISSING) or one that is not valid (AUTH_TOKEN_INVALID), with WWW-Authenticate. */
+            /** @description No access token (AUTH_TOKEN_MISSING), one that is not valid (AUTH_TOKEN_INVALID) or one signed with an algorithm no longer accepted (AUTH_TOKEN_ALGORITHM_NOT_ACCEPTED: log in again), with WWW-Authenticate. */
             401: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -599,6 +734,8 @@ export interface operations {
             /** @description Not found (ROUTE_NOT_FOUND, ORDER_NOT_FOUND). */
             404: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -618,6 +755,8 @@ export interface operations {
             /** @description Too many requests (RATE_LIMITED); Retry-After says when to try again, RateLimit/RateLimit-Policy describe the limits. */
             429: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -637,6 +776,8 @@ export interface operations {
             /** @description Unexpected failure (INTERNAL). */
             500: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -656,6 +797,8 @@ export interface operations {
             /** @description A service behind the gateway is unavailable (UPSTREAM_UNAVAILABLE). */
             503: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -675,6 +818,8 @@ export interface operations {
             /** @description The request did not finish within its budget (DEADLINE_EXCEEDED). */
             504: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -699,13 +844,21 @@ export interface operations {
             header: {
                 /** @description Repeating a request with the same key and body returns the same order. */
                 "Idempotency-Key": string;
+                /** @description The public API version to serve (1, 2); without it, version 1 (services.gateway.contract.defaultVersion or the flag contract-default-version). Another value is 400 CONTRACT_VERSION_UNSUPPORTED; a retired version is 410 CONTRACT_VERSION_RETIRED on the versioned routes (orders, products). */
+                "X-Contract-Version"?: "1" | "2";
             };
             path?: never;
             cookie?: never;
         };
+        /** @description Version 1: { lines: [{ sku, quantity }], paymentMethod }. Version 2 adds the required `currency` and, per line, an optional `unitPrice` (the price the customer was shown, whose currency must be the order’s: else 400 MIXED_CURRENCIES). A field of the other version is 400 CONTRACT_VERSION_MISMATCH. */
         requestBody: {
             content: {
                 "application/json": {
+                    /**
+                     * @description Version 2 (required there).
+                     * @example EUR
+                     */
+                    currency?: string;
                     lines: {
                         /**
                          * @description Stock keeping unit: upper-case letters, digits and dashes.
@@ -713,6 +866,19 @@ export interface operations {
                          */
                         sku: string;
                         quantity: number;
+                        /** @description Version 2, optional: the unit price the customer was shown. */
+                        unitPrice?: {
+                            /**
+                             * @description The amount in minor units of the currency (cents of EUR), as a decimal string.
+                             * @example 2599
+                             */
+                            amountMinor: string;
+                            /**
+                             * @description ISO 4217 currency code.
+                             * @example EUR
+                             */
+                            currency: string;
+                        };
                     }[];
                     /** @example pm_card_ok */
                     paymentMethod: string;
@@ -727,6 +893,8 @@ export interface operations {
                     Location?: string;
                     /** @description Present when the Idempotency-Key had already been used with this body. */
                     "Idempotent-Replayed"?: "true";
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -738,13 +906,50 @@ export interface operations {
                         lines: {
                             sku: string;
                             quantity: number;
-                            /** @description Known once stock is reserved; 0 before. */
-                            unitPriceCents: number;
+                            /** @description Version 1 (always present there): known once stock is reserved; 0 before. */
+                            unitPriceCents?: number;
+                            /** @description Version 2: the unit price, present once stock is reserved. */
+                            unitPrice?: {
+                                /**
+                                 * @description The amount in minor units of the currency (cents of EUR), as a decimal string.
+                                 * @example 2599
+                                 */
+                                amountMinor: string;
+                                /**
+                                 * @description ISO 4217 currency code.
+                                 * @example EUR
+                                 */
+                                currency: string;
+                            };
                         }[];
-                        totalCents: number;
+                        /** @description Version 1 (always present there). */
+                        totalCents?: number;
+                        /**
+                         * @description Version 2: the currency the order is paid in; absent until stock is reserved for an order placed without one.
+                         * @example EUR
+                         */
+                        currency?: string;
+                        /** @description Version 2: the total, present once stock is reserved. */
+                        total?: {
+                            /**
+                             * @description The amount in minor units of the currency (cents of EUR), as a decimal string.
+                             * @example 2599
+                             */
+                            amountMinor: string;
+                            /**
+                             * @description ISO 4217 currency code.
+                             * @example EUR
+                             */
+                            currency: string;
+                        };
                         paymentMethod?: string;
                         /** @enum {string} */
-                        cancellationReason?: "OUT_OF_STOCK" | "PAYMENT_DECLINED" | "TIMED_OUT" | "CUSTOMER_REQUESTED";
+                        cancellationReason?: "OUT_OF_STOCK" | "PAYMENT_DECLINED" | "TIMED_OUT" | "CUSTOMER_REQUESTED" | "RISK_REJECTED";
+                        /**
+                         * @description The risk step: AWAITING (no payment before risk answers), HELD (for review by an admin, or until the review timeout applies the fail policy), APPROVED. Absent when not assessed.
+                         * @enum {string}
+                         */
+                        riskReview?: "AWAITING" | "HELD" | "APPROVED";
                         /** Format: date-time */
                         placedAt: string;
                         history: {
@@ -759,6 +964,8 @@ export interface operations {
             /** @description Malformed JSON (MALFORMED_JSON), invalid input (VALIDATION_FAILED), a page cursor no list gave out (CURSOR_INVALID) or an unreadable request (MALFORMED_REQUEST). */
             400: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -775,9 +982,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description No access token (AUTH_TOKEN_MISSING) or one that is not valid (AUTH_TOKEN_INVALID), with WWW-Authenticate. */
+            /** @description No access token (AUTH_TOKEN_MISSING), one that is not valid (AUTH_TOKEN_INVALID) or one signed with an algorithm no longer accepted (AUTH_TOKEN_ALGORITHM_NOT_ACCEPTED: log in again), with WWW-Authenticate. */
             401: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -797,6 +1006,8 @@ export interface operations {
             /** @description Not found (ROUTE_NOT_FOUND, ORDER_NOT_FOUND). */
             404: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -816,6 +1027,8 @@ export interface operations {
             /** @description Conflict, e.g. an idempotency key reused with a different body (ORDER_IDEMPOTENCY_KEY_REUSED) or an order that can no longer be cancelled (ORDER_NOT_CANCELLABLE). */
             409: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -835,6 +1048,8 @@ export interface operations {
             /** @description The body is larger than allowed (PAYLOAD_TOO_LARGE). */
             413: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -854,6 +1069,8 @@ export interface operations {
             /** @description The body is not application/json (UNSUPPORTED_MEDIA_TYPE). */
             415: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -873,6 +1090,8 @@ export interface operations {
             /** @description Too many requests (RATE_LIMITED); Retry-After says when to try again, RateLimit/RateLimit-Policy describe the limits. */
             429: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -892,6 +1111,8 @@ export interface operations {
             /** @description Unexpected failure (INTERNAL). */
             500: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -911,6 +1132,8 @@ export interface operations {
             /** @description A service behind the gateway is unavailable (UPSTREAM_UNAVAILABLE). */
             503: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -930,6 +1153,8 @@ export interface operations {
             /** @description The request did not finish within its budget (DEADLINE_EXCEEDED). */
             504: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -951,7 +1176,10 @@ export interface operations {
     getOrder: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The public API version to serve (1, 2); without it, version 1 (services.gateway.contract.defaultVersion or the flag contract-default-version). Another value is 400 CONTRACT_VERSION_UNSUPPORTED; a retired version is 410 CONTRACT_VERSION_RETIRED on the versioned routes (orders, products). */
+                "X-Contract-Version"?: "1" | "2";
+            };
             path: {
                 /** @description Anything that is not a known order of the customer is 404. */
                 orderId: string;
@@ -963,6 +1191,8 @@ export interface operations {
             /** @description The order with its status history. */
             200: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -974,13 +1204,50 @@ export interface operations {
                         lines: {
                             sku: string;
                             quantity: number;
-                            /** @description Known once stock is reserved; 0 before. */
-                            unitPriceCents: number;
+                            /** @description Version 1 (always present there): known once stock is reserved; 0 before. */
+                            unitPriceCents?: number;
+                            /** @description Version 2: the unit price, present once stock is reserved. */
+                            unitPrice?: {
+                                /**
+                                 * @description The amount in minor units of the currency (cents of EUR), as a decimal string.
+                                 * @example 2599
+                                 */
+                                amountMinor: string;
+                                /**
+                                 * @description ISO 4217 currency code.
+                                 * @example EUR
+                                 */
+                                currency: string;
+                            };
                         }[];
-                        totalCents: number;
+                        /** @description Version 1 (always present there). */
+                        totalCents?: number;
+                        /**
+                         * @description Version 2: the currency the order is paid in; absent until stock is reserved for an order placed without one.
+                         * @example EUR
+                         */
+                        currency?: string;
+                        /** @description Version 2: the total, present once stock is reserved. */
+                        total?: {
+                            /**
+                             * @description The amount in minor units of the currency (cents of EUR), as a decimal string.
+                             * @example 2599
+                             */
+                            amountMinor: string;
+                            /**
+                             * @description ISO 4217 currency code.
+                             * @example EUR
+                             */
+                            currency: string;
+                        };
                         paymentMethod?: string;
                         /** @enum {string} */
-                        cancellationReason?: "OUT_OF_STOCK" | "PAYMENT_DECLINED" | "TIMED_OUT" | "CUSTOMER_REQUESTED";
+                        cancellationReason?: "OUT_OF_STOCK" | "PAYMENT_DECLINED" | "TIMED_OUT" | "CUSTOMER_REQUESTED" | "RISK_REJECTED";
+                        /**
+                         * @description The risk step: AWAITING (no payment before risk answers), HELD (for review by an admin, or until the review timeout applies the fail policy), APPROVED. Absent when not assessed.
+                         * @enum {string}
+                         */
+                        riskReview?: "AWAITING" | "HELD" | "APPROVED";
                         /** Format: date-time */
                         placedAt: string;
                         history: {
@@ -995,6 +1262,8 @@ export interface operations {
             /** @description Malformed JSON (MALFORMED_JSON), invalid input (VALIDATION_FAILED), a page cursor no list gave out (CURSOR_INVALID) or an unreadable request (MALFORMED_REQUEST). */
             400: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1011,9 +1280,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description No access token (AUTH_TOKEN_MISSING) or one that is not valid (AUTH_TOKEN_INVALID), with WWW-Authenticate. */
+            /** @description No access token (AUTH_TOKEN_MISSING), one that is not valid (AUTH_TOKEN_INVALID) or one signed with an algorithm no longer accepted (AUTH_TOKEN_ALGORITHM_NOT_ACCEPTED: log in again), with WWW-Authenticate. */
             401: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1033,6 +1304,8 @@ export interface operations {
             /** @description Not found (ROUTE_NOT_FOUND, ORDER_NOT_FOUND). */
             404: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1052,6 +1325,8 @@ export interface operations {
             /** @description Too many requests (RATE_LIMITED); Retry-After says when to try again, RateLimit/RateLimit-Policy describe the limits. */
             429: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1071,6 +1346,8 @@ export interface operations {
             /** @description Unexpected failure (INTERNAL). */
             500: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1090,6 +1367,8 @@ export interface operations {
             /** @description A service behind the gateway is unavailable (UPSTREAM_UNAVAILABLE). */
             503: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1109,6 +1388,8 @@ export interface operations {
             /** @description The request did not finish within its budget (DEADLINE_EXCEEDED). */
             504: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1133,6 +1414,8 @@ export interface operations {
             header: {
                 /** @description Repeating the cancel with the same key answers the same (Idempotent-Replayed: true). */
                 "Idempotency-Key": string;
+                /** @description The public API version to serve (1, 2); without it, version 1 (services.gateway.contract.defaultVersion or the flag contract-default-version). Another value is 400 CONTRACT_VERSION_UNSUPPORTED; a retired version is 410 CONTRACT_VERSION_RETIRED on the versioned routes (orders, products). */
+                "X-Contract-Version"?: "1" | "2";
             };
             path: {
                 /** @description Anything that is not a known order of the customer is 404. */
@@ -1147,6 +1430,8 @@ export interface operations {
                 headers: {
                     /** @description Present when this Idempotency-Key had already cancelled the order. */
                     "Idempotent-Replayed"?: "true";
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1158,13 +1443,50 @@ export interface operations {
                         lines: {
                             sku: string;
                             quantity: number;
-                            /** @description Known once stock is reserved; 0 before. */
-                            unitPriceCents: number;
+                            /** @description Version 1 (always present there): known once stock is reserved; 0 before. */
+                            unitPriceCents?: number;
+                            /** @description Version 2: the unit price, present once stock is reserved. */
+                            unitPrice?: {
+                                /**
+                                 * @description The amount in minor units of the currency (cents of EUR), as a decimal string.
+                                 * @example 2599
+                                 */
+                                amountMinor: string;
+                                /**
+                                 * @description ISO 4217 currency code.
+                                 * @example EUR
+                                 */
+                                currency: string;
+                            };
                         }[];
-                        totalCents: number;
+                        /** @description Version 1 (always present there). */
+                        totalCents?: number;
+                        /**
+                         * @description Version 2: the currency the order is paid in; absent until stock is reserved for an order placed without one.
+                         * @example EUR
+                         */
+                        currency?: string;
+                        /** @description Version 2: the total, present once stock is reserved. */
+                        total?: {
+                            /**
+                             * @description The amount in minor units of the currency (cents of EUR), as a decimal string.
+                             * @example 2599
+                             */
+                            amountMinor: string;
+                            /**
+                             * @description ISO 4217 currency code.
+                             * @example EUR
+                             */
+                            currency: string;
+                        };
                         paymentMethod?: string;
                         /** @enum {string} */
-                        cancellationReason?: "OUT_OF_STOCK" | "PAYMENT_DECLINED" | "TIMED_OUT" | "CUSTOMER_REQUESTED";
+                        cancellationReason?: "OUT_OF_STOCK" | "PAYMENT_DECLINED" | "TIMED_OUT" | "CUSTOMER_REQUESTED" | "RISK_REJECTED";
+                        /**
+                         * @description The risk step: AWAITING (no payment before risk answers), HELD (for review by an admin, or until the review timeout applies the fail policy), APPROVED. Absent when not assessed.
+                         * @enum {string}
+                         */
+                        riskReview?: "AWAITING" | "HELD" | "APPROVED";
                         /** Format: date-time */
                         placedAt: string;
                         history: {
@@ -1179,6 +1501,8 @@ export interface operations {
             /** @description Malformed JSON (MALFORMED_JSON), invalid input (VALIDATION_FAILED), a page cursor no list gave out (CURSOR_INVALID) or an unreadable request (MALFORMED_REQUEST). */
             400: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1195,9 +1519,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description No access token (AUTH_TOKEN_MISSING) or one that is not valid (AUTH_TOKEN_INVALID), with WWW-Authenticate. */
+            /** @description No access token (AUTH_TOKEN_MISSING), one that is not valid (AUTH_TOKEN_INVALID) or one signed with an algorithm no longer accepted (AUTH_TOKEN_ALGORITHM_NOT_ACCEPTED: log in again), with WWW-Authenticate. */
             401: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1217,6 +1543,8 @@ export interface operations {
             /** @description Not found (ROUTE_NOT_FOUND, ORDER_NOT_FOUND). */
             404: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1236,6 +1564,8 @@ export interface operations {
             /** @description Conflict, e.g. an idempotency key reused with a different body (ORDER_IDEMPOTENCY_KEY_REUSED) or an order that can no longer be cancelled (ORDER_NOT_CANCELLABLE). */
             409: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1255,6 +1585,8 @@ export interface operations {
             /** @description The body is larger than allowed (PAYLOAD_TOO_LARGE). */
             413: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1274,6 +1606,8 @@ export interface operations {
             /** @description Too many requests (RATE_LIMITED); Retry-After says when to try again, RateLimit/RateLimit-Policy describe the limits. */
             429: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1293,6 +1627,8 @@ export interface operations {
             /** @description Unexpected failure (INTERNAL). */
             500: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1312,6 +1648,8 @@ export interface operations {
             /** @description A service behind the gateway is unavailable (UPSTREAM_UNAVAILABLE). */
             503: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1331,6 +1669,8 @@ export interface operations {
             /** @description The request did not finish within its budget (DEADLINE_EXCEEDED). */
             504: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1352,7 +1692,10 @@ export interface operations {
     register: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The public API version to serve (1, 2); without it, version 1 (services.gateway.contract.defaultVersion or the flag contract-default-version). Another value is 400 CONTRACT_VERSION_UNSUPPORTED; a retired version is 410 CONTRACT_VERSION_RETIRED on the versioned routes (orders, products). */
+                "X-Contract-Version"?: "1" | "2";
+            };
             path?: never;
             cookie?: never;
         };
@@ -1369,6 +1712,8 @@ export interface operations {
             /** @description The new account. */
             201: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1384,6 +1729,8 @@ export interface operations {
             /** @description Malformed JSON (MALFORMED_JSON), invalid input (VALIDATION_FAILED), a page cursor no list gave out (CURSOR_INVALID) or an unreadable request (MALFORMED_REQUEST). */
             400: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1403,6 +1750,8 @@ export interface operations {
             /** @description Conflict, e.g. an idempotency key reused with a different body (ORDER_IDEMPOTENCY_KEY_REUSED) or an order that can no longer be cancelled (ORDER_NOT_CANCELLABLE). */
             409: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1422,6 +1771,8 @@ export interface operations {
             /** @description The body is larger than allowed (PAYLOAD_TOO_LARGE). */
             413: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1441,6 +1792,8 @@ export interface operations {
             /** @description The body is not application/json (UNSUPPORTED_MEDIA_TYPE). */
             415: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1460,6 +1813,8 @@ export interface operations {
             /** @description Too many requests (RATE_LIMITED); Retry-After says when to try again, RateLimit/RateLimit-Policy describe the limits. */
             429: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1479,6 +1834,8 @@ export interface operations {
             /** @description Unexpected failure (INTERNAL). */
             500: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1498,6 +1855,8 @@ export interface operations {
             /** @description A service behind the gateway is unavailable (UPSTREAM_UNAVAILABLE). */
             503: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1517,6 +1876,8 @@ export interface operations {
             /** @description The request did not finish within its budget (DEADLINE_EXCEEDED). */
             504: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1538,7 +1899,10 @@ export interface operations {
     login: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The public API version to serve (1, 2); without it, version 1 (services.gateway.contract.defaultVersion or the flag contract-default-version). Another value is 400 CONTRACT_VERSION_UNSUPPORTED; a retired version is 410 CONTRACT_VERSION_RETIRED on the versioned routes (orders, products). */
+                "X-Contract-Version"?: "1" | "2";
+            };
             path?: never;
             cookie?: never;
         };
@@ -1555,6 +1919,8 @@ export interface operations {
             /** @description A new access token (ES256 JWT) and refresh token. Cache-Control: no-store. */
             200: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1574,6 +1940,8 @@ export interface operations {
             /** @description Malformed JSON (MALFORMED_JSON), invalid input (VALIDATION_FAILED), a page cursor no list gave out (CURSOR_INVALID) or an unreadable request (MALFORMED_REQUEST). */
             400: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1590,9 +1958,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description No access token (AUTH_TOKEN_MISSING) or one that is not valid (AUTH_TOKEN_INVALID), with WWW-Authenticate. */
+            /** @description No access token (AUTH_TOKEN_MISSING), one that is not valid (AUTH_TOKEN_INVALID) or one signed with an algorithm no longer accepted (AUTH_TOKEN_ALGORITHM_NOT_ACCEPTED: log in again), with WWW-Authenticate. */
             401: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1612,6 +1982,8 @@ export interface operations {
             /** @description The body is larger than allowed (PAYLOAD_TOO_LARGE). */
             413: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1631,6 +2003,8 @@ export interface operations {
             /** @description The body is not application/json (UNSUPPORTED_MEDIA_TYPE). */
             415: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1650,6 +2024,8 @@ export interface operations {
             /** @description Too many requests (RATE_LIMITED); Retry-After says when to try again, RateLimit/RateLimit-Policy describe the limits. */
             429: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1669,6 +2045,8 @@ export interface operations {
             /** @description Unexpected failure (INTERNAL). */
             500: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1688,6 +2066,8 @@ export interface operations {
             /** @description A service behind the gateway is unavailable (UPSTREAM_UNAVAILABLE). */
             503: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1707,6 +2087,8 @@ export interface operations {
             /** @description The request did not finish within its budget (DEADLINE_EXCEEDED). */
             504: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1728,7 +2110,10 @@ export interface operations {
     refresh: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The public API version to serve (1, 2); without it, version 1 (services.gateway.contract.defaultVersion or the flag contract-default-version). Another value is 400 CONTRACT_VERSION_UNSUPPORTED; a retired version is 410 CONTRACT_VERSION_RETIRED on the versioned routes (orders, products). */
+                "X-Contract-Version"?: "1" | "2";
+            };
             path?: never;
             cookie?: never;
         };
@@ -1743,6 +2128,8 @@ export interface operations {
             /** @description A new access token (ES256 JWT) and refresh token. Cache-Control: no-store. */
             200: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1762,6 +2149,8 @@ export interface operations {
             /** @description Malformed JSON (MALFORMED_JSON), invalid input (VALIDATION_FAILED), a page cursor no list gave out (CURSOR_INVALID) or an unreadable request (MALFORMED_REQUEST). */
             400: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1778,9 +2167,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description No access token (AUTH_TOKEN_MISSING) or one that is not valid (AUTH_TOKEN_INVALID), with WWW-Authenticate. */
+            /** @description No access token (AUTH_TOKEN_MISSING), one that is not valid (AUTH_TOKEN_INVALID) or one signed with an algorithm no longer accepted (AUTH_TOKEN_ALGORITHM_NOT_ACCEPTED: log in again), with WWW-Authenticate. */
             401: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1800,6 +2191,8 @@ export interface operations {
             /** @description The body is larger than allowed (PAYLOAD_TOO_LARGE). */
             413: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1819,6 +2212,8 @@ export interface operations {
             /** @description The body is not application/json (UNSUPPORTED_MEDIA_TYPE). */
             415: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1838,6 +2233,8 @@ export interface operations {
             /** @description Too many requests (RATE_LIMITED); Retry-After says when to try again, RateLimit/RateLimit-Policy describe the limits. */
             429: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1857,6 +2254,8 @@ export interface operations {
             /** @description Unexpected failure (INTERNAL). */
             500: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1876,6 +2275,8 @@ export interface operations {
             /** @description A service behind the gateway is unavailable (UPSTREAM_UNAVAILABLE). */
             503: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1895,6 +2296,8 @@ export interface operations {
             /** @description The request did not finish within its budget (DEADLINE_EXCEEDED). */
             504: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1916,7 +2319,10 @@ export interface operations {
     logout: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The public API version to serve (1, 2); without it, version 1 (services.gateway.contract.defaultVersion or the flag contract-default-version). Another value is 400 CONTRACT_VERSION_UNSUPPORTED; a retired version is 410 CONTRACT_VERSION_RETIRED on the versioned routes (orders, products). */
+                "X-Contract-Version"?: "1" | "2";
+            };
             path?: never;
             cookie?: never;
         };
@@ -1931,6 +2337,8 @@ export interface operations {
             /** @description Revoked (or nothing to revoke). */
             204: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1938,6 +2346,8 @@ export interface operations {
             /** @description Malformed JSON (MALFORMED_JSON), invalid input (VALIDATION_FAILED), a page cursor no list gave out (CURSOR_INVALID) or an unreadable request (MALFORMED_REQUEST). */
             400: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1957,6 +2367,8 @@ export interface operations {
             /** @description The body is larger than allowed (PAYLOAD_TOO_LARGE). */
             413: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1976,6 +2388,8 @@ export interface operations {
             /** @description The body is not application/json (UNSUPPORTED_MEDIA_TYPE). */
             415: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1995,6 +2409,8 @@ export interface operations {
             /** @description Too many requests (RATE_LIMITED); Retry-After says when to try again, RateLimit/RateLimit-Policy describe the limits. */
             429: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2014,6 +2430,8 @@ export interface operations {
             /** @description Unexpected failure (INTERNAL). */
             500: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2033,6 +2451,8 @@ export interface operations {
             /** @description A service behind the gateway is unavailable (UPSTREAM_UNAVAILABLE). */
             503: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2052,6 +2472,8 @@ export interface operations {
             /** @description The request did not finish within its budget (DEADLINE_EXCEEDED). */
             504: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2073,7 +2495,10 @@ export interface operations {
     getJwks: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The public API version to serve (1, 2); without it, version 1 (services.gateway.contract.defaultVersion or the flag contract-default-version). Another value is 400 CONTRACT_VERSION_UNSUPPORTED; a retired version is 410 CONTRACT_VERSION_RETIRED on the versioned routes (orders, products). */
+                "X-Contract-Version"?: "1" | "2";
+            };
             path?: never;
             cookie?: never;
         };
@@ -2082,15 +2507,20 @@ export interface operations {
             /** @description The JWK Set. */
             200: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         keys: {
+                            /** @description EC (alg ES256) or OKP (alg EdDSA, RFC 8037). */
                             kty: string;
+                            /** @description P-256 (EC) or Ed25519 (OKP). */
                             crv: string;
                             x: string;
-                            y: string;
+                            /** @description EC keys only. */
+                            y?: string;
                             kid: string;
                             alg: string;
                             use: string;
@@ -2101,6 +2531,8 @@ export interface operations {
             /** @description Too many requests (RATE_LIMITED); Retry-After says when to try again, RateLimit/RateLimit-Policy describe the limits. */
             429: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2120,6 +2552,8 @@ export interface operations {
             /** @description Unexpected failure (INTERNAL). */
             500: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2139,6 +2573,8 @@ export interface operations {
             /** @description A service behind the gateway is unavailable (UPSTREAM_UNAVAILABLE). */
             503: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2158,6 +2594,8 @@ export interface operations {
             /** @description The request did not finish within its budget (DEADLINE_EXCEEDED). */
             504: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2191,7 +2629,10 @@ export interface operations {
                 /** @description Continue after the previous page: the `next` it answered (opaque). A cursor this list did not give out is 400 CURSOR_INVALID. */
                 cursor?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The public API version to serve (1, 2); without it, version 1 (services.gateway.contract.defaultVersion or the flag contract-default-version). Another value is 400 CONTRACT_VERSION_UNSUPPORTED; a retired version is 410 CONTRACT_VERSION_RETIRED on the versioned routes (orders, products). */
+                "X-Contract-Version"?: "1" | "2";
+            };
             path?: never;
             cookie?: never;
         };
@@ -2200,6 +2641,8 @@ export interface operations {
             /** @description A page of the matching orders. */
             200: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2212,13 +2655,50 @@ export interface operations {
                             lines: {
                                 sku: string;
                                 quantity: number;
-                                /** @description Known once stock is reserved; 0 before. */
-                                unitPriceCents: number;
+                                /** @description Version 1 (always present there): known once stock is reserved; 0 before. */
+                                unitPriceCents?: number;
+                                /** @description Version 2: the unit price, present once stock is reserved. */
+                                unitPrice?: {
+                                    /**
+                                     * @description The amount in minor units of the currency (cents of EUR), as a decimal string.
+                                     * @example 2599
+                                     */
+                                    amountMinor: string;
+                                    /**
+                                     * @description ISO 4217 currency code.
+                                     * @example EUR
+                                     */
+                                    currency: string;
+                                };
                             }[];
-                            totalCents: number;
+                            /** @description Version 1 (always present there). */
+                            totalCents?: number;
+                            /**
+                             * @description Version 2: the currency the order is paid in; absent until stock is reserved for an order placed without one.
+                             * @example EUR
+                             */
+                            currency?: string;
+                            /** @description Version 2: the total, present once stock is reserved. */
+                            total?: {
+                                /**
+                                 * @description The amount in minor units of the currency (cents of EUR), as a decimal string.
+                                 * @example 2599
+                                 */
+                                amountMinor: string;
+                                /**
+                                 * @description ISO 4217 currency code.
+                                 * @example EUR
+                                 */
+                                currency: string;
+                            };
                             paymentMethod?: string;
                             /** @enum {string} */
-                            cancellationReason?: "OUT_OF_STOCK" | "PAYMENT_DECLINED" | "TIMED_OUT" | "CUSTOMER_REQUESTED";
+                            cancellationReason?: "OUT_OF_STOCK" | "PAYMENT_DECLINED" | "TIMED_OUT" | "CUSTOMER_REQUESTED" | "RISK_REJECTED";
+                            /**
+                             * @description The risk step: AWAITING (no payment before risk answers), HELD (for review by an admin, or until the review timeout applies the fail policy), APPROVED. Absent when not assessed.
+                             * @enum {string}
+                             */
+                            riskReview?: "AWAITING" | "HELD" | "APPROVED";
                             /** Format: date-time */
                             placedAt: string;
                             history: {
@@ -2238,6 +2718,8 @@ export interface operations {
             /** @description Malformed JSON (MALFORMED_JSON), invalid input (VALIDATION_FAILED), a page cursor no list gave out (CURSOR_INVALID) or an unreadable request (MALFORMED_REQUEST). */
             400: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2254,9 +2736,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description No access token (AUTH_TOKEN_MISSING) or one that is not valid (AUTH_TOKEN_INVALID), with WWW-Authenticate. */
+            /** @description No access token (AUTH_TOKEN_MISSING), one that is not valid (AUTH_TOKEN_INVALID) or one signed with an algorithm no longer accepted (AUTH_TOKEN_ALGORITHM_NOT_ACCEPTED: log in again), with WWW-Authenticate. */
             401: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2276,6 +2760,8 @@ export interface operations {
             /** @description The token is valid but lacks the admin role (AUTH_FORBIDDEN). */
             403: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2295,6 +2781,8 @@ export interface operations {
             /** @description Too many requests (RATE_LIMITED); Retry-After says when to try again, RateLimit/RateLimit-Policy describe the limits. */
             429: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2314,6 +2802,8 @@ export interface operations {
             /** @description Unexpected failure (INTERNAL). */
             500: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2333,6 +2823,8 @@ export interface operations {
             /** @description A service behind the gateway is unavailable (UPSTREAM_UNAVAILABLE). */
             503: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2352,6 +2844,8 @@ export interface operations {
             /** @description The request did not finish within its budget (DEADLINE_EXCEEDED). */
             504: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2373,7 +2867,10 @@ export interface operations {
     upsertProduct: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The public API version to serve (1, 2); without it, version 1 (services.gateway.contract.defaultVersion or the flag contract-default-version). Another value is 400 CONTRACT_VERSION_UNSUPPORTED; a retired version is 410 CONTRACT_VERSION_RETIRED on the versioned routes (orders, products). */
+                "X-Contract-Version"?: "1" | "2";
+            };
             path?: never;
             cookie?: never;
         };
@@ -2394,13 +2891,29 @@ export interface operations {
             /** @description The product as it is now. */
             200: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         sku: string;
                         name: string;
-                        priceCents: number;
+                        /** @description Version 1 (always present there). */
+                        priceCents?: number;
+                        /** @description Version 2 (always present there). */
+                        price?: {
+                            /**
+                             * @description The amount in minor units of the currency (cents of EUR), as a decimal string.
+                             * @example 2599
+                             */
+                            amountMinor: string;
+                            /**
+                             * @description ISO 4217 currency code.
+                             * @example EUR
+                             */
+                            currency: string;
+                        };
                         available: number;
                     };
                 };
@@ -2408,6 +2921,8 @@ export interface operations {
             /** @description Malformed JSON (MALFORMED_JSON), invalid input (VALIDATION_FAILED), a page cursor no list gave out (CURSOR_INVALID) or an unreadable request (MALFORMED_REQUEST). */
             400: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2424,9 +2939,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description No access token (AUTH_TOKEN_MISSING) or one that is not valid (AUTH_TOKEN_INVALID), with WWW-Authenticate. */
+            /** @description No access token (AUTH_TOKEN_MISSING), one that is not valid (AUTH_TOKEN_INVALID) or one signed with an algorithm no longer accepted (AUTH_TOKEN_ALGORITHM_NOT_ACCEPTED: log in again), with WWW-Authenticate. */
             401: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2446,6 +2963,8 @@ export interface operations {
             /** @description The token is valid but lacks the admin role (AUTH_FORBIDDEN). */
             403: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2465,6 +2984,8 @@ export interface operations {
             /** @description The body is larger than allowed (PAYLOAD_TOO_LARGE). */
             413: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2484,6 +3005,8 @@ export interface operations {
             /** @description The body is not application/json (UNSUPPORTED_MEDIA_TYPE). */
             415: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2503,6 +3026,8 @@ export interface operations {
             /** @description Too many requests (RATE_LIMITED); Retry-After says when to try again, RateLimit/RateLimit-Policy describe the limits. */
             429: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2522,6 +3047,8 @@ export interface operations {
             /** @description Unexpected failure (INTERNAL). */
             500: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2541,6 +3068,8 @@ export interface operations {
             /** @description A service behind the gateway is unavailable (UPSTREAM_UNAVAILABLE). */
             503: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2560,6 +3089,8 @@ export interface operations {
             /** @description The request did not finish within its budget (DEADLINE_EXCEEDED). */
             504: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2581,7 +3112,10 @@ export interface operations {
     adjustStock: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The public API version to serve (1, 2); without it, version 1 (services.gateway.contract.defaultVersion or the flag contract-default-version). Another value is 400 CONTRACT_VERSION_UNSUPPORTED; a retired version is 410 CONTRACT_VERSION_RETIRED on the versioned routes (orders, products). */
+                "X-Contract-Version"?: "1" | "2";
+            };
             path?: never;
             cookie?: never;
         };
@@ -2601,13 +3135,29 @@ export interface operations {
             /** @description The product as it is now. */
             200: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         sku: string;
                         name: string;
-                        priceCents: number;
+                        /** @description Version 1 (always present there). */
+                        priceCents?: number;
+                        /** @description Version 2 (always present there). */
+                        price?: {
+                            /**
+                             * @description The amount in minor units of the currency (cents of EUR), as a decimal string.
+                             * @example 2599
+                             */
+                            amountMinor: string;
+                            /**
+                             * @description ISO 4217 currency code.
+                             * @example EUR
+                             */
+                            currency: string;
+                        };
                         available: number;
                     };
                 };
@@ -2615,6 +3165,8 @@ export interface operations {
             /** @description Malformed JSON (MALFORMED_JSON), invalid input (VALIDATION_FAILED), a page cursor no list gave out (CURSOR_INVALID) or an unreadable request (MALFORMED_REQUEST). */
             400: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2631,9 +3183,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description No access token (AUTH_TOKEN_MISSING) or one that is not valid (AUTH_TOKEN_INVALID), with WWW-Authenticate. */
+            /** @description No access token (AUTH_TOKEN_MISSING), one that is not valid (AUTH_TOKEN_INVALID) or one signed with an algorithm no longer accepted (AUTH_TOKEN_ALGORITHM_NOT_ACCEPTED: log in again), with WWW-Authenticate. */
             401: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2653,6 +3207,8 @@ export interface operations {
             /** @description The token is valid but lacks the admin role (AUTH_FORBIDDEN). */
             403: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2672,6 +3228,8 @@ export interface operations {
             /** @description Not found (ROUTE_NOT_FOUND, ORDER_NOT_FOUND). */
             404: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2691,6 +3249,8 @@ export interface operations {
             /** @description Conflict, e.g. an idempotency key reused with a different body (ORDER_IDEMPOTENCY_KEY_REUSED) or an order that can no longer be cancelled (ORDER_NOT_CANCELLABLE). */
             409: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2710,6 +3270,8 @@ export interface operations {
             /** @description The body is larger than allowed (PAYLOAD_TOO_LARGE). */
             413: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2729,6 +3291,8 @@ export interface operations {
             /** @description The body is not application/json (UNSUPPORTED_MEDIA_TYPE). */
             415: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2748,6 +3312,8 @@ export interface operations {
             /** @description Too many requests (RATE_LIMITED); Retry-After says when to try again, RateLimit/RateLimit-Policy describe the limits. */
             429: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2767,6 +3333,8 @@ export interface operations {
             /** @description Unexpected failure (INTERNAL). */
             500: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2786,6 +3354,8 @@ export interface operations {
             /** @description A service behind the gateway is unavailable (UPSTREAM_UNAVAILABLE). */
             503: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2805,6 +3375,8 @@ export interface operations {
             /** @description The request did not finish within its budget (DEADLINE_EXCEEDED). */
             504: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2826,7 +3398,10 @@ export interface operations {
     rotateSigningKey: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The public API version to serve (1, 2); without it, version 1 (services.gateway.contract.defaultVersion or the flag contract-default-version). Another value is 400 CONTRACT_VERSION_UNSUPPORTED; a retired version is 410 CONTRACT_VERSION_RETIRED on the versioned routes (orders, products). */
+                "X-Contract-Version"?: "1" | "2";
+            };
             path?: never;
             cookie?: never;
         };
@@ -2835,6 +3410,8 @@ export interface operations {
             /** @description The new key, and the one it replaced. */
             200: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2849,6 +3426,8 @@ export interface operations {
             /** @description Malformed JSON (MALFORMED_JSON), invalid input (VALIDATION_FAILED), a page cursor no list gave out (CURSOR_INVALID) or an unreadable request (MALFORMED_REQUEST). */
             400: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2865,9 +3444,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description No access token (AUTH_TOKEN_MISSING) or one that is not valid (AUTH_TOKEN_INVALID), with WWW-Authenticate. */
+            /** @description No access token (AUTH_TOKEN_MISSING), one that is not valid (AUTH_TOKEN_INVALID) or one signed with an algorithm no longer accepted (AUTH_TOKEN_ALGORITHM_NOT_ACCEPTED: log in again), with WWW-Authenticate. */
             401: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2887,6 +3468,8 @@ export interface operations {
             /** @description The token is valid but lacks the admin role (AUTH_FORBIDDEN). */
             403: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2906,6 +3489,8 @@ export interface operations {
             /** @description The body is larger than allowed (PAYLOAD_TOO_LARGE). */
             413: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2925,6 +3510,8 @@ export interface operations {
             /** @description The body is not application/json (UNSUPPORTED_MEDIA_TYPE). */
             415: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2944,6 +3531,8 @@ export interface operations {
             /** @description Too many requests (RATE_LIMITED); Retry-After says when to try again, RateLimit/RateLimit-Policy describe the limits. */
             429: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2963,6 +3552,8 @@ export interface operations {
             /** @description Unexpected failure (INTERNAL). */
             500: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2982,6 +3573,8 @@ export interface operations {
             /** @description A service behind the gateway is unavailable (UPSTREAM_UNAVAILABLE). */
             503: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3001,6 +3594,810 @@ export interface operations {
             /** @description The request did not finish within its budget (DEADLINE_EXCEEDED). */
             504: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable code.
+                             * @example VALIDATION_FAILED
+                             */
+                            code: string;
+                            /** @description Human-readable explanation; may change. */
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    listRiskReviews: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: {
+                /** @description The public API version to serve (1, 2); without it, version 1 (services.gateway.contract.defaultVersion or the flag contract-default-version). Another value is 400 CONTRACT_VERSION_UNSUPPORTED; a retired version is 410 CONTRACT_VERSION_RETIRED on the versioned routes (orders, products). */
+                "X-Contract-Version"?: "1" | "2";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The open reviews. */
+            200: {
+                headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        reviews: {
+                            /** Format: uuid */
+                            orderId: string;
+                            customerId: string;
+                            /** @description The order total in minor units. */
+                            amountCents: number;
+                            /** @description ISO 4217. */
+                            currency: string;
+                            score: number;
+                            /** @description Reason codes of the rule plugin (e.g. AMOUNT_HIGH) or the fail policy. */
+                            reasons: string[];
+                            /** @description The plugin that scored the order; absent when none could. */
+                            plugin?: {
+                                name: string;
+                                version: string;
+                                sha256: string;
+                            };
+                            /** @description Held or decided by the fail policy (flag risk-fail-policy), not by a rule. */
+                            failPolicy: boolean;
+                            /** @enum {string} */
+                            status: "OPEN" | "APPROVED" | "REJECTED";
+                            /** Format: date-time */
+                            openedAt: string;
+                            /**
+                             * Format: date-time
+                             * @description When the review timeout applies the fail policy if nobody decides first.
+                             */
+                            dueAt: string;
+                            /** Format: date-time */
+                            decidedAt?: string;
+                            /** @enum {string} */
+                            decidedBy?: "RULE" | "FAIL_POLICY" | "ADMIN" | "REVIEW_TIMEOUT";
+                            /** @description The deciding admin (their user id). */
+                            decidedByUser?: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Malformed JSON (MALFORMED_JSON), invalid input (VALIDATION_FAILED), a page cursor no list gave out (CURSOR_INVALID) or an unreadable request (MALFORMED_REQUEST). */
+            400: {
+                headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable code.
+                             * @example VALIDATION_FAILED
+                             */
+                            code: string;
+                            /** @description Human-readable explanation; may change. */
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description No access token (AUTH_TOKEN_MISSING), one that is not valid (AUTH_TOKEN_INVALID) or one signed with an algorithm no longer accepted (AUTH_TOKEN_ALGORITHM_NOT_ACCEPTED: log in again), with WWW-Authenticate. */
+            401: {
+                headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable code.
+                             * @example VALIDATION_FAILED
+                             */
+                            code: string;
+                            /** @description Human-readable explanation; may change. */
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The token is valid but lacks the admin role (AUTH_FORBIDDEN). */
+            403: {
+                headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable code.
+                             * @example VALIDATION_FAILED
+                             */
+                            code: string;
+                            /** @description Human-readable explanation; may change. */
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED); Retry-After says when to try again, RateLimit/RateLimit-Policy describe the limits. */
+            429: {
+                headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable code.
+                             * @example VALIDATION_FAILED
+                             */
+                            code: string;
+                            /** @description Human-readable explanation; may change. */
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description Unexpected failure (INTERNAL). */
+            500: {
+                headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable code.
+                             * @example VALIDATION_FAILED
+                             */
+                            code: string;
+                            /** @description Human-readable explanation; may change. */
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description A service behind the gateway is unavailable (UPSTREAM_UNAVAILABLE). */
+            503: {
+                headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable code.
+                             * @example VALIDATION_FAILED
+                             */
+                            code: string;
+                            /** @description Human-readable explanation; may change. */
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The request did not finish within its budget (DEADLINE_EXCEEDED). */
+            504: {
+                headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable code.
+                             * @example VALIDATION_FAILED
+                             */
+                            code: string;
+                            /** @description Human-readable explanation; may change. */
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    approveRiskReview: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The public API version to serve (1, 2); without it, version 1 (services.gateway.contract.defaultVersion or the flag contract-default-version). Another value is 400 CONTRACT_VERSION_UNSUPPORTED; a retired version is 410 CONTRACT_VERSION_RETIRED on the versioned routes (orders, products). */
+                "X-Contract-Version"?: "1" | "2";
+            };
+            path: {
+                orderId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The review as decided. */
+            200: {
+                headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        review: {
+                            /** Format: uuid */
+                            orderId: string;
+                            customerId: string;
+                            /** @description The order total in minor units. */
+                            amountCents: number;
+                            /** @description ISO 4217. */
+                            currency: string;
+                            score: number;
+                            /** @description Reason codes of the rule plugin (e.g. AMOUNT_HIGH) or the fail policy. */
+                            reasons: string[];
+                            /** @description The plugin that scored the order; absent when none could. */
+                            plugin?: {
+                                name: string;
+                                version: string;
+                                sha256: string;
+                            };
+                            /** @description Held or decided by the fail policy (flag risk-fail-policy), not by a rule. */
+                            failPolicy: boolean;
+                            /** @enum {string} */
+                            status: "OPEN" | "APPROVED" | "REJECTED";
+                            /** Format: date-time */
+                            openedAt: string;
+                            /**
+                             * Format: date-time
+                             * @description When the review timeout applies the fail policy if nobody decides first.
+                             */
+                            dueAt: string;
+                            /** Format: date-time */
+                            decidedAt?: string;
+                            /** @enum {string} */
+                            decidedBy?: "RULE" | "FAIL_POLICY" | "ADMIN" | "REVIEW_TIMEOUT";
+                            /** @description The deciding admin (their user id). */
+                            decidedByUser?: string;
+                        };
+                        /** @description True when it already had this decision. */
+                        replayed: boolean;
+                    };
+                };
+            };
+            /** @description Malformed JSON (MALFORMED_JSON), invalid input (VALIDATION_FAILED), a page cursor no list gave out (CURSOR_INVALID) or an unreadable request (MALFORMED_REQUEST). */
+            400: {
+                headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable code.
+                             * @example VALIDATION_FAILED
+                             */
+                            code: string;
+                            /** @description Human-readable explanation; may change. */
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description No access token (AUTH_TOKEN_MISSING), one that is not valid (AUTH_TOKEN_INVALID) or one signed with an algorithm no longer accepted (AUTH_TOKEN_ALGORITHM_NOT_ACCEPTED: log in again), with WWW-Authenticate. */
+            401: {
+                headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable code.
+                             * @example VALIDATION_FAILED
+                             */
+                            code: string;
+                            /** @description Human-readable explanation; may change. */
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The token is valid but lacks the admin role (AUTH_FORBIDDEN). */
+            403: {
+                headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable code.
+                             * @example VALIDATION_FAILED
+                             */
+                            code: string;
+                            /** @description Human-readable explanation; may change. */
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description Not found (ROUTE_NOT_FOUND, ORDER_NOT_FOUND). */
+            404: {
+                headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable code.
+                             * @example VALIDATION_FAILED
+                             */
+                            code: string;
+                            /** @description Human-readable explanation; may change. */
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description Conflict, e.g. an idempotency key reused with a different body (ORDER_IDEMPOTENCY_KEY_REUSED) or an order that can no longer be cancelled (ORDER_NOT_CANCELLABLE). */
+            409: {
+                headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable code.
+                             * @example VALIDATION_FAILED
+                             */
+                            code: string;
+                            /** @description Human-readable explanation; may change. */
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The body is larger than allowed (PAYLOAD_TOO_LARGE). */
+            413: {
+                headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable code.
+                             * @example VALIDATION_FAILED
+                             */
+                            code: string;
+                            /** @description Human-readable explanation; may change. */
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The body is not application/json (UNSUPPORTED_MEDIA_TYPE). */
+            415: {
+                headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable code.
+                             * @example VALIDATION_FAILED
+                             */
+                            code: string;
+                            /** @description Human-readable explanation; may change. */
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED); Retry-After says when to try again, RateLimit/RateLimit-Policy describe the limits. */
+            429: {
+                headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable code.
+                             * @example VALIDATION_FAILED
+                             */
+                            code: string;
+                            /** @description Human-readable explanation; may change. */
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description Unexpected failure (INTERNAL). */
+            500: {
+                headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable code.
+                             * @example VALIDATION_FAILED
+                             */
+                            code: string;
+                            /** @description Human-readable explanation; may change. */
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description A service behind the gateway is unavailable (UPSTREAM_UNAVAILABLE). */
+            503: {
+                headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable code.
+                             * @example VALIDATION_FAILED
+                             */
+                            code: string;
+                            /** @description Human-readable explanation; may change. */
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The request did not finish within its budget (DEADLINE_EXCEEDED). */
+            504: {
+                headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable code.
+                             * @example VALIDATION_FAILED
+                             */
+                            code: string;
+                            /** @description Human-readable explanation; may change. */
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    rejectRiskReview: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The public API version to serve (1, 2); without it, version 1 (services.gateway.contract.defaultVersion or the flag contract-default-version). Another value is 400 CONTRACT_VERSION_UNSUPPORTED; a retired version is 410 CONTRACT_VERSION_RETIRED on the versioned routes (orders, products). */
+                "X-Contract-Version"?: "1" | "2";
+            };
+            path: {
+                orderId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The review as decided. */
+            200: {
+                headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        review: {
+                            /** Format: uuid */
+                            orderId: string;
+                            customerId: string;
+                            /** @description The order total in minor units. */
+                            amountCents: number;
+                            /** @description ISO 4217. */
+                            currency: string;
+                            score: number;
+                            /** @description Reason codes of the rule plugin (e.g. AMOUNT_HIGH) or the fail policy. */
+                            reasons: string[];
+                            /** @description The plugin that scored the order; absent when none could. */
+                            plugin?: {
+                                name: string;
+                                version: string;
+                                sha256: string;
+                            };
+                            /** @description Held or decided by the fail policy (flag risk-fail-policy), not by a rule. */
+                            failPolicy: boolean;
+                            /** @enum {string} */
+                            status: "OPEN" | "APPROVED" | "REJECTED";
+                            /** Format: date-time */
+                            openedAt: string;
+                            /**
+                             * Format: date-time
+                             * @description When the review timeout applies the fail policy if nobody decides first.
+                             */
+                            dueAt: string;
+                            /** Format: date-time */
+                            decidedAt?: string;
+                            /** @enum {string} */
+                            decidedBy?: "RULE" | "FAIL_POLICY" | "ADMIN" | "REVIEW_TIMEOUT";
+                            /** @description The deciding admin (their user id). */
+                            decidedByUser?: string;
+                        };
+                        /** @description True when it already had this decision. */
+                        replayed: boolean;
+                    };
+                };
+            };
+            /** @description Malformed JSON (MALFORMED_JSON), invalid input (VALIDATION_FAILED), a page cursor no list gave out (CURSOR_INVALID) or an unreadable request (MALFORMED_REQUEST). */
+            400: {
+                headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable code.
+                             * @example VALIDATION_FAILED
+                             */
+                            code: string;
+                            /** @description Human-readable explanation; may change. */
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description No access token (AUTH_TOKEN_MISSING), one that is not valid (AUTH_TOKEN_INVALID) or one signed with an algorithm no longer accepted (AUTH_TOKEN_ALGORITHM_NOT_ACCEPTED: log in again), with WWW-Authenticate. */
+            401: {
+                headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable code.
+                             * @example VALIDATION_FAILED
+                             */
+                            code: string;
+                            /** @description Human-readable explanation; may change. */
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The token is valid but lacks the admin role (AUTH_FORBIDDEN). */
+            403: {
+                headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable code.
+                             * @example VALIDATION_FAILED
+                             */
+                            code: string;
+                            /** @description Human-readable explanation; may change. */
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description Not found (ROUTE_NOT_FOUND, ORDER_NOT_FOUND). */
+            404: {
+                headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable code.
+                             * @example VALIDATION_FAILED
+                             */
+                            code: string;
+                            /** @description Human-readable explanation; may change. */
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description Conflict, e.g. an idempotency key reused with a different body (ORDER_IDEMPOTENCY_KEY_REUSED) or an order that can no longer be cancelled (ORDER_NOT_CANCELLABLE). */
+            409: {
+                headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable code.
+                             * @example VALIDATION_FAILED
+                             */
+                            code: string;
+                            /** @description Human-readable explanation; may change. */
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The body is larger than allowed (PAYLOAD_TOO_LARGE). */
+            413: {
+                headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable code.
+                             * @example VALIDATION_FAILED
+                             */
+                            code: string;
+                            /** @description Human-readable explanation; may change. */
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The body is not application/json (UNSUPPORTED_MEDIA_TYPE). */
+            415: {
+                headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable code.
+                             * @example VALIDATION_FAILED
+                             */
+                            code: string;
+                            /** @description Human-readable explanation; may change. */
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED); Retry-After says when to try again, RateLimit/RateLimit-Policy describe the limits. */
+            429: {
+                headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable code.
+                             * @example VALIDATION_FAILED
+                             */
+                            code: string;
+                            /** @description Human-readable explanation; may change. */
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description Unexpected failure (INTERNAL). */
+            500: {
+                headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable code.
+                             * @example VALIDATION_FAILED
+                             */
+                            code: string;
+                            /** @description Human-readable explanation; may change. */
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description A service behind the gateway is unavailable (UPSTREAM_UNAVAILABLE). */
+            503: {
+                headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable code.
+                             * @example VALIDATION_FAILED
+                             */
+                            code: string;
+                            /** @description Human-readable explanation; may change. */
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The request did not finish within its budget (DEADLINE_EXCEEDED). */
+            504: {
+                headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3022,7 +4419,10 @@ export interface operations {
     getSystemOverview: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The public API version to serve (1, 2); without it, version 1 (services.gateway.contract.defaultVersion or the flag contract-default-version). Another value is 400 CONTRACT_VERSION_UNSUPPORTED; a retired version is 410 CONTRACT_VERSION_RETIRED on the versioned routes (orders, products). */
+                "X-Contract-Version"?: "1" | "2";
+            };
             path?: never;
             cookie?: never;
         };
@@ -3031,6 +4431,8 @@ export interface operations {
             /** @description The system as the services report it now. */
             200: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3072,6 +4474,8 @@ export interface operations {
             /** @description Malformed JSON (MALFORMED_JSON), invalid input (VALIDATION_FAILED), a page cursor no list gave out (CURSOR_INVALID) or an unreadable request (MALFORMED_REQUEST). */
             400: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3088,9 +4492,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description No access token (AUTH_TOKEN_MISSING) or one that is not valid (AUTH_TOKEN_INVALID), with WWW-Authenticate. */
+            /** @description No access token (AUTH_TOKEN_MISSING), one that is not valid (AUTH_TOKEN_INVALID) or one signed with an algorithm no longer accepted (AUTH_TOKEN_ALGORITHM_NOT_ACCEPTED: log in again), with WWW-Authenticate. */
             401: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3110,6 +4516,8 @@ export interface operations {
             /** @description The token is valid but lacks the admin role (AUTH_FORBIDDEN). */
             403: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3129,6 +4537,8 @@ export interface operations {
             /** @description Too many requests (RATE_LIMITED); Retry-After says when to try again, RateLimit/RateLimit-Policy describe the limits. */
             429: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3148,6 +4558,8 @@ export interface operations {
             /** @description Unexpected failure (INTERNAL). */
             500: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3167,6 +4579,8 @@ export interface operations {
             /** @description A service behind the gateway is unavailable (UPSTREAM_UNAVAILABLE). */
             503: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3186,6 +4600,8 @@ export interface operations {
             /** @description The request did not finish within its budget (DEADLINE_EXCEEDED). */
             504: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3207,7 +4623,10 @@ export interface operations {
     getAnyOrder: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The public API version to serve (1, 2); without it, version 1 (services.gateway.contract.defaultVersion or the flag contract-default-version). Another value is 400 CONTRACT_VERSION_UNSUPPORTED; a retired version is 410 CONTRACT_VERSION_RETIRED on the versioned routes (orders, products). */
+                "X-Contract-Version"?: "1" | "2";
+            };
             path: {
                 orderId: string;
             };
@@ -3218,6 +4637,8 @@ export interface operations {
             /** @description The order as it is now, with its customer. */
             200: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3246,6 +4667,8 @@ export interface operations {
             /** @description Malformed JSON (MALFORMED_JSON), invalid input (VALIDATION_FAILED), a page cursor no list gave out (CURSOR_INVALID) or an unreadable request (MALFORMED_REQUEST). */
             400: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3262,9 +4685,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description No access token (AUTH_TOKEN_MISSING) or one that is not valid (AUTH_TOKEN_INVALID), with WWW-Authenticate. */
+            /** @description No access token (AUTH_TOKEN_MISSING), one that is not valid (AUTH_TOKEN_INVALID) or one signed with an algorithm no longer accepted (AUTH_TOKEN_ALGORITHM_NOT_ACCEPTED: log in again), with WWW-Authenticate. */
             401: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3284,6 +4709,8 @@ export interface operations {
             /** @description The token is valid but lacks the admin role (AUTH_FORBIDDEN). */
             403: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3303,6 +4730,8 @@ export interface operations {
             /** @description Not found (ROUTE_NOT_FOUND, ORDER_NOT_FOUND). */
             404: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3322,6 +4751,8 @@ export interface operations {
             /** @description Too many requests (RATE_LIMITED); Retry-After says when to try again, RateLimit/RateLimit-Policy describe the limits. */
             429: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3341,6 +4772,8 @@ export interface operations {
             /** @description Unexpected failure (INTERNAL). */
             500: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3360,6 +4793,8 @@ export interface operations {
             /** @description A service behind the gateway is unavailable (UPSTREAM_UNAVAILABLE). */
             503: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3379,6 +4814,8 @@ export interface operations {
             /** @description The request did not finish within its budget (DEADLINE_EXCEEDED). */
             504: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3400,7 +4837,10 @@ export interface operations {
     getOrderTimeline: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The public API version to serve (1, 2); without it, version 1 (services.gateway.contract.defaultVersion or the flag contract-default-version). Another value is 400 CONTRACT_VERSION_UNSUPPORTED; a retired version is 410 CONTRACT_VERSION_RETIRED on the versioned routes (orders, products). */
+                "X-Contract-Version"?: "1" | "2";
+            };
             path: {
                 orderId: string;
             };
@@ -3411,6 +4851,8 @@ export interface operations {
             /** @description Every service’s entries about the order, oldest first. */
             200: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3431,6 +4873,8 @@ export interface operations {
             /** @description Malformed JSON (MALFORMED_JSON), invalid input (VALIDATION_FAILED), a page cursor no list gave out (CURSOR_INVALID) or an unreadable request (MALFORMED_REQUEST). */
             400: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3447,9 +4891,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description No access token (AUTH_TOKEN_MISSING) or one that is not valid (AUTH_TOKEN_INVALID), with WWW-Authenticate. */
+            /** @description No access token (AUTH_TOKEN_MISSING), one that is not valid (AUTH_TOKEN_INVALID) or one signed with an algorithm no longer accepted (AUTH_TOKEN_ALGORITHM_NOT_ACCEPTED: log in again), with WWW-Authenticate. */
             401: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3469,6 +4915,8 @@ export interface operations {
             /** @description The token is valid but lacks the admin role (AUTH_FORBIDDEN). */
             403: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3488,6 +4936,8 @@ export interface operations {
             /** @description Too many requests (RATE_LIMITED); Retry-After says when to try again, RateLimit/RateLimit-Policy describe the limits. */
             429: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3507,6 +4957,8 @@ export interface operations {
             /** @description Unexpected failure (INTERNAL). */
             500: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3526,6 +4978,8 @@ export interface operations {
             /** @description A service behind the gateway is unavailable (UPSTREAM_UNAVAILABLE). */
             503: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3545,6 +4999,8 @@ export interface operations {
             /** @description The request did not finish within its budget (DEADLINE_EXCEEDED). */
             504: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3566,7 +5022,10 @@ export interface operations {
     listDeadLetters: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The public API version to serve (1, 2); without it, version 1 (services.gateway.contract.defaultVersion or the flag contract-default-version). Another value is 400 CONTRACT_VERSION_UNSUPPORTED; a retired version is 410 CONTRACT_VERSION_RETIRED on the versioned routes (orders, products). */
+                "X-Contract-Version"?: "1" | "2";
+            };
             path?: never;
             cookie?: never;
         };
@@ -3575,6 +5034,8 @@ export interface operations {
             /** @description Every dead letter, oldest first. */
             200: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3596,6 +5057,8 @@ export interface operations {
             /** @description Malformed JSON (MALFORMED_JSON), invalid input (VALIDATION_FAILED), a page cursor no list gave out (CURSOR_INVALID) or an unreadable request (MALFORMED_REQUEST). */
             400: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3612,9 +5075,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description No access token (AUTH_TOKEN_MISSING) or one that is not valid (AUTH_TOKEN_INVALID), with WWW-Authenticate. */
+            /** @description No access token (AUTH_TOKEN_MISSING), one that is not valid (AUTH_TOKEN_INVALID) or one signed with an algorithm no longer accepted (AUTH_TOKEN_ALGORITHM_NOT_ACCEPTED: log in again), with WWW-Authenticate. */
             401: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3634,6 +5099,8 @@ export interface operations {
             /** @description The token is valid but lacks the admin role (AUTH_FORBIDDEN). */
             403: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3653,6 +5120,8 @@ export interface operations {
             /** @description Too many requests (RATE_LIMITED); Retry-After says when to try again, RateLimit/RateLimit-Policy describe the limits. */
             429: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3672,6 +5141,8 @@ export interface operations {
             /** @description Unexpected failure (INTERNAL). */
             500: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3691,6 +5162,8 @@ export interface operations {
             /** @description A service behind the gateway is unavailable (UPSTREAM_UNAVAILABLE). */
             503: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3710,6 +5183,8 @@ export interface operations {
             /** @description The request did not finish within its budget (DEADLINE_EXCEEDED). */
             504: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3731,7 +5206,10 @@ export interface operations {
     redriveDeadLetters: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The public API version to serve (1, 2); without it, version 1 (services.gateway.contract.defaultVersion or the flag contract-default-version). Another value is 400 CONTRACT_VERSION_UNSUPPORTED; a retired version is 410 CONTRACT_VERSION_RETIRED on the versioned routes (orders, products). */
+                "X-Contract-Version"?: "1" | "2";
+            };
             path?: never;
             cookie?: never;
         };
@@ -3747,6 +5225,8 @@ export interface operations {
             /** @description How many were delivered again (an id that is gone counts for nothing). */
             200: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3758,6 +5238,8 @@ export interface operations {
             /** @description Malformed JSON (MALFORMED_JSON), invalid input (VALIDATION_FAILED), a page cursor no list gave out (CURSOR_INVALID) or an unreadable request (MALFORMED_REQUEST). */
             400: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3774,9 +5256,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description No access token (AUTH_TOKEN_MISSING) or one that is not valid (AUTH_TOKEN_INVALID), with WWW-Authenticate. */
+            /** @description No access token (AUTH_TOKEN_MISSING), one that is not valid (AUTH_TOKEN_INVALID) or one signed with an algorithm no longer accepted (AUTH_TOKEN_ALGORITHM_NOT_ACCEPTED: log in again), with WWW-Authenticate. */
             401: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3796,6 +5280,8 @@ export interface operations {
             /** @description The token is valid but lacks the admin role (AUTH_FORBIDDEN). */
             403: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3815,6 +5301,8 @@ export interface operations {
             /** @description The body is larger than allowed (PAYLOAD_TOO_LARGE). */
             413: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3834,6 +5322,8 @@ export interface operations {
             /** @description The body is not application/json (UNSUPPORTED_MEDIA_TYPE). */
             415: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3853,6 +5343,8 @@ export interface operations {
             /** @description Too many requests (RATE_LIMITED); Retry-After says when to try again, RateLimit/RateLimit-Policy describe the limits. */
             429: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3872,6 +5364,8 @@ export interface operations {
             /** @description Unexpected failure (INTERNAL). */
             500: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3891,6 +5385,8 @@ export interface operations {
             /** @description A service behind the gateway is unavailable (UPSTREAM_UNAVAILABLE). */
             503: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3910,6 +5406,8 @@ export interface operations {
             /** @description The request did not finish within its budget (DEADLINE_EXCEEDED). */
             504: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3931,7 +5429,10 @@ export interface operations {
     listFeatureFlags: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The public API version to serve (1, 2); without it, version 1 (services.gateway.contract.defaultVersion or the flag contract-default-version). Another value is 400 CONTRACT_VERSION_UNSUPPORTED; a retired version is 410 CONTRACT_VERSION_RETIRED on the versioned routes (orders, products). */
+                "X-Contract-Version"?: "1" | "2";
+            };
             path?: never;
             cookie?: never;
         };
@@ -3940,6 +5441,8 @@ export interface operations {
             /** @description The flag definitions in effect in the gateway (flags.file) and the changes it saw since it started. */
             200: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3973,6 +5476,8 @@ export interface operations {
             /** @description Malformed JSON (MALFORMED_JSON), invalid input (VALIDATION_FAILED), a page cursor no list gave out (CURSOR_INVALID) or an unreadable request (MALFORMED_REQUEST). */
             400: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3989,9 +5494,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description No access token (AUTH_TOKEN_MISSING) or one that is not valid (AUTH_TOKEN_INVALID), with WWW-Authenticate. */
+            /** @description No access token (AUTH_TOKEN_MISSING), one that is not valid (AUTH_TOKEN_INVALID) or one signed with an algorithm no longer accepted (AUTH_TOKEN_ALGORITHM_NOT_ACCEPTED: log in again), with WWW-Authenticate. */
             401: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4011,6 +5518,8 @@ export interface operations {
             /** @description The token is valid but lacks the admin role (AUTH_FORBIDDEN). */
             403: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4030,6 +5539,8 @@ export interface operations {
             /** @description Too many requests (RATE_LIMITED); Retry-After says when to try again, RateLimit/RateLimit-Policy describe the limits. */
             429: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4049,6 +5560,8 @@ export interface operations {
             /** @description Unexpected failure (INTERNAL). */
             500: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4068,6 +5581,8 @@ export interface operations {
             /** @description A service behind the gateway is unavailable (UPSTREAM_UNAVAILABLE). */
             503: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4087,6 +5602,8 @@ export interface operations {
             /** @description The request did not finish within its budget (DEADLINE_EXCEEDED). */
             504: {
                 headers: {
+                    /** @description The version this answer was served in. */
+                    "X-Contract-Version"?: string;
                     [name: string]: unknown;
                 };
                 content: {

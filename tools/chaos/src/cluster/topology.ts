@@ -248,6 +248,7 @@ export async function startClusterTopology(
         ORDERLY_SERVICES__GATEWAY__ORDER_SERVICE_URL: frontUrl('order'),
         ORDERLY_SERVICES__GATEWAY__INVENTORY_SERVICE_URL: frontUrl('inventory'),
         ORDERLY_SERVICES__GATEWAY__IDENTITY_SERVICE_URL: frontUrl('identity'),
+        ORDERLY_SERVICES__GATEWAY__RISK_SERVICE_URL: frontUrl('risk'),
         ...options.env,
       };
       env[`ORDERLY_SERVICES__${envKey(service)}__PORT`] = String(ports[key]);

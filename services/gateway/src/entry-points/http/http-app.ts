@@ -3,12 +3,14 @@ import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import type { Client } from '@connectrpc/connect';
 import type { IdentityService } from '@orderly/identity-contract/identity_service';
+import type { RiskService } from '@orderly/risk-contract/risk_service';
 import type { InventoryService } from '@orderly/inventory-contract/inventory_service';
 import type { OrderService } from '@orderly/order-contract/order_service';
 import type { Flags, Logger, Telemetry } from '@orderly/platform';
 import type { GatewayConfig } from '../../config.js';
 import type { AccessTokenVerifier } from '../auth/access-token-verifier.js';
 import { registerAdminRoutes } from '../admin/admin-routes.js';
+import { registerRiskReviewRoutes } from '../risk/risk-review-routes.js';
 import { registerAuthRoutes } from '../auth/auth-routes.js';
 import { registerConsoleRoutes } from '../console/console-routes.js';
 import type { FlagHistory } from '../console/flag-history.js';
@@ -38,6 +40,8 @@ export interface HttpAppDeps {
   readonly orderClient: Client<typeof OrderService>;
   readonly inventoryClient: Client<typeof InventoryService>;
   readonly identityClient: Client<typeof IdentityService>;
+  /** The risk service's review queue (/v1/admin/risk/reviews). */
+  readonly riskClient: Client<typeof RiskService>;
   readonly verifier: AccessTokenVerifier;
   /** Injected by tests that need a clock; otherwise real time. */
   readonly buckets?: TokenBuckets;
@@ -71,6 +75,7 @@ export async function buildHttpApp({
   orderClient,
   inventoryClient,
   identityClient,
+  riskClient,
   verifier,
   buckets = processTokenBuckets(config.rateLimits),
   orderAdmission = orderServiceAdmission(() => config),
@@ -221,6 +226,7 @@ export async function buildHttpApp({
     limits,
     onKeysRotated: () => verifier.refresh(),
   });
+  registerRiskReviewRoutes(app, { riskClient });
   if (operatorPorts)
     registerConsoleRoutes(app, { config, orderClient, operatorPorts, flags, flagHistory });
   registerWebRoutes(app);

@@ -36,6 +36,7 @@ export async function openApiDocument(): Promise<unknown> {
     orderClient: unused as HttpAppDeps['orderClient'],
     inventoryClient: unused as HttpAppDeps['inventoryClient'],
     identityClient: unused as HttpAppDeps['identityClient'],
+    riskClient: unused as HttpAppDeps['riskClient'],
     verifier: unused as AccessTokenVerifier,
     // Only its presence matters here: it adds the console's routes to the document.
     operatorPorts: unused as OperatorPorts,

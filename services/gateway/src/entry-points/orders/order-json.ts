@@ -1,8 +1,13 @@
 import { timestampDate, type Timestamp } from '@bufbuild/protobuf/wkt';
-import { CancellationReason, OrderStatus, type Order } from '@orderly/order-contract/order_service';
+import {
+  CancellationReason,
+  OrderStatus,
+  RiskReview,
+  type Order,
+} from '@orderly/order-contract/order_service';
 import { upstreamInvalidResponse } from '../http/http-errors.js';
 import { cents, money, type MoneyJson } from '../http/money-json.js';
-import type { cancellationReasons, orderStatuses } from './order-schemas.js';
+import type { cancellationReasons, orderStatuses, riskReviews } from './order-schemas.js';
 
 /** Proto ↔ public JSON of an order. */
 export interface OrderJson {
@@ -12,6 +17,7 @@ export interface OrderJson {
   totalCents: number;
   paymentMethod?: string;
   cancellationReason?: (typeof cancellationReasons)[number];
+  riskReview?: (typeof riskReviews)[number];
   placedAt: string;
   history: { status: (typeof orderStatuses)[number]; at: string }[];
 }
@@ -47,6 +53,13 @@ const reasonNames = new Map<CancellationReason, NonNullable<OrderJson['cancellat
   [CancellationReason.PAYMENT_DECLINED, 'PAYMENT_DECLINED'],
   [CancellationReason.TIMED_OUT, 'TIMED_OUT'],
   [CancellationReason.CUSTOMER_REQUESTED, 'CUSTOMER_REQUESTED'],
+  [CancellationReason.RISK_REJECTED, 'RISK_REJECTED'],
+]);
+
+const riskReviewNames = new Map<RiskReview, NonNullable<OrderJson['riskReview']>>([
+  [RiskReview.AWAITING, 'AWAITING'],
+  [RiskReview.HELD, 'HELD'],
+  [RiskReview.APPROVED, 'APPROVED'],
 ]);
 
 function statusName(status: OrderStatus): OrderJson['status'] {
@@ -79,6 +92,8 @@ export function orderToJson(order: Order): OrderJson {
   if (order.paymentMethod) json.paymentMethod = order.paymentMethod;
   const reason = reasonNames.get(order.cancellationReason);
   if (reason) json.cancellationReason = reason;
+  const riskReview = riskReviewNames.get(order.riskReview);
+  if (riskReview) json.riskReview = riskReview;
   return json;
 }
 

@@ -26,7 +26,10 @@ export const cancellationReasons = [
   'PAYMENT_DECLINED',
   'TIMED_OUT',
   'CUSTOMER_REQUESTED',
+  'RISK_REJECTED',
 ] as const;
+/** Where an order stands with the risk step (absent when risk never assessed it). */
+export const riskReviews = ['AWAITING', 'HELD', 'APPROVED'] as const;
 
 const readErrors = [400, 401, 404, 429, 500, 503, 504];
 const writeErrors = [400, 401, 404, 409, 413, 415, 429, 500, 503, 504];
@@ -93,6 +96,13 @@ export const orderSchema = {
     },
     paymentMethod: { type: 'string' },
     cancellationReason: { type: 'string', enum: cancellationReasons },
+    riskReview: {
+      type: 'string',
+      enum: riskReviews,
+      description:
+        'The risk step: AWAITING (no payment before risk answers), HELD (for review by an admin, ' +
+        'or until the review timeout applies the fail policy), APPROVED. Absent when not assessed.',
+    },
     placedAt: { type: 'string', format: 'date-time' },
     history: {
       type: 'array',
