@@ -299,10 +299,105 @@ export const cpuProfileCommand = defineCommand({
   version: orderlyVersion,
 });
 
+const openApiSources = {
+  url: {
+    type: 'string',
+    value: 'url',
+    description:
+      "the gateway's public address, where /openapi/v<n>.json is read (default: services.gateway host and port)",
+  },
+  'openapi-from': {
+    type: 'string',
+    value: 'file|url',
+    description: 'the older OpenAPI document instead (a JSON file or an http(s) URL)',
+  },
+  'openapi-to': {
+    type: 'string',
+    value: 'file|url',
+    description: 'the newer OpenAPI document instead (with --openapi-from)',
+  },
+} as const;
+
+export const contractsDiffCommand = defineCommand({
+  name: `orderly contracts diff`,
+  summary:
+    'prints what changed from one contract version to another: the public OpenAPI operations and fields, and the protobuf messages, each marked breaking or not.',
+  synopsis:
+    '--from <n> --to <n> [--url <url> | --openapi-from <file|url> --openapi-to <file|url>] [--json]',
+  options: {
+    from: { type: 'string', value: 'n', description: 'the older version, e.g. 1 (required)' },
+    to: { type: 'string', value: 'n', description: 'the newer version, e.g. 2 (required)' },
+    ...openApiSources,
+    json: { type: 'boolean', description: 'print { openapi, proto } as JSON' },
+  },
+  configLayers: true,
+  notes:
+    "OpenAPI: the gateway's per-version documents compared by diffOpenApi (@orderly/platform), the\n" +
+    'engine behind GET /openapi/contract-diff. Protobuf: <producer>.v<from> against <producer>.v<to> for\n' +
+    'every producer that has both, field by field (by number) from the descriptors `buf build` makes.\n' +
+    'Exit code 0 when printed (breaking or not), 1 when a side cannot be read, 2 usage error.',
+  examples: [
+    'npm run orderly -- contracts diff --from 1 --to 2',
+    'npm run orderly -- contracts diff --from 1 --to 2 --json',
+  ],
+  version: orderlyVersion,
+});
+
+export const contractsImpactCommand = defineCommand({
+  name: `orderly contracts impact`,
+  summary:
+    'prints which services and gateway routes produce and consume each event and RPC, as a Mermaid graph and as text, and which of them a diff would break.',
+  synopsis:
+    '[--diff <from>:<to>] [--url <url> | --openapi-from <file|url> --openapi-to <file|url>] [--json]',
+  options: {
+    diff: {
+      type: 'string',
+      value: 'from:to',
+      description: 'the versions whose breaking changes to trace, e.g. 1:2',
+    },
+    ...openApiSources,
+    json: { type: 'boolean', description: 'print the graph and what breaks as JSON' },
+  },
+  configLayers: true,
+  notes:
+    'Read from the code and the contracts, starting nothing: the services of @orderly/system; each\n' +
+    "service's imports of other producers' event messages (consumers) and its package.json\n" +
+    'orderly.consumes declaration; the RPCs of the buf descriptors with services.<svc>.rpcCallers\n' +
+    "(callers); the gateway's OpenAPI operations, tied to the RPC of the same name. Exit code 0, 1 when\n" +
+    'a source cannot be read, 2 usage error.',
+  examples: [
+    'npm run orderly -- contracts impact',
+    'npm run orderly -- contracts impact --diff 1:2',
+  ],
+  version: orderlyVersion,
+});
+
+export const contractsCallersCommand = defineCommand({
+  name: `orderly contracts callers`,
+  summary:
+    'lists who still calls a deprecated or retired version of the public API: caller, version, route, calls, first and last seen.',
+  synopsis: '[--url <url>] [--json]',
+  options: {
+    url: {
+      type: 'string',
+      value: 'url',
+      description: "the gateway's operator port (default: services.gateway host and operatorPort)",
+    },
+    json: { type: 'boolean', description: 'print the answer as JSON' },
+  },
+  configLayers: true,
+  notes:
+    "Asks GET /admin/contracts/callers on the gateway's operator port as the operator workload.\n" +
+    'Exit code 0 when no caller remains on a deprecated or retired version, 1 when some do, 2 usage\n' +
+    'error, 3 when the gateway cannot be asked.',
+  examples: ['npm run orderly -- contracts callers', 'npm run orderly -- contracts callers --json'],
+  version: orderlyVersion,
+});
+
 export const orderlyProgram: Program = {
   name: 'orderly',
   summary:
-    "the operator's command line: dead letters, order timelines, signing keys, orders, configuration, leak patrol.",
+    "the operator's command line: dead letters, order timelines, signing keys, orders, configuration, leak patrol, contracts.",
   version: orderlyVersion,
   commands: {
     'dead-letters': {
@@ -361,6 +456,23 @@ export const orderlyProgram: Program = {
         spec: getOrderCommand,
         run: async (argv, io) =>
           (await import('./orders-command.js')).runOrdersCommand('get', argv, io),
+      },
+    },
+    contracts: {
+      diff: {
+        spec: contractsDiffCommand,
+        run: async (argv, io) =>
+          (await import('./contracts-command.js')).runContractsDiff(argv, io),
+      },
+      impact: {
+        spec: contractsImpactCommand,
+        run: async (argv, io) =>
+          (await import('./contracts-command.js')).runContractsImpact(argv, io),
+      },
+      callers: {
+        spec: contractsCallersCommand,
+        run: async (argv, io) =>
+          (await import('./contracts-command.js')).runContractsCallers(argv, io),
       },
     },
     config: {
