@@ -149,6 +149,7 @@ describe('the risk step of the saga', () => {
     expect(got).toMatchObject({
       status: OrderStatus.CANCELLED,
       cancellationReason: CancellationReason.RISK_REJECTED,
+      riskReview: RiskReview.UNSPECIFIED,
     });
     expect(paymentRequests(order!, orderId)).toHaveLength(0);
   });

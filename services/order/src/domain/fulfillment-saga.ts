@@ -105,9 +105,10 @@ export function onRiskAssessed(order: Order, decision: RiskDecision, at: Date): 
         publish: 'PaymentRequested',
       };
     case 'REJECT':
+      // The cancellation reason says it all; no risk state is left pending.
       return {
         kind: 'advanced',
-        order: cancel(order, 'RISK_REJECTED', at),
+        order: { ...cancel(order, 'RISK_REJECTED', at), riskReview: undefined },
         publish: 'OrderCancelled',
       };
     case 'REVIEW':
