@@ -72,6 +72,8 @@ export const invariantNames = [
   'reservation-fate-agrees',
   'confirmed-order-lines-sold',
   'captured-amount-equals-total',
+  'confirmed-order-approved-by-risk',
+  'risk-rejected-order-holds-nothing',
   'notification-delivered-per-terminal-order',
   'outboxes-drained',
   'dead-letters-explained',
@@ -382,6 +384,56 @@ export async function checkInvariants(sql: Sql, input: InvariantInput): Promise<
     'captured-amount-equals-total',
     "per the provider's ledger a confirmed order's captures sum to its total with nothing refunded; a cancelled order nets zero (one cancelled after its confirmation: its total captured and refunded); a refund returns a capture of the same order",
     money,
+  );
+
+  // The risk step: no order the risk service assessed was paid for unless it was approved (by a
+  // rule, the fail policy or an admin), and a rejected order holds no stock and took no money.
+  const riskOfOrders = await sql<{ id: string; risk_review: string | null }>(
+    'order',
+    'SELECT id::text, risk_review FROM orders WHERE risk_review IS NOT NULL',
+  );
+  const assessments = await sql<{ order_id: string; decision: string; final: string | null }>(
+    'risk',
+    'SELECT order_id, decision, final_decision AS final FROM assessments',
+  );
+  const riskDecision = new Map(assessments.map((a) => [a.order_id, a]));
+  const assessedOrders = new Set(riskOfOrders.map((o) => o.id));
+  const unapproved: string[] = [];
+  for (const order of orders.filter((o) => o.status === 'CONFIRMED')) {
+    const assessment = riskDecision.get(order.id);
+    // An order the risk step never saw (services.order.riskAssessment off when it was reserved)
+    // has neither a risk_review nor an assessment.
+    if (!assessment && !assessedOrders.has(order.id)) continue;
+    if (assessment?.final !== 'APPROVE')
+      unapproved.push(
+        `${order.id} CONFIRMED: risk ${assessment ? `${assessment.decision} -> ${assessment.final ?? 'undecided'}` : 'never assessed it'}`,
+      );
+  }
+  for (const a of assessments)
+    if (!orderById.has(a.order_id)) unapproved.push(`assessment of unknown order ${a.order_id}`);
+  add(
+    'confirmed-order-approved-by-risk',
+    'every confirmed order the risk step saw was approved by a rule, the fail policy or an admin (its final decision is APPROVE)',
+    unapproved,
+  );
+  const rejected: string[] = [];
+  for (const order of orders.filter((o) => o.reason === 'RISK_REJECTED')) {
+    const assessment = riskDecision.get(order.id);
+    if (assessment?.final !== 'REJECT')
+      rejected.push(
+        `${order.id} RISK_REJECTED but risk's decision is ${assessment?.final ?? 'none'}`,
+      );
+    const r = reservationByOrder.get(order.id);
+    if (r === 'RESERVED' || r === 'CONFIRMED')
+      rejected.push(`${order.id} RISK_REJECTED still holds stock (reservation ${r})`);
+    const m = moneyByOrder.get(order.id);
+    if (m && m.captured > 0n)
+      rejected.push(`${order.id} RISK_REJECTED was charged ${m.captured} (refunded ${m.refunded})`);
+  }
+  add(
+    'risk-rejected-order-holds-nothing',
+    'an order cancelled as RISK_REJECTED was rejected by risk, holds no reserved or sold stock and was never charged',
+    rejected,
   );
 
   // What the customer actually received: the sink's output, not the service's own bookkeeping.

@@ -28,6 +28,7 @@ const schemas: readonly ServiceWithDatabase[] = [
   'payment',
   'notification',
   'identity',
+  'risk',
 ];
 const database = uniqueName('orderly_invariants');
 const clients = new Map<ServiceWithDatabase, pg.Client>();
@@ -186,6 +187,15 @@ async function consistentWorld(): Promise<void> {
     "INSERT INTO provider_ledger (kind, order_id, amount_cents, provider_ref, idempotency_key) VALUES ('capture', $1, $2, 'cap-3', 'capture:3'), ('refund', $1, $2, 'cap-3', 'refund:3')",
     [returned.id, returned.total.toString()],
   );
+  // The confirmed order went through the risk step and was approved by the rule plugin.
+  await sql('order', "UPDATE orders SET risk_review = 'APPROVED' WHERE id = $1", [confirmed.id]);
+  await sql(
+    'risk',
+    `INSERT INTO assessments (order_id, customer_id, amount_cents, currency, placed_at, decision, decided_by,
+                              reasons, score, fail_policy, final_decision, assessed_at)
+     VALUES ($1, $2, $3, 'EUR', now(), 'APPROVE', 'RULE', '{}', 0, false, 'APPROVE', now())`,
+    [confirmed.id, confirmed.customer, confirmed.total.toString()],
+  );
   for (const [o, kind, id] of [
     [confirmed, 'ORDER_CONFIRMED', notificationIds.confirmed],
     [cancelled, 'ORDER_CANCELLED', notificationIds.cancelled],
@@ -304,6 +314,38 @@ describe('checkInvariants', () => {
           'payment',
           'UPDATE provider_ledger SET amount_cents = amount_cents - 100 WHERE order_id = $1',
           [confirmed.id],
+        );
+      },
+    },
+    'confirmed-order-approved-by-risk': {
+      what: 'a confirmed order is still held for review by risk (never approved)',
+      act: async () => {
+        await sql(
+          'risk',
+          "UPDATE assessments SET decision = 'REVIEW', final_decision = NULL WHERE order_id = $1",
+          [confirmed.id],
+        );
+      },
+    },
+    'risk-rejected-order-holds-nothing': {
+      what: 'an order risk rejected was charged (and refunded: the money nets zero)',
+      act: async () => {
+        await sql(
+          'order',
+          "UPDATE orders SET cancellation_reason = 'RISK_REJECTED' WHERE id = $1",
+          [cancelled.id],
+        );
+        await sql(
+          'risk',
+          `INSERT INTO assessments (order_id, customer_id, amount_cents, currency, placed_at, decision, decided_by,
+                                    reasons, score, fail_policy, final_decision, assessed_at)
+           VALUES ($1, $2, $3, 'EUR', now(), 'REJECT', 'RULE', '{AMOUNT_HIGH}', 800, false, 'REJECT', now())`,
+          [cancelled.id, cancelled.customer, cancelled.total.toString()],
+        );
+        await sql(
+          'payment',
+          "INSERT INTO provider_ledger (kind, order_id, amount_cents, provider_ref, idempotency_key) VALUES ('capture', $1, $2, 'cap-2', 'capture:2'), ('refund', $1, $2, 'cap-2', 'refund:2')",
+          [cancelled.id, cancelled.total.toString()],
         );
       },
     },
