@@ -20,7 +20,7 @@ import {
   type RiskFeatures,
   type Rollout,
 } from '../services/risk/src/plugins/risk-engine.js';
-import { fixtureGolden } from '../services/risk/src/plugins/plugin-test-kit.js';
+import { fixtureGolden } from '../services/risk/src/plugins/test/plugin-test-kit.js';
 import { shippedPluginsDir } from '../services/risk/src/plugins/shipped-plugins.js';
 
 const args = process.argv.slice(2);
@@ -107,6 +107,7 @@ async function engineWith(dir: string, rollout: Rollout): Promise<RiskEngine> {
     pluginsDir: dir,
     settings,
     rollout: () => rollout,
+    limits: { callTimeoutMs: 1_000 },
     pollIntervalMs: 0,
     log,
   });
@@ -176,6 +177,7 @@ const faulty = await createRiskEngine({
   pluginsDir: trapping,
   settings,
   rollout: () => ({ candidatePercent: 0, mode: 'shadow' }),
+  limits: { callTimeoutMs: 1_000 },
   breaker: { failureThreshold: 1_000_000 },
   pollIntervalMs: 0,
   log,

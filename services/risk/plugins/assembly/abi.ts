@@ -38,8 +38,8 @@ export function result(score: i32, reasons: u32): i64 {
 export const AMOUNT: usize = 0;
 export const CUSTOMER_AMOUNT: usize = 8;
 export const CUSTOMER_ORDER_COUNT: usize = 16;
-export const WINDOW_SECONDS: usize = 20;
-export const ACCOUNT_AGE_SECONDS: usize = 24;
+export const WINDOW_LENGTH: usize = 20;
+export const ACCOUNT_AGE: usize = 24;
 export const PREVIOUS_DECLINES: usize = 28;
 export const LINE_COUNT: usize = 36;
 export const CUSTOMER_ID_LENGTH: usize = 40;

@@ -1,5 +1,4 @@
-import { watch, type FSWatcher } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, watch } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeFeatures } from './abi.js';
 import { PluginBreaker } from './plugin-breaker.js';
@@ -26,8 +25,8 @@ import type {
   Rollout,
 } from './risk-engine.js';
 
-export const defaultLimits: PluginLimits = {
-  callTimeoutMs: 250,
+/** Limits the configuration does not set (the call time limit always comes from it). */
+export const defaultLimits: Omit<PluginLimits, 'callTimeoutMs'> = {
   maxMemoryPages: 256,
   maxModuleBytes: 1024 * 1024,
   workerHeapMb: 32,
@@ -86,9 +85,10 @@ class PluginEngine implements RiskEngine {
   private activeVersion: string | undefined;
   private candidateVersion: string | undefined;
   private scanning: Promise<void> = Promise.resolve();
-  private watcher: FSWatcher | undefined;
+  private readonly stopWatching = new AbortController();
   private poll: NodeJS.Timeout | undefined;
-  private debounce: NodeJS.Timeout | undefined;
+  /** A scan is asked for and has not started: more file events need no other. */
+  private scanQueued = false;
   private closed = false;
   private readonly metrics: PluginTelemetry | undefined;
 
@@ -100,15 +100,7 @@ class PluginEngine implements RiskEngine {
   }
 
   start(): void {
-    try {
-      this.watcher = watch(this.options.pluginsDir, { recursive: true }, () => this.soon());
-      this.watcher.on('error', () => undefined);
-    } catch (error) {
-      this.options.log.warn(
-        { dir: this.options.pluginsDir, err: error },
-        'risk plugin folder cannot be watched; polling only',
-      );
-    }
+    void this.watchFolder();
     const every = this.options.pollIntervalMs ?? 2_000;
     if (every > 0) {
       this.poll = setInterval(() => this.soon(), every);
@@ -116,14 +108,26 @@ class PluginEngine implements RiskEngine {
     }
   }
 
-  /** Coalesces bursts of file events (a copy writes several) into one scan. */
+  /** File events ask for a scan; the poll is the safety net where events do not arrive. */
+  private async watchFolder(): Promise<void> {
+    const signal = this.stopWatching.signal;
+    try {
+      const events = watch(this.options.pluginsDir, { recursive: true, signal });
+      for await (const event of events) if (event.eventType) this.soon();
+    } catch (error) {
+      if (signal.aborted) return;
+      this.options.log.warn(
+        { dir: this.options.pluginsDir, err: error },
+        'risk plugin folder cannot be watched; polling only',
+      );
+    }
+  }
+
+  /** Coalesces bursts of file events (a copy writes several) into the next scan. */
   private soon(): void {
-    if (this.closed || this.debounce) return;
-    this.debounce = setTimeout(() => {
-      this.debounce = undefined;
-      void this.rescan();
-    }, 100);
-    this.debounce.unref();
+    if (this.closed || this.scanQueued) return;
+    this.scanQueued = true;
+    void this.rescan();
   }
 
   rescan(): Promise<void> {
@@ -138,6 +142,7 @@ class PluginEngine implements RiskEngine {
   }
 
   private async scan(): Promise<void> {
+    this.scanQueued = false;
     if (this.closed) return;
     const root = join(this.options.pluginsDir, this.pluginName);
     const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
@@ -420,9 +425,8 @@ class PluginEngine implements RiskEngine {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.watcher?.close();
+    this.stopWatching.abort();
     clearInterval(this.poll);
-    clearTimeout(this.debounce);
     await this.scanning;
     const closing = [...this.serving.values()].map((s) => s.loaded.sandbox.close());
     this.serving.clear();

@@ -9,7 +9,7 @@ import {
   shippedRuleSet,
   someFeatures,
   triggerAmount,
-} from './plugin-test-kit.js';
+} from './test/plugin-test-kit.js';
 import {
   createRiskEngine,
   type PluginOutcome,

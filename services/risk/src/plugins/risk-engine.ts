@@ -65,7 +65,7 @@ export interface Rollout {
 }
 
 export interface PluginLimits {
-  /** Time a call (one batch) may take before the worker is terminated; default 250. */
+  /** Time one order may take before its worker is terminated (`services.risk.plugins.callTimeoutMs`). */
   readonly callTimeoutMs: number;
   /** Largest `memory` maximum a module may declare, in 64 KiB pages; default 256 (16 MiB). */
   readonly maxMemoryPages: number;
@@ -95,7 +95,7 @@ export interface RiskEngineOptions {
   readonly pluginsDir: string;
   /** The rule set served: versions are `<pluginsDir>/<pluginName>/<MAJOR.MINOR.PATCH>/`; default `basic-rules`. */
   readonly pluginName?: string;
-  readonly limits?: Partial<PluginLimits>;
+  readonly limits: Partial<PluginLimits> & Pick<PluginLimits, 'callTimeoutMs'>;
   readonly settings: PluginSettings;
   /** Asked for every batch, so a flag change applies to the next one. */
   readonly rollout: () => Rollout;

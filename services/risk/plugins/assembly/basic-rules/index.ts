@@ -3,7 +3,7 @@
 // a deny list, each adding to a score from 0 to 1000 with a reason code.
 import {
   ABI_VERSION,
-  ACCOUNT_AGE_SECONDS,
+  ACCOUNT_AGE,
   AMOUNT,
   CUSTOMER_AMOUNT,
   CUSTOMER_ID,
@@ -126,7 +126,7 @@ export function orderly_assess(ptr: usize, length: i32): i64 {
     score += 300;
     reasons |= PREVIOUS_DECLINES_HIGH;
   }
-  const accountAge = <i64>load<i32>(ptr + ACCOUNT_AGE_SECONDS);
+  const accountAge = <i64>load<i32>(ptr + ACCOUNT_AGE);
   if (accountAge >= 0 && accountAge < newAccountSeconds && amount * 2 >= amountReviewMinor) {
     score += 200;
     reasons |= NEW_ACCOUNT;

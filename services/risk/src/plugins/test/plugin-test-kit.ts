@@ -2,8 +2,8 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, type Logger } from '@orderly/platform';
-import type { RiskFeatures } from './risk-engine.js';
-import { shippedPluginsDir } from './shipped-plugins.js';
+import type { RiskFeatures } from '../risk-engine.js';
+import { shippedPluginsDir } from '../shipped-plugins.js';
 
 export { shippedPluginsDir };
 export const fixturesDir = join(shippedPluginsDir, 'fixtures');
