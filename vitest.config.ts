@@ -60,6 +60,7 @@ export const needsPostgresOrNats = [
   'services/risk/test/risk-service.test.ts',
   'test/risk/risk-review-routes.test.ts',
   'test/contracts/api-versions.test.ts',
+  'test/contracts/order-event-versions.test.ts',
 ];
 const e2e = ['test/e2e/**/*.test.ts'];
 const deploy = ['test/deploy/**/*.test.ts'];

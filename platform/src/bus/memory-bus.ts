@@ -175,7 +175,9 @@ export class MemoryBus implements Bus {
     const settling = this.settlingIds.get(key);
     if (settling !== undefined) return settling;
     const groups = [...this.groups.values()].filter((g) => g.subjects.has(message.subject));
-    const headers = { ...message.headers, [busHeaders.eventId]: message.id };
+    // An event id the publisher set wins: the same logical event published in two versions (two
+    // messages, two ids) keeps one event id, so a consumer's inbox applies it once.
+    const headers = { [busHeaders.eventId]: message.id, ...message.headers };
     const promise = Promise.allSettled(
       // Each subscription gets its own copy, so one handler cannot change what another sees.
       groups.map((g) =>

@@ -30,6 +30,11 @@ export const inventoryConfigSchema = z.strictObject({
   seedDemoCatalog: configValue.boolean(),
   /** Largest page of ListProducts, and the page size when none is asked for. */
   listLimitMax: reloadable(configValue.positiveInt()),
+  /**
+   * Optional: the versions of the order events to subscribe to, a subset of what package.json
+   * declares (`orderly.consumes.order`, docs/contracts.md); absent, all declared. Read at start.
+   */
+  orderEvents: z.strictObject({ versions: z.array(z.enum(['v1', 'v2'])).min(1) }).optional(),
 });
 
 export type InventoryConfig = z.output<typeof inventoryConfigSchema>;

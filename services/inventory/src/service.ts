@@ -9,6 +9,7 @@ import {
   staleReservationMetrics,
   staleReservationsTask,
 } from './entry-points/stale-reservations-task.js';
+import { orderEventVersions, readingVersions } from './entry-points/consumed-versions.js';
 import {
   reserveStockHandlers,
   reserveStockSubscription,
@@ -51,21 +52,27 @@ export const inventoryService = defineService({
     // Batched: deliveries that arrive together are one transaction and one run of set-based SQL.
     // Two batches cannot deadlock: every run locks in one global order ("lock order" in
     // data-access/reservation-repository.ts).
+    // Each subscription holds every version of its events it reads (applied once, see
+    // docs/contracts.md); which versions: package.json's declaration, narrowed by configuration.
+    const versions = orderEventVersions(live.service.orderEvents?.versions);
     runtime.consume(
       reserveStockSubscription,
-      reserveStockHandlers({
-        outbox: runtime.outbox,
-        log: runtime.log,
-        clock,
-        get reservationTtlMs() {
-          return live.service.reservationTtlMs;
-        },
-      }),
+      readingVersions(
+        reserveStockHandlers({
+          outbox: runtime.outbox,
+          log: runtime.log,
+          clock,
+          get reservationTtlMs() {
+            return live.service.reservationTtlMs;
+          },
+        }),
+        versions,
+      ),
       { batched: true },
     );
     runtime.consume(
       settleReservationsSubscription,
-      settleReservationsHandlers({ log: runtime.log, clock }),
+      readingVersions(settleReservationsHandlers({ log: runtime.log, clock }), versions),
       { batched: true },
     );
     const staleMetrics = staleReservationMetrics(runtime.telemetry);

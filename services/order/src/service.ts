@@ -5,6 +5,7 @@ import { orderConfigSchema } from './config.js';
 import { orderDeps } from './data-access/order-store.js';
 import { orderSummary, orderTimeline } from './data-access/console-queries.js';
 import { orderMetrics } from './entry-points/order-metrics.js';
+import { PublishedVersions, versionedOutbox } from './entry-points/order-event-versions.js';
 import { orderRpcRoutes } from './entry-points/order-rpc.js';
 import { SagaBacklogMonitor } from './entry-points/saga-backlog.js';
 import {
@@ -24,9 +25,14 @@ export const orderService = defineService({
   name: 'order',
   configSchema: orderConfigSchema,
   database: { migrationsPath: fileURLToPath(new URL('./data-access/migrations', import.meta.url)) },
-  wire(runtime, { live, clock }) {
+  async wire(runtime, { live, clock }) {
+    // The order events go out in the versions the flag order-events-publish names (v1 as shipped).
+    const published = new PublishedVersions(runtime.flags, runtime.log);
+    await published.refresh();
+    runtime.closeOnStop(() => Promise.resolve(published.close()));
+    const outbox = versionedOutbox(runtime.outbox, () => published.current);
     // Reloadable keys are read from `live` when they are used, never copied at build time.
-    const deps = orderDeps(runtime.db, runtime.outbox, clock, randomUUID, () => ({
+    const deps = orderDeps(runtime.db, outbox, clock, randomUUID, () => ({
       maxBatch: live.service.groupCommitMaxBatch,
       maxInFlight: live.service.groupCommitMaxInFlight,
     }));
@@ -70,7 +76,7 @@ export const orderService = defineService({
       }),
     );
     const consumerDeps = {
-      outbox: runtime.outbox,
+      outbox,
       log: runtime.log,
       clock,
       riskAssessment: () => live.service.riskAssessment,

@@ -1,6 +1,6 @@
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import {
-  onBatch,
+  onBatchOf,
   type BatchItem,
   type EventHandler,
   type Logger,
@@ -9,6 +9,10 @@ import {
   type Sql,
 } from '@orderly/platform';
 import { OrderPlacedSchema, type OrderPlaced } from '@orderly/order-contract/order_events';
+import {
+  OrderPlacedSchema as OrderPlacedV2Schema,
+  type OrderPlaced as OrderPlacedV2,
+} from '@orderly/order-contract/v2/order_events';
 import {
   StockRejectedSchema,
   StockReservedSchema,
@@ -36,16 +40,20 @@ export interface ReserveStockDeps {
  * unique order id makes a second reservation for one order impossible.
  */
 export function reserveStockHandlers(deps: ReserveStockDeps): EventHandler[] {
-  return [onBatch(OrderPlacedSchema, (tx, items) => reserve(tx, deps, items))];
+  // Version 1 and 2 of OrderPlaced are one run: the same event in both versions has one event id,
+  // so the subscription's inbox applies whichever arrives first and skips the other.
+  return onBatchOf([OrderPlacedSchema, OrderPlacedV2Schema] as const, (tx, items) =>
+    reserve(tx, deps, items),
+  );
 }
 
 async function reserve(
   tx: Sql,
   deps: ReserveStockDeps,
-  items: readonly BatchItem<OrderPlaced>[],
+  items: readonly BatchItem<OrderPlaced | OrderPlacedV2>[],
 ): Promise<void> {
   for (const { event } of items)
-    if (event.orderId === '') throw unusableEvent(OrderPlacedSchema.typeName, 'order_id is empty');
+    if (event.orderId === '') throw unusableEvent(event.$typeName, 'order_id is empty');
   const requests: ReservationRequest[] = items.map(({ event }) => ({
     orderId: event.orderId,
     lines: event.lines.map((line) => ({ sku: line.sku, quantity: line.quantity })),

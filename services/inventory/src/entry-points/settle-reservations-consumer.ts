@@ -11,6 +11,12 @@ import {
   type OrderCancelled,
   type OrderConfirmed,
 } from '@orderly/order-contract/order_events';
+import {
+  OrderCancelledSchema as OrderCancelledV2Schema,
+  OrderConfirmedSchema as OrderConfirmedV2Schema,
+  type OrderCancelled as OrderCancelledV2,
+  type OrderConfirmed as OrderConfirmedV2,
+} from '@orderly/order-contract/v2/order_events';
 import { unusableEvent } from '../domain/inventory-errors.js';
 import type { SettlementRequest } from '../domain/reservation.js';
 import { inventoryStore } from '../data-access/inventory-store.js';
@@ -30,21 +36,34 @@ export interface SettleReservationsDeps {
  * reserve-stock's (reservation-repository.ts, "lock order") with one statement per table.
  */
 export function settleReservationsHandlers(deps: SettleReservationsDeps): EventHandler[] {
-  return onBatchOf([OrderConfirmedSchema, OrderCancelledSchema] as const, (tx, items) =>
-    settle(tx, deps, items),
+  // Both versions in one run: an event published in both has one event id (applied once).
+  return onBatchOf(
+    [
+      OrderConfirmedSchema,
+      OrderCancelledSchema,
+      OrderConfirmedV2Schema,
+      OrderCancelledV2Schema,
+    ] as const,
+    (tx, items) => settle(tx, deps, items),
   );
 }
 
 async function settle(
   tx: Sql,
   deps: SettleReservationsDeps,
-  items: readonly BatchItem<OrderConfirmed | OrderCancelled>[],
+  items: readonly BatchItem<
+    OrderConfirmed | OrderCancelled | OrderConfirmedV2 | OrderCancelledV2
+  >[],
 ): Promise<void> {
   for (const { event } of items)
     if (event.orderId === '') throw unusableEvent(event.$typeName, 'order_id is empty');
   const requests: SettlementRequest[] = items.map(({ event }) => ({
     orderId: event.orderId,
-    outcome: event.$typeName === OrderConfirmedSchema.typeName ? 'confirmed' : 'cancelled',
+    outcome:
+      event.$typeName === OrderConfirmedSchema.typeName ||
+      event.$typeName === OrderConfirmedV2Schema.typeName
+        ? 'confirmed'
+        : 'cancelled',
   }));
 
   const outcomes = await settleReservations(inventoryStore(tx), requests, deps.clock());
