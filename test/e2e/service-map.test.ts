@@ -164,6 +164,12 @@ describe('service map of a real run', () => {
     expect(edgeRow(out, 'inventory → [events.inventory.v1.StockReserved]', 'publish').calls).toBe(
       4,
     );
+    // …order → risk (RiskAssessmentRequested), risk → order (RiskAssessed), and only then payment.
+    expect(edgeRow(out, '[events.order.v1.RiskAssessmentRequested] → risk', 'consume').calls).toBe(
+      4,
+    );
+    expect(edgeRow(out, 'risk → [events.risk.v1.RiskAssessed]', 'publish').calls).toBe(4);
+    expect(edgeRow(out, '[events.risk.v1.RiskAssessed] → order', 'consume').calls).toBe(4);
     expect(edgeRow(out, '[events.order.v1.PaymentRequested] → payment', 'consume').calls).toBe(4);
     expect(edgeRow(out, 'payment → [events.payment.v1.PaymentSucceeded]', 'publish').calls).toBe(3);
     expect(edgeRow(out, 'payment → [events.payment.v1.PaymentFailed]', 'publish').calls).toBe(1);

@@ -246,7 +246,12 @@ describe('telemetry check', () => {
       const reserve = processed(orderPlaced, 'inventory');
       const stockReserved = published(reserve, 'inventory.v1.StockReserved');
       const stockResult = processed(stockReserved, 'order');
-      const paymentRequested = published(stockResult, 'order.v1.PaymentRequested');
+      // The risk step: no payment is requested before risk approved the order.
+      const assessmentRequested = published(stockResult, 'order.v1.RiskAssessmentRequested');
+      const assess = processed(assessmentRequested, 'risk');
+      const riskAssessed = published(assess, 'risk.v1.RiskAssessed');
+      const riskResult = processed(riskAssessed, 'order');
+      const paymentRequested = published(riskResult, 'order.v1.PaymentRequested');
       const charge = processed(paymentRequested, 'payment');
       const paymentSucceeded = published(charge, 'payment.v1.PaymentSucceeded');
       const paymentResult = processed(paymentSucceeded, 'order');
@@ -261,6 +266,10 @@ describe('telemetry check', () => {
         reserve,
         stockReserved,
         stockResult,
+        assessmentRequested,
+        assess,
+        riskAssessed,
+        riskResult,
         paymentRequested,
         charge,
         paymentSucceeded,
@@ -296,7 +305,7 @@ describe('telemetry check', () => {
     const aboutOrder = logLines.filter((l) => l.orderId === orderId);
     const services = new Set(aboutOrder.map((l) => l['service.name']));
     expect([...services].sort()).toEqual(
-      expect.arrayContaining(['inventory', 'notification', 'order', 'payment']),
+      expect.arrayContaining(['inventory', 'notification', 'order', 'payment', 'risk']),
     );
     for (const line of aboutOrder)
       expect(line, JSON.stringify(line)).toMatchObject({ trace_id: traceId });
