@@ -144,7 +144,7 @@ export function OrdersPanel({ orderId }: { orderId: string }) {
                       <td>
                         <code>{o.customerId.slice(0, 8)}</code>
                       </td>
-                      <td>{(o.totalCents / 100).toFixed(2)}</td>
+                      <td>{((o.totalCents ?? 0) / 100).toFixed(2)}</td>
                       <td>{new Date(o.placedAt).toLocaleString()}</td>
                     </tr>
                   ))}
