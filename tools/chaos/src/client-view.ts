@@ -1,6 +1,6 @@
 import type { FaultRecord } from './faults.js';
 import type { Sql } from './invariants.js';
-import type { LoadGenerator } from './load.js';
+import type { LoadGenerator, RequestRecord } from './load.js';
 
 /**
  * What the drill's clients saw during each fault, next to what they saw when nothing was injected:
@@ -29,11 +29,34 @@ export interface Percentiles {
   readonly max: number;
 }
 
+/** The requests of one client version in a phase: their final answers and latency. */
+export interface VersionStats {
+  readonly requests: number;
+  readonly accepted: number;
+  /** The final answer of each request by status and error code (`202`, `410 CONTRACT_VERSION_RETIRED`, `0` none). */
+  readonly answers: Record<string, number>;
+  /** Versions the answers said they were served in (X-Contract-Version). */
+  readonly servedAs: Record<string, number>;
+  readonly latencyMs: Percentiles | undefined;
+}
+
+/** A rollout phase: from one change (a `set-flag`, `set-config` or `clients` step) to the next. */
+export interface PhaseStats extends WindowStats {
+  /** The step that opened the phase (absent for the first one, before any change). */
+  readonly index?: number;
+  readonly byVersion: Record<string, VersionStats>;
+}
+
 export interface ClientView {
   /** Requests started outside every fault window. */
   readonly baseline: WindowStats;
   readonly byFault: (WindowStats & { readonly index: number })[];
+  /** Rollout drills: what the clients saw between one change and the next. */
+  readonly byPhase?: PhaseStats[];
 }
+
+/** The steps that change what clients get; each opens a phase of the client view. */
+const changeSteps = new Set(['set-flag', 'set-config', 'clients']);
 
 /** After a fault heals its effects linger briefly (reconnects, retries in backoff): counted in its window. */
 const tailMs = 5000;
@@ -84,11 +107,52 @@ export async function clientView(
   };
   const first = Math.min(t0, ...load.requests.map((r) => r.startedAt));
   const last = Math.max(t0, ...load.requests.map((r) => r.endedAt));
+  const changes = faults
+    .filter((f) => changeSteps.has(f.fault))
+    .sort((a, b) => a.atSeconds - b.atSeconds || a.index - b.index);
+  const byVersion = (inWindow: (at: number) => boolean): Record<string, VersionStats> => {
+    const groups: Record<string, RequestRecord[]> = {};
+    for (const r of load.requests)
+      if (inWindow(r.startedAt)) (groups[r.version ?? 'none'] ??= []).push(r);
+    const count = (values: readonly string[]) => {
+      const counted: Record<string, number> = {};
+      for (const v of values) counted[v] = (counted[v] ?? 0) + 1;
+      return counted;
+    };
+    return Object.fromEntries(
+      Object.entries(groups).map(([version, requests]) => [
+        version,
+        {
+          requests: requests.length,
+          accepted: requests.filter((r) => r.outcome === 'accepted').length,
+          answers: count(requests.map((r) => `${r.status ?? 0}${r.code ? ` ${r.code}` : ''}`)),
+          servedAs: count(requests.map((r) => r.servedVersion ?? 'not said')),
+          latencyMs: percentiles(requests.map((r) => r.endedAt - r.startedAt)),
+        },
+      ]),
+    );
+  };
+  const phases: PhaseStats[] = [];
+  if (changes.length > 0) {
+    const bounds = [first, ...changes.map((c) => t0 + c.atSeconds * 1000), last + 1];
+    for (let p = 0; p + 1 < bounds.length; p++) {
+      const from = bounds[p]!;
+      const to = bounds[p + 1]!;
+      const inPhase = (at: number) => at >= from && at < to;
+      const opener = p === 0 ? undefined : changes[p - 1];
+      phases.push({
+        ...(opener ? { index: opener.index } : {}),
+        ...stats(inPhase, from, to),
+        byVersion: byVersion(inPhase),
+      });
+    }
+  }
   return {
     baseline: stats((at) => !windows.some((w) => at >= w.from && at < w.to), first, last),
     byFault: windows.map((w) => ({
       index: w.index,
       ...stats((at) => at >= w.from && at < w.to, w.from, w.to),
     })),
+    ...(phases.length > 0 ? { byPhase: phases } : {}),
   };
 }

@@ -13,6 +13,14 @@ const dependency = z.enum(['postgres', 'nats']);
 const seconds = z.number().nonnegative();
 const natsNode = z.union([z.literal('stream-leader'), z.string().regex(/^n[1-9]$/)]);
 
+/** A public API version a client sends in X-Contract-Version, or `none` for no header. */
+const contractVersion = z.enum(['1', '2', 'none']);
+export type ClientVersion = z.infer<typeof contractVersion>;
+/** Weights of the client versions (need not add up to 100). */
+const clientVersions = z
+  .partialRecord(contractVersion, z.number().nonnegative())
+  .refine((weights) => Object.values(weights).some((w) => w > 0), 'at least one weight above 0');
+
 const repeat = z
   .object({ times: z.number().int().min(1), everySeconds: z.number().positive() })
   .strict();
@@ -135,6 +143,52 @@ export const faultStep = z.discriminatedUnion('fault', [
       seconds: seconds,
     })
     .strict(),
+  // Rollout steps (chaos/drills/contract-rollout.yaml): changes an operator makes, not failures.
+  // They stay in force (nothing is reverted) and are listed with the faults in the report.
+  /** A flag's default variant in the drill's flags file; the services re-read it (~5 s). */
+  z
+    .object({
+      ...common,
+      fault: z.literal('set-flag'),
+      flag: z.string().min(1),
+      variant: z.string().min(1),
+    })
+    .strict(),
+  /**
+   * Keys of the drill's configuration file (ORDERLY_CONFIG of every service, `a.b.c` paths): the
+   * services apply the reloadable ones live. `restart` then restarts those services one after the
+   * other with SIGTERM, each ready before the next (a rolling restart, for keys read at start).
+   */
+  z
+    .object({
+      ...common,
+      fault: z.literal('set-config'),
+      set: z.record(z.string().regex(/^[A-Za-z0-9_]+(\.[A-Za-z0-9_-]+)+$/), z.unknown()),
+      restart: z.array(service).default([]),
+    })
+    .strict(),
+  /** From now on the load's clients use these public API versions, by weight (`none`: no header). */
+  z.object({ ...common, fault: z.literal('clients'), versions: clientVersions }).strict(),
+  /**
+   * Clients of one API version (`none`: no X-Contract-Version header) place `count` orders and must
+   * get `status` (and `code`, the version served, the headers named) within `withinSeconds` —
+   * retried until they do, the time it took reported. An expectation not met fails the drill.
+   */
+  z
+    .object({
+      ...common,
+      fault: z.literal('expect-clients'),
+      version: contractVersion,
+      /** The body's version when the header is absent (what such a client sends). */
+      bodyVersion: z.enum(['1', '2']).optional(),
+      status: z.number().int().min(100).max(599),
+      code: z.string().optional(),
+      servedVersion: z.string().optional(),
+      headers: z.array(z.string().min(1)).default([]),
+      count: z.number().int().min(1).default(3),
+      withinSeconds: seconds.default(20),
+    })
+    .strict(),
 ]);
 export type FaultStep = z.infer<typeof faultStep>;
 
@@ -152,6 +206,8 @@ export const drillFile = z
         requestTimeoutMs: z.number().int().positive().default(10_000),
         /** A request without a definite answer is retried with the same idempotency key for this long. */
         giveUpAfterSeconds: z.number().positive().default(120),
+        /** The public API versions the clients use at the start, by weight; absent: no header. */
+        clientVersions: clientVersions.optional(),
       })
       .strict(),
     stock: z

@@ -3,6 +3,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { stringify } from 'yaml';
 import type { Drill } from './drill-file.js';
 import { NatsServer, PostgresServer } from './infrastructure.js';
 import { freePort } from '@orderly/platform/testing';
@@ -79,6 +80,9 @@ export class DrillEnvironment {
   };
   private readonly proxies = new Map<string, TcpProxy>();
   private readonly flagsFile: string;
+  /** ORDERLY_CONFIG of every service: empty until a `set-config` step writes keys (hot-reloaded). */
+  private readonly configFile: string;
+  private readonly configDocument: Record<string, unknown> = {};
   /** Flags a fault in progress has changed, by name; the rest are the shipped ones. */
   private readonly flagOverrides = new Map<string, Record<string, unknown>>();
   private readonly baseFlags: FlagsDocument;
@@ -93,6 +97,8 @@ export class DrillEnvironment {
     private readonly operatorPorts: Record<Service, number>,
   ) {
     this.flagsFile = join(workDir, 'flags.json');
+    this.configFile = join(workDir, 'orderly.yaml');
+    writeFileSync(this.configFile, '{}\n');
     this.baseFlags = JSON.parse(
       readFileSync(join(repoRoot, 'flags/flags.json'), 'utf8'),
     ) as FlagsDocument;
@@ -152,6 +158,9 @@ export class DrillEnvironment {
   private envFor(service: Service): Record<string, string> {
     const env: Record<string, string> = {
       ...drillServiceSettings(this.workDir, this.admin, this.flagsFile),
+      ORDERLY_CONFIG: this.configFile,
+      // A set-config step applies within a second (the default polls every 5 s when an event is missed).
+      ORDERLY_CONFIG_RELOAD__POLL_INTERVAL_MS: '1000',
       ORDERLY_SERVICES__GATEWAY__ORDER_SERVICE_URL: `http://127.0.0.1:${this.ports.order}`,
       ORDERLY_SERVICES__GATEWAY__INVENTORY_SERVICE_URL: `http://127.0.0.1:${this.ports.inventory}`,
       ORDERLY_SERVICES__GATEWAY__IDENTITY_SERVICE_URL: `http://127.0.0.1:${this.ports.identity}`,
@@ -237,6 +246,41 @@ export class DrillEnvironment {
       });
     else this.flagOverrides.delete('payment-provider-outage');
     this.writeFlags();
+  }
+
+  /**
+   * A flag's default variant from now on (a rollout step, not reverted). The flag must be in the
+   * shipped flags file with that variant: a drill cannot invent one.
+   */
+  setFlag(name: string, variant: string): void {
+    const shipped = this.baseFlags.flags[name];
+    if (!shipped) throw new Error(`flag ${name} is not in flags/flags.json`);
+    const variants = (shipped.variants ?? {}) as Record<string, unknown>;
+    if (!(variant in variants))
+      throw new Error(
+        `flag ${name} has no variant ${JSON.stringify(variant)} (variants: ${Object.keys(variants).join(', ')})`,
+      );
+    // Everyone gets the variant: the shipped targeting (if any) is dropped with the override.
+    const untargeted = Object.fromEntries(
+      Object.entries(shipped).filter(([k]) => k !== 'targeting'),
+    );
+    this.flagOverrides.set(name, { ...untargeted, defaultVariant: variant });
+    this.writeFlags();
+  }
+
+  /** Sets `a.b.c` keys in the drill's configuration file, which every service follows. */
+  setConfig(values: Readonly<Record<string, unknown>>): void {
+    for (const [path, value] of Object.entries(values)) {
+      const parts = path.split('.');
+      let node = this.configDocument;
+      for (const part of parts.slice(0, -1)) {
+        const next = node[part];
+        if (typeof next !== 'object' || next === null || Array.isArray(next)) node[part] = {};
+        node = node[part] as Record<string, unknown>;
+      }
+      node[parts[parts.length - 1]!] = value;
+    }
+    writeFileSync(this.configFile, stringify(this.configDocument));
   }
 
   resetFlags(): void {

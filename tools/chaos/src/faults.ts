@@ -4,7 +4,7 @@ import type { BusInjection } from './bus-injection.js';
 import { ClusterDrillEnvironment } from './cluster/cluster-environment.js';
 import { replicaKey } from './cluster/topology.js';
 import type { DrillEnvironment } from './environment.js';
-import type { LoadGenerator } from './load.js';
+import type { LoadGenerator, ProbeAnswer } from './load.js';
 import { reorderEvents, reorderPairs } from './reorder.js';
 import { services, type Service } from './service-processes.js';
 
@@ -24,7 +24,45 @@ export interface FaultRecord {
   };
   readonly detail?: string;
   readonly error?: string;
+  /** `expect-clients` steps: whether the clients got what the drill expects (not met fails the drill). */
+  readonly expectation?: Expectation;
 }
+
+/** What an `expect-clients` step asked for and what its clients got (the last try's answers). */
+export interface Expectation {
+  readonly met: boolean;
+  readonly expected: string;
+  /** From the step's start until the clients got the expected answer (or the bound). */
+  readonly afterMs: number;
+  readonly tries: number;
+  /** The last try's answers: status, code and served version of each. */
+  readonly answers: readonly string[];
+  /** Why the last try did not meet it. */
+  readonly misses: readonly string[];
+  /** The first answer's error message and the version headers it carried (the client's guidance). */
+  readonly message?: string;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+type ExpectStep = Extract<FaultStep, { fault: 'expect-clients' }>;
+
+/** Why `answer` does not meet `step` (empty when it does). */
+export function expectationMisses(step: ExpectStep, answer: ProbeAnswer): string[] {
+  const misses: string[] = [];
+  if (answer.status !== step.status)
+    misses.push(
+      `status ${answer.status}${answer.code ? ` ${answer.code}` : ''}, not ${step.status}`,
+    );
+  if (step.code !== undefined && answer.code !== step.code)
+    misses.push(`code ${answer.code ?? 'none'}, not ${step.code}`);
+  if (step.servedVersion !== undefined && answer.servedVersion !== step.servedVersion)
+    misses.push(`served as version ${answer.servedVersion ?? 'none'}, not ${step.servedVersion}`);
+  for (const header of step.headers)
+    if (!answer.headers.includes(header.toLowerCase())) misses.push(`no ${header} header`);
+  return misses;
+}
+
+const clientLabel = (version: string) => (version === 'none' ? 'unversioned' : `v${version}`);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -222,6 +260,45 @@ export class FaultInjection {
       case 'poison':
         await this.bus.poison(step.count);
         return { target: 'bus', extra: { detail: `${step.count} undecodable OrderPlaced` } };
+      case 'set-flag':
+        this.announce(`flag ${step.flag} → ${step.variant}`);
+        this.env.setFlag(step.flag, step.variant);
+        return {
+          target: `flag ${step.flag}`,
+          extra: { detail: `default variant ${step.variant}` },
+        };
+      case 'set-config': {
+        const keys = Object.entries(step.set)
+          .map(([key, value]) => `${key}: ${JSON.stringify(value)}`)
+          .join(', ');
+        this.announce(
+          `configuration ${keys}${step.restart.length > 0 ? `; rolling restart of ${step.restart.join(', ')}` : ''}`,
+        );
+        this.env.setConfig(step.set);
+        const restarted: string[] = [];
+        for (const service of step.restart) {
+          const outcome = await this.exclusive(service, () =>
+            this.restart(service, 'SIGTERM', 0, false),
+          );
+          restarted.push(`${service} ${outcome.detail ?? ''}, ready in ${outcome.recoveryMs} ms`);
+        }
+        return {
+          target: step.restart.length > 0 ? `config + ${step.restart.join(', ')}` : 'config',
+          extra: {
+            detail: `${keys}${restarted.length > 0 ? `; restarted ${restarted.join('; ')}` : ''}`,
+          },
+        };
+      }
+      case 'clients': {
+        const mix = Object.entries(step.versions)
+          .map(([version, weight]) => `${clientLabel(version)} ${weight}`)
+          .join(', ');
+        this.announce(`clients now ${mix}`);
+        this.load.setClientVersions(step.versions);
+        return { target: 'clients', extra: { detail: mix } };
+      }
+      case 'expect-clients':
+        return this.expectClients(step);
       case 'burst':
         this.announce(`burst ×${step.multiplier} for ${step.seconds} s`);
         this.load.setMultiplier(step.multiplier);
@@ -229,6 +306,62 @@ export class FaultInjection {
         this.load.setMultiplier(1);
         return { target: 'load', extra: { detail: `×${step.multiplier}` } };
     }
+  }
+
+  /**
+   * Probes as clients of the step's version until they get what it expects or `withinSeconds`
+   * passed; each try places `count` orders (accepted ones are real and checked like the rest).
+   */
+  private async expectClients(
+    step: ExpectStep,
+  ): Promise<{ target: string; extra: Partial<FaultRecord> }> {
+    const label = clientLabel(step.version);
+    const bodyVersion = step.bodyVersion ?? (step.version === '2' ? '2' : '1');
+    const expected = [
+      `${step.status}`,
+      step.code,
+      step.servedVersion === undefined ? undefined : `served as v${step.servedVersion}`,
+      ...step.headers,
+    ]
+      .filter(Boolean)
+      .join(', ');
+    this.announce(`expect ${label} clients to get ${expected}`);
+    const started = Date.now();
+    const deadline = started + step.withinSeconds * 1000;
+    let answers: ProbeAnswer[] = [];
+    let misses: string[] = [];
+    let tries = 0;
+    for (;;) {
+      tries++;
+      answers = await this.load.probe(step.version, bodyVersion, step.count);
+      misses = [...new Set(answers.flatMap((answer) => expectationMisses(step, answer)))];
+      if (misses.length === 0 || Date.now() >= deadline) break;
+      await sleep(500);
+    }
+    const first = answers[0];
+    const expectation: Expectation = {
+      met: misses.length === 0,
+      expected,
+      afterMs: Date.now() - started,
+      tries,
+      answers: answers.map(
+        (a) =>
+          `${a.status}${a.code ? ` ${a.code}` : ''}${a.servedVersion ? ` (v${a.servedVersion})` : ''}`,
+      ),
+      misses,
+      ...(first?.message ? { message: first.message } : {}),
+      headers: first?.headerValues ?? {},
+    };
+    const seen = `${expectation.answers.join(', ')}${first?.message ? ` — "${first.message}"` : ''}`;
+    return {
+      target: `${label} clients`,
+      extra: {
+        expectation,
+        detail: expectation.met
+          ? `got ${expected} after ${expectation.afterMs} ms (${tries} tr${tries === 1 ? 'y' : 'ies'}): ${seen}`
+          : `NOT MET within ${step.withinSeconds} s: ${misses.join('; ')}; last answers ${seen}`,
+      },
+    };
   }
 
   /** The single-process environment the classic faults act on. */

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { orderlyClient, type OrderlyClient } from '@orderly/client';
+import type { ClientVersion } from './drill-file.js';
 
 /**
  * The drill's clients: an open-loop stream of orders through the gateway's public API, each with
@@ -43,6 +44,24 @@ export interface RequestRecord {
   readonly attempts: number;
   readonly outcome: 'accepted' | 'refused' | 'in-doubt';
   readonly orderId?: string;
+  /** The API version the client asked for (X-Contract-Version; `none`: no header), when the drill sets one. */
+  readonly version?: ClientVersion;
+  /** The last answer's status (0: no answer) and error code, and the version it was served in. */
+  readonly status?: number;
+  readonly code?: string;
+  readonly servedVersion?: string;
+}
+
+/** What one probe request of `expect-clients` got. */
+export interface ProbeAnswer {
+  readonly status: number;
+  readonly code: string | undefined;
+  readonly message: string | undefined;
+  readonly servedVersion: string | undefined;
+  /** Header names present in the answer (lower case). */
+  readonly headers: readonly string[];
+  /** The headers an expectation may name, with their values (Deprecation, Sunset, Link, ...). */
+  readonly headerValues: Readonly<Record<string, string>>;
 }
 
 /** An attempt without a definite answer (network error, timeout, 5xx, 429), when it ended. */
@@ -51,7 +70,42 @@ export interface FailedAttempt {
   readonly status: string;
 }
 
-type Body = { lines: { sku: string; quantity: number }[]; paymentMethod: string };
+type Body = {
+  lines: { sku: string; quantity: number }[];
+  paymentMethod: string;
+  /** Version 2 of the public API only: the order's currency (docs/contracts.md). */
+  currency?: string;
+};
+
+/** The currency of the drill's catalog (products are created through the API without one: EUR). */
+const catalogCurrency = 'EUR';
+
+/** What a client of `version` sends: version 2 names the order's currency, version 1 does not. */
+export function versionedBody(body: Body, version: '1' | '2'): Body {
+  return version === '2' ? { ...body, currency: catalogCurrency } : body;
+}
+
+/** The version of each request by weight, spread evenly (request i gets the same one every run). */
+export function pickVersion(
+  weights: Partial<Record<ClientVersion, number>>,
+  i: number,
+): ClientVersion {
+  const entries = Object.entries(weights).filter(([, w]) => (w ?? 0) > 0) as [
+    ClientVersion,
+    number,
+  ][];
+  const total = entries.reduce((n, [, w]) => n + w, 0);
+  let point = ((i * 0.6180339887498949) % 1) * total;
+  for (const [version, weight] of entries) {
+    if (point < weight) return version;
+    point -= weight;
+  }
+  return entries[entries.length - 1]![0];
+}
+
+const versionHeader = 'x-contract-version';
+/** Answer headers an expectation may look at. */
+const probedHeaders = ['deprecation', 'sunset', 'link', versionHeader];
 
 /** 3 in 5 pay and are in stock, 1 in 5 is declined, 1 in 5 asks for the scarce product (which runs out). */
 export function orderBody(i: number): Body {
@@ -92,6 +146,9 @@ export class LoadGenerator {
   private readonly runId = randomBytes(4).toString('hex');
   private multiplier = 1;
   private next = 0;
+  private probes = 0;
+  /** The API versions the clients use now, by weight; undefined: no header (as before versions). */
+  private versions: Partial<Record<ClientVersion, number>> | undefined;
   /** The public API through its typed client (@orderly/client): a changed contract fails to compile here. */
   private readonly api: OrderlyClient;
 
@@ -105,6 +162,11 @@ export class LoadGenerator {
 
   setMultiplier(multiplier: number): void {
     this.multiplier = multiplier;
+  }
+
+  /** From now on each new request is of one of these API versions, by weight (`clients` steps). */
+  setClientVersions(weights: Partial<Record<ClientVersion, number>> | undefined): void {
+    this.versions = weights;
   }
 
   /** Registers and logs in every customer before the drill starts. */
@@ -150,9 +212,13 @@ export class LoadGenerator {
     const customer = i % this.options.customers;
     const key = `chaos-${this.runId}-${i}`;
     this.sentKeys.push(key);
-    const body = orderBody(i);
+    const version = this.versions ? pickVersion(this.versions, i) : undefined;
+    const body = versionedBody(orderBody(i), version === '2' ? '2' : '1');
+    const versionHeaders: Record<string, string> =
+      version === undefined || version === 'none' ? {} : { [versionHeader]: version };
     const startedAt = Date.now();
     const giveUpAt = startedAt + this.options.giveUpAfterMs;
+    let last: { status: number; code?: string; servedVersion?: string } = { status: 0 };
     const done = (attempts: number, outcome: RequestRecord['outcome'], orderId?: string) =>
       this.requests.push({
         startedAt,
@@ -160,6 +226,10 @@ export class LoadGenerator {
         attempts,
         outcome,
         ...(orderId ? { orderId } : {}),
+        ...(version ? { version } : {}),
+        status: last.status,
+        ...(last.code ? { code: last.code } : {}),
+        ...(last.servedVersion ? { servedVersion: last.servedVersion } : {}),
       });
     for (let attempt = 1; ; attempt++) {
       this.stats.attempts++;
@@ -170,7 +240,7 @@ export class LoadGenerator {
         const token = await this.token(customer);
         const { data, error, response } = await this.api.POST('/v1/orders', {
           params: { header: { 'Idempotency-Key': key } },
-          headers: { authorization: `Bearer ${token}` },
+          headers: { authorization: `Bearer ${token}`, ...versionHeaders },
           body,
           signal: AbortSignal.timeout(this.options.requestTimeoutMs),
         });
@@ -179,6 +249,13 @@ export class LoadGenerator {
         if (retryAfter && Number.isFinite(Number(retryAfter)))
           retryAfterMs = Number(retryAfter) * 1000;
         const json = { orderId: data?.orderId, error: (error as ApiError | undefined)?.error };
+        last = {
+          status,
+          ...(json.error?.code ? { code: json.error.code } : {}),
+          ...(response.headers.get(versionHeader)
+            ? { servedVersion: response.headers.get(versionHeader) ?? '' }
+            : {}),
+        };
         if (status === 202 && json.orderId) {
           this.count('202');
           this.stats.accepted++;
@@ -197,6 +274,7 @@ export class LoadGenerator {
         }
       } catch {
         status = 0;
+        last = { status: 0 };
       }
       this.count(status === 0 ? 'network/timeout' : String(status));
       this.failedAttempts.push({
@@ -212,6 +290,72 @@ export class LoadGenerator {
       const backoff = Math.random() * Math.min(5000, 100 * 2 ** Math.min(attempt, 10));
       await sleep(Math.max(backoff, retryAfterMs ?? 0));
     }
+  }
+
+  /**
+   * `count` orders as clients of `version` (`none`: no header, a `bodyVersion` body), one attempt
+   * each (a 401 logs in again first: tokens may be of an algorithm no longer accepted). Accepted
+   * ones are real orders: they join the accepted ids and keys the invariants check.
+   */
+  async probe(
+    version: ClientVersion,
+    bodyVersion: '1' | '2',
+    count: number,
+  ): Promise<ProbeAnswer[]> {
+    const answers: ProbeAnswer[] = [];
+    for (let n = 0; n < count; n++) {
+      const i = this.probes++;
+      const key = `chaos-${this.runId}-probe-${i}`;
+      this.sentKeys.push(key);
+      const customer = i % this.options.customers;
+      for (let attempt = 1; ; attempt++) {
+        let answer: ProbeAnswer;
+        try {
+          const token = await this.token(customer);
+          const { data, error, response } = await this.api.POST('/v1/orders', {
+            params: { header: { 'Idempotency-Key': key } },
+            headers: {
+              authorization: `Bearer ${token}`,
+              ...(version === 'none' ? {} : { [versionHeader]: version }),
+            },
+            body: versionedBody(orderBody(i), bodyVersion),
+            signal: AbortSignal.timeout(this.options.requestTimeoutMs),
+          });
+          const apiError = (error as ApiError | undefined)?.error;
+          const headerValues: Record<string, string> = {};
+          for (const name of probedHeaders) {
+            const value = response.headers.get(name);
+            if (value !== null) headerValues[name] = value;
+          }
+          answer = {
+            status: response.status,
+            code: apiError?.code,
+            message: apiError?.message,
+            servedVersion: response.headers.get(versionHeader) ?? undefined,
+            headers: [...response.headers.keys()],
+            headerValues,
+          };
+          // Not in the load's figures (the expectation reports them), but checked like every order.
+          if (response.status === 202 && data?.orderId) this.acceptedIds.push(data.orderId);
+        } catch (caught) {
+          answer = {
+            status: 0,
+            code: undefined,
+            message: caught instanceof Error ? caught.message : String(caught),
+            servedVersion: undefined,
+            headers: [],
+            headerValues: {},
+          };
+        }
+        if (answer.status === 401 && attempt === 1) {
+          this.tokens.delete(customer);
+          continue;
+        }
+        answers.push(answer);
+        break;
+      }
+    }
+    return answers;
   }
 
   private count(status: string): void {

@@ -86,6 +86,7 @@ export function renderMarkdown(r: DrillReport): string {
     );
   }
   if (r.clients) lines.push(...clientSection(r));
+  if (r.clients?.byPhase) lines.push(...phaseSection(r));
   if (r.durability) {
     const d = r.durability;
     lines.push('', '## Acknowledged publishes after the faults', '');
@@ -106,8 +107,10 @@ export function headline(r: DrillReport): string {
   if (!r.ok) {
     const unchecked = r.invariants.filter((i) => !i.passed && !i.checked).length;
     const stops = Object.values(r.finalExitCodes).filter((c) => c !== 0).length;
+    const unmet = r.faults.filter((f) => f.expectation && !f.expectation.met).length;
     const why = [
       r.violations > 0 ? `${r.violations} invariant violation(s)` : '',
+      unmet > 0 ? `${unmet} client expectation(s) not met` : '',
       unchecked > 0 ? `${unchecked} invariant(s) not checked` : '',
       stops > 0 ? `${stops} service(s) did not stop gracefully` : '',
     ].filter(Boolean);
@@ -150,6 +153,63 @@ function clientSection(r: DrillReport): string[] {
   for (const w of view.byFault) {
     const f = r.faults.find((x) => x.index === w.index);
     lines.push(row(`#${w.index} ${f ? `${f.fault} ${f.target}` : ''}`, w));
+  }
+  return lines;
+}
+
+/** Rollout drills: each phase (one change to the next) by client version, and what each expectation got. */
+function phaseSection(r: DrillReport): string[] {
+  const phases = r.clients?.byPhase ?? [];
+  const counts = (c: Readonly<Record<string, number | string>>) =>
+    Object.entries(c)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(', ') || '—';
+  const ms = (p: { p50: number; p99: number; max: number } | undefined) =>
+    p ? `${p.p50} / ${p.p99} / ${p.max}` : '—';
+  const label = (version: string) => (version === 'none' ? 'unversioned' : `v${version}`);
+  const lines = [
+    '',
+    '## The rollout, step by step',
+    '',
+    'Each phase runs from one change (flag, configuration, client mix) to the next. Per client version: requests started in the phase, accepted, the final answer of each (status and code), the version the answers said they were served in (X-Contract-Version), and request latency from first attempt to definite answer (ms, p50 / p99 / max). Retries with the same idempotency key are part of one request.',
+    '',
+    '| from (s) | change | client version | requests | accepted | final answers | served as | latency p50/p99/max | failed attempts (all versions) |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const phase of phases) {
+    const opener =
+      phase.index === undefined ? undefined : r.faults.find((f) => f.index === phase.index);
+    const change = opener
+      ? `#${opener.index} ${opener.fault} ${opener.detail ?? opener.target}`
+      : 'start';
+    const versions = Object.entries(phase.byVersion);
+    if (versions.length === 0) {
+      lines.push(
+        `| ${phase.fromSeconds} | ${change} | — | 0 | 0 | — | — | — | ${counts(phase.failedAttempts)} |`,
+      );
+      continue;
+    }
+    versions.forEach(([version, v], i) => {
+      lines.push(
+        `| ${i === 0 ? phase.fromSeconds : ''} | ${i === 0 ? change : ''} | ${label(version)} | ${v.requests} | ${v.accepted} | ${counts(v.answers)} | ${counts(v.servedAs)} | ${ms(v.latencyMs)} | ${i === 0 ? counts(phase.failedAttempts) : ''} |`,
+      );
+    });
+  }
+  const expectations = r.faults.filter((f) => f.expectation);
+  if (expectations.length > 0) {
+    lines.push(
+      '',
+      '### What the probing clients got',
+      '',
+      '| # | at (s) | clients | expected | met | after | answers | message | headers |',
+      '|---|---|---|---|---|---|---|---|---|',
+    );
+    for (const f of expectations) {
+      const e = f.expectation!;
+      lines.push(
+        `| ${f.index} | ${f.atSeconds} | ${f.target} | ${e.expected} | ${e.met ? 'yes' : `**no**: ${e.misses.join('; ')}`} | ${e.afterMs} ms (${e.tries} tr${e.tries === 1 ? 'y' : 'ies'}) | ${e.answers.join(', ')} | ${e.message ?? ''} | ${counts(e.headers)} |`,
+      );
+    }
   }
   return lines;
 }

@@ -162,6 +162,7 @@ export async function runDrill(drill: Drill, options: RunOptions = {}): Promise<
       giveUpAfterMs: drill.load.giveUpAfterSeconds * 1000,
       password: `chaos-customer-${randomBytes(6).toString('hex')}`,
     });
+    if (drill.load.clientVersions) load.setClientVersions(drill.load.clientVersions);
     await load.prepare();
     log(`  catalog ${JSON.stringify(stockAtStart)}; ${drill.load.customers} customers logged in`);
 
@@ -250,7 +251,9 @@ export async function runDrill(drill: Drill, options: RunOptions = {}): Promise<
       atSeconds: seconds(e.at - t0),
     }));
     const warnings = drillWarnings(faults.records, unexpectedExits, report.invariants);
-    const ok = report.ok && graceful && (durability?.missing ?? 0) === 0;
+    const unmet = faults.records.filter((f) => f.expectation && !f.expectation.met);
+    for (const f of unmet) log(`  expectation #${f.index} not met: ${f.detail ?? ''}`);
+    const ok = report.ok && graceful && (durability?.missing ?? 0) === 0 && unmet.length === 0;
     for (const w of warnings) log(`  warning: ${w}`);
     return {
       drill: drill.name,
