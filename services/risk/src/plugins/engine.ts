@@ -1,4 +1,4 @@
-import { readdir, watch } from 'node:fs/promises';
+import { readdir, rm, watch } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeFeatures } from './abi.js';
 import { PluginBreaker } from './plugin-breaker.js';
@@ -92,7 +92,11 @@ class PluginEngine implements RiskEngine {
   private closed = false;
   private readonly metrics: PluginTelemetry | undefined;
 
-  constructor(private readonly options: RiskEngineOptions) {
+  constructor(
+    private readonly options: RiskEngineOptions,
+    /** A temporary folder the shipped plugins were written to, removed at close. */
+    private readonly written?: string,
+  ) {
     this.limits = { ...defaultLimits, ...options.limits };
     this.pluginName = options.pluginName ?? defaultPluginName;
     this.now = options.now ?? Date.now;
@@ -431,14 +435,13 @@ class PluginEngine implements RiskEngine {
     const closing = [...this.serving.values()].map((s) => s.loaded.sandbox.close());
     this.serving.clear();
     await Promise.all(closing);
+    if (this.written) await rm(this.written, { recursive: true, force: true });
   }
 }
 
 export async function createPluginEngine(options: RiskEngineOptions): Promise<RiskEngine> {
-  const engine = new PluginEngine({
-    ...options,
-    pluginsDir: pluginsDirToUse(options.pluginsDir, options.log),
-  });
+  const folder = pluginsDirToUse(options.pluginsDir, options.log);
+  const engine = new PluginEngine({ ...options, pluginsDir: folder.dir }, folder.written);
   await engine.rescan();
   engine.start();
   return engine;

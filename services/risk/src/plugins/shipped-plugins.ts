@@ -15,21 +15,25 @@ export const shippedPluginsFile = 'shipped-plugins.json';
 type ShippedPlugins = Record<string, Record<string, { wasm: string; golden: string }>>;
 
 /**
- * The folder the engine reads. The configured one when it exists (a mounted volume in Kubernetes,
+ * The folder the engine reads (and the temporary folder written, which the engine removes at close). The configured one when it exists (a mounted volume in Kubernetes,
  * the repo's folder on a laptop); else the shipped rule set: the repo's folder when run from source,
  * or, for a single-file binary started in an empty folder, the copy it carries, written out to a
  * temporary folder once. A configured folder that does not exist is logged.
  */
-export function pluginsDirToUse(configured: string, log: Logger): string {
-  if (existsSync(configured)) return configured;
+export function pluginsDirToUse(
+  configured: string,
+  log: Logger,
+): { readonly dir: string; readonly written?: string } {
+  if (existsSync(configured)) return { dir: configured };
   const embedded = embeddedFile(join(shippedPluginsDir, shippedPluginsFile));
-  const fallback = embedded !== undefined ? writeOut(embedded) : shippedPluginsDir;
-  if (!existsSync(fallback)) return configured;
+  const written = embedded !== undefined ? writeOut(embedded) : undefined;
+  const fallback = written ?? shippedPluginsDir;
+  if (!existsSync(fallback)) return { dir: configured };
   log.warn(
     { dir: configured, what: fallback },
     'risk plugin folder does not exist; serving the shipped rule set',
   );
-  return fallback;
+  return written !== undefined ? { dir: fallback, written } : { dir: fallback };
 }
 
 function writeOut(embedded: string): string {
