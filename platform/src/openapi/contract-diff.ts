@@ -46,7 +46,8 @@ export function diffOpenApi(
 ): ContractDiff {
   const { diffs } = apiCompare(from, to);
   const changes = diffs
-    .filter((diff) => diff.path[0] === 'paths')
+    // Descriptions, summaries and examples (api-smart-diff's "annotation") are documentation, not contract.
+    .filter((diff) => diff.path[0] === 'paths' && diff.type !== 'annotation')
     .flatMap((diff) => describeDiff(diff, from, to));
   return {
     from: labels.from ?? versionOf(from),

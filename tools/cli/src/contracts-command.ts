@@ -369,9 +369,33 @@ function formatOpenApiDiff(
   const { diff } = result;
   lines.push(`  ${result.source}`);
   if (diff.changes.length === 0) lines.push('  no changes');
+  // The same change on many operations (a header every route takes) is one line naming them.
+  const groups = new Map<string, ContractDiff['changes']>();
   for (const change of diff.changes) {
+    const key = JSON.stringify([
+      change.kind,
+      change.target,
+      change.breaking,
+      change.path.split(' ').slice(2).join(' '),
+      change.detail,
+    ]);
+    groups.set(key, [...(groups.get(key) ?? []), change]);
+  }
+  const mark = (change: ContractDiff['changes'][number]) =>
+    `  ${change.breaking ? 'BREAKING' : '        '}  ${change.kind.padEnd(7)}  `;
+  const where = (change: ContractDiff['changes'][number]) =>
+    `${change.location === change.target ? change.target : `${change.location} ${change.target}`}: ${change.detail}`;
+  for (const changes of groups.values()) {
+    const [first] = changes;
+    if (!first) continue;
+    if (changes.length < 3) {
+      for (const change of changes) lines.push(`${mark(change)}${change.path}  (${where(change)})`);
+      continue;
+    }
+    const operations = changes.map((change) => change.path.split(' ').slice(0, 2).join(' '));
     lines.push(
-      `  ${change.breaking ? 'BREAKING' : '        '}  ${change.kind.padEnd(7)}  ${change.path}  (${change.location === change.target ? change.target : `${change.location} ${change.target}`}: ${change.detail})`,
+      `${mark(first)}${first.path.split(' ').slice(2).join(' ')} on ${changes.length} operations  (${where(first)})`,
+      `            ${operations.join(', ')}`,
     );
   }
   const breaking = diff.changes.filter((change) => change.breaking).length;
