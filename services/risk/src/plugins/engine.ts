@@ -151,6 +151,10 @@ class PluginEngine implements RiskEngine {
     const root = join(this.options.pluginsDir, this.pluginName);
     const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
     const folders = entries.filter((e) => e.isDirectory()).map((e) => e.name);
+    // A version folder that is gone takes its refusal with it.
+    for (const version of this.attempts.keys()) {
+      if (!folders.includes(version)) this.attempts.delete(version);
+    }
     for (const folder of folders.filter((f) => !versionPattern.test(f))) {
       this.refuseOnce(folder, join(root, folder), 'version folder is not MAJOR.MINOR.PATCH');
     }

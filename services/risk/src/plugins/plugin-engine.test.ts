@@ -276,6 +276,18 @@ describe('validation at load', () => {
     },
   );
 
+  test('when a refused version is removed, then its refusal leaves the status', async () => {
+    const plugins = folder().add('1.0.0', 'basic-rules').add('1.1.0', 'abi-v2');
+    const engine = await engineFor(plugins.dir);
+    const refusedBefore = engine.status().versions.filter((v) => v.state === 'refused');
+
+    plugins.remove('1.1.0');
+    await engine.rescan();
+
+    expect(refusedBefore).toHaveLength(1);
+    expect(engine.status().versions.filter((v) => v.state === 'refused')).toEqual([]);
+  });
+
   test('when the serving version is replaced in place by a broken file, then the loaded one keeps serving', async () => {
     const plugins = folder().add('1.0.0', 'basic-rules');
     const engine = await engineFor(plugins.dir);

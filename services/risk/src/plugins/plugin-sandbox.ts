@@ -48,6 +48,7 @@ type CallResult =
       readonly detail: string;
       /** Results of the orders before it, when the worker could still send them. */
       readonly results?: BigInt64Array;
+      readonly durations?: Float64Array;
       readonly durationMs: number;
     };
 
@@ -148,7 +149,11 @@ export class PluginSandbox {
       for (let i = 0; i < done; i++) {
         const index = pending[i];
         if (index !== undefined) {
-          outcomes[index] = { kind: 'result', raw: result.results?.[i] ?? 0n, durationMs: 0 };
+          outcomes[index] = {
+            kind: 'result',
+            raw: result.results?.[i] ?? 0n,
+            durationMs: result.durations?.[i] ?? 0,
+          };
         }
       }
       pending = pending.filter((_, i) => i >= done && i !== result.index);
@@ -283,6 +288,7 @@ export class PluginSandbox {
             ? `${message.message} (memory at its maximum of ${this.options.maxMemoryPages} pages)`
             : message.message,
           results: message.results,
+          durations: message.durations,
           durationMs: message.durations[message.index] ?? 0,
         });
       };
