@@ -69,7 +69,12 @@ async function startRisk(
   const service = await startTestService(riskService, {
     bus,
     platform: { flags: { file: flagsFile(options.failPolicy ?? 'review') } },
-    service: { denyList: [deniedCustomer], ...options.service },
+    service: {
+      denyList: [deniedCustomer],
+      // A shop's velocity limits (the shipped ones sit above what the load tools generate).
+      rules: { velocityMaxOrders: 5, velocityMaxAmountMinor: 2_000_000 },
+      ...options.service,
+    },
   });
   const client = createRpcClient(RiskService, {
     baseUrl: service.url,
