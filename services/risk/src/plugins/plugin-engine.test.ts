@@ -123,6 +123,17 @@ describe('the sandbox', () => {
     expect(engine.status().versions.find((v) => v.state === 'active')?.workerStarts).toBe(2);
   });
 
+  test('when a fixture is configured to fault on every order (as a drill does), then it still passes its golden cases and every order fails', async () => {
+    const engine = await engineFor(folder().add('1.0.0', 'trapping').dir, {
+      settings: { denyList: [], thresholds: { fixtureFaultEveryOrder: 1 } },
+    });
+
+    const results = await engine.assess([someFeatures(), someFeatures()]);
+
+    expect(engine.status().active?.version).toBe('1.0.0');
+    expect(kinds(results.map((r) => r.enforced))).toEqual(['trap', 'trap']);
+  });
+
   test('when a plugin traps, then that order fails as a trap, its worker is replaced and the rest of the batch is scored', async () => {
     const engine = await engineFor(folder().add('1.0.0', 'trapping').dir);
 
