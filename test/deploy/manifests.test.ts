@@ -326,7 +326,8 @@ describe.each(['dev', 'prod'] as const)('the %s overlay', (overlay) => {
     const port = (service: string) => portNamed(service, 'http');
     const expected = [
       `outside -> gateway:${port('gateway')}`,
-      ...['order', 'inventory', 'identity'].map((s) => `gateway -> ${s}:${port(s)}`),
+      // The review queue's admin routes call risk.
+      ...['order', 'inventory', 'identity', 'risk'].map((s) => `gateway -> ${s}:${port(s)}`),
       ...servicesWithDatabase.flatMap((s) => [`${s} -> postgres:5432`, `${s} -> nats:4222`]),
       // Its replicas share their rate-limit buckets on NATS (JetStream key-value).
       'gateway -> nats:4222',
