@@ -245,4 +245,25 @@ describe('orderly-guard contracts: event versions consumers declare', { timeout:
     expect(stdout).not.toContain('event-version-retired');
     expect(status).toBe(0);
   });
+
+  test('when a consumer already declares the next version before the window opens, then nothing is closed and the gate passes', () => {
+    declare('beta', ['v1', 'v2']);
+    declare('gamma', ['v1']);
+    publishFlag('v1');
+    const { status, stdout } = runCli(['contracts', repo]);
+    expect(stdout).not.toContain('event-version');
+    expect(status).toBe(0);
+  });
+
+  test('when a consumer reads only a version that is not published, then the gate fails naming it', () => {
+    declare('beta', ['v1']);
+    declare('gamma', ['v2']);
+    publishFlag('v1');
+    const { status, stdout } = runCli(['contracts', repo]);
+    expect(stdout).toContain(
+      'flags/flags.json  event-version-unread  alpha-events-publish variant "v1" publishes v1, none of the alpha versions gamma (services/gamma/package.json) declares in orderly.consumes.alpha (v2)',
+    );
+    expect(stdout).not.toContain('beta (');
+    expect(status).toBe(1);
+  });
 });

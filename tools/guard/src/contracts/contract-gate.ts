@@ -282,8 +282,11 @@ export function formatContractReport(report: ContractReport): string {
   }
   for (const issue of report.eventVersions) {
     const who = issue.consumers.map((consumer) => `${consumer.name} (${consumer.manifest})`);
+    const published = issue.publishes.join(',') || 'nothing';
     lines.push(
-      `${issue.file}  event-version-retired  ${issue.flag} variant "${issue.variant}" publishes ${issue.publishes.join(',') || 'nothing'} and stops ${issue.producer} ${issue.version}, which ${who.join(', ')} still declare${issue.consumers.length === 1 ? 's' : ''} in orderly.consumes.${issue.producer}  → move ${issue.consumers.length === 1 ? 'it' : 'them'} off ${issue.version} first, then close the window`,
+      issue.reason === 'closed'
+        ? `${issue.file}  event-version-retired  ${issue.flag} variant "${issue.variant}" publishes ${published} and stops ${issue.producer} ${issue.version}, which ${who.join(', ')} still declare${issue.consumers.length === 1 ? 's' : ''} in orderly.consumes.${issue.producer}  → move ${issue.consumers.length === 1 ? 'it' : 'them'} off ${issue.version} first, then close the window`
+        : `${issue.file}  event-version-unread  ${issue.flag} variant "${issue.variant}" publishes ${published}, none of the ${issue.producer} versions ${who.join(', ')} declares in orderly.consumes.${issue.producer} (${issue.version})  → publish a version it reads, or declare (and read) a published one`,
     );
   }
   const brokenServices = [

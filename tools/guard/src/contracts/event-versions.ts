@@ -9,7 +9,10 @@ export interface EventVersionIssue {
   file: string;
   flag: string;
   producer: string;
+  /** The closed version, or (unread) the versions the consumer declares, none of them published. */
   version: string;
+  /** closed: an older version no longer published; unread: the consumer reads none that is. */
+  reason: 'closed' | 'unread';
   /** The variant (default or reachable by targeting) that publishes without the version. */
   variant: string;
   publishes: string[];
@@ -29,8 +32,8 @@ const publishFlag = /^(?<producer>[a-z][a-z0-9-]*)-events-publish$/;
  * Consumers declare in their package.json which versions of each producer's events they read
  * (`"orderly": { "consumes": { "order": ["v1", "v2"] } }`); a producer publishes the versions its
  * flag `<producer>-events-publish` says (`"v1"`, `"v1,v2"`, `"v2"`). A version may stop being
- * published only when no consumer declares it: every variant the flag can serve — its default and
- * any its targeting returns — must publish every declared version.
+ * published only when no consumer declares it, and every consumer must read a version that is
+ * published: for every variant the flag can serve — its default and any its targeting returns.
  */
 export function checkEventVersions(
   model: RepoModel,
@@ -52,22 +55,41 @@ export function checkEventVersions(
           .split(',')
           .map((version) => version.trim())
           .filter((version) => version !== '');
-        for (const [version, consumers] of Object.entries(declared)) {
-          if (publishes.includes(version)) continue;
+        const newest = Math.max(...publishes.map(versionNumber));
+        const problem = (reason: EventVersionIssue['reason'], version: string, names: string[]) =>
           issues.push({
             file,
             flag,
             producer,
             version,
+            reason,
             variant,
             publishes,
-            consumers: consumers.map((name) => ({ name, manifest: manifestOf(model, name) })),
+            consumers: names.map((name) => ({ name, manifest: manifestOf(model, name) })),
           });
+        // Closed: an older version than one published, no longer published. A newer version not
+        // published yet is a window that has not opened: declaring it early harms nobody.
+        for (const [version, consumers] of Object.entries(declared)) {
+          if (!publishes.includes(version) && versionNumber(version) < newest)
+            problem('closed', version, consumers);
+        }
+        const readers = new Set(Object.values(declared).flat());
+        for (const consumer of [...readers].sort()) {
+          const reads = Object.keys(declared).filter((version) =>
+            declared[version]!.includes(consumer),
+          );
+          if (!reads.some((version) => publishes.includes(version)))
+            problem('unread', reads.join(','), [consumer]);
         }
       }
     }
   }
   return { declarations, issues };
+}
+
+/** `v2` → 2 (`v10` sorts after `v9`); anything else → NaN, never older than a number. */
+function versionNumber(version: string): number {
+  return /^v(\d+)$/.test(version) ? Number(version.slice(1)) : Number.NaN;
 }
 
 interface FlagDefinition {
