@@ -2,7 +2,7 @@
 // folder (basic-rules/<version>/plugin.wasm) and the test fixtures into fixtures/. Run by
 // `npm run generate`; the outputs are committed (see docs/risk.md, "Building plugins"), and
 // `node services/risk/plugins/build-plugins.mjs --check` fails when a committed .wasm is stale.
-import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +43,47 @@ export const pluginBuilds = [
   },
 ];
 
+/**
+ * Plugin folders for drills (chaos/drills/risk-plugins.yaml points services.risk.plugins.dir at
+ * them): each fault fixture as basic-rules 1.0.0 with golden cases it passes, so it validates and
+ * serves, and faults on every order under the rule setting fixtureFaultEveryOrder = 1.
+ */
+export const drillFixtures = ['looping', 'trapping', 'memory-hungry', 'garbage'];
+
+const fixtureGolden = {
+  settings: { denyList: [], thresholds: {} },
+  cases: [
+    {
+      name: 'an ordinary order scores 100',
+      features: {
+        orderId: 'golden-1',
+        customerId: 'customer-1',
+        amountMinor: '2500',
+        currency: 'EUR',
+        lines: [{ sku: 'SKU-1', quantity: 1, unitPriceMinor: '2500' }],
+        customerOrderCount: 0,
+        customerAmountMinor: '0',
+        windowSeconds: 3600,
+        accountAgeSeconds: 2592000,
+        previousDeclines: 0,
+      },
+      expect: { minScore: 100, maxScore: 100, reasons: [] },
+    },
+  ],
+};
+
+/** Every file the build writes, relative to this folder. */
+export function builtFiles() {
+  return [
+    ...pluginBuilds.map((b) => b.output),
+    ...drillFixtures.flatMap((name) =>
+      ['plugin.wasm', 'golden.json'].map(
+        (file) => `fixtures/drill/${name}/basic-rules/1.0.0/${file}`,
+      ),
+    ),
+  ];
+}
+
 /** Compiles every plugin into `root` (this folder by default). */
 export async function buildPlugins(root = here) {
   for (const build of pluginBuilds) {
@@ -64,6 +105,12 @@ export async function buildPlugins(root = here) {
     );
     if (error) throw new Error(`asc failed for ${build.source}: ${error.message}\n${messages}`);
   }
+  for (const name of drillFixtures) {
+    const folder = join(root, 'fixtures', 'drill', name, 'basic-rules', '1.0.0');
+    mkdirSync(folder, { recursive: true });
+    copyFileSync(join(root, 'fixtures', `${name}.wasm`), join(folder, 'plugin.wasm'));
+    writeFileSync(join(folder, 'golden.json'), `${JSON.stringify(fixtureGolden, null, 2)}\n`);
+  }
 }
 
 /** The committed binaries that differ from a fresh compile of their sources. */
@@ -71,17 +118,15 @@ export async function stalePlugins() {
   const scratch = mkdtempSync(join(tmpdir(), 'orderly-plugins-'));
   try {
     await buildPlugins(scratch);
-    return pluginBuilds
-      .map((b) => b.output)
-      .filter((output) => {
-        let committed;
-        try {
-          committed = readFileSync(join(here, output));
-        } catch {
-          return true;
-        }
-        return !committed.equals(readFileSync(join(scratch, output)));
-      });
+    return builtFiles().filter((output) => {
+      let committed;
+      try {
+        committed = readFileSync(join(here, output));
+      } catch {
+        return true;
+      }
+      return !committed.equals(readFileSync(join(scratch, output)));
+    });
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
