@@ -9,6 +9,8 @@ import {
   StockReservedSchema,
 } from '@orderly/inventory-contract/inventory_events';
 import { inventoryService } from '@orderly/inventory';
+import { notificationService } from '@orderly/notification';
+import { paymentService } from '@orderly/payment';
 import { orderService } from '@orderly/order';
 import { OrderPlacedSchema as OrderPlacedV1Schema } from '@orderly/order-contract/order_events';
 import { OrderService, OrderStatus } from '@orderly/order-contract/order_service';
@@ -41,8 +43,11 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Order and inventory on one bus, publishing `published`, inventory reading `reading` (or all declared). */
-async function startSystem(published: string, reading?: string[]) {
+/**
+ * Order and inventory (and with `whole`, payment and notification) on one bus, publishing
+ * `published`, inventory reading `reading` (or all it declares).
+ */
+async function startSystem(published: string, reading?: string[], whole = false) {
   const flagsFile = join(dir, `flags-${randomUUID()}.json`);
   writeFileSync(
     flagsFile,
@@ -81,6 +86,15 @@ async function startSystem(published: string, reading?: string[]) {
     service: { riskAssessment: false },
   });
   running.push(order);
+  const consumers: TestService<unknown>[] = [inventory];
+  if (whole) {
+    const options = { bus, platform: { ...platform, dataDir: dir } };
+    const payment: TestService<unknown> = await startTestService(paymentService, options);
+    running.push(payment);
+    const notification: TestService<unknown> = await startTestService(notificationService, options);
+    running.push(notification);
+    consumers.push(payment, notification);
+  }
   const sku = `SKU-EV-${randomBytes(3).toString('hex').toUpperCase()}`;
   const catalog = createRpcClient(InventoryService, {
     baseUrl: inventory.url,
@@ -116,7 +130,19 @@ async function startSystem(published: string, reading?: string[]) {
         `SELECT count(*)::int AS rows FROM inbox WHERE subscription = 'inventory.reserve-stock'`,
       )
     ).rows[0]?.rows;
-  return { recorder, place, statusOf, available, reserveInboxRows };
+  /** Every consumer's inbox rows by subscription (one per event applied). */
+  const inboxRows = async () => {
+    const rows: Record<string, number> = {};
+    for (const consumer of consumers)
+      for (const row of (
+        await consumer.runtime.db.query<{ subscription: string; rows: number }>(
+          `SELECT subscription, count(*)::int AS rows FROM inbox GROUP BY subscription`,
+        )
+      ).rows)
+        rows[row.subscription] = row.rows;
+    return rows;
+  };
+  return { recorder, place, statusOf, available, reserveInboxRows, inboxRows };
 }
 
 describe('order events in version 1 and 2', () => {
@@ -160,6 +186,22 @@ describe('order events in version 1 and 2', () => {
     ).toHaveLength(1);
     expect(recorder.of(StockRejectedSchema).filter((e) => e.orderId === placed.orderId)).toEqual(
       [],
+    );
+    expect(await system.available()).toBe(7);
+  });
+
+  test('when both versions are published and inventory, payment and notification each read both, then the saga confirms the order and every consumer applies each event once', async () => {
+    const system = await startSystem('v1,v2', undefined, true);
+    const placed = await system.place();
+    await eventually(async () => expect(await system.statusOf(placed)).toBe(OrderStatus.CONFIRMED));
+    // OrderPlaced, PaymentRequested, OrderConfirmed: each delivered twice (v1 and v2), applied once.
+    await eventually(async () =>
+      expect(await system.inboxRows()).toEqual({
+        'inventory.reserve-stock': 1,
+        'inventory.settle-reservations': 1,
+        'payment.charge': 1,
+        'notification.customer-messages': 1,
+      }),
     );
     expect(await system.available()).toBe(7);
   });

@@ -1,3 +1,4 @@
+import { orderEventVersions, readingVersions } from './entry-points/consumed-versions.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineService, type ServiceContext } from '@orderly/platform';
@@ -35,9 +36,14 @@ export const notificationService = defineService({
     const sender =
       adapters.sender ??
       new FileSender(join(live.platform.dataDir, live.service.outputFile), runtime.log);
+    // The versions of the order events read: package.json's declaration, narrowed by configuration.
+    const versions = orderEventVersions(live.service.orderEvents?.versions);
     runtime.consume(
       notificationSubscriptions.customerMessages,
-      orderOutcomesHandlers({ outbox: runtime.outbox, sender, log: runtime.log, clock }),
+      readingVersions(
+        orderOutcomesHandlers({ outbox: runtime.outbox, sender, log: runtime.log, clock }),
+        versions,
+      ),
       // Batched: the file sender writes each notification id once, so a batch that is rolled back
       // and applied again event by event repeats no line.
       { batched: true },

@@ -15,6 +15,11 @@ export const paymentConfigSchema = z.strictObject({
     /** It declines charges above this amount (AMOUNT_OVER_LIMIT). */
     declineAboveCents: reloadable(configValue.positiveInt()),
   }),
+  /**
+   * Optional: the versions of the order events to subscribe to, a subset of what package.json
+   * declares (`orderly.consumes.order`, docs/contracts.md); absent, all declared. Read at start.
+   */
+  orderEvents: z.strictObject({ versions: z.array(z.enum(['v1', 'v2'])).min(1) }).optional(),
 });
 
 export type PaymentConfig = z.output<typeof paymentConfigSchema>;

@@ -1,3 +1,4 @@
+import { orderEventVersions, readingVersions } from './entry-points/consumed-versions.js';
 import { fileURLToPath } from 'node:url';
 import { defineService, type ServiceContext, type Sql } from '@orderly/platform';
 import { paymentConfigSchema, type PaymentConfig } from './config.js';
@@ -50,10 +51,19 @@ export const paymentService = defineService({
       providerConcurrency: () => live.service.providerConcurrency,
     };
     // Batched: each handler locks only its own order's payment rows.
-    runtime.consume(paymentSubscriptions.charge, paymentRequestsHandlers(deps), { batched: true });
-    runtime.consume(paymentSubscriptions.refunds, orderCancellationsHandlers(deps), {
-      batched: true,
-    });
+    // Each subscription holds every version of its events it reads (applied once, see
+    // docs/contracts.md); which versions: package.json's declaration, narrowed by configuration.
+    const versions = orderEventVersions(live.service.orderEvents?.versions);
+    runtime.consume(
+      paymentSubscriptions.charge,
+      readingVersions(paymentRequestsHandlers(deps), versions),
+      { batched: true },
+    );
+    runtime.consume(
+      paymentSubscriptions.refunds,
+      readingVersions(orderCancellationsHandlers(deps), versions),
+      { batched: true },
+    );
     runtime.timeline((orderId, signal) => paymentTimeline(runtime.db, orderId, signal));
   },
 });

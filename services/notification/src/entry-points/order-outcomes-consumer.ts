@@ -6,6 +6,12 @@ import {
 } from '@orderly/order-contract/order_events';
 import { CancellationReason } from '@orderly/order-contract/order_service';
 import {
+  OrderCancelledSchema as OrderCancelledV2Schema,
+  OrderConfirmedSchema as OrderConfirmedV2Schema,
+  type OrderCancelled as OrderCancelledV2,
+  type OrderConfirmed as OrderConfirmedV2,
+} from '@orderly/order-contract/v2/order_events';
+import {
   onBatchOf,
   type BatchItem,
   type EventHandler,
@@ -52,15 +58,22 @@ const wireKinds = {
  * insert and one outbox statement, then its messages are sent, each in its event's trace.
  */
 export function orderOutcomesHandlers(deps: NotificationConsumerDeps): EventHandler[] {
-  return onBatchOf([OrderConfirmedSchema, OrderCancelledSchema] as const, (tx, items) =>
-    notify(tx, deps, items),
+  // Both versions in one run: an event published in both has one event id (applied once).
+  return onBatchOf(
+    [
+      OrderConfirmedSchema,
+      OrderCancelledSchema,
+      OrderConfirmedV2Schema,
+      OrderCancelledV2Schema,
+    ] as const,
+    (tx, items) => notify(tx, deps, items),
   );
 }
 
 async function notify(
   tx: Sql,
   deps: NotificationConsumerDeps,
-  items: readonly BatchItem<OrderConfirmed | OrderCancelled>[],
+  items: readonly BatchItem<OrderEvent>[],
 ): Promise<void> {
   for (const { event } of items)
     if (event.orderId === '') throw notificationEventInvalid(event.$typeName, 'order id is empty');
@@ -103,9 +116,21 @@ async function notify(
   }
 }
 
-function outcomeOf(event: OrderConfirmed | OrderCancelled): OrderOutcome {
+type OrderEvent = OrderConfirmed | OrderCancelled | OrderConfirmedV2 | OrderCancelledV2;
+
+function outcomeOf(event: OrderEvent): OrderOutcome {
   const common = { orderId: event.orderId, customerId: event.customerId };
-  return event.$typeName === OrderConfirmedSchema.typeName
-    ? { ...common, kind: 'ORDER_CONFIRMED', totalCents: event.totalCents }
-    : { ...common, kind: 'ORDER_CANCELLED', cause: causes[event.reason] ?? 'UNSPECIFIED' };
+  switch (event.$typeName) {
+    case 'order.v1.OrderConfirmed':
+      return { ...common, kind: 'ORDER_CONFIRMED', totalCents: event.totalCents };
+    case 'order.v2.OrderConfirmed':
+      return { ...common, kind: 'ORDER_CONFIRMED', totalCents: event.total?.amountMinor ?? 0n };
+    default:
+      // The reasons have the same numbers in both versions.
+      return {
+        ...common,
+        kind: 'ORDER_CANCELLED',
+        cause: causes[event.reason] ?? 'UNSPECIFIED',
+      };
+  }
 }

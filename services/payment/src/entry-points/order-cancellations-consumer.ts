@@ -1,5 +1,6 @@
 import { OrderCancelledSchema } from '@orderly/order-contract/order_events';
-import { onBatch, type EventHandler, type Logger } from '@orderly/platform';
+import { OrderCancelledSchema as OrderCancelledV2Schema } from '@orderly/order-contract/v2/order_events';
+import { onBatchOf, type EventHandler, type Logger } from '@orderly/platform';
 import { PaymentRefundedSchema } from '@orderly/payment-contract/payment_events';
 import { paymentStore } from '../data-access/payment-store.js';
 import { providerSession } from '../data-access/provider-session.js';
@@ -13,38 +14,35 @@ import type { PaymentConsumerDeps } from './payment-requests-consumer.js';
  * nothing is kept; the cancellations are delivered again.
  */
 export function orderCancellationsHandlers(deps: PaymentConsumerDeps): EventHandler[] {
-  return [
-    onBatch(OrderCancelledSchema, async (tx, items) => {
-      const compensations = await refundPayment(
-        paymentStore(tx),
-        providerSession(deps.provider, tx),
-        items.map(({ event }) => event.orderId),
-        deps.clock(),
-        deps.providerConcurrency(),
-      );
-      await deps.outbox.addPrepared(
-        tx,
-        compensations.flatMap((c, index) =>
-          c.kind === 'refund'
-            ? [
-                items[index]!.inTrace(
-                  () =>
-                    deps.outbox.prepare(PaymentRefundedSchema, {
-                      orderId: c.orderId,
-                      paymentId: c.paymentId,
-                      amountCents: c.amountCents,
-                    }).prepared,
-                ),
-              ]
-            : [],
-        ),
-      );
+  // Both versions in one run: an event published in both has one event id (applied once).
+  return onBatchOf([OrderCancelledSchema, OrderCancelledV2Schema] as const, async (tx, items) => {
+    const compensations = await refundPayment(
+      paymentStore(tx),
+      providerSession(deps.provider, tx),
+      items.map(({ event }) => event.orderId),
+      deps.clock(),
+      deps.providerConcurrency(),
+    );
+    await deps.outbox.addPrepared(
+      tx,
+      compensations.flatMap((c, index) =>
+        c.kind === 'refund'
+          ? [
+              items[index]!.inTrace(
+                () =>
+                  deps.outbox.prepare(PaymentRefundedSchema, {
+                    orderId: c.orderId,
+                    paymentId: c.paymentId,
+                    amountCents: c.amountCents,
+                  }).prepared,
+              ),
+            ]
+          : [],
+      ),
+    );
 
-      compensations.forEach((c, index) =>
-        items[index]!.inTrace(() => logCompensation(deps.log, c)),
-      );
-    }),
-  ];
+    compensations.forEach((c, index) => items[index]!.inTrace(() => logCompensation(deps.log, c)));
+  });
 }
 
 function logCompensation(log: Logger, c: Compensation): void {

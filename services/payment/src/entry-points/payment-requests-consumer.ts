@@ -1,6 +1,7 @@
 import { PaymentRequestedSchema } from '@orderly/order-contract/order_events';
+import { PaymentRequestedSchema as PaymentRequestedV2Schema } from '@orderly/order-contract/v2/order_events';
 import {
-  onBatch,
+  onBatchOf,
   type EventHandler,
   type Logger,
   type Outbox,
@@ -33,15 +34,21 @@ export interface PaymentConsumerDeps {
  * or an order cancelled first.
  */
 export function paymentRequestsHandlers(deps: PaymentConsumerDeps): EventHandler[] {
-  return [
-    onBatch(PaymentRequestedSchema, async (tx, items) => {
+  // Both versions in one run: an event published in both has one event id (applied once).
+  return onBatchOf(
+    [PaymentRequestedSchema, PaymentRequestedV2Schema] as const,
+    async (tx, items) => {
       const outcomes = await chargePayment(
         paymentStore(tx),
         providerSession(deps.provider, tx),
         items.map(({ event }) => ({
           orderId: event.orderId,
           customerId: event.customerId,
-          amountCents: event.amountCents,
+          // Minor units either way; the simulated provider charges in the order's currency.
+          amountCents:
+            event.$typeName === PaymentRequestedSchema.typeName
+              ? event.amountCents
+              : (event.amount?.amountMinor ?? 0n),
           paymentMethod: event.paymentMethod,
         })),
         deps.clock(),
@@ -58,8 +65,8 @@ export function paymentRequestsHandlers(deps: PaymentConsumerDeps): EventHandler
       outcomes.forEach((outcome, index) =>
         items[index]!.inTrace(() => logOutcome(deps.log, outcome)),
       );
-    }),
-  ];
+    },
+  );
 }
 
 /** The event that answers the request, as a function to prepare it in the request's trace. */
