@@ -153,6 +153,7 @@ test('when the CLI usage is read, then the checks above know its commands', () =
   expect([...known.keys()].sort()).toEqual(
     [
       'config',
+      'contracts',
       'dead-letters',
       'debug',
       'doctor',
