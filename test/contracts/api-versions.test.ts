@@ -43,10 +43,13 @@ const dir = mkdtempSync(join(tmpdir(), 'orderly-contract-'));
 const configFile = join(dir, 'gateway.yaml');
 const flagsFile = join(dir, 'flags.json');
 const sunset = '2027-06-30T00:00:00Z';
+const deprecatedAt = '2026-12-01T00:00:00Z';
 
 function writeContract(v1: 'current' | 'deprecated' | 'retired', defaultVersion = '1'): void {
   const v1Extra =
-    v1 === 'current' ? '' : `\n          sunset: '${sunset}'\n          successor: '2'`;
+    v1 === 'current'
+      ? ''
+      : `\n          sunset: '${sunset}'\n          successor: '2'\n          deprecatedAt: '${deprecatedAt}'`;
   writeFileSync(
     configFile,
     `configReload:\n  debounceMs: 20\n  pollIntervalMs: 100\nservices:\n  gateway:\n    contract:\n      defaultVersion: '${defaultVersion}'\n      callersKept: 100\n      versions:\n        '1':\n          lifecycle: ${v1}${v1Extra}\n        '2':\n          lifecycle: current\n`,
@@ -323,7 +326,9 @@ describe('public API versions 1 and 2 side by side', () => {
     const sub = subjectOf(await tokenOf(subject));
     writeContract('deprecated');
     await eventually(async () =>
-      expect((await call('GET', '/v1/products')).headers.get('deprecation')).toMatch(/^@\d+$/),
+      expect((await call('GET', '/v1/products')).headers.get('deprecation')).toBe(
+        `@${Date.parse(deprecatedAt) / 1000}`,
+      ),
     );
     const deprecated = await call('GET', '/v1/orders', { customer: subject, version: '1' });
     expect(deprecated.status).toBe(200);

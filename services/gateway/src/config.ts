@@ -89,6 +89,11 @@ export const gatewayConfigSchema = z.strictObject({
             lifecycle: z.enum(['current', 'deprecated', 'retired']),
             /** ISO 8601 date-time after which the version is (to be) retired. */
             sunset: z.iso.datetime({ offset: true }).optional(),
+            /**
+             * When it was deprecated (the Deprecation header); absent: when this configuration
+             * took effect.
+             */
+            deprecatedAt: z.iso.datetime({ offset: true }).optional(),
             successor: contractVersionSchema.optional(),
           }),
         ),

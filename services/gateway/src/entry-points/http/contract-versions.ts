@@ -186,10 +186,17 @@ function expandIPv6(address: string): string[] {
   );
 }
 
-/** RFC 9745: `Deprecation: @<unix seconds>`; RFC 8594: `Sunset: <HTTP-date>`. */
-function deprecationHeaders(reply: FastifyReply, sunset: string | undefined, successor?: string) {
-  // Deprecated since the configuration said so; without a date of its own, "now" is honest.
-  reply.header('deprecation', `@${Math.floor(Date.now() / 1000)}`);
+/**
+ * RFC 9745: `Deprecation: @<unix seconds>` (since when); RFC 8594: `Sunset: <HTTP-date>`; RFC 8288:
+ * the successor's document as `Link: <...>; rel="successor-version"`.
+ */
+function deprecationHeaders(
+  reply: FastifyReply,
+  since: number,
+  sunset: string | undefined,
+  successor?: string,
+) {
+  reply.header('deprecation', `@${since}`);
   if (sunset) reply.header('sunset', new Date(sunset).toUTCString());
   if (successor) reply.header('link', `</openapi/v${successor}.json>; rel="successor-version"`);
 }
@@ -237,6 +244,9 @@ export function registerContractHooks(app: FastifyInstance, deps: ContractHooksD
 }
 
 export function registerContractLifecycle(app: FastifyInstance, deps: ContractHooksDeps): void {
+  // The app is built again when the configuration changes: a version deprecated without a date is
+  // deprecated since the configuration that says so took effect.
+  const configuredAt = Math.floor(Date.now() / 1000);
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     if (!request.routeOptions.config.versioned) return;
     const version = request.contractVersion;
@@ -252,7 +262,10 @@ export function registerContractLifecycle(app: FastifyInstance, deps: ContractHo
       'call under an old contract version',
     );
     if (settings.lifecycle === 'deprecated') {
-      deprecationHeaders(reply, settings.sunset, settings.successor);
+      const since = settings.deprecatedAt
+        ? Math.floor(Date.parse(settings.deprecatedAt) / 1000)
+        : configuredAt;
+      deprecationHeaders(reply, since, settings.sunset, settings.successor);
       return;
     }
     const successor = settings.successor ?? '';
