@@ -132,13 +132,16 @@ export function versionDocument(swagger: object, config: ContractConfig, version
     title: `${typeof info.title === 'string' ? info.title : 'API'} (contract version ${version})`,
     version: `${version}.0.0`,
   };
+  // The same header parameter as every other version's document, so a diff of two shows the
+  // API's changes, not this one's enum; which version this is goes into the description.
   const settings = config.versions[version];
-  const parameter = {
-    ...headerParameter([version], config),
-    required: version !== config.defaultVersion,
-  };
-  if (settings && settings.lifecycle !== 'current')
-    parameter.description += ` Version ${version} is ${settings.lifecycle}${settings.sunset ? `, sunset ${settings.sunset}` : ''}.`;
+  const lifecycle =
+    settings && settings.lifecycle !== 'current'
+      ? ` It is ${settings.lifecycle}${settings.sunset ? `, sunset ${settings.sunset}` : ''}${settings.successor ? `, successor ${settings.successor}` : ''}.`
+      : '';
+  (document.info as Json).description =
+    `${typeof info.description === 'string' ? `${info.description} ` : ''}This document describes contract version ${version} (send X-Contract-Version: ${version}).${lifecycle}`;
+  const parameter = headerParameter(versionsOf(config), config);
   return withVersionHeaders(document, parameter);
 }
 
