@@ -77,7 +77,7 @@ beforeAll(() => {
   writeFileSync(v2File, JSON.stringify(anApi('2')));
 });
 
-describe('orderly contracts diff', () => {
+describe('orderly contracts diff', { timeout: 120_000 }, () => {
   test('when given two OpenAPI documents, then it prints their changes with breaking marks, and the order events v1 → v2 field by field', async () => {
     const result = await orderly([
       'contracts',
@@ -177,7 +177,7 @@ describe('orderly contracts diff', () => {
   });
 });
 
-describe('orderly contracts impact', () => {
+describe('orderly contracts impact', { timeout: 120_000 }, () => {
   test('when run, then it prints the Mermaid graph and, as text, who produces and consumes each event and calls each RPC', async () => {
     const result = await orderly(['contracts', 'impact']);
     expect(result.stderr).toBe('');
@@ -249,7 +249,7 @@ describe('orderly contracts impact', () => {
   });
 });
 
-describe('orderly contracts against a running gateway', () => {
+describe('orderly contracts against a running gateway', { timeout: 120_000 }, () => {
   const retiredV1 = {
     defaultVersion: '2',
     versions: {
