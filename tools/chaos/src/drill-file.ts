@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { services } from './service-processes.js';
+import { services, servicesWithDatabase } from './service-processes.js';
 
 /**
  * A drill is data (chaos/drills/*.yaml): the load, the fault schedule and the bound within which
@@ -186,6 +186,22 @@ export const faultStep = z.discriminatedUnion('fault', [
       servedVersion: z.string().optional(),
       headers: z.array(z.string().min(1)).default([]),
       count: z.number().int().min(1).default(3),
+      withinSeconds: seconds.default(20),
+    })
+    .strict(),
+  /**
+   * Events of `type` (`order.v2.OrderPlaced`) in `service`'s outbox: `published: true` is met by the
+   * first one written after the step started; `published: false` by `quietSeconds` in which the
+   * service wrote other events but none of this type. Within `withinSeconds`, or the drill fails.
+   */
+  z
+    .object({
+      ...common,
+      fault: z.literal('expect-events'),
+      service: z.enum(servicesWithDatabase),
+      type: z.string().regex(/^[a-z]+\.v[0-9]+\.[A-Za-z]+$/),
+      published: z.boolean(),
+      quietSeconds: seconds.default(5),
       withinSeconds: seconds.default(20),
     })
     .strict(),

@@ -45,6 +45,7 @@ export interface Expectation {
 }
 
 type ExpectStep = Extract<FaultStep, { fault: 'expect-clients' }>;
+type ExpectEventsStep = Extract<FaultStep, { fault: 'expect-events' }>;
 
 /** Why `answer` does not meet `step` (empty when it does). */
 export function expectationMisses(step: ExpectStep, answer: ProbeAnswer): string[] {
@@ -299,6 +300,8 @@ export class FaultInjection {
       }
       case 'expect-clients':
         return this.expectClients(step);
+      case 'expect-events':
+        return this.expectEvents(step);
       case 'burst':
         this.announce(`burst ×${step.multiplier} for ${step.seconds} s`);
         this.load.setMultiplier(step.multiplier);
@@ -360,6 +363,84 @@ export class FaultInjection {
         detail: expectation.met
           ? `got ${expected} after ${expectation.afterMs} ms (${tries} tr${tries === 1 ? 'y' : 'ies'}): ${seen}`
           : `NOT MET within ${step.withinSeconds} s: ${misses.join('; ')}; last answers ${seen}`,
+      },
+    };
+  }
+
+  /**
+   * Watches `step.service`'s outbox from the step's start: the first row of the type (published:
+   * true), or `quietSeconds` with other rows but none of the type (published: false).
+   */
+  private async expectEvents(
+    step: ExpectEventsStep,
+  ): Promise<{ target: string; extra: Partial<FaultRecord> }> {
+    const expected = step.published
+      ? `${step.type} written`
+      : `no ${step.type} for ${step.quietSeconds} s while ${step.service} writes other events`;
+    this.announce(`expect ${expected}`);
+    const rows = async (after: string) => {
+      const [row] = await this.env.sql<{ last: string; mine: string; others: string }>(
+        step.service,
+        `SELECT coalesce(max(seq), $1::bigint)::text AS last,
+                count(*) FILTER (WHERE event_type = $2)::text AS mine,
+                count(*) FILTER (WHERE event_type <> $2)::text AS others
+           FROM outbox WHERE seq > $1::bigint`,
+        [after, step.type],
+      );
+      return { last: row?.last ?? after, mine: Number(row?.mine), others: Number(row?.others) };
+    };
+    const started = Date.now();
+    const deadline = started + step.withinSeconds * 1000;
+    let cursor = (await rows('0')).last;
+    let quietSince = Date.now();
+    let seen = 0;
+    let lastSeenMs: number | undefined;
+    let others = 0;
+    let met = false;
+    let tries = 0;
+    for (;;) {
+      tries++;
+      await sleep(250);
+      const next = await rows(cursor);
+      cursor = next.last;
+      seen += next.mine;
+      if (next.mine > 0) lastSeenMs = Date.now() - started;
+      others += next.others;
+      if (step.published && next.mine > 0) met = true;
+      if (!step.published) {
+        if (next.mine > 0) {
+          quietSince = Date.now();
+          others = 0;
+        } else if (others > 0 && Date.now() - quietSince >= step.quietSeconds * 1000) met = true;
+      }
+      if (met || Date.now() >= deadline) break;
+    }
+    const afterMs = Date.now() - started;
+    const expectation: Expectation = {
+      met,
+      expected,
+      afterMs,
+      tries,
+      answers: [
+        `${seen} ${step.type} after the step${lastSeenMs === undefined ? '' : ` (the last at +${lastSeenMs} ms)`}`,
+        `${others} other events${step.published ? '' : ' in the quiet time'}`,
+      ],
+      misses: met
+        ? []
+        : [
+            step.published
+              ? `no ${step.type} written`
+              : `${step.type} still written (or no other events)`,
+          ],
+      headers: {},
+    };
+    return {
+      target: `${step.service} outbox`,
+      extra: {
+        expectation,
+        detail: met
+          ? `${expected}: met after ${afterMs} ms`
+          : `NOT MET within ${step.withinSeconds} s: ${expectation.misses.join('; ')}`,
       },
     };
   }
