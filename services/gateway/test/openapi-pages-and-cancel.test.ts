@@ -46,11 +46,15 @@ describe('the OpenAPI document', () => {
     const headers = (cancel?.parameters ?? []).filter((p) => p.in === 'header');
     expect(headers.map((h) => [h.name.toLowerCase(), h.required])).toEqual([
       ['idempotency-key', true],
+      ['x-contract-version', false],
     ]);
     expect(cancel?.parameters).toEqual(
       expect.arrayContaining([expect.objectContaining({ name: 'orderId', in: 'path' })]),
     );
-    expect(Object.keys(cancel?.responses['200']?.headers ?? {})).toEqual(['Idempotent-Replayed']);
+    expect(Object.keys(cancel?.responses['200']?.headers ?? {})).toEqual([
+      'Idempotent-Replayed',
+      'X-Contract-Version',
+    ]);
     expect(okProperties(cancel)).toEqual(expect.arrayContaining(['status', 'cancellationReason']));
     expect(Object.keys(cancel?.responses ?? {})).toEqual(
       expect.arrayContaining(['200', '400', '401', '404', '409', '429', '503', '504']),
