@@ -7,8 +7,10 @@ import { Code, ConnectError, type Client } from '@connectrpc/connect';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { RiskAssessmentRequestedSchema } from '@orderly/order-contract/order_events';
 import {
+  ConfigError,
   MemoryBus,
   createRpcClient,
+  loadConfigDocument,
   errorCodeHeader,
   newEvent,
   type EventInit,
@@ -22,7 +24,7 @@ import {
 } from '@orderly/platform/testing';
 import { DecidedBy, Decision, RiskAssessedSchema } from '@orderly/risk-contract/risk_events';
 import { ReviewStatus, RiskService } from '@orderly/risk-contract/risk_service';
-import { riskService, type RiskConfig } from '../src/service.js';
+import { checkReviewTimeout, riskService, type RiskConfig } from '../src/service.js';
 
 /**
  * The risk service through its public interfaces: RiskAssessmentRequested in, RiskAssessed out (the
@@ -317,6 +319,65 @@ describe('the fail policy', () => {
     } finally {
       await stopRisk(risk);
     }
+  });
+
+  test.each([
+    ['trapping', 'approve', Decision.APPROVE, 'trap'],
+    ['looping', 'reject', Decision.REJECT, 'timeout'],
+  ] as const)(
+    'when the served plugin is the %s drill fixture, then the fail policy (%s) decides every order, marked with the failure',
+    async (fixture, failPolicy, decision, failure) => {
+      const risk = await startRisk({
+        failPolicy,
+        service: {
+          plugins: {
+            dir: `services/risk/plugins/fixtures/drill/${fixture}`,
+            callTimeoutMs: 100,
+          },
+          rules: { fixtureFaultEveryOrder: 1 },
+        },
+      });
+      try {
+        const request = anAssessmentRequest();
+        await risk.bus.publish([request.bus]);
+        const answer = await firstAnswer(risk, request.message.orderId);
+        expect(answer).toMatchObject({
+          decision,
+          decidedBy: DecidedBy.FAIL_POLICY,
+          failPolicy: true,
+        });
+        expect(answer.plugin?.name).toBe('basic-rules');
+        const { rows } = await risk.service.runtime.db.query<{ failure: string }>(
+          'SELECT failure FROM assessments WHERE order_id = $1',
+          [request.message.orderId],
+        );
+        expect(rows[0]?.failure).toBe(failure);
+      } finally {
+        await stopRisk(risk);
+      }
+    },
+  );
+
+  test('when the review timeout would outlast the reservation TTL, then the configuration is refused at start, naming both keys', () => {
+    const document = (reviewTimeoutMs: number) =>
+      loadConfigDocument({
+        argv: [],
+        env: {},
+        overrides: { services: { risk: { reviewTimeoutMs } } },
+      });
+    expect(() => checkReviewTimeout(document(300_000))).not.toThrow();
+    const error = (() => {
+      try {
+        checkReviewTimeout(document(600_000));
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems.join('\n')).toMatch(
+      /services\.risk\.reviewTimeoutMs: value 600000 .*services\.inventory\.reservationTtlMs \(600000\)/,
+    );
   });
 
   test('when a held order is not decided in time, then the review timeout applies the fail policy, marked', async () => {
