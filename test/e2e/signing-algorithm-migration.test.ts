@@ -10,7 +10,6 @@ import {
   startTestService,
   testLiveConfig,
   testWorkloadKeysDir,
-  type TestService,
 } from '@orderly/platform/testing';
 import { services } from '@orderly/system';
 
@@ -23,8 +22,13 @@ import { services } from '@orderly/system';
  * AUTH_TOKEN_ALGORITHM_NOT_ACCEPTED. A wrong order (identity first) is shown to be refused the same
  * way, which is why the gateway goes first.
  */
-const identityService = services.find((service) => service.name === 'identity')!;
-const gatewayService = services.find((service) => service.name === 'gateway')!;
+type Listed = (typeof services)[number];
+const identityService = services.find(
+  (service): service is Extract<Listed, { name: 'identity' }> => service.name === 'identity',
+)!;
+const gatewayService = services.find(
+  (service): service is Extract<Listed, { name: 'gateway' }> => service.name === 'gateway',
+)!;
 
 const admin = { email: 'admin@alg-migration.test', password: `admin-${randomUUID()}` };
 const dir = mkdtempSync(join(tmpdir(), 'orderly-alg-migration-'));
@@ -49,10 +53,10 @@ function writeConfig(identityAlgorithm: string, accepted: string[]): void {
   );
 }
 
-let identityLive: ReturnType<typeof testLiveConfig>;
-let gatewayLive: ReturnType<typeof testLiveConfig>;
-let identity: TestService<unknown>;
-let gateway: TestService<unknown>;
+let identityLive: ReturnType<typeof testLiveConfig<typeof identityService.configSchema>>;
+let gatewayLive: ReturnType<typeof testLiveConfig<typeof gatewayService.configSchema>>;
+let identity: { url: string; stop(): Promise<void> };
+let gateway: { url: string; stop(): Promise<void> };
 
 beforeAll(async () => {
   writeConfig('ES256', ['ES256']);
@@ -120,8 +124,7 @@ async function adminToken(): Promise<string> {
 /** An admin-only route the gateway answers itself: 200 means the token verified. */
 const useToken = (token: string) => call('GET', '/v1/admin/flags', { token });
 
-const acceptedNow = () =>
-  (gatewayLive.live.service as { auth: { acceptedAlgorithms: string[] } }).auth.acceptedAlgorithms;
+const acceptedNow = () => gatewayLive.live.service.auth.acceptedAlgorithms;
 const repoRoot = new URL('../../', import.meta.url).pathname;
 
 /** `orderly keys list` against the test's identity, as the operator workload (the tests' keys). */
