@@ -38,8 +38,7 @@ export interface ProtoDiff {
 export class ProtoBuildError extends Error {}
 
 /** The repository's buf workspace as descriptors, built by `buf build` (the same modules CI lints and gates). */
-export function buildDescriptors(repoRoot: string): FileRegistry {
-  const buf = findBuf(repoRoot);
+export function buildDescriptors(repoRoot: string, buf = findBuf(repoRoot)): FileRegistry {
   const result = spawnSync(buf, ['build', '--exclude-source-info', '-o', '-'], {
     cwd: repoRoot,
     maxBuffer: 64 * 1024 * 1024,
@@ -52,7 +51,7 @@ export function buildDescriptors(repoRoot: string): FileRegistry {
   return createFileRegistry(fromBinary(FileDescriptorSetSchema, result.stdout));
 }
 
-function findBuf(root: string): string {
+export function findBuf(root: string): string {
   for (let dir = root; ; dir = dirname(dir)) {
     const candidate = join(dir, 'node_modules', '.bin', 'buf');
     if (existsSync(candidate)) return candidate;
