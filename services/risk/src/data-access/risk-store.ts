@@ -1,10 +1,6 @@
 import type { Sql } from '@orderly/platform';
 import type { CustomerHistory } from '../domain/features.js';
-import type {
-  Review,
-  ReviewStatus,
-  RiskStore,
-} from '../domain/risk-store.js';
+import type { Review, ReviewStatus, RiskStore } from '../domain/risk-store.js';
 
 /** RiskStore on SQL, in the caller's transaction; every batch method is one statement per table. */
 export function riskStore(tx: Sql): RiskStore {
