@@ -50,7 +50,8 @@ export const UserSchema: GenMessage<User> = /*@__PURE__*/
  */
 export type TokenPair = Message<"identity.v1.TokenPair"> & {
   /**
-   * access_token is a compact JWS (ES256) with sub, iss, aud, exp, iat, nbf, jti, role.
+   * access_token is a compact JWS (ES256 or EdDSA, as services.identity.signing.algorithm
+   * was when it was issued) with sub, iss, aud, exp, iat, nbf, jti, role.
    *
    * @generated from field: string access_token = 1;
    */
@@ -274,7 +275,9 @@ export const RotateSigningKeyResponseSchema: GenMessage<RotateSigningKeyResponse
   messageDesc(file_identity_v1_identity_service, 11);
 
 /**
- * Jwk is a public EC P-256 key in JSON Web Key form (RFC 7517).
+ * Jwk is a public key in JSON Web Key form (RFC 7517): kty EC, crv P-256 with x
+ * and y for alg ES256; kty OKP, crv Ed25519 with x only (y empty, RFC 8037) for
+ * alg EdDSA.
  *
  * @generated from message identity.v1.Jwk
  */
