@@ -300,4 +300,25 @@ describe('diffOpenApi', () => {
       ]),
     );
   });
+
+  test('when the same documents are compared again, then the answer is the same and each caller owns its copy', () => {
+    const before = aDocument();
+    const after = aDocument({
+      response: {
+        type: 'object',
+        required: ['orderId'],
+        properties: { orderId: { type: 'string' } },
+      },
+    });
+    const first = diffOpenApi(before, after, { from: '1', to: '2' });
+    first.changes.splice(0);
+    const second = diffOpenApi(before, after, { from: 'v1', to: 'v2' });
+    expect(second).toMatchObject({ from: 'v1', to: 'v2', breaking: true });
+    expect(second.changes).toEqual([
+      expect.objectContaining({
+        path: 'POST /v1/orders responses.202.totalCents',
+        kind: 'removed',
+      }),
+    ]);
+  });
 });
