@@ -2,6 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { afterAll, describe, expect, test } from 'vitest';
 import { InventoryService } from '@orderly/inventory-contract/inventory_service';
 import {
@@ -19,7 +21,7 @@ import {
   PaymentRequestedSchema as PaymentRequestedV2Schema,
 } from '@orderly/order-contract/v2/order_events';
 import { PaymentRequestedSchema as PaymentRequestedV1Schema } from '@orderly/order-contract/order_events';
-import { createRpcClient, MemoryBus } from '@orderly/platform';
+import { connectNatsBus, createRpcClient, MemoryBus } from '@orderly/platform';
 import {
   eventually,
   recordEvents,
@@ -36,6 +38,20 @@ import {
  * only works on its own when v1 is no longer published.
  */
 const dir = mkdtempSync(join(tmpdir(), 'orderly-event-versions-'));
+const natsUrl = process.env.ORDERLY_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
+
+/** A bus of the test's own on the stream the services use (the recorder's). */
+function natsBusFor(nats: Record<string, unknown>) {
+  return connectNatsBus({
+    servers: natsUrl,
+    stream: nats.stream as string,
+    deadLetterStream: nats.deadLetterStream as string,
+    duplicateWindowMs: 120_000,
+    subjects: [`${nats.subjectPrefix as string}.>`],
+    deadLetterSubjectPrefix: nats.deadLetterSubjectPrefix as string,
+    name: 'orderly-test-recorder',
+  });
+}
 const running: { stop(): Promise<void> }[] = [];
 
 afterAll(async () => {
@@ -47,7 +63,12 @@ afterAll(async () => {
  * Order and inventory (and with `whole`, payment and notification) on one bus, publishing
  * `published`, inventory reading `reading` (or all it declares).
  */
-async function startSystem(published: string, reading?: string[], whole = false) {
+async function startSystem(
+  published: string,
+  reading?: string[],
+  whole = false,
+  nats?: Record<string, unknown>,
+) {
   const flagsFile = join(dir, `flags-${randomUUID()}.json`);
   writeFileSync(
     flagsFile,
@@ -62,36 +83,56 @@ async function startSystem(published: string, reading?: string[], whole = false)
       },
     }),
   );
-  const bus = new MemoryBus();
+  // With `nats`, every service opens its own connection to JetStream (as separate processes would);
+  // the recorder reads the same stream through a bus of its own.
+  const bus = nats ? await natsBusFor(nats) : new MemoryBus();
   running.push({ stop: () => bus.close() });
-  const platform = { flags: { file: flagsFile } };
-  const recorder = await recordEvents(bus, [
-    OrderPlacedV1Schema,
-    OrderPlacedV2Schema,
-    PaymentRequestedV1Schema,
-    PaymentRequestedV2Schema,
-    StockReservedSchema,
-    StockRejectedSchema,
-  ]);
-  running.push(recorder);
-  const inventory: TestService<unknown> = await startTestService(inventoryService, {
+  const platform = { flags: { file: flagsFile }, ...(nats ? { bus: nats } : {}) };
+  const recorder = await recordEvents(
     bus,
+    [
+      OrderPlacedV1Schema,
+      OrderPlacedV2Schema,
+      PaymentRequestedV1Schema,
+      PaymentRequestedV2Schema,
+      StockReservedSchema,
+      StockRejectedSchema,
+    ],
+    undefined,
+    nats ? (nats.subjectPrefix as string) : undefined,
+  );
+  running.push(recorder);
+  /** The bus of the next service: its own JetStream connection, or the one in-memory bus. */
+  const busOf = async () => {
+    if (!nats) return { bus };
+    const own = await natsBusFor(nats);
+    running.push({ stop: () => own.close() });
+    return { bus: own };
+  };
+  const inventory: TestService<unknown> = await startTestService(inventoryService, {
+    ...(await busOf()),
     platform,
     ...(reading ? { service: { orderEvents: { versions: reading } } } : {}),
   });
   running.push(inventory);
   const order: TestService<unknown> = await startTestService(orderService, {
-    bus,
+    ...(await busOf()),
     platform,
     service: { riskAssessment: false },
   });
   running.push(order);
   const consumers: TestService<unknown>[] = [inventory];
   if (whole) {
-    const options = { bus, platform: { ...platform, dataDir: dir } };
-    const payment: TestService<unknown> = await startTestService(paymentService, options);
+    const options = { platform: { ...platform, dataDir: dir } };
+    const payment: TestService<unknown> = await startTestService(paymentService, {
+      ...options,
+      ...(await busOf()),
+    });
     running.push(payment);
-    const notification: TestService<unknown> = await startTestService(notificationService, options);
+    const notification: TestService<unknown> = await startTestService(notificationService, {
+      ...options,
+      ...(await busOf()),
+    });
     running.push(notification);
     consumers.push(payment, notification);
   }
@@ -203,6 +244,45 @@ describe('order events in version 1 and 2', () => {
         'notification.customer-messages': 1,
       }),
     );
+    expect(await system.available()).toBe(7);
+  });
+
+  test('when both versions are published on NATS JetStream, then each consumer still applies each event once (its inbox keys on the shared event id; the copies have their own Nats-Msg-Id)', async () => {
+    const id = randomBytes(4).toString('hex');
+    const nats = {
+      kind: 'nats',
+      natsServers: natsUrl,
+      stream: `TEST_EV_${id}`,
+      deadLetterStream: `TEST_EV_${id}_DEAD`,
+      subjectPrefix: `ev${id}`,
+      deadLetterSubjectPrefix: `ev${id}dead`,
+    };
+    running.unshift({
+      stop: async () => {
+        const nc = await connect({ servers: natsUrl });
+        const jsm = await jetstreamManager(nc);
+        for (const stream of [nats.stream, nats.deadLetterStream])
+          await jsm.streams.delete(stream).catch(() => false);
+        await nc.close();
+      },
+    });
+    const system = await startSystem('v1,v2', undefined, true, nats);
+    const placed = await system.place();
+    await eventually(
+      async () => expect(await system.statusOf(placed)).toBe(OrderStatus.CONFIRMED),
+      { timeoutMs: 20_000 },
+    );
+    await eventually(async () =>
+      expect(await system.inboxRows()).toEqual({
+        'inventory.reserve-stock': 1,
+        'inventory.settle-reservations': 1,
+        'payment.charge': 1,
+        'notification.customer-messages': 1,
+      }),
+    );
+    const v1 = system.recorder.of(OrderPlacedV1Schema).filter((e) => e.orderId === placed.orderId);
+    const v2 = system.recorder.of(OrderPlacedV2Schema).filter((e) => e.orderId === placed.orderId);
+    expect(v1.map((e) => e.eventId)).toEqual(v2.map((e) => e.eventId));
     expect(await system.available()).toBe(7);
   });
 

@@ -156,7 +156,8 @@ class NatsBus implements Bus {
       messages.map((m) =>
         this.js.publish(m.subject, m.data, {
           msgID: m.id,
-          headers: toNatsHeaders({ ...m.headers, [busHeaders.eventId]: m.id }),
+          // An event id the publisher set wins (one logical event in two versions keeps one id).
+          headers: toNatsHeaders({ [busHeaders.eventId]: m.id, ...m.headers }),
         }),
       ),
     );
