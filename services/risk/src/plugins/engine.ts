@@ -346,27 +346,70 @@ class PluginEngine implements RiskEngine {
   ): Promise<Map<number, PluginOutcome>> {
     const outcomes = new Map<number, PluginOutcome>();
     if (indices.length === 0) return outcomes;
-    const { plugin, sandbox, reasons } = version.loaded;
-    let list: PluginOutcome[];
-    if (!version.breaker.admit()) {
-      list = indices.map(() => ({
+    const { plugin } = version.loaded;
+    const breaker = version.breaker;
+    const admitted = breaker.admit();
+    const refused = (count: number): PluginOutcome[] =>
+      Array.from({ length: count }, () => ({
         kind: 'failed',
         plugin,
         failure: 'breaker-open',
         detail: `${plugin.name}@${plugin.version} failed repeatedly; its breaker is open`,
         durationMs: 0,
       }));
+    let list: PluginOutcome[];
+    if (!admitted) {
+      list = refused(indices.length);
+    } else if (admitted === 'trial') {
+      // Half-open: one order tries the plugin; the others follow only if it scores.
+      const [first = 0, ...rest] = indices;
+      const [trial] = await this.run(version, [first], encoded);
+      if (trial?.kind === 'scored') {
+        breaker.success();
+        list = [trial, ...(await this.run(version, rest, encoded))];
+      } else {
+        // run() counted the failure, which reopened the breaker.
+        list = [...(trial ? [trial] : []), ...refused(rest.length)];
+      }
     } else {
-      const raw = await sandbox.run(indices.map((i) => encoded[i] ?? new Uint8Array()));
-      list = raw.map((r) => toOutcome(r, plugin, reasons));
-      version.breaker.record(list.map((o) => o.kind === 'scored'));
-      this.logFailures(plugin, list);
+      list = await this.run(version, indices, encoded);
     }
+    this.logFailures(plugin, list);
     indices.forEach((index, i) => {
       const outcome = list[i];
       if (outcome) outcomes.set(index, outcome);
     });
     this.metrics?.outcomes(plugin, role, list);
+    return outcomes;
+  }
+
+  /**
+   * Scores orders in the version's sandbox, counting faults in its breaker as they happen: once it
+   * opens, the rest of the batch is not run (breaker-open) rather than each running into the limit.
+   */
+  private async run(
+    version: ServingVersion,
+    indices: readonly number[],
+    encoded: readonly Uint8Array[],
+  ): Promise<PluginOutcome[]> {
+    if (indices.length === 0) return [];
+    const { plugin, sandbox, reasons } = version.loaded;
+    const breaker = version.breaker;
+    const raw = await sandbox.run(
+      indices.map((i) => encoded[i] ?? new Uint8Array()),
+      {
+        onFault: (_, scoredBefore) => {
+          if (scoredBefore > 0) breaker.success();
+          return breaker.failure();
+        },
+      },
+    );
+    const outcomes = raw.map((r) => toOutcome(r, plugin, reasons));
+    // Garbage answers are failures the sandbox did not see; a scored last order ends a run of them.
+    for (const outcome of outcomes) {
+      if (outcome.kind === 'failed' && outcome.failure === 'invalid-output') breaker.failure();
+    }
+    if (outcomes.at(-1)?.kind === 'scored' && breaker.state === 'closed') breaker.success();
     return outcomes;
   }
 

@@ -411,6 +411,48 @@ describe('the breaker', () => {
     expect(engine.status().breaker).toBe('closed');
   });
 
+  test('when a batch keeps failing, then the breaker opens at the threshold and the rest of the batch is not run', async () => {
+    const engine = await engineFor(folder().add('1.0.0', 'trapping').dir, {
+      breaker: { failureThreshold: 2, openMs: 5_000 },
+    });
+
+    const results = await engine.assess(
+      Array.from({ length: 6 }, () => someFeatures({ amountMinor: triggerAmount })),
+    );
+
+    expect(kinds(results.map((r) => r.enforced))).toEqual([
+      'trap',
+      'trap',
+      'breaker-open',
+      'breaker-open',
+      'breaker-open',
+      'breaker-open',
+    ]);
+    // The first worker, and the one the first trap's replacement ran the second order in.
+    expect(engine.status().versions.find((v) => v.state === 'active')?.workerStarts).toBe(2);
+  });
+
+  test('when the breaker is half-open, then one order tries the plugin and the others follow only if it scores', async () => {
+    let now = 1_000_000;
+    const engine = await engineFor(folder().add('1.0.0', 'trapping').dir, {
+      breaker: { failureThreshold: 1, openMs: 5_000 },
+      now: () => now,
+    });
+    await engine.assess([someFeatures({ amountMinor: triggerAmount })]);
+    now += 5_000;
+
+    const failedTrial = await engine.assess([
+      someFeatures({ amountMinor: triggerAmount }),
+      someFeatures(),
+    ]);
+    now += 5_000;
+    const goodTrial = await engine.assess([someFeatures(), someFeatures()]);
+
+    expect(kinds(failedTrial.map((r) => r.enforced))).toEqual(['trap', 'breaker-open']);
+    expect(kinds(goodTrial.map((r) => r.enforced))).toEqual(['scored', 'scored']);
+    expect(engine.status().breaker).toBe('closed');
+  });
+
   test('when the trial batch fails, then the breaker opens again', async () => {
     let now = 1_000_000;
     const engine = await engineFor(folder().add('1.0.0', 'trapping').dir, {

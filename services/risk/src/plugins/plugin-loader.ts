@@ -66,7 +66,8 @@ export function toOutcome(
     return {
       kind: 'failed',
       plugin,
-      failure: raw.fault === 'closed' ? 'no-plugin' : raw.fault,
+      failure:
+        raw.fault === 'closed' ? 'no-plugin' : raw.fault === 'stopped' ? 'breaker-open' : raw.fault,
       detail: raw.detail,
       durationMs: raw.durationMs,
     };

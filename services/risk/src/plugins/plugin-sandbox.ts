@@ -20,7 +20,16 @@ export interface PluginGreeting {
   readonly configured: number;
 }
 
-export type SandboxFault = 'timeout' | 'trap' | 'memory' | 'closed';
+/** `stopped`: not run, because the caller's `onFault` said to stop after an earlier fault. */
+export type SandboxFault = 'timeout' | 'trap' | 'memory' | 'closed' | 'stopped';
+
+export interface RunOptions {
+  /**
+   * Told of each fault as it happens, with how many orders the worker scored just before it (0 when
+   * unknown: a timeout); returning false leaves the rest of the batch unrun (`stopped`).
+   */
+  readonly onFault?: (fault: SandboxFault, scoredBefore: number) => boolean;
+}
 
 /** One order's raw result: the plugin's i64, or the fault that ended its worker. */
 export type RawOutcome =
@@ -79,8 +88,8 @@ export class PluginSandbox {
   }
 
   /** Scores each request (an encoded feature record); never rejects. */
-  run(requests: readonly Uint8Array[]): Promise<RawOutcome[]> {
-    const run = this.queue.then(() => this.runNow(requests));
+  run(requests: readonly Uint8Array[], options: RunOptions = {}): Promise<RawOutcome[]> {
+    const run = this.queue.then(() => this.runNow(requests, options));
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -92,7 +101,10 @@ export class PluginSandbox {
     if (live) await live.worker.terminate();
   }
 
-  private async runNow(requests: readonly Uint8Array[]): Promise<RawOutcome[]> {
+  private async runNow(
+    requests: readonly Uint8Array[],
+    options: RunOptions,
+  ): Promise<RawOutcome[]> {
     const outcomes: (RawOutcome | undefined)[] = new Array<RawOutcome | undefined>(requests.length);
     let pending = requests.map((_, index) => index);
     while (pending.length > 0) {
@@ -157,6 +169,18 @@ export class PluginSandbox {
         }
       }
       pending = pending.filter((_, i) => i >= done && i !== result.index);
+      const goOn = options.onFault?.(result.fault, done) ?? true;
+      if (pending.length > 0 && !goOn) {
+        for (const index of pending) {
+          outcomes[index] = {
+            kind: 'fault',
+            fault: 'stopped',
+            detail: 'not run: the plugin failed repeatedly in this batch',
+            durationMs: 0,
+          };
+        }
+        break;
+      }
     }
     return outcomes.map(
       (outcome) =>
