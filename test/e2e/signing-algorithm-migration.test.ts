@@ -197,6 +197,10 @@ describe('signing-algorithm migration ES256 → EdDSA (identity + gateway, confi
       `${keys[1]?.kid}\tES256\tretiring`,
     ]);
     if (process.env.SHOW_KEYS_LIST) console.log(listed.stdout);
+    // A rotation now makes another EdDSA key, and the admin route says which algorithm it has.
+    const rotation = await call('POST', '/v1/admin/keys/rotate', { token: eddsaToken });
+    expect(rotation.status).toBe(200);
+    expect(rotation.body).toMatchObject({ alg: 'EdDSA', retiringKid: keys[0]?.kid });
   });
 
   test('step 3: the gateway stops accepting ES256; an old ES256 token gets 401 AUTH_TOKEN_ALGORITHM_NOT_ACCEPTED telling the client to log in again, EdDSA tokens keep working', async () => {

@@ -110,6 +110,7 @@ describe('signing algorithm by configuration', () => {
 
   test('when a key is rotated after the switch, then the new key is of the configured algorithm', async () => {
     const rotated = await identity.client.rotateSigningKey({});
+    expect(rotated.alg).toBe('EdDSA');
 
     const token = await loginToken(identity);
     expect(decodeProtectedHeader(token)).toMatchObject({ alg: 'EdDSA', kid: rotated.kid });

@@ -85,10 +85,10 @@ export async function rotateKeys(argv: readonly string[], io: CommandIo): Promis
       : undefined;
     if (args.values.json) {
       io.out(
-        `${JSON.stringify({ kid: rotated.kid, retiringKid: rotated.retiringKid || undefined, retireAfter })}\n`,
+        `${JSON.stringify({ kid: rotated.kid, alg: rotated.alg || undefined, retiringKid: rotated.retiringKid || undefined, retireAfter })}\n`,
       );
     } else {
-      io.out(`new signing key: ${rotated.kid}\n`);
+      io.out(`new signing key: ${rotated.kid}${rotated.alg ? ` (${rotated.alg})` : ''}\n`);
       if (rotated.retiringKid) {
         io.out(
           `previous key ${rotated.retiringKid} stays published until ${retireAfter ?? '?'} (then retired)\n`,

@@ -125,6 +125,7 @@ export function identityRpc(deps: IdentityRpcDeps): (router: ConnectRouter) => v
         );
         return {
           kid: rotated.kid,
+          alg: rotated.alg,
           retiringKid: rotated.retiringKid ?? '',
           ...(rotated.retiringKid ? { retireAfter: timestampFromDate(rotated.retireAfter) } : {}),
         };

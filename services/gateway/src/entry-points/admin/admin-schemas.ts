@@ -74,6 +74,11 @@ export const rotateKeysSchema = {
       required: ['kid'],
       properties: {
         kid: { type: 'string' },
+        alg: {
+          type: 'string',
+          description:
+            'The new key’s signing algorithm (ES256 or EdDSA), as configured in identity.',
+        },
         retiringKid: { type: 'string' },
         retireAfter: { type: 'string', format: 'date-time' },
       },

@@ -139,11 +139,13 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthRoutesDeps): 
 /** The identity's RotateSigningKey answer as JSON. */
 export function rotationToJson(response: {
   kid: string;
+  alg: string;
   retiringKid: string;
   retireAfter?: Parameters<typeof timestampDate>[0];
 }) {
   return {
     kid: response.kid,
+    ...(response.alg ? { alg: response.alg } : {}),
     ...(response.retiringKid ? { retiringKid: response.retiringKid } : {}),
     ...(response.retireAfter
       ? { retireAfter: timestampDate(response.retireAfter).toISOString() }
