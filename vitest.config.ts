@@ -58,6 +58,7 @@ export const needsPostgresOrNats = [
   'test/leaks/service-restarts.test.ts',
   'services/order/test/risk-step.test.ts',
   'services/risk/test/risk-service.test.ts',
+  'services/risk/test/rpc-callers.test.ts',
   'test/risk/risk-review-routes.test.ts',
   'test/contracts/api-versions.test.ts',
   'test/contracts/order-event-versions.test.ts',
