@@ -11,6 +11,7 @@ import { riskFlags } from './entry-points/risk-flags.js';
 import { riskMetrics } from './entry-points/risk-metrics.js';
 import { riskRpc } from './entry-points/risk-rpc.js';
 import { reviewTimeoutTask, sweepDueReviews } from './entry-points/review-timeout-task.js';
+import { riskSummary, riskTimeline } from './data-access/console-queries.js';
 
 export { checkReviewTimeout, riskConfigSchema, type RiskConfig } from './config.js';
 export { assessmentRequestsSubscription, reviewTimeoutTask };
@@ -55,11 +56,15 @@ export const riskService = defineService({
         telemetry: runtime.telemetry,
       }));
     runtime.closeOnStop(() => engine.close());
+    // The plugin versions (active, candidate, refused and why), their hashes, breakers and rollout.
+    runtime.operatorGet('/admin/risk/plugins', () => Promise.resolve(engine.status()));
     const metrics = riskMetrics(runtime.telemetry);
     const failPolicy = async () => {
       await flags.refresh();
       return flags.failPolicy();
     };
+    runtime.timeline((orderId, signal) => riskTimeline(runtime.db, orderId, signal));
+    runtime.summary((signal) => riskSummary(runtime.db, signal));
     runtime.routes(
       riskRpc({
         db: runtime.db,

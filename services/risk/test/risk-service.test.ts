@@ -20,6 +20,7 @@ import {
   recordEvents,
   startTestService,
   testCaller,
+  testWorkloadIdentity,
   type TestService,
 } from '@orderly/platform/testing';
 import { DecidedBy, Decision, RiskAssessedSchema } from '@orderly/risk-contract/risk_events';
@@ -272,6 +273,31 @@ describe('the review queue', () => {
       decision: Decision.REJECT,
       decidedBy: DecidedBy.ADMIN,
     });
+  });
+
+  test('when the operator console asks about a reviewed order, then its timeline shows the assessment and the admin decision, and the summary counts open reviews', async () => {
+    const orderId = await heldOrder();
+    const gateway = {
+      authorization: await (await testWorkloadIdentity('gateway')).authorization('risk'),
+    };
+    const operatorUrl = risk!.service.runtime.operatorUrl ?? '';
+    const summaryBefore = (await (
+      await fetch(`${operatorUrl}/admin/summary`, { headers: gateway })
+    ).json()) as { summary: { openReviews: number } };
+    await risk!.client.decideReview({ orderId, decision: Decision.REJECT, userId: 'admin-3' });
+    const timeline = await fetch(`${operatorUrl}/admin/timeline/${orderId}`, { headers: gateway });
+    expect(timeline.status).toBe(200);
+    const { entries } = (await timeline.json()) as { entries: { what: string }[] };
+    expect(entries.map((e) => e.what)).toEqual([
+      expect.stringMatching(
+        /^risk REVIEW by RULE, score \d+ AMOUNT_HIGH.* \(basic-rules@\d+\.\d+\.\d+\)$/,
+      ),
+      'review REJECTED by ADMIN',
+    ]);
+    const summaryAfter = (await (
+      await fetch(`${operatorUrl}/admin/summary`, { headers: gateway })
+    ).json()) as { summary: { openReviews: number } };
+    expect(summaryAfter.summary.openReviews).toBe(summaryBefore.summary.openReviews - 1);
   });
 
   test('when the order was never held, then the decision is NOT_FOUND with RISK_REVIEW_NOT_FOUND', async () => {
