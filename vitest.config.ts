@@ -57,6 +57,7 @@ export const needsPostgresOrNats = [
   'bench/test/bench-smoke.test.ts',
   'test/leaks/service-restarts.test.ts',
   'services/order/test/risk-step.test.ts',
+  'services/risk/src/plugins/plugin-status.test.ts',
   'services/risk/test/risk-service.test.ts',
   'services/risk/test/rpc-callers.test.ts',
   'test/risk/risk-review-routes.test.ts',
