@@ -173,7 +173,7 @@ class PluginEngine implements RiskEngine {
       if (chosen.includes(version)) continue;
       this.serving.delete(version);
       this.attempts.delete(version);
-      await serving.loaded.sandbox.close();
+      await serving.loaded.sandbox.retire();
     }
     const [newest, second] = chosen;
     const active = second ?? newest;
@@ -279,7 +279,7 @@ class PluginEngine implements RiskEngine {
       { plugin: `${plugin.name}@${plugin.version}`, sha256: plugin.sha256, file: result.file },
       'risk plugin validated and loaded',
     );
-    await previous?.loaded.sandbox.close();
+    await previous?.loaded.sandbox.retire();
   }
 
   async assess(batch: readonly RiskFeatures[], signal?: AbortSignal): Promise<Assessment[]> {

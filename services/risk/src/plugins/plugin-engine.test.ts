@@ -365,6 +365,27 @@ describe('live swap and rollout', () => {
     );
   });
 
+  test('when the serving version is replaced while a batch runs, then the batch finishes on the old version and the next one meets the new', async () => {
+    const plugins = folder().add('1.0.0', 'looping');
+    const engine = await engineFor(plugins.dir, { limits: { callTimeoutMs: 2_000 } });
+    const before = engine.status().active?.sha256;
+
+    // The looping order holds the old worker for 2 s while the new file is validated and loaded.
+    const running = engine.assess([
+      someFeatures(),
+      someFeatures({ amountMinor: triggerAmount }),
+      someFeatures(),
+    ]);
+    plugins.add('1.0.0', 'constant');
+    await engine.rescan();
+    const finished = await running;
+    const [next] = await engine.assess([someFeatures()]);
+
+    expect(kinds(finished.map((r) => r.enforced))).toEqual(['scored', 'timeout', 'scored']);
+    expect(finished[2]?.enforced).toMatchObject({ plugin: { sha256: before } });
+    expect(next?.enforced).toMatchObject({ kind: 'scored', score: 500 });
+  });
+
   test('when the old version is removed, then the candidate becomes the active version', async () => {
     const plugins = folder().add('1.0.0', 'basic-rules').add('1.1.0', 'constant');
     const engine = await engineFor(plugins.dir);

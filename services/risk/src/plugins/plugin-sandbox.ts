@@ -94,6 +94,12 @@ export class PluginSandbox {
     return run;
   }
 
+  /** Closes once the calls already queued have finished: a replaced version ends its batches. */
+  async retire(): Promise<void> {
+    await this.queue;
+    await this.close();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     const live = this.current;
