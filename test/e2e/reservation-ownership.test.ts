@@ -9,7 +9,7 @@ import { DistributedSystem, natsUrl, placeOrder, type Service } from './system-h
  * The saga owns its order's reservation: whatever waits (the order service down, a settlement in
  * the dead letters), a CONFIRMED order ends with its units sold and a CANCELLED one with its money
  * returned. The TTL is short so both outages outlast it, and above sagaTimeoutMs + sagaSweepIntervalMs
- * as the start-up check demands.
+ * as the start-up check demands; risk's review timeout (with its sweep) stays below it too.
  */
 const sagaTimeoutMs = 4000;
 const reservationTtlMs = 5000;
@@ -23,6 +23,8 @@ beforeAll(async () => {
     ORDERLY_SERVICES__ORDER__SAGA_SWEEP_INTERVAL_MS: '500',
     ORDERLY_SERVICES__INVENTORY__RESERVATION_TTL_MS: String(reservationTtlMs),
     ORDERLY_SERVICES__INVENTORY__EXPIRY_SWEEP_INTERVAL_MS: '250',
+    ORDERLY_SERVICES__RISK__REVIEW_TIMEOUT_MS: '3000',
+    ORDERLY_SERVICES__RISK__REVIEW_SWEEP_INTERVAL_MS: '500',
   });
   await createCatalogAsAdmin(system.url('gateway'));
   bus = await connectNatsBus({
@@ -119,14 +121,19 @@ async function stockOfPlenty() {
 
 describe('the saga owns its reservation', () => {
   test('when the order service is down longer than the reservation TTL while payments succeed, then every CONFIRMED order is sold and every CANCELLED one is refunded', async () => {
-    // Payment down first, so the orders wait at STOCK_RESERVED with PaymentRequested published.
+    // Payment down first, so the orders wait at STOCK_RESERVED with PaymentRequested published
+    // (after the risk step approved them).
     await stopService('payment');
     const ids = await placePaidOrders(8);
     await eventually(
       async () =>
-        expect((await orderStatuses(ids)).map((o) => o.status)).toEqual(
-          ids.map(() => 'STOCK_RESERVED'),
-        ),
+        expect(
+          await system.sql<{ status: string; risk_review: string | null }>(
+            'order',
+            'SELECT status, risk_review FROM orders WHERE id::text = ANY($1)',
+            [ids],
+          ),
+        ).toEqual(ids.map(() => ({ status: 'STOCK_RESERVED', risk_review: 'APPROVED' }))),
       { timeoutMs: 3000 },
     );
     await stopService('order');

@@ -115,6 +115,7 @@ describe('the order saga across processes', () => {
       payment: 0,
       notification: 0,
       identity: 0,
+      risk: 0,
       gateway: 0,
     });
   });
