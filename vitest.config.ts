@@ -71,6 +71,7 @@ export const drill = [
   'tools/chaos/test/cluster-drill.test.ts',
   'tools/chaos/test/nats-cluster.test.ts',
   'tools/chaos/test/contract-rollout-drill.test.ts',
+  'tools/chaos/test/risk-plugins-drill.test.ts',
 ];
 
 // `vitest run` runs every project (`npm test`); `--project <name>` one of them (npm run test:<name>).
