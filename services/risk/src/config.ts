@@ -18,7 +18,7 @@ export const riskConfigSchema = z.strictObject({
   plugins: z.strictObject({
     /** The folder the rule plugins (.wasm) load from; relative to the working directory. */
     dir: z.string().min(1),
-    /** Time one call (a batch) may take before the plugin's worker is terminated. */
+    /** Time one order may take in the plugin before its worker is terminated (per order, not per batch). */
     callTimeoutMs: configValue.positiveInt(),
     /** Largest memory a module may declare, in 64 KiB pages. */
     maxMemoryPages: configValue.positiveInt(),
