@@ -82,16 +82,21 @@ const postgres = await startEmbeddedPostgres(
   log.fatal({ blockedFolder: error.blockedFolder }, error.message);
   process.exit(1);
 });
-// In one process the gateway calls the identity service beside it, on whatever port it was given.
-const identityAddress = (
-  loadDocument().document.services as Record<string, { host?: unknown; port?: unknown }>
-).identity;
+// In one process the gateway calls the identity and risk services beside it, on whatever ports
+// they were given.
+const addresses = loadDocument().document.services as Record<
+  string,
+  { host?: unknown; port?: unknown } | undefined
+>;
+const urlOf = (service: string) =>
+  `http://${String(addresses[service]?.host)}:${String(addresses[service]?.port)}`;
 launcherLayer = {
   postgres: { url: postgres.url },
   dataDir,
   services: {
     gateway: {
-      identityServiceUrl: `http://${String(identityAddress?.host)}:${String(identityAddress?.port)}`,
+      identityServiceUrl: urlOf('identity'),
+      riskServiceUrl: urlOf('risk'),
     },
   },
 };
