@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { configValue, reloadable, serviceEndpointsShape } from '@orderly/platform';
 import { tokenAlgorithms } from './entry-points/auth/access-token-verifier.js';
+import { publicRouteKeys } from './entry-points/http/public-routes.js';
 
 const rateLimitSchema = z.strictObject({
   burst: configValue.positiveInt(),
@@ -98,9 +99,43 @@ export const gatewayConfigSchema = z.strictObject({
           }),
         ),
       ),
+      /**
+       * One route's lifecycle, whatever the version (`"GET /v1/orders/{orderId}": { lifecycle:
+       * deprecated, ... }`): deprecated → Deprecation/Sunset/Link on its answers; retired → 410
+       * ROUTE_RETIRED. Keys are the public routes (`publicRouteKeys`), any other is refused.
+       */
+      routes: reloadable(
+        z
+          .record(
+            z.string(),
+            z.strictObject({
+              lifecycle: z.enum(['deprecated', 'retired']),
+              /** ISO 8601 date-time after which the route is (to be) retired. */
+              sunset: z.iso.datetime({ offset: true }).optional(),
+              /** When it was deprecated; absent: when this configuration took effect. */
+              deprecatedAt: z.iso.datetime({ offset: true }).optional(),
+              /** What to call instead: `METHOD /path` of this API, or a URL. */
+              successor: z
+                .string()
+                .regex(
+                  /^(?:(?:GET|POST|PUT|PATCH|DELETE) \/\S*|https?:\/\/\S+)$/,
+                  'METHOD /path (e.g. GET /v1/orders) or an http(s) URL',
+                )
+                .optional(),
+            }),
+          )
+          .default({}),
+      ),
       callersKept: configValue.positiveInt(),
     })
     .superRefine((contract, context) => {
+      for (const route of Object.keys(contract.routes))
+        if (!publicRouteKeys.includes(route))
+          context.addIssue({
+            code: 'custom',
+            path: ['routes', route],
+            message: `unknown route ${JSON.stringify(route)}; the public routes are: ${publicRouteKeys.join(', ')}`,
+          });
       const known = Object.keys(contract.versions);
       if (!known.includes(contract.defaultVersion))
         context.addIssue({

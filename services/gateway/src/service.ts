@@ -172,7 +172,7 @@ export const gatewayService = defineService({
     const contractCallers = new ContractCallers(() => live.service.contract.callersKept);
     const contractDefaultFlag = new DefaultVersionFlag(runtime.flags, runtime.log);
     runtime.closeOnStop(() => Promise.resolve(contractDefaultFlag.close()));
-    const countContractCall = contractTelemetry(
+    const { countCall: countContractCall, countRouteCall } = contractTelemetry(
       runtime.telemetry.meter,
       () => live.service.contract,
     );
@@ -198,6 +198,7 @@ export const gatewayService = defineService({
         contractCallers,
         contractDefaultFlag,
         countContractCall,
+        countRouteCall,
       });
     let app = await build();
     live.onChange((changed) => {

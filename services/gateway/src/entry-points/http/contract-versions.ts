@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, type Flags, type Logger } from '@orderly/platform';
 import type { GatewayConfig } from '../../config.js';
 import { envelope } from './http-errors.js';
+import { isPublicRoute, routeKeyOf } from './public-routes.js';
 
 /**
  * Public API versions served side by side (docs/contracts.md). The client picks one with
@@ -12,12 +13,17 @@ import { envelope } from './http-errors.js';
  * current → the answer; deprecated → the answer with Deprecation, Sunset and a successor Link;
  * retired → 410 CONTRACT_VERSION_RETIRED on the versioned routes. Calls under a deprecated or retired
  * version are counted by caller (`ContractCallers`) for `GET /admin/contracts/callers`.
+ *
+ * A public route has a lifecycle of its own too (`contract.routes`, whatever the version):
+ * deprecated → the same headers, the Link naming the route to call instead; retired → 410
+ * ROUTE_RETIRED. Its callers are counted in the same place, marked with `routeLifecycle`.
  */
 export const contractVersionHeader = 'x-contract-version';
 export const contractDefaultVersionFlag = 'contract-default-version';
 
 export type ContractConfig = GatewayConfig['contract'];
 export type Lifecycle = ContractConfig['versions'][string]['lifecycle'];
+export type RouteLifecycle = ContractConfig['routes'][string]['lifecycle'];
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -89,6 +95,8 @@ export interface ContractCaller {
   calls: number;
   readonly firstSeenAt: string;
   lastSeenAt: string;
+  /** The route's own lifecycle at the last call, when `contract.routes` gives it one. */
+  routeLifecycle?: RouteLifecycle;
 }
 
 /** Calls served under deprecated or retired versions, by caller, version and route (bounded). */
@@ -100,13 +108,20 @@ export class ContractCallers {
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
-  record(caller: string, version: string, route: string): ContractCaller {
+  record(
+    caller: string,
+    version: string,
+    route: string,
+    routeLifecycle?: RouteLifecycle,
+  ): ContractCaller {
     const key = `${caller}\u0000${version}\u0000${route}`;
     const now = this.clock().toISOString();
     const known = this.byKey.get(key);
     if (known) {
       known.calls += 1;
       known.lastSeenAt = now;
+      if (routeLifecycle) known.routeLifecycle = routeLifecycle;
+      else delete known.routeLifecycle;
       // Most recently seen last, so the oldest is evicted first.
       this.byKey.delete(key);
       this.byKey.set(key, known);
@@ -119,6 +134,7 @@ export class ContractCallers {
       calls: 1,
       firstSeenAt: now,
       lastSeenAt: now,
+      ...(routeLifecycle ? { routeLifecycle } : {}),
     };
     this.byKey.set(key, entry);
     while (this.byKey.size > this.maxKept()) {
@@ -146,6 +162,14 @@ export function callersReport(config: ContractConfig, callers: ContractCallers) 
         lifecycle: v.lifecycle,
         ...(v.sunset ? { sunset: v.sunset } : {}),
         ...(v.successor ? { successor: v.successor } : {}),
+      })),
+    routes: Object.entries(config.routes)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([route, r]) => ({
+        route,
+        lifecycle: r.lifecycle,
+        ...(r.sunset ? { sunset: r.sunset } : {}),
+        ...(r.successor ? { successor: r.successor } : {}),
       })),
     callers: callers.list(),
   };
@@ -188,18 +212,30 @@ function expandIPv6(address: string): string[] {
 
 /**
  * RFC 9745: `Deprecation: @<unix seconds>` (since when); RFC 8594: `Sunset: <HTTP-date>`; RFC 8288:
- * the successor's document as `Link: <...>; rel="successor-version"`.
+ * the successor as `Link: <...>; rel="successor-version"`. A version and a route both deprecated:
+ * the earlier date of each, both links.
  */
-function deprecationHeaders(
-  reply: FastifyReply,
-  since: number,
-  sunset: string | undefined,
-  successor?: string,
-) {
-  reply.header('deprecation', `@${since}`);
-  if (sunset) reply.header('sunset', new Date(sunset).toUTCString());
-  if (successor) reply.header('link', `</openapi/v${successor}.json>; rel="successor-version"`);
+interface Deprecation {
+  readonly since: number;
+  readonly sunset: string | undefined;
+  readonly link: string | undefined;
 }
+
+function deprecationHeaders(reply: FastifyReply, deprecations: readonly Deprecation[]) {
+  if (deprecations.length === 0) return;
+  reply.header('deprecation', `@${Math.min(...deprecations.map((d) => d.since))}`);
+  const sunsets = deprecations.flatMap((d) => (d.sunset ? [Date.parse(d.sunset)] : []));
+  if (sunsets.length > 0) reply.header('sunset', new Date(Math.min(...sunsets)).toUTCString());
+  const links = deprecations.flatMap((d) => (d.link ? [d.link] : []));
+  if (links.length > 0) reply.header('link', links.join(', '));
+}
+
+const versionLink = (successor: string | undefined) =>
+  successor ? `</openapi/v${successor}.json>; rel="successor-version"` : undefined;
+
+/** `GET /v2/things` → its path; a URL as it is. */
+const routeLink = (successor: string | undefined) =>
+  successor ? `<${successor.replace(/^[A-Z]+ /, '')}>; rel="successor-version"` : undefined;
 
 export interface ContractHooksDeps {
   readonly config: ContractConfig;
@@ -208,6 +244,8 @@ export interface ContractHooksDeps {
   readonly log: Logger;
   /** Counts every call of a versioned route (`orderly.contract.calls`). */
   readonly countCall?: (version: string, lifecycle: Lifecycle) => void;
+  /** Counts every call of a deprecated or retired route (`orderly.contract.route_calls`). */
+  readonly countRouteCall?: (route: string, lifecycle: RouteLifecycle) => void;
 }
 
 /** The version a request asks for (or the default), or a 400 naming the supported ones. */
@@ -244,46 +282,94 @@ export function registerContractHooks(app: FastifyInstance, deps: ContractHooksD
 }
 
 export function registerContractLifecycle(app: FastifyInstance, deps: ContractHooksDeps): void {
-  // The app is built again when the configuration changes: a version deprecated without a date is
-  // deprecated since the configuration that says so took effect.
+  // The app is built again when the configuration changes: a version or route deprecated without a
+  // date is deprecated since the configuration that says so took effect.
   const configuredAt = Math.floor(Date.now() / 1000);
+  const sinceOf = (deprecatedAt: string | undefined) =>
+    deprecatedAt ? Math.floor(Date.parse(deprecatedAt) / 1000) : configuredAt;
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (!request.routeOptions.config.versioned) return;
+    const url = request.routeOptions.url;
+    const routeKey = url && isPublicRoute(url) ? routeKeyOf(request.method, url) : undefined;
+    const routeSettings = routeKey ? deps.config.routes[routeKey] : undefined;
     const version = request.contractVersion;
-    const settings = deps.config.versions[version];
-    if (!settings) return;
-    deps.countCall?.(version, settings.lifecycle);
-    if (settings.lifecycle === 'current') return;
-    const route = `${request.method} ${request.routeOptions.url ?? ''}`;
+    const settings = request.routeOptions.config.versioned
+      ? deps.config.versions[version]
+      : undefined;
+    if (settings) deps.countCall?.(version, settings.lifecycle);
+    const oldVersion = settings !== undefined && settings.lifecycle !== 'current';
+    if (!oldVersion && !routeSettings) return;
+    if (routeKey && routeSettings) deps.countRouteCall?.(routeKey, routeSettings.lifecycle);
+    const route = `${request.method} ${url ?? ''}`;
     const caller = callerOf(request);
-    deps.callers.record(caller, version, route);
+    deps.callers.record(caller, version, route, routeSettings?.lifecycle);
     deps.log.info(
-      { caller, contractVersion: version, lifecycle: settings.lifecycle, route },
-      'call under an old contract version',
+      {
+        caller,
+        contractVersion: version,
+        ...(oldVersion ? { lifecycle: settings.lifecycle } : {}),
+        ...(routeSettings ? { routeLifecycle: routeSettings.lifecycle } : {}),
+        route,
+      },
+      oldVersion ? 'call under an old contract version' : 'call of a deprecated or retired route',
     );
-    if (settings.lifecycle === 'deprecated') {
-      const since = settings.deprecatedAt
-        ? Math.floor(Date.parse(settings.deprecatedAt) / 1000)
-        : configuredAt;
-      deprecationHeaders(reply, since, settings.sunset, settings.successor);
-      return;
-    }
-    const successor = settings.successor ?? '';
-    const sunset = settings.sunset ?? '';
-    const message =
-      `contract version ${version} was retired${sunset ? ` on ${sunset}` : ''}` +
-      (successor ? `; use version ${successor} (X-Contract-Version: ${successor})` : '');
-    const body = envelope('CONTRACT_VERSION_RETIRED', message);
-    return reply
-      .code(410)
-      .type('application/json')
-      .send({
-        error: {
-          ...body.error,
-          version,
-          ...(successor ? { successor } : {}),
-          ...(sunset ? { sunset } : {}),
-        },
+    if (settings?.lifecycle === 'retired') {
+      const successor = settings.successor ?? '';
+      const sunset = settings.sunset ?? '';
+      const message =
+        `contract version ${version} was retired${sunset ? ` on ${sunset}` : ''}` +
+        (successor ? `; use version ${successor} (X-Contract-Version: ${successor})` : '');
+      return gone(reply, 'CONTRACT_VERSION_RETIRED', message, {
+        version,
+        ...(successor ? { successor } : {}),
+        ...(sunset ? { sunset } : {}),
       });
+    }
+    if (routeKey && routeSettings?.lifecycle === 'retired') {
+      const { successor, sunset } = routeSettings;
+      const link = routeLink(successor);
+      if (link) reply.header('link', link);
+      const message =
+        `route ${routeKey} was retired${sunset ? ` on ${sunset}` : ''}` +
+        (successor ? `; use ${successor}` : '');
+      return gone(reply, 'ROUTE_RETIRED', message, {
+        route: routeKey,
+        ...(successor ? { successor } : {}),
+        ...(sunset ? { sunset } : {}),
+      });
+    }
+    deprecationHeaders(reply, [
+      ...(settings?.lifecycle === 'deprecated'
+        ? [
+            {
+              since: sinceOf(settings.deprecatedAt),
+              sunset: settings.sunset,
+              link: versionLink(settings.successor),
+            },
+          ]
+        : []),
+      ...(routeSettings?.lifecycle === 'deprecated'
+        ? [
+            {
+              since: sinceOf(routeSettings.deprecatedAt),
+              sunset: routeSettings.sunset,
+              link: routeLink(routeSettings.successor),
+            },
+          ]
+        : []),
+    ]);
   });
+}
+
+/** 410 with the error envelope and what replaces the version or route. */
+function gone(
+  reply: FastifyReply,
+  code: 'CONTRACT_VERSION_RETIRED' | 'ROUTE_RETIRED',
+  message: string,
+  details: Record<string, string>,
+) {
+  const body = envelope(code, message);
+  return reply
+    .code(410)
+    .type('application/json')
+    .send({ error: { ...body.error, ...details } });
 }

@@ -23,8 +23,10 @@ import {
   registerContractLifecycle,
   type DefaultVersionFlag,
   type Lifecycle,
+  type RouteLifecycle,
 } from './contract-versions.js';
 import { sendError, sendNotFound } from './http-errors.js';
+import { routeKeyOf } from './public-routes.js';
 import { OrderIntakeBatcher } from '../orders/order-intake-batcher.js';
 import { registerOrdersRoutes } from '../orders/orders-routes.js';
 import { registerProductsRoutes } from '../products/products-routes.js';
@@ -61,6 +63,8 @@ export interface HttpAppDeps {
   readonly contractDefaultFlag?: Pick<DefaultVersionFlag, 'current'>;
   /** Counts calls of versioned routes by version and lifecycle (orderly.contract.calls). */
   readonly countContractCall?: (version: string, lifecycle: Lifecycle) => void;
+  /** Counts calls of deprecated and retired routes (orderly.contract.route_calls). */
+  readonly countRouteCall?: (route: string, lifecycle: RouteLifecycle) => void;
 }
 
 /**
@@ -86,6 +90,7 @@ export async function buildHttpApp({
   contractCallers = new ContractCallers(() => config.contract.callersKept),
   contractDefaultFlag,
   countContractCall,
+  countRouteCall,
 }: HttpAppDeps): Promise<FastifyInstance> {
   const app = fastify({
     logger: false,
@@ -119,6 +124,7 @@ export async function buildHttpApp({
     callers: contractCallers,
     log,
     countCall: countContractCall,
+    countRouteCall,
   };
   // Before CORS and security: every answer, a refusal included, says the version it was served in.
   registerContractHooks(app, contract);
@@ -207,6 +213,12 @@ export async function buildHttpApp({
     },
   });
 
+  // A route deprecated or retired in `contract.routes` says so in the OpenAPI documents.
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (methods.some((method) => config.contract.routes[routeKeyOf(method, route.url)]))
+      route.schema = { ...route.schema, deprecated: true };
+  });
   const limits = config;
   registerProductsRoutes(app, { inventoryClient, limits });
   registerOrdersRoutes(app, {
