@@ -20,6 +20,12 @@ export const riskConfigSchema = z.strictObject({
     dir: z.string().min(1),
     /** Time one order may take in the plugin before its worker is terminated (per order, not per batch). */
     callTimeoutMs: configValue.positiveInt(),
+    /**
+     * Further calls, each after the rest of the batch and never on the worker that failed, for an
+     * order whose call timed out or whose worker crashed, before it is failed. At most 3: a plugin
+     * that loops holds its order for (retries + 1) call limits.
+     */
+    retries: z.coerce.number().int().min(0).max(3),
     /** Largest memory a module may declare, in 64 KiB pages. */
     maxMemoryPages: configValue.positiveInt(),
     /** How often the folder is re-read besides watching it (0: only the watcher). */

@@ -45,6 +45,7 @@ export const riskService = defineService({
           callTimeoutMs: config.plugins.callTimeoutMs,
           maxMemoryPages: config.plugins.maxMemoryPages,
         },
+        retries: config.plugins.retries,
         settings: { denyList: config.denyList, thresholds: config.rules },
         rollout: () => flags.rollout(),
         breaker: {

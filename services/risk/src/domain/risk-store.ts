@@ -7,6 +7,8 @@ export interface AssessmentRecord {
   readonly request: AssessmentRequest;
   readonly decision: RiskDecision;
   readonly shadow: PluginOutcome | undefined;
+  /** Plugin calls the enforced outcome took (more than 1 when a transient failure was retried). */
+  readonly attempts?: number;
   readonly assessedAt: Date;
 }
 

@@ -82,6 +82,7 @@ export function assessmentRequestsHandlers(deps: AssessmentConsumerDeps): EventH
               plugin: decision.plugin && `${decision.plugin.name}@${decision.plugin.version}`,
               sha256: decision.plugin?.sha256,
               failure: decision.failure,
+              attempts: record.attempts,
               shadow: record.shadow?.kind === 'scored' ? record.shadow.score : record.shadow?.kind,
             },
             'order assessed',

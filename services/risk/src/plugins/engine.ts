@@ -77,6 +77,8 @@ function clampRollout(rollout: Rollout): Rollout {
 class PluginEngine implements RiskEngine {
   private readonly limits: PluginLimits;
   private readonly pluginName: string;
+  /** Extra calls for an order whose call failed transiently (see run). */
+  private readonly retries: number;
   private readonly now: () => number;
   private readonly serving = new Map<string, ServingVersion>();
   private readonly attempts = new Map<string, Attempt>();
@@ -99,6 +101,7 @@ class PluginEngine implements RiskEngine {
   ) {
     this.limits = { ...defaultLimits, ...options.limits };
     this.pluginName = options.pluginName ?? defaultPluginName;
+    this.retries = Math.max(0, Math.floor(options.retries ?? 0));
     this.now = options.now ?? Date.now;
     this.metrics = options.telemetry ? pluginTelemetry(options.telemetry) : undefined;
   }
@@ -384,14 +387,64 @@ class PluginEngine implements RiskEngine {
   }
 
   /**
-   * Scores orders in the version's sandbox, counting faults in its breaker as they happen: once it
-   * opens, the rest of the batch is not run (breaker-open) rather than each running into the limit.
+   * Scores orders, calling an order whose call failed transiently again, after the rest of the batch
+   * and on the worker that replaced the failed one, up to `retries` times. Only a timeout and a
+   * crashed worker are retried: they can be the machine (a stalled thread on a loaded host), while a
+   * trap, a full memory or an invalid answer is the plugin's deterministic reply to the same input
+   * and would only come again, at the cost of another worker. Each attempt counts in the breaker
+   * (run once), so a plugin that loops on every call opens it after `failureThreshold` calls, not
+   * after that many orders times (retries + 1) limits; a retry that scores resets it as any score does.
    */
   private async run(
     version: ServingVersion,
     indices: readonly number[],
     encoded: readonly Uint8Array[],
   ): Promise<PluginOutcome[]> {
+    const calls = await this.runOnce(version, indices, encoded);
+    const attempts = calls.map(() => 1);
+    for (let retry = 1; retry <= this.retries; retry++) {
+      const again = calls.flatMap((call, position) => (call.transient ? [position] : []));
+      // An open breaker refuses calls: such an order keeps its failure (every attempt counted).
+      if (again.length === 0 || version.breaker.state !== 'closed') break;
+      const first = calls[again[0] ?? 0]?.outcome;
+      const { plugin } = version.loaded;
+      this.options.log.warn(
+        {
+          plugin: `${plugin.name}@${plugin.version}`,
+          count: again.length,
+          kind: first?.kind === 'failed' ? first.failure : undefined,
+          retry,
+        },
+        'risk plugin call failed transiently; calling again on a fresh worker',
+      );
+      const retried = await this.runOnce(
+        version,
+        again.map((position) => indices[position] ?? 0),
+        encoded,
+      );
+      again.forEach((position, k) => {
+        const call = retried[k];
+        if (!call) return;
+        calls[position] = call;
+        attempts[position] = retry + 1;
+      });
+    }
+    return calls.map(({ outcome }, position) => ({
+      ...outcome,
+      attempts: attempts[position] ?? 1,
+    }));
+  }
+
+  /**
+   * One pass of orders through the version's sandbox, counting faults in its breaker as they happen:
+   * once it opens, the rest of the batch is not run (breaker-open) rather than each running into the
+   * limit. `transient` marks the failures a retry may cure (see run).
+   */
+  private async runOnce(
+    version: ServingVersion,
+    indices: readonly number[],
+    encoded: readonly Uint8Array[],
+  ): Promise<{ outcome: PluginOutcome; transient: boolean }[]> {
     if (indices.length === 0) return [];
     const { plugin, sandbox, reasons } = version.loaded;
     const breaker = version.breaker;
@@ -410,7 +463,12 @@ class PluginEngine implements RiskEngine {
       if (outcome.kind === 'failed' && outcome.failure === 'invalid-output') breaker.failure();
     }
     if (outcomes.at(-1)?.kind === 'scored' && breaker.state === 'closed') breaker.success();
-    return outcomes;
+    return outcomes.map((outcome, i) => {
+      const result = raw[i];
+      const transient =
+        result?.kind === 'fault' && (result.fault === 'timeout' || result.fault === 'crashed');
+      return { outcome, transient };
+    });
   }
 
   private logFailures(plugin: PluginRef, outcomes: readonly PluginOutcome[]): void {

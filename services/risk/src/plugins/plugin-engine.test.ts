@@ -410,6 +410,76 @@ describe('live swap and rollout', () => {
   });
 });
 
+describe('retries of transient failures', () => {
+  test('when a plugin loops forever, then its order is called retries + 1 times, never again on the worker that stalled, and still ends as timeout', async () => {
+    const engine = await engineFor(folder().add('1.0.0', 'looping').dir, {
+      limits: { callTimeoutMs: 300 },
+      retries: 1,
+    });
+
+    const results = await engine.assess([
+      someFeatures(),
+      someFeatures({ amountMinor: triggerAmount }),
+      someFeatures(),
+    ]);
+
+    expect(kinds(results.map((r) => r.enforced))).toEqual(['scored', 'timeout', 'scored']);
+    expect(results.map((r) => r.enforced.attempts)).toEqual([1, 2, 1]);
+    // The first worker, and the one that replaced it: it scored the third order, then ran the
+    // retry (the worker that stalled was not trusted again); the next starts when it is needed.
+    expect(engine.status().versions.find((v) => v.state === 'active')?.workerStarts).toBe(2);
+    expect(kinds((await engine.assess([someFeatures()])).map((r) => r.enforced))).toEqual([
+      'scored',
+    ]);
+  });
+
+  test('when a plugin stalls only on its first call of a worker, then the order is retried after the rest of the batch and scored', async () => {
+    const engine = await engineFor(folder().add('1.0.0', 'looping').dir, {
+      settings: { denyList: [], thresholds: { fixtureFaultFirstCallOnly: 1 } },
+      limits: { callTimeoutMs: 300 },
+      retries: 1,
+    });
+
+    const results = await engine.assess([
+      someFeatures({ amountMinor: triggerAmount }),
+      someFeatures(),
+    ]);
+
+    expect(results.map((r) => r.enforced)).toMatchObject([
+      { kind: 'scored', score: 100, attempts: 2 },
+      { kind: 'scored', score: 100, attempts: 1 },
+    ]);
+  });
+
+  test('when a plugin traps, then the order is not retried: the same input would trap again', async () => {
+    const engine = await engineFor(folder().add('1.0.0', 'trapping').dir, { retries: 2 });
+
+    const results = await engine.assess([
+      someFeatures({ amountMinor: triggerAmount }),
+      someFeatures(),
+    ]);
+
+    expect(results.map((r) => r.enforced)).toMatchObject([
+      { kind: 'failed', failure: 'trap', attempts: 1 },
+      { kind: 'scored', attempts: 1 },
+    ]);
+    expect(engine.status().versions.find((v) => v.state === 'active')?.workerStarts).toBe(2);
+  });
+
+  test('when an order times out on every attempt, then each attempt counts in the breaker', async () => {
+    const engine = await engineFor(folder().add('1.0.0', 'looping').dir, {
+      limits: { callTimeoutMs: 300 },
+      retries: 1,
+      breaker: { failureThreshold: 2, openMs: 5_000 },
+    });
+
+    const [looping] = await engine.assess([someFeatures({ amountMinor: triggerAmount })]);
+
+    expect(looping?.enforced).toMatchObject({ failure: 'timeout', attempts: 2 });
+    expect(engine.status().breaker).toBe('open');
+  });
+});
+
 describe('the breaker', () => {
   test('when a plugin fails repeatedly, then its breaker opens, orders get breaker-open, and after the open time a good batch closes it', async () => {
     let now = 1_000_000;

@@ -67,7 +67,13 @@ export function toOutcome(
       kind: 'failed',
       plugin,
       failure:
-        raw.fault === 'closed' ? 'no-plugin' : raw.fault === 'stopped' ? 'breaker-open' : raw.fault,
+        raw.fault === 'closed'
+          ? 'no-plugin'
+          : raw.fault === 'stopped'
+            ? 'breaker-open'
+            : raw.fault === 'crashed'
+              ? 'trap'
+              : raw.fault,
       detail: raw.detail,
       durationMs: raw.durationMs,
     };

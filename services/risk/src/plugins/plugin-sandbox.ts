@@ -20,8 +20,12 @@ export interface PluginGreeting {
   readonly configured: number;
 }
 
-/** `stopped`: not run, because the caller's `onFault` said to stop after an earlier fault. */
-export type SandboxFault = 'timeout' | 'trap' | 'memory' | 'closed' | 'stopped';
+/**
+ * `stopped`: not run, because the caller's `onFault` said to stop after an earlier fault.
+ * `crashed`: the worker died outside the plugin (exited or failed, not a trap the worker caught and
+ * not its heap limit), or a replacement worker could not start; reported as a `trap` outcome.
+ */
+export type SandboxFault = 'timeout' | 'trap' | 'memory' | 'crashed' | 'closed' | 'stopped';
 
 export interface RunOptions {
   /**
@@ -130,7 +134,7 @@ export class PluginSandbox {
         const started = await this.spawn();
         if (typeof started === 'string') {
           for (const index of pending) {
-            outcomes[index] = { kind: 'fault', fault: 'trap', detail: started, durationMs: 0 };
+            outcomes[index] = { kind: 'fault', fault: 'crashed', detail: started, durationMs: 0 };
           }
           break;
         }
@@ -325,8 +329,8 @@ export class PluginSandbox {
       const onError = (error: Error & { code?: string }) =>
         error.code === 'ERR_WORKER_OUT_OF_MEMORY'
           ? fault('memory', `worker ran out of heap (${this.options.workerHeapMb} MB)`)
-          : fault('trap', `worker crashed: ${error.message}`);
-      const onExit = (code: number) => fault('trap', `worker exited with code ${code}`);
+          : fault('crashed', `worker crashed: ${error.message}`);
+      const onExit = (code: number) => fault('crashed', `worker exited with code ${code}`);
       // The watchdog: wakes when the order being scored could have reached the limit, and ends the
       // worker if it has (the worker notes when each order starts).
       const watch = () => {

@@ -38,7 +38,10 @@ export type PluginOutcome =
       /** 0..1000 */
       readonly score: number;
       readonly reasons: readonly string[];
+      /** The scoring call's time (the last attempt's, when retried). */
       readonly durationMs: number;
+      /** Calls made for this order: 1, or more when a transient failure was retried. */
+      readonly attempts?: number;
     }
   | {
       readonly kind: 'failed';
@@ -46,6 +49,8 @@ export type PluginOutcome =
       readonly failure: PluginFailure;
       readonly detail: string;
       readonly durationMs: number;
+      /** Calls made for this order (retries + 1 for a timeout that persisted); absent when none was made. */
+      readonly attempts?: number;
     };
 
 export interface Assessment {
@@ -100,6 +105,11 @@ export interface RiskEngineOptions {
   /** Asked for every batch, so a flag change applies to the next one. */
   readonly rollout: () => Rollout;
   readonly breaker?: Partial<BreakerSettings>;
+  /**
+   * How many times an order whose call failed transiently (timeout, crashed worker) is called again
+   * on a fresh worker before it is `failed` (`services.risk.plugins.retries`); default 0.
+   */
+  readonly retries?: number;
   /** How often the folder is re-read besides watching it; default 2 000 ms, 0 = only on `rescan()`. */
   readonly pollIntervalMs?: number;
   readonly log: Logger;

@@ -52,6 +52,7 @@ export async function assessOrders(
       request,
       decision: decide(enforced, settings.thresholds, settings.failPolicy),
       shadow: assessment?.shadow,
+      attempts: enforced.attempts,
       assessedAt: settings.now,
     };
   });
