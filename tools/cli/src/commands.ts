@@ -375,7 +375,7 @@ export const contractsImpactCommand = defineCommand({
 export const contractsCallersCommand = defineCommand({
   name: `orderly contracts callers`,
   summary:
-    'lists who still calls a deprecated or retired version of the public API: caller, version, route, calls, first and last seen.',
+    'lists who still calls a deprecated or retired version or route of the public API: caller, version, route, calls, first and last seen.',
   synopsis: '[--url <url>] [--json]',
   options: {
     url: {
@@ -388,7 +388,8 @@ export const contractsCallersCommand = defineCommand({
   configLayers: true,
   notes:
     "Asks GET /admin/contracts/callers on the gateway's operator port as the operator workload.\n" +
-    'Exit code 0 when no caller remains on a deprecated or retired version, 1 when some do, 2 usage\n' +
+    'Exit code 0 when no caller remains on a deprecated or retired version or route\n' +
+    '(services.gateway.contract.routes), 1 when some do, 2 usage\n' +
     'error, 3 when the gateway cannot be asked.',
   examples: ['npm run orderly -- contracts callers', 'npm run orderly -- contracts callers --json'],
   version: orderlyVersion,

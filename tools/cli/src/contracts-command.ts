@@ -149,6 +149,8 @@ export async function runContractsImpact(argv: readonly string[], io: CommandIo)
 
 interface CallersReport {
   versions: { version: string; lifecycle: string; sunset?: string; successor?: string }[];
+  /** Routes deprecated or retired on their own (`contract.routes`); absent from older gateways. */
+  routes?: { route: string; lifecycle: string; sunset?: string; successor?: string }[];
   callers: {
     caller: string;
     version: string;
@@ -156,12 +158,18 @@ interface CallersReport {
     calls: number;
     firstSeenAt: string;
     lastSeenAt: string;
+    /** Set when the route itself was deprecated or retired at the caller's last call. */
+    routeLifecycle?: string;
   }[];
 }
 
+/** The callers' `GET /v1/orders/:orderId` as the routes' key `GET /v1/orders/{orderId}`. */
+const routeKeyOf = (route: string) => route.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+
 /**
- * `orderly contracts callers`: who still calls a deprecated or retired version, from the gateway's
- * operator port (GET /admin/contracts/callers, as the operator workload). Exit 0 none, 1 some.
+ * `orderly contracts callers`: who still calls a deprecated or retired version or route, from the
+ * gateway's operator port (GET /admin/contracts/callers, as the operator workload). Exit 0 none,
+ * 1 some.
  */
 export async function runContractsCallers(argv: readonly string[], io: CommandIo): Promise<number> {
   const spec = contractsCallersCommand;
@@ -201,11 +209,16 @@ export async function runContractsCallers(argv: readonly string[], io: CommandIo
       .filter((version) => version.lifecycle === 'deprecated' || version.lifecycle === 'retired')
       .map((version) => [version.version, version] as const),
   );
-  const remaining = report.callers.filter((caller) => closing.has(caller.version));
+  const closingRoutes = new Map(
+    (report.routes ?? []).map((route) => [route.route, route] as const),
+  );
+  const remaining = report.callers.filter(
+    (caller) => closing.has(caller.version) || closingRoutes.has(routeKeyOf(caller.route)),
+  );
   if (args.values.json) {
     io.out(`${JSON.stringify({ ...report, remaining: remaining.length }, null, 2)}\n`);
   } else {
-    io.out(formatCallers(report, remaining, closing));
+    io.out(formatCallers(report, remaining, closing, closingRoutes));
   }
   return remaining.length > 0 ? 1 : 0;
 }
@@ -214,6 +227,7 @@ function formatCallers(
   report: CallersReport,
   remaining: CallersReport['callers'],
   closing: Map<string, CallersReport['versions'][number]>,
+  closingRoutes: Map<string, NonNullable<CallersReport['routes']>[number]>,
 ): string {
   const lines = ['Versions'];
   for (const version of report.versions) {
@@ -225,9 +239,21 @@ function formatCallers(
       `  ${version.version}  ${version.lifecycle.padEnd(10)} ${extra.join('  ')}`.trimEnd(),
     );
   }
+  if (closingRoutes.size > 0) {
+    lines.push('', 'Routes');
+    for (const route of closingRoutes.values()) {
+      const extra = [
+        route.sunset ? `sunset ${route.sunset}` : '',
+        route.successor ? `successor ${route.successor}` : '',
+      ].filter((part) => part !== '');
+      lines.push(`  ${route.route}  ${route.lifecycle.padEnd(10)} ${extra.join('  ')}`.trimEnd());
+    }
+  }
   lines.push('');
   if (remaining.length === 0) {
-    lines.push('No caller remains on a deprecated or retired version.');
+    lines.push(
+      `No caller remains on a deprecated or retired version${closingRoutes.size > 0 ? ' or route' : ''}.`,
+    );
     return `${lines.join('\n')}\n`;
   }
   const header = ['CALLER', 'VERSION', 'ROUTE', 'CALLS', 'FIRST SEEN', 'LAST SEEN'];
@@ -251,7 +277,12 @@ function formatCallers(
     );
   }
   const byVersion = new Map<string, Set<string>>();
+  const byRoute = new Map<string, Set<string>>();
   for (const caller of remaining) {
+    const route = routeKeyOf(caller.route);
+    if (closingRoutes.has(route))
+      byRoute.set(route, (byRoute.get(route) ?? new Set()).add(caller.caller));
+    if (!closing.has(caller.version)) continue;
     const set = byVersion.get(caller.version) ?? new Set<string>();
     set.add(caller.caller);
     byVersion.set(caller.version, set);
@@ -261,6 +292,12 @@ function formatCallers(
     const info = closing.get(version);
     lines.push(
       `${callers.size} caller${callers.size === 1 ? '' : 's'} still on version ${version} (${info?.lifecycle ?? '?'}${info?.sunset ? `, sunset ${info.sunset}` : ''}${info?.successor ? `; move to ${info.successor}` : ''}).`,
+    );
+  }
+  for (const [route, callers] of byRoute) {
+    const info = closingRoutes.get(route);
+    lines.push(
+      `${callers.size} caller${callers.size === 1 ? '' : 's'} still on route ${route} (${info?.lifecycle ?? '?'}${info?.sunset ? `, sunset ${info.sunset}` : ''}${info?.successor ? `; move to ${info.successor}` : ''}).`,
     );
   }
   return `${lines.join('\n')}\n`;

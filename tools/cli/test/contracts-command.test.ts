@@ -345,6 +345,42 @@ describe('orderly contracts against a running gateway', { timeout: 120_000 }, ()
     }
   });
 
+  test('when a caller still calls a retired route, then callers lists the route and exits 1', async () => {
+    const gateway = await startGateway({
+      routes: {
+        'GET /v1/products': {
+          lifecycle: 'retired',
+          sunset: '2026-12-01T00:00:00Z',
+          successor: 'https://catalog.example.com/v1/items',
+        },
+      },
+    });
+    try {
+      const gone = await fetch(`${gateway.url}/v1/products`, {
+        headers: { 'x-contract-version': '2', 'x-client-id': 'price-watcher' },
+      });
+      expect(gone.status).toBe(410);
+
+      const result = await orderly([
+        'contracts',
+        'callers',
+        ...operatorArgs(gateway.runtime.operatorUrl),
+      ]);
+      expect(result.stderr).not.toMatch(/orderly contracts|Error/);
+      expect(result.stdout).toContain(
+        'Routes\n  GET /v1/products  retired    sunset 2026-12-01T00:00:00Z  successor https://catalog.example.com/v1/items',
+      );
+      expect(result.stdout).toMatch(/client:price-watcher +2 +GET \/v1\/products +1 /);
+      expect(result.stdout).toContain(
+        '1 caller still on route GET /v1/products (retired, sunset 2026-12-01T00:00:00Z; move to https://catalog.example.com/v1/items).',
+      );
+      expect(result.stdout).not.toMatch(/still on version/);
+      expect(result.code).toBe(1);
+    } finally {
+      await gateway.stop();
+    }
+  });
+
   test('when the operator port cannot be reached, then callers exits 3 naming the address', async () => {
     const result = await orderly([
       'contracts',
