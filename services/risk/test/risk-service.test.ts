@@ -348,11 +348,12 @@ describe('the fail policy', () => {
   });
 
   test.each([
-    ['trapping', 'approve', Decision.APPROVE, 'trap'],
-    ['looping', 'reject', Decision.REJECT, 'timeout'],
+    // A trap is not retried; a timeout is, once as shipped (services.risk.plugins.retries).
+    ['trapping', 'approve', Decision.APPROVE, 'trap', 1],
+    ['looping', 'reject', Decision.REJECT, 'timeout', 2],
   ] as const)(
-    'when the served plugin is the %s drill fixture, then the fail policy (%s) decides every order, marked with the failure',
-    async (fixture, failPolicy, decision, failure) => {
+    'when the served plugin is the %s drill fixture, then the fail policy (%s) decides every order, marked with the failure and the attempts',
+    async (fixture, failPolicy, decision, failure, attempts) => {
       const risk = await startRisk({
         failPolicy,
         service: {
@@ -373,11 +374,24 @@ describe('the fail policy', () => {
           failPolicy: true,
         });
         expect(answer.plugin?.name).toBe('basic-rules');
-        const { rows } = await risk.service.runtime.db.query<{ failure: string }>(
-          'SELECT failure FROM assessments WHERE order_id = $1',
-          [request.message.orderId],
+        const { rows } = await risk.service.runtime.db.query<{
+          failure: string;
+          plugin_attempts: number;
+        }>('SELECT failure, plugin_attempts FROM assessments WHERE order_id = $1', [
+          request.message.orderId,
+        ]);
+        expect(rows[0]).toEqual({ failure, plugin_attempts: attempts });
+        const gateway = {
+          authorization: await (await testWorkloadIdentity('gateway')).authorization('risk'),
+        };
+        const timeline = await fetch(
+          `${risk.service.runtime.operatorUrl ?? ''}/admin/timeline/${request.message.orderId}`,
+          { headers: gateway },
         );
-        expect(rows[0]?.failure).toBe(failure);
+        const { entries } = (await timeline.json()) as { entries: { what: string }[] };
+        expect(entries[0]?.what).toMatch(
+          attempts > 1 ? / \(basic-rules@1\.0\.0\) after 2 attempts$/ : / \(basic-rules@1\.0\.0\)$/,
+        );
       } finally {
         await stopRisk(risk);
       }

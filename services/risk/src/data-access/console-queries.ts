@@ -13,13 +13,15 @@ export async function riskTimeline(
     reasons: string[];
     plugin: string | null;
     fail_policy: boolean;
+    plugin_attempts: number | null;
     assessed_at: Date;
     status: string | null;
     review_decided_by: string | null;
     decided_at: Date | null;
   }>(
     `SELECT a.decision, a.decided_by, a.score, a.reasons,
-            a.plugin_name || '@' || a.plugin_version AS plugin, a.fail_policy, a.assessed_at,
+            a.plugin_name || '@' || a.plugin_version AS plugin, a.fail_policy, a.plugin_attempts,
+            a.assessed_at,
             r.status, r.decided_by AS review_decided_by, r.decided_at
        FROM assessments a LEFT JOIN reviews r ON r.order_id = a.order_id
       WHERE a.order_id = $1`,
@@ -32,7 +34,8 @@ export async function riskTimeline(
       what:
         `risk ${row.decision} by ${row.decided_by}${row.fail_policy ? ' (fail policy)' : ''}, ` +
         `score ${row.score}${row.reasons.length > 0 ? ` ${row.reasons.join(',')}` : ''}` +
-        `${row.plugin ? ` (${row.plugin})` : ''}`,
+        `${row.plugin ? ` (${row.plugin})` : ''}` +
+        `${(row.plugin_attempts ?? 1) > 1 ? ` after ${row.plugin_attempts} attempts` : ''}`,
     },
     ...(row.decided_at && row.status
       ? [

@@ -49,17 +49,19 @@ export function riskStore(tx: Sql): RiskStore {
       await tx.query(
         `INSERT INTO assessments (order_id, customer_id, amount_cents, currency, placed_at, decision,
                                   decided_by, reasons, score, plugin_name, plugin_version, plugin_sha256,
-                                  fail_policy, failure, shadow, final_decision, assessed_at)
+                                  fail_policy, failure, shadow, final_decision, assessed_at,
+                                  plugin_attempts)
          SELECT a.order_id, a.customer_id, a.amount_cents, a.currency, a.placed_at, a.decision,
                 a.decided_by, ARRAY(SELECT jsonb_array_elements_text(a.reasons)), a.score,
                 a.plugin_name, a.plugin_version, a.plugin_sha256, a.fail_policy, a.failure, a.shadow,
-                CASE WHEN a.decision = 'REVIEW' THEN NULL ELSE a.decision END, a.assessed_at
+                CASE WHEN a.decision = 'REVIEW' THEN NULL ELSE a.decision END, a.assessed_at,
+                a.plugin_attempts
            FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::timestamptz[], $6::text[],
                        $7::text[], $8::jsonb[], $9::int[], $10::text[], $11::text[], $12::text[],
-                       $13::boolean[], $14::text[], $15::jsonb[], $16::timestamptz[])
+                       $13::boolean[], $14::text[], $15::jsonb[], $16::timestamptz[], $17::int[])
              AS a(order_id, customer_id, amount_cents, currency, placed_at, decision, decided_by,
                   reasons, score, plugin_name, plugin_version, plugin_sha256, fail_policy, failure,
-                  shadow, assessed_at)
+                  shadow, assessed_at, plugin_attempts)
          ON CONFLICT (order_id) DO NOTHING`,
         [
           records.map((r) => r.request.orderId),
@@ -78,6 +80,7 @@ export function riskStore(tx: Sql): RiskStore {
           records.map((r) => r.decision.failure ?? null),
           records.map((r) => (r.shadow === undefined ? null : JSON.stringify(r.shadow))),
           records.map((r) => r.assessedAt),
+          records.map((r) => r.attempts ?? null),
         ],
       );
       const held = records.filter((r) => r.decision.decision === 'REVIEW');
