@@ -3417,6 +3417,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         kid: string;
+                        /** @description The new key’s signing algorithm (ES256 or EdDSA), as configured in identity. */
+                        alg?: string;
                         retiringKid?: string;
                         /** Format: date-time */
                         retireAfter?: string;
