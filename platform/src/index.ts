@@ -63,8 +63,12 @@ export {
   type ErrorKind,
 } from './errors/index.js';
 export {
+  consumedEventVersions,
   decodeEvent,
   eventSubject,
+  handlersForVersions,
+  type ConsumedVersions,
+  type ConsumedVersionsDeclaration,
   newEvent,
   type EventInit,
   type NewEvent,

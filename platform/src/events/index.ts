@@ -1,1 +1,2 @@
 export * from './event-envelope.js';
+export * from './consumed-versions.js';

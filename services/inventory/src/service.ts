@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { defineService } from '@orderly/platform';
+import { consumedEventVersions, defineService, handlersForVersions } from '@orderly/platform';
+import packageJson from '../package.json' with { type: 'json' };
 import { checkSagaTimeouts, inventoryConfigSchema } from './config.js';
 import { reservationTimeline } from './data-access/console-queries.js';
 import { seedDemoCatalogAtStart } from './entry-points/demo-catalog-seeding.js';
@@ -9,7 +10,6 @@ import {
   staleReservationMetrics,
   staleReservationsTask,
 } from './entry-points/stale-reservations-task.js';
-import { orderEventVersions, readingVersions } from './entry-points/consumed-versions.js';
 import {
   reserveStockHandlers,
   reserveStockSubscription,
@@ -54,10 +54,13 @@ export const inventoryService = defineService({
     // data-access/reservation-repository.ts).
     // Each subscription holds every version of its events it reads (applied once, see
     // docs/contracts.md); which versions: package.json's declaration, narrowed by configuration.
-    const versions = orderEventVersions(live.service.orderEvents?.versions);
+    const versions = consumedEventVersions(
+      { service: 'inventory', producer: 'order', declared: packageJson.orderly.consumes.order },
+      live.service.orderEvents?.versions,
+    );
     runtime.consume(
       reserveStockSubscription,
-      readingVersions(
+      handlersForVersions(
         reserveStockHandlers({
           outbox: runtime.outbox,
           log: runtime.log,
@@ -72,7 +75,7 @@ export const inventoryService = defineService({
     );
     runtime.consume(
       settleReservationsSubscription,
-      readingVersions(settleReservationsHandlers({ log: runtime.log, clock }), versions),
+      handlersForVersions(settleReservationsHandlers({ log: runtime.log, clock }), versions),
       { batched: true },
     );
     const staleMetrics = staleReservationMetrics(runtime.telemetry);

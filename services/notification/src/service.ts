@@ -1,7 +1,12 @@
-import { orderEventVersions, readingVersions } from './entry-points/consumed-versions.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defineService, type ServiceContext } from '@orderly/platform';
+import {
+  consumedEventVersions,
+  defineService,
+  handlersForVersions,
+  type ServiceContext,
+} from '@orderly/platform';
+import packageJson from '../package.json' with { type: 'json' };
 import { notificationConfigSchema, type NotificationConfig } from './config.js';
 import type { Sender } from './domain/sender.js';
 import { FileSender } from './data-access/file-sender.js';
@@ -37,10 +42,13 @@ export const notificationService = defineService({
       adapters.sender ??
       new FileSender(join(live.platform.dataDir, live.service.outputFile), runtime.log);
     // The versions of the order events read: package.json's declaration, narrowed by configuration.
-    const versions = orderEventVersions(live.service.orderEvents?.versions);
+    const versions = consumedEventVersions(
+      { service: 'notification', producer: 'order', declared: packageJson.orderly.consumes.order },
+      live.service.orderEvents?.versions,
+    );
     runtime.consume(
       notificationSubscriptions.customerMessages,
-      readingVersions(
+      handlersForVersions(
         orderOutcomesHandlers({ outbox: runtime.outbox, sender, log: runtime.log, clock }),
         versions,
       ),

@@ -1,6 +1,12 @@
-import { orderEventVersions, readingVersions } from './entry-points/consumed-versions.js';
 import { fileURLToPath } from 'node:url';
-import { defineService, type ServiceContext, type Sql } from '@orderly/platform';
+import {
+  consumedEventVersions,
+  defineService,
+  handlersForVersions,
+  type ServiceContext,
+  type Sql,
+} from '@orderly/platform';
+import packageJson from '../package.json' with { type: 'json' };
 import { paymentConfigSchema, type PaymentConfig } from './config.js';
 import type { PaymentProvider } from './domain/payment-provider.js';
 import { SimulatedPaymentProvider } from './data-access/simulated-provider.js';
@@ -53,15 +59,18 @@ export const paymentService = defineService({
     // Batched: each handler locks only its own order's payment rows.
     // Each subscription holds every version of its events it reads (applied once, see
     // docs/contracts.md); which versions: package.json's declaration, narrowed by configuration.
-    const versions = orderEventVersions(live.service.orderEvents?.versions);
+    const versions = consumedEventVersions(
+      { service: 'payment', producer: 'order', declared: packageJson.orderly.consumes.order },
+      live.service.orderEvents?.versions,
+    );
     runtime.consume(
       paymentSubscriptions.charge,
-      readingVersions(paymentRequestsHandlers(deps), versions),
+      handlersForVersions(paymentRequestsHandlers(deps), versions),
       { batched: true },
     );
     runtime.consume(
       paymentSubscriptions.refunds,
-      readingVersions(orderCancellationsHandlers(deps), versions),
+      handlersForVersions(orderCancellationsHandlers(deps), versions),
       { batched: true },
     );
     runtime.timeline((orderId, signal) => paymentTimeline(runtime.db, orderId, signal));
