@@ -23,12 +23,20 @@ export function riskStore(tx: Sql): RiskStore {
         declines: number;
         first_seen_at: Date;
       }>(
-        `SELECT customer_id,
-                (count(*) FILTER (WHERE placed_at >= $2))::int AS order_count,
-                coalesce(sum(amount_cents) FILTER (WHERE placed_at >= $2), 0)::text AS amount_cents,
-                (count(*) FILTER (WHERE final_decision = 'REJECT'))::int AS declines,
-                min(placed_at) AS first_seen_at
-           FROM assessments WHERE customer_id = ANY($1::text[]) GROUP BY customer_id`,
+        // Each part is bounded by an index (0003_bounded_history.sql): the window's rows, the
+        // rejected rows, one probe for first seen — never the customer's whole history.
+        `SELECT c.customer_id, w.order_count, w.amount_cents, d.declines, f.first_seen_at
+           FROM unnest($1::text[]) AS c(customer_id)
+          CROSS JOIN LATERAL (SELECT min(placed_at) AS first_seen_at
+                                FROM assessments WHERE customer_id = c.customer_id) f
+          CROSS JOIN LATERAL (SELECT count(*)::int AS order_count,
+                                     coalesce(sum(amount_cents), 0)::text AS amount_cents
+                                FROM assessments
+                               WHERE customer_id = c.customer_id AND placed_at >= $2) w
+          CROSS JOIN LATERAL (SELECT count(*)::int AS declines
+                                FROM assessments
+                               WHERE customer_id = c.customer_id AND final_decision = 'REJECT') d
+          WHERE f.first_seen_at IS NOT NULL`,
         [[...new Set(customerIds)], windowStart],
       );
       return new Map(
