@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { vi } from 'vitest';
 import { main } from '../src/cli.ts';
 import { checkRepository, type CheckResult } from '../src/guard-check.ts';
@@ -59,4 +59,25 @@ export function runCli(args: string[]): { status: number; stdout: string; stderr
     out.mockRestore();
     err.mockRestore();
   }
+}
+
+/** Runs git in a scratch repository a test made. */
+export function gitIn(repo: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd: repo, encoding: 'utf8' }).trim();
+}
+
+/** Stages and commits everything in a scratch repository, as a fixed test author. */
+export function commitAllIn(repo: string, message: string): void {
+  gitIn(repo, 'add', '-A');
+  gitIn(
+    repo,
+    '-c',
+    'user.name=guard',
+    '-c',
+    'user.email=guard@example.invalid',
+    'commit',
+    '-q',
+    '-m',
+    message,
+  );
 }

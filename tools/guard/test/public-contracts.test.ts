@@ -1,30 +1,14 @@
-import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { beforeEach, describe, expect, test } from 'vitest';
-import { contractsFixture, runCli, runGuard } from './guard-runner.ts';
+import { commitAllIn, contractsFixture, gitIn, runCli, runGuard } from './guard-runner.ts';
 
 const document = 'api/openapi.json';
 let repo: string;
 
-function git(...args: string[]): string {
-  return execFileSync('git', args, { cwd: repo, encoding: 'utf8' }).trim();
-}
-
-function commitAll(message: string): void {
-  git('add', '-A');
-  git(
-    '-c',
-    'user.name=guard',
-    '-c',
-    'user.email=guard@example.invalid',
-    'commit',
-    '-q',
-    '-m',
-    message,
-  );
-}
+const git = (...args: string[]): string => gitIn(repo, ...args);
+const commitAll = (message: string): void => commitAllIn(repo, message);
 
 function writeJson(path: string, value: unknown): void {
   mkdirSync(dirname(join(repo, path)), { recursive: true });
